@@ -1,0 +1,27 @@
+// The reference evaluator: computes any graph on concrete tensors, op by op, exactly as
+// each op is specified, in each node's own dtype. It is the oracle that compiled code is
+// tested against and what constant folding uses.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "damo/graph/expr.h"
+
+namespace damo {
+
+/// Values of symbolic inputs by input name.
+using Feeds = std::unordered_map<std::string, Tensor>;
+
+/// Evaluates outputs. Every input reachable from them needs a feed of its dtype and a
+/// shape that matches its declared shape, each symbolic dimension taking one size across
+/// all inputs; otherwise UserError names the input. Shared variables read their current
+/// values.
+std::vector<Tensor> evaluate(const std::vector<Expr>& outputs, const Feeds& feeds = {});
+Tensor evaluate(const Expr& output, const Feeds& feeds = {});
+
+/// Applies the op of node to concrete operand values, one per input of node.
+Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands);
+
+}  // namespace damo

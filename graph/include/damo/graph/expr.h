@@ -1,0 +1,92 @@
+// Expr: a handle to a node, with C++ operators that build new nodes.
+//
+// Arithmetic with a C++ number makes a weak literal (see promotion.h), so x * 0.5 keeps
+// x's float32. Comparisons build boolean expressions; use node() to compare identity.
+#pragma once
+
+#include <string>
+#include <type_traits>
+
+#include "damo/graph/graph.h"
+#include "damo/graph/node.h"
+
+namespace damo {
+
+class Expr {
+ public:
+  Expr() = default;
+  Expr(const Node* node) : node_(node) {}
+
+  const Node* node() const { return node_; }
+  const Node* operator->() const { return node_; }
+  bool defined() const { return node_ != nullptr; }
+  explicit operator bool() const { return node_ != nullptr; }
+
+  DType dtype() const { return node_->dtype(); }
+  const Shape& shape() const { return node_->shape(); }
+  int rank() const { return node_->rank(); }
+  Graph& graph() const { return node_->graph(); }
+
+  /// Infix text such as "sigmoid(x @ W1 + b1)".
+  std::string to_string() const;
+
+ private:
+  const Node* node_ = nullptr;
+};
+
+template <class T>
+concept Number = std::is_arithmetic_v<T>;
+
+/// A weak literal for value in the graph of like.
+template <Number T> Expr literal_like(const Expr& like, T value) {
+  if constexpr (std::is_same_v<T, bool>)
+    return like.graph().weak_constant(Tensor::scalar(DType::Bool, value ? 1.0 : 0.0));
+  else
+    return like.graph().literal(static_cast<double>(value), std::is_integral_v<T>);
+}
+
+Expr add(Expr a, Expr b);
+Expr sub(Expr a, Expr b);
+Expr mul(Expr a, Expr b);
+Expr div(Expr a, Expr b);
+Expr mod(Expr a, Expr b);
+Expr neg(Expr x);
+Expr eq(Expr a, Expr b);
+Expr ne(Expr a, Expr b);
+Expr lt(Expr a, Expr b);
+Expr le(Expr a, Expr b);
+Expr gt(Expr a, Expr b);
+Expr ge(Expr a, Expr b);
+Expr logical_and(Expr a, Expr b);
+Expr logical_or(Expr a, Expr b);
+Expr logical_not(Expr x);
+Expr matmul(Expr a, Expr b);
+
+#define DAMO_EXPR_BINARY_OPERATOR(symbol, function)                                         \
+  inline Expr operator symbol(Expr a, Expr b) { return function(a, b); }                    \
+  template <Number T> Expr operator symbol(Expr a, T b) {                                   \
+    return function(a, literal_like(a, b));                                                 \
+  }                                                                                         \
+  template <Number T> Expr operator symbol(T a, Expr b) {                                   \
+    return function(literal_like(b, a), b);                                                 \
+  }
+
+DAMO_EXPR_BINARY_OPERATOR(+, add)
+DAMO_EXPR_BINARY_OPERATOR(-, sub)
+DAMO_EXPR_BINARY_OPERATOR(*, mul)
+DAMO_EXPR_BINARY_OPERATOR(/, div)
+DAMO_EXPR_BINARY_OPERATOR(%, mod)
+DAMO_EXPR_BINARY_OPERATOR(==, eq)
+DAMO_EXPR_BINARY_OPERATOR(!=, ne)
+DAMO_EXPR_BINARY_OPERATOR(<, lt)
+DAMO_EXPR_BINARY_OPERATOR(<=, le)
+DAMO_EXPR_BINARY_OPERATOR(>, gt)
+DAMO_EXPR_BINARY_OPERATOR(>=, ge)
+DAMO_EXPR_BINARY_OPERATOR(&, logical_and)
+DAMO_EXPR_BINARY_OPERATOR(|, logical_or)
+#undef DAMO_EXPR_BINARY_OPERATOR
+
+inline Expr operator-(Expr x) { return neg(x); }
+inline Expr operator!(Expr x) { return logical_not(x); }
+
+}  // namespace damo

@@ -1,0 +1,152 @@
+// Op factories: the only way to build non-leaf nodes. Each checks its operands, infers the
+// result dtype and shape, and throws UserError naming the op and the operand shapes when
+// they do not fit. Semantics follow NumPy unless stated here.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <vector>
+
+#include "damo/graph/expr.h"
+
+namespace damo {
+
+/// A set of axes for a reduction; the default is every axis.
+class Axes {
+ public:
+  Axes() = default;
+  Axes(int axis) : axes_(std::vector<std::int64_t>{axis}) {}
+  Axes(std::initializer_list<std::int64_t> axes) : axes_(std::vector<std::int64_t>(axes)) {}
+  Axes(std::vector<std::int64_t> axes) : axes_(std::move(axes)) {}
+
+  bool all() const { return !axes_.has_value(); }
+  const std::vector<std::int64_t>& list() const { return *axes_; }
+
+ private:
+  std::optional<std::vector<std::int64_t>> axes_;
+};
+
+// Unary elementwise. Transcendental ops on integer or bool operands compute in float32.
+Expr abs(Expr x);
+Expr sign(Expr x);  // -1, 0 or 1; NaN stays NaN
+Expr exp(Expr x);
+Expr expm1(Expr x);
+Expr log(Expr x);
+Expr log1p(Expr x);
+Expr sqrt(Expr x);
+Expr square(Expr x);
+Expr reciprocal(Expr x);
+Expr sin(Expr x);
+Expr cos(Expr x);
+Expr tanh(Expr x);
+Expr sigmoid(Expr x);
+Expr softplus(Expr x);  // log(1 + exp(x)), computed without overflow
+Expr relu(Expr x);      // x where x > 0 or NaN, else +0
+Expr floor(Expr x);
+Expr ceil(Expr x);
+Expr round(Expr x);     // halves round to even
+Expr isnan(Expr x);
+Expr isinf(Expr x);
+Expr cast(Expr x, DType dtype);  // float to integer: NaN gives 0, out of range saturates
+/// The identity in value; autodiff treats it as a constant.
+Expr stop_gradient(Expr x);
+
+// Binary elementwise, with broadcasting.
+/// Python floor division; integer division by zero gives 0, INT_MIN // -1 gives INT_MIN.
+Expr floor_div(Expr a, Expr b);
+Expr pow(Expr a, Expr b);
+Expr maximum(Expr a, Expr b);  // NaN propagates; +0 is greater than -0
+Expr minimum(Expr a, Expr b);
+
+// Ternary elementwise, with broadcasting.
+Expr where(Expr condition, Expr if_true, Expr if_false);
+/// minimum(maximum(x, low), high), in x's dtype.
+Expr clip(Expr x, Expr low, Expr high);
+
+// Reductions over a set of axes.
+Expr sum(Expr x, Axes axes = {}, bool keepdims = false);
+Expr mean(Expr x, Axes axes = {}, bool keepdims = false);
+Expr prod(Expr x, Axes axes = {}, bool keepdims = false);
+Expr max(Expr x, Axes axes = {}, bool keepdims = false);
+Expr min(Expr x, Axes axes = {}, bool keepdims = false);
+/// Row-major index within the reduced axes of the first maximum; NaN counts as maximum.
+Expr argmax(Expr x, Axes axes = {}, bool keepdims = false);
+Expr argmin(Expr x, Axes axes = {}, bool keepdims = false);
+Expr logsumexp(Expr x, Axes axes = {}, bool keepdims = false);
+Expr all(Expr x, Axes axes = {}, bool keepdims = false);
+Expr any(Expr x, Axes axes = {}, bool keepdims = false);
+/// Builds the reduction op (Sum ... Any) by kind.
+Expr reduce(OpKind op, Expr x, Axes axes = {}, bool keepdims = false);
+
+// Layout.
+/// Permutes axes; the default reverses them.
+Expr transpose(Expr x, std::vector<int> perm = {});
+/// New shape with the same element count; one dimension may be -1 (inferred).
+Expr reshape(Expr x, std::vector<Dim> shape);
+Expr expand_dims(Expr x, int axis);
+/// Removes the given axes of size 1, or every static axis of size 1 by default.
+Expr squeeze(Expr x, Axes axes = {});
+Expr broadcast_to(Expr x, const Shape& shape);
+Expr concatenate(const std::vector<Expr>& parts, int axis = 0);
+/// Python slice start:stop:step along one axis; nullopt means the default bound.
+Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
+           std::int64_t step = 1);
+/// NumPy take: selects indices (any integer shape) along axis. Negative indices count
+/// from the end; out-of-range indices are clamped.
+Expr take(Expr x, Expr indices, int axis = 0);
+/// NumPy take_along_axis: indices has x's rank; index clamping as in take().
+Expr take_along_axis(Expr x, Expr indices, int axis);
+/// One-hot encoding along a new last axis; out-of-range indices give a row of zeros.
+Expr one_hot(Expr indices, std::int64_t depth, DType dtype = DType::Float32);
+
+// Neural-network ops.
+Expr softmax(Expr x, int axis = -1);
+Expr log_softmax(Expr x, int axis = -1);
+/// Cross-entropy of probabilities p (..., C) against targets along the last axis:
+/// dense targets of p's shape (one-hot or probabilities) give -sum(t * log(p), -1); integer
+/// class targets of shape (...) give -log(p[..., t]) and NaN where t is out of range.
+Expr categorical_crossentropy(Expr p, Expr targets);
+/// -(t * log(p) + (1 - t) * log(1 - p)), elementwise.
+Expr binary_crossentropy(Expr p, Expr targets);
+
+// Ops that autodiff introduces.
+/// Zeros of the given shape with src written into the slice start:stop:step along axis.
+Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
+                   std::int64_t step);
+/// Zeros of the given shape with src added at indices along axis (the gradient of take).
+Expr index_add(Expr src, Expr indices, const Shape& shape, int axis);
+/// Zeros of the given shape with src added at indices along axis (the gradient of
+/// take_along_axis).
+Expr scatter_add_along_axis(Expr src, Expr indices, const Shape& shape, int axis);
+
+// Ops that the optimizer introduces.
+/// Cross-entropy of softmax(logits) along the last axis, computed from the logits through
+/// log-sum-exp; targets are dense (logits' shape) or integer classes.
+Expr softmax_crossentropy(Expr logits, Expr targets);
+/// Gradient of softmax_crossentropy with respect to the logits, for upstream gradient g of
+/// the loss's shape: g[..., None] * (softmax(logits) - targets).
+Expr softmax_crossentropy_grad(Expr logits, Expr targets, Expr g);
+/// activation(op(a) @ op(b) + bias), where op transposes the last two axes when asked.
+/// activation is Param for none, or a unary op kind; bias may be undefined.
+Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a = false,
+                  bool transpose_b = false);
+/// A placeholder for operand index of a fused body: a scalar of the given dtype.
+Expr param(Graph& graph, int index, DType dtype);
+/// body, a scalar expression over param(0..n-1), applied elementwise to the broadcast
+/// operands.
+Expr fused_elementwise(Expr body, const std::vector<Expr>& operands);
+/// reduce(op, body applied elementwise to operands, axes, keepdims).
+Expr fused_reduction(OpKind op, Expr body, const std::vector<Expr>& operands, Axes axes,
+                     bool keepdims);
+
+/// Builds a node like node but with new inputs, through the factory of its op; used by
+/// rewrites. Leaves are returned unchanged.
+Expr rebuild(const Node& node, const std::vector<Expr>& inputs);
+
+/// Builds the unary op of the given kind; throws InternalError for other kinds.
+Expr unary(OpKind op, Expr x);
+/// Builds the binary op of the given kind; throws InternalError for other kinds.
+Expr binary(OpKind op, Expr a, Expr b);
+
+}  // namespace damo

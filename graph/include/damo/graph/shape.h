@@ -1,0 +1,80 @@
+// Symbolic shapes: each dimension is a static size or a named symbolic size such as "n".
+//
+// Broadcasting follows NumPy: shapes align at the trailing axis, and a static 1 stretches
+// to the other size. A symbolic dimension is never taken to be 1, so it broadcasts only
+// against a static 1 or the same symbol; that keeps broadcasting decided when the graph is
+// built. At call time the runtime binds each symbol to one size, which may be 0 or 1.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "damo/runtime/tensor.h"
+
+namespace damo {
+
+class Dim {
+ public:
+  /// A static size. In a reshape request, -1 stands for the size to infer.
+  template <std::integral T>
+  Dim(T size) : size_(static_cast<std::int64_t>(size)) {}
+  /// A symbolic size named by symbol; the name must be an identifier.
+  Dim(const char* symbol) : Dim(std::string(symbol)) {}
+  Dim(std::string symbol);
+
+  bool is_static() const { return symbol_.empty(); }
+  bool is_symbolic() const { return !symbol_.empty(); }
+  /// The static size; meaningful only when is_static().
+  std::int64_t size() const { return size_; }
+  const std::string& symbol() const { return symbol_; }
+
+  bool operator==(const Dim& other) const = default;
+  std::string to_string() const;
+
+ private:
+  std::int64_t size_ = 0;
+  std::string symbol_;
+};
+
+class Shape {
+ public:
+  Shape() = default;
+  Shape(std::initializer_list<Dim> dims) : dims_(dims) {}
+  explicit Shape(std::vector<Dim> dims) : dims_(std::move(dims)) {}
+  /// A fully static shape.
+  static Shape from_dims(const Dims& dims);
+
+  int rank() const { return static_cast<int>(dims_.size()); }
+  const Dim& operator[](int axis) const { return dims_[static_cast<std::size_t>(axis)]; }
+  const std::vector<Dim>& dims() const { return dims_; }
+  auto begin() const { return dims_.begin(); }
+  auto end() const { return dims_.end(); }
+
+  bool is_static() const;
+  /// Static sizes; throws InternalError when a dimension is symbolic.
+  Dims static_dims() const;
+  /// Element count when static, nullopt otherwise.
+  std::optional<std::int64_t> static_numel() const;
+  /// True when some dimension is a static 0, so the tensor is empty for every binding.
+  bool is_statically_empty() const;
+
+  bool operator==(const Shape& other) const = default;
+  /// "(n, 6)"; "()" for a scalar; "(3,)" for rank 1.
+  std::string to_string() const;
+
+ private:
+  std::vector<Dim> dims_;
+};
+
+/// Broadcast shape of a and b, or nullopt when they do not broadcast.
+std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);
+
+/// Normalizes axis (negative counts from the end) for the given rank, or throws UserError
+/// naming op and the valid range.
+int normalize_axis(std::int64_t axis, int rank, const std::string& op);
+
+}  // namespace damo

@@ -1,0 +1,347 @@
+// Factories of the layout ops (transpose, reshape, slicing, gathers) and matmul.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "op_builder.h"
+
+namespace damo {
+
+using detail::check_operands;
+using detail::describe;
+using detail::make_node;
+
+Expr transpose(Expr x, std::vector<int> perm) {
+  check_operands("transpose", {x});
+  int rank = x.rank();
+  if (perm.empty())
+    for (int i = rank - 1; i >= 0; --i) perm.push_back(i);
+  if (static_cast<int>(perm.size()) != rank)
+    throw UserError(fmt::format("transpose: the permutation has {} axes but the operand {} has "
+                                "rank {}",
+                                perm.size(), describe(x), rank));
+  std::vector<bool> seen(static_cast<std::size_t>(rank), false);
+  Attrs attrs;
+  std::vector<Dim> dims;
+  bool identity = true;
+  for (int i = 0; i < rank; ++i) {
+    int axis = normalize_axis(perm[i], rank, "transpose");
+    if (seen[axis])
+      throw UserError(fmt::format("transpose: axis {} appears twice in the permutation", axis));
+    seen[axis] = true;
+    identity = identity && axis == i;
+    attrs.ints.push_back(axis);
+    dims.push_back(x.shape()[axis]);
+  }
+  if (identity) return x;
+  return make_node(OpKind::Transpose, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+}
+
+namespace {
+
+// Static product and multiset of symbols of a list of dimensions; -1 entries are skipped.
+struct DimProduct {
+  std::int64_t size = 1;
+  std::map<std::string, int> symbols;
+  int inferred = 0;
+
+  explicit DimProduct(const std::vector<Dim>& dims) {
+    for (const Dim& d : dims) {
+      if (d.is_symbolic()) ++symbols[d.symbol()];
+      else if (d.size() == -1) ++inferred;
+      else size *= d.size();
+    }
+  }
+};
+
+std::string dims_text(const std::vector<Dim>& dims) { return Shape(dims).to_string(); }
+
+}  // namespace
+
+Expr reshape(Expr x, std::vector<Dim> dims) {
+  check_operands("reshape", {x});
+  for (const Dim& d : dims)
+    if (d.is_static() && d.size() < -1)
+      throw UserError(fmt::format("reshape: invalid dimension {} in {}", d.size(), dims_text(dims)));
+  DimProduct in(x.shape().dims());
+  DimProduct out(dims);
+  if (out.inferred > 1)
+    throw UserError(fmt::format("reshape: only one dimension may be -1, in {}", dims_text(dims)));
+  std::string failure = fmt::format("reshape: cannot reshape {} to {}", describe(x), dims_text(dims));
+
+  // Symbols of the target must appear in the operand's shape; the rest stays to be matched.
+  std::map<std::string, int> remaining = in.symbols;
+  for (const auto& [symbol, count] : out.symbols) {
+    if (remaining[symbol] < count)
+      throw UserError(failure + fmt::format(": symbolic dimension '{}' is not in the operand's "
+                                            "shape",
+                                            symbol));
+    remaining[symbol] -= count;
+  }
+  std::vector<std::string> leftover;
+  for (const auto& [symbol, count] : remaining)
+    for (int i = 0; i < count; ++i) leftover.push_back(symbol);
+
+  if (out.inferred == 1) {
+    if (in.size == 0 && leftover.empty()) {
+      throw UserError(failure + ": the size of -1 is ambiguous for a tensor with 0 elements");
+    }
+    if (out.size == 0 || in.size % out.size != 0)
+      throw UserError(failure + ": the element counts do not divide");
+    std::int64_t rest = in.size / out.size;
+    Dim inferred(rest);
+    if (!leftover.empty()) {
+      // TODO: a -1 that stands for a product such as n*6 needs derived symbolic sizes.
+      if (leftover.size() != 1 || rest != 1)
+        throw UserError(failure + ": -1 would be a product of symbolic and static sizes, which "
+                                  "Damo cannot represent; keep the symbolic axis separate");
+      inferred = Dim(leftover[0]);
+    }
+    for (Dim& d : dims)
+      if (d.is_static() && d.size() == -1) d = inferred;
+  } else if (!leftover.empty() || in.size != out.size) {
+    throw UserError(failure + ": the element counts differ");
+  }
+  Shape shape(std::move(dims));
+  if (shape == x.shape()) return x;
+  return make_node(OpKind::Reshape, x.dtype(), shape, {x}, {}, x->weak());
+}
+
+Expr expand_dims(Expr x, int axis) {
+  check_operands("expand_dims", {x});
+  int normalized = normalize_axis(axis, x.rank() + 1, "expand_dims");
+  std::vector<Dim> dims = x.shape().dims();
+  dims.insert(dims.begin() + normalized, Dim(1));
+  Attrs attrs;
+  attrs.ints = {normalized};
+  return make_node(OpKind::ExpandDims, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+}
+
+Expr squeeze(Expr x, Axes axes) {
+  check_operands("squeeze", {x});
+  std::vector<std::int64_t> list;
+  if (axes.all()) {
+    for (int i = 0; i < x.rank(); ++i)
+      if (x.shape()[i] == Dim(1)) list.push_back(i);
+  } else {
+    list = detail::normalize_axes(axes, x.rank(), "squeeze");
+    for (std::int64_t axis : list)
+      if (x.shape()[static_cast<int>(axis)] != Dim(1))
+        throw UserError(fmt::format("squeeze: axis {} of {} has size {}, not 1", axis, describe(x),
+                                    x.shape()[static_cast<int>(axis)].to_string()));
+  }
+  if (list.empty()) return x;
+  std::vector<Dim> dims;
+  for (int i = 0; i < x.rank(); ++i)
+    if (!std::binary_search(list.begin(), list.end(), i)) dims.push_back(x.shape()[i]);
+  Attrs attrs;
+  attrs.ints = list;
+  return make_node(OpKind::Squeeze, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+}
+
+Expr broadcast_to(Expr x, const Shape& shape) {
+  check_operands("broadcast_to", {x});
+  auto result = broadcast_shapes(x.shape(), shape);
+  if (!result || *result != shape)
+    throw UserError(fmt::format("broadcast_to: cannot broadcast {} to {}", describe(x),
+                                shape.to_string()));
+  if (shape == x.shape()) return x;
+  return make_node(OpKind::BroadcastTo, x.dtype(), shape, {x}, {}, x->weak());
+}
+
+Expr concatenate(const std::vector<Expr>& parts, int axis) {
+  if (parts.empty()) throw UserError("concatenate: needs at least one operand");
+  for (const Expr& part : parts) check_operands("concatenate", {parts[0], part});
+  int rank = parts[0].rank();
+  if (rank == 0) throw UserError("concatenate: operands must have rank 1 or more, not scalars");
+  int normalized = normalize_axis(axis, rank, "concatenate");
+  OperandType type{parts[0].dtype(), parts[0]->weak()};
+  std::int64_t total = 0;
+  for (const Expr& part : parts) {
+    if (part.rank() != rank)
+      throw UserError(fmt::format("concatenate: operand {} has rank {} but the first has rank {}",
+                                  describe(part), part.rank(), rank));
+    for (int i = 0; i < rank; ++i)
+      if (i != normalized && part.shape()[i] != parts[0].shape()[i])
+        throw UserError(fmt::format("concatenate: shapes {} and {} differ on axis {}, which is "
+                                    "not the concatenation axis {}",
+                                    parts[0].shape().to_string(), part.shape().to_string(), i,
+                                    normalized));
+    const Dim& d = part.shape()[normalized];
+    // TODO: concatenating along a symbolic axis needs derived symbolic sizes such as n+m.
+    if (d.is_symbolic())
+      throw UserError(fmt::format("concatenate: axis {} of {} is symbolic; Damo concatenates "
+                                  "only along static axes",
+                                  normalized, describe(part)));
+    total += d.size();
+    type = promote(type, {part.dtype(), part->weak()});
+  }
+  if (parts.size() == 1) return parts[0];
+  std::vector<Expr> inputs;
+  for (const Expr& part : parts) inputs.push_back(detail::convert(part, type.dtype));
+  std::vector<Dim> dims = parts[0].shape().dims();
+  dims[normalized] = Dim(total);
+  Attrs attrs;
+  attrs.ints = {normalized};
+  return make_node(OpKind::Concatenate, type.dtype, Shape(std::move(dims)), inputs, attrs,
+                   type.weak);
+}
+
+namespace {
+
+struct SliceBounds {
+  std::int64_t start, stop, length;
+};
+
+// Python's slice.indices() for a sequence of the given length.
+SliceBounds resolve_slice(std::int64_t length, std::optional<std::int64_t> start,
+                          std::optional<std::int64_t> stop, std::int64_t step) {
+  std::int64_t lower = step > 0 ? 0 : -1;
+  std::int64_t upper = step > 0 ? length : length - 1;
+  auto clamp_bound = [&](std::optional<std::int64_t> v, std::int64_t fallback) {
+    if (!v) return fallback;
+    std::int64_t b = *v < 0 ? *v + length : *v;
+    return std::clamp(b, lower, upper);
+  };
+  std::int64_t s = clamp_bound(start, step > 0 ? lower : upper);
+  std::int64_t e = clamp_bound(stop, step > 0 ? upper : lower);
+  std::int64_t count = 0;
+  if (step > 0 && e > s) count = (e - s + step - 1) / step;
+  if (step < 0 && s > e) count = (s - e + (-step) - 1) / (-step);
+  return {s, e, count};
+}
+
+}  // namespace
+
+Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
+           std::int64_t step) {
+  check_operands("slice", {x});
+  if (x.rank() == 0) throw UserError("slice: cannot slice a scalar");
+  int normalized = normalize_axis(axis, x.rank(), "slice");
+  if (step == 0) throw UserError("slice: step must not be zero");
+  const Dim& d = x.shape()[normalized];
+  if (d.is_symbolic()) {
+    if (!start && !stop && step == 1) return x;
+    // TODO: slicing a symbolic axis needs derived symbolic sizes such as n-1.
+    throw UserError(fmt::format("slice: axis {} of {} is symbolic; Damo slices symbolic axes "
+                                "only as a whole (:)",
+                                normalized, describe(x)));
+  }
+  SliceBounds b = resolve_slice(d.size(), start, stop, step);
+  if (b.start == 0 && b.length == d.size() && step == 1) return x;
+  std::vector<Dim> dims = x.shape().dims();
+  dims[normalized] = Dim(b.length);
+  Attrs attrs;
+  attrs.ints = {normalized, b.start, b.stop, step};
+  return make_node(OpKind::Slice, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+}
+
+namespace {
+
+void check_index_dtype(const std::string& op, const Expr& indices) {
+  if (!is_integer(indices.dtype()))
+    throw UserError(fmt::format("{}: indices must be i32 or i64, not {}; cast them first", op,
+                                describe(indices)));
+}
+
+}  // namespace
+
+Expr take(Expr x, Expr indices, int axis) {
+  check_operands("take", {x, indices});
+  check_index_dtype("take", indices);
+  if (x.rank() == 0) throw UserError("take: cannot take from a scalar");
+  int normalized = normalize_axis(axis, x.rank(), "take");
+  std::vector<Dim> dims(x.shape().begin(), x.shape().begin() + normalized);
+  dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
+  dims.insert(dims.end(), x.shape().begin() + normalized + 1, x.shape().end());
+  Attrs attrs;
+  attrs.ints = {normalized};
+  return make_node(OpKind::Take, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs);
+}
+
+Expr take_along_axis(Expr x, Expr indices, int axis) {
+  check_operands("take_along_axis", {x, indices});
+  check_index_dtype("take_along_axis", indices);
+  if (indices.rank() != x.rank())
+    throw UserError(fmt::format("take_along_axis: indices {} must have the rank of the operand {}",
+                                describe(indices), describe(x)));
+  if (x.rank() == 0) throw UserError("take_along_axis: cannot take from a scalar");
+  int normalized = normalize_axis(axis, x.rank(), "take_along_axis");
+  std::vector<Dim> dims;
+  for (int i = 0; i < x.rank(); ++i) {
+    if (i == normalized) {
+      dims.push_back(indices.shape()[i]);
+      continue;
+    }
+    auto b = broadcast_shapes(Shape{x.shape()[i]}, Shape{indices.shape()[i]});
+    if (!b)
+      throw UserError(fmt::format("take_along_axis: indices {} do not broadcast with the operand "
+                                  "{} on axis {}",
+                                  describe(indices), describe(x), i));
+    dims.push_back((*b)[0]);
+  }
+  Attrs attrs;
+  attrs.ints = {normalized};
+  return make_node(OpKind::TakeAlongAxis, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs);
+}
+
+Expr one_hot(Expr indices, std::int64_t depth, DType dtype) {
+  check_operands("one_hot", {indices});
+  check_index_dtype("one_hot", indices);
+  if (depth < 0) throw UserError(fmt::format("one_hot: depth {} is negative", depth));
+  std::vector<Dim> dims = indices.shape().dims();
+  dims.emplace_back(depth);
+  Attrs attrs;
+  attrs.ints = {depth};
+  attrs.dtype = dtype;
+  return make_node(OpKind::OneHot, dtype, Shape(std::move(dims)), {indices}, attrs);
+}
+
+namespace detail {
+
+// Result shape of a (possibly transposed) matmul under NumPy's rules.
+Shape matmul_shape(const std::string& op, const Expr& a, const Expr& b, bool transpose_a,
+                   bool transpose_b) {
+  if (a.rank() == 0 || b.rank() == 0)
+    throw UserError(fmt::format("{}: operands must have rank 1 or more, got {} and {}", op,
+                                describe(a), describe(b)));
+  std::vector<Dim> da = a.shape().dims();
+  std::vector<Dim> db = b.shape().dims();
+  if (transpose_a && da.size() >= 2) std::swap(da[da.size() - 1], da[da.size() - 2]);
+  if (transpose_b && db.size() >= 2) std::swap(db[db.size() - 1], db[db.size() - 2]);
+  bool vector_a = da.size() == 1;
+  bool vector_b = db.size() == 1;
+  if (vector_a) da.insert(da.begin(), Dim(1));
+  if (vector_b) db.push_back(Dim(1));
+  const Dim& k_a = da.back();
+  const Dim& k_b = db[db.size() - 2];
+  if (k_a != k_b)
+    throw UserError(fmt::format("{}: cannot multiply {} by {}: the last axis of the left operand "
+                                "({}) must equal the {} axis of the right operand ({})",
+                                op, a.shape().to_string(), b.shape().to_string(), k_a.to_string(),
+                                vector_b ? "only" : "second-to-last", k_b.to_string()));
+  Shape batch_a(std::vector<Dim>(da.begin(), da.end() - 2));
+  Shape batch_b(std::vector<Dim>(db.begin(), db.end() - 2));
+  auto batch = broadcast_shapes(batch_a, batch_b);
+  if (!batch)
+    throw UserError(fmt::format("{}: the batch axes of {} and {} do not broadcast", op,
+                                a.shape().to_string(), b.shape().to_string()));
+  std::vector<Dim> dims = batch->dims();
+  if (!vector_a) dims.push_back(da[da.size() - 2]);
+  if (!vector_b) dims.push_back(db.back());
+  return Shape(std::move(dims));
+}
+
+}  // namespace detail
+
+Expr matmul(Expr a, Expr b) {
+  check_operands("matmul", {a, b});
+  Shape shape = detail::matmul_shape("matmul", a, b, false, false);
+  OperandType t = promote({a.dtype(), a->weak()}, {b.dtype(), b->weak()});
+  DType dtype = t.dtype == DType::Bool ? DType::Int64 : t.dtype;
+  return make_node(OpKind::MatMul, dtype, shape,
+                   {detail::convert(a, dtype), detail::convert(b, dtype)}, {}, t.weak);
+}
+
+}  // namespace damo

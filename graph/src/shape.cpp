@@ -1,0 +1,90 @@
+#include "damo/graph/shape.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace damo {
+
+Dim::Dim(std::string symbol) : symbol_(std::move(symbol)) {
+  bool valid = !symbol_.empty() && (std::isalpha(static_cast<unsigned char>(symbol_[0])) || symbol_[0] == '_');
+  for (char c : symbol_) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!valid)
+    throw UserError(fmt::format("invalid symbolic dimension name '{}': use letters, digits and "
+                                "underscores, starting with a letter",
+                                symbol_));
+}
+
+std::string Dim::to_string() const { return is_static() ? std::to_string(size_) : symbol_; }
+
+Shape Shape::from_dims(const Dims& dims) {
+  std::vector<Dim> out;
+  out.reserve(dims.size());
+  for (std::int64_t d : dims) out.emplace_back(d);
+  return Shape(std::move(out));
+}
+
+bool Shape::is_static() const {
+  for (const Dim& d : dims_)
+    if (d.is_symbolic()) return false;
+  return true;
+}
+
+Dims Shape::static_dims() const {
+  Dims out;
+  out.reserve(dims_.size());
+  for (const Dim& d : dims_) {
+    DAMO_ASSERT(d.is_static(), "static_dims() of a shape with symbolic dimensions");
+    out.push_back(d.size());
+  }
+  return out;
+}
+
+std::optional<std::int64_t> Shape::static_numel() const {
+  if (!is_static()) return std::nullopt;
+  return dims_numel(static_dims());
+}
+
+bool Shape::is_statically_empty() const {
+  for (const Dim& d : dims_)
+    if (d.is_static() && d.size() == 0) return true;
+  return false;
+}
+
+std::string Shape::to_string() const {
+  std::string out = "(";
+  for (std::size_t i = 0; i < dims_.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += dims_[i].to_string();
+  }
+  if (dims_.size() == 1) out += ',';
+  return out + ")";
+}
+
+std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
+  int rank = std::max(a.rank(), b.rank());
+  std::vector<Dim> out(static_cast<std::size_t>(rank), Dim(1));
+  for (int i = 0; i < rank; ++i) {
+    int ia = a.rank() - rank + i;
+    int ib = b.rank() - rank + i;
+    Dim da = ia >= 0 ? a[ia] : Dim(1);
+    Dim db = ib >= 0 ? b[ib] : Dim(1);
+    if (da == db) out[i] = da;
+    else if (da.is_static() && da.size() == 1) out[i] = db;
+    else if (db.is_static() && db.size() == 1) out[i] = da;
+    else return std::nullopt;
+  }
+  return Shape(std::move(out));
+}
+
+int normalize_axis(std::int64_t axis, int rank, const std::string& op) {
+  if (axis < -rank || axis >= rank || (rank == 0 && axis != 0 && axis != -1)) {
+    if (rank == 0)
+      throw UserError(fmt::format("{}: axis {} is out of range for a scalar (rank 0)", op, axis));
+    throw UserError(fmt::format("{}: axis {} is out of range for rank {}; valid axes are {} to {}",
+                                op, axis, rank, -rank, rank - 1));
+  }
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+}  // namespace damo

@@ -1,0 +1,17 @@
+// File helpers shared by the model writer, the compile cache and the .npy reader.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace damo {
+
+/// Reads a whole file; throws UserError naming the path and the system error.
+std::string read_file(const std::string& path);
+
+/// Writes data to a temporary file beside path, flushes it to disk and renames it over
+/// path, so that a reader sees either the old file or the complete new one, even when the
+/// process is killed part way. Throws UserError naming the path on failure.
+void write_file_atomically(const std::string& path, std::string_view data);
+
+}  // namespace damo

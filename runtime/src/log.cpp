@@ -1,0 +1,45 @@
+#include "damo/runtime/log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+namespace damo {
+
+namespace {
+
+int read_level_from_environment() {
+  const char* text = std::getenv("DAMO_LOG");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value < 0) {
+    std::fprintf(stderr, "damo: ignoring DAMO_LOG='%s': expected a level from 0 to 3\n", text);
+    return 0;
+  }
+  return value > 3 ? 3 : static_cast<int>(value);
+}
+
+std::atomic<int>& level_storage() {
+  static std::atomic<int> level{read_level_from_environment()};
+  return level;
+}
+
+}  // namespace
+
+int log_level() { return level_storage().load(std::memory_order_relaxed); }
+
+void set_log_level(int level) { level_storage().store(level, std::memory_order_relaxed); }
+
+void write_log_line(std::string_view message) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::string line = "damo: ";
+  line.append(message);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace damo
