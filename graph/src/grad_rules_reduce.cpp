@@ -1,4 +1,4 @@
-// Gradient rules of the reductions: sum, mean, prod (exact when the input holds zeros),
+// Gradient rules of the reductions: sum, mean, prod (exact when the input contains zeros),
 // max and min (ties share the gradient equally) and logsumexp.
 #include "grad_rules.h"
 
