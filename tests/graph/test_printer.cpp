@@ -89,7 +89,7 @@ TEST_CASE("infix comparisons and logic") {
   CHECK(to_infix(gt(a, b)) == "a > b");
   CHECK(to_infix(ge(a, b)) == "a >= b");
   CHECK(to_infix(!(a < b)) == "not a < b");
-  CHECK(to_infix(!p & q) == "not p and q");
+  CHECK(to_infix((!p) & q) == "not p and q");
   CHECK(to_infix(!(p & q)) == "not (p and q)");
   CHECK(to_infix(!!p) == "not not p");
   CHECK(to_infix(p | (q & r)) == "p or q and r");
