@@ -1,8 +1,8 @@
 // to_infix(): prints an expression in Damo's expression language with minimal parentheses.
 //
-// The printer expands a node into a list of pieces (literal text, or an operand together
-// with the lowest precedence it may have without parentheses) and works through them with
-// an explicit stack, so the depth of the expression never reaches the call stack.
+// The printer expands a node into pieces: literal text, or an operand together with the
+// lowest precedence it may have without parentheses. An explicit stack of pieces replaces
+// recursion, so deep expressions do not overflow the call stack.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -237,8 +237,8 @@ Pieces pieces_of(const Node& node) {
   auto op = binary_operator(node.op());
   if (!op) return call_pieces(node);
   int q = op->precedence;
-  // Left-grouping operators accept an equal precedence on the left only; comparisons
-  // accept it on neither side; ** groups to the right and takes a postfix base.
+  // A left-grouping operator accepts an operand of equal precedence on the left only, and a
+  // comparison on neither side. ** groups to the right, and its base must be postfix.
   int left = q == kCompare ? q + 1 : (q == kPower ? kPostfix : q);
   int right = q == kPower ? kPower : q + 1;
   return {node_piece(node.input(0), left), text_piece(fmt::format(" {} ", op->symbol)),
