@@ -1,0 +1,40 @@
+// Helpers shared by the pass implementations.
+#include "pass_util.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace damo::detail {
+
+bool run_rewriter(const Rewriter& rewriter, GraphState& graph) {
+  RewriteResult result = rewriter.run(graph.roots);
+  graph.roots = std::move(result.roots);
+  return result.changed;
+}
+
+const Node* constant_below_broadcasts(const Node* node) {
+  while (node->op() == OpKind::BroadcastTo) node = node->input(0);
+  return node->is_constant() ? node : nullptr;
+}
+
+std::optional<double> uniform_value(const Node& constant, std::int64_t max_elements) {
+  const Tensor& value = constant.value();
+  if (value.numel() == 0 || value.numel() > max_elements) return std::nullopt;
+  double first = value.get_double(0);
+  for (std::int64_t i = 1; i < value.numel(); ++i) {
+    double v = value.get_double(i);
+    bool same = std::isnan(first) ? std::isnan(v) : std::memcmp(&v, &first, sizeof v) == 0;
+    if (!same) return std::nullopt;
+  }
+  return first;
+}
+
+bool is_last_axis(const Node& node, std::int64_t axis) { return axis == node.input(0)->rank() - 1; }
+
+const Node* other_operand(const Node& binary, const Node* known) {
+  if (binary.input(0) == known) return binary.input(1);
+  if (binary.input(1) == known) return binary.input(0);
+  return nullptr;
+}
+
+}  // namespace damo::detail

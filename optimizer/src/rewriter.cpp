@@ -1,0 +1,218 @@
+// The bottom-up rewriter. A frame on an explicit stack stands for a node to resolve: once
+// its inputs are resolved, the node is rebuilt over their results and the rules run on
+// it; a replacement becomes a new frame whose result is then also the result of every
+// node it replaced.
+#include "damo/optimizer/rewriter.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "damo/graph/ops.h"
+#include "damo/graph/traversal.h"
+#include "damo/runtime/log.h"
+
+namespace damo {
+
+std::size_t RuleContext::use_count(const Node* node) const {
+  if (auto it = result_uses_->find(node); it != result_uses_->end()) return it->second;
+  if (auto it = original_uses_->find(node); it != original_uses_->end()) return it->second;
+  return 1;
+}
+
+Expr fit_like(Expr value, const Node& node) {
+  if (!value.defined() || value.dtype() != node.dtype()) return Expr();
+  if (value->weak() != node.weak()) {
+    if (!value->is_constant()) return Expr();
+    value = node.weak() ? value.graph().weak_constant(value->value())
+                        : value.graph().constant(value->value());
+  }
+  if (value.shape() == node.shape()) return value;
+  if (broadcast_shapes(value.shape(), node.shape()) != node.shape()) return Expr();
+  return broadcast_to(value, node.shape());
+}
+
+Rewriter::Rewriter(std::string pass_name, std::vector<RewriteRule> rules, RewriteLimits limits)
+    : pass_name_(std::move(pass_name)), rules_(std::move(rules)), limits_(limits) {
+  rules_by_op_.resize(kOpKindCount);
+  for (const RewriteRule& rule : rules_) {
+    if (rule.op) rules_by_op_[static_cast<std::size_t>(*rule.op)].push_back(&rule);
+    else rules_for_any_op_.push_back(&rule);
+  }
+}
+
+class Rewriter::Run {
+ public:
+  Run(const Rewriter& rewriter, const std::vector<Expr>& roots) : rewriter_(rewriter) {
+    std::vector<const Node*> order = topo_order(roots);
+    for (const Node* node : order)
+      for (const Node* input : node->inputs()) ++original_uses_[input];
+    for (const Expr& root : roots) ++original_uses_[root.node()];
+    context_.original_uses_ = &original_uses_;
+    context_.result_uses_ = &result_uses_;
+    budget_ = std::max<std::size_t>(1000, rewriter.limits_.max_rewrites_per_graph_node * order.size());
+    done_.reserve(order.size() * 2);
+  }
+
+  RewriteResult run(const std::vector<Expr>& roots) {
+    RewriteResult result;
+    for (const Expr& root : roots) {
+      resolve(root.node());
+      const Node* rewritten = done_.at(root.node());
+      result.changed = result.changed || rewritten != root.node();
+      result.roots.emplace_back(rewritten);
+    }
+    result.rewrites = fired_;
+    result.budget_exhausted = fired_ >= budget_;
+    return result;
+  }
+
+ private:
+  // A node to resolve. targets are the nodes that it replaces, which take its result.
+  struct Frame {
+    const Node* node;
+    std::vector<const Node*> targets;
+    int depth = 0;
+    bool inputs_pushed = false;
+  };
+
+  void resolve(const Node* root) {
+    stack_.push_back(Frame{root, {}, 0, false});
+    while (!stack_.empty()) {
+      Frame& frame = stack_.back();
+      if (auto it = done_.find(frame.node); it != done_.end()) {
+        Frame finished = std::move(frame);
+        stack_.pop_back();
+        finish(finished, it->second);
+        continue;
+      }
+      if (!frame.inputs_pushed && push_pending_inputs(frame)) continue;
+
+      Frame current = std::move(stack_.back());
+      stack_.pop_back();
+      step(std::move(current));
+    }
+  }
+
+  // Pushes the unresolved inputs of the top frame; returns true when there were any.
+  bool push_pending_inputs(Frame& frame) {
+    frame.inputs_pushed = true;
+    const Node* node = frame.node;
+    bool pending = false;
+    for (std::size_t i = node->input_count(); i-- > 0;) {
+      const Node* input = node->input(i);
+      if (done_.count(input) != 0) continue;
+      stack_.push_back(Frame{input, {}, 0, false});
+      pending = true;
+    }
+    return pending;
+  }
+
+  // Rebuilds a frame's node over its resolved inputs and runs the rules on it.
+  void step(Frame frame) {
+    const Node* node = rebuilt(frame.node);
+    if (node != frame.node) {
+      frame.targets.push_back(frame.node);
+      frame.node = node;
+      if (auto it = done_.find(node); it != done_.end()) {
+        finish(frame, it->second);
+        return;
+      }
+    }
+
+    Expr replacement = apply_rules(*node, frame.depth);
+    if (!replacement.defined()) {
+      finish(frame, node);
+      return;
+    }
+
+    // A replacement that uses the node itself keeps the node's present form there.
+    const auto& inputs = replacement->inputs();
+    if (std::find(inputs.begin(), inputs.end(), node) != inputs.end()) done_.emplace(node, node);
+    frame.targets.push_back(node);
+    stack_.push_back(Frame{replacement.node(), std::move(frame.targets), frame.depth + 1, false});
+  }
+
+  const Node* rebuilt(const Node* node) {
+    bool changed = false;
+    std::vector<Expr> inputs;
+    inputs.reserve(node->input_count());
+    for (const Node* input : node->inputs()) {
+      const Node* result = done_.at(input);
+      changed = changed || result != input;
+      inputs.emplace_back(result);
+    }
+    if (!changed) return node;
+    Expr result = rebuild(*node, inputs);
+    DAMO_ASSERT(result.dtype() == node->dtype() && result.shape() == node->shape(),
+                fmt::format("{}: rebuilding {} over rewritten inputs changed its type",
+                            rewriter_.pass_name_, op_name(node->op())));
+    return result.node();
+  }
+
+  Expr apply_rules(const Node& node, int depth) {
+    if (fired_ >= budget_ || depth >= rewriter_.limits_.max_rewrites_per_node) return Expr();
+    const auto& specific = rewriter_.rules_by_op_[static_cast<std::size_t>(node.op())];
+    for (const auto* list : {&specific, &rewriter_.rules_for_any_op_}) {
+      for (const RewriteRule* rule : *list) {
+        if (node.is_leaf() && !rule->op) continue;
+        Expr replacement = rule->apply(node, context_);
+        if (!replacement.defined() || replacement.node() == &node) continue;
+        check_replacement(*rule, node, replacement);
+        ++fired_;
+        if (fired_ == budget_)
+          log_at(1, "{}: rewrite budget of {} rules reached; the remaining nodes are kept",
+                 rewriter_.pass_name_, budget_);
+        log_at(3, "{}: rule {} rewrote %{} {} to %{} {}", rewriter_.pass_name_, rule->name,
+               node.id(), op_name(node.op()), replacement->id(), op_name(replacement->op()));
+        return replacement;
+      }
+    }
+    return Expr();
+  }
+
+  void check_replacement(const RewriteRule& rule, const Node& node, const Expr& replacement) {
+    DAMO_ASSERT(replacement.dtype() == node.dtype() && replacement.shape() == node.shape() &&
+                    replacement->weak() == node.weak(),
+                fmt::format("{}: rule {} replaced {} {} {} by {} {} {}", rewriter_.pass_name_,
+                            rule.name, op_name(node.op()), dtype_name(node.dtype()),
+                            node.shape().to_string(), op_name(replacement->op()),
+                            dtype_name(replacement.dtype()), replacement.shape().to_string()));
+  }
+
+  // Records result as the rewritten form of the frame's node and of every node it replaced,
+  // and adds their uses to the result's.
+  void finish(const Frame& frame, const Node* result) {
+    std::size_t uses = 0;
+    auto record = [&](const Node* target) {
+      if (target == result) return;
+      done_[target] = result;
+      if (auto it = original_uses_.find(target); it != original_uses_.end()) uses += it->second;
+    };
+    for (const Node* target : frame.targets) record(target);
+    record(frame.node);
+    done_.emplace(result, result);
+    if (uses == 0) return;
+    auto [it, inserted] = result_uses_.try_emplace(result, 0);
+    if (inserted) {
+      auto own = original_uses_.find(result);
+      if (own != original_uses_.end()) it->second = own->second;
+    }
+    it->second += uses;
+  }
+
+  const Rewriter& rewriter_;
+  std::unordered_map<const Node*, std::size_t> original_uses_;
+  std::unordered_map<const Node*, std::size_t> result_uses_;
+  RuleContext context_;
+  std::unordered_map<const Node*, const Node*> done_;
+  std::vector<Frame> stack_;
+  std::size_t budget_ = 0;
+  std::size_t fired_ = 0;
+};
+
+RewriteResult Rewriter::run(const std::vector<Expr>& roots) const {
+  return Run(*this, roots).run(roots);
+}
+
+}  // namespace damo
