@@ -2,10 +2,8 @@
 // reach.
 #include "damo/optimizer/dead_node_removal.h"
 
-#include <unordered_set>
-
-#include "damo/graph/traversal.h"
 #include "damo/runtime/log.h"
+#include "node_map.h"
 #include "pass_util.h"
 
 namespace damo {
@@ -48,10 +46,11 @@ DeadNodeRemoval::DeadNodeRemoval(DeadNodeRemovalOptions options)
 bool DeadNodeRemoval::run(GraphState& graph) const {
   bool changed = detail::run_rewriter(rewriter_, graph);
 
-  std::vector<const Node*> reachable = topo_order(graph.roots);
-  std::unordered_set<const Node*> live(reachable.begin(), reachable.end());
+  std::vector<const Node*> reachable = detail::reachable_nodes(graph.roots);
+  detail::NodeMap<std::uint8_t> live;
+  for (const Node* node : reachable) live[node] = 1;
   std::size_t dropped = 0;
-  for (const Node* node : graph.tracked) dropped += live.count(node) == 0 ? 1 : 0;
+  for (const Node* node : graph.tracked) dropped += live.contains(node) ? 0 : 1;
   graph.tracked = std::move(reachable);
   graph.removed_nodes += dropped;
   if (dropped > 0)

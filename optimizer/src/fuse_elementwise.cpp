@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "damo/graph/ops.h"
-#include "damo/graph/traversal.h"
+#include "node_map.h"
 #include "pass_util.h"
 
 namespace damo {
@@ -52,7 +52,7 @@ struct FusedPlan {
 class ElementwiseFusion {
  public:
   ElementwiseFusion(const FuseElementwiseOptions& options, const std::vector<Expr>& roots)
-      : options_(options), order_(topo_order(roots)) {
+      : options_(options), order_(detail::reachable_nodes(roots)) {
     for (std::size_t i = 0; i < order_.size(); ++i) position_[order_[i]] = i;
     for (const Node* node : order_)
       for (const Node* input : node->inputs()) ++uses_[input];
@@ -63,11 +63,11 @@ class ElementwiseFusion {
   void plan() {
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
       const Node* node = *it;
-      if (assigned_.count(node) != 0) continue;
+      if (assigned_.contains(node)) continue;
       Group group;
       if (options_.fuse_reductions && is_fusible_reduction(node->op())) {
         const Node* input = node->input(0);
-        if (!is_elementwise(input->op()) || assigned_.count(input) != 0 || uses_[input] != 1 ||
+        if (!is_elementwise(input->op()) || assigned_.contains(input) || uses_[input] != 1 ||
             input->dtype() != node->dtype())
           continue;
         group = grow(input);
@@ -81,7 +81,7 @@ class ElementwiseFusion {
       if (auto fused = build_plan(group)) {
         const Node* replaced = group.reduction != nullptr ? group.reduction : group.output;
         plans_.emplace(replaced, std::move(*fused));
-        fused_members_.insert(group.members.begin(), group.members.end());
+        for (const Node* member : group.members) fused_members_[member] = 1;
       }
     }
   }
@@ -98,7 +98,7 @@ class ElementwiseFusion {
         rewritten[node] = fused_node(node, plan->second, mapped);
         continue;
       }
-      if (node->is_leaf() || fused_members_.count(node) != 0) continue;
+      if (node->is_leaf() || fused_members_.contains(node)) continue;
       std::vector<Expr> inputs;
       bool any = false;
       for (const Node* input : node->inputs()) {
@@ -123,7 +123,7 @@ class ElementwiseFusion {
     group.output = output;
     std::unordered_map<const Node*, std::size_t> member_edges;
     std::vector<const Node*> queue = {output};
-    assigned_.insert(output);
+    assigned_[output] = 1;
     while (!queue.empty()) {
       const Node* member = queue.back();
       queue.pop_back();
@@ -132,7 +132,7 @@ class ElementwiseFusion {
         if (!joins(input, member)) continue;
         if (++member_edges[input] != uses_[input]) continue;
         if (group.members.size() + queue.size() >= options_.max_body_nodes) continue;
-        assigned_.insert(input);
+        assigned_[input] = 1;
         queue.push_back(input);
       }
     }
@@ -142,7 +142,7 @@ class ElementwiseFusion {
   }
 
   bool joins(const Node* input, const Node* consumer) const {
-    if (!is_elementwise(input->op()) || assigned_.count(input) != 0) return false;
+    if (!is_elementwise(input->op()) || assigned_.contains(input)) return false;
     return input->shape() == consumer->shape() || !is_transcendental(input->op());
   }
 
@@ -223,11 +223,11 @@ class ElementwiseFusion {
 
   const FuseElementwiseOptions& options_;
   std::vector<const Node*> order_;
-  std::unordered_map<const Node*, std::size_t> position_;
-  std::unordered_map<const Node*, std::size_t> uses_;
+  detail::NodeMap<std::size_t> position_;
+  detail::NodeMap<std::size_t> uses_;
   // Nodes already in a group, fused or not, and the members of fused groups.
-  std::unordered_set<const Node*> assigned_;
-  std::unordered_set<const Node*> fused_members_;
+  detail::NodeMap<std::uint8_t> assigned_;
+  detail::NodeMap<std::uint8_t> fused_members_;
   std::unordered_map<const Node*, FusedPlan> plans_;
 };
 

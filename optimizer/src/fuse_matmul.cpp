@@ -89,10 +89,10 @@ Expr fold_activation(const Node& node, const RuleContext& context) {
 std::vector<RewriteRule> matmul_rules() {
   return {
       {"matmul_transposed_operands", OpKind::MatMul, fold_transposes},
-      {"matmul_bias", OpKind::Add, fold_bias},
-      {"matmul_sigmoid", OpKind::Sigmoid, fold_activation},
-      {"matmul_tanh", OpKind::Tanh, fold_activation},
-      {"matmul_relu", OpKind::Relu, fold_activation},
+      {"matmul_bias", OpKind::Add, fold_bias, true},
+      {"matmul_sigmoid", OpKind::Sigmoid, fold_activation, true},
+      {"matmul_tanh", OpKind::Tanh, fold_activation, true},
+      {"matmul_relu", OpKind::Relu, fold_activation, true},
   };
 }
 

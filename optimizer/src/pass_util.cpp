@@ -4,7 +4,35 @@
 #include <cmath>
 #include <cstring>
 
+#include "node_map.h"
+
 namespace damo::detail {
+
+std::vector<const Node*> reachable_nodes(const std::vector<Expr>& roots) {
+  std::vector<const Node*> order;
+  NodeMap<std::uint8_t> visited;
+  // Each frame is a node and the index of the next input to visit.
+  std::vector<std::pair<const Node*, std::size_t>> stack;
+  for (const Expr& root : roots) {
+    if (!root.defined() || visited.contains(root.node())) continue;
+    visited[root.node()] = 1;
+    stack.emplace_back(root.node(), 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->input_count()) {
+        const Node* input = node->input(next++);
+        if (!visited.contains(input)) {
+          visited[input] = 1;
+          stack.emplace_back(input, 0);
+        }
+        continue;
+      }
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
 
 bool run_rewriter(const Rewriter& rewriter, GraphState& graph) {
   RewriteResult result = rewriter.run(graph.roots);

@@ -10,9 +10,9 @@
 #include <set>
 
 #include "damo/graph/printer.h"
-#include "damo/graph/traversal.h"
 #include "damo/optimizer/verifier.h"
 #include "damo/runtime/log.h"
+#include "node_map.h"
 
 namespace damo {
 
@@ -139,7 +139,7 @@ PipelineResult Pipeline::run(const std::vector<Expr>& roots) const {
   PipelineRun run(name_, options_);
   GraphState state;
   state.roots = roots;
-  state.tracked = topo_order(roots);
+  state.tracked = detail::reachable_nodes(roots);
   PipelineResult result;
 
   for (const Step& step : steps_) {

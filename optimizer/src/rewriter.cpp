@@ -1,24 +1,19 @@
 // The bottom-up rewriter. A frame on an explicit stack stands for a node to resolve: once
 // its inputs are resolved, the node is rebuilt over their results and the rules run on
 // it; a replacement becomes a new frame whose result is then also the result of every
-// node it replaced.
+// node it replaced. Per-node state lives in id-indexed NodeMaps.
 #include "damo/optimizer/rewriter.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "damo/graph/ops.h"
-#include "damo/graph/traversal.h"
 #include "damo/runtime/log.h"
+#include "node_map.h"
 
 namespace damo {
-
-std::size_t RuleContext::use_count(const Node* node) const {
-  if (auto it = result_uses_->find(node); it != result_uses_->end()) return it->second;
-  if (auto it = original_uses_->find(node); it != original_uses_->end()) return it->second;
-  return 1;
-}
 
 Expr fit_like(Expr value, const Node& node) {
   if (!value.defined() || value.dtype() != node.dtype()) return Expr();
@@ -38,27 +33,28 @@ Rewriter::Rewriter(std::string pass_name, std::vector<RewriteRule> rules, Rewrit
   for (const RewriteRule& rule : rules_) {
     if (rule.op) rules_by_op_[static_cast<std::size_t>(*rule.op)].push_back(&rule);
     else rules_for_any_op_.push_back(&rule);
+    needs_use_counts_ = needs_use_counts_ || rule.needs_use_counts;
   }
 }
 
 class Rewriter::Run {
  public:
   Run(const Rewriter& rewriter, const std::vector<Expr>& roots) : rewriter_(rewriter) {
-    std::vector<const Node*> order = topo_order(roots);
-    for (const Node* node : order)
-      for (const Node* input : node->inputs()) ++original_uses_[input];
-    for (const Expr& root : roots) ++original_uses_[root.node()];
-    context_.original_uses_ = &original_uses_;
-    context_.result_uses_ = &result_uses_;
-    budget_ = std::max<std::size_t>(1000, rewriter.limits_.max_rewrites_per_graph_node * order.size());
-    done_.reserve(order.size() * 2);
+    if (rewriter.needs_use_counts_) count_uses(roots);
+    context_.counter_ = [this](const Node* node) { return use_count(node); };
+
+    std::set<const Graph*> graphs;
+    for (const Expr& root : roots) graphs.insert(&root.graph());
+    std::size_t nodes = 0;
+    for (const Graph* graph : graphs) nodes += graph->node_count();
+    budget_ = std::max<std::size_t>(1000, rewriter.limits_.max_rewrites_per_graph_node * nodes);
   }
 
   RewriteResult run(const std::vector<Expr>& roots) {
     RewriteResult result;
     for (const Expr& root : roots) {
       resolve(root.node());
-      const Node* rewritten = done_.at(root.node());
+      const Node* rewritten = *done_.find(root.node());
       result.changed = result.changed || rewritten != root.node();
       result.roots.emplace_back(rewritten);
     }
@@ -76,14 +72,28 @@ class Rewriter::Run {
     bool inputs_pushed = false;
   };
 
+  void count_uses(const std::vector<Expr>& roots) {
+    for (const Node* node : detail::reachable_nodes(roots))
+      for (const Node* input : node->inputs()) ++original_uses_[input];
+    for (const Expr& root : roots) ++original_uses_[root.node()];
+  }
+
+  std::size_t use_count(const Node* node) const {
+    DAMO_ASSERT(rewriter_.needs_use_counts_,
+                rewriter_.pass_name_ + ": a rule counts uses without needs_use_counts");
+    if (const std::size_t* uses = result_uses_.find(node)) return *uses;
+    if (const std::size_t* uses = original_uses_.find(node)) return *uses;
+    return 1;
+  }
+
   void resolve(const Node* root) {
     stack_.push_back(Frame{root, {}, 0, false});
     while (!stack_.empty()) {
       Frame& frame = stack_.back();
-      if (auto it = done_.find(frame.node); it != done_.end()) {
+      if (const Node* const* result = done_.find(frame.node)) {
         Frame finished = std::move(frame);
         stack_.pop_back();
-        finish(finished, it->second);
+        finish(finished, *result);
         continue;
       }
       if (!frame.inputs_pushed && push_pending_inputs(frame)) continue;
@@ -101,7 +111,7 @@ class Rewriter::Run {
     bool pending = false;
     for (std::size_t i = node->input_count(); i-- > 0;) {
       const Node* input = node->input(i);
-      if (done_.count(input) != 0) continue;
+      if (done_.contains(input)) continue;
       stack_.push_back(Frame{input, {}, 0, false});
       pending = true;
     }
@@ -114,8 +124,8 @@ class Rewriter::Run {
     if (node != frame.node) {
       frame.targets.push_back(frame.node);
       frame.node = node;
-      if (auto it = done_.find(node); it != done_.end()) {
-        finish(frame, it->second);
+      if (const Node* const* result = done_.find(node)) {
+        finish(frame, *result);
         return;
       }
     }
@@ -128,21 +138,20 @@ class Rewriter::Run {
 
     // A replacement that uses the node itself keeps the node's present form there.
     const auto& inputs = replacement->inputs();
-    if (std::find(inputs.begin(), inputs.end(), node) != inputs.end()) done_.emplace(node, node);
+    if (std::find(inputs.begin(), inputs.end(), node) != inputs.end() && !done_.contains(node))
+      done_[node] = node;
     frame.targets.push_back(node);
     stack_.push_back(Frame{replacement.node(), std::move(frame.targets), frame.depth + 1, false});
   }
 
   const Node* rebuilt(const Node* node) {
     bool changed = false;
+    for (const Node* input : node->inputs()) changed = changed || *done_.find(input) != input;
+    if (!changed) return node;
+
     std::vector<Expr> inputs;
     inputs.reserve(node->input_count());
-    for (const Node* input : node->inputs()) {
-      const Node* result = done_.at(input);
-      changed = changed || result != input;
-      inputs.emplace_back(result);
-    }
-    if (!changed) return node;
+    for (const Node* input : node->inputs()) inputs.emplace_back(*done_.find(input));
     Expr result = rebuild(*node, inputs);
     DAMO_ASSERT(result.dtype() == node->dtype() && result.shape() == node->shape(),
                 fmt::format("{}: rebuilding {} over rewritten inputs changed its type",
@@ -181,31 +190,32 @@ class Rewriter::Run {
   }
 
   // Records result as the rewritten form of the frame's node and of every node it replaced,
-  // and adds their uses to the result's.
+  // and adds their uses to the result's when uses are counted.
   void finish(const Frame& frame, const Node* result) {
     std::size_t uses = 0;
     auto record = [&](const Node* target) {
       if (target == result) return;
       done_[target] = result;
-      if (auto it = original_uses_.find(target); it != original_uses_.end()) uses += it->second;
+      if (!rewriter_.needs_use_counts_) return;
+      if (const std::size_t* own = original_uses_.find(target)) uses += *own;
     };
     for (const Node* target : frame.targets) record(target);
     record(frame.node);
-    done_.emplace(result, result);
+    if (!done_.contains(result)) done_[result] = result;
     if (uses == 0) return;
-    auto [it, inserted] = result_uses_.try_emplace(result, 0);
-    if (inserted) {
-      auto own = original_uses_.find(result);
-      if (own != original_uses_.end()) it->second = own->second;
+
+    if (!result_uses_.contains(result)) {
+      const std::size_t* own = original_uses_.find(result);
+      result_uses_[result] = own != nullptr ? *own : 0;
     }
-    it->second += uses;
+    result_uses_[result] += uses;
   }
 
   const Rewriter& rewriter_;
-  std::unordered_map<const Node*, std::size_t> original_uses_;
-  std::unordered_map<const Node*, std::size_t> result_uses_;
+  detail::NodeMap<std::size_t> original_uses_;
+  detail::NodeMap<std::size_t> result_uses_;
   RuleContext context_;
-  std::unordered_map<const Node*, const Node*> done_;
+  detail::NodeMap<const Node*> done_;
   std::vector<Frame> stack_;
   std::size_t budget_ = 0;
   std::size_t fired_ = 0;

@@ -125,6 +125,17 @@ inline Tensor random_tensor(DType dtype, const Dims& dims, std::uint64_t seed, d
   return t;
 }
 
+/// The message of the UserError that action throws, or "<no error>".
+template <class Action>
+std::string user_error_message(Action action) {
+  try {
+    action();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
 /// Nodes below roots that lower to a kernel: every op except leaves and the views that
 /// reuse their operand's memory (reshape, expand_dims, squeeze, stop_gradient).
 inline std::size_t kernel_nodes(const std::vector<Expr>& roots) {

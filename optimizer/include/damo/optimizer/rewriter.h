@@ -12,7 +12,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "damo/graph/expr.h"
@@ -23,7 +22,8 @@ namespace damo {
 struct RewriteLimits {
   /// Rules that may fire in a chain at one node before its current form is kept.
   int max_rewrites_per_node = 32;
-  /// Rules that may fire in one run, per node of the input graph; at least 1,000 in all.
+  /// Rules that may fire in one run, per node of the graphs the roots belong to (reachable
+  /// or not); at least 1,000 in all.
   std::size_t max_rewrites_per_graph_node = 8;
 };
 
@@ -32,12 +32,12 @@ class RuleContext {
  public:
   /// Number of uses of node: its consumers' operand slots plus one per root it is. For a
   /// node that replaced others it sums their uses; a node that a rule created counts 1.
-  std::size_t use_count(const Node* node) const;
+  /// Available to rules that set RewriteRule::needs_use_counts.
+  std::size_t use_count(const Node* node) const { return counter_(node); }
 
  private:
   friend class Rewriter;
-  const std::unordered_map<const Node*, std::size_t>* original_uses_ = nullptr;
-  const std::unordered_map<const Node*, std::size_t>* result_uses_ = nullptr;
+  std::function<std::size_t(const Node*)> counter_;
 };
 
 /// A local rule: returns the replacement of node, or an undefined Expr when it does not
@@ -50,6 +50,8 @@ struct RewriteRule {
   /// The op of the nodes the rule looks at; nullopt means every non-leaf node.
   std::optional<OpKind> op;
   RuleFunction apply;
+  /// The rule calls RuleContext::use_count(), so the rewriter counts uses first.
+  bool needs_use_counts = false;
 };
 
 struct RewriteResult {
@@ -75,6 +77,7 @@ class Rewriter {
   std::vector<std::vector<const RewriteRule*>> rules_by_op_;
   std::vector<const RewriteRule*> rules_for_any_op_;
   RewriteLimits limits_;
+  bool needs_use_counts_ = false;
 };
 
 /// value made to stand in for node: returned as is when dtype, shape and weakness match,
