@@ -25,7 +25,9 @@ Expr evaluate_constant(const Node& node) {
   for (const Node* input : node.inputs()) operands.push_back(input->value());
   try {
     return constant_like(node, evaluate_node(node, operands));
-  } catch (const Error&) {
+  } catch (const UserError&) {
+    return Expr();
+  } catch (const RuntimeError&) {
     return Expr();
   }
 }

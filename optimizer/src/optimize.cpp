@@ -80,8 +80,10 @@ Pipeline training_pipeline(const OptimizeOptions& o) {
 }
 
 Pipeline simplify_pipeline(const OptimizeOptions& o) {
+  OptimizeOptions keep = o;
+  keep.keep_stop_gradient = true;
   Pipeline pipeline("simplify", o.pipeline_options);
-  pipeline.repeat(o.max_rounds, algebra_group(o, false));
+  pipeline.repeat(o.max_rounds, algebra_group(keep, false));
   return pipeline;
 }
 

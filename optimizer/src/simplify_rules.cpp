@@ -51,7 +51,8 @@ Condition is_integer_var(Var v) {
 }
 
 // True when no element of node can be -0 or -inf, where x ** 0.5 and sqrt(x) differ
-// (pow gives +0 and +inf, sqrt gives -0 and NaN).
+// (pow gives +0 and +inf, sqrt gives -0 and NaN). Elsewhere sqrt(x) is the correctly
+// rounded x ** 0.5; glibc's powf can differ from it in the last bit.
 bool never_negative_zero_or_minus_infinity(const Node& node) {
   switch (node.op()) {
   case OpKind::Abs:

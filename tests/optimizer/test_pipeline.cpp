@@ -290,9 +290,13 @@ TEST_CASE("optimize keeps each root's type") {
       CHECK(optimized[k].shape() == roots[k].shape());
     }
   }
-  OptimizeOptions keep = testing::test_options(PipelineKind::Simplify);
+  CHECK(to_infix(optimize_exprs({roots[3]}, testing::test_options(PipelineKind::Simplify))[0]) ==
+        "stop_gradient(x) + 0");
+  CHECK(to_infix(optimize_exprs({roots[3]}, testing::test_options(PipelineKind::Inference))[0]) ==
+        "x + 0");
+  OptimizeOptions keep = testing::test_options(PipelineKind::Inference);
   keep.keep_stop_gradient = true;
-  CHECK(to_infix(optimize_exprs({roots[3]}, keep)[0]) == "stop_gradient(x) + 0");
+  CHECK(to_infix(optimize_exprs({roots[3]}, keep)[0]) == "fused{stop_gradient($0) + 0}(x)");
 }
 
 }  // namespace

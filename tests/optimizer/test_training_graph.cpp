@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "damo/codegen/program.h"
+#include "damo/runtime/executable.h"
 #include "damo/frontend/function.h"
 #include "damo/graph/autodiff.h"
 #include "optimizer_test_util.h"
@@ -80,6 +81,38 @@ TEST_CASE("training step lowers to few kernels") {
   Program program = lower_to_program({net.x, net.t}, {result.roots[0]}, updates);
   INFO(program.to_string());
   CHECK(program.kernels.size() == 16);
+}
+
+TEST_CASE("training step temporaries share memory") {
+  Network net;
+  PipelineResult result = optimize(net.roots(), testing::test_options(PipelineKind::Training));
+  std::vector<std::pair<Expr, Expr>> updates;
+  for (std::size_t i = 0; i < net.updates.size(); ++i)
+    updates.emplace_back(net.updates[i].variable, result.roots[i + 1]);
+  Program program = lower_to_program({net.x, net.t}, {result.roots[0]}, updates);
+
+  std::size_t total = 0;
+  std::size_t largest = 0;
+  int temporaries = 0;
+  for (const BufferSlot& slot : program.spec.slots) {
+    if (slot.kind != BufferSlot::Kind::Temporary) continue;
+    std::size_t bytes = dtype_size(slot.dtype);
+    for (const ParameterDim& d : slot.dims) bytes *= static_cast<std::size_t>(d.size);
+    bytes = (bytes + 63) / 64 * 64;
+    total += bytes;
+    largest = std::max(largest, bytes);
+    ++temporaries;
+  }
+  // No code is needed to plan the workspace.
+  Executable executable(program.spec, nullptr, nullptr);
+  std::size_t workspace = executable.workspace_bytes({});
+  INFO(program.to_string());
+  // Every kernel but the loss's writes a temporary; 64-byte aligned, they add up to 1600
+  // bytes, and the four new parameter values live until the call ends.
+  CHECK(temporaries == 15);
+  CHECK(total == 1600);
+  CHECK(workspace >= largest);
+  CHECK(workspace == 832);
 }
 
 TEST_CASE("optimized training steps match the reference") {

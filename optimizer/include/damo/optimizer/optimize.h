@@ -23,7 +23,8 @@ struct OptimizeOptions {
   bool fast_math = false;
   /// Constant folding leaves results with more elements unfolded.
   std::int64_t max_folded_elements = 65536;
-  /// Keeps stop_gradient nodes; set it when the result may still be differentiated.
+  /// Keeps stop_gradient nodes, which the inference and training pipelines otherwise drop
+  /// as identities once gradients are built.
   bool keep_stop_gradient = false;
   /// Rounds of the repeated simplification group before it stops.
   int max_rounds = 8;
@@ -37,7 +38,8 @@ struct OptimizeOptions {
 Pipeline inference_pipeline(const OptimizeOptions& options);
 /// The pipeline for functions with updates. Its passes are the inference pipeline's.
 Pipeline training_pipeline(const OptimizeOptions& options);
-/// Simplification and stabilization without fusion.
+/// Simplification and stabilization without fusion. It keeps stop_gradient, since its
+/// result may still be differentiated.
 Pipeline simplify_pipeline(const OptimizeOptions& options);
 
 /// Runs the pipeline that options.pipeline names on roots; every root keeps its dtype,
