@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "damo/graph/autodiff.h"
@@ -33,7 +33,8 @@ Network build(Graph& graph, std::size_t min_nodes) {
     Expr h = x;
     parameters.clear();
     for (std::size_t i = 0; i < layers; ++i) {
-      Expr w = graph.shared(fmt::format("w{}_{}", layers, i), Tensor::full(DType::Float32, {8, 8}, 0.01));
+      Expr w = graph.shared(fmt::format("w{}_{}", layers, i),
+                            Tensor::full(DType::Float32, {8, 8}, 0.01));
       Expr b = graph.shared(fmt::format("b{}_{}", layers, i), Tensor::zeros(DType::Float32, {8}));
       parameters.push_back(w);
       parameters.push_back(b);
@@ -42,7 +43,8 @@ Network build(Graph& graph, std::size_t min_nodes) {
     Expr loss = mean(square(h - 0.5));
     std::vector<Expr> grads = grad(loss, parameters);
     net.roots = {loss};
-    for (std::size_t i = 0; i < parameters.size(); ++i) net.roots.push_back(parameters[i] - 0.1 * grads[i]);
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+      net.roots.push_back(parameters[i] - 0.1 * grads[i]);
     net.layers = layers;
     if (topo_order(net.roots).size() >= min_nodes) return net;
   }
@@ -69,13 +71,15 @@ int main(int argc, char** argv) {
     std::clock_t cpu_start = std::clock();
     result = optimize(net.roots, options);
     double cpu = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double wall =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     best_wall = std::min(best_wall, wall);
     best_cpu = std::min(best_cpu, cpu);
   }
   std::size_t after = topo_order(result.roots).size();
-  fmt::print("training pipeline: {} layers, {} nodes -> {} nodes, {} pass runs; best of 5: "
-             "{:.1f} ms wall, {:.1f} ms CPU\n",
-             net.layers, nodes, after, result.runs.size(), best_wall, best_cpu);
+  fmt::print(
+      "training pipeline: {} layers, {} nodes -> {} nodes, {} pass runs; best of 5: "
+      "{:.1f} ms wall, {:.1f} ms CPU\n",
+      net.layers, nodes, after, result.runs.size(), best_wall, best_cpu);
   return 0;
 }

@@ -76,6 +76,8 @@ std::vector<RewriteRule> folding_rules(std::int64_t max_elements) {
 ConstantFolding::ConstantFolding(ConstantFoldingOptions options)
     : rewriter_("constant_folding", folding_rules(options.max_elements), options.limits) {}
 
-bool ConstantFolding::run(GraphState& graph) const { return detail::run_rewriter(rewriter_, graph); }
+bool ConstantFolding::run(GraphState& graph) const {
+  return detail::run_rewriter(rewriter_, graph);
+}
 
 }  // namespace damo

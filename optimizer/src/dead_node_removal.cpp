@@ -28,7 +28,8 @@ Expr identity_operand(const Node& node, bool remove_stop_gradient) {
   case OpKind::Reshape:
   case OpKind::BroadcastTo: return Expr(operand);
   case OpKind::Slice: return node.attr(1) == 0 && node.attr(3) == 1 ? Expr(operand) : Expr();
-  case OpKind::Transpose: return is_identity_permutation(node.attrs().ints) ? Expr(operand) : Expr();
+  case OpKind::Transpose:
+    return is_identity_permutation(node.attrs().ints) ? Expr(operand) : Expr();
   default: return Expr();
   }
 }

@@ -1,7 +1,7 @@
 // Softmax cross-entropy fusion. The forward rules look for a cross-entropy on a softmax
-// along the last axis; the gradient rules look for the softmax (or log_softmax) gradient
-// that autodiff builds, y * (G - sum(G * y)) or G - exp(ls) * sum(G), whose upstream
-// gradient is a per-row value times the targets.
+// along the last axis. The gradient rules look for the softmax (or log_softmax) gradient
+// that autodiff builds, y * (G - sum(G * y)) or G - exp(ls) * sum(G), where the upstream
+// gradient G is a per-row value times the targets.
 #include "damo/optimizer/fuse_crossentropy.h"
 
 #include "damo/graph/ops.h"
@@ -43,7 +43,8 @@ Expr guarded(const Node& node, Body body) {
 Expr crossentropy_of_softmax(const Node& node) {
   const Node* p = node.input(0);
   if (!is_last_axis_op(p, OpKind::Softmax)) return Expr();
-  return guarded(node, [&] { return softmax_crossentropy(Expr(p->input(0)), Expr(node.input(1))); });
+  return guarded(node,
+                 [&] { return softmax_crossentropy(Expr(p->input(0)), Expr(node.input(1))); });
 }
 
 // sum(t * log_softmax(z), -1) -> -softmax_crossentropy(z, t).
@@ -68,8 +69,7 @@ Expr log_softmax_at_labels(const Node& node) {
   const Node* ls = node.input(0);
   const Node* indices = node.input(1);
   if (node.attr(0) != node.rank() - 1 || !is_last_axis_op(ls, OpKind::LogSoftmax)) return Expr();
-  if (indices->op() != OpKind::ExpandDims || indices->attr(0) != indices->rank() - 1)
-    return Expr();
+  if (indices->op() != OpKind::ExpandDims || indices->attr(0) != indices->rank() - 1) return Expr();
   return guarded(node, [&] {
     return expand_dims(-softmax_crossentropy(Expr(ls->input(0)), Expr(indices->input(0))), -1);
   });
@@ -124,7 +124,8 @@ std::optional<RowScaledTargets> row_scaled_targets(const Node* g, const Node* z)
   } else if (g->op() == OpKind::ScatterAddAlongAxis && g->attr(0) == g->rank() - 1) {
     const Node* indices = g->input(1);
     const Node* spread = g->input(0);
-    bool one_per_row = indices->op() == OpKind::ExpandDims && indices->attr(0) == indices->rank() - 1;
+    bool one_per_row =
+        indices->op() == OpKind::ExpandDims && indices->attr(0) == indices->rank() - 1;
     if (one_per_row && spread->shape() == indices->shape())
       found = RowScaledTargets{Expr(indices->input(0)), squeeze(Expr(spread), Axes(-1))};
   }
@@ -149,9 +150,8 @@ std::optional<RowScaledTargets> sparse_crossentropy_gradient(const Node* g, cons
 }
 
 Expr fused_gradient(const Node& node, const Node* z, const RowScaledTargets& source) {
-  return guarded(node, [&] {
-    return softmax_crossentropy_grad(Expr(z), source.targets, -source.row_value);
-  });
+  return guarded(
+      node, [&] { return softmax_crossentropy_grad(Expr(z), source.targets, -source.row_value); });
 }
 
 // y * (G - sum(G * y, -1, keepdims)) with y = softmax(z) and G = Gl / y.
@@ -190,7 +190,8 @@ Expr log_softmax_gradient(const Node& node) {
 
 std::vector<RewriteRule> crossentropy_rules(bool gradients) {
   auto rule = [](const char* name, OpKind op, Expr (*body)(const Node&)) {
-    return RewriteRule{name, op, [body](const Node& node, const RuleContext&) { return body(node); }};
+    return RewriteRule{name, op,
+                       [body](const Node& node, const RuleContext&) { return body(node); }};
   };
   std::vector<RewriteRule> rules = {
       rule("crossentropy_of_softmax", OpKind::CategoricalCrossentropy, crossentropy_of_softmax),
@@ -211,6 +212,8 @@ std::vector<RewriteRule> crossentropy_rules(bool gradients) {
 FuseCrossentropy::FuseCrossentropy(FuseCrossentropyOptions options)
     : rewriter_("fuse_crossentropy", crossentropy_rules(options.gradients), options.limits) {}
 
-bool FuseCrossentropy::run(GraphState& graph) const { return detail::run_rewriter(rewriter_, graph); }
+bool FuseCrossentropy::run(GraphState& graph) const {
+  return detail::run_rewriter(rewriter_, graph);
+}
 
 }  // namespace damo

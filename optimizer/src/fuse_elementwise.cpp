@@ -180,14 +180,16 @@ class ElementwiseFusion {
         continue;
       }
       const Node* source = source_of(node);
-      bool listed = std::find(plan.operands.begin(), plan.operands.end(), source) != plan.operands.end();
+      bool listed =
+          std::find(plan.operands.begin(), plan.operands.end(), source) != plan.operands.end();
       if (!inlined(source) && !listed) plan.operands.push_back(source);
     }
 
     auto operand_expr = [&](const Node* input) -> Expr {
       const Node* source = source_of(input);
       if (inlined(source)) return Expr(source);
-      auto index = std::find(plan.operands.begin(), plan.operands.end(), source) - plan.operands.begin();
+      auto index =
+          std::find(plan.operands.begin(), plan.operands.end(), source) - plan.operands.begin();
       return param(graph, static_cast<int>(index), source->dtype());
     };
 

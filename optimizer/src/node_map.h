@@ -12,7 +12,7 @@ namespace damo::detail {
 template <class T>
 class NodeMap {
  public:
-  /// The value stored for node, or null when none is.
+  /// Returns the value stored for node, or null when none is.
   T* find(const Node* node) {
     Table& t = table(node);
     std::size_t id = node->id();

@@ -57,8 +57,6 @@ std::optional<double> uniform_value(const Node& constant, std::int64_t max_eleme
   return first;
 }
 
-bool is_last_axis(const Node& node, std::int64_t axis) { return axis == node.input(0)->rank() - 1; }
-
 const Node* other_operand(const Node& binary, const Node* known) {
   if (binary.input(0) == known) return binary.input(1);
   if (binary.input(1) == known) return binary.input(0);

@@ -83,8 +83,8 @@ Expr instantiate(const Pattern& pattern, const Match& match, const Node& root) {
   } catch (const UserError&) {
     return Expr();
   }
-  fail_internal("instantiate", fmt::format("a template uses {}; write it with build()",
-                                           op_name(pattern.op)));
+  fail_internal("instantiate",
+                fmt::format("a template uses {}; write it with build()", op_name(pattern.op)));
 }
 
 std::vector<RewriteRule> compile_rules(const std::vector<Rule>& table) {

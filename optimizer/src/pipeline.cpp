@@ -18,9 +18,8 @@ namespace damo {
 
 const std::vector<std::string>& known_pass_names() {
   static const std::vector<std::string> names = {
-      "dead_node_removal", "canonicalize",       "constant_folding", "merge_constants",
-      "simplify",          "stabilize",          "fuse_crossentropy", "fuse_matmul",
-      "fuse_elementwise",
+      "dead_node_removal", "canonicalize",      "constant_folding", "merge_constants",  "simplify",
+      "stabilize",         "fuse_crossentropy", "fuse_matmul",      "fuse_elementwise",
   };
   return names;
 }
@@ -67,7 +66,8 @@ std::vector<std::string> Pipeline::pass_names() const {
 namespace {
 
 // Adds the names in a comma-separated list to out; source names the list in errors.
-void add_pass_names(const std::string& list, const std::string& source, std::set<std::string>& out) {
+void add_pass_names(const std::string& list, const std::string& source,
+                    std::set<std::string>& out) {
   std::size_t start = 0;
   while (start <= list.size()) {
     std::size_t end = list.find(',', start);
@@ -79,8 +79,8 @@ void add_pass_names(const std::string& list, const std::string& source, std::set
     if (name.empty()) continue;
     const auto& known = known_pass_names();
     if (std::find(known.begin(), known.end(), name) == known.end())
-      throw UserError(fmt::format("{}: unknown optimizer pass '{}'; the passes are {}", source, name,
-                                  fmt::join(known, ", ")));
+      throw UserError(fmt::format("{}: unknown optimizer pass '{}'; the passes are {}", source,
+                                  name, fmt::join(known, ", ")));
     out.insert(name);
   }
 }
@@ -108,8 +108,8 @@ class PipelineRun {
 
     auto start = std::chrono::steady_clock::now();
     bool changed = pass.run(state);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     result.runs.push_back({name, ms, changed});
     log_at(1, "{}: pass {} took {:.3f} ms{}", pipeline_, name, ms,
            changed ? " and changed the graph" : "");
@@ -136,6 +136,11 @@ class PipelineRun {
 
 PipelineResult Pipeline::run(const std::vector<Expr>& roots) const {
   auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < roots.size(); ++i)
+    if (!roots[i].defined())
+      throw UserError(fmt::format("{}: root {} is an undefined expression; pass only "
+                                  "expressions built from a Graph",
+                                  name_, i));
   PipelineRun run(name_, options_);
   GraphState state;
   state.roots = roots;

@@ -1,7 +1,7 @@
-// The bottom-up rewriter. A frame on an explicit stack stands for a node to resolve: once
-// its inputs are resolved, the node is rebuilt over their results and the rules run on
-// it; a replacement becomes a new frame whose result is then also the result of every
-// node it replaced. Per-node state lives in id-indexed NodeMaps.
+// The bottom-up rewriter. Each frame on an explicit stack is a node to resolve. Once its
+// inputs are resolved, the node is rebuilt over their results and the rules run on it. A
+// rule's replacement becomes a new frame, and its result is also the result of every node
+// it replaced. Per-node state lives in id-indexed NodeMaps.
 #include "damo/optimizer/rewriter.h"
 
 #include <fmt/format.h>
@@ -31,8 +31,10 @@ Rewriter::Rewriter(std::string pass_name, std::vector<RewriteRule> rules, Rewrit
     : pass_name_(std::move(pass_name)), rules_(std::move(rules)), limits_(limits) {
   rules_by_op_.resize(kOpKindCount);
   for (const RewriteRule& rule : rules_) {
-    if (rule.op) rules_by_op_[static_cast<std::size_t>(*rule.op)].push_back(&rule);
-    else rules_for_any_op_.push_back(&rule);
+    if (rule.op)
+      rules_by_op_[static_cast<std::size_t>(*rule.op)].push_back(&rule);
+    else
+      rules_for_any_op_.push_back(&rule);
     needs_use_counts_ = needs_use_counts_ || rule.needs_use_counts;
   }
 }

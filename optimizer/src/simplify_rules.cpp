@@ -23,8 +23,10 @@ const Pattern minus_one = constant(-1);
 const Pattern two = constant(2);
 const Pattern half = constant(0.5);
 const Pattern zero = constant(0);  // either sign
-const Pattern positive_zero = constant_where([](double v) { return v == 0 && !std::signbit(v); }, 0);
-const Pattern negative_zero = constant_where([](double v) { return v == 0 && std::signbit(v); }, -0.0);
+const Pattern positive_zero =
+    constant_where([](double v) { return v == 0 && !std::signbit(v); }, 0);
+const Pattern negative_zero =
+    constant_where([](double v) { return v == 0 && std::signbit(v); }, -0.0);
 const Pattern true_value = constant_where([](double v) { return v != 0; }, 1);
 const Pattern false_value = constant_where([](double v) { return v == 0; }, 0);
 
@@ -78,7 +80,7 @@ Condition no_negative_zero_or_minus_infinity(Var v) {
   return [v](const Match& m, const Node&) { return never_negative_zero_or_minus_infinity(*m[v]); };
 }
 
-// True when converting from -> to keeps every value, so a later cast sees the same value.
+// True when converting from -> to keeps every value, so a later cast gets the same value.
 bool lossless_cast(DType from, DType to) {
   if (from == to || from == DType::Bool) return true;
   switch (from) {
@@ -93,7 +95,8 @@ Expr compose_transposes(const Match& m, const Node& root) {
   const auto& inner = m[y]->attrs().ints;
   const auto& outer = root.attrs().ints;
   std::vector<int> perm;
-  for (std::int64_t axis : outer) perm.push_back(static_cast<int>(inner[static_cast<std::size_t>(axis)]));
+  for (std::int64_t axis : outer)
+    perm.push_back(static_cast<int>(inner[static_cast<std::size_t>(axis)]));
   return damo::transpose(m.expr(x), perm);
 }
 
@@ -103,6 +106,10 @@ Expr reshape_to_root(const Match& m, const Node& root) {
 
 Expr broadcast_to_root(const Match& m, const Node& root) {
   return damo::broadcast_to(m.expr(x), root.shape());
+}
+
+Expr expand_dims_like_y(const Match& m, const Node&) {
+  return damo::expand_dims(m.expr(x), static_cast<int>(m[y]->attr(0)));
 }
 
 Expr cast_to_root(const Match& m, const Node& root) { return damo::cast(m.expr(x), root.dtype()); }
@@ -123,6 +130,7 @@ bool first_cast_lossless(const Match& m, const Node&) {
 
 }  // namespace
 
+// clang-format off: one rule per line.
 std::vector<Rule> exact_simplify_rules() {
   return {
       // Identities of arithmetic.
@@ -156,9 +164,7 @@ std::vector<Rule> exact_simplify_rules() {
       {"square_neg", square(neg(x)), square(x)},
       {"square_abs", square(abs(x)), square(x)},
       {"abs_neg", abs(neg(x)), abs(x)},
-      {"neg_expand_dims_neg", neg(bind(y, expand_dims(neg(x)))), build([](const Match& m, const Node&) {
-         return damo::expand_dims(m.expr(x), static_cast<int>(m[y]->attr(0)));
-       })},
+      {"neg_expand_dims_neg", neg(bind(y, expand_dims(neg(x)))), build(expand_dims_like_y)},
       {"neg_reshape_neg", neg(reshape(neg(x))), build(reshape_to_root)},
 
       // Idempotent ops.
@@ -215,21 +221,24 @@ std::vector<Rule> exact_simplify_rules() {
       {"squeeze_expand_dims", squeeze(bind(y, expand_dims(x))), x, squeezes_expanded_axis},
       {"expand_dims_squeeze", expand_dims(bind(y, squeeze(x))), x, expands_squeezed_axis},
       {"broadcast_broadcast", broadcast_to(broadcast_to(x)), build(broadcast_to_root)},
-      {"reshape_broadcast_scalar", reshape(broadcast_to(x)), build(broadcast_to_root), is_scalar_var},
+      {"reshape_broadcast_scalar", reshape(broadcast_to(x)), build(broadcast_to_root),
+       is_scalar_var},
       {"expand_dims_broadcast_scalar", expand_dims(broadcast_to(x)), build(broadcast_to_root),
        is_scalar_var},
-      {"squeeze_broadcast_scalar", squeeze(broadcast_to(x)), build(broadcast_to_root), is_scalar_var},
+      {"squeeze_broadcast_scalar", squeeze(broadcast_to(x)), build(broadcast_to_root),
+       is_scalar_var},
   };
 }
+// clang-format on
 
+// clang-format off: one rule per line.
 std::vector<Rule> fast_math_simplify_rules() {
   return {
-      {"fast_add_zero", add(x, zero), x},
-      {"fast_sub_zero", sub(x, zero), x},
-      {"fast_sub_self", sub(x, x), constant(0)},
-      {"fast_mul_zero", mul(x, zero), constant(0)},
+      {"fast_add_zero", add(x, zero), x},        {"fast_sub_zero", sub(x, zero), x},
+      {"fast_sub_self", sub(x, x), constant(0)}, {"fast_mul_zero", mul(x, zero), constant(0)},
       {"fast_div_self", div(x, x), constant(1)},
   };
 }
+// clang-format on
 
 }  // namespace damo::detail

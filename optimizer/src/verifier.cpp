@@ -14,10 +14,9 @@ namespace damo {
 namespace {
 
 [[noreturn]] void fail(const std::string& after_pass, const Node& node, const std::string& why) {
-  fail_internal("verify_graph",
-                fmt::format("after pass {}: node %{} ({} {} {}) {}", after_pass, node.id(),
-                            op_name(node.op()), dtype_name(node.dtype()),
-                            node.shape().to_string(), why));
+  fail_internal("verify_graph", fmt::format("after pass {}: node %{} ({} {} {}) {}", after_pass,
+                                            node.id(), op_name(node.op()), dtype_name(node.dtype()),
+                                            node.shape().to_string(), why));
 }
 
 // Rebuilding through the factory must give back the same interned node.
@@ -61,8 +60,8 @@ void check_body(const Node& fused, const std::string& after_pass) {
 void verify_graph(const std::vector<Expr>& roots, const std::string& after_pass) {
   for (std::size_t i = 0; i < roots.size(); ++i)
     if (!roots[i].defined())
-      fail_internal("verify_graph", fmt::format("after pass {}: root {} is undefined",
-                                                after_pass, i));
+      fail_internal("verify_graph",
+                    fmt::format("after pass {}: root {} is undefined", after_pass, i));
   for (const Node* node : topo_order(roots)) {
     if (node->op() == OpKind::Param) fail(after_pass, *node, "is a param outside a fused body");
     if (node->is_leaf()) continue;

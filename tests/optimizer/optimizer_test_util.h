@@ -31,7 +31,9 @@ inline std::vector<Expr> run_pass(const Pass& pass, const std::vector<Expr>& roo
   return state.roots;
 }
 
-inline Expr run_pass(const Pass& pass, Expr root) { return run_pass(pass, std::vector<Expr>{root})[0]; }
+inline Expr run_pass(const Pass& pass, Expr root) {
+  return run_pass(pass, std::vector<Expr>{root})[0];
+}
 
 /// Options for tests: verification on, the environment ignored.
 inline OptimizeOptions test_options(PipelineKind kind = PipelineKind::Inference) {
@@ -50,7 +52,8 @@ inline bool same_number(double a, double b) {
 
 /// Checks that two tensors hold the same dtype, shape and values bit for bit (any NaN
 /// matches any NaN), reporting the first few differing elements.
-inline void check_same_values(const Tensor& actual, const Tensor& expected, const std::string& what) {
+inline void check_same_values(const Tensor& actual, const Tensor& expected,
+                              const std::string& what) {
   INFO(what);
   REQUIRE(actual.dtype() == expected.dtype());
   REQUIRE(actual.shape() == expected.shape());
@@ -69,14 +72,15 @@ inline void check_same_values(const Tensor& actual, const Tensor& expected, cons
 
 /// Checks that actual is within rtol of expected (relative, and absolute near zero), with
 /// NaN where NaN and equal infinities.
-inline void check_close(const Tensor& actual, const Tensor& expected, double rtol, const std::string& what) {
+inline void check_close(const Tensor& actual, const Tensor& expected, double rtol,
+                        const std::string& what) {
   INFO(what);
   REQUIRE(actual.shape() == expected.shape());
   int reported = 0;
   for (std::int64_t i = 0; i < actual.numel(); ++i) {
     double a = actual.get_double(i);
     double e = expected.get_double(i);
-    bool ok = std::isnan(e) ? std::isnan(a)
+    bool ok = std::isnan(e)   ? std::isnan(a)
               : std::isinf(e) ? a == e
                               : std::abs(a - e) <= rtol * std::max(1.0, std::abs(e));
     if (ok) continue;
@@ -93,15 +97,16 @@ inline std::vector<double> special_values() {
   return {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-30, -1e30};
 }
 
-/// A rank-1 tensor of the special values in dtype.
+/// Returns a rank-1 tensor of the special values in dtype.
 inline Tensor special_tensor(DType dtype) {
   std::vector<double> values = special_values();
   Tensor t = Tensor::empty(dtype, {static_cast<std::int64_t>(values.size())});
-  for (std::size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<std::int64_t>(i), values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    t.set_double(static_cast<std::int64_t>(i), values[i]);
   return t;
 }
 
-/// The special values in every order of pairs, as two tensors a and b of equal length.
+/// Returns every ordered pair of special values as two tensors a and b of equal length.
 inline std::pair<Tensor, Tensor> special_pairs(DType dtype) {
   std::vector<double> values = special_values();
   auto n = static_cast<std::int64_t>(values.size());

@@ -14,10 +14,10 @@ TEST_CASE("canonicalize golden text") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {144});
   Expr y = g.input("y", DType::Float32, {144});
-  std::vector<Expr> inputs = {2.0 * x, y + x, x + y, maximum(y, x), 1.0 < x, 1.0 >= x,
-                              y == x,  2.0 * (y * x)};
-  std::vector<std::string> expected = {"x * 2", "x + y", "x + y", "maximum(x, y)", "x > 1",
-                                       "x <= 1", "x == y", "x * y * 2"};
+  std::vector<Expr> inputs = {2.0 * x, y + x,    x + y,  maximum(y, x),
+                              1.0 < x, 1.0 >= x, y == x, 2.0 * (y * x)};
+  std::vector<std::string> expected = {"x * 2", "x + y",  "x + y",  "maximum(x, y)",
+                                       "x > 1", "x <= 1", "x == y", "x * y * 2"};
   std::vector<Expr> roots = run_pass(Canonicalize(), inputs);
   auto [a, b] = testing::special_pairs(DType::Float32);
   Feeds feeds = {{"x", a}, {"y", b}};
@@ -34,7 +34,8 @@ TEST_CASE("canonicalize leaves non-commutative ops alone") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {3});
   Expr y = g.input("y", DType::Float32, {3});
-  for (Expr e : {y - x, 2.0 - x, y / x, pow(y, x)}) CHECK(run_pass(Canonicalize(), e).node() == e.node());
+  for (Expr e : {y - x, 2.0 - x, y / x, pow(y, x)})
+    CHECK(run_pass(Canonicalize(), e).node() == e.node());
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ TEST_CASE("constant folding keeps special values exact") {
 
 TEST_CASE("constant folding keeps dtype and weakness") {
   Graph g;
-  Expr weak_sum = literal_like(g.input("u", DType::Int32, {}), 2) + literal_like(g.input("u", DType::Int32, {}), 3);
+  Expr weak_sum = literal_like(g.input("u", DType::Int32, {}), 2) +
+                  literal_like(g.input("u", DType::Int32, {}), 3);
   Expr folded = run_pass(ConstantFolding(), weak_sum);
   REQUIRE(folded->is_constant());
   CHECK(folded->weak());

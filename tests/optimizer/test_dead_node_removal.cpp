@@ -43,6 +43,7 @@ TEST_CASE("dead node removal drops identity ops") {
     spec.attrs = std::move(attrs);
     return Expr(g.intern(std::move(spec)));
   };
+
   Attrs cast_attrs;
   cast_attrs.dtype = DType::Float32;
   Attrs perm;
@@ -51,10 +52,12 @@ TEST_CASE("dead node removal drops identity ops") {
   swap.ints = {1, 0};
   Attrs reverse;
   reverse.ints = {0, 1, -1, -1};
+
   CHECK(run_pass(DeadNodeRemoval(), identity(OpKind::Cast, cast_attrs)).node() == x.node());
   CHECK(run_pass(DeadNodeRemoval(), identity(OpKind::Reshape, {})).node() == x.node());
   CHECK(run_pass(DeadNodeRemoval(), identity(OpKind::BroadcastTo, {})).node() == x.node());
   CHECK(run_pass(DeadNodeRemoval(), identity(OpKind::Transpose, perm)).node() == x.node());
+
   // A transpose of a square matrix keeps the shape but moves elements.
   Expr swapped = identity(OpKind::Transpose, swap);
   CHECK(run_pass(DeadNodeRemoval(), swapped).node() == swapped.node());

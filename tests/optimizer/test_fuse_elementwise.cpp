@@ -24,7 +24,8 @@ struct Operands {
   Feeds feeds() const {
     std::vector<double> special = testing::special_values();
     Tensor x_value = Tensor::empty(DType::Float32, {4, 3});
-    for (std::int64_t i = 0; i < 12; ++i) x_value.set_double(i, special[static_cast<std::size_t>(i)]);
+    for (std::int64_t i = 0; i < 12; ++i)
+      x_value.set_double(i, special[static_cast<std::size_t>(i)]);
     Tensor c_value = Tensor::empty(DType::Bool, {4, 3});
     for (std::int64_t i = 0; i < 12; ++i) c_value.set_double(i, i % 3 == 0);
     return {{"x", x_value},
@@ -67,7 +68,8 @@ TEST_CASE("fuse elementwise into reductions") {
 TEST_CASE("fuse elementwise ends groups at shared nodes") {
   Operands o;
   Expr shared = o.x * o.y;
-  std::vector<Expr> roots = run_pass(FuseElementwise(), {exp(shared) + o.z, shared - o.z, sum(shared)});
+  std::vector<Expr> roots =
+      run_pass(FuseElementwise(), {exp(shared) + o.z, shared - o.z, sum(shared)});
   CHECK(to_infix(roots[0]) == "fused{exp($0) + $1}(x * y, z)");
   CHECK(to_infix(roots[1]) == "x * y - z");
   CHECK(to_infix(roots[2]) == "sum(x * y)");

@@ -50,8 +50,8 @@ TEST_CASE("merge constants keeps signed zeros and dtypes apart") {
   Feeds feeds = {{"x", Tensor::full(DType::Float32, {3}, -0.0)},
                  {"d", Tensor::full(DType::Float64, {3}, -0.0)}};
   for (std::size_t i = 0; i < roots.size(); ++i)
-    check_same_values(evaluate(roots[i], feeds), evaluate(std::vector<Expr>{plus, minus, wide}[i], feeds),
-                      "merged root");
+    check_same_values(evaluate(roots[i], feeds),
+                      evaluate(std::vector<Expr>{plus, minus, wide}[i], feeds), "merged root");
 }
 
 TEST_CASE("merge constants keeps a weak constant its consumer needs weak") {

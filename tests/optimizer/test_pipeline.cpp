@@ -58,8 +58,10 @@ class ScopedEnvironment {
     setenv(name, value, 1);
   }
   ~ScopedEnvironment() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
   }
 
  private:
@@ -104,7 +106,8 @@ TEST_CASE("pipeline disables passes by name") {
   CHECK_FALSE(ran(no_simplify, "simplify"));
   CHECK(ran(no_simplify, "stabilize"));
 
-  PipelineResult no_stabilize = optimize({ex.e}, options_with({"stabilize", "canonicalize", "fuse_elementwise"}));
+  PipelineResult no_stabilize =
+      optimize({ex.e}, options_with({"stabilize", "canonicalize", "fuse_elementwise"}));
   CHECK(to_infix(no_stabilize.roots[0]) == "log(1 + x)");
 }
 
@@ -131,20 +134,26 @@ TEST_CASE("compile honors disabled passes and fast-math") {
   Expr x = g.input("x", DType::Float32, {3});
   CompileOptions options{Backend::Reference};
   options.disabled_passes = {"stabilize"};
-  CHECK(compile({x}, {log(1.0 + x)}, {}, options).optimized_graph().find("log1p") == std::string::npos);
+  CHECK(compile({x}, {log(1.0 + x)}, {}, options).optimized_graph().find("log1p") ==
+        std::string::npos);
 
   Tensor nan = Tensor::full(DType::Float32, {3}, NAN);
-  CHECK(std::isnan(compile({x}, {x * 0.0}, {}, CompileOptions{Backend::Reference})({nan})[0].get_double(0)));
+  CHECK(std::isnan(
+      compile({x}, {x * 0.0}, {}, CompileOptions{Backend::Reference})({nan})[0].get_double(0)));
   CompileOptions fast{Backend::Reference};
   fast.fast_math = true;
   CHECK(compile({x}, {x * 0.0}, {}, fast)({nan})[0].get_double(0) == 0.0);
 }
 
-TEST_CASE("pipeline rejects unknown pass names") {
+TEST_CASE("pipeline rejects unknown names and undefined roots") {
   Example ex;
-  std::string message = testing::user_error_message([&] { optimize({ex.e}, options_with({"simplfy"})); });
+  std::string message =
+      testing::user_error_message([&] { optimize({ex.e}, options_with({"simplfy"})); });
   CHECK(message.find("unknown optimizer pass 'simplfy'") != std::string::npos);
   CHECK(message.find("simplify") != std::string::npos);
+
+  message = testing::user_error_message([&] { optimize({ex.e, Expr()}, options_with({})); });
+  CHECK(message.find("inference: root 1 is an undefined expression") != std::string::npos);
 
   ScopedEnvironment env("DAMO_DISABLE_PASSES", "fuse_everything");
   message = testing::user_error_message([&] { optimize({ex.e}, options_with({}, true)); });
@@ -282,7 +291,8 @@ TEST_CASE("optimize keeps each root's type") {
   Expr x = g.input("x", DType::Float32, {2, 3});
   Expr i = g.input("i", DType::Int32, {3});
   std::vector<Expr> roots = {x * 1.0, sum(i * 0, Axes(0)), x, stop_gradient(x) + 0.0};
-  for (PipelineKind kind : {PipelineKind::Inference, PipelineKind::Training, PipelineKind::Simplify}) {
+  for (PipelineKind kind :
+       {PipelineKind::Inference, PipelineKind::Training, PipelineKind::Simplify}) {
     std::vector<Expr> optimized = optimize_exprs(roots, testing::test_options(kind));
     REQUIRE(optimized.size() == roots.size());
     for (std::size_t k = 0; k < roots.size(); ++k) {

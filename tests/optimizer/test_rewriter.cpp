@@ -19,7 +19,8 @@ TEST_CASE("rewriter reaches a fixed point at each node") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {3});
   // Three different ones, so that each product rebuilds to a new node.
-  Expr e = exp(((x * 1.0) * g.scalar(1, DType::Float32)) * g.constant(Tensor::full(DType::Float32, {3}, 1)));
+  Expr e = exp(((x * 1.0) * g.scalar(1, DType::Float32)) *
+               g.constant(Tensor::full(DType::Float32, {3}, 1)));
   RewriteResult result = Rewriter("test", {drop_mul_one()}).run({e});
   CHECK(to_infix(result.roots[0]) == "exp(x)");
   CHECK(result.rewrites == 3);
@@ -44,7 +45,8 @@ TEST_CASE("rewriter rewrites the replacement it built") {
                         const Node* inner = node.input(0);
                         return inner->op() == OpKind::Neg ? Expr(inner->input(0)) : Expr();
                       }};
-  RewriteRule square_of_sum{"square_of_sum", OpKind::Square, [](const Node& node, const RuleContext&) {
+  RewriteRule square_of_sum{"square_of_sum", OpKind::Square,
+                            [](const Node& node, const RuleContext&) {
                               Expr a(node.input(0));
                               return a->op() == OpKind::Add ? (a * 1.0) * a : Expr();
                             }};

@@ -69,8 +69,7 @@ void check_case(const Case& c, const Feeds& feeds, bool fast_math = false) {
   CHECK(to_infix(actual) == c.expected);
   CHECK(actual.dtype() == c.input.dtype());
   CHECK(actual.shape() == c.input.shape());
-  if (!fast_math)
-    check_same_values(evaluate(actual, feeds), evaluate(c.input, feeds), c.name);
+  if (!fast_math) check_same_values(evaluate(actual, feeds), evaluate(c.input, feeds), c.name);
 }
 
 TEST_CASE("simplify rule table") {
@@ -157,14 +156,14 @@ TEST_CASE("simplify layout rules") {
   Expr m = in.m, t = in.t;
   std::vector<Case> cases = {
       {"transposes cancel", transpose(transpose(m)), "m"},
-      {"transposes compose", transpose(transpose(t, {1, 2, 0}), {1, 2, 0}), "transpose(t, [2, 0, 1])"},
+      {"transposes compose", transpose(transpose(t, {1, 2, 0}), {1, 2, 0}),
+       "transpose(t, [2, 0, 1])"},
       {"reshape reshape", reshape(reshape(m, {6}), {3, 2}), "reshape(m, [3, 2])"},
       {"reshape back", reshape(reshape(m, {6}), {2, 3}), "m"},
       {"squeeze expand_dims", squeeze(expand_dims(m, 0), Axes(0)), "m"},
       {"expand_dims squeeze", expand_dims(squeeze(expand_dims(m, 1), Axes(1)), 1),
        "expand_dims(m, 1)"},
-      {"broadcast broadcast",
-       broadcast_to(broadcast_to(m, Shape{4, 2, 3}), Shape{5, 4, 2, 3}),
+      {"broadcast broadcast", broadcast_to(broadcast_to(m, Shape{4, 2, 3}), Shape{5, 4, 2, 3}),
        "broadcast_to(m, [5, 4, 2, 3])"},
   };
   Feeds feeds = in.feeds();
@@ -198,13 +197,14 @@ TEST_CASE("simplify golden dump") {
   Expr x = g.input("x", DType::Float32, {3});
   Expr e = -(-(x * 1.0)) + (-0.0);
   // Each literal is a weak f64 constant first (%1, %6) and becomes f32 where it meets x.
-  CHECK(dump({e}) == "%8 = add f32 (3,)\n"
-                     "  %5 = neg f32 (3,)\n"
-                     "    %4 = neg f32 (3,)\n"
-                     "      %3 = mul f32 (3,)\n"
-                     "        %0 = input f32 (3,) x\n"
-                     "        %2 = constant f32 () weak 1\n"
-                     "  %7 = constant f32 () weak -0\n");
+  CHECK(dump({e}) ==
+        "%8 = add f32 (3,)\n"
+        "  %5 = neg f32 (3,)\n"
+        "    %4 = neg f32 (3,)\n"
+        "      %3 = mul f32 (3,)\n"
+        "        %0 = input f32 (3,) x\n"
+        "        %2 = constant f32 () weak 1\n"
+        "  %7 = constant f32 () weak -0\n");
   CHECK(dump({simplified(e)}) == "%0 = input f32 (3,) x\n");
 }
 

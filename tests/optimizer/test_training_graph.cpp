@@ -4,9 +4,9 @@
 #include <doctest/doctest.h>
 
 #include "damo/codegen/program.h"
-#include "damo/runtime/executable.h"
 #include "damo/frontend/function.h"
 #include "damo/graph/autodiff.h"
+#include "damo/runtime/executable.h"
 #include "optimizer_test_util.h"
 
 namespace damo {
@@ -31,9 +31,11 @@ struct Network {
   Network() {
     x = graph.input("X", DType::Float32, {kBatch, kFeatures});
     t = graph.input("T", DType::Float32, {kBatch, kClasses});
-    Expr w1 = graph.shared("W1", testing::random_tensor(DType::Float32, {kFeatures, kHidden}, 1, -1, 1));
+    Expr w1 =
+        graph.shared("W1", testing::random_tensor(DType::Float32, {kFeatures, kHidden}, 1, -1, 1));
     Expr b1 = graph.shared("b1", testing::random_tensor(DType::Float32, {kHidden}, 2, -0.1, 0.1));
-    Expr w2 = graph.shared("W2", testing::random_tensor(DType::Float32, {kHidden, kClasses}, 3, -1, 1));
+    Expr w2 =
+        graph.shared("W2", testing::random_tensor(DType::Float32, {kHidden, kClasses}, 3, -1, 1));
     Expr b2 = graph.shared("b2", testing::random_tensor(DType::Float32, {kClasses}, 4, -0.1, 0.1));
     parameters = {w1, b1, w2, b2};
 

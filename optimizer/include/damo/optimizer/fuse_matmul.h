@@ -11,11 +11,11 @@ struct FuseMatmulOptions {
   RewriteLimits limits;
 };
 
-/// Float matmuls only. Rewrites matmul(transpose(a), b) and matmul(a, transpose(b)), where
-/// the transpose swaps the last two axes, to fused_matmul with transpose flags (the
-/// gradients X^T @ dZ and dZ @ W^T); then matmul + bias, where bias broadcasts to the
-/// product, and sigmoid, tanh or relu of the result. A product or sum used more than once
-/// is not fused further, so that nothing is computed twice.
+/// Fuses float matmuls only. A transpose that swaps the last two axes of an operand, as in
+/// the gradients X^T @ dZ and dZ @ W^T, becomes a transpose flag. Then a bias that
+/// broadcasts to the product, and a sigmoid, tanh or relu of the result, join the
+/// fused_matmul. A product or sum used more than once is not fused further, so that
+/// nothing is computed twice.
 class FuseMatmul final : public Pass {
  public:
   explicit FuseMatmul(FuseMatmulOptions options = {});

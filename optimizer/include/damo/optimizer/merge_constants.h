@@ -1,6 +1,6 @@
 // Merging of equal subexpressions. Interning already makes structurally equal nodes one
-// node; this pass also merges constants that hold equal values (bitwise, so -0 and +0 stay
-// apart) in one dtype but differ in weakness or in being a full tensor rather than a
+// node. This pass also merges constants of one dtype whose values are bitwise equal, so -0
+// and +0 stay apart, but that differ in weakness or in being a full tensor rather than a
 // broadcast scalar.
 #pragma once
 

@@ -10,7 +10,7 @@
 
 namespace damo {
 
-/// Which standard pipeline optimize() runs.
+/// The standard pipeline that optimize() runs.
 enum class PipelineKind {
   Inference,  // a function without shared-variable updates
   Training,   // a function with updates, typically gradient steps

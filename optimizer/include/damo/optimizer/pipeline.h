@@ -65,8 +65,9 @@ class Pipeline {
   /// Names of the passes in order of appearance, each once.
   std::vector<std::string> pass_names() const;
 
-  /// Optimizes the graph below roots. Throws UserError when a disabled pass name is
-  /// unknown and InternalError when verification finds a broken graph.
+  /// Optimizes the graph below roots. Throws UserError when a root is undefined or a
+  /// disabled pass name is unknown, and InternalError when verification finds a broken
+  /// graph.
   PipelineResult run(const std::vector<Expr>& roots) const;
 
  private:

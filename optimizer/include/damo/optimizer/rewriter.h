@@ -27,7 +27,7 @@ struct RewriteLimits {
   std::size_t max_rewrites_per_graph_node = 8;
 };
 
-/// What a rule can ask about the graph besides the node it looks at.
+/// Facts about the graph that a rule can query besides the node it looks at.
 class RuleContext {
  public:
   /// Number of uses of node: its consumers' operand slots plus one per root it is. For a
@@ -80,9 +80,9 @@ class Rewriter {
   bool needs_use_counts_ = false;
 };
 
-/// value made to stand in for node: returned as is when dtype, shape and weakness match,
-/// broadcast when only its shape is smaller, re-created with node's weakness when it is a
-/// constant; undefined when none of that works.
+/// Adapts value to stand in for node. It is returned as is when dtype, shape and weakness
+/// match, and broadcast when only its shape is smaller. A constant is re-created with
+/// node's weakness. The result is undefined when none of that works.
 Expr fit_like(Expr value, const Node& node);
 
 }  // namespace damo

@@ -9,11 +9,12 @@
 
 namespace damo {
 
-/// Checks every node below roots and every node of every fused body: rebuilding a node
-/// over its own inputs through its op factory yields the node itself (so its dtype, shape
-/// and attributes are consistent), params appear only inside fused bodies, a fused body is
-/// a scalar expression of elementwise ops over params and scalar constants, and the roots
-/// are defined. Throws InternalError naming after_pass and the first broken node.
+/// Checks every node below roots and every node of every fused body. Rebuilding a node
+/// over its own inputs through its op factory must yield the node itself, so its dtype,
+/// shape and attributes are consistent. Params may appear only inside fused bodies, and a
+/// fused body must be a scalar expression of elementwise ops over params and scalar
+/// constants. Throws InternalError naming after_pass and the first broken node, or an
+/// undefined root.
 void verify_graph(const std::vector<Expr>& roots, const std::string& after_pass);
 
 }  // namespace damo
