@@ -1,7 +1,7 @@
-// The reference evaluator's driver: evaluate() walks the graph in topological order,
-// computing each node once from its inputs' values and releasing a value once its last
-// user has run; evaluate_node() checks operand values and computes one node. The kernels
-// live in eval_<family>.cpp.
+// The reference evaluator's driver. evaluate() walks the graph in topological order and
+// computes each node once from its inputs' values, releasing a value after its last user
+// has run. evaluate_node() checks operand values and computes one node. The kernels live
+// in eval_<family>.cpp.
 #include "damo/graph/eval.h"
 
 #include <fmt/format.h>

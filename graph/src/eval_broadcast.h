@@ -1,6 +1,6 @@
 // Strided iteration for the evaluator's kernels. A StridedLoop walks the elements of a
 // contiguous result in row-major order and tracks, for each operand, the offset of the
-// element that feeds it; broadcast axes have stride 0. Adjacent axes that every operand
+// element that feeds it. Broadcast axes have stride 0. Adjacent axes that every operand
 // reads contiguously are merged first, so the innermost loop is as long as possible.
 #pragma once
 

@@ -42,7 +42,7 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Sigmoid:
       return map_unary<T, T>(out, x, [](T v) { return T{1} / (T{1} + std::exp(-v)); });
     case OpKind::Softplus:
-      // max(x, 0) + log1p(exp(-|x|)) never overflows; NaN stays NaN through the second term.
+      // exp(-|x|) is at most 1, so this cannot overflow. NaN propagates through log1p.
       return map_unary<T, T>(out, x, [](T v) {
         return (v > 0 ? v : T{0}) + std::log1p(std::exp(-std::fabs(v)));
       });

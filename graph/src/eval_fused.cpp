@@ -1,6 +1,6 @@
 // Kernels of the fused ops that carry a body: fused_elementwise and fused_reduction. The
-// body is a scalar expression over Param nodes; it is evaluated node by node over whole
-// tensors, each param standing for its operand, and broadcasting does the rest.
+// body is a scalar expression over Param nodes. It is evaluated node by node over whole
+// tensors, with each param bound to its operand, and broadcasting does the rest.
 #include <fmt/format.h>
 
 #include <unordered_map>

@@ -71,7 +71,8 @@ void categorical_dense(const T* p, const T* t, T* loss, std::int64_t rows, std::
   }
 }
 
-// Sparse cross-entropy -log(p[label]) of each row; NaN for a label outside [0, classes).
+// Sparse cross-entropy -log(p[label]) of each row, or NaN for a label outside
+// [0, classes).
 template <class T>
 void categorical_sparse(const T* p, const std::vector<std::int64_t>& labels, T* loss,
                         std::int64_t rows, std::int64_t classes) {

@@ -1,7 +1,7 @@
-// Kernels of the reductions (sum ... any). The reduced axes are first moved last by a
-// transposing copy (skipped when they already are), so each result element reduces one
-// contiguous row in row-major order; argmax and argmin therefore return row-major
-// positions within the reduced axes. Float sums accumulate in double, pairwise for float64.
+// Kernels of the reductions (sum ... any). A transposing copy first moves the reduced axes
+// last, unless they already are, so each result element reduces one contiguous row in
+// row-major order. That is why argmax and argmin return row-major positions within the
+// reduced axes. Float sums accumulate in double, pairwise for float64.
 #include <fmt/format.h>
 
 #include <cmath>

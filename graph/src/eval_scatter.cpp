@@ -66,8 +66,8 @@ Tensor scatter_add_along_axis(const Tensor& src, const Tensor& indices, const Di
   std::int64_t size = dims[a];
   if (out.numel() == 0 || src.numel() == 0) return out;
 
-  // The walk follows src; a result axis of size 1 that src stretches collects the sum over
-  // it, and the result position along axis comes from the index.
+  // The walk follows src. A result axis of size 1 that src stretches collects the sum over
+  // that axis, and the position along axis comes from the index.
   Dims contiguous = contiguous_strides(dims);
   Dims out_strides(dims.size(), 0);
   for (std::size_t d = 0; d < dims.size(); ++d)

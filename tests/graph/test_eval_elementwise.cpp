@@ -238,8 +238,8 @@ TEST_CASE("eval binary broadcast of sizes 0 and 1") {
 }
 
 TEST_CASE("eval float floor_div and mod follow NumPy") {
-  // a, b, a // b, a % b as Python's float operators give them; division by zero follows
-  // NumPy (a / b and NaN), where Python raises.
+  // a, b, a // b, a % b as Python's float operators give them. Python raises on division
+  // by zero, so those rows follow NumPy: a / b and NaN.
   const double cases[][4] = {
       {5, 3, 1, 2},          {-5, 3, -2, 1},         {5, -3, -2, -1},     {-5, -3, 1, -2},
       {6, 3, 2, 0},          {-6, 3, -2, 0},         {6, -3, -2, -0.0},   {5, 0, kInf, kNaN},
@@ -509,6 +509,8 @@ TEST_CASE("eval elementwise speed on a million elements") {
                                                   feeds["y"].get_double(123456)));
   CHECK(broadcast.get_double(2001) ==
         doctest::Approx(feeds["x"].get_double(2001) * feeds["r"].get_double(1)));
-  // Generous for a shared machine: each op takes a few milliseconds.
+#ifdef NDEBUG
+  // Generous for a shared machine: in an optimized build each op takes a few milliseconds.
   CHECK(ms < 250);
+#endif
 }

@@ -194,11 +194,11 @@ TEST_CASE("eval take wraps once and clamps") {
   check_values(evaluate(take(in, indices, 0), feeds), DType::Float32, {2, 3, 5}, expected);
 
   // i32 scalar index.
-  Tensor one = Tensor::from_vector(std::vector<std::int32_t>{-2}, {});
-  feeds["s"] = one;
+  Tensor scalar_index = Tensor::from_vector(std::vector<std::int32_t>{-2}, {});
+  feeds["s"] = scalar_index;
   std::vector<double> row;
   for (int c = 0; c < 5; ++c) row.push_back(x.get_double(2 * 5 + c));
-  check_values(evaluate(take(in, input_for(g, "s", one), 0), feeds), DType::Float32, {5}, row);
+  check_values(evaluate(take(in, input_for(g, "s", scalar_index), 0), feeds), DType::Float32, {5}, row);
 
   // Nothing can be taken from an empty axis: the result is zeros.
   Tensor empty = Tensor::zeros(DType::Float32, {2, 0});

@@ -185,8 +185,9 @@ TEST_CASE("eval softmax cross-entropy gradient") {
       bool valid = label_values[r] >= 0 && label_values[r] < 7;
       for (int j = 0; j < 7; ++j) {
         double p = std::exp(log_p[j]);
+        double hot = j == label_values[r] ? 1 : 0;
         dense.push_back(up.get_double(r) * (p * target_sum - target[j]));
-        sparse.push_back(valid ? up.get_double(r) * (p - (j == label_values[r] ? 1 : 0)) : kNaN);
+        sparse.push_back(valid ? up.get_double(r) * (p - hot) : kNaN);
       }
     }
     Expr ez = input_for(g, "z", z);

@@ -30,13 +30,13 @@ Groups group_values(const Tensor& x, const std::vector<std::int64_t>& axes, bool
     return false;
   };
   Groups groups;
-  Dims kept;
+  Dims kept_dims;
   for (std::size_t i = 0; i < x.shape().size(); ++i) {
-    if (!reduced(i)) kept.push_back(x.shape()[i]);
+    if (!reduced(i)) kept_dims.push_back(x.shape()[i]);
     if (!reduced(i)) groups.dims.push_back(x.shape()[i]);
     else if (keepdims) groups.dims.push_back(1);
   }
-  groups.values.resize(static_cast<std::size_t>(test::numel_of(kept)));
+  groups.values.resize(static_cast<std::size_t>(test::numel_of(kept_dims)));
   for (std::int64_t i = 0; i < x.numel(); ++i) {
     Dims index = test::unravel(i, x.shape());
     std::int64_t out = 0;
