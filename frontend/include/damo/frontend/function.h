@@ -1,0 +1,96 @@
+// compile(): turns expressions into a callable Function: inputs in, outputs out, shared
+// variables updated in place, in one call.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "damo/graph/expr.h"
+#include "damo/runtime/tensor.h"
+
+namespace damo {
+
+/// What executes a compiled function.
+enum class Backend {
+  Jit,        // LLVM-compiled native code (the default)
+  Reference,  // the reference evaluator, op by op; for testing and debugging
+};
+
+struct CompileOptions {
+  Backend backend = Backend::Jit;
+  /// LLVM optimization level, 0 to 3.
+  int opt_level = 2;
+  /// Enables rewrites that are not exact for every input (x * 0 -> 0, x - x -> 0, x / x -> 1).
+  bool fast_math = false;
+  /// Optimizer passes to skip, by name; DAMO_DISABLE_PASSES (comma-separated) adds more.
+  std::vector<std::string> disabled_passes;
+  /// Checks every kernel's output for NaN and infinities and reports the first node that
+  /// produced one.
+  bool nan_guard = false;
+  /// Keeps the LLVM IR and assembly so that llvm_ir() and assembly() can return them; this
+  /// bypasses the compile cache.
+  bool keep_text = false;
+  /// Reuses compiled code from the in-memory and on-disk caches.
+  bool use_cache = true;
+  /// On-disk cache folder; empty means $DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else
+  /// ~/.cache/damo.
+  std::string cache_dir;
+};
+
+/// A new value for a shared variable, computed from the values before the call.
+struct Update {
+  Expr variable;
+  Expr value;
+};
+
+/// Time spent in each compile stage, in milliseconds.
+struct CompileStats {
+  double rewrite_ms = 0;
+  double lowering_ms = 0;
+  double llvm_optimize_ms = 0;
+  double machine_code_ms = 0;
+  double total_ms = 0;
+  /// True when the code came from a cache and LLVM did not run.
+  bool cache_hit = false;
+};
+
+class Function {
+ public:
+  Function();
+  ~Function();
+  Function(const Function&);
+  Function& operator=(const Function&);
+  Function(Function&&) noexcept;
+  Function& operator=(Function&&) noexcept;
+
+  /// Runs the function with one tensor per input, in the order given to compile().
+  /// Throws UserError naming the parameter when a count, dtype or shape is wrong.
+  /// Outputs are fresh tensors. Safe to call from several threads at once.
+  std::vector<Tensor> operator()(const std::vector<Tensor>& arguments) const;
+
+  const std::vector<Expr>& inputs() const;
+  const std::vector<Expr>& outputs() const;
+  const CompileStats& stats() const;
+  /// The graph after the optimizer, as an indented dump.
+  std::string optimized_graph() const;
+  /// LLVM IR before or after LLVM's optimization; empty for the reference backend.
+  std::string llvm_ir(bool optimized = true) const;
+  /// Machine code as assembly text; empty for the reference backend.
+  std::string assembly() const;
+
+  class Impl;
+  explicit Function(std::shared_ptr<Impl> impl);
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// Compiles outputs as functions of inputs (Input nodes). Updates assign new values to
+/// shared variables after each call. Throws UserError when an output needs an input that
+/// is not listed, when an update target is not a shared variable or is updated twice, or
+/// when an update's dtype or shape differs from its variable's.
+Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+                 const std::vector<Update>& updates = {}, const CompileOptions& options = {});
+
+}  // namespace damo
