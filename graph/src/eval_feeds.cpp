@@ -39,10 +39,9 @@ void ShapeBinder::bind(const std::string& subject, const Node& node, const Tenso
                                  describe_node(node), describe_value(value), reason));
   };
   if (value.dtype() != node.dtype())
-    throw mismatch(fmt::format("the dtype must be {}; cast the value first",
-                               dtype_name(node.dtype())));
-  if (value.rank() != node.rank())
-    throw mismatch(fmt::format("the rank must be {}", node.rank()));
+    throw mismatch(
+        fmt::format("the dtype must be {}; cast the value first", dtype_name(node.dtype())));
+  if (value.rank() != node.rank()) throw mismatch(fmt::format("the rank must be {}", node.rank()));
 
   for (int axis = 0; axis < node.rank(); ++axis) {
     const Dim& dim = node.shape()[axis];
@@ -55,10 +54,10 @@ void ShapeBinder::bind(const std::string& subject, const Node& node, const Tenso
     if (inserted) {
       origins_[dim.symbol()] = fmt::format("{} (axis {})", subject, axis);
     } else if (bound->second != size) {
-      throw mismatch(fmt::format("axis {} must be {} because the symbolic dimension '{}' is {} "
-                                 "in {}",
-                                 axis, bound->second, dim.symbol(), bound->second,
-                                 origins_[dim.symbol()]));
+      throw mismatch(
+          fmt::format("axis {} must be {} because the symbolic dimension '{}' is {} "
+                      "in {}",
+                      axis, bound->second, dim.symbol(), bound->second, origins_[dim.symbol()]));
     }
   }
 }
@@ -97,10 +96,11 @@ SymbolSizes bind_feeds(const std::vector<const Node*>& order, const Feeds& feeds
   if (!unknown.empty()) {
     std::vector<std::string> names(reachable.begin(), reachable.end());
     std::string inputs = names.empty() ? "no inputs" : "inputs " + quoted_list(names);
-    throw UserError(fmt::format("{} {} {} not name an input of the graph; the evaluated "
-                                "expressions have {}",
-                                unknown.size() == 1 ? "feed" : "feeds", quoted_list(unknown),
-                                unknown.size() == 1 ? "does" : "do", inputs));
+    throw UserError(
+        fmt::format("{} {} {} not name an input of the graph; the evaluated "
+                    "expressions have {}",
+                    unknown.size() == 1 ? "feed" : "feeds", quoted_list(unknown),
+                    unknown.size() == 1 ? "does" : "do", inputs));
   }
   return binder.sizes();
 }

@@ -37,8 +37,7 @@ Tensor evaluate_body(const Node& node, const std::vector<Tensor>& operands) {
   }
 
   Dims dims;
-  for (const Tensor& operand : operands)
-    dims = broadcast_dims(dims, operand.shape(), node.op());
+  for (const Tensor& operand : operands) dims = broadcast_dims(dims, operand.shape(), node.op());
   // A bare param or constant still shares its storage; the copy that broadcasting makes
   // gives the result its own.
   const Tensor& result = values.at(body);

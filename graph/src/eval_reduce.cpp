@@ -177,7 +177,8 @@ Tensor eval_reduction(OpKind op, const Tensor& x, const std::vector<std::int64_t
   }
 
   bool in_order = true;
-  for (std::size_t i = 0; i < perm.size(); ++i) in_order = in_order && perm[i] == static_cast<int>(i);
+  for (std::size_t i = 0; i < perm.size(); ++i)
+    in_order = in_order && perm[i] == static_cast<int>(i);
   Tensor rows = in_order ? x : transpose_tensor(x, perm);
 
   Tensor out = Tensor::empty(out_dtype, dims);
