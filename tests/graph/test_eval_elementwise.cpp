@@ -264,6 +264,21 @@ TEST_CASE("eval float floor_div and mod follow NumPy") {
       if (c[3] == 0) CHECK(std::signbit(remainder) == std::signbit(c[3]));
     }
   }
+
+  // float64 cases where (a - fmod(a, b)) / b lands just below an integer, such as
+  // 2.9999999999999996, so the quotient must be rounded rather than floored.
+  const double rounding[][4] = {
+      {5.94, 1.9, 3, 0.24000000000000066},
+      {4.08, 0.05, 81, 0.029999999999999846},
+      {-8.5, 0.81, -11, 0.4100000000000006},
+  };
+  for (const auto& c : rounding) {
+    INFO(c[0], " and ", c[1]);
+    Tensor a = tensor_of({c[0]}, DType::Float64);
+    Tensor b = tensor_of({c[1]}, DType::Float64);
+    CHECK(eval_binary_op(OpKind::FloorDiv, a, b).item() == c[2]);
+    CHECK(eval_binary_op(OpKind::Mod, a, b).item() == c[3]);
+  }
 }
 
 namespace {
