@@ -108,7 +108,22 @@ Launch emit_reduction(ModuleState& state, const Kernel& kernel);
 Launch emit_matmul(ModuleState& state, const Kernel& kernel);
 Launch emit_neural_net(ModuleState& state, const Kernel& kernel);
 
-/// Emits every kernel and the entry function `damo_entry(ptr buffers, ptr sizes)`.
-void emit_program(llvm::Module& module, const Program& program);
+/// A kernel emitted into some module, named by kernel_symbol(kernel).
+struct KernelLaunch {
+  std::size_t kernel = 0;
+  std::vector<Dim> total;
+  std::vector<Dim> work;
+};
+
+/// External symbol of the function of kernel index.
+std::string kernel_symbol(std::size_t index);
+
+/// Emits the kernels with the given indices into module.
+std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& program,
+                                       const std::vector<std::size_t>& indices);
+
+/// Emits `damo_entry(ptr buffers, ptr sizes)`, which launches every kernel in program order;
+/// kernels in other modules are declared and resolved when the modules are linked.
+void emit_entry(llvm::Module& module, const Program& program, const std::vector<KernelLaunch>& launches);
 
 }  // namespace damo::emit
