@@ -16,7 +16,7 @@ namespace {
 
 // A kernel chunk should do at least this many elements of work before the thread pool
 // splits a loop further; smaller chunks cost more in scheduling than they gain.
-constexpr std::int64_t kGrainElements = 16384;
+constexpr std::int64_t kGrainElements = 32768;
 
 }  // namespace
 
