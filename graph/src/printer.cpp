@@ -24,3 +24,19 @@ std::string to_infix(const Expr& e) {
 std::string Expr::to_string() const { return to_infix(*this); }
 
 }  // namespace damo
+
+namespace damo {
+
+std::string dump(const std::vector<Expr>& roots) {
+  std::string out;
+  for (const Expr& root : roots) out += fmt::format("%{} = {}\n", root->id(), to_infix(root));
+  return out;
+}
+
+std::string to_dot(const std::vector<Expr>& roots) {
+  std::string out = "digraph damo {\n";
+  for (const Expr& root : roots) out += fmt::format("  n{};\n", root->id());
+  return out + "}\n";
+}
+
+}  // namespace damo

@@ -1,0 +1,129 @@
+#include "damo/frontend/function.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <unordered_set>
+
+#include "damo/graph/printer.h"
+#include "damo/graph/traversal.h"
+#include "damo/runtime/log.h"
+#include "function_impl.h"
+
+namespace damo {
+
+Function::Function() = default;
+Function::~Function() = default;
+Function::Function(const Function&) = default;
+Function& Function::operator=(const Function&) = default;
+Function::Function(Function&&) noexcept = default;
+Function& Function::operator=(Function&&) noexcept = default;
+Function::Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+
+const Function::Impl& checked(const std::shared_ptr<Function::Impl>& impl) {
+  if (!impl) throw UserError("this Function is empty: create it with damo::compile()");
+  return *impl;
+}
+
+ParameterSpec parameter_spec(const Expr& input) {
+  ParameterSpec spec;
+  spec.name = input->name();
+  spec.dtype = input.dtype();
+  for (const Dim& d : input.shape()) spec.dims.push_back({d.is_static() ? d.size() : 0, d.symbol()});
+  return spec;
+}
+
+void check_inputs(const std::vector<Expr>& inputs) {
+  std::unordered_set<const Node*> seen;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const Expr& e = inputs[i];
+    if (!e.defined()) throw UserError(fmt::format("compile: input {} is undefined", i + 1));
+    if (e->op() != OpKind::Input)
+      throw UserError(fmt::format("compile: input {} is not a symbolic input but {}; list only "
+                                  "nodes made by Graph::input()",
+                                  i + 1, to_infix(e)));
+    if (!seen.insert(e.node()).second)
+      throw UserError(fmt::format("compile: input '{}' is listed twice", e->name()));
+  }
+}
+
+void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+                               const std::vector<Update>& updates) {
+  std::vector<Expr> roots;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].defined()) throw UserError(fmt::format("compile: output {} is undefined", i + 1));
+    roots.push_back(outputs[i]);
+  }
+  std::unordered_set<const Node*> updated;
+  for (const Update& u : updates) {
+    if (!u.variable.defined() || !u.value.defined())
+      throw UserError("compile: an update has an undefined variable or value");
+    if (u.variable->op() != OpKind::Shared)
+      throw UserError(fmt::format("compile: the update target {} is not a shared variable",
+                                  to_infix(u.variable)));
+    if (!updated.insert(u.variable.node()).second)
+      throw UserError(fmt::format("compile: shared variable '{}' is updated twice",
+                                  u.variable->name()));
+    if (u.value.dtype() != u.variable.dtype() || u.value.shape() != u.variable.shape())
+      throw UserError(fmt::format("compile: the update of '{}' ({} {}) has a value of {} {}; "
+                                  "it must keep the variable's dtype and shape",
+                                  u.variable->name(), dtype_name(u.variable.dtype()),
+                                  u.variable.shape().to_string(), dtype_name(u.value.dtype()),
+                                  u.value.shape().to_string()));
+    roots.push_back(u.value);
+  }
+  std::unordered_set<const Node*> listed;
+  for (const Expr& e : inputs) listed.insert(e.node());
+  for (const Node* n : topo_order(roots)) {
+    if (n->op() == OpKind::Input && listed.count(n) == 0)
+      throw UserError(fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
+                                  "the list of inputs; add it",
+                                  n->name(), dtype_name(n->dtype()), n->shape().to_string()));
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) const {
+  const Impl& impl = checked(impl_);
+  SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
+  return impl.executor->run(arguments, sizes);
+}
+
+const std::vector<Expr>& Function::inputs() const { return checked(impl_).inputs; }
+const std::vector<Expr>& Function::outputs() const { return checked(impl_).outputs; }
+const CompileStats& Function::stats() const { return checked(impl_).stats; }
+std::string Function::optimized_graph() const { return checked(impl_).optimized_graph; }
+std::string Function::llvm_ir(bool optimized) const {
+  return checked(impl_).executor->llvm_ir(optimized);
+}
+std::string Function::assembly() const { return checked(impl_).executor->assembly(); }
+
+Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+                 const std::vector<Update>& updates, const CompileOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  check_inputs(inputs);
+  check_outputs_and_updates(inputs, outputs, updates);
+
+  auto impl = std::make_shared<Function::Impl>();
+  impl->inputs = inputs;
+  impl->outputs = outputs;
+  impl->updates = updates;
+  for (const Expr& e : inputs) impl->parameters.push_back(parameter_spec(e));
+
+  std::vector<Expr> roots = outputs;
+  for (const Update& u : updates) roots.push_back(u.value);
+  impl->optimized_graph = dump(roots);
+  // TODO: run the optimizer and the JIT; both backends evaluate the graph as written for now.
+  impl->executor = make_reference_executor(inputs, outputs, updates);
+
+  impl->stats.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  log_at(1, "compile: {} inputs, {} outputs, {} updates in {:.2f} ms", inputs.size(),
+         outputs.size(), updates.size(), impl->stats.total_ms);
+  return Function(std::move(impl));
+}
+
+}  // namespace damo

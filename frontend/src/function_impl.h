@@ -1,0 +1,40 @@
+// The state behind damo::Function, shared by its backends.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "damo/frontend/function.h"
+#include "damo/runtime/signature.h"
+
+namespace damo {
+
+/// Runs one compiled function: reads arguments, writes outputs, applies updates.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  /// Returns the outputs; arguments have been checked against the signature.
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& arguments,
+                                  const SymbolSizes& sizes) const = 0;
+  virtual std::string llvm_ir(bool optimized) const { return {}; }
+  virtual std::string assembly() const { return {}; }
+};
+
+class Function::Impl {
+ public:
+  std::vector<Expr> inputs;
+  std::vector<Expr> outputs;
+  std::vector<Update> updates;
+  std::vector<ParameterSpec> parameters;
+  CompileStats stats;
+  std::string optimized_graph;
+  std::unique_ptr<Executor> executor;
+};
+
+/// The executor that runs the graph through the reference evaluator.
+std::unique_ptr<Executor> make_reference_executor(const std::vector<Expr>& inputs,
+                                                  const std::vector<Expr>& outputs,
+                                                  const std::vector<Update>& updates);
+
+}  // namespace damo
