@@ -17,7 +17,7 @@ class ByteWriter {
  public:
   /// Appends an integer or floating-point value in little-endian byte order.
   template <class T>
-    requires std::is_arithmetic_v<T>
+  requires std::is_arithmetic_v<T>
   void put(T value) {
     unsigned char bytes[sizeof(T)];
     std::memcpy(bytes, &value, sizeof(T));
@@ -46,8 +46,7 @@ class ByteReader {
       : bytes_(bytes), source_(std::move(source)) {}
 
   template <class T>
-    requires std::is_arithmetic_v<T>
-  T get() {
+  requires std::is_arithmetic_v<T> T get() {
     unsigned char bytes[sizeof(T)];
     std::memcpy(bytes, take(sizeof(T)), sizeof(T));
     if constexpr (std::endian::native == std::endian::big) std::reverse(bytes, bytes + sizeof(T));

@@ -92,8 +92,10 @@ ColumnKind infer_column_kind(const Column& column) {
   for (const std::string& cell : column.cells) {
     if (is_missing(cell)) continue;
     ++filled;
-    if (parse_number(cell)) ++numbers;
-    else if (parse_date(cell)) ++dates;
+    if (parse_number(cell))
+      ++numbers;
+    else if (parse_date(cell))
+      ++dates;
   }
   if (filled == 0) return ColumnKind::Categorical;
   if (numbers * 2 > filled) return ColumnKind::Numeric;
@@ -106,15 +108,17 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
   DAMO_ASSERT(!is_missing(cell), "parse_cell called on a missing cell");
   if (kind == ColumnKind::Numeric) {
     if (auto value = parse_number(cell)) return *value;
-    throw damo::UserError(fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
-                                      "the value, or leave the cell empty to mark it missing",
-                                      table.cell_location(row, column), cell));
+    throw damo::UserError(
+        fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
+                    "the value, or leave the cell empty to mark it missing",
+                    table.cell_location(row, column), cell));
   }
   DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
   if (auto value = parse_date(cell)) return *value;
-  throw damo::UserError(fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
-                                    "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
-                                    table.cell_location(row, column), cell));
+  throw damo::UserError(
+      fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
+                  "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
+                  table.cell_location(row, column), cell));
 }
 
 bool is_id_name(std::string_view name) {

@@ -141,13 +141,15 @@ void set_header(Table& table, const RawRow& row) {
   for (std::size_t i = 0; i < row.fields.size(); ++i) {
     std::string name = trim(row.fields[i]);
     if (name.empty())
-      throw UserError(fmt::format("{} line {}: header field {} is empty; give every column a "
-                                  "name",
-                                  table.source, row.line, i + 1));
+      throw UserError(
+          fmt::format("{} line {}: header field {} is empty; give every column a "
+                      "name",
+                      table.source, row.line, i + 1));
     if (auto previous = table.find_column(name))
-      throw UserError(fmt::format("{} line {}: the header names column '{}' twice (fields {} and "
-                                  "{}); rename one of them",
-                                  table.source, row.line, name, *previous + 1, i + 1));
+      throw UserError(
+          fmt::format("{} line {}: the header names column '{}' twice (fields {} and "
+                      "{}); rename one of them",
+                      table.source, row.line, name, *previous + 1, i + 1));
     table.columns.push_back(Column{name, {}});
   }
 }
@@ -157,25 +159,25 @@ void set_header(Table& table, const RawRow& row) {
 std::string field_count_message(const Table& table, const RawRow& row) {
   std::size_t expected = table.column_count();
   std::size_t found = row.fields.size();
-  std::string prefix = fmt::format("{} line {}: found {} fields but the header has {} ({}-"
-                                   "delimited)",
-                                   table.source, row.line, found, expected,
-                                   delimiter_name(table.delimiter));
+  std::string prefix = fmt::format(
+      "{} line {}: found {} fields but the header has {} ({}-"
+      "delimited)",
+      table.source, row.line, found, expected, delimiter_name(table.delimiter));
   if (found > expected)
-    return fmt::format("{}; field {} holds '{}' after the last column '{}'. Quote values "
-                       "that contain the delimiter",
-                       prefix, expected + 1, trim(row.fields[expected]),
-                       table.columns.back().name);
+    return fmt::format(
+        "{}; field {} holds '{}' after the last column '{}'. Quote values "
+        "that contain the delimiter",
+        prefix, expected + 1, trim(row.fields[expected]), table.columns.back().name);
   DAMO_ASSERT(found > 0, "libcsv reported a row without fields");
   const std::string& last_name = table.columns[found - 1].name;
-  return fmt::format("{}; the row ends at column '{}' with '{}', so column '{}' has no value. "
-                     "Check for a missing delimiter",
-                     prefix, last_name, trim(row.fields[found - 1]), table.columns[found].name);
+  return fmt::format(
+      "{}; the row ends at column '{}' with '{}', so column '{}' has no value. "
+      "Check for a missing delimiter",
+      prefix, last_name, trim(row.fields[found - 1]), table.columns[found].name);
 }
 
 void append_row(Table& table, const RawRow& row) {
-  if (row.fields.size() != table.column_count())
-    throw UserError(field_count_message(table, row));
+  if (row.fields.size() != table.column_count()) throw UserError(field_count_message(table, row));
   for (std::size_t i = 0; i < row.fields.size(); ++i)
     table.columns[i].cells.push_back(trim(row.fields[i]));
   table.row_lines.push_back(row.line);
@@ -202,9 +204,10 @@ Table parse_csv(std::string_view text, const std::string& source) {
   std::size_t first = 0;
   while (first < lines.size() && !starts_row(lines[first], '\t')) ++first;
   if (first == lines.size())
-    throw UserError(fmt::format("{}: the file is empty; expected a header row with the column "
-                                "names",
-                                source));
+    throw UserError(
+        fmt::format("{}: the file is empty; expected a header row with the column "
+                    "names",
+                    source));
   table.delimiter = detect_delimiter(lines[first]);
 
   auto parser = make_parser(table.delimiter);
@@ -215,21 +218,22 @@ Table parse_csv(std::string_view text, const std::string& source) {
       state.row_start_line = line_number;
       state.row_open = true;
     }
-    std::size_t parsed = csv_parse(parser.get(), lines[i].data(), lines[i].size(), on_field,
-                                   on_row_end, &state);
+    std::size_t parsed =
+        csv_parse(parser.get(), lines[i].data(), lines[i].size(), on_field, on_row_end, &state);
     if (parsed != lines[i].size())
-      throw UserError(fmt::format("{} line {}: malformed quoted field ({}); a field in quotes "
-                                  "must end with a quote followed by the delimiter or the line "
-                                  "end, and a quote inside it is written as \"\"",
-                                  source, line_number,
-                                  csv_strerror(csv_error(parser.get()))));
+      throw UserError(
+          fmt::format("{} line {}: malformed quoted field ({}); a field in quotes "
+                      "must end with a quote followed by the delimiter or the line "
+                      "end, and a quote inside it is written as \"\"",
+                      source, line_number, csv_strerror(csv_error(parser.get()))));
     take_rows(table, state);
   }
 
   if (csv_fini(parser.get(), on_field, on_row_end, &state) != 0)
-    throw UserError(fmt::format("{} line {}: a quoted field that starts in this row is never "
-                                "closed; add the closing quote",
-                                source, state.row_start_line));
+    throw UserError(
+        fmt::format("{} line {}: a quoted field that starts in this row is never "
+                    "closed; add the closing quote",
+                    source, state.row_start_line));
   take_rows(table, state);
   return table;
 }

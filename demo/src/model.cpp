@@ -54,7 +54,8 @@ FeatureSchema get_schema(ByteReader& in) {
     FeatureColumn column;
     column.name = in.get_string();
     auto kind = in.get<std::uint8_t>();
-    if (kind > static_cast<std::uint8_t>(ColumnKind::Categorical)) in.fail("an unknown column kind");
+    if (kind > static_cast<std::uint8_t>(ColumnKind::Categorical))
+      in.fail("an unknown column kind");
     column.kind = static_cast<ColumnKind>(kind);
     column.median = in.get<double>();
     column.log1p = in.get<std::uint8_t>() != 0;
@@ -128,7 +129,8 @@ Model parse_payload(std::string_view payload, const std::string& source) {
   return model;
 }
 
-template <class T> T read_header_field(std::string_view bytes, std::size_t offset) {
+template <class T>
+T read_header_field(std::string_view bytes, std::size_t offset) {
   ByteReader in(bytes.substr(offset, sizeof(T)), "header");
   return in.get<T>();
 }
@@ -170,37 +172,42 @@ std::string serialize_model(const Model& model) {
 
 Model parse_model(std::string_view bytes, const std::string& source) {
   if (!bytes.starts_with(kMagic.substr(0, std::min(bytes.size(), kMagic.size()))))
-    throw UserError(fmt::format("{} is not a damo-segment model file (it does not start with "
-                                "\"{}\"); pass a file written by 'damo-segment train --model'",
-                                source, kMagic));
+    throw UserError(
+        fmt::format("{} is not a damo-segment model file (it does not start with "
+                    "\"{}\"); pass a file written by 'damo-segment train --model'",
+                    source, kMagic));
   if (bytes.size() < kModelHeaderSize)
-    throw UserError(fmt::format("{} is truncated: {} bytes, shorter than the {}-byte header; "
-                                "train the model again",
-                                source, bytes.size(), kModelHeaderSize));
+    throw UserError(
+        fmt::format("{} is truncated: {} bytes, shorter than the {}-byte header; "
+                    "train the model again",
+                    source, bytes.size(), kModelHeaderSize));
 
   auto version = read_header_field<std::uint32_t>(bytes, 8);
   if (version != kModelFormatVersion)
-    throw UserError(fmt::format("{} has model format version {}, but this damo-segment reads "
-                                "version {}; train the model again with this version",
-                                source, version, kModelFormatVersion));
+    throw UserError(
+        fmt::format("{} has model format version {}, but this damo-segment reads "
+                    "version {}; train the model again with this version",
+                    source, version, kModelFormatVersion));
 
   auto payload_size = read_header_field<std::uint64_t>(bytes, 12);
   std::size_t actual = bytes.size() - kModelHeaderSize;
   if (payload_size > actual)
-    throw UserError(fmt::format("{} is truncated: the header announces {} payload bytes but "
-                                "only {} follow; train the model again",
-                                source, payload_size, actual));
+    throw UserError(
+        fmt::format("{} is truncated: the header announces {} payload bytes but "
+                    "only {} follow; train the model again",
+                    source, payload_size, actual));
   if (payload_size < actual)
-    throw UserError(fmt::format("{} has {} unexpected bytes after the {}-byte payload",
-                                source, actual - payload_size, payload_size));
+    throw UserError(fmt::format("{} has {} unexpected bytes after the {}-byte payload", source,
+                                actual - payload_size, payload_size));
 
   std::string_view payload = bytes.substr(kModelHeaderSize);
   auto expected_crc = read_header_field<std::uint32_t>(bytes, 20);
   std::uint32_t actual_crc = crc32(payload);
   if (expected_crc != actual_crc)
-    throw UserError(fmt::format("{} is corrupted: the payload's CRC-32 is {:08x} but the header "
-                                "records {:08x}; train the model again",
-                                source, actual_crc, expected_crc));
+    throw UserError(
+        fmt::format("{} is corrupted: the payload's CRC-32 is {:08x} but the header "
+                    "records {:08x}; train the model again",
+                    source, actual_crc, expected_crc));
 
   Model model = parse_payload(payload, source);
   check_model_shapes(model, source);
@@ -221,11 +228,11 @@ void check_model_shapes(const Model& model, const std::string& source) {
     const damo::Tensor& w = model.weights[2 * layer];
     const damo::Tensor& b = model.weights[2 * layer + 1];
     if (w.shape() != matrix || b.shape() != bias)
-      throw UserError(fmt::format("{} is inconsistent: layer {} has weights {} and bias {}, "
-                                  "expected {} and {}",
-                                  source, layer + 1, damo::dims_to_string(w.shape()),
-                                  damo::dims_to_string(b.shape()), damo::dims_to_string(matrix),
-                                  damo::dims_to_string(bias)));
+      throw UserError(fmt::format(
+          "{} is inconsistent: layer {} has weights {} and bias {}, "
+          "expected {} and {}",
+          source, layer + 1, damo::dims_to_string(w.shape()), damo::dims_to_string(b.shape()),
+          damo::dims_to_string(matrix), damo::dims_to_string(bias)));
   }
 }
 

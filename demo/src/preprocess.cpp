@@ -72,9 +72,10 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
   std::vector<std::size_t> categorical =
       require_columns(table, options.categorical, "--categorical");
   if (label_column && contains(chosen, *label_column))
-    throw UserError(fmt::format("--features lists the label column '{}'; a model cannot take "
-                                "its own label as input",
-                                label));
+    throw UserError(
+        fmt::format("--features lists the label column '{}'; a model cannot take "
+                    "its own label as input",
+                    label));
 
   ColumnSelection selection;
   for (std::size_t column = 0; column < table.column_count(); ++column) {
@@ -82,12 +83,12 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
                                                     : infer_column_kind(table.columns[column]);
     bool is_id = is_id_column(table, column, kind);
     if (is_id && !selection.id_column) selection.id_column = column;
-    if (!options.features.empty() || column == label_column || contains(dropped, column))
-      continue;
+    if (!options.features.empty() || column == label_column || contains(dropped, column)) continue;
     if (is_id) {
-      selection.notes.push_back(fmt::format("column '{}' looks like a row identifier and is not "
-                                            "a feature (name it in --features to use it)",
-                                            table.columns[column].name));
+      selection.notes.push_back(
+          fmt::format("column '{}' looks like a row identifier and is not "
+                      "a feature (name it in --features to use it)",
+                      table.columns[column].name));
       continue;
     }
     selection.columns.push_back(column);
@@ -101,9 +102,10 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
                                   : infer_column_kind(table.columns[column]));
   }
   if (selection.columns.empty())
-    throw UserError(fmt::format("{}: no feature columns remain after leaving out the label, "
-                                "identifiers and --drop; the columns are {}",
-                                table.source, quoted_list(table.column_names())));
+    throw UserError(
+        fmt::format("{}: no feature columns remain after leaving out the label, "
+                    "identifiers and --drop; the columns are {}",
+                    table.source, quoted_list(table.column_names())));
   return selection;
 }
 
@@ -165,8 +167,8 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
       filled.push_back(parse_cell(table, row, column, kind));
   }
   if (filled.empty()) {
-    notes.push_back(fmt::format("column '{}' is empty in the training rows and is not used",
-                                feature.name));
+    notes.push_back(
+        fmt::format("column '{}' is empty in the training rows and is not used", feature.name));
     return std::nullopt;
   }
 
@@ -181,9 +183,10 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
 
   auto [mean, deviation] = mean_and_deviation(values);
   if (!(deviation > 1e-12 * std::max(1.0, std::fabs(mean)))) {
-    notes.push_back(fmt::format("column '{}' is constant ({}) in the training rows and is not "
-                                "used",
-                                feature.name, format_number(feature.median)));
+    notes.push_back(
+        fmt::format("column '{}' is constant ({}) in the training rows and is not "
+                    "used",
+                    feature.name, format_number(feature.median)));
     return std::nullopt;
   }
   feature.mean = mean;
@@ -205,14 +208,14 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
   }
   if (counts.size() <= 1) {
     notes.push_back(fmt::format("column '{}' has {} in the training rows and is not used",
-                                feature.name,
-                                counts.empty() ? "no values" : "a single category"));
+                                feature.name, counts.empty() ? "no values" : "a single category"));
     return std::nullopt;
   }
   if (counts.size() > options.max_categories) {
-    notes.push_back(fmt::format("column '{}' has {} categories in the training rows, more than "
-                                "{}, and is not used",
-                                feature.name, counts.size(), options.max_categories));
+    notes.push_back(
+        fmt::format("column '{}' has {} categories in the training rows, more than "
+                    "{}, and is not used",
+                    feature.name, counts.size(), options.max_categories));
     return std::nullopt;
   }
 
@@ -236,15 +239,15 @@ FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
     std::size_t column = selection.columns[i];
     ColumnKind kind = selection.kinds[i];
     std::optional<FeatureColumn> feature =
-        kind == ColumnKind::Categorical
-            ? fit_categorical(table, column, rows, options, notes)
-            : fit_numeric(table, column, kind, rows, options, notes);
+        kind == ColumnKind::Categorical ? fit_categorical(table, column, rows, options, notes)
+                                        : fit_numeric(table, column, kind, rows, options, notes);
     if (feature) schema.columns.push_back(std::move(*feature));
   }
   if (schema.columns.empty())
-    throw UserError(fmt::format("{}: every selected column is constant or empty in the training "
-                                "rows, so there are no features",
-                                table.source));
+    throw UserError(
+        fmt::format("{}: every selected column is constant or empty in the training "
+                    "rows, so there are no features",
+                    table.source));
   return schema;
 }
 

@@ -22,7 +22,7 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows, bool
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (i > 0) line += "  ";
       line += i == 0 || !right_align ? fmt::format("{:<{}}", row[i], widths[i])
-                     : fmt::format("{:>{}}", row[i], widths[i]);
+                                     : fmt::format("{:>{}}", row[i], widths[i]);
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     text += line + "\n";
@@ -37,7 +37,8 @@ std::string score(double value) { return fmt::format("{:.3f}", value); }
 std::string summary_section(const TrainingReport& r) {
   std::string text = fmt::format("damo-segment: {}, label '{}'\n", r.data, r.label);
   std::vector<std::vector<std::string>> rows{
-      {"rows", fmt::format("{} ({} for training, {} evaluated by {})", r.rows, r.train_rows,
+      {"rows", fmt::format("{} ({} for training, {} for validation{}, {} evaluated by {})", r.rows,
+                           r.train_rows, r.validation_rows, r.folds.empty() ? "" : " per fold",
                            r.evaluated_rows, r.evaluation)},
       {"segments", fmt::format("{}", r.segments.size())},
       {"features", fmt::format("{}", r.features.size())},
@@ -93,11 +94,13 @@ std::string confusion_section(const TrainingReport& r) {
 
 std::string timing_section(const TrainingReport& r) {
   std::string text = "\nTime\n";
-  text += format_table({
-      {"compile training step:", fmt::format("{:.1f} ms", r.compile_train_ms)},
-      {"compile prediction:", fmt::format("{:.1f} ms", r.compile_predict_ms)},
-      {"training:", fmt::format("{:.3f} s", r.train_seconds)},
-  }, false);
+  text += format_table(
+      {
+          {"compile training step:", fmt::format("{:.1f} ms", r.compile_train_ms)},
+          {"compile prediction:", fmt::format("{:.1f} ms", r.compile_predict_ms)},
+          {"training:", fmt::format("{:.3f} s", r.train_seconds)},
+      },
+      false);
   return text;
 }
 
@@ -140,11 +143,11 @@ std::string json_metrics(const Metrics& m, const std::vector<std::string>& segme
   out += fmt::format("{}  \"per_segment\": [\n", indent);
   for (std::size_t c = 0; c < m.per_class.size(); ++c) {
     const ClassMetrics& s = m.per_class[c];
-    out += fmt::format("{}    {{\"segment\": {}, \"precision\": {}, \"recall\": {}, \"f1\": {}, "
-                       "\"support\": {}}}{}\n",
-                       indent, json_string(segments.at(c)), json_number(s.precision),
-                       json_number(s.recall), json_number(s.f1), s.support,
-                       c + 1 < m.per_class.size() ? "," : "");
+    out += fmt::format(
+        "{}    {{\"segment\": {}, \"precision\": {}, \"recall\": {}, \"f1\": {}, "
+        "\"support\": {}}}{}\n",
+        indent, json_string(segments.at(c)), json_number(s.precision), json_number(s.recall),
+        json_number(s.f1), s.support, c + 1 < m.per_class.size() ? "," : "");
   }
   out += fmt::format("{}  ],\n{}  \"confusion\": [", indent, indent);
   for (std::size_t t = 0; t < m.confusion.size(); ++t) {
@@ -165,13 +168,14 @@ std::string format_report(const TrainingReport& report) {
 
 std::string report_json(const TrainingReport& r) {
   std::string out = "{\n";
-  out += fmt::format("  \"data\": {},\n  \"label\": {},\n", json_string(r.data),
-                     json_string(r.label));
+  out +=
+      fmt::format("  \"data\": {},\n  \"label\": {},\n", json_string(r.data), json_string(r.label));
   out += fmt::format("  \"segments\": {},\n  \"features\": {},\n", json_strings(r.segments),
                      json_strings(r.features));
   out += fmt::format("  \"notes\": {},\n", json_strings(r.notes));
-  out += fmt::format("  \"rows\": {},\n  \"train_rows\": {},\n  \"evaluated_rows\": {},\n", r.rows,
-                     r.train_rows, r.evaluated_rows);
+  out += fmt::format("  \"rows\": {},\n  \"train_rows\": {},\n  \"validation_rows\": {},\n", r.rows,
+                     r.train_rows, r.validation_rows);
+  out += fmt::format("  \"evaluated_rows\": {},\n", r.evaluated_rows);
   out += fmt::format("  \"evaluation\": {},\n  \"network\": {},\n  \"training\": {},\n",
                      json_string(r.evaluation), json_string(r.network), json_string(r.training));
   out += fmt::format("  \"epochs_run\": {},\n", r.epochs_run);

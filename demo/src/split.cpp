@@ -44,15 +44,16 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
   std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
   if (labels.segments.size() < 2)
-    throw UserError(fmt::format("{}: label column '{}' has {} distinct value{}; a classifier "
-                                "needs at least two segments",
-                                table.source, column.name, labels.segments.size(),
-                                labels.segments.size() == 1 ? "" : "s"));
+    throw UserError(fmt::format(
+        "{}: label column '{}' has {} distinct value{}; a classifier "
+        "needs at least two segments",
+        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s"));
   for (const auto& [segment, count] : counts)
     if (count < 2)
-      throw UserError(fmt::format("{}: segment '{}' of label column '{}' has a single row; "
-                                  "every segment needs at least two rows (merge or remove it)",
-                                  table.source, segment, column.name));
+      throw UserError(
+          fmt::format("{}: segment '{}' of label column '{}' has a single row; "
+                      "every segment needs at least two rows (merge or remove it)",
+                      table.source, segment, column.name));
 
   std::map<std::string, int> class_of;
   for (std::size_t i = 0; i < labels.segments.size(); ++i)
@@ -70,9 +71,10 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
 
 Split stratified_split(const std::vector<int>& classes, double fraction, std::uint64_t seed) {
   if (!(fraction > 0 && fraction < 1))
-    throw UserError(fmt::format("--test-fraction {} is invalid; use a number between 0 and 1 "
-                                "such as 0.2",
-                                fraction));
+    throw UserError(
+        fmt::format("--test-fraction {} is invalid; use a number between 0 and 1 "
+                    "such as 0.2",
+                    fraction));
   Rng rng(seed);
   Split split;
   for (auto& [label, positions] : positions_by_class(classes)) {
@@ -90,9 +92,10 @@ Split stratified_split(const std::vector<int>& classes, double fraction, std::ui
 std::vector<Split> stratified_folds(const std::vector<int>& classes, std::size_t folds,
                                     std::uint64_t seed) {
   if (folds < 2 || folds > classes.size())
-    throw UserError(fmt::format("--folds {} is invalid; use at least 2 and at most the number "
-                                "of labelled rows ({})",
-                                folds, classes.size()));
+    throw UserError(
+        fmt::format("--folds {} is invalid; use at least 2 and at most the number "
+                    "of labelled rows ({})",
+                    folds, classes.size()));
   Rng rng(seed);
   std::vector<std::size_t> fold_of(classes.size());
   std::size_t next_fold = 0;

@@ -67,8 +67,8 @@ TEST_CASE("bad date cell names line, column and value") {
 }
 
 TEST_CASE("identifier names") {
-  for (const char* name : {"id", "ID", "Id", "CustomerID", "userId", "customer_id", "row-id",
-                           "Client ID"}) {
+  for (const char* name :
+       {"id", "ID", "Id", "CustomerID", "userId", "customer_id", "row-id", "Client ID"}) {
     CAPTURE(name);
     CHECK(is_id_name(name));
   }
@@ -80,7 +80,8 @@ TEST_CASE("identifier names") {
 
 TEST_CASE("distinct integer column is an identifier") {
   std::string text = "code,amount\n";
-  for (int i = 0; i < 25; ++i) text += std::to_string(1000 + 7 * i) + "," + std::to_string(i % 5) + "\n";
+  for (int i = 0; i < 25; ++i)
+    text += std::to_string(1000 + 7 * i) + "," + std::to_string(i % 5) + "\n";
   Table t = parse_csv(text, "ids.csv");
   CHECK(is_id_column(t, 0, ColumnKind::Numeric));
   CHECK_FALSE(is_id_column(t, 1, ColumnKind::Numeric));

@@ -59,10 +59,11 @@ TEST_CASE("csv byte-order mark is dropped") {
 }
 
 TEST_CASE("csv quoted delimiter, quote and line break") {
-  std::string text = "name,note,x\n"
-                     "\"Smith, J\",\"said \"\"hi\"\"\",1\n"
-                     "B,\"two\nlines\",2\n"
-                     "C,plain,3\n";
+  std::string text =
+      "name,note,x\n"
+      "\"Smith, J\",\"said \"\"hi\"\"\",1\n"
+      "B,\"two\nlines\",2\n"
+      "C,plain,3\n";
   Table t = parse_csv(text, "q.csv");
   REQUIRE(t.row_count() == 3);
   CHECK(t.columns[0].cells[0] == "Smith, J");
@@ -116,7 +117,8 @@ TEST_CASE("csv unterminated quote names the starting line") {
 }
 
 TEST_CASE("csv empty input rejected") {
-  CHECK(contains(error_message([] { parse_csv("", "empty.csv"); }), "empty.csv: the file is empty"));
+  CHECK(
+      contains(error_message([] { parse_csv("", "empty.csv"); }), "empty.csv: the file is empty"));
   CHECK(contains(error_message([] { parse_csv("\r\n \n", "blank.csv"); }), "the file is empty"));
 }
 

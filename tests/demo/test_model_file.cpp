@@ -12,7 +12,8 @@ namespace {
 
 damo::Tensor counting_tensor(damo::Dims shape, float start) {
   damo::Tensor t(damo::DType::Float32, shape);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.set_double(i, start + 0.25 * static_cast<double>(i));
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    t.set_double(i, start + 0.25 * static_cast<double>(i));
   return t;
 }
 

@@ -86,7 +86,8 @@ TEST_CASE("selection rejects unknown names") {
 TEST_CASE("numeric statistics come from training rows only") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;
-  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
   REQUIRE(schema.columns.size() == 2);
   const FeatureColumn& amount = schema.columns[0];
   CHECK(amount.name == "amount");
@@ -101,7 +102,8 @@ TEST_CASE("numeric statistics come from training rows only") {
 TEST_CASE("categorical statistics come from training rows only") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;
-  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
   const FeatureColumn& city = schema.columns[1];
   CHECK(city.name == "city");
   REQUIRE(city.categories.size() == 2);
@@ -191,15 +193,17 @@ TEST_CASE("date column becomes days") {
 TEST_CASE("bad cell in numeric column during fit") {
   Table t = parse_csv("amount,label\n1,a\n2,b\n3,a\nabc,b\n", "bad.csv");
   std::vector<std::string> notes;
-  std::string message = error_message(
-      [&] { fit_features(t, select_columns(t, "label", {}), {0, 1, 2, 3}, {}, notes); });
+  std::string message = error_message([&] {
+    fit_features(t, select_columns(t, "label", {}), {0, 1, 2, 3}, {}, notes);
+  });
   CHECK(contains(message, "bad.csv line 5, column 'amount': 'abc' is not a number"));
 }
 
 TEST_CASE("schema mismatch names the columns") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;
-  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
 
   Table renamed = parse_csv("CustomerID,amount_eur,town\n1,5,Porto\n", "new.csv");
   std::string message = error_message([&] { match_schema(schema, renamed); });

@@ -13,7 +13,8 @@
 namespace segment_test {
 
 /// Runs fn and returns the message of the damo::Error it throws, or "" when it throws none.
-template <class Fn> std::string error_message(Fn&& fn) {
+template <class Fn>
+std::string error_message(Fn&& fn) {
   try {
     fn();
   } catch (const damo::Error& e) {

@@ -25,7 +25,9 @@ struct TrainingReport {
   std::vector<std::string> features;
   std::vector<std::string> notes;
   std::size_t rows = 0;
+  /// Rows the network is fitted on, and rows held out of those for validation.
   std::size_t train_rows = 0;
+  std::size_t validation_rows = 0;
   /// Rows the metrics are computed on: the test split, or every row once for folds.
   std::size_t evaluated_rows = 0;
   /// "test split" or "5-fold cross-validation".
