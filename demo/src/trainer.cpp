@@ -1,6 +1,8 @@
 // The epoch loop around Network::train_step.
 #include "segment/trainer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -81,16 +83,20 @@ TrainResult train_network(Network& network, const LabelledData& train,
 
   Rng rng(options.seed);
   TrainResult result;
+  bool early_stopping = validation.has_value() && options.patience > 0;
   double best_loss = std::numeric_limits<double>::infinity();
   std::vector<Tensor> best_weights;
-  int epochs_without_improvement = 0;
+  int best_epoch = 0;
   auto start = std::chrono::steady_clock::now();
 
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     EpochProgress report{epoch, options.epochs, run_epoch(network, train, options.batch_size, rng),
                          std::nan(""), std::nan("")};
+    if (!std::isfinite(report.loss))
+      throw damo::UserError(fmt::format("training diverged in epoch {} (the loss is {}); lower "
+                                        "--lr (now {}) or standardize the inputs",
+                                        epoch, report.loss, options.optimizer.learning_rate));
     result.epochs_run = epoch;
-    result.best_epoch = epoch;
     result.final_loss = report.loss;
     if (validation) {
       Tensor probabilities = network.predict(validation->features);
@@ -98,21 +104,21 @@ TrainResult train_network(Network& network, const LabelledData& train,
       report.validation_accuracy = accuracy(argmax_rows(probabilities), validation->classes);
     }
     if (progress) progress(report);
-    if (!validation || options.patience <= 0) continue;
+    if (!early_stopping) continue;
 
     if (report.validation_loss < best_loss) {
       best_loss = report.validation_loss;
       best_weights = network.weights();
-      epochs_without_improvement = 0;
-      result.best_epoch = epoch;
+      best_epoch = epoch;
       continue;
     }
-    if (++epochs_without_improvement >= options.patience) break;
+    if (epoch - best_epoch >= options.patience) break;
   }
 
-  if (validation && options.patience > 0 && !best_weights.empty()) {
+  result.best_epoch = result.epochs_run;
+  if (early_stopping && !best_weights.empty()) {
     network.set_weights(best_weights);
-    result.best_epoch = result.epochs_run - epochs_without_improvement;
+    result.best_epoch = best_epoch;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -267,3 +267,26 @@ TEST_CASE("early stopping restores the best epoch") {
   Tensor p = network.predict(features);
   CHECK(mean_cross_entropy(p, validation_classes) == doctest::Approx(best).epsilon(1e-6));
 }
+
+TEST_CASE("diverging training is reported") {
+  std::vector<float> values;
+  std::vector<int> classes;
+  for (int i = 0; i < 16; ++i) {
+    values.push_back(static_cast<float>(i) * 1e3f);
+    classes.push_back(i % 2);
+  }
+  LabelledData data{Tensor::from_vector(values, {16, 1}), classes};
+  Network network(NetworkLayout{1, {4}, 2, Activation::Relu}, 5);
+  TrainOptions options;
+  options.optimizer.kind = OptimizerKind::Sgd;
+  options.optimizer.learning_rate = 1e30;
+  options.epochs = 50;
+  std::string message;
+  try {
+    train_network(network, data, std::nullopt, options);
+  } catch (const damo::UserError& e) {
+    message = e.what();
+  }
+  CHECK(message.find("training diverged in epoch") != std::string::npos);
+  CHECK(message.find("lower --lr") != std::string::npos);
+}

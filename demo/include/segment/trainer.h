@@ -52,7 +52,8 @@ struct TrainResult {
 
 /// Trains network on train for options.epochs epochs of shuffled minibatches. With
 /// validation data, each epoch reports the validation loss and accuracy, and a positive
-/// patience enables early stopping. Compiles the training step first.
+/// patience enables early stopping. Compiles the training step first. Throws UserError
+/// when the loss stops being finite.
 TrainResult train_network(Network& network, const LabelledData& train,
                           const std::optional<LabelledData>& validation,
                           const TrainOptions& options, const ProgressCallback& progress = {});
