@@ -50,8 +50,9 @@ Features:
   --features A,B,...      use exactly these columns as features
   --drop A,B,...          leave these columns out
   --categorical A,B,...   one-hot encode these columns even when they hold numbers
-  --log-transform         apply log1p to numeric columns with no negative value whose
-  --no-log-transform        skewness exceeds --skew-threshold (default: {})
+  --log-transform         apply log1p to each numeric column with no negative training
+                          value and a skewness above --skew-threshold (default: {})
+  --no-log-transform      keep numeric columns linear
   --skew-threshold X      skewness above which --log-transform applies (default {})
   --seed N                seed of every random choice (default 42)
   --quiet                 no progress output

@@ -79,15 +79,16 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
 
   ColumnSelection selection;
   for (std::size_t column = 0; column < table.column_count(); ++column) {
+    if (column == label_column) continue;
     ColumnKind kind = contains(categorical, column) ? ColumnKind::Categorical
                                                     : infer_column_kind(table.columns[column]);
     bool is_id = is_id_column(table, column, kind);
     if (is_id && !selection.id_column) selection.id_column = column;
-    if (!options.features.empty() || column == label_column || contains(dropped, column)) continue;
+    if (!options.features.empty() || contains(dropped, column)) continue;
     if (is_id) {
       selection.notes.push_back(
-          fmt::format("column '{}' looks like a row identifier and is not "
-                      "a feature (name it in --features to use it)",
+          fmt::format("column '{}' looks like a row identifier and is not a feature (name "
+                      "it in --features to use it)",
                       table.columns[column].name));
       continue;
     }
