@@ -116,8 +116,11 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   std::vector<Expr> roots = outputs;
   for (const Update& u : updates) roots.push_back(u.value);
   impl->optimized_graph = dump(roots);
-  // TODO: run the optimizer and the JIT; both backends evaluate the graph as written for now.
-  impl->executor = make_reference_executor(inputs, outputs, updates);
+  // TODO: run the optimizer pipeline before lowering.
+  if (options.backend == Backend::Reference)
+    impl->executor = make_reference_executor(inputs, outputs, updates);
+  else
+    impl->executor = make_jit_executor(inputs, outputs, updates, options, impl->stats);
 
   impl->stats.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

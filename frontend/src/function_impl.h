@@ -37,4 +37,10 @@ std::unique_ptr<Executor> make_reference_executor(const std::vector<Expr>& input
                                                   const std::vector<Expr>& outputs,
                                                   const std::vector<Update>& updates);
 
+/// The executor that runs LLVM-compiled native code; fills the lowering and LLVM times.
+std::unique_ptr<Executor> make_jit_executor(const std::vector<Expr>& inputs,
+                                            const std::vector<Expr>& outputs,
+                                            const std::vector<Update>& updates,
+                                            const CompileOptions& options, CompileStats& stats);
+
 }  // namespace damo

@@ -131,7 +131,7 @@ Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands) {
                                 node.name()));
   if (node.is_leaf()) return eval::leaf_value(node, {}).clone();
   if (operands.size() != node.input_count())
-    throw UserError(fmt::format("evaluate_node: {} takes {} operands but {} were given", name,
+    throw UserError(fmt::format("evaluate_node: {} takes {} operands, got {}", name,
                                 node.input_count(), operands.size()));
 
   eval::ShapeBinder binder;

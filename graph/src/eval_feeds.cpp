@@ -86,7 +86,8 @@ SymbolSizes bind_feeds(const std::vector<const Node*>& order, const Feeds& feeds
     if (found == feeds.end()) {
       std::string hint;
       if (!unknown.empty())
-        hint = fmt::format(" (the feeds contain {}, which name no input)", quoted_list(unknown));
+        hint = fmt::format(" (the feeds contain {}, which name{} no input)", quoted_list(unknown),
+                           unknown.size() == 1 ? "s" : "");
       throw UserError(fmt::format("{} ({}) has no value; add a feed named '{}'{}", who,
                                   describe_node(*node), node->name(), hint));
     }

@@ -145,10 +145,13 @@ void take_along_rows(const Tensor& x, const std::vector<std::int64_t>& index, Te
 Tensor take_along_axis(const Tensor& x, const Tensor& indices, int axis) {
   DAMO_ASSERT(x.rank() == indices.rank(), "take_along_axis: ranks differ");
   auto a = static_cast<std::size_t>(axis);
-  // Only the axes other than axis broadcast; along axis the result has the indices' size.
-  Dims x_dims = x.shape();
-  x_dims[a] = indices.dim(axis);
-  Dims dims = broadcast_dims(x_dims, indices.shape(), OpKind::TakeAlongAxis);
+  // The axis takes the indices' size; the other axes broadcast.
+  Dims x_outside = x.shape();
+  Dims indices_outside = indices.shape();
+  x_outside[a] = 1;
+  indices_outside[a] = 1;
+  Dims dims = broadcast_dims(x_outside, indices_outside, OpKind::TakeAlongAxis);
+  dims[a] = indices.dim(axis);
   std::int64_t size = x.dim(axis);
   if (size == 0) return Tensor::zeros(x.dtype(), dims);
 

@@ -50,17 +50,23 @@ Expr fit_to_operand(Expr x, const Shape& shape, DType dtype) {
   // Axes that broadcasting prepended, and axes where the operand has size 1 but x does not.
   int lead = std::max(0, x.rank() - shape.rank());
   std::vector<std::int64_t> axes;
+  bool stretched_inner = false;
   for (int i = 0; i < x.rank(); ++i) {
     int j = i - x.rank() + shape.rank();  // the operand's axis aligned with axis i of x
-    bool stretched = i < lead ? x.shape()[i] != Dim(1)
-                              : shape[j] == Dim(1) && x.shape()[i] != Dim(1);
+    bool stretched = i < lead || (shape[j] == Dim(1) && x.shape()[i] != Dim(1));
     if (stretched) axes.push_back(i);
+    stretched_inner = stretched_inner || (stretched && i >= lead);
   }
-  if (!axes.empty()) x = sum(x, Axes(axes), true);
 
-  std::vector<std::int64_t> leading;
-  for (int i = 0; i < lead; ++i) leading.push_back(i);
-  if (!leading.empty()) x = squeeze(x, Axes(leading));
+  // Prepended axes go away; stretched ones stay as size 1.
+  if (!stretched_inner && !axes.empty()) {
+    x = sum(x, Axes(axes), false);
+  } else if (!axes.empty()) {
+    x = sum(x, Axes(axes), true);
+    std::vector<std::int64_t> leading;
+    for (int i = 0; i < lead; ++i) leading.push_back(i);
+    if (!leading.empty()) x = squeeze(x, Axes(leading));
+  }
 
   if (x.shape() != shape) x = broadcast_to(x, shape);
   return cast(x, dtype);

@@ -11,7 +11,7 @@
 
 namespace damo::detail {
 
-/// What a rule sees: the node, its upstream gradient and the inputs that need a gradient.
+/// The inputs of a rule: the node, its upstream gradient and the inputs that need a gradient.
 struct GradContext {
   const Node& node;
   Expr g;                           // upstream gradient, of the node's shape and dtype
@@ -27,7 +27,7 @@ struct GradContext {
 using Contributions = std::vector<Expr>;
 using GradRule = Contributions (*)(const GradContext&);
 
-/// The rule of op, or nullptr when op has no gradient rule. One lookup per op family.
+/// The rule of op, or nullptr when op has none. Each op family has its own lookup.
 GradRule find_grad_rule(OpKind op);
 GradRule elementwise_grad_rule(OpKind op);
 GradRule reduction_grad_rule(OpKind op);
@@ -47,7 +47,7 @@ Contributions apply_grad_rule(const Node& node, Expr g, const std::vector<bool>&
 /// result is broadcast when x is smaller. Converts to dtype.
 Expr fit_to_operand(Expr x, const Shape& shape, DType dtype);
 
-/// where(condition, value, 0): value where condition holds and 0 elsewhere, in value's dtype.
+/// where(condition, value, 0): value where condition is true and 0 elsewhere, in value's dtype.
 Expr select_or_zero(Expr condition, Expr value);
 
 /// A tensor of zeros of the given dtype and shape, as a broadcast scalar.

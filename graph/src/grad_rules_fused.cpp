@@ -1,6 +1,6 @@
 // Gradient rules of the fused ops that the optimizer introduces. The cross-entropy on logits
-// has its own gradient op; fused_matmul and fused_reduction are rebuilt from their unfused
-// parts and differentiated through those parts' rules; fused_elementwise differentiates its
+// has its own gradient op. fused_matmul and fused_reduction are rebuilt from their unfused
+// parts and differentiated through those parts' rules. fused_elementwise differentiates its
 // scalar body and returns fused_elementwise nodes again.
 #include <fmt/format.h>
 

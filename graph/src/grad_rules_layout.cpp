@@ -55,7 +55,7 @@ Contributions take_grad(const GradContext& c) {
 }
 
 // take_along_axis broadcasts x and the indices on the other axes. The indices are broadcast
-// to the result's shape so that every gradient element has its own index; the scatter
+// to the result's shape so that every gradient element has its own index. The scatter
 // target has the result's shape except along axis, and fit_to_operand() sums the rest.
 Contributions take_along_axis_grad(const GradContext& c) {
   int axis = axis_attr(c.node);

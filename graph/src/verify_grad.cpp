@@ -81,7 +81,11 @@ GradCheckResult verify_grad(Expr output, const std::vector<Expr>& wrt, const Fee
 
   Expr cost = projected_cost(output, point, options.seed);
   std::vector<Expr> gradients = grad(cost, wrt, GradOptions{DisconnectedPolicy::Zeros});
-  std::vector<Tensor> symbolic = evaluate(gradients, point);
+  // A gradient such as that of sum(x) may not read x, so the variables are evaluated with
+  // the gradients to bind their symbolic dimensions.
+  std::vector<Expr> evaluated = gradients;
+  evaluated.insert(evaluated.end(), wrt.begin(), wrt.end());
+  std::vector<Tensor> symbolic = evaluate(evaluated, point);
 
   GradCheckResult result;
   result.passed = true;

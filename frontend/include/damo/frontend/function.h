@@ -28,6 +28,9 @@ struct CompileOptions {
   /// Checks every kernel's output for NaN and infinities and reports the first node that
   /// produced one.
   bool nan_guard = false;
+  /// Keeps the LLVM IR and assembly so that llvm_ir() and assembly() can return them; this
+  /// bypasses the compile cache.
+  bool keep_text = false;
   /// Reuses compiled code from the in-memory and on-disk caches.
   bool use_cache = true;
   /// On-disk cache folder; empty means $DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else

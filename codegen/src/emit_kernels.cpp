@@ -1,0 +1,390 @@
+// Kernels that map an index space to an output: elementwise ops (fused or not), copies,
+// broadcasts, transposes, slices, concatenation, gathers and scatters.
+#include <fmt/format.h>
+
+#include "emitter.h"
+
+namespace damo::emit {
+
+using llvm::Value;
+
+namespace {
+
+/// Row-major strides of a contiguous tensor of the given shape.
+std::vector<Value*> contiguous_strides(FunctionBuilder& f, const Shape& shape) {
+  std::vector<Value*> strides(static_cast<std::size_t>(shape.rank()));
+  Value* stride = f.constant(1);
+  for (int k = shape.rank() - 1; k >= 0; --k) {
+    strides[k] = stride;
+    stride = llvm::isa<llvm::ConstantInt>(stride) && shape[k].is_static()
+                 ? f.constant(llvm::cast<llvm::ConstantInt>(stride)->getSExtValue() * shape[k].size())
+                 : f.b.CreateMul(stride, f.dim(shape[k]));
+  }
+  return strides;
+}
+
+/// Emits loops over dims, the first restricted to [f.begin, f.end); body receives the flat
+/// offset of each operand, base[j] + sum_k index_k * strides[j][k].
+void strided_nest(FunctionBuilder& f, const std::vector<Value*>& dims,
+                  const std::vector<std::vector<Value*>>& strides, std::vector<Value*> offsets,
+                  const std::function<void(const std::vector<Value*>&)>& body, std::size_t axis = 0,
+                  bool restrict_first = true) {
+  if (axis == dims.size()) {
+    body(offsets);
+    return;
+  }
+  Value* low = axis == 0 && restrict_first ? f.begin : f.constant(0);
+  Value* high = axis == 0 && restrict_first ? f.end : dims[axis];
+  f.loop(low, high, [&](Value* i) {
+    std::vector<Value*> inner = offsets;
+    for (std::size_t j = 0; j < inner.size(); ++j) {
+      Value* stride = strides[j][axis];
+      if (auto* c = llvm::dyn_cast<llvm::ConstantInt>(stride); c && c->isZero()) continue;
+      inner[j] = f.b.CreateAdd(inner[j], f.b.CreateMul(i, stride));
+    }
+    strided_nest(f, dims, strides, inner, body, axis + 1, restrict_first);
+  });
+}
+
+/// Runs body once for a rank-0 index space (when the chunk is [0, 1)).
+void scalar_once(FunctionBuilder& f, const std::function<void()>& body) {
+  f.if_then(f.b.CreateICmpSLT(f.begin, f.end), body);
+}
+
+// Axis groups of an elementwise index space: adjacent axes with the same broadcast pattern
+// across operands merge into one, and axes of static size 1 disappear.
+struct Grouping {
+  std::vector<std::vector<Dim>> group_dims;
+  std::vector<std::vector<bool>> broadcast;  // [group][operand]
+};
+
+Grouping group_axes(const Shape& out, const std::vector<const Node*>& operands) {
+  Grouping g;
+  int rank = out.rank();
+  for (int k = 0; k < rank; ++k) {
+    if (out[k].is_static() && out[k].size() == 1) continue;
+    std::vector<bool> pattern;
+    for (const Node* operand : operands) {
+      int axis = k - (rank - operand->rank());
+      pattern.push_back(axis < 0 || operand->shape()[axis] == Dim(1));
+    }
+    if (!g.broadcast.empty() && g.broadcast.back() == pattern) {
+      g.group_dims.back().push_back(out[k]);
+      continue;
+    }
+    g.group_dims.push_back({out[k]});
+    g.broadcast.push_back(pattern);
+  }
+  return g;
+}
+
+/// Emits out = compute(loaded operands) over the output's shape with broadcasting.
+Launch elementwise_kernel(ModuleState& state, const Kernel& kernel, const std::string& stem,
+                          const std::function<Value*(FunctionBuilder&, const std::vector<Value*>&)>& compute) {
+  FunctionBuilder f(state, state.fresh_name(stem));
+  const Shape& out_shape = state.program.slot_nodes[kernel.output]->shape();
+  std::vector<const Node*> operands;
+  for (int slot : kernel.inputs) operands.push_back(state.program.slot_nodes[slot]);
+  Grouping g = group_axes(out_shape, operands);
+  std::size_t groups = g.group_dims.size();
+
+  std::vector<Value*> dims;
+  for (const auto& d : g.group_dims) dims.push_back(f.product(d));
+  // Operand 0..n-1 are the inputs; the last is the output.
+  std::vector<std::vector<Value*>> strides(operands.size() + 1, std::vector<Value*>(groups));
+  for (std::size_t j = 0; j <= operands.size(); ++j) {
+    Value* stride = f.constant(1);
+    for (std::size_t k = groups; k-- > 0;) {
+      bool broadcast = j < operands.size() && g.broadcast[k][j];
+      strides[j][k] = broadcast ? f.constant(0) : stride;
+      if (!broadcast) stride = f.b.CreateMul(stride, dims[k]);
+    }
+  }
+  std::vector<Value*> zero(operands.size() + 1, f.constant(0));
+  auto body = [&](const std::vector<Value*>& offsets) {
+    std::vector<Value*> args;
+    for (std::size_t j = 0; j < operands.size(); ++j) args.push_back(f.load(kernel.inputs[j], offsets[j]));
+    f.store(kernel.output, offsets.back(), compute(f, args));
+  };
+  if (groups == 0) scalar_once(f, [&] { body(zero); });
+  else strided_nest(f, dims, strides, zero, body);
+  f.finish();
+
+  Launch launch{f.function, {}, {}};
+  if (groups > 0) {
+    launch.total = g.group_dims[0];
+    for (std::size_t k = 1; k < groups; ++k)
+      launch.work.insert(launch.work.end(), g.group_dims[k].begin(), g.group_dims[k].end());
+  }
+  return launch;
+}
+
+Value* clamp_index(FunctionBuilder& f, Value* index, Value* size) {
+  auto& b = f.b;
+  index = b.CreateSExt(index, f.i64());
+  Value* wrapped = b.CreateSelect(b.CreateICmpSLT(index, f.constant(0)), b.CreateAdd(index, size), index);
+  Value* upper = b.CreateSub(size, f.constant(1));
+  Value* clamped = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                           b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, wrapped, f.constant(0)), upper);
+  // An empty axis has no valid index; 0 is never read because the callers check the size.
+  return b.CreateSelect(b.CreateICmpSGT(size, f.constant(0)), clamped, f.constant(0));
+}
+
+Value* zero_of(FunctionBuilder& f, DType dtype) { return llvm::Constant::getNullValue(value_type(f.context, dtype)); }
+
+void fill_zero(FunctionBuilder& f, int slot, Value* count) {
+  DType dtype = f.state.program.spec.slots[slot].dtype;
+  f.loop(f.constant(0), count, [&](Value* i) { f.store(slot, i, zero_of(f, dtype)); });
+}
+
+Value* add_values(FunctionBuilder& f, Value* a, Value* b) {
+  if (a->getType()->isFloatingPointTy()) return f.b.CreateFAdd(a, b);
+  if (a->getType()->isIntegerTy(1)) return f.b.CreateOr(a, b);
+  return f.b.CreateAdd(a, b);
+}
+
+// Sizes around an axis: the product of the dimensions before it and after it.
+struct AxisSplit {
+  Value* before;
+  Value* size;
+  Value* after;
+};
+
+AxisSplit split_at(FunctionBuilder& f, const Shape& shape, int axis) {
+  std::vector<Dim> before(shape.begin(), shape.begin() + axis);
+  std::vector<Dim> after(shape.begin() + axis + 1, shape.end());
+  return {f.product(before), f.dim(shape[axis]), f.product(after)};
+}
+
+Launch emit_transpose(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("transpose"));
+  const Node& node = *kernel.node;
+  const Shape& in = node.input(0)->shape();
+  std::vector<Value*> in_strides = contiguous_strides(f, in);
+  std::vector<Value*> out_strides = contiguous_strides(f, node.shape());
+  std::vector<Value*> dims;
+  std::vector<std::vector<Value*>> strides(2);
+  for (int i = 0; i < node.rank(); ++i) {
+    dims.push_back(f.dim(node.shape()[i]));
+    strides[0].push_back(in_strides[static_cast<std::size_t>(node.attr(i))]);
+    strides[1].push_back(out_strides[i]);
+  }
+  strided_nest(f, dims, strides, {f.constant(0), f.constant(0)}, [&](const std::vector<Value*>& o) {
+    f.store(kernel.output, o[1], f.load(kernel.inputs[0], o[0]));
+  });
+  f.finish();
+  std::vector<Dim> rest(node.shape().begin() + 1, node.shape().end());
+  return {f.function, {node.shape()[0]}, rest};
+}
+
+Launch emit_slice(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("slice"));
+  const Node& node = *kernel.node;
+  int axis = static_cast<int>(node.attr(0));
+  std::vector<Value*> in_strides = contiguous_strides(f, node.input(0)->shape());
+  std::vector<Value*> out_strides = contiguous_strides(f, node.shape());
+  Value* base = f.b.CreateMul(f.constant(node.attr(1)), in_strides[axis]);
+  in_strides[axis] = f.b.CreateMul(in_strides[axis], f.constant(node.attr(3)));
+  std::vector<Value*> dims;
+  for (const Dim& d : node.shape()) dims.push_back(f.dim(d));
+  strided_nest(f, dims, {in_strides, out_strides}, {base, f.constant(0)}, [&](const std::vector<Value*>& o) {
+    f.store(kernel.output, o[1], f.load(kernel.inputs[0], o[0]));
+  });
+  f.finish();
+  std::vector<Dim> rest(node.shape().begin() + 1, node.shape().end());
+  return {f.function, {node.shape()[0]}, rest};
+}
+
+Launch emit_slice_scatter(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("slice_scatter"));
+  const Node& node = *kernel.node;
+  int axis = static_cast<int>(node.attr(0));
+  scalar_once(f, [&] {
+    fill_zero(f, kernel.output, f.product(node.shape().dims()));
+    std::vector<Value*> out_strides = contiguous_strides(f, node.shape());
+    std::vector<Value*> src_strides = contiguous_strides(f, node.input(0)->shape());
+    Value* base = f.b.CreateMul(f.constant(node.attr(1)), out_strides[axis]);
+    out_strides[axis] = f.b.CreateMul(out_strides[axis], f.constant(node.attr(3)));
+    std::vector<Value*> dims;
+    for (const Dim& d : node.input(0)->shape()) dims.push_back(f.dim(d));
+    strided_nest(f, dims, {src_strides, out_strides}, {f.constant(0), base},
+                 [&](const std::vector<Value*>& o) { f.store(kernel.output, o[1], f.load(kernel.inputs[0], o[0])); },
+                 0, false);
+  });
+  f.finish();
+  return {f.function, {}, node.shape().dims()};
+}
+
+Launch emit_concatenate(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("concatenate"));
+  const Node& node = *kernel.node;
+  int axis = static_cast<int>(node.attr(0));
+  scalar_once(f, [&] {
+    std::vector<Value*> out_strides = contiguous_strides(f, node.shape());
+    std::int64_t position = 0;
+    for (std::size_t p = 0; p < node.input_count(); ++p) {
+      const Shape& part = node.input(p)->shape();
+      std::vector<Value*> dims;
+      for (const Dim& d : part) dims.push_back(f.dim(d));
+      Value* base = f.b.CreateMul(f.constant(position), out_strides[axis]);
+      strided_nest(f, dims, {contiguous_strides(f, part), out_strides}, {f.constant(0), base},
+                   [&](const std::vector<Value*>& o) { f.store(kernel.output, o[1], f.load(kernel.inputs[p], o[0])); },
+                   0, false);
+      position += part[axis].size();
+    }
+  });
+  f.finish();
+  return {f.function, {}, node.shape().dims()};
+}
+
+// take and index_add share one loop: rows of the output (or source) indexed by
+// (before, index element, after).
+Launch emit_take_like(ModuleState& state, const Kernel& kernel, bool scatter) {
+  FunctionBuilder f(state, state.fresh_name(scatter ? "index_add" : "take"));
+  const Node& node = *kernel.node;
+  int axis = static_cast<int>(node.attr(0));
+  const Node* data = scatter ? &node : node.input(0);
+  const Node* indices = node.input(1);
+  AxisSplit split = split_at(f, data->shape(), axis);
+  Value* count = f.product(indices->shape().dims());
+  int source = kernel.inputs[0];
+  int index_slot = kernel.inputs[1];
+  auto gather_row = [&](Value* p, Value* i) {
+    Value* index = clamp_index(f, f.load(index_slot, i), split.size);
+    Value* data_row = f.b.CreateMul(f.b.CreateAdd(f.b.CreateMul(p, split.size), index), split.after);
+    Value* dense_row = f.b.CreateMul(f.b.CreateAdd(f.b.CreateMul(p, count), i), split.after);
+    f.loop(f.constant(0), split.after, [&](Value* q) {
+      if (scatter) {
+        Value* target = f.b.CreateAdd(data_row, q);
+        f.store(kernel.output, target, add_values(f, f.load(kernel.output, target), f.load(source, f.b.CreateAdd(dense_row, q))));
+      } else {
+        Value* loaded = f.load(source, f.b.CreateAdd(data_row, q));
+        Value* value = f.b.CreateSelect(f.b.CreateICmpSGT(split.size, f.constant(0)), loaded, zero_of(f, node.dtype()));
+        f.store(kernel.output, f.b.CreateAdd(dense_row, q), value);
+      }
+    });
+  };
+  if (scatter) {
+    // Sequential, so that repeated indices add up in a fixed order.
+    scalar_once(f, [&] {
+      fill_zero(f, kernel.output, f.product(node.shape().dims()));
+      f.loop(f.constant(0), split.before, [&](Value* p) { f.loop(f.constant(0), count, [&](Value* i) { gather_row(p, i); }); });
+    });
+  } else {
+    f.loop(f.begin, f.end, [&](Value* row) {
+      gather_row(f.b.CreateUDiv(row, count), f.b.CreateURem(row, count));
+    });
+  }
+  f.finish();
+  if (scatter) return {f.function, {}, node.shape().dims()};
+  std::vector<Dim> total(data->shape().begin(), data->shape().begin() + axis);
+  total.insert(total.end(), indices->shape().begin(), indices->shape().end());
+  return {f.function, total, std::vector<Dim>(data->shape().begin() + axis + 1, data->shape().end())};
+}
+
+// take_along_axis and scatter_add_along_axis: one loop over the index tensor's broadcast
+// shape (the output of take_along_axis, the source of the scatter).
+Launch emit_along_axis(ModuleState& state, const Kernel& kernel, bool scatter) {
+  FunctionBuilder f(state, state.fresh_name(scatter ? "scatter_add_along_axis" : "take_along_axis"));
+  const Node& node = *kernel.node;
+  int axis = static_cast<int>(node.attr(0));
+  const Node* data = scatter ? &node : node.input(0);
+  const Node* indices = node.input(1);
+  const Shape& dense = scatter ? node.input(0)->shape() : node.shape();
+  int rank = dense.rank();
+  std::vector<Value*> data_strides = contiguous_strides(f, data->shape());
+  std::vector<Value*> index_strides = contiguous_strides(f, indices->shape());
+  std::vector<Value*> dense_strides = contiguous_strides(f, dense);
+  std::vector<Value*> dims;
+  for (int k = 0; k < rank; ++k) {
+    dims.push_back(f.dim(dense[k]));
+    if (data->shape()[k] == Dim(1) && dense[k] != Dim(1)) data_strides[k] = f.constant(0);
+    if (indices->shape()[k] == Dim(1) && dense[k] != Dim(1)) index_strides[k] = f.constant(0);
+  }
+  Value* axis_size = f.dim(data->shape()[axis]);
+  Value* axis_stride = data_strides[axis];
+  data_strides[axis] = f.constant(0);
+  auto body = [&](const std::vector<Value*>& o) {
+    Value* index = clamp_index(f, f.load(kernel.inputs[1], o[1]), axis_size);
+    Value* data_offset = f.b.CreateAdd(o[0], f.b.CreateMul(index, axis_stride));
+    if (scatter) {
+      f.store(kernel.output, data_offset, add_values(f, f.load(kernel.output, data_offset), f.load(kernel.inputs[0], o[2])));
+      return;
+    }
+    Value* loaded = f.load(kernel.inputs[0], data_offset);
+    Value* value = f.b.CreateSelect(f.b.CreateICmpSGT(axis_size, f.constant(0)), loaded, zero_of(f, node.dtype()));
+    f.store(kernel.output, o[2], value);
+  };
+  std::vector<Value*> zero(3, f.constant(0));
+  if (scatter) {
+    scalar_once(f, [&] {
+      fill_zero(f, kernel.output, f.product(node.shape().dims()));
+      strided_nest(f, dims, {data_strides, index_strides, dense_strides}, zero, body, 0, false);
+    });
+  } else {
+    strided_nest(f, dims, {data_strides, index_strides, dense_strides}, zero, body);
+  }
+  f.finish();
+  if (scatter) return {f.function, {}, node.shape().dims()};
+  std::vector<Dim> rest(dense.begin() + 1, dense.end());
+  return {f.function, {dense[0]}, rest};
+}
+
+Launch emit_one_hot(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("one_hot"));
+  const Node& node = *kernel.node;
+  std::int64_t depth = node.attr(0);
+  llvm::Type* type = value_type(f.context, node.dtype());
+  Value* one = type->isFloatingPointTy() ? static_cast<Value*>(llvm::ConstantFP::get(type, 1.0))
+                                         : static_cast<Value*>(llvm::ConstantInt::get(type, 1));
+  f.loop(f.begin, f.end, [&](Value* row) {
+    Value* index = f.b.CreateSExt(f.load(kernel.inputs[0], row), f.i64());
+    f.loop(f.constant(0), f.constant(depth), [&](Value* d) {
+      Value* hit = f.b.CreateICmpEQ(index, d);
+      f.store(kernel.output, f.b.CreateAdd(f.b.CreateMul(row, f.constant(depth)), d),
+              f.b.CreateSelect(hit, one, zero_of(f, node.dtype())));
+    });
+  });
+  f.finish();
+  return {f.function, node.input(0)->shape().dims(), {Dim(depth)}};
+}
+
+}  // namespace
+
+Launch emit_elementwise(ModuleState& state, const Kernel& kernel) {
+  const Node& node = *kernel.node;
+  if (node.op() == OpKind::FusedElementwise) {
+    const Node* body = node.attrs().body;
+    return elementwise_kernel(state, kernel, "fused", [body](FunctionBuilder& f, const std::vector<Value*>& args) {
+      return emit_body(f, body, args);
+    });
+  }
+  return elementwise_kernel(state, kernel, std::string(op_name(node.op())),
+                            [&node](FunctionBuilder& f, const std::vector<Value*>& args) {
+                              return emit_scalar_op(f, node, args);
+                            });
+}
+
+Launch emit_copy(ModuleState& state, const Kernel& kernel) {
+  return elementwise_kernel(state, kernel, "copy",
+                            [](FunctionBuilder&, const std::vector<Value*>& args) { return args[0]; });
+}
+
+Launch emit_layout(ModuleState& state, const Kernel& kernel) {
+  switch (kernel.node->op()) {
+  case OpKind::BroadcastTo: return emit_copy(state, kernel);
+  case OpKind::Transpose: return emit_transpose(state, kernel);
+  case OpKind::Slice: return emit_slice(state, kernel);
+  case OpKind::SliceScatter: return emit_slice_scatter(state, kernel);
+  case OpKind::Concatenate: return emit_concatenate(state, kernel);
+  case OpKind::Take: return emit_take_like(state, kernel, false);
+  case OpKind::IndexAdd: return emit_take_like(state, kernel, true);
+  case OpKind::TakeAlongAxis: return emit_along_axis(state, kernel, false);
+  case OpKind::ScatterAddAlongAxis: return emit_along_axis(state, kernel, true);
+  case OpKind::OneHot: return emit_one_hot(state, kernel);
+  default: break;
+  }
+  fail_internal("emit_layout", fmt::format("no kernel for {}", op_name(kernel.node->op())));
+}
+
+}  // namespace damo::emit

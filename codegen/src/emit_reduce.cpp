@@ -1,0 +1,389 @@
+// Kernels that reduce: reductions over axis sets (fused or not), the softmax family and
+// cross-entropies, and matrix products.
+#include <fmt/format.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include <algorithm>
+
+#include "emitter.h"
+
+namespace damo::emit {
+
+using llvm::Value;
+
+namespace {
+
+// Axis groups of a reduction's input space: adjacent axes merge when they are both reduced
+// or both kept and every operand broadcasts them alike; static size-1 axes disappear.
+struct ReductionSpace {
+  std::vector<std::vector<Dim>> dims;
+  std::vector<bool> reduced;
+  std::vector<std::vector<bool>> broadcast;  // [group][operand]
+};
+
+ReductionSpace group_reduction(const Shape& in, const std::vector<std::int64_t>& axes,
+                               const std::vector<const Node*>& operands) {
+  ReductionSpace space;
+  for (int k = 0; k < in.rank(); ++k) {
+    if (in[k].is_static() && in[k].size() == 1) continue;
+    bool reduced = std::binary_search(axes.begin(), axes.end(), k);
+    std::vector<bool> pattern;
+    for (const Node* operand : operands) {
+      int axis = k - (in.rank() - operand->rank());
+      pattern.push_back(axis < 0 || operand->shape()[axis] == Dim(1));
+    }
+    if (!space.dims.empty() && space.reduced.back() == reduced && space.broadcast.back() == pattern) {
+      space.dims.back().push_back(in[k]);
+      continue;
+    }
+    space.dims.push_back({in[k]});
+    space.reduced.push_back(reduced);
+    space.broadcast.push_back(pattern);
+  }
+  return space;
+}
+
+// What a reduction computes per element of its input, and how it accumulates.
+struct ReductionSpec {
+  OpKind op;
+  DType element_dtype;  // dtype of the values being reduced
+  DType result_dtype;
+  const Node* body = nullptr;  // fused body, or null for a plain load of operand 0
+};
+
+llvm::Type* accumulator_type(FunctionBuilder& f, const ReductionSpec& r) {
+  // float32 sums accumulate in double, so a sum of millions of values keeps its accuracy.
+  if ((r.op == OpKind::Sum || r.op == OpKind::Mean) && r.element_dtype == DType::Float32)
+    return f.b.getDoubleTy();
+  if (r.op == OpKind::LogSumExp && r.element_dtype == DType::Float32) return f.b.getDoubleTy();
+  return value_type(f.context, r.element_dtype);
+}
+
+Value* identity(FunctionBuilder& f, OpKind op, llvm::Type* type) {
+  bool floating = type->isFloatingPointTy();
+  switch (op) {
+  case OpKind::Sum:
+  case OpKind::Mean:
+  case OpKind::Any: return llvm::Constant::getNullValue(type);
+  case OpKind::Prod:
+  case OpKind::All:
+    return floating ? static_cast<Value*>(llvm::ConstantFP::get(type, 1.0)) : llvm::ConstantInt::get(type, 1);
+  case OpKind::Max:
+    if (floating) return llvm::ConstantFP::getInfinity(type, true);
+    return type->isIntegerTy(1) ? llvm::ConstantInt::getFalse(type)
+                                : llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()));
+  case OpKind::Min:
+    if (floating) return llvm::ConstantFP::getInfinity(type, false);
+    return type->isIntegerTy(1) ? llvm::ConstantInt::getTrue(type)
+                                : llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()));
+  default: break;
+  }
+  fail_internal("identity", fmt::format("no identity for {}", op_name(op)));
+}
+
+Value* combine(FunctionBuilder& f, OpKind op, Value* acc, Value* x) {
+  auto& b = f.b;
+  bool floating = acc->getType()->isFloatingPointTy();
+  if (floating && x->getType() != acc->getType()) x = b.CreateFPExt(x, acc->getType());
+  llvm::FastMathFlags reassociate;
+  reassociate.setAllowReassoc();
+  switch (op) {
+  case OpKind::Sum:
+  case OpKind::Mean:
+    if (floating) {
+      auto* sum = llvm::cast<llvm::Instruction>(b.CreateFAdd(acc, x));
+      sum->setFastMathFlags(reassociate);
+      return sum;
+    }
+    return b.CreateAdd(acc, x);
+  case OpKind::Prod:
+    if (floating) {
+      auto* product = llvm::cast<llvm::Instruction>(b.CreateFMul(acc, x));
+      product->setFastMathFlags(reassociate);
+      return product;
+    }
+    return b.CreateMul(acc, x);
+  case OpKind::Max:
+    if (floating) return b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x);
+    return acc->getType()->isIntegerTy(1) ? b.CreateOr(acc, x) : b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
+  case OpKind::Min:
+    if (floating) return b.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, x);
+    return acc->getType()->isIntegerTy(1) ? b.CreateAnd(acc, x) : b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
+  case OpKind::All: return b.CreateAnd(acc, x);
+  case OpKind::Any: return b.CreateOr(acc, x);
+  default: break;
+  }
+  fail_internal("combine", fmt::format("no accumulation for {}", op_name(op)));
+}
+
+// Converts an element to the type the reduction accumulates (bool for all/any).
+Value* prepare_element(FunctionBuilder& f, OpKind op, Value* x, DType dtype) {
+  if (op == OpKind::All || op == OpKind::Any) return emit_cast(f, x, dtype, DType::Bool);
+  return x;
+}
+
+class ReductionEmitter {
+ public:
+  ReductionEmitter(ModuleState& state, const Kernel& kernel) : state_(state), kernel_(kernel), f_(state, state.fresh_name(std::string(op_name(kernel.node->op())))) {
+    const Node& node = *kernel.node;
+    for (int slot : kernel.inputs) operands_.push_back(state.program.slot_nodes[slot]);
+    if (node.op() == OpKind::FusedReduction) {
+      spec_ = {node.attrs().sub_op, node.attrs().body->dtype(), node.dtype(), node.attrs().body};
+      Shape in = operands_[0]->shape();
+      for (const Node* operand : operands_) in = *broadcast_shapes(in, operand->shape());
+      in_shape_ = in;
+    } else {
+      spec_ = {node.op(), operands_[0]->dtype(), node.dtype(), nullptr};
+      in_shape_ = operands_[0]->shape();
+    }
+    space_ = group_reduction(in_shape_, node.attrs().ints, operands_);
+  }
+
+  Launch emit() {
+    std::size_t groups = space_.dims.size();
+    for (const auto& d : space_.dims) dims_.push_back(f_.product(d));
+    // Operand strides per group; the output is contiguous over the kept groups.
+    strides_.assign(operands_.size(), std::vector<Value*>(groups));
+    for (std::size_t j = 0; j < operands_.size(); ++j) {
+      Value* stride = f_.constant(1);
+      for (std::size_t k = groups; k-- > 0;) {
+        strides_[j][k] = space_.broadcast[k][j] ? f_.constant(0) : stride;
+        if (!space_.broadcast[k][j]) stride = f_.b.CreateMul(stride, dims_[k]);
+      }
+    }
+    for (std::size_t k = 0; k < groups; ++k) (space_.reduced[k] ? reduced_ : kept_).push_back(k);
+
+    bool accumulate_rows = !kept_.empty() && kept_.back() == groups - 1 && !reduced_.empty() &&
+                           spec_.op != OpKind::ArgMax && spec_.op != OpKind::ArgMin &&
+                           spec_.op != OpKind::LogSumExp;
+    Launch launch{f_.function, {}, {}};
+    if (accumulate_rows) {
+      emit_accumulate_rows();
+      for (std::size_t i = 0; i + 1 < kept_.size(); ++i) append(launch.total, space_.dims[kept_[i]]);
+      append(launch.work, space_.dims[kept_.back()]);
+    } else {
+      emit_per_output();
+      for (std::size_t k : kept_) append(launch.total, space_.dims[k]);
+    }
+    for (std::size_t k : reduced_) append(launch.work, space_.dims[k]);
+    f_.finish();
+    return launch;
+  }
+
+ private:
+  static void append(std::vector<Dim>& to, const std::vector<Dim>& from) { to.insert(to.end(), from.begin(), from.end()); }
+
+  // Value of the reduction's input at the given operand offsets.
+  Value* element(const std::vector<Value*>& offsets) {
+    std::vector<Value*> args;
+    for (std::size_t j = 0; j < operands_.size(); ++j) args.push_back(f_.load(kernel_.inputs[j], offsets[j]));
+    if (spec_.body != nullptr) return emit_body(f_, spec_.body, args);
+    return args[0];
+  }
+
+  // Operand offsets of a kept-group position, given each kept group's index.
+  std::vector<Value*> kept_offsets(const std::vector<Value*>& kept_index) {
+    std::vector<Value*> offsets(operands_.size(), f_.constant(0));
+    for (std::size_t i = 0; i < kept_.size(); ++i)
+      for (std::size_t j = 0; j < operands_.size(); ++j)
+        offsets[j] = f_.b.CreateAdd(offsets[j], f_.b.CreateMul(kept_index[i], strides_[j][kept_[i]]));
+    return offsets;
+  }
+
+  // Splits a flat index over the given groups into one index per group (row-major).
+  std::vector<Value*> unflatten(Value* flat, const std::vector<std::size_t>& groups) {
+    std::vector<Value*> index(groups.size());
+    for (std::size_t i = groups.size(); i-- > 0;) {
+      if (i == 0) {
+        index[i] = flat;
+        break;
+      }
+      Value* size = dims_[groups[i]];
+      index[i] = f_.b.CreateURem(flat, size);
+      flat = f_.b.CreateUDiv(flat, size);
+    }
+    return index;
+  }
+
+  // Loops over every reduced position in row-major order; body gets the operand offsets.
+  void reduced_nest(std::vector<Value*> offsets, std::size_t level,
+                    const std::function<void(const std::vector<Value*>&)>& body) {
+    if (level == reduced_.size()) {
+      body(offsets);
+      return;
+    }
+    std::size_t group = reduced_[level];
+    f_.loop(f_.constant(0), dims_[group], [&](Value* r) {
+      std::vector<Value*> inner = offsets;
+      for (std::size_t j = 0; j < inner.size(); ++j)
+        inner[j] = f_.b.CreateAdd(inner[j], f_.b.CreateMul(r, strides_[j][group]));
+      reduced_nest(inner, level + 1, body);
+    });
+  }
+
+  Value* reduced_count() {
+    std::vector<Dim> dims;
+    for (std::size_t k : reduced_) append(dims, space_.dims[k]);
+    return f_.product(dims);
+  }
+
+  // Accumulates a scalar over the reduced positions, in an alloca so loops can update it.
+  Value* accumulate(const std::vector<Value*>& base, OpKind op, llvm::Type* type, Value* shift = nullptr) {
+    auto& b = f_.b;
+    llvm::AllocaInst* acc = alloca_in_entry(type);
+    b.CreateStore(identity(f_, op, type), acc);
+    reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+      Value* x = prepare_element(f_, op, element(offsets), spec_.element_dtype);
+      if (shift != nullptr) {
+        // logsumexp's second pass: exp(x - max), in the element dtype.
+        Value* e = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(x, shift));
+        x = e;
+      }
+      b.CreateStore(combine(f_, op, b.CreateLoad(type, acc), x), acc);
+    });
+    return b.CreateLoad(type, acc);
+  }
+
+  llvm::AllocaInst* alloca_in_entry(llvm::Type* type) {
+    llvm::IRBuilder<> entry(&f_.function->getEntryBlock(), f_.function->getEntryBlock().begin());
+    return entry.CreateAlloca(type);
+  }
+
+  // Each output element reduces its own positions: the general strategy.
+  void emit_per_output() {
+    auto& b = f_.b;
+    Value* low = kept_.empty() ? f_.constant(0) : f_.begin;
+    Value* high = kept_.empty() ? f_.constant(1) : f_.end;
+    auto per_output = [&](Value* out_index) {
+      std::vector<Value*> base = kept_offsets(unflatten(out_index, kept_));
+      Value* result = nullptr;
+      llvm::Type* element_type = value_type(f_.context, spec_.element_dtype);
+      switch (spec_.op) {
+      case OpKind::ArgMax:
+      case OpKind::ArgMin: result = arg_extreme(base); break;
+      case OpKind::LogSumExp: {
+        Value* max = accumulate(base, OpKind::Max, element_type);
+        Value* finite = b.CreateFCmpONE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, max), llvm::ConstantFP::getInfinity(element_type));
+        // With an infinite maximum, shift by 0 so that exp sees the infinities themselves.
+        Value* shift = b.CreateSelect(finite, max, llvm::ConstantFP::get(element_type, 0.0));
+        Value* sum = accumulate(base, OpKind::Sum, accumulator_type(f_, spec_), shift);
+        Value* log = b.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum);
+        result = b.CreateFAdd(b.CreateFPCast(log, element_type), shift);
+        result = b.CreateSelect(finite, result, b.CreateSelect(b.CreateFCmpUNO(max, max), max, b.CreateSelect(b.CreateFCmpOGT(max, llvm::ConstantFP::get(element_type, 0.0)), max, result)));
+        break;
+      }
+      default: {
+        llvm::Type* type = spec_.op == OpKind::All || spec_.op == OpKind::Any ? b.getInt1Ty() : accumulator_type(f_, spec_);
+        Value* acc = accumulate(base, spec_.op, type);
+        result = finalize(acc, reduced_count());
+        break;
+      }
+      }
+      f_.store(kernel_.output, out_index, result);
+    };
+    f_.loop(low, high, per_output);
+  }
+
+  // Converts an accumulator to the result: mean divides by the count; double sums of
+  // float32 values round back to float32.
+  Value* finalize(Value* acc, Value* count) {
+    auto& b = f_.b;
+    llvm::Type* result_type = value_type(f_.context, spec_.result_dtype);
+    if (spec_.op == OpKind::Mean) {
+      Value* n = b.CreateSIToFP(count, acc->getType());
+      acc = b.CreateFDiv(acc, n);
+    }
+    if (acc->getType() != result_type && acc->getType()->isFloatingPointTy()) return b.CreateFPCast(acc, result_type);
+    return acc;
+  }
+
+  // First index of the extreme; a NaN beats every number and the first NaN wins.
+  Value* arg_extreme(const std::vector<Value*>& base) {
+    auto& b = f_.b;
+    bool is_max = spec_.op == OpKind::ArgMax;
+    llvm::Type* type = value_type(f_.context, spec_.element_dtype);
+    llvm::AllocaInst* best = alloca_in_entry(type);
+    llvm::AllocaInst* best_index = alloca_in_entry(f_.i64());
+    llvm::AllocaInst* position = alloca_in_entry(f_.i64());
+    b.CreateStore(f_.constant(-1), best_index);
+    b.CreateStore(f_.constant(0), position);
+    b.CreateStore(llvm::Constant::getNullValue(type), best);
+    reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+      Value* x = element(offsets);
+      Value* current = b.CreateLoad(type, best);
+      Value* index = b.CreateLoad(f_.i64(), best_index);
+      Value* first = b.CreateICmpSLT(index, f_.constant(0));
+      Value* better;
+      if (type->isFloatingPointTy()) {
+        Value* strictly = is_max ? b.CreateFCmpOGT(x, current) : b.CreateFCmpOLT(x, current);
+        Value* nan_now = b.CreateAnd(b.CreateFCmpUNO(x, x), b.CreateFCmpORD(current, current));
+        better = b.CreateOr(strictly, nan_now);
+      } else if (type->isIntegerTy(1)) {
+        better = is_max ? b.CreateICmpUGT(x, current) : b.CreateICmpULT(x, current);
+      } else {
+        better = is_max ? b.CreateICmpSGT(x, current) : b.CreateICmpSLT(x, current);
+      }
+      Value* take = b.CreateOr(first, better);
+      Value* p = b.CreateLoad(f_.i64(), position);
+      b.CreateStore(b.CreateSelect(take, x, current), best);
+      b.CreateStore(b.CreateSelect(take, p, index), best_index);
+      b.CreateStore(b.CreateAdd(p, f_.constant(1)), position);
+    });
+    return b.CreateLoad(f_.i64(), best_index);
+  }
+
+  // The last kept group is contiguous in the output: each reduced position adds a whole
+  // row of it, a loop the vectorizer handles well (column sums, for example).
+  void emit_accumulate_rows() {
+    auto& b = f_.b;
+    std::vector<std::size_t> prefix(kept_.begin(), kept_.end() - 1);
+    std::size_t last = kept_.back();
+    Value* row_length = dims_[last];
+    Value* low = prefix.empty() ? f_.constant(0) : f_.begin;
+    Value* high = prefix.empty() ? f_.constant(1) : f_.end;
+    llvm::Type* type = value_type(f_.context, spec_.op == OpKind::All || spec_.op == OpKind::Any ? DType::Bool : spec_.element_dtype);
+    f_.loop(low, high, [&](Value* p) {
+      std::vector<Value*> kept_index = unflatten(p, prefix);
+      kept_index.push_back(f_.constant(0));
+      std::vector<Value*> base = kept_offsets(kept_index);
+      Value* out_row = b.CreateMul(p, row_length);
+      f_.loop(f_.constant(0), row_length, [&](Value* q) { f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type)); });
+      reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+        f_.loop(f_.constant(0), row_length, [&](Value* q) {
+          std::vector<Value*> at = offsets;
+          for (std::size_t j = 0; j < at.size(); ++j) at[j] = b.CreateAdd(at[j], b.CreateMul(q, strides_[j][last]));
+          Value* target = b.CreateAdd(out_row, q);
+          Value* x = prepare_element(f_, spec_.op, element(at), spec_.element_dtype);
+          f_.store(kernel_.output, target, combine(f_, spec_.op, f_.load(kernel_.output, target), x));
+        });
+      });
+      if (spec_.op == OpKind::Mean) {
+        Value* count = b.CreateSIToFP(reduced_count(), type);
+        f_.loop(f_.constant(0), row_length, [&](Value* q) {
+          Value* target = b.CreateAdd(out_row, q);
+          f_.store(kernel_.output, target, b.CreateFDiv(f_.load(kernel_.output, target), count));
+        });
+      }
+    });
+  }
+
+  ModuleState& state_;
+  const Kernel& kernel_;
+  FunctionBuilder f_;
+  std::vector<const Node*> operands_;
+  ReductionSpec spec_{};
+  Shape in_shape_;
+  ReductionSpace space_;
+  std::vector<Value*> dims_;
+  std::vector<std::vector<Value*>> strides_;
+  std::vector<std::size_t> kept_;
+  std::vector<std::size_t> reduced_;
+};
+
+}  // namespace
+
+Launch emit_reduction(ModuleState& state, const Kernel& kernel) {
+  return ReductionEmitter(state, kernel).emit();
+}
+
+}  // namespace damo::emit

@@ -1,0 +1,114 @@
+// Internal interface of the LLVM IR emitter: one kernel function per Program kernel plus
+// an entry function that launches them in order.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "damo/codegen/program.h"
+
+namespace damo::emit {
+
+/// State shared by every function emitted into one module.
+struct ModuleState {
+  ModuleState(llvm::Module& module, const Program& program);
+
+  llvm::LLVMContext& context;
+  llvm::Module& module;
+  const Program& program;
+  /// One alias scope per slot, so LLVM knows that distinct buffers never overlap.
+  std::vector<llvm::MDNode*> scopes;
+  std::vector<llvm::MDNode*> scope_lists;
+  std::vector<llvm::MDNode*> noalias_lists;
+  int next_function = 0;
+
+  std::string fresh_name(const std::string& stem) { return stem + "_" + std::to_string(next_function++); }
+};
+
+/// Register and memory types: bool is i1 in registers and i8 in memory.
+llvm::Type* value_type(llvm::LLVMContext& context, DType dtype);
+llvm::Type* memory_type(llvm::LLVMContext& context, DType dtype);
+
+/// Builds one function and offers the helpers every kernel needs.
+class FunctionBuilder {
+ public:
+  /// A kernel: void name(ptr context, i64 begin, i64 end), where context points to
+  /// {ptr buffers, ptr sizes}.
+  FunctionBuilder(ModuleState& state, const std::string& name);
+
+  ModuleState& state;
+  llvm::LLVMContext& context;
+  llvm::IRBuilder<> b;
+  llvm::Function* function = nullptr;
+  llvm::Value* context_arg = nullptr;
+  llvm::Value* begin = nullptr;
+  llvm::Value* end = nullptr;
+
+  llvm::Type* i64() { return b.getInt64Ty(); }
+  llvm::Value* constant(std::int64_t v) { return b.getInt64(static_cast<std::uint64_t>(v)); }
+  /// Size of one dimension: a constant, or the symbol's size loaded from the sizes array.
+  llvm::Value* dim(const Dim& d);
+  /// Product of dimensions, folded to a constant when all are static.
+  llvm::Value* product(const std::vector<Dim>& dims);
+  /// Base address of a slot's buffer.
+  llvm::Value* slot_pointer(int slot);
+  llvm::Value* load(int slot, llvm::Value* index);
+  void store(int slot, llvm::Value* index, llvm::Value* value);
+  /// Pointer to element index of slot.
+  llvm::Value* element_pointer(int slot, llvm::Value* index);
+
+  /// Emits for (i = low; i < high; ++i) body(i).
+  void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body);
+  /// Emits if (condition) then().
+  void if_then(llvm::Value* condition, const std::function<void()>& then);
+
+  /// Returns from the function and runs LLVM's verifier on it.
+  void finish();
+
+ private:
+  llvm::Value* buffers_ = nullptr;
+  llvm::Value* sizes_ = nullptr;
+  std::unordered_map<int, llvm::Value*> slot_pointers_;
+  std::unordered_map<std::string, llvm::Value*> symbol_sizes_;
+};
+
+/// How the entry function launches a kernel: total iterations split across threads, and
+/// the elements of work in one iteration (which sets the chunk size).
+struct Launch {
+  llvm::Function* function = nullptr;
+  std::vector<Dim> total;
+  std::vector<Dim> work;
+};
+
+/// Scalar code of one elementwise op: args hold the operand values (already in the
+/// operand dtype), node gives the op, its attributes and dtypes.
+llvm::Value* emit_scalar_op(FunctionBuilder& f, const Node& node, const std::vector<llvm::Value*>& args);
+
+/// Applies the unary op kind to a register value (the activation of a fused matmul).
+llvm::Value* emit_unary(FunctionBuilder& f, OpKind op, llvm::Value* x);
+
+/// Converts a register value between dtypes with Damo's cast semantics.
+llvm::Value* emit_cast(FunctionBuilder& f, llvm::Value* value, DType from, DType to);
+
+/// Emits the scalar body of a fused op, with Param i bound to params[i].
+llvm::Value* emit_body(FunctionBuilder& f, const Node* body, const std::vector<llvm::Value*>& params);
+
+// Kernel families; each returns how to launch the kernel it emitted.
+Launch emit_elementwise(ModuleState& state, const Kernel& kernel);
+Launch emit_copy(ModuleState& state, const Kernel& kernel);
+Launch emit_layout(ModuleState& state, const Kernel& kernel);
+Launch emit_reduction(ModuleState& state, const Kernel& kernel);
+Launch emit_matmul(ModuleState& state, const Kernel& kernel);
+Launch emit_neural_net(ModuleState& state, const Kernel& kernel);
+
+/// Emits every kernel and the entry function `damo_entry(ptr buffers, ptr sizes)`.
+void emit_program(llvm::Module& module, const Program& program);
+
+}  // namespace damo::emit

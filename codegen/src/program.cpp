@@ -1,0 +1,213 @@
+#include "damo/codegen/program.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "damo/graph/printer.h"
+#include "damo/graph/traversal.h"
+
+namespace damo {
+
+int Program::symbol_index(const std::string& symbol) const {
+  auto it = std::find(spec.symbols.begin(), spec.symbols.end(), symbol);
+  DAMO_ASSERT(it != spec.symbols.end(), "unknown symbol '" + symbol + "'");
+  return static_cast<int>(it - spec.symbols.begin());
+}
+
+namespace {
+
+bool is_view(OpKind op) {
+  return op == OpKind::Reshape || op == OpKind::ExpandDims || op == OpKind::Squeeze ||
+         op == OpKind::StopGradient;
+}
+
+std::vector<ParameterDim> parameter_dims(const Shape& shape) {
+  std::vector<ParameterDim> dims;
+  for (const Dim& d : shape) dims.push_back({d.is_static() ? d.size() : 0, d.symbol()});
+  return dims;
+}
+
+class Lowering {
+ public:
+  Program run(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+              const std::vector<std::pair<Expr, Expr>>& updates) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      argument_index_[inputs[i].node()] = static_cast<int>(i);
+      ParameterSpec p;
+      p.name = inputs[i]->name();
+      p.dtype = inputs[i].dtype();
+      p.dims = parameter_dims(inputs[i].shape());
+      program_.spec.parameters.push_back(p);
+      for (const Dim& d : inputs[i].shape())
+        if (d.is_symbolic() && std::find(symbols().begin(), symbols().end(), d.symbol()) == symbols().end())
+          symbols().push_back(d.symbol());
+    }
+
+    std::vector<Expr> roots = outputs;
+    for (const auto& [variable, value] : updates) roots.push_back(value);
+    for (const Node* node : topo_order(roots)) lower_node(node);
+
+    for (std::size_t i = 0; i < outputs.size(); ++i) bind_output(static_cast<int>(i), outputs[i].node());
+    for (const auto& [variable, value] : updates) bind_update(variable.node(), value.node());
+    compute_live_ranges();
+    return std::move(program_);
+  }
+
+ private:
+  std::vector<std::string>& symbols() { return program_.spec.symbols; }
+
+  int add_slot(BufferSlot::Kind kind, int index, const Node* node) {
+    BufferSlot slot;
+    slot.kind = kind;
+    slot.index = index;
+    slot.dtype = node->dtype();
+    slot.dims = parameter_dims(node->shape());
+    program_.spec.slots.push_back(slot);
+    program_.slot_nodes.push_back(node);
+    return static_cast<int>(program_.spec.slots.size()) - 1;
+  }
+
+  int root_of(int slot) const {
+    while (program_.spec.slots[slot].kind == BufferSlot::Kind::Alias) slot = program_.spec.slots[slot].index;
+    return slot;
+  }
+
+  void lower_node(const Node* node) {
+    switch (node->op()) {
+    case OpKind::Input: {
+      auto it = argument_index_.find(node);
+      DAMO_ASSERT(it != argument_index_.end(), "input '" + node->name() + "' is not an argument");
+      slot_of_[node] = add_slot(BufferSlot::Kind::Argument, it->second, node);
+      return;
+    }
+    case OpKind::Shared: {
+      auto& list = program_.spec.shared;
+      auto it = std::find(list.begin(), list.end(), node->shared());
+      int index = static_cast<int>(it - list.begin());
+      if (it == list.end()) list.push_back(node->shared());
+      slot_of_[node] = add_slot(BufferSlot::Kind::Shared, index, node);
+      return;
+    }
+    case OpKind::Constant: {
+      program_.spec.constants.push_back(node->value());
+      int index = static_cast<int>(program_.spec.constants.size()) - 1;
+      slot_of_[node] = add_slot(BufferSlot::Kind::Constant, index, node);
+      return;
+    }
+    default: break;
+    }
+    if (is_view(node->op())) {
+      slot_of_[node] = add_slot(BufferSlot::Kind::Alias, root_of(slot_of_.at(node->input(0))), node);
+      return;
+    }
+    Kernel kernel;
+    kernel.node = node;
+    kernel.output = add_slot(BufferSlot::Kind::Temporary, 0, node);
+    for (const Node* input : node->inputs()) kernel.inputs.push_back(slot_of_.at(input));
+    slot_of_[node] = kernel.output;
+    program_.kernels.push_back(kernel);
+  }
+
+  // Adds a kernel that copies slot source into a new slot of the given kind.
+  int add_copy(int source, BufferSlot::Kind kind, int index) {
+    const Node* node = program_.slot_nodes[source];
+    Kernel kernel;
+    kernel.node = node;
+    kernel.copy = true;
+    kernel.inputs = {source};
+    kernel.output = add_slot(kind, index, node);
+    program_.kernels.push_back(kernel);
+    return kernel.output;
+  }
+
+  void bind_output(int index, const Node* node) {
+    int slot = slot_of_.at(node);
+    BufferSlot& s = program_.spec.slots[slot];
+    bool claimed = std::find(program_.spec.output_slots.begin(), program_.spec.output_slots.end(),
+                             slot) != program_.spec.output_slots.end();
+    if (s.kind == BufferSlot::Kind::Temporary && !claimed) {
+      s.kind = BufferSlot::Kind::Output;
+      s.index = index;
+    } else {
+      slot = add_copy(slot, BufferSlot::Kind::Output, index);
+    }
+    program_.spec.output_slots.push_back(slot);
+  }
+
+  void bind_update(const Node* variable, const Node* value) {
+    auto& list = program_.spec.shared;
+    auto it = std::find(list.begin(), list.end(), variable->shared());
+    int shared_index = static_cast<int>(it - list.begin());
+    if (it == list.end()) {
+      list.push_back(variable->shared());
+      add_slot(BufferSlot::Kind::Shared, shared_index, variable);
+    }
+    int slot = root_of(slot_of_.at(value));
+    BufferSlot::Kind kind = program_.spec.slots[slot].kind;
+    // A value that is not computed by a kernel of this call (a shared variable, argument or
+    // constant) is copied first, so that no update reads memory another update writes.
+    if (kind != BufferSlot::Kind::Temporary && kind != BufferSlot::Kind::Output)
+      slot = add_copy(slot, BufferSlot::Kind::Temporary, 0);
+    program_.spec.update_copies.emplace_back(shared_index, slot);
+  }
+
+  void compute_live_ranges() {
+    auto& slots = program_.spec.slots;
+    int end = static_cast<int>(program_.kernels.size());
+    for (BufferSlot& s : slots) s.first_use = s.last_use = -1;
+    for (int k = 0; k < end; ++k) {
+      const Kernel& kernel = program_.kernels[k];
+      BufferSlot& out = slots[kernel.output];
+      if (out.first_use < 0) out.first_use = k;
+      out.last_use = std::max(out.last_use, k);
+      for (int input : kernel.inputs) {
+        BufferSlot& in = slots[root_of(input)];
+        in.last_use = std::max(in.last_use, k);
+      }
+    }
+    for (const auto& [shared_index, slot] : program_.spec.update_copies) slots[slot].last_use = end;
+  }
+
+  Program program_;
+  std::unordered_map<const Node*, int> argument_index_;
+  std::unordered_map<const Node*, int> slot_of_;
+};
+
+std::string_view kind_name(BufferSlot::Kind kind) {
+  switch (kind) {
+  case BufferSlot::Kind::Argument: return "argument";
+  case BufferSlot::Kind::Output: return "output";
+  case BufferSlot::Kind::Shared: return "shared";
+  case BufferSlot::Kind::Constant: return "constant";
+  case BufferSlot::Kind::Temporary: return "temporary";
+  case BufferSlot::Kind::Alias: return "alias";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+                         const std::vector<std::pair<Expr, Expr>>& updates) {
+  return Lowering().run(inputs, outputs, updates);
+}
+
+std::string Program::to_string() const {
+  std::string out;
+  for (std::size_t i = 0; i < spec.slots.size(); ++i) {
+    const BufferSlot& s = spec.slots[i];
+    ParameterSpec p{"", s.dtype, s.dims};
+    out += fmt::format("slot {}: {} {} {}\n", i, kind_name(s.kind), s.index, p.type_string());
+  }
+  for (std::size_t k = 0; k < kernels.size(); ++k) {
+    const Kernel& kernel = kernels[k];
+    out += fmt::format("kernel {}: slot {} = {}({})\n", k, kernel.output,
+                       kernel.copy ? "copy" : op_name(kernel.node->op()),
+                       fmt::join(kernel.inputs, ", "));
+  }
+  return out;
+}
+
+}  // namespace damo

@@ -1,0 +1,82 @@
+// Executable: calls the native entry point of a compiled function. It binds the arguments,
+// allocates outputs and the workspace for intermediates, passes every buffer to the entry
+// point and applies the shared-variable updates after it returns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "damo/runtime/shared_variable.h"
+#include "damo/runtime/signature.h"
+
+namespace damo {
+
+/// The native entry point: buffers holds one pointer per slot, sizes one size per symbol.
+using EntryFunction = void (*)(void** buffers, const std::int64_t* sizes);
+
+/// One buffer the entry point reads or writes.
+struct BufferSlot {
+  enum class Kind {
+    Argument,   // index: the argument
+    Output,     // index: the output; a fresh tensor each call
+    Shared,     // index: the shared variable, read in place
+    Constant,   // index: the constant
+    Temporary,  // lives in the workspace from kernel first_use to last_use
+    Alias,      // index: the slot whose memory this slot reuses (a reshape, for example)
+  };
+  Kind kind = Kind::Temporary;
+  int index = 0;
+  DType dtype = DType::Float32;
+  std::vector<ParameterDim> dims;
+  int first_use = 0;
+  int last_use = 0;
+};
+
+struct ExecutableSpec {
+  std::vector<ParameterSpec> parameters;
+  /// Symbol names in the order of the sizes array.
+  std::vector<std::string> symbols;
+  std::vector<BufferSlot> slots;
+  /// Slot of each output, in output order.
+  std::vector<int> output_slots;
+  /// After the entry point returns, slot `second` is copied into shared variable `first`.
+  /// No update reads a slot that another update writes.
+  std::vector<std::pair<int, int>> update_copies;
+  std::vector<Tensor> constants;
+  std::vector<std::shared_ptr<SharedVariable>> shared;
+};
+
+class Executable {
+ public:
+  /// code_owner keeps the native code alive as long as the executable.
+  Executable(ExecutableSpec spec, EntryFunction entry, std::shared_ptr<void> code_owner);
+  ~Executable();
+
+  /// Runs one call; sizes come from bind_arguments(). Safe from several threads at once:
+  /// calls that update shared variables hold them exclusively, others share them.
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes) const;
+
+  const ExecutableSpec& spec() const { return spec_; }
+
+ private:
+  struct Workspace;
+  struct Plan;
+
+  std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
+  std::unique_ptr<Workspace> take_workspace() const;
+  void return_workspace(std::unique_ptr<Workspace> workspace) const;
+
+  ExecutableSpec spec_;
+  EntryFunction entry_;
+  std::shared_ptr<void> code_owner_;
+  /// Each shared variable and whether the call writes it, sorted by address.
+  std::vector<std::pair<SharedVariable*, bool>> lock_order_;
+
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Plan> last_plan_;
+  mutable std::vector<std::unique_ptr<Workspace>> free_workspaces_;
+};
+
+}  // namespace damo

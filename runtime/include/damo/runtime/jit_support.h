@@ -1,0 +1,34 @@
+// Functions that JIT-compiled code calls. They have C linkage so that the code generator
+// can bind them by name; their addresses are registered with the JIT.
+#pragma once
+
+#include <cstdint>
+
+extern "C" {
+
+/// Kernel signature: context holds the buffer and size arrays of the call.
+using DamoKernel = void (*)(void* context, std::int64_t begin, std::int64_t end);
+
+/// Runs kernel over [0, total) on the thread pool in chunks of at least grain iterations.
+void damo_rt_parallel_for(std::int64_t total, std::int64_t grain, DamoKernel kernel, void* context);
+
+/// C = op(A) @ op(B) for row-major matrices, op transposing when the flag is set. M, N and
+/// K are the sizes after op; lda, ldb and ldc are row strides. Splits M across the pool.
+void damo_rt_gemm_f32(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
+                      std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                      std::int64_t ldb, float* c, std::int64_t ldc);
+void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
+                      std::int64_t k, const double* a, std::int64_t lda, const double* b,
+                      std::int64_t ldb, double* c, std::int64_t ldc);
+}
+
+namespace damo {
+
+/// Name and address of each function above, for registration with the JIT.
+struct JitSupportSymbol {
+  const char* name;
+  void* address;
+};
+const JitSupportSymbol* jit_support_symbols(std::size_t& count);
+
+}  // namespace damo

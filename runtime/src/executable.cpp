@@ -1,0 +1,191 @@
+#include "damo/runtime/executable.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+
+namespace damo {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+
+std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+
+Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
+               const std::vector<std::int64_t>& sizes) {
+  Dims dims;
+  dims.reserve(slot.dims.size());
+  for (const ParameterDim& d : slot.dims) {
+    if (d.symbol.empty()) {
+      dims.push_back(d.size);
+      continue;
+    }
+    auto it = std::find(symbols.begin(), symbols.end(), d.symbol);
+    DAMO_ASSERT(it != symbols.end(), "a buffer uses a symbol that no argument binds");
+    dims.push_back(sizes[static_cast<std::size_t>(it - symbols.begin())]);
+  }
+  return dims;
+}
+
+}  // namespace
+
+// Byte offsets of the temporaries within the workspace, for one binding of the symbols.
+struct Executable::Plan {
+  std::vector<std::int64_t> sizes;
+  std::vector<Dims> dims;             // per slot
+  std::vector<std::size_t> offsets;   // per slot; meaningful for temporaries
+  std::size_t workspace_bytes = 0;
+};
+
+struct Executable::Workspace {
+  void* memory = nullptr;
+  std::size_t bytes = 0;
+
+  ~Workspace() { std::free(memory); }
+
+  void reserve(std::size_t wanted) {
+    if (wanted <= bytes) return;
+    std::free(memory);
+    memory = nullptr;
+    bytes = 0;
+    void* fresh = std::aligned_alloc(kAlignment, align_up(wanted));
+    if (fresh == nullptr)
+      throw RuntimeError(fmt::format("out of memory: cannot allocate a workspace of {} bytes",
+                                     wanted));
+    memory = fresh;
+    bytes = wanted;
+  }
+};
+
+Executable::Executable(ExecutableSpec spec, EntryFunction entry, std::shared_ptr<void> code_owner)
+    : spec_(std::move(spec)), entry_(entry), code_owner_(std::move(code_owner)) {
+  std::vector<bool> written(spec_.shared.size(), false);
+  for (const auto& [shared_index, slot] : spec_.update_copies) written[shared_index] = true;
+  for (std::size_t i = 0; i < spec_.shared.size(); ++i)
+    lock_order_.emplace_back(spec_.shared[i].get(), written[i]);
+  std::sort(lock_order_.begin(), lock_order_.end());
+}
+
+Executable::~Executable() = default;
+
+std::shared_ptr<const Executable::Plan> Executable::plan_for(
+    const std::vector<std::int64_t>& sizes) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (last_plan_ && last_plan_->sizes == sizes) return last_plan_;
+  }
+  auto plan = std::make_shared<Plan>();
+  plan->sizes = sizes;
+  plan->dims.resize(spec_.slots.size());
+  plan->offsets.assign(spec_.slots.size(), 0);
+
+  // First fit: each temporary takes the lowest offset that does not overlap a temporary
+  // whose live range intersects its own.
+  struct Placed {
+    std::size_t offset, bytes;
+    int first, last;
+  };
+  std::vector<Placed> placed;
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+    const BufferSlot& slot = spec_.slots[i];
+    plan->dims[i] = slot_dims(slot, spec_.symbols, sizes);
+    if (slot.kind != BufferSlot::Kind::Temporary) continue;
+    std::size_t bytes = align_up(static_cast<std::size_t>(dims_numel(plan->dims[i])) *
+                                 dtype_size(slot.dtype));
+    std::vector<std::pair<std::size_t, std::size_t>> busy;
+    for (const Placed& p : placed)
+      if (p.first <= slot.last_use && slot.first_use <= p.last) busy.emplace_back(p.offset, p.bytes);
+    std::sort(busy.begin(), busy.end());
+    std::size_t offset = 0;
+    for (const auto& [start, length] : busy) {
+      if (offset + bytes <= start) break;
+      offset = std::max(offset, start + length);
+    }
+    placed.push_back({offset, bytes, slot.first_use, slot.last_use});
+    plan->offsets[i] = offset;
+    plan->workspace_bytes = std::max(plan->workspace_bytes, offset + bytes);
+  }
+  std::lock_guard lock(mutex_);
+  last_plan_ = plan;
+  return plan;
+}
+
+std::unique_ptr<Executable::Workspace> Executable::take_workspace() const {
+  std::lock_guard lock(mutex_);
+  if (free_workspaces_.empty()) return std::make_unique<Workspace>();
+  auto workspace = std::move(free_workspaces_.back());
+  free_workspaces_.pop_back();
+  return workspace;
+}
+
+void Executable::return_workspace(std::unique_ptr<Workspace> workspace) const {
+  std::lock_guard lock(mutex_);
+  free_workspaces_.push_back(std::move(workspace));
+}
+
+std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments,
+                                    const SymbolSizes& bound) const {
+  std::vector<std::int64_t> sizes;
+  sizes.reserve(spec_.symbols.size());
+  for (const std::string& symbol : spec_.symbols) {
+    auto it = bound.find(symbol);
+    DAMO_ASSERT(it != bound.end(), "symbol '" + symbol + "' has no size");
+    sizes.push_back(it->second);
+  }
+  std::shared_ptr<const Plan> plan = plan_for(sizes);
+
+  std::vector<Tensor> outputs(spec_.output_slots.size());
+  for (std::size_t i = 0; i < spec_.output_slots.size(); ++i) {
+    int slot = spec_.output_slots[i];
+    outputs[i] = Tensor::empty(spec_.slots[slot].dtype, plan->dims[slot]);
+  }
+
+  std::unique_ptr<Workspace> workspace = take_workspace();
+  workspace->reserve(plan->workspace_bytes);
+
+  // Shared variables: written ones exclusively, read ones shared, in address order so that
+  // two functions locking overlapping variables never wait on each other in a cycle.
+  std::vector<std::shared_lock<std::shared_mutex>> read_locks;
+  std::vector<std::unique_lock<std::shared_mutex>> write_locks;
+  for (const auto& [variable, written] : lock_order_) {
+    if (written) write_locks.emplace_back(variable->lock());
+    else read_locks.emplace_back(variable->lock());
+  }
+
+  std::vector<void*> buffers(spec_.slots.size(), nullptr);
+  auto* base = static_cast<unsigned char*>(workspace->memory);
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+    const BufferSlot& slot = spec_.slots[i];
+    switch (slot.kind) {
+    case BufferSlot::Kind::Argument:
+      buffers[i] = const_cast<void*>(arguments[slot.index].raw_data());
+      break;
+    case BufferSlot::Kind::Output: buffers[i] = outputs[slot.index].raw_data(); break;
+    case BufferSlot::Kind::Shared: buffers[i] = spec_.shared[slot.index]->storage().raw_data(); break;
+    case BufferSlot::Kind::Constant:
+      buffers[i] = const_cast<void*>(spec_.constants[slot.index].raw_data());
+      break;
+    case BufferSlot::Kind::Temporary: buffers[i] = base + plan->offsets[i]; break;
+    case BufferSlot::Kind::Alias: buffers[i] = buffers[slot.index]; break;
+    }
+  }
+
+  entry_(buffers.data(), sizes.data());
+
+  for (const auto& [shared_index, slot] : spec_.update_copies) {
+    Tensor& target = spec_.shared[shared_index]->storage();
+    if (target.nbytes() > 0 && buffers[slot] != target.raw_data())
+      std::memcpy(target.raw_data(), buffers[slot], target.nbytes());
+  }
+  write_locks.clear();
+  read_locks.clear();
+  return_workspace(std::move(workspace));
+  return outputs;
+}
+
+}  // namespace damo

@@ -1,0 +1,79 @@
+#include "damo/runtime/jit_support.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "damo/runtime/thread_pool.h"
+
+namespace {
+
+// Damo runs its own thread pool; OpenBLAS's threads on the same cores would compete with it,
+// so OpenBLAS is kept to the calling thread and Damo splits large products itself.
+void limit_blas_threads() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// Rows per chunk so that each chunk does at least about 2^18 multiply-adds.
+std::int64_t gemm_row_grain(std::int64_t n, std::int64_t k) {
+  std::int64_t per_row = std::max<std::int64_t>(1, n * k);
+  return std::max<std::int64_t>(8, (std::int64_t{1} << 18) / per_row);
+}
+
+template <class T, class Gemm>
+void gemm_rows(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+               const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc,
+               Gemm gemm) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+    return;
+  }
+  limit_blas_threads();
+  auto ta = transpose_a ? CblasTrans : CblasNoTrans;
+  auto tb = transpose_b ? CblasTrans : CblasNoTrans;
+  damo::parallel_for(m, gemm_row_grain(n, k), [&](std::int64_t begin, std::int64_t end) {
+    // Row i of op(A) starts at a + i*lda untransposed, or at column i (a + i) transposed.
+    const T* a_rows = transpose_a ? a + begin : a + begin * lda;
+    gemm(CblasRowMajor, ta, tb, static_cast<int>(end - begin), static_cast<int>(n),
+         static_cast<int>(k), T(1), a_rows, static_cast<int>(lda), b, static_cast<int>(ldb), T(0),
+         c + begin * ldc, static_cast<int>(ldc));
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+void damo_rt_parallel_for(std::int64_t total, std::int64_t grain, DamoKernel kernel, void* context) {
+  damo::parallel_for(total, grain, kernel, context);
+}
+
+void damo_rt_gemm_f32(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
+                      std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                      std::int64_t ldb, float* c, std::int64_t ldc) {
+  gemm_rows(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc, cblas_sgemm);
+}
+
+void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
+                      std::int64_t k, const double* a, std::int64_t lda, const double* b,
+                      std::int64_t ldb, double* c, std::int64_t ldc) {
+  gemm_rows(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc, cblas_dgemm);
+}
+}
+
+namespace damo {
+
+const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
+  static const JitSupportSymbol symbols[] = {
+      {"damo_rt_parallel_for", reinterpret_cast<void*>(&damo_rt_parallel_for)},
+      {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},
+      {"damo_rt_gemm_f64", reinterpret_cast<void*>(&damo_rt_gemm_f64)},
+  };
+  count = std::size(symbols);
+  return symbols;
+}
+
+}  // namespace damo

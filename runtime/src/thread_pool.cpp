@@ -1,0 +1,165 @@
+#include "damo/runtime/thread_pool.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "damo/runtime/error.h"
+#include "damo/runtime/log.h"
+
+namespace damo {
+
+namespace {
+
+int default_thread_count() {
+  if (const char* text = std::getenv("DAMO_NUM_THREADS")) {
+    char* end = nullptr;
+    long value = std::strtol(text, &end, 10);
+    if (*end == '\0' && value >= 1 && value <= 1024) return static_cast<int>(value);
+    log_at(0, "ignoring DAMO_NUM_THREADS='{}': expected a whole number from 1 to 1024", text);
+  }
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+thread_local bool inside_parallel_loop = false;
+
+// A fixed set of worker threads that wait for one job at a time. The calling thread takes
+// chunks too, and a job is done when every chunk has run.
+class Pool {
+ public:
+  explicit Pool(int threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  ~Pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs the job; returns false without running it when another caller holds the pool.
+  bool try_run(std::int64_t total, std::int64_t chunks, ChunkFunction fn, void* context) {
+    std::unique_lock caller(busy_, std::try_to_lock);
+    if (!caller.owns_lock()) return false;
+    {
+      std::lock_guard lock(mutex_);
+      fn_ = fn;
+      context_ = context;
+      total_ = total;
+      chunks_ = chunks;
+      next_chunk_.store(0);
+      remaining_.store(chunks);
+      ++generation_;
+    }
+    wake_.notify_all();
+    run_chunks();
+    // The remaining chunks are short; spin briefly, then yield.
+    for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins)
+      if (spins > 1000) std::this_thread::yield();
+    return true;
+  }
+
+ private:
+  void run_chunks() {
+    inside_parallel_loop = true;
+    for (;;) {
+      std::int64_t chunk = next_chunk_.fetch_add(1);
+      if (chunk >= chunks_) break;
+      std::int64_t begin = total_ * chunk / chunks_;
+      std::int64_t end = total_ * (chunk + 1) / chunks_;
+      fn_(context_, begin, end);
+      remaining_.fetch_sub(1, std::memory_order_release);
+    }
+    inside_parallel_loop = false;
+  }
+
+  void work() {
+    std::uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+      }
+      run_chunks();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex busy_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::uint64_t generation_ = 0;
+  ChunkFunction fn_ = nullptr;
+  void* context_ = nullptr;
+  std::int64_t total_ = 0;
+  std::int64_t chunks_ = 0;
+  std::atomic<std::int64_t> next_chunk_{0};
+  std::atomic<std::int64_t> remaining_{0};
+};
+
+struct PoolHolder {
+  std::mutex mutex;
+  int requested = 0;  // 0: the default
+  std::shared_ptr<Pool> pool;
+
+  std::shared_ptr<Pool> get() {
+    std::lock_guard lock(mutex);
+    int wanted = requested > 0 ? requested : default_thread_count();
+    if (!pool || pool->size() != wanted) pool = std::make_shared<Pool>(wanted);
+    return pool;
+  }
+};
+
+PoolHolder& holder() {
+  static PoolHolder instance;
+  return instance;
+}
+
+}  // namespace
+
+int num_threads() { return holder().get()->size(); }
+
+void set_num_threads(int count) {
+  if (count < 0 || count > 1024)
+    throw UserError(fmt::format("set_num_threads: {} is not between 0 and 1024", count));
+  std::lock_guard lock(holder().mutex);
+  holder().requested = count;
+}
+
+void parallel_for(std::int64_t total, std::int64_t grain, ChunkFunction fn, void* context) {
+  if (total <= 0) return;
+  grain = std::max<std::int64_t>(grain, 1);
+  if (inside_parallel_loop || total <= grain) {
+    fn(context, 0, total);
+    return;
+  }
+  std::shared_ptr<Pool> pool = holder().get();
+  std::int64_t chunks = std::min<std::int64_t>(pool->size(), (total + grain - 1) / grain);
+  if (chunks <= 1 || !pool->try_run(total, chunks, fn, context)) fn(context, 0, total);
+}
+
+void parallel_for(std::int64_t total, std::int64_t grain,
+                  const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  auto trampoline = [](void* context, std::int64_t begin, std::int64_t end) {
+    (*static_cast<const std::function<void(std::int64_t, std::int64_t)>*>(context))(begin, end);
+  };
+  parallel_for(total, grain, trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+}  // namespace damo
