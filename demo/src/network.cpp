@@ -81,12 +81,15 @@ std::vector<Tensor> initial_weights(const NetworkLayout& layout, std::uint64_t s
   return weights;
 }
 
-Network::Network(const NetworkLayout& layout, std::uint64_t seed) : layout_(layout) {
+Network::Network(const NetworkLayout& layout, std::uint64_t seed,
+                 const damo::CompileOptions& compile_options)
+    : layout_(layout), compile_options_(compile_options) {
   build(initial_weights(layout, seed));
 }
 
-Network::Network(const NetworkLayout& layout, const std::vector<Tensor>& weights)
-    : layout_(layout) {
+Network::Network(const NetworkLayout& layout, const std::vector<Tensor>& weights,
+                 const damo::CompileOptions& compile_options)
+    : layout_(layout), compile_options_(compile_options) {
   build(weights);
 }
 
@@ -179,7 +182,7 @@ void Network::compile_training(const OptimizerOptions& options) {
 
   std::vector<Expr> gradients = damo::grad(objective, parameters_);
   std::vector<damo::Update> updates = optimizer_updates(options, gradients);
-  training_step_ = damo::compile({features_, classes_}, {loss}, updates);
+  training_step_ = damo::compile({features_, classes_}, {loss}, updates, compile_options_);
   has_training_step_ = true;
 }
 
@@ -188,11 +191,14 @@ double Network::train_step(const Tensor& features, const Tensor& classes) {
   return training_step_({features, classes}).at(0).item();
 }
 
+void Network::compile_prediction() {
+  if (has_prediction_) return;
+  prediction_ = damo::compile({features_}, {damo::softmax(logits_)}, {}, compile_options_);
+  has_prediction_ = true;
+}
+
 Tensor Network::predict(const Tensor& features) {
-  if (!has_prediction_) {
-    prediction_ = damo::compile({features_}, {damo::softmax(logits_)});
-    has_prediction_ = true;
-  }
+  compile_prediction();
   return prediction_({features}).at(0);
 }
 
@@ -209,6 +215,10 @@ void Network::set_weights(const std::vector<Tensor>& weights) {
 
 double Network::compile_training_ms() const {
   return has_training_step_ ? training_step_.stats().total_ms : 0.0;
+}
+
+bool Network::training_cache_hit() const {
+  return has_training_step_ && training_step_.stats().cache_hit;
 }
 
 double Network::compile_prediction_ms() const {

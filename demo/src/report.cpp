@@ -96,7 +96,9 @@ std::string timing_section(const TrainingReport& r) {
   std::string text = "\nTime\n";
   text += format_table(
       {
-          {"compile training step:", fmt::format("{:.1f} ms", r.compile_train_ms)},
+          {"compile training step:",
+           fmt::format("{:.1f} ms{}", r.compile_train_ms,
+                       r.compile_cache_hit ? " (from the compile cache)" : "")},
           {"compile prediction:", fmt::format("{:.1f} ms", r.compile_predict_ms)},
           {"training:", fmt::format("{:.3f} s", r.train_seconds)},
       },
@@ -190,7 +192,8 @@ std::string report_json(const TrainingReport& r) {
   out += "],\n";
   out += fmt::format("  \"train_seconds\": {},\n", json_number(r.train_seconds));
   out += fmt::format("  \"compile_train_ms\": {},\n", json_number(r.compile_train_ms));
-  out += fmt::format("  \"compile_predict_ms\": {}\n", json_number(r.compile_predict_ms));
+  out += fmt::format("  \"compile_predict_ms\": {},\n", json_number(r.compile_predict_ms));
+  out += fmt::format("  \"compile_cache_hit\": {}\n", r.compile_cache_hit ? "true" : "false");
   return out + "}\n";
 }
 

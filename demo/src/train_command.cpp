@@ -147,6 +147,7 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
         fmt::format("{} rows have no '{}' value and are not used", d.labels.unlabelled, r.label));
   report.rows = d.labels.rows.size();
   report.training = describe_training(r);
+  report.compile_cache_hit = true;  // until a fit compiles without the cache
   return report;
 }
 
@@ -155,6 +156,7 @@ void fill_from_fit(TrainingReport& report, const Fit& fit, const TrainRequest& r
   report.network = describe_layout(fit.network->layout());
   report.train_rows = fit.train_rows;
   report.validation_rows = fit.validation_rows;
+  report.compile_cache_hit = report.compile_cache_hit && fit.network->training_cache_hit();
   report.compile_train_ms += fit.network->compile_training_ms();
   report.compile_predict_ms += fit.network->compile_prediction_ms();
   report.train_seconds += fit.training.seconds;

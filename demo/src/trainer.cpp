@@ -79,7 +79,9 @@ TrainResult train_network(Network& network, const LabelledData& train,
                           const TrainOptions& options, const ProgressCallback& progress) {
   DAMO_ASSERT(options.batch_size > 0, "a positive batch size");
   DAMO_ASSERT(!train.classes.empty(), "training rows");
+  // Both compiles happen before the clock starts, so TrainResult::seconds is training only.
   network.compile_training(options.optimizer);
+  if (validation) network.compile_prediction();
 
   Rng rng(options.seed);
   TrainResult result;
@@ -93,9 +95,10 @@ TrainResult train_network(Network& network, const LabelledData& train,
     EpochProgress report{epoch, options.epochs, run_epoch(network, train, options.batch_size, rng),
                          std::nan(""), std::nan("")};
     if (!std::isfinite(report.loss))
-      throw damo::UserError(fmt::format("training diverged in epoch {} (the loss is {}); lower "
-                                        "--lr (now {}) or standardize the inputs",
-                                        epoch, report.loss, options.optimizer.learning_rate));
+      throw damo::UserError(
+          fmt::format("training diverged in epoch {} (the loss is {}); lower "
+                      "--lr (now {}) or standardize the inputs",
+                      epoch, report.loss, options.optimizer.learning_rate));
     result.epochs_run = epoch;
     result.final_loss = report.loss;
     if (validation) {

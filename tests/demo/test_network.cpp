@@ -84,6 +84,15 @@ Tensor batch_tensor() {
 
 NetworkLayout small_layout() { return NetworkLayout{3, {4}, 2, Activation::Sigmoid}; }
 
+// The reference backend: these tests check training logic, and each JIT compile of a new
+// graph costs about half a second. The first step test and the prediction test run on the
+// default backend.
+damo::CompileOptions reference_backend() {
+  damo::CompileOptions options;
+  options.backend = damo::Backend::Reference;
+  return options;
+}
+
 std::vector<Matrix> matrices(const std::vector<Tensor>& weights) {
   std::vector<Matrix> result;
   for (const Tensor& t : weights) result.push_back(to_matrix(t));
@@ -134,7 +143,7 @@ TEST_CASE("sgd step matches float64 backpropagation") {
 }
 
 TEST_CASE("l2 penalty adds to matrix gradients only") {
-  Network network(small_layout(), 12);
+  Network network(small_layout(), 12, reference_backend());
   std::vector<Matrix> before = matrices(network.weights());
   auto gradients = reference_gradients(kBatch, kClasses, before).first;
 
@@ -154,7 +163,7 @@ TEST_CASE("l2 penalty adds to matrix gradients only") {
 }
 
 TEST_CASE("momentum steps accumulate velocity") {
-  Network network(small_layout(), 13);
+  Network network(small_layout(), 13, reference_backend());
   std::vector<Matrix> w0 = matrices(network.weights());
   OptimizerOptions momentum;
   momentum.kind = OptimizerKind::Momentum;
@@ -178,7 +187,7 @@ TEST_CASE("momentum steps accumulate velocity") {
 }
 
 TEST_CASE("adam first step moves by the learning rate") {
-  Network network(small_layout(), 14);
+  Network network(small_layout(), 14, reference_backend());
   std::vector<Matrix> before = matrices(network.weights());
   auto gradients = reference_gradients(kBatch, kClasses, before).first;
   OptimizerOptions adam;
@@ -225,7 +234,7 @@ TEST_CASE("training separates two blobs") {
     classes.push_back(c);
   }
   LabelledData data{Tensor::from_vector(values, {40, 3}), classes};
-  Network network(NetworkLayout{3, {8}, 2, Activation::Tanh}, 3);
+  Network network(NetworkLayout{3, {8}, 2, Activation::Tanh}, 3, reference_backend());
   TrainOptions options;
   options.epochs = 20;
   options.batch_size = 8;
@@ -250,7 +259,7 @@ TEST_CASE("early stopping restores the best epoch") {
   }
   Tensor features = Tensor::from_vector(values, {30, 1});
   LabelledData train{features, train_classes}, validation{features, validation_classes};
-  Network network(NetworkLayout{1, {16}, 2, Activation::Relu}, 4);
+  Network network(NetworkLayout{1, {16}, 2, Activation::Relu}, 4, reference_backend());
   TrainOptions options;
   options.epochs = 200;
   options.patience = 3;
@@ -276,7 +285,7 @@ TEST_CASE("diverging training is reported") {
     classes.push_back(i % 2);
   }
   LabelledData data{Tensor::from_vector(values, {16, 1}), classes};
-  Network network(NetworkLayout{1, {4}, 2, Activation::Relu}, 5);
+  Network network(NetworkLayout{1, {4}, 2, Activation::Relu}, 5, reference_backend());
   TrainOptions options;
   options.optimizer.kind = OptimizerKind::Sgd;
   options.optimizer.learning_rate = 1e30;

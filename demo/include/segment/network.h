@@ -49,10 +49,12 @@ std::string describe_layout(const NetworkLayout& layout);
 class Network {
  public:
   /// A network with seeded initial weights: Glorot-uniform matrices for sigmoid and tanh,
-  /// He-normal for relu, zero biases.
-  Network(const NetworkLayout& layout, std::uint64_t seed);
+  /// He-normal for relu, zero biases. compile_options go to every damo::compile call.
+  Network(const NetworkLayout& layout, std::uint64_t seed,
+          const damo::CompileOptions& compile_options = {});
   /// A network with the given weights, in Model::weights order and shapes.
-  Network(const NetworkLayout& layout, const std::vector<damo::Tensor>& weights);
+  Network(const NetworkLayout& layout, const std::vector<damo::Tensor>& weights,
+          const damo::CompileOptions& compile_options = {});
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
@@ -68,6 +70,9 @@ class Network {
   /// update (without the L2 penalty).
   double train_step(const damo::Tensor& features, const damo::Tensor& classes);
 
+  /// Compiles the prediction function unless it is compiled already.
+  void compile_prediction();
+
   /// Segment probabilities (n, classes) of features (n, inputs); compiles prediction on
   /// first use.
   damo::Tensor predict(const damo::Tensor& features);
@@ -79,6 +84,8 @@ class Network {
   /// Compile times from Function::stats(), in milliseconds; 0 before compiling.
   double compile_training_ms() const;
   double compile_prediction_ms() const;
+  /// True when the training step's code came from Damo's compile cache.
+  bool training_cache_hit() const;
 
  private:
   void build(const std::vector<damo::Tensor>& initial);
@@ -86,6 +93,7 @@ class Network {
                                               const std::vector<damo::Expr>& gradients);
 
   NetworkLayout layout_;
+  damo::CompileOptions compile_options_;
   std::unique_ptr<damo::Graph> graph_;
   damo::Expr features_;
   damo::Expr classes_;

@@ -47,6 +47,8 @@ struct TrainingReport {
   double train_seconds = 0;
   double compile_train_ms = 0;
   double compile_predict_ms = 0;
+  /// True when every training step's code came from Damo's compile cache.
+  bool compile_cache_hit = false;
 };
 
 /// Aligned plain-text tables: summary, per-segment scores, confusion matrix and timing.

@@ -52,8 +52,9 @@ struct TrainResult {
 
 /// Trains network on train for options.epochs epochs of shuffled minibatches. With
 /// validation data, each epoch reports the validation loss and accuracy, and a positive
-/// patience enables early stopping. Compiles the training step first. Throws UserError
-/// when the loss stops being finite.
+/// patience enables early stopping. Compiles the training step (and prediction, for the
+/// validation data) first, and TrainResult::seconds leaves those compiles out. Throws
+/// UserError when the loss stops being finite.
 TrainResult train_network(Network& network, const LabelledData& train,
                           const std::optional<LabelledData>& validation,
                           const TrainOptions& options, const ProgressCallback& progress = {});
