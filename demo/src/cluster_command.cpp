@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -51,7 +52,9 @@ std::string column_summary(const Table& table, std::size_t column, ColumnKind ki
   }
   if (count == 0) return "-";
   double mean = sum / static_cast<double>(count);
-  return kind == ColumnKind::Date ? format_days(mean) : fmt::format("{:.4g}", mean);
+  if (kind == ColumnKind::Date) return format_days(mean);
+  // Four significant digits, without switching to exponents for amounts like 52250.
+  return std::fabs(mean) >= 1000 ? fmt::format("{:.0f}", mean) : fmt::format("{:.4g}", mean);
 }
 
 std::string profile_table(const Table& table, const FeatureSchema& schema,

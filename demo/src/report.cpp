@@ -43,7 +43,8 @@ std::string summary_section(const TrainingReport& r) {
       {"segments", fmt::format("{}", r.segments.size())},
       {"features", fmt::format("{}", r.features.size())},
       {"network", r.network},
-      {"training", fmt::format("{}; {} epochs run", r.training, r.epochs_run)},
+      {"training", fmt::format("{}; {} epochs run{}", r.training, r.epochs_run,
+                               r.folds.empty() ? "" : " over all folds")},
   };
   for (auto& row : rows) row[0] += ":";
   text += format_table(rows, false);

@@ -36,6 +36,7 @@ struct TrainingReport {
   std::string network;
   /// Such as "adam, learning rate 0.01, batch 32, 200 epochs".
   std::string training;
+  /// Epochs trained, summed over the folds for cross-validation.
   int epochs_run = 0;
 
   Metrics model;
