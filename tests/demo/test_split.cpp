@@ -105,8 +105,8 @@ TEST_CASE("labels sort text by bytes") {
 }
 
 TEST_CASE("labels need two segments of two rows") {
-  Table one = parse_csv("y\na\na\n", "one.csv");
-  CHECK(contains(error_message([&] { encode_labels(one, 0); }), "has 1 distinct value;"));
-  Table single = parse_csv("y\na\na\nb\n", "single.csv");
-  CHECK(contains(error_message([&] { encode_labels(single, 0); }), "segment 'b'"));
+  Table one_segment = parse_csv("y\na\na\n", "one.csv");
+  CHECK(contains(error_message([&] { encode_labels(one_segment, 0); }), "has 1 distinct value;"));
+  Table single_row = parse_csv("y\na\na\nb\n", "single.csv");
+  CHECK(contains(error_message([&] { encode_labels(single_row, 0); }), "segment 'b'"));
 }
