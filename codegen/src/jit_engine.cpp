@@ -179,6 +179,12 @@ class Engine {
 
   std::string cpu_description() const { return cpu_ + " " + features_; }
 
+  int vector_bytes() const {
+    if (features_.find("+avx512f") != std::string::npos) return 64;
+    if (features_.find("+avx2") != std::string::npos) return 32;
+    return 16;
+  }
+
   std::unique_ptr<llvm::TargetMachine> target_machine(int opt_level) {
     std::lock_guard lock(mutex_);
     llvm::orc::JITTargetMachineBuilder builder = *machine_builder_;
@@ -495,7 +501,7 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
     p.module->setDataLayout(machine->createDataLayout());
     p.module->setTargetTriple(machine->getTargetTriple().str());
-    std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i]);
+    std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i], jit.vector_bytes());
     launches.insert(launches.end(), emitted.begin(), emitted.end());
   }
   emit::emit_entry(*partitions[0].module, program, launches);
