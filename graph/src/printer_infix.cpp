@@ -192,7 +192,8 @@ Pieces call_pieces(const Node& node) {
   case OpKind::ExpandDims: return call(name, inputs, {std::to_string(attrs.ints.at(0))});
   case OpKind::Squeeze: return call(name, inputs, {"axis=" + detail::format_int_list(attrs.ints)});
   case OpKind::OneHot:
-    return call(name, inputs, {std::to_string(attrs.ints.at(0)), std::string(dtype_name(attrs.dtype))});
+    return call(name, inputs,
+                {std::to_string(attrs.ints.at(0)), std::string(dtype_name(attrs.dtype))});
   case OpKind::Concatenate: {
     Pieces pieces = {text_piece("concatenate([")};
     append_operands(pieces, inputs);
@@ -200,13 +201,15 @@ Pieces call_pieces(const Node& node) {
     return pieces;
   }
   case OpKind::SliceScatter:
-    return call(name, inputs,
-                {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0)),
-                 fmt::format("start={}", attrs.ints.at(1)), fmt::format("stop={}", attrs.ints.at(2)),
-                 fmt::format("step={}", attrs.ints.at(3))});
+    return call(
+        name, inputs,
+        {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0)),
+         fmt::format("start={}", attrs.ints.at(1)), fmt::format("stop={}", attrs.ints.at(2)),
+         fmt::format("step={}", attrs.ints.at(3))});
   case OpKind::IndexAdd:
   case OpKind::ScatterAddAlongAxis:
-    return call(name, inputs, {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0))});
+    return call(name, inputs,
+                {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0))});
   case OpKind::FusedMatMul: return fused_matmul_pieces(node);
   case OpKind::FusedElementwise:
   case OpKind::FusedReduction: return fused_pieces(node);

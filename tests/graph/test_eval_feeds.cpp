@@ -38,8 +38,9 @@ TEST_CASE("eval feed errors name the input and shapes") {
   Tensor good_x = Tensor::zeros(DType::Float32, {440, 6});
   Tensor good_y = Tensor::zeros(DType::Float32, {440});
 
-  std::string wrong_dim = user_error_of(
-      [&] { evaluate(e, {{"X", Tensor::zeros(DType::Float32, {440, 5})}, {"Y", good_y}}); });
+  std::string wrong_dim = user_error_of([&] {
+    evaluate(e, {{"X", Tensor::zeros(DType::Float32, {440, 5})}, {"Y", good_y}});
+  });
   CHECK(contains(wrong_dim,
                  "input 'X' expects f32 (n, 6) but the value is f32 (440, 5): axis 1 must be 6"));
 
@@ -52,25 +53,29 @@ TEST_CASE("eval feed errors name the input and shapes") {
   CHECK(contains(misspelled, "input 'X'"));
   CHECK(contains(misspelled, "'x'"));
 
-  std::string dtype = user_error_of(
-      [&] { evaluate(e, {{"X", Tensor::zeros(DType::Float64, {440, 6})}, {"Y", good_y}}); });
+  std::string dtype = user_error_of([&] {
+    evaluate(e, {{"X", Tensor::zeros(DType::Float64, {440, 6})}, {"Y", good_y}});
+  });
   CHECK(contains(dtype, "input 'X' expects f32 (n, 6) but the value is f64 (440, 6)"));
   CHECK(contains(dtype, "dtype must be f32"));
 
-  std::string rank = user_error_of(
-      [&] { evaluate(e, {{"X", Tensor::zeros(DType::Float32, {440})}, {"Y", good_y}}); });
+  std::string rank = user_error_of([&] {
+    evaluate(e, {{"X", Tensor::zeros(DType::Float32, {440})}, {"Y", good_y}});
+  });
   CHECK(contains(rank, "input 'X' expects f32 (n, 6) but the value is f32 (440,)"));
   CHECK(contains(rank, "rank must be 2"));
 
-  std::string symbolic = user_error_of(
-      [&] { evaluate(e, {{"X", good_x}, {"Y", Tensor::zeros(DType::Float32, {3})}}); });
+  std::string symbolic = user_error_of([&] {
+    evaluate(e, {{"X", good_x}, {"Y", Tensor::zeros(DType::Float32, {3})}});
+  });
   CHECK(contains(symbolic, "input 'Y' expects f32 (n,) but the value is f32 (3,)"));
   CHECK(contains(symbolic, "axis 0 must be 440"));
   CHECK(contains(symbolic, "'n'"));
   CHECK(contains(symbolic, "input 'X'"));
 
-  std::string extra = user_error_of(
-      [&] { evaluate(e, {{"X", good_x}, {"Y", good_y}, {"Z", good_y}, {"W", good_y}}); });
+  std::string extra = user_error_of([&] {
+    evaluate(e, {{"X", good_x}, {"Y", good_y}, {"Z", good_y}, {"W", good_y}});
+  });
   CHECK(contains(extra, "feeds 'W', 'Z' do not name an input"));
   CHECK(contains(extra, "'X', 'Y'"));
 
@@ -84,8 +89,9 @@ TEST_CASE("eval feed errors name the input and shapes") {
 TEST_CASE("eval symbolic dims bind within one input") {
   Graph g;
   Expr x = g.input("X", DType::Float64, Shape{"n", "n"});
-  std::string message =
-      user_error_of([&] { evaluate(x * 2.0, {{"X", Tensor::zeros(DType::Float64, {3, 4})}}); });
+  std::string message = user_error_of([&] {
+    evaluate(x * 2.0, {{"X", Tensor::zeros(DType::Float64, {3, 4})}});
+  });
   CHECK(contains(message, "axis 1 must be 3"));
   // Size 0 and 1 are valid sizes for a symbol.
   CHECK(evaluate(x * 2.0, {{"X", Tensor::zeros(DType::Float64, {0, 0})}}).shape() == Dims{0, 0});
@@ -147,9 +153,7 @@ TEST_CASE("eval outputs do not alias feeds or constants") {
   CHECK(c->value().get_double(0) == 5);
 }
 
-TEST_CASE("eval undefined output is a user error") {
-  CHECK_THROWS_AS(evaluate(Expr()), UserError);
-}
+TEST_CASE("eval undefined output is a user error") { CHECK_THROWS_AS(evaluate(Expr()), UserError); }
 
 TEST_CASE("eval_node checks operands and resolves symbols") {
   Graph g;
@@ -161,8 +165,9 @@ TEST_CASE("eval_node checks operands and resolves symbols") {
   Expr a = x + g.input("b", DType::Float32, Shape{1, 6});
   std::string count = user_error_of([&] { evaluate_node(*a.node(), {value}); });
   CHECK(contains(count, "add takes 2 operands, got 1"));
-  std::string dtype = user_error_of(
-      [&] { evaluate_node(*a.node(), {value, Tensor::zeros(DType::Float64, {1, 6})}); });
+  std::string dtype = user_error_of([&] {
+    evaluate_node(*a.node(), {value, Tensor::zeros(DType::Float64, {1, 6})});
+  });
   CHECK(contains(dtype, "operand 1 of add expects f32 (1, 6) but the value is f64 (1, 6)"));
   std::string input = user_error_of([&] { evaluate_node(*x.node(), {}); });
   CHECK(contains(input, "input 'x'"));

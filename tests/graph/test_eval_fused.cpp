@@ -50,8 +50,8 @@ TEST_CASE("eval fused_elementwise broadcasts its operands") {
   Expr body = where(p0 > 0, cast(p1, DType::Float32), g.scalar(0, DType::Float32));
   Tensor a = Tensor::from_list({-1, 2, 0.5}, DType::Float32);
   Tensor b = Tensor::from_vector(std::vector<std::int32_t>{4, 5, 6}, {3});
-  Expr fused = fused_elementwise(body, {g.input("a", DType::Float32, Shape{3}),
-                                        g.input("b", DType::Int32, Shape{3})});
+  Expr fused = fused_elementwise(
+      body, {g.input("a", DType::Float32, Shape{3}), g.input("b", DType::Int32, Shape{3})});
   check_values(evaluate(fused, {{"a", a}, {"b", b}}), DType::Float32, {3}, {0, 5, 6});
 }
 

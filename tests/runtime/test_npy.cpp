@@ -238,7 +238,8 @@ TEST_CASE("npy header spacing variants") {
   Tensor t = parse_npy(bytes);
   CHECK(t.shape() == Dims{2});
   CHECK(t.get_double(1) == 2.0);
-  std::string empty = npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4), }", "");
+  std::string empty =
+      npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4), }", "");
   CHECK(parse_npy(empty).shape() == Dims{0, 4});
 }
 
@@ -301,7 +302,8 @@ TEST_CASE("npy unsupported contents") {
 TEST_CASE("npy load errors name the file") {
   std::string path = fmt::format("{}/tests/no_such_dir/none.npy", DAMO_BINARY_DIR);
   CHECK_THROWS_WITH_AS(load_npy(path),
-                       ("cannot open '" + path + "': No such file or directory").c_str(), UserError);
+                       ("cannot open '" + path + "': No such file or directory").c_str(),
+                       UserError);
   std::string bad = temp_path("bad");
   write_file_atomically(bad, "not numpy");
   CHECK_THROWS_WITH_AS(load_npy(bad),
