@@ -150,6 +150,15 @@ Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a
   return make_node(OpKind::FusedMatMul, a.dtype(), shape, inputs, attrs);
 }
 
+Expr dim_size(Graph& graph, const std::string& symbol) {
+  Dim checked(symbol);  // rejects names that are not identifiers
+  NodeSpec spec;
+  spec.op = OpKind::DimSize;
+  spec.dtype = DType::Int64;
+  spec.name = checked.symbol();
+  return Expr(graph.intern(std::move(spec)));
+}
+
 Expr param(Graph& graph, int index, DType dtype) {
   NodeSpec spec;
   spec.op = OpKind::Param;

@@ -49,7 +49,7 @@ struct NodeSpec {
   Shape shape;
   std::vector<const Node*> inputs;
   Attrs attrs;
-  std::string name;                        // Input: the input's name
+  std::string name;                        // Input: the input's name; DimSize: the symbol
   Tensor value;                            // Constant: the value, never modified
   std::shared_ptr<SharedVariable> shared;  // Shared: the variable
 

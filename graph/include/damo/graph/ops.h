@@ -110,6 +110,10 @@ Expr categorical_crossentropy(Expr p, Expr targets);
 /// -(t * log(p) + (1 - t) * log(1 - p)), elementwise.
 Expr binary_crossentropy(Expr p, Expr targets);
 
+/// The size bound to a symbolic dimension at run time, as an i64 scalar. A function that
+/// computes it must take an input with that dimension.
+Expr dim_size(Graph& graph, const std::string& symbol);
+
 // Ops that autodiff introduces.
 /// Zeros of the given shape with src written into the slice start:stop:step along axis.
 Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
