@@ -230,6 +230,9 @@ Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<st
   }
   SliceBounds b = resolve_slice(d.size(), start, stop, step);
   if (b.start == 0 && b.length == d.size() && step == 1) return x;
+  // An empty slice is stored as 0:0, because the start -1 that resolve_slice() gives for a
+  // negative step would read back as the last element in rebuild() and the printers.
+  if (b.length == 0) b.start = b.stop = 0;
   std::vector<Dim> dims = x.shape().dims();
   dims[normalized] = Dim(b.length);
   Attrs attrs;
