@@ -1,0 +1,259 @@
+// The reverse-mode driver: walks the graph from the outputs in reverse topological order,
+// calls each node's gradient rule and sums the contributions that reach every node. grad,
+// vjp, jvp, jacobian and hessian are built on it.
+#include "damo/graph/autodiff.h"
+
+#include <fmt/format.h>
+
+#include <unordered_set>
+
+#include "damo/graph/ops.h"
+#include "damo/graph/traversal.h"
+#include "damo/runtime/log.h"
+#include "grad_rules.h"
+
+namespace damo {
+
+namespace detail {
+
+std::unordered_map<const Node*, Expr> backpropagate(const std::vector<Expr>& outputs,
+                                                    const std::vector<Expr>& cotangents,
+                                                    const std::vector<const Node*>& targets) {
+  DAMO_ASSERT(outputs.size() == cotangents.size(), "one cotangent per output");
+  std::vector<const Node*> order = topo_order(outputs);
+  std::unordered_set<const Node*> target_set(targets.begin(), targets.end());
+
+  // Nodes with a path to a target along edges that carry a gradient; only these get one.
+  std::unordered_set<const Node*> leads_to_target;
+  for (const Node* node : order) {
+    bool leads = target_set.count(node) != 0;
+    for (std::size_t i = 0; i < node->input_count() && !leads; ++i)
+      leads = carries_gradient(*node, i) && leads_to_target.count(node->input(i)) != 0;
+    if (leads) leads_to_target.insert(node);
+  }
+
+  std::unordered_map<const Node*, Expr> gradients;
+  auto accumulate = [&](const Node* node, Expr contribution) {
+    auto [it, inserted] = gradients.try_emplace(node, contribution);
+    if (!inserted) it->second = it->second + contribution;
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    if (leads_to_target.count(outputs[i].node()) != 0) accumulate(outputs[i].node(), cotangents[i]);
+
+  // Reverse topological order: every user of a node is done before the node itself.
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Node* node = *it;
+    auto found = gradients.find(node);
+    if (found == gradients.end() || node->input_count() == 0) continue;
+
+    std::vector<bool> needed(node->input_count());
+    bool any_needed = false;
+    for (std::size_t i = 0; i < needed.size(); ++i) {
+      needed[i] = carries_gradient(*node, i) && leads_to_target.count(node->input(i)) != 0;
+      any_needed = any_needed || needed[i];
+    }
+    if (!any_needed) continue;
+
+    Contributions contributions = apply_grad_rule(*node, found->second, needed);
+    for (std::size_t i = 0; i < contributions.size(); ++i)
+      if (contributions[i].defined()) accumulate(node->input(i), contributions[i]);
+  }
+
+  std::unordered_map<const Node*, Expr> result;
+  for (const Node* target : targets) {
+    auto found = gradients.find(target);
+    if (found != gradients.end()) result.emplace(target, found->second);
+  }
+  return result;
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string variable_name(const Expr& x) {
+  if (x->op() == OpKind::Input || x->op() == OpKind::Shared) return x->name();
+  return x.to_string();
+}
+
+void check_same_graph(const std::string& caller, const Expr& reference, const Expr& x,
+                      const std::string& what) {
+  if (!x.defined()) throw UserError(fmt::format("{}: {} is undefined", caller, what));
+  if (&x.graph() != &reference.graph())
+    throw UserError(fmt::format("{}: {} belongs to another graph than the outputs; build them in "
+                                "one Graph",
+                                caller, what));
+}
+
+// Checks the variables and the outputs with their cotangents, then backpropagates and
+// applies the disconnected policy to each variable that the outputs do not depend on.
+std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>& outputs,
+                              const std::vector<Expr>& cotangents, const std::vector<Expr>& wrt,
+                              const GradOptions& options) {
+  if (outputs.empty()) throw UserError(caller + ": needs at least one output");
+  if (outputs.size() != cotangents.size())
+    throw UserError(fmt::format("{}: {} outputs but {} cotangents; pass one cotangent per output",
+                                caller, outputs.size(), cotangents.size()));
+  if (!outputs[0].defined()) throw UserError(caller + ": output 0 is undefined");
+
+  std::vector<Expr> seeds;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Expr& y = outputs[i];
+    check_same_graph(caller, outputs[0], y, fmt::format("output {}", i));
+    check_same_graph(caller, outputs[0], cotangents[i], fmt::format("cotangent {}", i));
+    if (!is_float(y.dtype()))
+      throw UserError(fmt::format("{}: output {} has dtype {}; only f32 and f64 outputs have "
+                                  "gradients",
+                                  caller, i, dtype_name(y.dtype())));
+    if (cotangents[i].shape() != y.shape())
+      throw UserError(fmt::format("{}: cotangent {} has shape {} but its output has shape {}; "
+                                  "they must match",
+                                  caller, i, cotangents[i].shape().to_string(),
+                                  y.shape().to_string()));
+    seeds.push_back(cast(cotangents[i], y.dtype()));
+  }
+
+  std::vector<const Node*> targets;
+  for (std::size_t i = 0; i < wrt.size(); ++i) {
+    check_same_graph(caller, outputs[0], wrt[i], fmt::format("variable {}", i));
+    if (!is_float(wrt[i].dtype()))
+      throw UserError(fmt::format("{}: variable '{}' has dtype {}; only f32 and f64 variables "
+                                  "have gradients",
+                                  caller, variable_name(wrt[i]), dtype_name(wrt[i].dtype())));
+    targets.push_back(wrt[i].node());
+  }
+
+  auto gradients = detail::backpropagate(outputs, seeds, targets);
+
+  std::vector<Expr> result;
+  for (const Expr& x : wrt) {
+    auto found = gradients.find(x.node());
+    if (found != gradients.end()) {
+      result.push_back(found->second);
+      continue;
+    }
+    std::string message = fmt::format(
+        "{}: the output does not depend on variable '{}' through any differentiable path "
+        "(stop_gradient, integer values, comparisons, sign, floor, ceil and round pass no "
+        "gradient)",
+        caller, variable_name(x));
+    if (options.disconnected == DisconnectedPolicy::Raise)
+      throw UserError(message +
+                      "; pass GradOptions{DisconnectedPolicy::Zeros} to get zeros instead");
+    if (options.disconnected == DisconnectedPolicy::Warn)
+      log_at(1, "{}; its gradient is zero", message);
+    result.push_back(detail::zeros(x.graph(), x.dtype(), x.shape()));
+  }
+  return result;
+}
+
+}  // namespace
+
+std::vector<Expr> grad(Expr cost, const std::vector<Expr>& wrt, const GradOptions& options) {
+  if (!cost.defined()) throw UserError("grad: the cost is undefined");
+  if (cost.rank() != 0)
+    throw UserError(fmt::format("grad: the cost must be a scalar but has shape {}; reduce it "
+                                "first, for example with sum() or mean()",
+                                cost.shape().to_string()));
+  if (!is_float(cost.dtype()))
+    throw UserError(fmt::format("grad: the cost has dtype {}; only an f32 or f64 cost has a "
+                                "gradient",
+                                dtype_name(cost.dtype())));
+  Expr one = cost.graph().scalar(1.0, cost.dtype());
+  return vjp_checked("grad", {cost}, {one}, wrt, options);
+}
+
+Expr grad(Expr cost, Expr wrt, const GradOptions& options) {
+  return grad(cost, std::vector<Expr>{wrt}, options)[0];
+}
+
+std::vector<Expr> vjp(const std::vector<Expr>& outputs, const std::vector<Expr>& cotangents,
+                      const std::vector<Expr>& wrt, const GradOptions& options) {
+  return vjp_checked("vjp", outputs, cotangents, wrt, options);
+}
+
+// The vjp w(u) = u^T J is linear in the cotangent u, so the vjp of w with respect to u for
+// the cotangent v is J v. The cotangents u are inputs with reserved names that no
+// expression can write, and the result must not depend on them.
+std::vector<Expr> jvp(const std::vector<Expr>& outputs, const std::vector<Expr>& wrt,
+                      const std::vector<Expr>& tangents, const GradOptions& options) {
+  if (wrt.size() != tangents.size())
+    throw UserError(fmt::format("jvp: {} variables but {} tangents; pass one tangent per variable",
+                                wrt.size(), tangents.size()));
+  if (wrt.empty()) throw UserError("jvp: needs at least one variable");
+  std::vector<Expr> tangent_seeds;
+  for (std::size_t i = 0; i < wrt.size(); ++i) {
+    if (!wrt[i].defined() || !tangents[i].defined())
+      throw UserError(fmt::format("jvp: variable {} or its tangent is undefined", i));
+    if (tangents[i].shape() != wrt[i].shape())
+      throw UserError(fmt::format("jvp: tangent {} has shape {} but variable '{}' has shape {}; "
+                                  "they must match",
+                                  i, tangents[i].shape().to_string(), variable_name(wrt[i]),
+                                  wrt[i].shape().to_string()));
+    tangent_seeds.push_back(tangents[i]);
+  }
+
+  std::vector<Expr> dummies;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i].defined()) throw UserError(fmt::format("jvp: output {} is undefined", i));
+    std::string name = fmt::format("<jvp cotangent {} {} {}>", i, dtype_name(outputs[i].dtype()),
+                                   outputs[i].shape().to_string());
+    dummies.push_back(outputs[i].graph().input(name, outputs[i].dtype(), outputs[i].shape()));
+  }
+  std::vector<Expr> transposed = vjp_checked("jvp", outputs, dummies, wrt, options);
+  GradOptions zeros_policy{DisconnectedPolicy::Zeros};
+  std::vector<Expr> result = vjp_checked("jvp", transposed, tangent_seeds, dummies, zeros_policy);
+
+  std::unordered_set<const Node*> dummy_nodes;
+  for (const Expr& d : dummies) dummy_nodes.insert(d.node());
+  for (const Node* node : topo_order(result))
+    DAMO_ASSERT(dummy_nodes.count(node) == 0, "a gradient rule is not linear in its cotangent");
+  return result;
+}
+
+// One vjp per output element with a one-hot cotangent gives one row of the Jacobian.
+Expr jacobian(Expr output, Expr wrt, const GradOptions& options) {
+  if (!output.defined() || !wrt.defined()) throw UserError("jacobian: an operand is undefined");
+  for (const Expr& x : {output, wrt})
+    if (!x.shape().is_static())
+      throw UserError(fmt::format("jacobian: '{}' has the symbolic shape {}; the Jacobian needs "
+                                  "static shapes",
+                                  variable_name(x), x.shape().to_string()));
+  Dims out_dims = output.shape().static_dims();
+  Dims wrt_dims = wrt.shape().static_dims();
+  Dims jacobian_dims = out_dims;
+  jacobian_dims.insert(jacobian_dims.end(), wrt_dims.begin(), wrt_dims.end());
+  std::int64_t rows = dims_numel(out_dims);
+  std::int64_t columns = dims_numel(wrt_dims);
+  Graph& graph = output.graph();
+
+  if (rows == 1) {
+    Expr row = vjp_checked("jacobian", {output}, {graph.constant(Tensor::full(output.dtype(),
+                                                                             out_dims, 1.0))},
+                           {wrt}, options)[0];
+    return reshape(row, std::vector<Dim>(jacobian_dims.begin(), jacobian_dims.end()));
+  }
+  if (rows == 0 || columns == 0)
+    return detail::zeros(graph, wrt.dtype(), Shape::from_dims(jacobian_dims));
+
+  std::vector<Expr> parts;
+  GradOptions row_options = options;
+  for (std::int64_t k = 0; k < rows; ++k) {
+    Tensor basis = Tensor::zeros(output.dtype(), out_dims);
+    basis.set_double(k, 1.0);
+    Expr row = vjp_checked("jacobian", {output}, {graph.constant(basis)}, {wrt}, row_options)[0];
+    parts.push_back(reshape(row, {1, columns}));
+    // The first row already applied the disconnected policy; later rows would repeat it.
+    row_options.disconnected = DisconnectedPolicy::Zeros;
+  }
+  return reshape(concatenate(parts, 0), std::vector<Dim>(jacobian_dims.begin(),
+                                                         jacobian_dims.end()));
+}
+
+// The gradient may not depend on wrt at all (a linear cost), so its Jacobian takes zeros.
+Expr hessian(Expr cost, Expr wrt, const GradOptions& options) {
+  Expr gradient = grad(cost, std::vector<Expr>{wrt}, options)[0];
+  return jacobian(gradient, wrt, GradOptions{DisconnectedPolicy::Zeros});
+}
+
+}  // namespace damo

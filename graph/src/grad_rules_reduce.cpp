@@ -1,0 +1,102 @@
+// Gradient rules of the reductions: sum, mean, prod (exact when the input contains zeros),
+// max and min (ties share the gradient equally) and logsumexp.
+#include "grad_rules.h"
+
+namespace damo::detail {
+
+namespace {
+
+Axes reduced_axes(const Node& reduction) { return Axes(reduction.attrs().ints); }
+
+// A value of the reduction's result shape with the reduced axes put back as size 1.
+Expr restore_axes(Expr value, const Node& reduction) {
+  if (reduction.attrs().keepdims) return value;
+  for (std::int64_t axis : reduction.attrs().ints)
+    value = expand_dims(value, static_cast<int>(axis));
+  return value;
+}
+
+// value of the result shape (or keepdims shape) broadcast back to the operand's shape.
+Expr broadcast_reduced(Expr value, const Node& reduction) {
+  return broadcast_to(restore_axes(value, reduction), reduction.input(0)->shape());
+}
+
+// The number of elements that each result element reduces over, as a scalar: a constant
+// when the reduced axes are static, otherwise a sum of ones computed at run time.
+Expr reduced_count(const Node& reduction) {
+  const Shape& shape = reduction.input(0)->shape();
+  std::int64_t count = 1;
+  bool is_static = true;
+  std::vector<Dim> reduced_only(shape.dims().size(), Dim(1));
+  for (std::int64_t axis : reduction.attrs().ints) {
+    const Dim& d = shape[static_cast<int>(axis)];
+    reduced_only[static_cast<std::size_t>(axis)] = d;
+    if (d.is_static()) count *= d.size();
+    else is_static = false;
+  }
+  Graph& graph = reduction.graph();
+  if (is_static) return graph.scalar(static_cast<double>(count), reduction.dtype());
+  Expr ones = broadcast_to(graph.scalar(1.0, reduction.dtype()), Shape(reduced_only));
+  return sum(ones);
+}
+
+Contributions sum_grad(const GradContext& c) { return {broadcast_reduced(c.g, c.node)}; }
+
+Contributions mean_grad(const GradContext& c) {
+  return {broadcast_reduced(c.g / reduced_count(c.node), c.node)};
+}
+
+// The derivative of a product with respect to one factor is the product of the others.
+// Dividing the product by the factor fails at zeros, so zeros are counted: with none the
+// quotient is exact, with one only the zero factor gets the product of the rest, with more
+// every derivative is 0.
+// TODO: second derivatives at inputs that contain a zero are not exact, because the
+// branch for one zero treats the product of the other factors as zero for nonzero inputs.
+Contributions prod_grad(const GradContext& c) {
+  Expr x = c.in(0);
+  Axes axes = reduced_axes(c.node);
+  Expr is_zero = x == 0.0;
+  Expr safe = where(is_zero, literal_like(x, 1.0), x);
+  Expr nonzero_product = prod(safe, axes, true);
+  Expr zero_count = sum(cast(is_zero, x.dtype()), axes, true);
+
+  Expr only_zero = is_zero & (zero_count == 1.0);
+  Expr others = where(zero_count == 0.0, nonzero_product / safe,
+                      select_or_zero(only_zero, nonzero_product));
+  return {broadcast_reduced(c.g, c.node) * others};
+}
+
+// Max and min: every element equal to the extreme gets an equal share of the gradient.
+Contributions extreme_grad(const GradContext& c) {
+  Expr x = c.in(0);
+  Axes axes = reduced_axes(c.node);
+  Expr is_extreme = x == broadcast_reduced(c.out(), c.node);
+  Expr count = sum(cast(is_extreme, x.dtype()), axes, true);
+
+  Expr share = broadcast_to(restore_axes(c.g, c.node) / count, x.shape());
+  return {select_or_zero(is_extreme, share)};
+}
+
+// d logsumexp(x) / dx = exp(x - logsumexp(x)), the softmax over the reduced axes.
+Contributions logsumexp_grad(const GradContext& c) {
+  Expr x = c.in(0);
+  Expr weights = exp(x - broadcast_reduced(c.out(), c.node));
+  return {broadcast_reduced(c.g, c.node) * weights};
+}
+
+}  // namespace
+
+GradRule reduction_grad_rule(OpKind op) {
+  switch (op) {
+  case OpKind::Sum: return sum_grad;
+  case OpKind::Mean: return mean_grad;
+  case OpKind::Prod: return prod_grad;
+  case OpKind::Max:
+  case OpKind::Min: return extreme_grad;
+  case OpKind::LogSumExp: return logsumexp_grad;
+  // argmax, argmin, all and any have integer or bool results.
+  default: return nullptr;
+  }
+}
+
+}  // namespace damo::detail

@@ -1,0 +1,237 @@
+// Tests of the autodiff entry points: grad's errors and disconnected policies, vjp with
+// cotangents at intermediate nodes, jvp, jacobian, hessian and verify_grad's report.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "damo/runtime/log.h"
+#include "grad_test_util.h"
+
+using namespace damo;
+using damo::test::GradFixture;
+using damo::test::values_of;
+
+namespace {
+
+// The message of the UserError that fn throws, or "" when it throws none.
+template <class Fn>
+std::string user_error_message(Fn&& fn) {
+  try {
+    fn();
+  } catch (const UserError& e) {
+    return e.message();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Runs fn with stderr redirected to a file at log level 1 and returns what it wrote.
+template <class Fn>
+std::string capture_log(Fn&& fn) {
+  std::FILE* file = std::tmpfile();
+  REQUIRE(file != nullptr);
+  std::fflush(stderr);
+  int saved = dup(STDERR_FILENO);
+  dup2(fileno(file), STDERR_FILENO);
+  int saved_level = log_level();
+  set_log_level(1);
+  fn();
+  set_log_level(saved_level);
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+
+  std::rewind(file);
+  std::string text;
+  char buffer[512];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file)) text.append(buffer, n);
+  std::fclose(file);
+  return text;
+}
+
+Tensor matrix_a() { return Tensor::from_list({{1.0, -2.0, 0.5}, {3.0, 0.0, -1.0}}, DType::Float64); }
+
+}  // namespace
+
+TEST_CASE("grad rejects a non-scalar cost") {
+  GradFixture f;
+  Expr x = f.var("x", {4, 3});
+  std::string message = user_error_message([&] { grad(x * 2.0, x); });
+  CHECK(contains(message, "scalar"));
+  CHECK(contains(message, "(4, 3)"));
+}
+
+TEST_CASE("grad rejects integer variables and costs") {
+  Graph graph;
+  Expr k = graph.input("k", DType::Int32, Shape{3});
+  Expr x = graph.input("x", DType::Float64, Shape{3});
+  std::string message = user_error_message([&] { grad(sum(x * k), std::vector<Expr>{x, k}); });
+  CHECK(contains(message, "'k'"));
+  CHECK(contains(message, "i32"));
+  std::string cost_message = user_error_message([&] { grad(sum(k), x); });
+  CHECK(contains(cost_message, "i64"));
+}
+
+TEST_CASE("grad disconnected variable policies") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr y = f.var("y", {2});
+  Expr cost = sum(x * x);
+
+  std::string message = user_error_message([&] { grad(cost, std::vector<Expr>{x, y}); });
+  CHECK(contains(message, "'y'"));
+  CHECK(contains(message, "does not depend"));
+
+  std::vector<Expr> warned;
+  std::string log = capture_log(
+      [&] { warned = grad(cost, {x, y}, GradOptions{DisconnectedPolicy::Warn}); });
+  CHECK(contains(log, "'y'"));
+  CHECK(values_of(f.eval(warned[1])) == std::vector<double>{0, 0});
+
+  std::string quiet = capture_log(
+      [&] { grad(cost, {x, y}, GradOptions{DisconnectedPolicy::Zeros}); });
+  CHECK(quiet.empty());
+  Expr zeros = grad(cost, y, GradOptions{DisconnectedPolicy::Zeros});
+  CHECK(zeros.shape() == Shape{2});
+  CHECK(values_of(f.eval(zeros)) == std::vector<double>{0, 0});
+}
+
+TEST_CASE("grad keeps the variable dtype") {
+  Graph graph;
+  Expr x = graph.input("x", DType::Float32, Shape{3});
+  Expr g = grad(sum(x * x * 0.5), x);
+  CHECK(g.dtype() == DType::Float32);
+  Feeds feeds{{"x", Tensor::from_vector(std::vector<float>{1.5f, -2.0f, 0.25f}, {3})}};
+  CHECK(values_of(evaluate(g, feeds)) == std::vector<double>{1.5, -2.0, 0.25});
+}
+
+TEST_CASE("vjp rejects a cotangent of another shape") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr u = f.graph.constant(Tensor::zeros(DType::Float64, {2}));
+  std::string message = user_error_message([&] { vjp({sin(x)}, {u}, {x}); });
+  CHECK(contains(message, "(2,)"));
+  CHECK(contains(message, "(3,)"));
+}
+
+TEST_CASE("vjp with cotangents at intermediate nodes") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr h = sin(x);
+  Expr y = h * 3.0 + x;
+  Expr u1 = f.var("u1", {3});
+  Expr u2 = f.var("u2", {3});
+  Tensor g = f.eval(vjp({h, y}, {u1, u2}, {x})[0]);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    double c = std::cos(f.feeds["x"].get_double(i));
+    double expected = c * f.feeds["u1"].get_double(i) + (3 * c + 1) * f.feeds["u2"].get_double(i);
+    CHECK(g.get_double(i) == doctest::Approx(expected).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("jvp of two outputs") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr v = f.var("v", {3});
+  Expr a = f.graph.constant(matrix_a());
+  Expr y1 = matmul(a, square(x));
+  Expr y2 = sum(exp(x));
+  std::vector<Expr> t = jvp({y1, y2}, {x}, {v});
+  REQUIRE(t.size() == 2);
+  CHECK(t[0].shape() == Shape{2});
+  CHECK(t[1].shape() == Shape{});
+
+  std::vector<double> xv = values_of(f.feeds["x"]);
+  std::vector<double> vv = values_of(f.feeds["v"]);
+  std::vector<double> first = values_of(f.eval(t[0]));
+  for (int i = 0; i < 2; ++i) {
+    double expected = 0;
+    for (int j = 0; j < 3; ++j) expected += matrix_a().get_double(i * 3 + j) * 2 * xv[j] * vv[j];
+    CHECK(first[i] == doctest::Approx(expected).epsilon(1e-12));
+  }
+  double expected = 0;
+  for (int j = 0; j < 3; ++j) expected += std::exp(xv[j]) * vv[j];
+  CHECK(f.eval(t[1]).item() == doctest::Approx(expected).epsilon(1e-12));
+}
+
+TEST_CASE("jacobian of a vector and a matrix output") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr a = f.graph.constant(matrix_a());
+  Expr jac = jacobian(matmul(a, sin(x)), x);
+  CHECK(jac.shape() == Shape{2, 3});
+  std::vector<double> values = values_of(f.eval(jac));
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      CHECK(values[i * 3 + j] == doctest::Approx(matrix_a().get_double(i * 3 + j) *
+                                                 std::cos(f.feeds["x"].get_double(j))));
+
+  Expr outer = expand_dims(x, 1) * expand_dims(x, 0);  // (3, 3): x_i x_j
+  Expr jac3 = jacobian(outer, x);
+  CHECK(jac3.shape() == Shape{3, 3, 3});
+  Tensor value = f.eval(jac3);
+  std::vector<double> xv = values_of(f.feeds["x"]);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 3; ++k) {
+        double expected = (i == k ? xv[j] : 0.0) + (j == k ? xv[i] : 0.0);
+        CHECK(value.get_double(i * 9 + j * 3 + k) == doctest::Approx(expected));
+      }
+}
+
+TEST_CASE("jacobian rejects symbolic shapes") {
+  Graph graph;
+  Expr x = graph.input("x", DType::Float64, Shape{"n"});
+  std::string message = user_error_message([&] { jacobian(sin(x), x); });
+  CHECK(contains(message, "symbolic"));
+}
+
+TEST_CASE("hessian of a cubic with a cross term") {
+  // f(x) = sum(x^3) + x0 x1 has Hessian diag(6 x) plus 1 at (0, 1) and (1, 0).
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr cost = sum(x * x * x) + sum(slice(x, 0, 0, 1) * slice(x, 0, 1, 2));
+  Expr h = hessian(cost, x);
+  CHECK(h.shape() == Shape{3, 3});
+  std::vector<double> xv = values_of(f.feeds["x"]);
+  std::vector<double> expected = {6 * xv[0], 1, 0, 1, 6 * xv[1], 0, 0, 0, 6 * xv[2]};
+  std::vector<double> values = values_of(f.eval(h));
+  for (int i = 0; i < 9; ++i) CHECK(values[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+
+  Expr linear = sum(x * 2.0);
+  CHECK(values_of(f.eval(hessian(linear, x))) == std::vector<double>(9, 0.0));
+}
+
+TEST_CASE("verify_grad reports the worst element") {
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_vector(std::vector<double>{1.0, 0.0, -1.0}, {3}));
+  GradCheckResult result = verify_grad(relu(x) * 2.0, {x}, f.feeds);
+  CHECK_FALSE(result.passed);
+  CHECK(result.worst_variable == "x");
+  CHECK(result.worst_index == 1);
+  CHECK(result.worst_point.equals(f.feeds["x"]));
+  CHECK(result.max_abs_error > 0.1);
+  CHECK(contains(result.message, "failed"));
+
+  GradCheckResult good = verify_grad(sin(x), {x}, f.feeds);
+  CHECK(good.passed);
+  CHECK(good.max_abs_error < 1e-8);
+  CHECK(contains(good.message, "passed"));
+}
+
+TEST_CASE("verify_grad rejects non-f64 variables") {
+  Graph graph;
+  Expr x = graph.input("x", DType::Float32, Shape{2});
+  Feeds feeds{{"x", Tensor::zeros(DType::Float32, {2})}};
+  std::string message = user_error_message([&] { verify_grad(sin(x), {x}, feeds); });
+  CHECK(contains(message, "'x'"));
+  CHECK(contains(message, "f32"));
+  Expr y = graph.input("y", DType::Float64, Shape{2});
+  std::string missing = user_error_message([&] { verify_grad(sin(y), {y}, feeds); });
+  CHECK(contains(missing, "'y'"));
+}

@@ -1,0 +1,135 @@
+// Gradient checks of the elementwise ops against finite differences, first and second
+// order, with operands of different shapes so that broadcast axes are summed back.
+#include "grad_test_util.h"
+
+using namespace damo;
+using damo::test::check_gradient;
+using damo::test::check_second_order;
+using damo::test::GradFixture;
+
+namespace {
+
+struct UnaryCase {
+  const char* name;
+  Expr (*op)(Expr);
+  double low, high, min_magnitude;
+};
+
+const UnaryCase kUnaryCases[] = {
+    {"neg", neg, -2, 2, 0},           {"abs", abs, -2, 2, 0.1},
+    {"exp", exp, -2, 2, 0},           {"expm1", expm1, -2, 2, 0},
+    {"log", log, 0.2, 3, 0},          {"log1p", log1p, -0.6, 2, 0},
+    {"sqrt", sqrt, 0.2, 3, 0},        {"square", square, -2, 2, 0},
+    {"reciprocal", reciprocal, -2, 2, 0.3}, {"sin", sin, -3, 3, 0},
+    {"cos", cos, -3, 3, 0},           {"tanh", tanh, -2, 2, 0},
+    {"sigmoid", sigmoid, -3, 3, 0},   {"softplus", softplus, -3, 3, 0},
+    {"relu", relu, -2, 2, 0.1},
+};
+
+struct BinaryCase {
+  const char* name;
+  Expr (*op)(Expr, Expr);
+  double a_low, a_high, b_low, b_high, b_min_magnitude;
+};
+
+const BinaryCase kBinaryCases[] = {
+    {"add", add, -2, 2, -2, 2, 0},        {"sub", sub, -2, 2, -2, 2, 0},
+    {"mul", mul, -2, 2, -2, 2, 0},        {"div", div, -2, 2, -2, 2, 0.4},
+    {"mod", mod, 0.1, 0.9, 1.1, 1.5, 0},  {"pow", pow, 0.5, 2, -1.5, 2.5, 0},
+    {"maximum", maximum, -2, 2, -2, 2, 0}, {"minimum", minimum, -2, 2, -2, 2, 0},
+};
+
+// Operand shapes that broadcast in different ways.
+const std::pair<Dims, Dims> kBroadcastShapes[] = {
+    {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{2, 1}, {1, 3}}, {{}, {2, 3}}};
+
+}  // namespace
+
+TEST_CASE("unary op gradients") {
+  for (const UnaryCase& c : kUnaryCases) {
+    INFO(c.name);
+    GradFixture f;
+    Expr x = f.var("x", {2, 3}, c.low, c.high, c.min_magnitude);
+    check_second_order(f, c.op(x), {x});
+  }
+}
+
+TEST_CASE("binary op gradients with broadcasting") {
+  for (const BinaryCase& c : kBinaryCases) {
+    for (const auto& [a_dims, b_dims] : kBroadcastShapes) {
+      INFO(c.name << " " << dims_to_string(a_dims) << " " << dims_to_string(b_dims));
+      GradFixture f;
+      Expr a = f.var("a", a_dims, c.a_low, c.a_high);
+      Expr b = f.var("b", b_dims, c.b_low, c.b_high, c.b_min_magnitude);
+      check_second_order(f, c.op(a, b), {a, b});
+    }
+  }
+}
+
+TEST_CASE("binary op gradient sums broadcast axes") {
+  GradFixture f;
+  Expr a = f.var("a", {2, 3});
+  Expr b = f.var("b", {3});
+  std::vector<Expr> g = grad(sum(a * b), {a, b});
+  CHECK(g[1].shape() == Shape{3});
+  Tensor a_value = f.feeds["a"];
+  Tensor db = f.eval(g[1]);
+  for (int j = 0; j < 3; ++j)
+    CHECK(db.get_double(j) == doctest::Approx(a_value.get_double(j) + a_value.get_double(3 + j)));
+}
+
+TEST_CASE("pow gradient with respect to the exponent") {
+  GradFixture f;
+  Expr a = f.var("a", {4}, 0.5, 2);
+  Expr b = f.var("b", {4}, -1, 2);
+  check_second_order(f, pow(a, b), {b});
+}
+
+TEST_CASE("where gradient with broadcasting") {
+  GradFixture f;
+  Expr condition = f.graph.constant(Tensor::from_list({{1}, {0}}, DType::Bool));
+  Expr a = f.var("a", {2, 3});
+  Expr b = f.var("b", {3});
+  check_second_order(f, where(condition, sin(a), b * b), {a, b});
+}
+
+TEST_CASE("clip gradient with broadcast bounds") {
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_list({{-2.0, -0.5, 0.3}, {0.7, 1.5, 3.0}}, DType::Float64));
+  Expr lo = f.var("lo", Tensor::from_list({-1.0, 0.0, 0.5}, DType::Float64));
+  Expr hi = f.var("hi", Tensor::scalar(DType::Float64, 1.0));
+  check_second_order(f, clip(x * x, lo, hi), {x, lo, hi});
+}
+
+TEST_CASE("clip gradient with crossed bounds goes to hi") {
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_list({0.0, 2.0, 5.0}, DType::Float64));
+  Expr lo = f.var("lo", Tensor::scalar(DType::Float64, 3.0));
+  Expr hi = f.var("hi", Tensor::scalar(DType::Float64, 1.0));
+  std::vector<Expr> g = grad(sum(clip(x, lo, hi)), {x, lo, hi});
+  CHECK(test::values_of(f.eval(g[0])) == std::vector<double>{0, 0, 0});
+  CHECK(f.eval(g[1]).item() == 0.0);
+  CHECK(f.eval(g[2]).item() == 3.0);
+}
+
+TEST_CASE("cast gradient between float dtypes") {
+  GradFixture f;
+  Expr x = f.var("x", {2, 3});
+  Expr narrow = cast(x, DType::Float32);
+  Expr cost = sum(cast(narrow * narrow, DType::Float64));
+  Expr g = grad(cost, x);
+  CHECK(g.dtype() == DType::Float64);
+  Tensor x_value = f.feeds["x"];
+  Tensor g_value = f.eval(g);
+  for (std::int64_t i = 0; i < 6; ++i)
+    CHECK(g_value.get_double(i) == doctest::Approx(2 * x_value.get_double(i)).epsilon(1e-6));
+}
+
+TEST_CASE("gradient through a symbolic dimension") {
+  GradFixture f;
+  Expr x = f.graph.input("x", DType::Float64, Shape{"n", 3});
+  f.feeds["x"] = test::random_tensor({4, 3}, 5, -1, 1);
+  Expr b = f.var("b", {3});
+  Expr y = mean(tanh(x + b), 0) * sum(x * x, 1, true);
+  check_gradient(f, y, {x, b});
+}

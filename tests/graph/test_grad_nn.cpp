@@ -1,0 +1,187 @@
+// Gradient checks of softmax, log_softmax, the cross-entropies and the fused ops, and the
+// gradient of a small classifier against the hand-derived backpropagation formulas.
+#include <cmath>
+
+#include "grad_test_util.h"
+
+using namespace damo;
+using damo::test::check_gradient;
+using damo::test::check_second_order;
+using damo::test::GradFixture;
+
+TEST_CASE("softmax and log_softmax gradients") {
+  GradFixture f;
+  Expr x = f.var("x", {3, 4}, -2, 2);
+  check_second_order(f, softmax(x), {x});
+  check_second_order(f, softmax(x, 0), {x});
+  check_second_order(f, log_softmax(x), {x});
+  check_second_order(f, log_softmax(x, 0), {x});
+}
+
+TEST_CASE("categorical cross-entropy gradients") {
+  GradFixture f;
+  Expr p = f.var("p", {3, 4}, 0.1, 0.9);
+  Expr t = f.var("t", {3, 4}, 0, 1);
+  check_second_order(f, categorical_crossentropy(p, t), {p, t});
+  Expr labels = f.indices({2, 0, 3}, {3});
+  check_second_order(f, categorical_crossentropy(p, labels), {p});
+}
+
+TEST_CASE("binary cross-entropy gradients with broadcasting") {
+  GradFixture f;
+  Expr p = f.var("p", {3, 4}, 0.1, 0.9);
+  Expr t = f.var("t", {4}, 0, 1);
+  check_second_order(f, binary_crossentropy(p, t), {p, t});
+}
+
+TEST_CASE("softmax cross-entropy gradients") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4}, -2, 2);
+  Expr t = f.var("t", {3, 4}, 0, 1);
+  check_second_order(f, softmax_crossentropy(z, t), {z, t});
+  Expr labels = f.indices({1, 3, 0}, {3});
+  check_second_order(f, softmax_crossentropy(z, labels), {z});
+}
+
+TEST_CASE("softmax cross-entropy uses its gradient op") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4});
+  Expr g = grad(sum(softmax_crossentropy(z, f.indices({1, 3, 0}, {3}))), z);
+  CHECK(g->op() == OpKind::SparseSoftmaxCrossEntropyGrad);
+}
+
+TEST_CASE("softmax cross-entropy gradient op gradients") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4}, -2, 2);
+  Expr t = f.var("t", {3, 4}, 0, 1);
+  Expr g = f.var("g", {3}, -1, 1);
+  check_second_order(f, softmax_crossentropy_grad(z, t, g), {z, t, g});
+  Expr labels = f.indices({1, 3, 0}, {3});
+  check_second_order(f, softmax_crossentropy_grad(z, labels, g), {z, g});
+}
+
+TEST_CASE("fused_matmul gradients") {
+  GradFixture f;
+  Expr a = f.var("a", {2, 3});
+  Expr b = f.var("b", {4, 3});
+  Expr bias = f.var("bias", {4});
+  check_second_order(f, fused_matmul(a, b, bias, OpKind::Sigmoid, false, true), {a, b, bias});
+  Expr at = f.var("at", {5, 3, 2});
+  Expr c = f.var("c", {3, 4});
+  check_second_order(f, fused_matmul(at, c, Expr(), OpKind::Param, true, false), {at, c});
+  Expr v = f.var("v", {3});
+  check_second_order(f, fused_matmul(v, c, bias, OpKind::Tanh), {v, c, bias});
+}
+
+TEST_CASE("fused_elementwise gradients stay fused") {
+  GradFixture f;
+  Expr a = f.var("a", {2, 3}, 0.2, 2);
+  Expr b = f.var("b", {3});
+  Expr p0 = param(f.graph, 0, DType::Float64);
+  Expr p1 = param(f.graph, 1, DType::Float64);
+  Expr body = p0 * sin(p1) + log(p0) * p1;
+  Expr y = fused_elementwise(body, {a, b});
+  check_second_order(f, y, {a, b});
+
+  std::vector<Expr> g = grad(sum(y), {a, b});
+  CHECK(g[0]->op() == OpKind::FusedElementwise);
+  CHECK(g[1]->op() == OpKind::Sum);
+  CHECK(g[1]->input(0)->op() == OpKind::FusedElementwise);
+}
+
+TEST_CASE("fused_reduction gradients") {
+  GradFixture f;
+  Expr a = f.var("a", {2, 3}, 0.2, 2);
+  Expr b = f.var("b", {3});
+  Expr p0 = param(f.graph, 0, DType::Float64);
+  Expr p1 = param(f.graph, 1, DType::Float64);
+  Expr body = exp(p0 * p1);
+  check_second_order(f, fused_reduction(OpKind::Sum, body, {a, b}, Axes(1), false), {a, b});
+  check_second_order(f, fused_reduction(OpKind::Prod, body, {a, b}, Axes(0), true), {a, b});
+  check_gradient(f, fused_reduction(OpKind::Max, body, {a, b}, Axes(), false), {a, b});
+}
+
+namespace {
+
+// Row-major matrix product of an (n, k) and a (k, m) matrix.
+std::vector<double> product(const std::vector<double>& a, const std::vector<double>& b, int n,
+                            int k, int m) {
+  std::vector<double> c(static_cast<std::size_t>(n * m), 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j)
+      for (int l = 0; l < k; ++l) c[i * m + j] += a[i * k + l] * b[l * m + j];
+  return c;
+}
+
+std::vector<double> transposed(const std::vector<double>& a, int n, int m) {
+  std::vector<double> t(a.size());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) t[j * n + i] = a[i * m + j];
+  return t;
+}
+
+void check_close(const Tensor& actual, const std::vector<double>& expected) {
+  REQUIRE(actual.numel() == static_cast<std::int64_t>(expected.size()));
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("element " << i);
+    CHECK(actual.get_double(static_cast<std::int64_t>(i)) ==
+          doctest::Approx(expected[i]).epsilon(1e-12));
+  }
+}
+
+}  // namespace
+
+// X (n, d) -> H = sigmoid(X W1 + b1) -> P = softmax(H W2 + b2) -> mean cross-entropy
+// against one-hot Y. The reference is the textbook backward pass written out in loops.
+TEST_CASE("classifier gradient matches hand derivation") {
+  const int n = 5, d = 4, h = 3, c = 3;
+  GradFixture f;
+  Expr X = f.var("X", {n, d}, -1, 1);
+  Expr W1 = f.var("W1", {d, h}, -1, 1);
+  Expr b1 = f.var("b1", {h}, -0.5, 0.5);
+  Expr W2 = f.var("W2", {h, c}, -1, 1);
+  Expr b2 = f.var("b2", {c}, -0.5, 0.5);
+  std::vector<std::int64_t> labels = {0, 2, 1, 1, 0};
+  Tensor y_value(DType::Float64, {n, c});
+  for (int i = 0; i < n; ++i) y_value.set_double(i * c + labels[i], 1.0);
+  Expr Y = f.graph.constant(y_value);
+
+  Expr H = sigmoid(matmul(X, W1) + b1);
+  Expr P = softmax(matmul(H, W2) + b2);
+  Expr cost = mean(categorical_crossentropy(P, Y));
+  std::vector<Expr> g = grad(cost, {W1, b1, W2, b2});
+  std::vector<Tensor> values = evaluate({g[0], g[1], g[2], g[3], H, P}, f.feeds);
+
+  std::vector<double> x = test::values_of(f.feeds["X"]);
+  std::vector<double> w2 = test::values_of(f.feeds["W2"]);
+  std::vector<double> hv = test::values_of(values[4]);
+  std::vector<double> pv = test::values_of(values[5]);
+
+  std::vector<double> dz2(n * c);
+  for (int i = 0; i < n * c; ++i) dz2[i] = (pv[i] - y_value.get_double(i)) / n;
+  std::vector<double> dw2 = product(transposed(hv, n, h), dz2, h, n, c);
+  std::vector<double> db2(c, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < c; ++j) db2[j] += dz2[i * c + j];
+  std::vector<double> dh = product(dz2, transposed(w2, h, c), n, c, h);
+  std::vector<double> dz1(n * h);
+  for (int i = 0; i < n * h; ++i) dz1[i] = dh[i] * hv[i] * (1 - hv[i]);
+  std::vector<double> dw1 = product(transposed(x, n, d), dz1, d, n, h);
+  std::vector<double> db1(h, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < h; ++j) db1[j] += dz1[i * h + j];
+
+  check_close(values[0], dw1);
+  check_close(values[1], db1);
+  check_close(values[2], dw2);
+  check_close(values[3], db2);
+
+  // The same network with the fused cross-entropy on logits, as the optimizer writes it.
+  Expr fused_cost = mean(softmax_crossentropy(matmul(H, W2) + b2, Y));
+  std::vector<Expr> fused = grad(fused_cost, {W1, b1, W2, b2});
+  std::vector<Tensor> fused_values = evaluate(fused, f.feeds);
+  check_close(fused_values[0], dw1);
+  check_close(fused_values[1], db1);
+  check_close(fused_values[2], dw2);
+  check_close(fused_values[3], db2);
+}

@@ -1,0 +1,71 @@
+// Gradient checks of the reductions against finite differences over several axis sets,
+// and exact checks of prod at zeros.
+#include "grad_test_util.h"
+
+using namespace damo;
+using damo::test::check_gradient;
+using damo::test::check_second_order;
+using damo::test::GradFixture;
+using damo::test::values_of;
+
+namespace {
+
+struct AxesCase {
+  Axes axes;
+  bool keepdims;
+  const char* text;
+};
+
+const AxesCase kAxesCases[] = {
+    {Axes(), false, "all"},         {Axes(), true, "all, keepdims"},
+    {Axes(1), false, "(1)"},        {Axes(-1), true, "(-1), keepdims"},
+    {Axes{0, 2}, false, "(0, 2)"},  {Axes{0, 2}, true, "(0, 2), keepdims"},
+};
+
+const OpKind kDifferentiableReductions[] = {OpKind::Sum, OpKind::Mean,      OpKind::Prod,
+                                            OpKind::Max, OpKind::Min, OpKind::LogSumExp};
+
+}  // namespace
+
+TEST_CASE("reduction gradients over axis sets") {
+  for (OpKind op : kDifferentiableReductions) {
+    for (const AxesCase& c : kAxesCases) {
+      INFO(op_name(op) << " over " << c.text);
+      GradFixture f;
+      Expr x = f.var("x", {2, 3, 4}, -1.5, 1.5, 0.2);
+      Expr y = reduce(op, x, c.axes, c.keepdims);
+      // max and min are piecewise linear, so only their first derivative is checked.
+      if (op == OpKind::Max || op == OpKind::Min) check_gradient(f, y, {x});
+      else check_second_order(f, y, {x});
+    }
+  }
+}
+
+TEST_CASE("mean gradient over a symbolic axis") {
+  GradFixture f;
+  Expr x = f.graph.input("x", DType::Float64, Shape{"n", 3});
+  f.feeds["x"] = test::random_tensor({5, 3}, 3, -1, 1);
+  Expr g = grad(sum(mean(x, 0) * Expr(f.graph.constant(Tensor::from_list({1.0, 2.0, 3.0},
+                                                                         DType::Float64)))),
+                x);
+  // The gradient does not read x, so x is evaluated with it to bind n.
+  Tensor value = evaluate({g, x}, f.feeds)[0];
+  CHECK(value.get_double(0) == doctest::Approx(1.0 / 5));
+  CHECK(value.get_double(4) == doctest::Approx(2.0 / 5));
+  CHECK(value.get_double(14) == doctest::Approx(3.0 / 5));
+}
+
+TEST_CASE("prod gradient with zeros is exact") {
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_list({{2.0, 4.0, 3.0}, {2.0, 0.0, 3.0}, {0.0, 5.0, 0.0}},
+                                        DType::Float64));
+  Tensor g = f.eval(grad(sum(prod(x, 1)), x));
+  CHECK(values_of(g) == std::vector<double>{12, 6, 8, 0, 6, 0, 0, 0, 0});
+}
+
+TEST_CASE("prod gradient at a zero matches finite differences") {
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_list({{1.5, 0.0, -0.5, 2.0}, {0.7, 1.2, -1.1, 0.9}},
+                                        DType::Float64));
+  check_gradient(f, prod(x, 1), {x});
+}
