@@ -204,6 +204,7 @@ class Engine {
     auto created = jit_->createJITDylib(name);
     if (!created) fail_internal("createJITDylib", to_text(created.takeError()));
     llvm::orc::JITDylib& dylib = *created;
+    dylib.addToLinkOrder(jit_->getMainJITDylib());
     auto code = std::make_shared<LoadedCode>(*jit_, dylib);
     auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()), name);
     check(jit_->addObjectFile(dylib, std::move(buffer)), "addObjectFile");
