@@ -138,9 +138,11 @@ Token Parser::expect(TokenKind kind, const char* context) {
 void Parser::fail_unexpected(const Token& token, const std::string& expected) {
   if (token.kind == TokenKind::End && !open_brackets_.empty()) {
     const Token& open = open_brackets_.back();
-    bool paren = open.kind == TokenKind::LeftParen;
-    source_.fail(open.offset, fmt::format("'{}' is never closed; add '{}'", paren ? '(' : '[',
-                                          paren ? ')' : ']'));
+    char opener = open.kind == TokenKind::LeftParen     ? '('
+                  : open.kind == TokenKind::LeftBracket ? '['
+                                                        : '{';
+    char closer = opener == '(' ? ')' : opener == '[' ? ']' : '}';
+    source_.fail(open.offset, fmt::format("'{}' is never closed; add '{}'", opener, closer));
   }
   source_.fail(token.offset, fmt::format("expected {}, found {}", expected, describe_found(token)));
 }
