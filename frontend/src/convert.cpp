@@ -95,8 +95,8 @@ void Interpreter::check_evaluation_cost(const std::vector<Expr>& roots, std::siz
     bool product = node->op() == OpKind::MatMul || node->op() == OpKind::FusedMatMul;
     const Shape& a = node->input(0)->shape();
     if (product && a.rank() > 0 && a[a.rank() - 1].is_static()) {
-      // Each output element of a matrix product sums k products; k is at most the larger
-      // of the first operand's last two sizes, whichever is contracted.
+      // Each output element of a matrix product sums k products. The contracted size k is
+      // one of the first operand's last two sizes, so the larger bounds it.
       std::int64_t k = a[a.rank() - 1].size();
       if (a.rank() > 1 && a[a.rank() - 2].is_static()) k = std::max(k, a[a.rank() - 2].size());
       node_work = k == 0 || numel <= kMaxEvaluationWork / k ? numel * k : kMaxEvaluationWork + 1;

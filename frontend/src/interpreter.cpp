@@ -90,7 +90,7 @@ void Interpreter::execute(const ast::Statement& statement, const OutputSink& pri
   }
   const auto& expr = *std::get<ast::ExprStatement>(statement.node).expr;
   Value value = evaluate(expr);
-  // A list literal prints as the tensor it makes; a list that a builtin returns, such as
+  // A list literal prints as the tensor it makes. A list that a builtin returns, such as
   // the gradients of grad(cost, [W, b]), prints item by item.
   const auto* list = std::get_if<ast::List>(&expr.node);
   if (list != nullptr && !list->is_map) value = Value::tensor(to_expr(value, expr.offset));

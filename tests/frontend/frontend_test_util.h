@@ -15,8 +15,8 @@
 
 namespace damo::testing {
 
-/// Session options that compile with the reference backend, so that tests do not depend on
-/// the JIT unless they say so.
+/// Session options that compile with the reference backend, so that a test depends on the
+/// JIT only when it sets that backend.
 inline SessionOptions reference_options(bool json = false) {
   SessionOptions options;
   options.json = json;
@@ -31,7 +31,7 @@ inline std::vector<std::string> run(const std::string& code,
   return session.run(code);
 }
 
-/// The output of code joined by newlines.
+/// Runs code in a fresh session and joins its output with newlines.
 inline std::string output(const std::string& code, SessionOptions options = reference_options()) {
   std::string out;
   for (const std::string& line : run(code, options)) out += (out.empty() ? "" : "\n") + line;
