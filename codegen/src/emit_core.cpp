@@ -16,12 +16,13 @@ namespace {
 
 // A kernel chunk should do at least this many elements of work before the thread pool
 // splits a loop further; smaller chunks cost more in scheduling than they gain.
-constexpr std::int64_t kGrainElements = 16384;
+constexpr std::int64_t kGrainElements = 32768;
 
 }  // namespace
 
-ModuleState::ModuleState(llvm::Module& module_in, const Program& program_in)
-    : context(module_in.getContext()), module(module_in), program(program_in) {
+ModuleState::ModuleState(llvm::Module& module_in, const Program& program_in, int vector_bytes_in)
+    : context(module_in.getContext()), module(module_in), program(program_in),
+      vector_bytes(vector_bytes_in) {
   llvm::MDBuilder md(context);
   llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("damo.buffers");
   std::size_t count = program.spec.slots.size();
@@ -500,18 +501,33 @@ Launch emit_kernel(ModuleState& state, const Kernel& kernel) {
   switch (op) {
   case OpKind::FusedReduction: return emit_reduction(state, kernel);
   case OpKind::MatMul:
-  case OpKind::FusedMatMul: return emit_matmul(state, kernel);
+  case OpKind::FusedMatMul:
+    if (std::optional<Launch> small = emit_small_matmul(state, kernel)) return *small;
+    return emit_matmul(state, kernel);
   default: return emit_neural_net(state, kernel);
   }
 }
 
 }  // namespace
 
-void emit_program(llvm::Module& module, const Program& program) {
-  ModuleState state(module, program);
-  std::vector<Launch> launches;
-  for (const Kernel& kernel : program.kernels) launches.push_back(emit_kernel(state, kernel));
+std::string kernel_symbol(std::size_t index) { return fmt::format("damo_kernel_{}", index); }
 
+std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& program,
+                                       const std::vector<std::size_t>& indices, int vector_bytes) {
+  ModuleState state(module, program, vector_bytes);
+  std::vector<KernelLaunch> launches;
+  for (std::size_t index : indices) {
+    Launch launch = emit_kernel(state, program.kernels[index]);
+    // Kernels have fixed external names so that the entry function can call them from
+    // another module.
+    launch.function->setName(kernel_symbol(index));
+    launch.function->setLinkage(llvm::Function::ExternalLinkage);
+    launches.push_back({index, std::move(launch.total), std::move(launch.work)});
+  }
+  return launches;
+}
+
+void emit_entry(llvm::Module& module, const Program& program, const std::vector<KernelLaunch>& launches) {
   llvm::LLVMContext& context = module.getContext();
   auto* ptr = llvm::PointerType::getUnqual(context);
   llvm::IRBuilder<> b(context);
@@ -521,7 +537,6 @@ void emit_program(llvm::Module& module, const Program& program) {
   auto* kernel_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, i64}, false);
   auto* launch_type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, ptr, ptr}, false);
   llvm::FunctionCallee parallel_for = module.getOrInsertFunction("damo_rt_parallel_for", launch_type);
-  (void)kernel_type;
 
   b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", entry));
   auto args = entry->arg_begin();
@@ -542,11 +557,15 @@ void emit_program(llvm::Module& module, const Program& program) {
     }
     return result;
   };
-  for (const Launch& launch : launches) {
-    Value* total = product(launch.total);
-    Value* work = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, product(launch.work), b.getInt64(1));
+  std::vector<const KernelLaunch*> ordered(program.kernels.size(), nullptr);
+  for (const KernelLaunch& launch : launches) ordered.at(launch.kernel) = &launch;
+  for (const KernelLaunch* launch : ordered) {
+    DAMO_ASSERT(launch != nullptr, "emit_entry: a kernel has no launch");
+    llvm::FunctionCallee kernel = module.getOrInsertFunction(kernel_symbol(launch->kernel), kernel_type);
+    Value* total = product(launch->total);
+    Value* work = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, product(launch->work), b.getInt64(1));
     Value* grain = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, b.CreateSDiv(b.getInt64(kGrainElements), work), b.getInt64(1));
-    b.CreateCall(parallel_for, {total, grain, launch.function, call_context});
+    b.CreateCall(parallel_for, {total, grain, kernel.getCallee(), call_context});
   }
   b.CreateRetVoid();
 }

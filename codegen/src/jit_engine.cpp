@@ -7,7 +7,10 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/DynamicLibrary.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
@@ -16,17 +19,21 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "damo/codegen/jit.h"
 #include "damo/runtime/io.h"
 #include "damo/runtime/jit_support.h"
 #include "damo/runtime/log.h"
+#include "damo/runtime/thread_pool.h"
 #include "emitter.h"
 
 namespace damo {
@@ -127,6 +134,18 @@ class LoadedCode {
 class Engine {
  public:
   Engine() {
+    // DAMO_LLVM_ARGS passes options to LLVM itself, such as -debug-pass-manager.
+    if (const char* text = std::getenv("DAMO_LLVM_ARGS"); text && *text) {
+      std::vector<std::string> words = {"damo"};
+      for (std::size_t start = 0, end; start < std::strlen(text); start = end + 1) {
+        end = std::string_view(text).find(' ', start);
+        if (end == std::string_view::npos) end = std::strlen(text);
+        if (end > start) words.emplace_back(text + start, end - start);
+      }
+      std::vector<const char*> argv;
+      for (const std::string& w : words) argv.push_back(w.c_str());
+      llvm::cl::ParseCommandLineOptions(static_cast<int>(argv.size()), argv.data(), "damo");
+    }
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
@@ -159,6 +178,12 @@ class Engine {
   }
 
   std::string cpu_description() const { return cpu_ + " " + features_; }
+
+  int vector_bytes() const {
+    if (features_.find("+avx512f") != std::string::npos) return 64;
+    if (features_.find("+avx2") != std::string::npos) return 32;
+    return 16;
+  }
 
   std::unique_ptr<llvm::TargetMachine> target_machine(int opt_level) {
     std::lock_guard lock(mutex_);
@@ -194,23 +219,66 @@ class Engine {
                                     : opt_level == 1 ? llvm::OptimizationLevel::O1
                                     : opt_level == 2 ? llvm::OptimizationLevel::O2
                                                      : llvm::OptimizationLevel::O3;
-    llvm::ModulePassManager pipeline = opt_level <= 0 ? builder.buildO0DefaultPipeline(level)
-                                                      : builder.buildPerModuleDefaultPipeline(level);
+    llvm::ModulePassManager pipeline;
+    if (const char* text = std::getenv("DAMO_LLVM_PASSES"); text && *text) {
+      if (llvm::Error error = builder.parsePassPipeline(pipeline, text))
+        throw UserError(fmt::format("DAMO_LLVM_PASSES='{}' is not a valid LLVM pass pipeline: {}", text, to_text(std::move(error))));
+    } else {
+      pipeline = opt_level <= 0 ? builder.buildO0DefaultPipeline(level) : builder.buildPerModuleDefaultPipeline(level);
+    }
     pipeline.run(module, modules);
   }
 
-  std::shared_ptr<LoadedCode> load(std::string_view object) {
+  std::shared_ptr<LoadedCode> load(const std::vector<std::string>& objects) {
     std::string name = fmt::format("damo_module_{}", next_dylib_.fetch_add(1));
     auto created = jit_->createJITDylib(name);
     if (!created) fail_internal("createJITDylib", to_text(created.takeError()));
     llvm::orc::JITDylib& dylib = *created;
+    // Runtime support functions are defined in the main dylib.
     dylib.addToLinkOrder(jit_->getMainJITDylib());
     auto code = std::make_shared<LoadedCode>(*jit_, dylib);
-    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(object.data(), object.size()), name);
-    check(jit_->addObjectFile(dylib, std::move(buffer)), "addObjectFile");
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      auto buffer = llvm::MemoryBuffer::getMemBufferCopy(objects[i], fmt::format("{}_part{}", name, i));
+      check(jit_->addObjectFile(dylib, std::move(buffer)), "addObjectFile");
+    }
     auto address = expect(jit_->lookup(dylib, "damo_entry"), "lookup damo_entry");
     code->entry = address.toPtr<EntryFunction>();
+    if (const char* flag = std::getenv("DAMO_PERF_MAP"); flag && std::string_view(flag) == "1")
+      write_perf_map(dylib, objects);
     return code;
+  }
+
+  // Appends the kernels of a loaded module to /tmp/perf-<pid>.map, where `perf report`
+  // finds names for JIT-compiled code.
+  void write_perf_map(llvm::orc::JITDylib& dylib, const std::vector<std::string>& objects) {
+    std::lock_guard lock(mutex_);
+    std::FILE* map = std::fopen(fmt::format("/tmp/perf-{}.map", ::getpid()).c_str(), "a");
+    if (map == nullptr) return;
+    for (const std::string& bytes : objects) {
+      auto object = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(bytes, "object"));
+      if (!object) {
+        llvm::consumeError(object.takeError());
+        continue;
+      }
+      for (const llvm::object::SymbolRef& symbol : (*object)->symbols()) {
+        auto name = symbol.getName();
+        auto type = symbol.getType();
+        if (!name || !type || *type != llvm::object::SymbolRef::ST_Function) {
+          if (!name) llvm::consumeError(name.takeError());
+          if (!type) llvm::consumeError(type.takeError());
+          continue;
+        }
+        std::uint64_t size = llvm::object::ELFSymbolRef(symbol).getSize();
+        auto address = jit_->lookup(dylib, *name);
+        if (!address) {
+          llvm::consumeError(address.takeError());
+          continue;
+        }
+        std::fprintf(map, "%llx %llx %s\n", static_cast<unsigned long long>(address->getValue()),
+                     static_cast<unsigned long long>(size), name->str().c_str());
+      }
+    }
+    std::fclose(map);
   }
 
   // In-memory cache: the code of each key while some function still uses it.
@@ -343,25 +411,112 @@ class DiskCache {
 
 std::string host_cpu_description() { return engine().cpu_description(); }
 
+namespace {
+
+// One module of a compile: a share of the kernels, and the entry function in the first.
+struct Partition {
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+  std::string ir;
+  std::string optimized_ir;
+  std::string assembly;
+  std::string object;
+  double optimize_ms = 0;
+  double machine_code_ms = 0;
+};
+
+// Kernels spread over up to `count` modules, larger kernels first, each to the module with
+// the least work so far; the modules compile on separate threads.
+std::vector<std::vector<std::size_t>> partition_kernels(const Program& program, std::size_t count) {
+  std::vector<std::pair<std::size_t, std::size_t>> weighted;  // (weight, kernel)
+  for (std::size_t k = 0; k < program.kernels.size(); ++k) {
+    const Kernel& kernel = program.kernels[k];
+    std::size_t weight = 1;
+    if (!kernel.copy && kernel.node->op() == OpKind::FusedElementwise) weight += 2;
+    if (!kernel.copy && op_category(kernel.node->op()) == OpCategory::NeuralNet) weight += 3;
+    weighted.emplace_back(weight, k);
+  }
+  std::stable_sort(weighted.begin(), weighted.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::vector<std::size_t>> parts(std::max<std::size_t>(count, 1));
+  std::vector<std::size_t> load(parts.size(), 0);
+  for (const auto& [weight, kernel] : weighted) {
+    std::size_t target = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    parts[target].push_back(kernel);
+    load[target] += weight;
+  }
+  for (auto& part : parts) std::sort(part.begin(), part.end());
+  return parts;
+}
+
+// Objects of all partitions as one byte string: a count, then each size and its bytes.
+std::string pack_objects(const std::vector<Partition>& partitions) {
+  std::string out;
+  auto put = [&out](std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(partitions.size());
+  for (const Partition& p : partitions) {
+    put(p.object.size());
+    out += p.object;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> unpack_objects(const std::string& packed) {
+  std::vector<std::string> objects;
+  std::size_t at = 0;
+  auto get = [&](std::uint64_t& v) {
+    if (packed.size() - at < sizeof v) return false;
+    std::memcpy(&v, packed.data() + at, sizeof v);
+    at += sizeof v;
+    return true;
+  };
+  std::uint64_t count = 0;
+  if (!get(count) || count > 1024) return std::nullopt;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t size = 0;
+    if (!get(size) || packed.size() - at < size) return std::nullopt;
+    objects.push_back(packed.substr(at, size));
+    at += size;
+  }
+  return objects;
+}
+
+}  // namespace
+
 CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   Engine& jit = engine();
   CompiledCode result;
   auto start = Clock::now();
+  log_at(2, "jit: program\n{}", program.to_string());
 
-  llvm::LLVMContext context;
-  auto module = std::make_unique<llvm::Module>("damo", context);
-  std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
-  module->setDataLayout(machine->createDataLayout());
-  module->setTargetTriple(machine->getTargetTriple().str());
-  emit::emit_program(*module, program);
-  std::string problems;
-  llvm::raw_string_ostream problem_stream(problems);
-  if (llvm::verifyModule(*module, &problem_stream)) fail_internal("verifyModule", problem_stream.str());
-  std::string ir = module_text(*module);
-  if (options.keep_text) result.ir_before = ir;
+  // Small programs compile fastest as one module; larger ones are split across threads.
+  std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
+  std::size_t count = std::min(threads, std::max<std::size_t>(1, program.kernels.size() / 3));
+  std::vector<std::vector<std::size_t>> parts = partition_kernels(program, count);
+  std::vector<Partition> partitions(parts.size());
+  std::vector<emit::KernelLaunch> launches;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    Partition& p = partitions[i];
+    p.context = std::make_unique<llvm::LLVMContext>();
+    p.module = std::make_unique<llvm::Module>(fmt::format("damo_part{}", i), *p.context);
+    std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
+    p.module->setDataLayout(machine->createDataLayout());
+    p.module->setTargetTriple(machine->getTargetTriple().str());
+    std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i], jit.vector_bytes());
+    launches.insert(launches.end(), emitted.begin(), emitted.end());
+  }
+  emit::emit_entry(*partitions[0].module, program, launches);
+  std::string identity;
+  for (Partition& p : partitions) {
+    std::string problems;
+    llvm::raw_string_ostream problem_stream(problems);
+    if (llvm::verifyModule(*p.module, &problem_stream)) fail_internal("verifyModule", problem_stream.str());
+    p.ir = module_text(*p.module);
+    identity += p.ir;
+    if (options.keep_text) result.ir_before += p.ir;
+  }
   result.stats.emit_ms = elapsed_ms(start);
 
-  std::string identity = fmt::format("{}\n{}\nO{}\nLLVM {}", ir, jit.cpu_description(), options.opt_level, LLVM_VERSION_STRING);
+  identity += fmt::format("\n{}\nO{}\nLLVM {}", jit.cpu_description(), options.opt_level, LLVM_VERSION_STRING);
   std::uint64_t key = llvm::xxh3_64bits(identity);
   std::uint64_t check = std::hash<std::string>{}(identity);
 
@@ -374,35 +529,67 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     }
   }
   DiskCache disk(options.use_cache ? options.cache_dir : std::string());
-  std::optional<std::string> object;
-  if (options.use_cache && disk.enabled() && !options.keep_text) object = disk.read(key, check);
+  std::optional<std::vector<std::string>> objects;
+  if (options.use_cache && disk.enabled() && !options.keep_text) {
+    if (std::optional<std::string> packed = disk.read(key, check)) objects = unpack_objects(*packed);
+  }
 
-  if (object) {
+  if (objects) {
     result.stats.cache_hit = true;
     result.stats.disk_cache_hit = true;
   } else {
-    auto optimize_start = Clock::now();
-    jit.optimize(*module, *machine, options.opt_level);
-    result.stats.llvm_optimize_ms = elapsed_ms(optimize_start);
-    if (options.keep_text) {
-      result.ir_after = module_text(*module);
-      auto copy = llvm::CloneModule(*module);
-      result.assembly = emit_machine_code(*copy, *jit.target_machine(options.opt_level), llvm::CodeGenFileType::AssemblyFile);
+    auto compile_partition = [&](Partition& p) {
+      std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
+      auto optimize_start = Clock::now();
+      jit.optimize(*p.module, *machine, options.opt_level);
+      p.optimize_ms = elapsed_ms(optimize_start);
+      if (options.keep_text) {
+        p.optimized_ir = module_text(*p.module);
+        auto copy = llvm::CloneModule(*p.module);
+        p.assembly = emit_machine_code(*copy, *jit.target_machine(options.opt_level), llvm::CodeGenFileType::AssemblyFile);
+      }
+      auto codegen_start = Clock::now();
+      p.object = emit_machine_code(*p.module, *machine, llvm::CodeGenFileType::ObjectFile);
+      p.machine_code_ms = elapsed_ms(codegen_start);
+    };
+    std::vector<std::thread> workers;
+    std::vector<std::exception_ptr> failures(partitions.size());
+    for (std::size_t i = 1; i < partitions.size(); ++i)
+      workers.emplace_back([&, i] {
+        try {
+          compile_partition(partitions[i]);
+        } catch (...) {
+          failures[i] = std::current_exception();
+        }
+      });
+    try {
+      compile_partition(partitions[0]);
+    } catch (...) {
+      failures[0] = std::current_exception();
     }
-    auto codegen_start = Clock::now();
-    object = emit_machine_code(*module, *machine, llvm::CodeGenFileType::ObjectFile);
-    result.stats.machine_code_ms = elapsed_ms(codegen_start);
-    if (options.use_cache && disk.enabled()) disk.write(key, check, *object);
+    for (std::thread& worker : workers) worker.join();
+    for (const std::exception_ptr& failure : failures)
+      if (failure) std::rethrow_exception(failure);
+    // The partitions ran side by side, so the slowest one is the wall-clock cost.
+    objects.emplace();
+    for (const Partition& p : partitions) {
+      result.stats.llvm_optimize_ms = std::max(result.stats.llvm_optimize_ms, p.optimize_ms);
+      result.stats.machine_code_ms = std::max(result.stats.machine_code_ms, p.machine_code_ms);
+      result.ir_after += p.optimized_ir;
+      result.assembly += p.assembly;
+      objects->push_back(p.object);
+    }
+    if (options.use_cache && disk.enabled()) disk.write(key, check, pack_objects(partitions));
   }
 
   auto link_start = Clock::now();
-  std::shared_ptr<LoadedCode> code = jit.load(*object);
+  std::shared_ptr<LoadedCode> code = jit.load(*objects);
   result.stats.link_ms = elapsed_ms(link_start);
   if (options.use_cache) jit.remember_loaded(key, code);
   result.entry = code->entry;
   result.owner = code;
-  log_at(1, "jit: {} kernels, emit {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms, link {:.2f} ms{}",
-         program.kernels.size(), result.stats.emit_ms, result.stats.llvm_optimize_ms,
+  log_at(1, "jit: {} kernels in {} modules, emit {:.2f} ms, optimize {:.2f} ms, machine code {:.2f} ms, link {:.2f} ms{}",
+         program.kernels.size(), partitions.size(), result.stats.emit_ms, result.stats.llvm_optimize_ms,
          result.stats.machine_code_ms, result.stats.link_ms,
          result.stats.disk_cache_hit ? " (from the on-disk cache)" : "");
   return result;

@@ -87,9 +87,14 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
 }  // namespace
 
 std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) const {
+  return call(arguments, CallOptions{});
+}
+
+std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
+                                   const CallOptions& options) const {
   const Impl& impl = checked(impl_);
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
-  return impl.executor->run(arguments, sizes);
+  return impl.executor->run(arguments, sizes, options.borrow_outputs);
 }
 
 const std::vector<Expr>& Function::inputs() const { return checked(impl_).inputs; }

@@ -133,10 +133,10 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
       continue;
     }
     std::string message = fmt::format(
-        "{}: the output does not depend on variable '{}' through any differentiable path "
+        "{}: {} does not depend on variable '{}' through any differentiable path "
         "(stop_gradient, integer values, comparisons, sign, floor, ceil and round pass no "
         "gradient)",
-        caller, variable_name(x));
+        caller, caller == "grad" ? "the cost" : "the output", variable_name(x));
     if (options.disconnected == DisconnectedPolicy::Raise)
       throw UserError(message +
                       "; pass GradOptions{DisconnectedPolicy::Zeros} to get zeros instead");

@@ -1,7 +1,7 @@
-// The reference evaluator's driver: evaluate() walks the graph in topological order,
-// computing each node once from its inputs' values and releasing a value once its last
-// user has run; evaluate_node() checks operand values and computes one node. The kernels
-// live in eval_<family>.cpp.
+// The reference evaluator's driver. evaluate() walks the graph in topological order and
+// computes each node once from its inputs' values, releasing a value after its last user
+// has run. evaluate_node() checks operand values and computes one node. The kernels live
+// in eval_<family>.cpp.
 #include "damo/graph/eval.h"
 
 #include <fmt/format.h>
@@ -126,12 +126,13 @@ Tensor evaluate(const Expr& output, const Feeds& feeds) {
 Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands) {
   std::string name(op_name(node.op()));
   if (node.op() == OpKind::Input)
-    throw UserError(fmt::format("evaluate_node: input '{}' has no value of its own; evaluate it "
-                                "with evaluate() and a feed",
-                                node.name()));
+    throw UserError(
+        fmt::format("evaluate_node: input '{}' has no value of its own; evaluate it "
+                    "with evaluate() and a feed",
+                    node.name()));
   if (node.is_leaf()) return eval::leaf_value(node, {}).clone();
   if (operands.size() != node.input_count())
-    throw UserError(fmt::format("evaluate_node: {} takes {} operands but {} were given", name,
+    throw UserError(fmt::format("evaluate_node: {} takes {} operands, got {}", name,
                                 node.input_count(), operands.size()));
 
   eval::ShapeBinder binder;

@@ -1,6 +1,6 @@
 // Strided iteration for the evaluator's kernels. A StridedLoop walks the elements of a
 // contiguous result in row-major order and tracks, for each operand, the offset of the
-// element that feeds it; broadcast axes have stride 0. Adjacent axes that every operand
+// element that feeds it. Broadcast axes have stride 0. Adjacent axes that every operand
 // reads contiguously are merged first, so the innermost loop is as long as possible.
 #pragma once
 
@@ -102,13 +102,13 @@ void map_binary(Tensor& out, const Tensor& a, const Tensor& b, Op op) {
   }
   StridedLoop<2> loop(out.shape(), {broadcast_strides(a.shape(), out.shape()),
                                     broadcast_strides(b.shape(), out.shape())});
-  loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                        const auto& strides) {
-    const A* xs = x + offsets[0];
-    const B* ys = y + offsets[1];
-    for (std::int64_t j = 0; j < count; ++j)
-      o[start + j] = op(xs[j * strides[0]], ys[j * strides[1]]);
-  });
+  loop.for_each_row(
+      [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+        const A* xs = x + offsets[0];
+        const B* ys = y + offsets[1];
+        for (std::int64_t j = 0; j < count; ++j)
+          o[start + j] = op(xs[j * strides[0]], ys[j * strides[1]]);
+      });
 }
 
 /// out = op(a, b, c) elementwise, with the operands broadcast to out's shape.
@@ -121,12 +121,12 @@ void map_ternary(Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c,
   StridedLoop<3> loop(out.shape(), {broadcast_strides(a.shape(), out.shape()),
                                     broadcast_strides(b.shape(), out.shape()),
                                     broadcast_strides(c.shape(), out.shape())});
-  loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                        const auto& strides) {
-    for (std::int64_t j = 0; j < count; ++j)
-      o[start + j] = op(x[offsets[0] + j * strides[0]], y[offsets[1] + j * strides[1]],
-                        z[offsets[2] + j * strides[2]]);
-  });
+  loop.for_each_row(
+      [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+        for (std::int64_t j = 0; j < count; ++j)
+          o[start + j] = op(x[offsets[0] + j * strides[0]], y[offsets[1] + j * strides[1]],
+                            z[offsets[2] + j * strides[2]]);
+      });
 }
 
 }  // namespace damo::eval

@@ -42,10 +42,9 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Sigmoid:
       return map_unary<T, T>(out, x, [](T v) { return T{1} / (T{1} + std::exp(-v)); });
     case OpKind::Softplus:
-      // max(x, 0) + log1p(exp(-|x|)) never overflows; NaN stays NaN through the second term.
-      return map_unary<T, T>(out, x, [](T v) {
-        return (v > 0 ? v : T{0}) + std::log1p(std::exp(-std::fabs(v)));
-      });
+      // exp(-|x|) is at most 1, so this cannot overflow. NaN propagates through log1p.
+      return map_unary<T, T>(
+          out, x, [](T v) { return (v > 0 ? v : T{0}) + std::log1p(std::exp(-std::fabs(v))); });
     case OpKind::Floor: return map_unary<T, T>(out, x, [](T v) { return std::floor(v); });
     case OpKind::Ceil: return map_unary<T, T>(out, x, [](T v) { return std::ceil(v); });
     // nearbyint rounds halves to even in the default rounding mode, which Damo never changes.
@@ -173,8 +172,7 @@ Tensor eval_binary(OpKind op, const Tensor& a, const Tensor& b, DType out_dtype)
   return out;
 }
 
-Tensor eval_ternary(OpKind op, const Tensor& a, const Tensor& b, const Tensor& c,
-                    DType out_dtype) {
+Tensor eval_ternary(OpKind op, const Tensor& a, const Tensor& b, const Tensor& c, DType out_dtype) {
   Dims dims = broadcast_dims(broadcast_dims(a.shape(), b.shape(), op), c.shape(), op);
   Tensor out = Tensor::empty(out_dtype, dims);
 

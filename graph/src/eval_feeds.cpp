@@ -30,19 +30,18 @@ std::string quoted_list(const std::vector<std::string>& names) {
 
 }  // namespace
 
-void ShapeBinder::bind(const std::string& who, const Node& node, const Tensor& value) {
+void ShapeBinder::bind(const std::string& subject, const Node& node, const Tensor& value) {
   if (!value.defined())
-    throw UserError(fmt::format("{} expects {} but the value is an undefined tensor", who,
+    throw UserError(fmt::format("{} expects {} but the value is an undefined tensor", subject,
                                 describe_node(node)));
   auto mismatch = [&](const std::string& reason) {
-    return UserError(fmt::format("{} expects {} but the value is {}: {}", who,
+    return UserError(fmt::format("{} expects {} but the value is {}: {}", subject,
                                  describe_node(node), describe_value(value), reason));
   };
   if (value.dtype() != node.dtype())
-    throw mismatch(fmt::format("the dtype must be {}; cast the value first",
-                               dtype_name(node.dtype())));
-  if (value.rank() != node.rank())
-    throw mismatch(fmt::format("the rank must be {}", node.rank()));
+    throw mismatch(
+        fmt::format("the dtype must be {}; cast the value first", dtype_name(node.dtype())));
+  if (value.rank() != node.rank()) throw mismatch(fmt::format("the rank must be {}", node.rank()));
 
   for (int axis = 0; axis < node.rank(); ++axis) {
     const Dim& dim = node.shape()[axis];
@@ -53,20 +52,20 @@ void ShapeBinder::bind(const std::string& who, const Node& node, const Tensor& v
     }
     auto [bound, inserted] = sizes_.emplace(dim.symbol(), size);
     if (inserted) {
-      origins_[dim.symbol()] = fmt::format("{} (axis {})", who, axis);
+      origins_[dim.symbol()] = fmt::format("{} (axis {})", subject, axis);
     } else if (bound->second != size) {
-      throw mismatch(fmt::format("axis {} must be {} because the symbolic dimension '{}' is {} "
-                                 "in {}",
-                                 axis, bound->second, dim.symbol(), bound->second,
-                                 origins_[dim.symbol()]));
+      throw mismatch(
+          fmt::format("axis {} must be {} because the symbolic dimension '{}' is {} "
+                      "in {}",
+                      axis, bound->second, dim.symbol(), bound->second, origins_[dim.symbol()]));
     }
   }
 }
 
 SymbolSizes bind_feeds(const std::vector<const Node*>& order, const Feeds& feeds,
                        const std::vector<const Graph*>& graphs) {
-  // Feeds that name no input of the graphs; they are reported after the missing inputs,
-  // whose message they may explain (a misspelled name shows up as both).
+  // Feeds that name no input of the graphs. A misspelled name is both a missing input and
+  // an unknown feed, so the missing-input message lists these names too.
   std::set<std::string> reachable;
   for (const Node* node : order)
     if (node->op() == OpKind::Input) reachable.insert(node->name());
@@ -81,25 +80,27 @@ SymbolSizes bind_feeds(const std::vector<const Node*>& order, const Feeds& feeds
   ShapeBinder binder;
   for (const Node* node : order) {
     if (node->op() != OpKind::Input) continue;
-    std::string who = fmt::format("input '{}'", node->name());
+    std::string subject = fmt::format("input '{}'", node->name());
     auto found = feeds.find(node->name());
     if (found == feeds.end()) {
       std::string hint;
       if (!unknown.empty())
-        hint = fmt::format(" (the feeds contain {}, which name no input)", quoted_list(unknown));
-      throw UserError(fmt::format("{} ({}) has no value; add a feed named '{}'{}", who,
+        hint = fmt::format(" (the feeds contain {}, which name{} no input)", quoted_list(unknown),
+                           unknown.size() == 1 ? "s" : "");
+      throw UserError(fmt::format("{} ({}) has no value; add a feed named '{}'{}", subject,
                                   describe_node(*node), node->name(), hint));
     }
-    binder.bind(who, *node, found->second);
+    binder.bind(subject, *node, found->second);
   }
 
   if (!unknown.empty()) {
     std::vector<std::string> names(reachable.begin(), reachable.end());
     std::string inputs = names.empty() ? "no inputs" : "inputs " + quoted_list(names);
-    throw UserError(fmt::format("{} {} {} not name an input of the graph; the evaluated "
-                                "expressions have {}",
-                                unknown.size() == 1 ? "feed" : "feeds", quoted_list(unknown),
-                                unknown.size() == 1 ? "does" : "do", inputs));
+    throw UserError(
+        fmt::format("{} {} {} not name an input of the graph; the evaluated "
+                    "expressions have {}",
+                    unknown.size() == 1 ? "feed" : "feeds", quoted_list(unknown),
+                    unknown.size() == 1 ? "does" : "do", inputs));
   }
   return binder.sizes();
 }

@@ -1,6 +1,6 @@
 // Kernels of the fused ops that carry a body: fused_elementwise and fused_reduction. The
-// body is a scalar expression over Param nodes; it is evaluated node by node over whole
-// tensors, each param standing for its operand, and broadcasting does the rest.
+// body is a scalar expression over Param nodes. It is evaluated node by node over whole
+// tensors, with each param bound to its operand, and broadcasting does the rest.
 #include <fmt/format.h>
 
 #include <unordered_map>
@@ -37,8 +37,7 @@ Tensor evaluate_body(const Node& node, const std::vector<Tensor>& operands) {
   }
 
   Dims dims;
-  for (const Tensor& operand : operands)
-    dims = broadcast_dims(dims, operand.shape(), node.op());
+  for (const Tensor& operand : operands) dims = broadcast_dims(dims, operand.shape(), node.op());
   // A bare param or constant still shares its storage; the copy that broadcasting makes
   // gives the result its own.
   const Tensor& result = values.at(body);

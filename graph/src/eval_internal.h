@@ -21,9 +21,9 @@ using SymbolSizes = std::unordered_map<std::string, std::int64_t>;
 class ShapeBinder {
  public:
   /// Checks value against node's dtype and shape and binds the symbols of that shape.
-  /// Throws UserError that starts with who (such as "input 'X'") and names the expected
+  /// Throws UserError that starts with subject (such as "input 'X'") and names the expected
   /// and actual dtype and shape and the axis at fault.
-  void bind(const std::string& who, const Node& node, const Tensor& value);
+  void bind(const std::string& subject, const Node& node, const Tensor& value);
   const SymbolSizes& sizes() const { return sizes_; }
 
  private:
@@ -31,9 +31,9 @@ class ShapeBinder {
   std::unordered_map<std::string, std::string> origins_;  // symbol -> where it was bound
 };
 
-/// Checks the feeds of one evaluate() call against the reachable inputs (Input nodes in
-/// order) and returns the symbol sizes; graphs are those of the outputs, whose inputs a
-/// feed may name without being reachable.
+/// Checks the feeds of one evaluate() call against the Input nodes in order and returns
+/// the symbol sizes. A feed may name an input of graphs (the outputs' graphs) that the
+/// outputs do not reach.
 SymbolSizes bind_feeds(const std::vector<const Node*>& order,
                        const std::unordered_map<std::string, Tensor>& feeds,
                        const std::vector<const Graph*>& graphs);
@@ -44,8 +44,8 @@ Dims contiguous_strides(const Dims& dims);
 /// NumPy broadcast of two runtime shapes; throws UserError naming op when they differ.
 Dims broadcast_dims(const Dims& a, const Dims& b, OpKind op);
 
-/// The node's shape with each symbolic dimension replaced by its size in sizes; throws
-/// UserError naming the node's op and the symbol when a size is unknown.
+/// Resolves the node's shape, replacing each symbolic dimension by its size in sizes.
+/// Throws UserError naming the node's op and the symbol when a size is unknown.
 Dims resolve_shape(const Node& node, const SymbolSizes& sizes);
 
 /// Product of dims[begin, end).
@@ -54,8 +54,9 @@ std::int64_t dims_product(const Dims& dims, int begin, int end);
 /// Values of an i32 or i64 tensor as int64.
 std::vector<std::int64_t> read_indices(const Tensor& indices);
 
-/// An index clamped into [0, size - 1] after adding size once to a negative index, the
-/// rule of take(), take_along_axis() and their gradients. size must be positive.
+/// Maps an index to a position along an axis of size elements, the rule of take(),
+/// take_along_axis() and their gradients. A negative index gets size added once, and the
+/// result is clamped into [0, size - 1]. size must be positive.
 inline std::int64_t clamp_index(std::int64_t index, std::int64_t size) {
   if (index < 0) index += size;
   if (index < 0) return 0;
@@ -75,7 +76,7 @@ inline std::int64_t slice_length(std::int64_t start, std::int64_t stop, std::int
 Tensor eval_unary(OpKind op, const Tensor& x, DType out);
 /// Binary op with NumPy broadcasting; both operands share a dtype.
 Tensor eval_binary(OpKind op, const Tensor& a, const Tensor& b, DType out);
-/// Where or Clip with NumPy broadcasting.
+/// Computes the ternary op (Where or Clip) with NumPy broadcasting.
 Tensor eval_ternary(OpKind op, const Tensor& a, const Tensor& b, const Tensor& c, DType out);
 /// -(t * log(p) + (1 - t) * log1p(-p)) with broadcasting.
 Tensor eval_binary_crossentropy(const Tensor& p, const Tensor& t);

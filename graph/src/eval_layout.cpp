@@ -15,11 +15,11 @@ namespace {
 // compiles to one load and one store.
 template <std::size_t Size>
 void copy_rows(const unsigned char* in, unsigned char* out, const StridedLoop<1>& loop) {
-  loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                        const auto& strides) {
-    for (std::int64_t j = 0; j < count; ++j)
-      std::memcpy(out + (start + j) * Size, in + (offsets[0] + j * strides[0]) * Size, Size);
-  });
+  loop.for_each_row(
+      [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+        for (std::int64_t j = 0; j < count; ++j)
+          std::memcpy(out + (start + j) * Size, in + (offsets[0] + j * strides[0]) * Size, Size);
+      });
 }
 
 // Operand as bytes, with the element size, for the byte-moving kernels.
@@ -94,8 +94,8 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& attrs) {
 
   std::int64_t outer = dims_product(dims, 0, axis);
   std::int64_t size = x.dim(axis);
-  std::size_t row = static_cast<std::size_t>(dims_product(dims, axis + 1, x.rank())) *
-                    dtype_size(x.dtype());
+  std::size_t row =
+      static_cast<std::size_t>(dims_product(dims, axis + 1, x.rank())) * dtype_size(x.dtype());
   for (std::int64_t o = 0; o < outer; ++o)
     for (std::int64_t i = 0; i < length; ++i)
       std::memcpy(bytes_of(out) + static_cast<std::size_t>(o * length + i) * row,
@@ -114,8 +114,8 @@ Tensor take(const Tensor& x, const Tensor& indices, int axis) {
   Tensor out = Tensor::empty(x.dtype(), dims);
   std::vector<std::int64_t> index = read_indices(indices);
   std::int64_t outer = dims_product(x.shape(), 0, axis);
-  std::size_t row = static_cast<std::size_t>(dims_product(x.shape(), axis + 1, x.rank())) *
-                    dtype_size(x.dtype());
+  std::size_t row =
+      static_cast<std::size_t>(dims_product(x.shape(), axis + 1, x.rank())) * dtype_size(x.dtype());
   auto count = static_cast<std::int64_t>(index.size());
   for (std::int64_t o = 0; o < outer; ++o)
     for (std::int64_t j = 0; j < count; ++j) {
@@ -131,15 +131,15 @@ void take_along_rows(const Tensor& x, const std::vector<std::int64_t>& index, Te
                      const StridedLoop<2>& loop, std::int64_t size, std::int64_t axis_stride) {
   const unsigned char* in = bytes_of(x);
   unsigned char* dest = bytes_of(out);
-  loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                        const auto& strides) {
-    for (std::int64_t j = 0; j < count; ++j) {
-      std::int64_t i = clamp_index(index[static_cast<std::size_t>(offsets[1] + j * strides[1])],
-                                   size);
-      std::int64_t source = offsets[0] + j * strides[0] + i * axis_stride;
-      std::memcpy(dest + (start + j) * Size, in + source * Size, Size);
-    }
-  });
+  loop.for_each_row(
+      [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+        for (std::int64_t j = 0; j < count; ++j) {
+          std::int64_t i =
+              clamp_index(index[static_cast<std::size_t>(offsets[1] + j * strides[1])], size);
+          std::int64_t source = offsets[0] + j * strides[0] + i * axis_stride;
+          std::memcpy(dest + (start + j) * Size, in + source * Size, Size);
+        }
+      });
 }
 
 Tensor take_along_axis(const Tensor& x, const Tensor& indices, int axis) {

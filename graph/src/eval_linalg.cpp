@@ -21,14 +21,14 @@ Tensor transpose_last_two(const Tensor& x) {
 // c (m x n) += a (m x k) @ b (k x n), all row-major and contiguous. The i-k-j order reads
 // b and writes c along rows.
 template <class T>
-void multiply_block(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k,
-                    std::int64_t n) {
+void multiply_block(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n) {
   for (std::int64_t i = 0; i < m; ++i) {
     T* c_row = c + i * n;
     for (std::int64_t p = 0; p < k; ++p) {
       T a_ip = a[i * k + p];
       const T* b_row = b + p * n;
-      for (std::int64_t j = 0; j < n; ++j) c_row[j] = add_values(c_row[j], mul_values(a_ip, b_row[j]));
+      for (std::int64_t j = 0; j < n; ++j)
+        c_row[j] = add_values(c_row[j], mul_values(a_ip, b_row[j]));
     }
   }
 }
@@ -65,20 +65,21 @@ Tensor eval_matmul(const Tensor& left, const Tensor& right, bool transpose_a, bo
   Tensor out = Tensor::zeros(a.dtype(), dims);
   if (out.numel() == 0) return out;
 
-  StridedLoop<2> loop(batch, {broadcast_strides(batch_a, batch), broadcast_strides(batch_b, batch)});
+  StridedLoop<2> loop(batch,
+                      {broadcast_strides(batch_a, batch), broadcast_strides(batch_b, batch)});
   visit_dtype(a.dtype(), [&](auto zero) {
     using T = decltype(zero);
     if constexpr (!std::is_same_v<T, bool>) {
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();
       T* pc = out.data<T>();
-      loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                            const auto& strides) {
-        for (std::int64_t j = 0; j < count; ++j)
-          multiply_block(pa + (offsets[0] + j * strides[0]) * m * k,
-                         pb + (offsets[1] + j * strides[1]) * k * n, pc + (start + j) * m * n, m,
-                         k, n);
-      });
+      loop.for_each_row(
+          [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+            for (std::int64_t j = 0; j < count; ++j)
+              multiply_block(pa + (offsets[0] + j * strides[0]) * m * k,
+                             pb + (offsets[1] + j * strides[1]) * k * n, pc + (start + j) * m * n,
+                             m, k, n);
+          });
     }
   });
   return out;

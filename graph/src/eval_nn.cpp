@@ -71,7 +71,8 @@ void categorical_dense(const T* p, const T* t, T* loss, std::int64_t rows, std::
   }
 }
 
-// Sparse cross-entropy -log(p[label]) of each row; NaN for a label outside [0, classes).
+// Sparse cross-entropy -log(p[label]) of each row, or NaN for a label outside
+// [0, classes).
 template <class T>
 void categorical_sparse(const T* p, const std::vector<std::int64_t>& labels, T* loss,
                         std::int64_t rows, std::int64_t classes) {
@@ -111,8 +112,8 @@ void softmax_crossentropy_sparse(const T* z, const std::vector<std::int64_t>& la
 
 // g * (softmax(z) * sum(t) - t) of each row, the gradient of the dense loss above.
 template <class T>
-void softmax_crossentropy_grad_dense(const T* z, const T* t, const T* g, T* out,
-                                     std::int64_t rows, std::int64_t classes) {
+void softmax_crossentropy_grad_dense(const T* z, const T* t, const T* g, T* out, std::int64_t rows,
+                                     std::int64_t classes) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = z + r * classes;
     const T* target = t + r * classes;
@@ -128,8 +129,7 @@ void softmax_crossentropy_grad_dense(const T* z, const T* t, const T* g, T* out,
 // g * (softmax(z) - one_hot(label)) of each row; a NaN row for an out-of-range label.
 template <class T>
 void softmax_crossentropy_grad_sparse(const T* z, const std::vector<std::int64_t>& labels,
-                                      const T* g, T* out, std::int64_t rows,
-                                      std::int64_t classes) {
+                                      const T* g, T* out, std::int64_t rows, std::int64_t classes) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = z + r * classes;
     std::int64_t label = labels[static_cast<std::size_t>(r)];
@@ -158,8 +158,8 @@ Tensor nn_typed(const Node& node, const std::vector<Tensor>& in) {
   std::int64_t classes = x.dim(x.rank() - 1);
   Dims loss_dims(x.shape().begin(), x.shape().end() - 1);
   std::int64_t rows = dims_product(loss_dims, 0, static_cast<int>(loss_dims.size()));
-  bool gradient = op == OpKind::SoftmaxCrossEntropyGrad ||
-                  op == OpKind::SparseSoftmaxCrossEntropyGrad;
+  bool gradient =
+      op == OpKind::SoftmaxCrossEntropyGrad || op == OpKind::SparseSoftmaxCrossEntropyGrad;
   Tensor out = Tensor::empty(x.dtype(), gradient ? x.shape() : loss_dims);
   const T* z = x.data<T>();
   T* o = out.data<T>();
@@ -183,8 +183,7 @@ Tensor nn_typed(const Node& node, const std::vector<Tensor>& in) {
   case OpKind::SparseSoftmaxCrossEntropyGrad:
     softmax_crossentropy_grad_sparse(z, read_indices(in[1]), in[2].data<T>(), o, rows, classes);
     break;
-  default:
-    fail_internal("eval_nn", fmt::format("{} is not a neural-network op", op_name(op)));
+  default: fail_internal("eval_nn", fmt::format("{} is not a neural-network op", op_name(op)));
   }
   return out;
 }

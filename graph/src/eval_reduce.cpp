@@ -1,7 +1,7 @@
-// Kernels of the reductions (sum ... any). The reduced axes are first moved last by a
-// transposing copy (skipped when they already are), so each result element reduces one
-// contiguous row in row-major order; argmax and argmin therefore return row-major
-// positions within the reduced axes. Float sums accumulate in double, pairwise for float64.
+// Kernels of the reductions (sum ... any). A transposing copy first moves the reduced axes
+// last, unless they already are, so each result element reduces one contiguous row in
+// row-major order. That is why argmax and argmin return row-major positions within the
+// reduced axes. Float sums accumulate in double, pairwise for float64.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -177,7 +177,8 @@ Tensor eval_reduction(OpKind op, const Tensor& x, const std::vector<std::int64_t
   }
 
   bool in_order = true;
-  for (std::size_t i = 0; i < perm.size(); ++i) in_order = in_order && perm[i] == static_cast<int>(i);
+  for (std::size_t i = 0; i < perm.size(); ++i)
+    in_order = in_order && perm[i] == static_cast<int>(i);
   Tensor rows = in_order ? x : transpose_tensor(x, perm);
 
   Tensor out = Tensor::empty(out_dtype, dims);

@@ -34,34 +34,44 @@ T wrap_mul(T a, T b) {
 
 template <class T>
 T add_values(T a, T b) {
-  if constexpr (kIsInteger<T>) return wrap_add(a, b);
-  else return a + b;
+  if constexpr (kIsInteger<T>)
+    return wrap_add(a, b);
+  else
+    return a + b;
 }
 
 template <class T>
 T sub_values(T a, T b) {
-  if constexpr (kIsInteger<T>) return wrap_sub(a, b);
-  else return a - b;
+  if constexpr (kIsInteger<T>)
+    return wrap_sub(a, b);
+  else
+    return a - b;
 }
 
 template <class T>
 T mul_values(T a, T b) {
-  if constexpr (kIsInteger<T>) return wrap_mul(a, b);
-  else return a * b;
+  if constexpr (kIsInteger<T>)
+    return wrap_mul(a, b);
+  else
+    return a * b;
 }
 
 /// -x; the negation of the minimum integer is itself.
 template <class T>
 T neg_value(T x) {
-  if constexpr (kIsInteger<T>) return wrap_sub(T{0}, x);
-  else return -x;
+  if constexpr (kIsInteger<T>)
+    return wrap_sub(T{0}, x);
+  else
+    return -x;
 }
 
 /// |x|; abs of the minimum integer is itself, abs(-0.0) is +0.0.
 template <class T>
 T abs_value(T x) {
-  if constexpr (kIsInteger<T>) return x < 0 ? wrap_sub(T{0}, x) : x;
-  else return std::fabs(x);
+  if constexpr (kIsInteger<T>)
+    return x < 0 ? wrap_sub(T{0}, x) : x;
+  else
+    return std::fabs(x);
 }
 
 /// -1, 0 or 1; a float zero of either sign gives +0 and NaN gives NaN.
@@ -173,15 +183,19 @@ T minimum_value(T a, T b) {
 /// The value that a max reduction over no elements gives: -inf, the minimum integer, false.
 template <class T>
 T lowest_value() {
-  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::lowest();
+  if constexpr (std::is_floating_point_v<T>)
+    return -std::numeric_limits<T>::infinity();
+  else
+    return std::numeric_limits<T>::lowest();
 }
 
 /// The value that a min reduction over no elements gives: +inf, the maximum integer, true.
 template <class T>
 T highest_value() {
-  if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::max();
+  if constexpr (std::is_floating_point_v<T>)
+    return std::numeric_limits<T>::infinity();
+  else
+    return std::numeric_limits<T>::max();
 }
 
 }  // namespace damo::eval

@@ -24,8 +24,8 @@ Tensor slice_scatter(const Tensor& src, const Dims& dims, const std::vector<std:
   Tensor out = Tensor::zeros(src.dtype(), dims);
   std::int64_t outer = dims_product(dims, 0, axis);
   std::int64_t size = dims[static_cast<std::size_t>(axis)];
-  std::size_t row = static_cast<std::size_t>(dims_product(dims, axis + 1, src.rank())) *
-                    dtype_size(src.dtype());
+  std::size_t row =
+      static_cast<std::size_t>(dims_product(dims, axis + 1, src.rank())) * dtype_size(src.dtype());
   auto* dest = static_cast<unsigned char*>(out.raw_data());
   const auto* source = static_cast<const unsigned char*>(src.raw_data());
   for (std::int64_t o = 0; o < outer; ++o)
@@ -66,8 +66,8 @@ Tensor scatter_add_along_axis(const Tensor& src, const Tensor& indices, const Di
   std::int64_t size = dims[a];
   if (out.numel() == 0 || src.numel() == 0) return out;
 
-  // The walk follows src; a result axis of size 1 that src stretches collects the sum over
-  // it, and the result position along axis comes from the index.
+  // The walk follows src. A result axis of size 1 that src stretches collects the sum over
+  // that axis, and the position along axis comes from the index.
   Dims contiguous = contiguous_strides(dims);
   Dims out_strides(dims.size(), 0);
   for (std::size_t d = 0; d < dims.size(); ++d)
@@ -80,14 +80,14 @@ Tensor scatter_add_along_axis(const Tensor& src, const Tensor& indices, const Di
     using T = decltype(zero);
     T* o = out.data<T>();
     const T* s = src.data<T>();
-    loop.for_each_row([&](std::int64_t start, const auto& offsets, std::int64_t count,
-                          const auto& strides) {
-      for (std::int64_t j = 0; j < count; ++j) {
-        std::int64_t i = index[static_cast<std::size_t>(offsets[1] + j * strides[1])];
-        T& target = o[offsets[0] + j * strides[0] + clamp_index(i, size) * contiguous[a]];
-        target = add_values(target, s[start + j]);
-      }
-    });
+    loop.for_each_row(
+        [&](std::int64_t start, const auto& offsets, std::int64_t count, const auto& strides) {
+          for (std::int64_t j = 0; j < count; ++j) {
+            std::int64_t i = index[static_cast<std::size_t>(offsets[1] + j * strides[1])];
+            T& target = o[offsets[0] + j * strides[0] + clamp_index(i, size) * contiguous[a]];
+            target = add_values(target, s[start + j]);
+          }
+        });
   });
   return out;
 }

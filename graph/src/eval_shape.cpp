@@ -36,9 +36,9 @@ Dims broadcast_strides(const Dims& in, const Dims& out) {
   Dims strides(out.size(), 0);
   std::size_t lead = out.size() - in.size();
   for (std::size_t i = 0; i < in.size(); ++i) {
-    DAMO_ASSERT(in[i] == out[lead + i] || in[i] == 1,
-                "broadcast_strides: " + dims_to_string(in) + " does not broadcast to " +
-                    dims_to_string(out));
+    DAMO_ASSERT(in[i] == out[lead + i] || in[i] == 1, "broadcast_strides: " + dims_to_string(in) +
+                                                          " does not broadcast to " +
+                                                          dims_to_string(out));
     strides[lead + i] = in[i] == 1 ? 0 : contiguous[i];
   }
   return strides;
@@ -54,10 +54,11 @@ Dims resolve_shape(const Node& node, const SymbolSizes& sizes) {
     }
     auto found = sizes.find(d.symbol());
     if (found == sizes.end())
-      throw UserError(fmt::format("{}: the size of symbolic dimension '{}' in its shape {} is "
-                                  "unknown because no evaluated input has that dimension; "
-                                  "evaluate it together with an input that does",
-                                  op_name(node.op()), d.symbol(), node.shape().to_string()));
+      throw UserError(
+          fmt::format("{}: the size of symbolic dimension '{}' in its shape {} is "
+                      "unknown because no evaluated input has that dimension; "
+                      "evaluate it together with an input that does",
+                      op_name(node.op()), d.symbol(), node.shape().to_string()));
     dims.push_back(found->second);
   }
   return dims;

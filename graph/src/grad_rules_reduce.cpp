@@ -47,11 +47,11 @@ Contributions mean_grad(const GradContext& c) {
 }
 
 // The derivative of a product with respect to one factor is the product of the others.
-// Dividing the product by the factor fails at zeros, so zeros are counted: with none the
-// quotient is exact, with one only the zero factor gets the product of the rest, with more
-// every derivative is 0.
-// TODO: second derivatives at inputs that contain a zero are not exact, because the
-// branch for one zero treats the product of the other factors as zero for nonzero inputs.
+// Dividing the product by the factor fails at zeros, so zeros are counted. With none the
+// quotient is exact. With one zero, that factor gets the product P of the nonzero factors
+// and the others get 0. With two or more, every factor gets 0. Where one or two zeros give
+// 0, the value is written as a multiple of Z, the sum of the zero factors (0 in value), so
+// that second derivatives with respect to the zero factors are exact as well.
 Contributions prod_grad(const GradContext& c) {
   Expr x = c.in(0);
   Axes axes = reduced_axes(c.node);
@@ -59,10 +59,13 @@ Contributions prod_grad(const GradContext& c) {
   Expr safe = where(is_zero, literal_like(x, 1.0), x);
   Expr nonzero_product = prod(safe, axes, true);
   Expr zero_count = sum(cast(is_zero, x.dtype()), axes, true);
+  Expr zero_sum = sum(select_or_zero(is_zero, x), axes, true);
 
-  Expr only_zero = is_zero & (zero_count == 1.0);
-  Expr others = where(zero_count == 0.0, nonzero_product / safe,
-                      select_or_zero(only_zero, nonzero_product));
+  Expr one_zero = where(is_zero, nonzero_product, zero_sum * nonzero_product / safe);
+  Expr two_zeros = select_or_zero(is_zero, (zero_sum - x) * nonzero_product);
+  Expr several_zeros = where(zero_count == 1.0, one_zero,
+                             select_or_zero(zero_count == 2.0, two_zeros));
+  Expr others = where(zero_count == 0.0, nonzero_product / safe, several_zeros);
   return {broadcast_reduced(c.g, c.node) * others};
 }
 

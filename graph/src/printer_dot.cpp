@@ -27,8 +27,8 @@ std::string escape_dot(std::string_view text) {
 }
 
 std::string node_label(const Node& node) {
-  std::string first = fmt::format("%{} {}{}", node.id(), op_name(node.op()),
-                                  detail::format_details(node));
+  std::string first =
+      fmt::format("%{} {}{}", node.id(), op_name(node.op()), detail::format_details(node));
   std::string second = fmt::format("{} {}", dtype_name(node.dtype()), node.shape().to_string());
   return escape_dot(first) + "\\n" + escape_dot(second);
 }

@@ -1,8 +1,8 @@
 // to_infix(): prints an expression in Damo's expression language with minimal parentheses.
 //
-// The printer expands a node into a list of pieces (literal text, or an operand together
-// with the lowest precedence it may have without parentheses) and works through them with
-// an explicit stack, so the depth of the expression never reaches the call stack.
+// The printer expands a node into pieces: literal text, or an operand together with the
+// lowest precedence it may have without parentheses. An explicit stack of pieces replaces
+// recursion, so deep expressions do not overflow the call stack.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -192,7 +192,8 @@ Pieces call_pieces(const Node& node) {
   case OpKind::ExpandDims: return call(name, inputs, {std::to_string(attrs.ints.at(0))});
   case OpKind::Squeeze: return call(name, inputs, {"axis=" + detail::format_int_list(attrs.ints)});
   case OpKind::OneHot:
-    return call(name, inputs, {std::to_string(attrs.ints.at(0)), std::string(dtype_name(attrs.dtype))});
+    return call(name, inputs,
+                {std::to_string(attrs.ints.at(0)), std::string(dtype_name(attrs.dtype))});
   case OpKind::Concatenate: {
     Pieces pieces = {text_piece("concatenate([")};
     append_operands(pieces, inputs);
@@ -200,13 +201,15 @@ Pieces call_pieces(const Node& node) {
     return pieces;
   }
   case OpKind::SliceScatter:
-    return call(name, inputs,
-                {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0)),
-                 fmt::format("start={}", attrs.ints.at(1)), fmt::format("stop={}", attrs.ints.at(2)),
-                 fmt::format("step={}", attrs.ints.at(3))});
+    return call(
+        name, inputs,
+        {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0)),
+         fmt::format("start={}", attrs.ints.at(1)), fmt::format("stop={}", attrs.ints.at(2)),
+         fmt::format("step={}", attrs.ints.at(3))});
   case OpKind::IndexAdd:
   case OpKind::ScatterAddAlongAxis:
-    return call(name, inputs, {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0))});
+    return call(name, inputs,
+                {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0))});
   case OpKind::FusedMatMul: return fused_matmul_pieces(node);
   case OpKind::FusedElementwise:
   case OpKind::FusedReduction: return fused_pieces(node);
@@ -237,8 +240,8 @@ Pieces pieces_of(const Node& node) {
   auto op = binary_operator(node.op());
   if (!op) return call_pieces(node);
   int q = op->precedence;
-  // Left-grouping operators accept an equal precedence on the left only; comparisons
-  // accept it on neither side; ** groups to the right and takes a postfix base.
+  // A left-grouping operator accepts an operand of equal precedence on the left only, and a
+  // comparison on neither side. ** groups to the right, and its base must be postfix.
   int left = q == kCompare ? q + 1 : (q == kPower ? kPostfix : q);
   int right = q == kPower ? kPower : q + 1;
   return {node_piece(node.input(0), left), text_piece(fmt::format(" {} ", op->symbol)),

@@ -70,8 +70,8 @@ std::string format_element(const Tensor& t, std::int64_t index) {
 std::optional<std::string> format_small_value(const Tensor& t) {
   if (!t.defined() || t.numel() == 0 || t.numel() > kMaxPrintedElements) return std::nullopt;
 
-  // block[a] is the number of elements in one row of axis a; a list of axis a opens before
-  // each element whose index is a multiple of block[a] and closes after the last one.
+  // block[a] is the number of elements in one list along axis a. Such a list opens before
+  // each element whose index is a multiple of block[a], and closes after its last element.
   std::vector<std::int64_t> block(static_cast<std::size_t>(t.rank()), 1);
   std::int64_t size = 1;
   for (int axis = t.rank() - 1; axis >= 0; --axis) {

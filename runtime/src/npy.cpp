@@ -101,8 +101,13 @@ void byte_swap(Tensor& t) {
 }  // namespace
 
 Tensor parse_npy(std::string_view bytes, const std::string& source) {
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, kMagicSize) != 0)
+  // A file that starts like the magic string but ends early is truncated, not foreign.
+  bool magic_matches = !bytes.empty() && std::memcmp(bytes.data(), kMagic,
+                                                     std::min(bytes.size(), kMagicSize)) == 0;
+  if (!magic_matches)
     fail(source, "missing the \\x93NUMPY magic string; this is not a .npy file");
+  if (bytes.size() < 10)
+    fail(source, fmt::format("truncated header: the file has only {} bytes", bytes.size()));
   auto major = static_cast<unsigned char>(bytes[6]);
   std::size_t header_length = 0;
   std::size_t header_start = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <memory>
@@ -62,7 +63,7 @@ class Pool {
       chunks_ = chunks;
       next_chunk_.store(0);
       remaining_.store(chunks);
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     run_chunks();
@@ -89,22 +90,37 @@ class Pool {
   void work() {
     std::uint64_t seen = 0;
     for (;;) {
+      // Kernels of one compiled call follow each other within microseconds, so a worker
+      // spins briefly before it sleeps; waking a sleeping thread costs tens of microseconds.
+      auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
+      for (int i = 1; generation_.load(std::memory_order_acquire) == seen; ++i) {
+        if (i % 64 == 0 && std::chrono::steady_clock::now() > spin_until) break;
+        pause();
+      }
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
         if (stopping_) return;
-        seen = generation_;
+        seen = generation_.load();
       }
       run_chunks();
     }
   }
+
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
+  static constexpr std::chrono::microseconds kSpinTime{50};
 
   std::vector<std::thread> workers_;
   std::mutex busy_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::uint64_t generation_ = 0;
+  std::atomic<std::uint64_t> generation_{0};
   ChunkFunction fn_ = nullptr;
   void* context_ = nullptr;
   std::int64_t total_ = 0;

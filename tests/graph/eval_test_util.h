@@ -31,7 +31,7 @@ inline Tensor random_tensor(DType dtype, const Dims& dims, std::uint64_t seed, d
   return t;
 }
 
-/// The elements of t as doubles, row-major.
+/// Returns the elements of t as doubles, row-major.
 inline std::vector<double> values_of(const Tensor& t) {
   std::vector<double> out;
   for (std::int64_t i = 0; i < t.numel(); ++i) out.push_back(t.get_double(i));
@@ -44,7 +44,7 @@ inline std::int64_t numel_of(const Dims& dims) {
   return n;
 }
 
-/// The multi-index of a flat row-major position.
+/// Returns the multi-index of a flat row-major position.
 inline Dims unravel(std::int64_t flat, const Dims& dims) {
   Dims index(dims.size(), 0);
   for (int i = static_cast<int>(dims.size()) - 1; i >= 0; --i) {
@@ -54,8 +54,9 @@ inline Dims unravel(std::int64_t flat, const Dims& dims) {
   return index;
 }
 
-/// The flat position in a tensor of dims of the element that a broadcast reads at index
-/// (index has the broadcast rank; dims align at the last axis, size-1 axes stretch).
+/// Returns the flat position, in a tensor of dims, of the element that a broadcast reads
+/// at index. index has the broadcast rank, dims align at the last axis, and axes of size 1
+/// stretch.
 inline std::int64_t broadcast_offset(const Dims& index, const Dims& dims) {
   std::int64_t offset = 0;
   std::size_t lead = index.size() - dims.size();

@@ -8,7 +8,7 @@
 
 namespace damo::testing {
 
-/// The message of the UserError that build throws, or "<no error>" when it throws none.
+/// Runs build and returns the message of the UserError it throws, or "<no error>".
 inline std::string user_error(const std::function<void()>& build) {
   try {
     build();

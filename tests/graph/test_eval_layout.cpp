@@ -62,12 +62,10 @@ TEST_CASE("eval reshape, expand_dims and squeeze") {
   Expr in = g.input("x", DType::Float32, Shape{"n", 6});
   Feeds feeds = {{"x", x}};
   check_values(evaluate(reshape(in, {"n", 2, 3}), feeds), DType::Float32, {5, 2, 3}, values_of(x));
-  check_values(evaluate(reshape(in, {"n", -1, 1}), feeds), DType::Float32, {5, 6, 1},
-               values_of(x));
+  check_values(evaluate(reshape(in, {"n", -1, 1}), feeds), DType::Float32, {5, 6, 1}, values_of(x));
   check_values(evaluate(expand_dims(in, 0), feeds), DType::Float32, {1, 5, 6}, values_of(x));
   check_values(evaluate(expand_dims(in, -1), feeds), DType::Float32, {5, 6, 1}, values_of(x));
-  check_values(evaluate(squeeze(expand_dims(in, 1)), feeds), DType::Float32, {5, 6},
-               values_of(x));
+  check_values(evaluate(squeeze(expand_dims(in, 1)), feeds), DType::Float32, {5, 6}, values_of(x));
 
   Tensor y = test::random_tensor(DType::Int64, {2, 3, 4}, 33, -9, 9);
   Expr yin = input_for(g, "y", y);
@@ -120,12 +118,11 @@ TEST_CASE("eval concatenate along each axis") {
     for (int j = 0; j < 4; ++j) expected.push_back(d.get_double(i * 4 + j));
   }
   check_values(evaluate(concatenate({ea, eb, ec, ed}, 1), feeds), DType::Float32, {2, 8}, expected);
-  check_values(evaluate(concatenate({ed, ed}, -2), feeds), DType::Float32, {4, 4},
-               [&] {
-                 std::vector<double> v = values_of(d);
-                 v.insert(v.end(), v.begin(), v.end());
-                 return v;
-               }());
+  check_values(evaluate(concatenate({ed, ed}, -2), feeds), DType::Float32, {4, 4}, [&] {
+    std::vector<double> v = values_of(d);
+    v.insert(v.end(), v.begin(), v.end());
+    return v;
+  }());
 
   // An i32 part is converted to the promoted dtype first.
   Tensor i = Tensor::from_vector(std::vector<std::int32_t>{7, 8}, {2, 1});
@@ -190,15 +187,17 @@ TEST_CASE("eval take wraps once and clamps") {
 
   expected.clear();
   for (int k = 0; k < 6; ++k)
-    for (int c = 0; c < 5; ++c) expected.push_back(x.get_double(ref_clamp(idx.get_int64(k), 4) * 5 + c));
+    for (int c = 0; c < 5; ++c)
+      expected.push_back(x.get_double(ref_clamp(idx.get_int64(k), 4) * 5 + c));
   check_values(evaluate(take(in, indices, 0), feeds), DType::Float32, {2, 3, 5}, expected);
 
   // i32 scalar index.
-  Tensor one = Tensor::from_vector(std::vector<std::int32_t>{-2}, {});
-  feeds["s"] = one;
+  Tensor scalar_index = Tensor::from_vector(std::vector<std::int32_t>{-2}, {});
+  feeds["s"] = scalar_index;
   std::vector<double> row;
   for (int c = 0; c < 5; ++c) row.push_back(x.get_double(2 * 5 + c));
-  check_values(evaluate(take(in, input_for(g, "s", one), 0), feeds), DType::Float32, {5}, row);
+  check_values(evaluate(take(in, input_for(g, "s", scalar_index), 0), feeds), DType::Float32, {5},
+               row);
 
   // Nothing can be taken from an empty axis: the result is zeros.
   Tensor empty = Tensor::zeros(DType::Float32, {2, 0});
@@ -234,7 +233,7 @@ TEST_CASE("eval take_along_axis broadcasts other axes") {
     int axis;
   };
   const AlongCase cases[] = {
-      {{3, 4}, {3, 2}, 1}, {{1, 4}, {3, 2}, 1}, {{3, 4}, {1, 2}, 1},
+      {{3, 4}, {3, 2}, 1}, {{1, 4}, {3, 2}, 1},       {{3, 4}, {1, 2}, 1},
       {{3, 4}, {5, 4}, 0}, {{2, 3, 4}, {2, 1, 5}, 2}, {{2, 3, 1}, {2, 3, 7}, 2},
   };
   for (const AlongCase& c : cases) {
@@ -304,10 +303,8 @@ TEST_CASE("eval scatter_add_along_axis sums over broadcast axes") {
     int axis;
   };
   const ScatterCase cases[] = {
-      {{3, 4}, {3, 2}, {3, 2}, 1},
-      {{1, 4}, {3, 2}, {3, 2}, 1},
-      {{3, 4}, {3, 2}, {1, 2}, 1},
-      {{5, 3}, {2, 3}, {2, 3}, 0},
+      {{3, 4}, {3, 2}, {3, 2}, 1},          {{1, 4}, {3, 2}, {3, 2}, 1},
+      {{3, 4}, {3, 2}, {1, 2}, 1},          {{5, 3}, {2, 3}, {2, 3}, 0},
       {{2, 3, 4}, {2, 3, 5}, {2, 1, 5}, 2},
   };
   for (const ScatterCase& c : cases) {

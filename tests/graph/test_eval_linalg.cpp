@@ -52,9 +52,18 @@ Tensor eval_matmul(const Tensor& a, const Tensor& b) {
 
 TEST_CASE("eval matmul shapes and values") {
   const std::pair<Dims, Dims> cases[] = {
-      {{7}, {7}},          {{3, 7}, {7}},       {{7}, {7, 5}},          {{3, 7}, {7, 5}},
-      {{2, 3, 7}, {7, 5}}, {{2, 3, 7}, {2, 7, 5}}, {{2, 1, 3, 7}, {4, 7, 5}}, {{7}, {2, 7, 5}},
-      {{2, 3, 7}, {7}},    {{3, 0}, {0, 5}},    {{0, 7}, {7, 5}},       {{1, 1}, {1, 1}},
+      {{7}, {7}},
+      {{3, 7}, {7}},
+      {{7}, {7, 5}},
+      {{3, 7}, {7, 5}},
+      {{2, 3, 7}, {7, 5}},
+      {{2, 3, 7}, {2, 7, 5}},
+      {{2, 1, 3, 7}, {4, 7, 5}},
+      {{7}, {2, 7, 5}},
+      {{2, 3, 7}, {7}},
+      {{3, 0}, {0, 5}},
+      {{0, 7}, {7, 5}},
+      {{1, 1}, {1, 1}},
       {{17, 9}, {9, 13}},
   };
   for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
@@ -98,8 +107,8 @@ TEST_CASE("eval fused_matmul with transposes, bias and activation") {
       for (bool transpose_b : {false, true}) {
         for (const ActivationCase& act : activations) {
           for (bool with_bias : {false, true}) {
-            INFO(dtype_name(dtype), " ", op_name(act.op), " ta ", transpose_a, " tb ",
-                 transpose_b, " bias ", with_bias);
+            INFO(dtype_name(dtype), " ", op_name(act.op), " ta ", transpose_a, " tb ", transpose_b,
+                 " bias ", with_bias);
             Graph g;
             // Feed the transposed operand when the op transposes it back.
             Tensor fa = transpose_a ? a.permute({1, 0}) : a;
@@ -107,13 +116,13 @@ TEST_CASE("eval fused_matmul with transposes, bias and activation") {
             Expr ea = g.input("a", dtype, Shape::from_dims(fa.shape()));
             Expr eb = g.input("b", dtype, Shape::from_dims(fb.shape()));
             Expr ec = g.input("c", dtype, Shape{5});
-            Expr e = fused_matmul(ea, eb, with_bias ? ec : Expr(), act.op, transpose_a,
-                                  transpose_b);
+            Expr e =
+                fused_matmul(ea, eb, with_bias ? ec : Expr(), act.op, transpose_a, transpose_b);
             std::vector<double> expected;
             for (std::size_t i = 0; i < product.size(); ++i)
               expected.push_back(act.ref(product[i] + (with_bias ? bias.get_double(i % 5) : 0)));
-            check_values(evaluate(e, {{"a", fa}, {"b", fb}, {"c", bias}}), dtype, {3, 5},
-                         expected, {1e-5, 1e-5});
+            check_values(evaluate(e, {{"a", fa}, {"b", fb}, {"c", bias}}), dtype, {3, 5}, expected,
+                         {1e-5, 1e-5});
           }
         }
       }
@@ -128,7 +137,7 @@ TEST_CASE("eval fused_matmul with transposes, bias and activation") {
   Dims dims;
   std::vector<double> expected = ref_matmul(a, b, dims);
   Expr e = fused_matmul(g.input("a", DType::Float64, Shape{2, 3, 7}),
-                        g.input("b", DType::Float64, Shape{2, 5, 7}), Expr(), OpKind::Param,
-                        false, true);
+                        g.input("b", DType::Float64, Shape{2, 5, 7}), Expr(), OpKind::Param, false,
+                        true);
   check_values(evaluate(e, {{"a", a}, {"b", bt}}), DType::Float64, dims, expected);
 }

@@ -71,18 +71,17 @@ TEST_CASE("eval softmax and log_softmax along each axis") {
 
 TEST_CASE("eval softmax of extreme and special rows") {
   Graph g;
-  Tensor x = Tensor::from_list({{1000, 0, -1000}, {kNaN, 1, 2}, {-1000, -1000, -1000}},
-                               DType::Float32);
+  Tensor x =
+      Tensor::from_list({{1000, 0, -1000}, {kNaN, 1, 2}, {-1000, -1000, -1000}}, DType::Float32);
   Expr in = input_for(g, "x", x);
   check_values(evaluate(softmax(in), {{"x", x}}), DType::Float32, {3, 3},
                {1, 0, 0, kNaN, kNaN, kNaN, 1.0 / 3, 1.0 / 3, 1.0 / 3});
   check_values(evaluate(log_softmax(in), {{"x", x}}), DType::Float32, {3, 3},
-               {0, -1000, -2000, kNaN, kNaN, kNaN, -std::log(3.0), -std::log(3.0),
-                -std::log(3.0)});
+               {0, -1000, -2000, kNaN, kNaN, kNaN, -std::log(3.0), -std::log(3.0), -std::log(3.0)});
 
   Tensor empty = Tensor::zeros(DType::Float32, {3, 0});
-  check_values(evaluate(softmax(input_for(g, "e", empty)), {{"e", empty}}), DType::Float32,
-               {3, 0}, {});
+  check_values(evaluate(softmax(input_for(g, "e", empty)), {{"e", empty}}), DType::Float32, {3, 0},
+               {});
 }
 
 TEST_CASE("eval categorical and binary cross-entropy") {
@@ -94,20 +93,20 @@ TEST_CASE("eval categorical and binary cross-entropy") {
     std::vector<double> dense;
     for (int r = 0; r < 4; ++r) {
       double sum = 0;
-      for (int j = 0; j < 5; ++j) sum += t.get_double(r * 5 + j) * std::log(p.get_double(r * 5 + j));
+      for (int j = 0; j < 5; ++j)
+        sum += t.get_double(r * 5 + j) * std::log(p.get_double(r * 5 + j));
       dense.push_back(-sum);
     }
     Feeds feeds = {{"p", p}, {"t", t}};
-    check_values(evaluate(categorical_crossentropy(input_for(g, "p", p), input_for(g, "t", t)),
-                          feeds),
-                 dtype, {4}, dense);
+    check_values(
+        evaluate(categorical_crossentropy(input_for(g, "p", p), input_for(g, "t", t)), feeds),
+        dtype, {4}, dense);
 
     Tensor labels = Tensor::from_vector(std::vector<std::int32_t>{0, 4, -1, 5}, {4});
     feeds["l"] = labels;
-    check_values(evaluate(categorical_crossentropy(input_for(g, "p", p), input_for(g, "l", labels)),
-                          feeds),
-                 dtype, {4},
-                 {-std::log(p.get_double(0)), -std::log(p.get_double(9)), kNaN, kNaN});
+    check_values(
+        evaluate(categorical_crossentropy(input_for(g, "p", p), input_for(g, "l", labels)), feeds),
+        dtype, {4}, {-std::log(p.get_double(0)), -std::log(p.get_double(9)), kNaN, kNaN});
 
     Tensor q = test::random_tensor(dtype, {3, 1}, 64, 0.01, 0.99);
     Tensor s = test::random_tensor(dtype, {1, 4}, 65, 0, 1);
@@ -185,8 +184,9 @@ TEST_CASE("eval softmax cross-entropy gradient") {
       bool valid = label_values[r] >= 0 && label_values[r] < 7;
       for (int j = 0; j < 7; ++j) {
         double p = std::exp(log_p[j]);
+        double hot = j == label_values[r] ? 1 : 0;
         dense.push_back(up.get_double(r) * (p * target_sum - target[j]));
-        sparse.push_back(valid ? up.get_double(r) * (p - (j == label_values[r] ? 1 : 0)) : kNaN);
+        sparse.push_back(valid ? up.get_double(r) * (p - hot) : kNaN);
       }
     }
     Expr ez = input_for(g, "z", z);

@@ -30,13 +30,15 @@ Groups group_values(const Tensor& x, const std::vector<std::int64_t>& axes, bool
     return false;
   };
   Groups groups;
-  Dims kept;
+  Dims kept_dims;
   for (std::size_t i = 0; i < x.shape().size(); ++i) {
-    if (!reduced(i)) kept.push_back(x.shape()[i]);
-    if (!reduced(i)) groups.dims.push_back(x.shape()[i]);
-    else if (keepdims) groups.dims.push_back(1);
+    if (!reduced(i)) kept_dims.push_back(x.shape()[i]);
+    if (!reduced(i))
+      groups.dims.push_back(x.shape()[i]);
+    else if (keepdims)
+      groups.dims.push_back(1);
   }
-  groups.values.resize(static_cast<std::size_t>(test::numel_of(kept)));
+  groups.values.resize(static_cast<std::size_t>(test::numel_of(kept_dims)));
   for (std::int64_t i = 0; i < x.numel(); ++i) {
     Dims index = test::unravel(i, x.shape());
     std::int64_t out = 0;
@@ -145,8 +147,8 @@ TEST_CASE("eval float reductions over axis sets") {
     for (const ReductionCase& c : kFloatCases) {
       for (const auto& axes : kAxisSets) {
         for (bool keepdims : {false, true}) {
-          INFO(op_name(c.op), " ", dtype_name(dtype), " axes ", dims_to_string(axes),
-               " keepdims ", keepdims);
+          INFO(op_name(c.op), " ", dtype_name(dtype), " axes ", dims_to_string(axes), " keepdims ",
+               keepdims);
           Groups groups = group_values(x, axes, keepdims);
           std::vector<double> expected;
           for (const auto& group : groups.values) expected.push_back(c.ref(group));
@@ -175,9 +177,9 @@ TEST_CASE("eval argmax ties, NaN and row-major index") {
 }
 
 TEST_CASE("eval logsumexp with infinities") {
-  Tensor x = Tensor::from_list({{kInf, 1, 2}, {-kInf, -kInf, -kInf}, {kNaN, kInf, 0},
-                                {1000, 0, -1000}, {-kInf, 0, 0}},
-                               DType::Float32);
+  Tensor x = Tensor::from_list(
+      {{kInf, 1, 2}, {-kInf, -kInf, -kInf}, {kNaN, kInf, 0}, {1000, 0, -1000}, {-kInf, 0, 0}},
+      DType::Float32);
   check_values(reduce_input(OpKind::LogSumExp, x, {1}, false), DType::Float32, {5},
                {kInf, -kInf, kNaN, 1000, std::log(2.0)});
 }
@@ -185,10 +187,9 @@ TEST_CASE("eval logsumexp with infinities") {
 TEST_CASE("eval empty reductions give identities") {
   Tensor f = Tensor::zeros(DType::Float32, {3, 0});
   const std::pair<OpKind, double> float_cases[] = {
-      {OpKind::Sum, 0},         {OpKind::Prod, 1},      {OpKind::Mean, kNaN},
-      {OpKind::Max, -kInf},     {OpKind::Min, kInf},    {OpKind::LogSumExp, -kInf},
-      {OpKind::ArgMax, -1},     {OpKind::ArgMin, -1},   {OpKind::All, 1},
-      {OpKind::Any, 0},
+      {OpKind::Sum, 0},    {OpKind::Prod, 1},          {OpKind::Mean, kNaN}, {OpKind::Max, -kInf},
+      {OpKind::Min, kInf}, {OpKind::LogSumExp, -kInf}, {OpKind::ArgMax, -1}, {OpKind::ArgMin, -1},
+      {OpKind::All, 1},    {OpKind::Any, 0},
   };
   for (const auto& [op, value] : float_cases) {
     INFO(op_name(op));
@@ -251,8 +252,7 @@ TEST_CASE("eval float sums are accurate") {
   // A float32 accumulator would drift by about 1% over a million additions of 0.1.
   Tensor f = Tensor::full(DType::Float32, {1000000}, 0.1);
   double exact = 1e6 * static_cast<double>(0.1f);
-  CHECK(reduce_input(OpKind::Sum, f, {0}, false).item() ==
-        doctest::Approx(exact).epsilon(1e-7));
+  CHECK(reduce_input(OpKind::Sum, f, {0}, false).item() == doctest::Approx(exact).epsilon(1e-7));
   CHECK(reduce_input(OpKind::Mean, f, {0}, false).item() ==
         doctest::Approx(static_cast<double>(0.1f)).epsilon(1e-7));
 

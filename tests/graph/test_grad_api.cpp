@@ -73,6 +73,10 @@ TEST_CASE("grad rejects integer variables and costs") {
   std::string message = user_error_message([&] { grad(sum(x * k), std::vector<Expr>{x, k}); });
   CHECK(contains(message, "'k'"));
   CHECK(contains(message, "i32"));
+  Expr flag = graph.input("flag", DType::Bool, Shape{3});
+  std::string bool_message = user_error_message([&] { grad(sum(x), flag); });
+  CHECK(contains(bool_message, "'flag'"));
+  CHECK(contains(bool_message, "bool"));
   std::string cost_message = user_error_message([&] { grad(sum(k), x); });
   CHECK(contains(cost_message, "i64"));
 }

@@ -69,3 +69,39 @@ TEST_CASE("prod gradient at a zero matches finite differences") {
                                         DType::Float64));
   check_gradient(f, prod(x, 1), {x});
 }
+
+namespace {
+
+// d^2 prod(x) / dx_j dx_k: the product of every element except j and k, 0 when j = k.
+std::vector<double> prod_hessian(const std::vector<double>& x) {
+  std::size_t n = x.size();
+  std::vector<double> h(n * n, 0.0);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t k = 0; k < n; ++k) {
+      if (j == k) continue;
+      double p = 1;
+      for (std::size_t l = 0; l < n; ++l)
+        if (l != j && l != k) p *= x[l];
+      h[j * n + k] = p;
+    }
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("prod hessian with zeros is exact") {
+  const std::vector<double> points[] = {
+      {2, 4, 3, 5}, {2, 0, 3, 5}, {2, 0, 0, 5}, {0, 0, 0, 5}, {0, 3, 0, 0}};
+  for (const std::vector<double>& point : points) {
+    Tensor value = Tensor::from_vector(point, {4});
+    INFO("point " << value.to_string());
+    GradFixture f;
+    Expr x = f.var("x", value);
+    std::vector<double> actual = values_of(f.eval(hessian(prod(x), x)));
+    std::vector<double> expected = prod_hessian(point);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      INFO("element " << i);
+      CHECK(actual[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+    }
+  }
+}

@@ -115,7 +115,8 @@ TEST_CASE("input redeclared") {
 
 TEST_CASE("input and constant errors") {
   Graph g;
-  CHECK(user_error([&] { g.input("", F32, {}); }) == "Graph::input: an input needs a non-empty name");
+  CHECK(user_error([&] { g.input("", F32, {}); }) ==
+        "Graph::input: an input needs a non-empty name");
   CHECK(user_error([&] { g.input("x", F32, {2, -1}); }) ==
         "input 'x': dimension -1 in shape (2, -1) is negative");
   CHECK(user_error([&] { g.constant(Tensor()); }) == "Graph::constant: the tensor is undefined");

@@ -403,7 +403,6 @@ bool is_well_formed_dot(const std::string& text) {
   std::vector<std::string> lines = lines_of(text);
   if (lines.size() < 3) return false;
   if (lines.front() != "digraph damo {" || lines.back() != "}") return false;
-  std::regex quoted(R"("(?:[^"\\\n]|\\.)*")");
   std::regex node("  n[0-9]+ \\[label=" + std::string(R"("(?:[^"\\\n]|\\.)*")") + "\\];");
   std::regex edge(R"(  n[0-9]+ -> n[0-9]+ \[label="[0-9]+"\];)");
   for (std::size_t i = 2; i + 1 < lines.size(); ++i)

@@ -16,12 +16,16 @@ using Feeds = std::unordered_map<std::string, Tensor>;
 
 /// Evaluates outputs. Every input reachable from them needs a feed of its dtype and a
 /// shape that matches its declared shape, each symbolic dimension taking one size across
-/// all inputs; otherwise UserError names the input. Shared variables read their current
-/// values.
+/// all inputs; otherwise UserError names the input. A feed that names no input of the
+/// graph is a UserError too. Shared variables read their current values. The results
+/// never share storage with feeds or constants. docs/ops.md defines what each op computes.
 std::vector<Tensor> evaluate(const std::vector<Expr>& outputs, const Feeds& feeds = {});
 Tensor evaluate(const Expr& output, const Feeds& feeds = {});
 
-/// Applies the op of node to concrete operand values, one per input of node.
+/// Applies the op of node to concrete operand values, one per input of node. The operands
+/// are checked like feeds, and symbolic sizes are taken from them, so a node whose shape
+/// uses a symbol that no operand has (possible for broadcast_to) throws UserError. A
+/// constant or shared node returns a copy of its value.
 Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands);
 
 }  // namespace damo

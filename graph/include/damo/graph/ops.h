@@ -125,7 +125,8 @@ Expr scatter_add_along_axis(Expr src, Expr indices, const Shape& shape, int axis
 /// log-sum-exp; targets are dense (logits' shape) or integer classes.
 Expr softmax_crossentropy(Expr logits, Expr targets);
 /// Gradient of softmax_crossentropy with respect to the logits, for upstream gradient g of
-/// the loss's shape: g[..., None] * (softmax(logits) - targets).
+/// the loss's shape: g[..., None] * (softmax(logits) * sum(targets, -1) - targets), which
+/// is g[..., None] * (softmax(logits) - targets) for one-hot or probability targets.
 Expr softmax_crossentropy_grad(Expr logits, Expr targets, Expr g);
 /// activation(op(a) @ op(b) + bias), where op transposes the last two axes when asked.
 /// activation is Param for none, or a unary op kind; bias may be undefined.

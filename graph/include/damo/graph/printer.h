@@ -51,7 +51,7 @@ std::string to_infix(const Expr& e);
 /// for example `%4 = sum f32 (n,) axis=[1]` or `%0 = input f32 (n, 3) x`. Each input
 /// follows its user on its own line, indented two spaces more, in operand order. A node
 /// printed earlier appears again only as a reference line, `%<id>`. Roots print one after
-/// another at indentation 0.
+/// another at indentation 0, and an undefined root prints as `<undefined>`.
 ///
 /// Attributes by op:
 /// - reductions: `axis=[...]`, and `keepdims=true` when set;

@@ -55,8 +55,11 @@ class Executable {
   ~Executable();
 
   /// Runs one call; sizes come from bind_arguments(). Safe from several threads at once:
-  /// calls that update shared variables hold them exclusively, others share them.
-  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes) const;
+  /// calls that update shared variables hold them exclusively, others share them. With
+  /// borrow, the outputs are tensors the executable keeps and overwrites on its next
+  /// borrowing call; borrowing calls run one at a time.
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes,
+                          bool borrow = false) const;
 
   const ExecutableSpec& spec() const { return spec_; }
 
@@ -77,6 +80,8 @@ class Executable {
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Plan> last_plan_;
   mutable std::vector<std::unique_ptr<Workspace>> free_workspaces_;
+  mutable std::mutex borrow_mutex_;
+  mutable std::vector<Tensor> borrowed_;
 };
 
 }  // namespace damo

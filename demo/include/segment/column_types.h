@@ -1,0 +1,57 @@
+// Column kinds: how a text column of a Table becomes features.
+//
+// A column is numeric when most of its filled cells are numbers, a date when most are
+// dates, and categorical otherwise. Deciding by majority keeps a few bad cells from
+// silently turning a numeric column into thousands of categories: once the kind is
+// decided, a cell that does not fit it is an error that names its line, column and value.
+//
+// Dates are turned into numbers (days since 1970-01-01), so that a customer's enrolment
+// date becomes a tenure-like numeric feature. Accepted forms are dd-mm-yyyy (also with
+// '/' or '.') and the ISO form yyyy-mm-dd.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "segment/csv_table.h"
+
+namespace segment {
+
+enum class ColumnKind { Numeric, Date, Categorical };
+
+/// "numeric", "date" or "categorical".
+std::string_view column_kind_name(ColumnKind kind);
+/// The kind with that name; nullopt when unknown.
+std::optional<ColumnKind> parse_column_kind(std::string_view name);
+
+/// The value of a whole cell written as a decimal number ("12", "-3.5", "+1e3"); nullopt
+/// for anything else, including "nan", "inf", hexadecimal and trailing text.
+std::optional<double> parse_number(std::string_view text);
+
+/// Days since 1970-01-01 of a date written dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or
+/// yyyy-mm-dd. Returns nullopt for other text and for days that do not exist.
+std::optional<double> parse_date(std::string_view text);
+
+/// Numeric when more than half of the column's filled cells are numbers, else date when
+/// more than half are dates, else categorical. A column with no filled cell is categorical.
+ColumnKind infer_column_kind(const Column& column);
+
+/// Parses a filled cell of a numeric or date column. Throws UserError naming the cell's
+/// line, column and value when it does not parse as that kind.
+double parse_cell(const Table& table, std::size_t row, std::size_t column, ColumnKind kind);
+
+/// True for identifier names: "id", "ID", "Id", or names ending in "_id", "-id", " id"
+/// (any case) or in "Id"/"ID" after a lower-case letter ("CustomerID", "userId").
+bool is_id_name(std::string_view name);
+
+/// Minimum row count for the "all distinct integers" identifier rule; smaller tables keep
+/// such columns as features, because a few distinct integers are common by chance there.
+inline constexpr std::size_t kMinRowsForDistinctIdRule = 20;
+
+/// True when the column looks like a row identifier: is_id_name(), or a numeric column of
+/// at least kMinRowsForDistinctIdRule rows whose cells are all filled, integer and distinct.
+bool is_id_column(const Table& table, std::size_t column, ColumnKind kind);
+
+}  // namespace segment

@@ -1,0 +1,69 @@
+// Table: a CSV file read into columns of text cells. Every row keeps the file line it
+// started on, so later stages can name the line, column and value of a bad cell.
+//
+// The reader accepts what spreadsheet exports and public data sets contain. The first row
+// is the header. The delimiter is a comma, semicolon or tab, detected from the header
+// line. Fields may be in double quotes, with "" for a literal quote and with line breaks
+// inside. Lines end in LF, CRLF or CR, and a UTF-8 byte-order mark is dropped. Blank lines
+// are skipped. A cell that is empty after trimming spaces and tabs is a missing value and
+// is stored as "".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace segment {
+
+/// One column of a table: its header name and one trimmed text cell per row.
+struct Column {
+  std::string name;
+  std::vector<std::string> cells;
+};
+
+struct Table {
+  /// File name (or "<string>") used in messages.
+  std::string source;
+  char delimiter = ',';
+  std::vector<Column> columns;
+  /// 1-based file line on which each row starts.
+  std::vector<std::int64_t> row_lines;
+
+  std::size_t row_count() const { return row_lines.size(); }
+  std::size_t column_count() const { return columns.size(); }
+
+  /// Index of the column with exactly that name, or nullopt.
+  std::optional<std::size_t> find_column(std::string_view name) const;
+  /// Index of the column with that name; throws UserError that names the option or role
+  /// the name came from and lists the table's columns.
+  std::size_t require_column(std::string_view name, std::string_view role) const;
+  /// "FILE line N, column 'NAME'": the prefix of a message about one cell.
+  std::string cell_location(std::size_t row, std::size_t column) const;
+  /// Header names in file order.
+  std::vector<std::string> column_names() const;
+};
+
+/// True when a cell is a missing value.
+inline bool is_missing(std::string_view cell) { return cell.empty(); }
+
+/// The delimiter of a header line: whichever of comma, semicolon and tab occurs most often
+/// outside double quotes; comma for a one-column header.
+char detect_delimiter(std::string_view header_line);
+
+/// Parses CSV text; source names the text in messages. Throws UserError for an empty input,
+/// a header with an empty or repeated name, a row whose field count differs from the
+/// header's, and a malformed or unterminated quoted field. The message names the line, and
+/// the column and value where there is one.
+Table parse_csv(std::string_view text, const std::string& source);
+
+/// Reads and parses a CSV file; throws UserError naming the path when it cannot be read.
+Table read_csv(const std::string& path);
+
+/// One CSV line (comma-delimited, LF-terminated), quoting the fields that contain a comma,
+/// a quote, a line break or surrounding spaces.
+std::string format_csv_row(const std::vector<std::string>& fields);
+
+}  // namespace segment

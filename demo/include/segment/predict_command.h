@@ -1,0 +1,35 @@
+// The predict command as a library call: apply a saved model to a table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "segment/csv_table.h"
+#include "segment/model.h"
+
+namespace segment {
+
+/// Predictions for every row of a table.
+struct Predictions {
+  /// Header of the output: the identifier column (or "line" when the table has none), then
+  /// "segment", then "probability_<segment>" for each segment.
+  std::vector<std::string> header;
+  /// One output row per table row, as text.
+  std::vector<std::vector<std::string>> rows;
+  /// Predicted class index per table row.
+  std::vector<int> classes;
+};
+
+/// Predicts the segment of every row of table. Throws UserError naming the columns when the
+/// table does not match the model's schema, and naming the cell when a value does not parse.
+Predictions predict_table(const Model& model, const Table& table);
+
+/// The predictions as CSV text (comma-delimited, LF line endings).
+std::string predictions_csv(const Predictions& predictions);
+
+/// Loads the model, reads the data, predicts and writes the CSV atomically; returns the
+/// number of rows written.
+std::size_t run_predict(const std::string& model_path, const std::string& data_path,
+                        const std::string& out_path);
+
+}  // namespace segment

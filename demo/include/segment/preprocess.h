@@ -1,0 +1,108 @@
+// Feature preprocessing: which columns become features, and the statistics that turn
+// their text cells into a standardized float32 matrix.
+//
+// Every statistic (medians, means, standard deviations, skewness, category lists) comes
+// from the training rows only and is stored in the FeatureSchema, which the model file
+// saves, so prediction applies exactly the training transformation.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "damo/runtime/tensor.h"
+#include "segment/column_types.h"
+#include "segment/csv_table.h"
+
+namespace segment {
+
+/// Column choices from the command line.
+struct FeatureOptions {
+  /// Use exactly these columns (in this order); empty selects automatically.
+  std::vector<std::string> features;
+  /// Columns to leave out of the automatic selection.
+  std::vector<std::string> drop;
+  /// Columns to one-hot encode even when they hold numbers (such as region codes).
+  std::vector<std::string> categorical;
+};
+
+/// The feature columns of a table and what was left out.
+struct ColumnSelection {
+  std::vector<std::size_t> columns;
+  std::vector<ColumnKind> kinds;
+  /// The first identifier-like column, copied into prediction and cluster output.
+  std::optional<std::size_t> id_column;
+  /// One line per column left out automatically, saying why.
+  std::vector<std::string> notes;
+};
+
+/// Selects feature columns: options.features when given, else every column except the
+/// label (which may be empty), identifier-like columns and options.drop. Throws UserError
+/// naming any option column that is not in the table, and when no feature remains.
+ColumnSelection select_columns(const Table& table, const std::string& label,
+                               const FeatureOptions& options);
+
+struct PreprocessOptions {
+  /// Applies log1p to non-negative numeric columns whose skewness exceeds skew_threshold.
+  bool log_transform = true;
+  double skew_threshold = 1.0;
+  /// Categorical columns with more categories than this (in the training rows) are dropped.
+  std::size_t max_categories = 100;
+};
+
+/// The encoding of one table column as features, with its training statistics.
+struct FeatureColumn {
+  std::string name;
+  ColumnKind kind = ColumnKind::Numeric;
+  /// Numeric and date columns: the training median fills missing cells. Then, when log1p
+  /// is set, the value is clamped at 0 and replaced by its log1p. Last, it is standardized
+  /// by mean and scale.
+  double median = 0;
+  bool log1p = false;
+  double mean = 0;
+  double scale = 1;
+  /// Categorical columns: one-hot positions in order; the mode fills missing cells, and a
+  /// category not seen in training encodes as all zeros.
+  std::vector<std::string> categories;
+  std::string mode;
+
+  /// Number of features: 1, or the category count.
+  std::size_t width() const;
+};
+
+/// The feature columns with their statistics, in feature order.
+struct FeatureSchema {
+  std::vector<FeatureColumn> columns;
+
+  std::size_t width() const;
+  /// One name per feature: the column name, or "column=category" for one-hot features.
+  std::vector<std::string> feature_names() const;
+};
+
+/// Computes the schema from the given training rows. Columns that are constant or empty
+/// in those rows, or categorical with more than max_categories values, are left out with
+/// a line added to notes. Throws UserError when no feature remains.
+FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
+                           const std::vector<std::size_t>& rows, const PreprocessOptions& options,
+                           std::vector<std::string>& notes);
+
+/// The table column of each schema column, matched by name. Throws UserError naming every
+/// missing column and every column whose kind differs from the schema's.
+std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& table);
+
+/// The float32 feature matrix (rows.size(), schema.width()) of the given rows;
+/// table_columns[i] is the table column of schema column i. Throws UserError naming the
+/// cell when a numeric or date cell does not parse.
+damo::Tensor transform_features(const FeatureSchema& schema, const Table& table,
+                                const std::vector<std::size_t>& table_columns,
+                                const std::vector<std::size_t>& rows);
+
+/// Sample skewness (the third standardized moment) of values; 0 when they are constant.
+double skewness(const std::vector<double>& values);
+
+/// Median of values (the mean of the two middle values for an even count); values is
+/// reordered. Requires a non-empty vector.
+double median(std::vector<double> values);
+
+}  // namespace segment

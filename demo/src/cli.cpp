@@ -1,0 +1,282 @@
+// damo-segment's commands: option tables, conversion of options into requests, and the
+// output of each command.
+#include "segment/cli.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "cli_options.h"
+#include "damo/runtime/io.h"
+#include "segment/cluster_command.h"
+#include "segment/predict_command.h"
+#include "segment/progress.h"
+#include "segment/train_command.h"
+#include "text_util.h"
+
+namespace segment {
+
+namespace {
+
+const std::vector<OptionSpec> kFeatureOptions{{"--data"},
+                                              {"--features"},
+                                              {"--drop"},
+                                              {"--categorical"},
+                                              {"--log-transform", false},
+                                              {"--no-log-transform", false},
+                                              {"--skew-threshold"},
+                                              {"--seed"},
+                                              {"--quiet", false},
+                                              {"--help", false}};
+
+std::vector<OptionSpec> with_features(std::vector<OptionSpec> specs) {
+  specs.insert(specs.end(), kFeatureOptions.begin(), kFeatureOptions.end());
+  return specs;
+}
+
+const std::vector<OptionSpec> kTrainOptions = with_features({{"--label"},
+                                                             {"--model"},
+                                                             {"--report-json"},
+                                                             {"--test-fraction"},
+                                                             {"--folds"},
+                                                             {"--hidden"},
+                                                             {"--activation"},
+                                                             {"--lr"},
+                                                             {"--batch-size"},
+                                                             {"--epochs"},
+                                                             {"--optimizer"},
+                                                             {"--momentum"},
+                                                             {"--l2"},
+                                                             {"--patience"},
+                                                             {"--validation-fraction"}});
+
+const std::vector<OptionSpec> kPredictOptions{
+    {"--model"}, {"--data"}, {"--out"}, {"--quiet", false}, {"--help", false}};
+
+const std::vector<OptionSpec> kClusterOptions =
+    with_features({{"-k"}, {"--out"}, {"--restarts"}, {"--max-iterations"}, {"--segment-column"}});
+
+int to_int(long long value, const std::string& option) {
+  if (value < INT32_MIN || value > INT32_MAX)
+    throw UsageError(fmt::format("{} {} is out of range", option, value));
+  return static_cast<int>(value);
+}
+
+void read_feature_options(const ParsedOptions& options, FeatureOptions& features,
+                          PreprocessOptions& preprocess) {
+  features.features = options.get_list("--features").value_or(std::vector<std::string>{});
+  features.drop = options.get_list("--drop").value_or(std::vector<std::string>{});
+  features.categorical = options.get_list("--categorical").value_or(std::vector<std::string>{});
+  if (options.has("--log-transform") && options.has("--no-log-transform"))
+    throw UsageError("--log-transform and --no-log-transform contradict each other; give one");
+  if (options.has("--log-transform")) preprocess.log_transform = true;
+  if (options.has("--no-log-transform")) preprocess.log_transform = false;
+  preprocess.skew_threshold =
+      options.get_double("--skew-threshold").value_or(preprocess.skew_threshold);
+}
+
+std::vector<std::int64_t> parse_hidden(const std::vector<std::string>& parts) {
+  std::vector<std::int64_t> sizes;
+  for (const std::string& part : parts) {
+    std::optional<double> value = parse_number(part);
+    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value)) || *value < 1)
+      throw UsageError(
+          fmt::format("--hidden entry '{}' is not a positive layer size; write sizes "
+                      "such as 64 or 64,32",
+                      part));
+    sizes.push_back(static_cast<std::int64_t>(*value));
+  }
+  return sizes;
+}
+
+TrainRequest train_request(const ParsedOptions& options) {
+  TrainRequest r;
+  r.data = options.require("--data");
+  r.label = options.require("--label");
+  read_feature_options(options, r.features, r.preprocess);
+
+  if (auto hidden = options.get_list("--hidden")) r.hidden = parse_hidden(*hidden);
+  if (auto name = options.get("--activation")) {
+    std::optional<Activation> activation = parse_activation(*name);
+    if (!activation)
+      throw UsageError(
+          fmt::format("--activation '{}' is unknown; use sigmoid, tanh or relu", *name));
+    r.activation = *activation;
+  }
+  if (auto name = options.get("--optimizer")) {
+    std::optional<OptimizerKind> kind = parse_optimizer(*name);
+    if (!kind)
+      throw UsageError(
+          fmt::format("--optimizer '{}' is unknown; use sgd, momentum or adam", *name));
+    r.training.optimizer.kind = *kind;
+  }
+
+  OptimizerOptions& o = r.training.optimizer;
+  o.learning_rate = options.get_double("--lr").value_or(o.learning_rate);
+  o.momentum = options.get_double("--momentum").value_or(o.momentum);
+  o.l2 = options.get_double("--l2").value_or(o.l2);
+  if (auto batch = options.get_int("--batch-size")) {
+    if (*batch < 1)
+      throw UsageError(fmt::format("--batch-size {} is invalid; use 1 or more", *batch));
+    r.training.batch_size = static_cast<std::size_t>(*batch);
+  }
+  if (auto epochs = options.get_int("--epochs")) r.training.epochs = to_int(*epochs, "--epochs");
+  if (auto patience = options.get_int("--patience"))
+    r.training.patience = to_int(*patience, "--patience");
+  if (auto seed = options.get_int("--seed")) r.training.seed = static_cast<std::uint64_t>(*seed);
+
+  r.test_fraction = options.get_double("--test-fraction").value_or(r.test_fraction);
+  if (auto folds = options.get_int("--folds")) r.folds = to_int(*folds, "--folds");
+  r.validation_fraction =
+      options.get_double("--validation-fraction").value_or(r.validation_fraction);
+  validate_request(r);
+  return r;
+}
+
+int run_train(const ParsedOptions& options, const TrainRequest& request, std::FILE* out,
+              std::FILE* err) {
+  ProgressPrinter printer(err, is_terminal(err), options.has("--quiet"));
+  auto on_fold = [&](int fold, int folds) {
+    if (fold > 0)
+      printer.set_prefix(fmt::format("fold {}/{}", fold, folds));
+    else
+      printer.set_prefix(folds > 0 ? "final model" : "");
+  };
+  auto progress = [&](const EpochProgress& p) { printer(p); };
+  TrainOutcome outcome = train_and_evaluate(request, progress, on_fold);
+  printer.finish();
+
+  fmt::print(out, "{}", format_report(outcome.report));
+  if (auto path = options.get("--model")) {
+    save_model(*path, outcome.model);
+    fmt::print(out, "\nmodel written to {}\n", *path);
+  }
+  if (auto path = options.get("--report-json")) {
+    damo::write_file_atomically(*path, report_json(outcome.report));
+    fmt::print(out, "report written to {}\n", *path);
+  }
+  return 0;
+}
+
+int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
+  std::string model = options.require("--model");
+  std::string data = options.require("--data");
+  std::string target = options.require("--out");
+  std::size_t rows = run_predict(model, data, target);
+  if (!options.has("--quiet")) fmt::print(err, "wrote {} predictions to {}\n", rows, target);
+  return 0;
+}
+
+int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
+  ClusterRequest r;
+  r.data = options.require("--data");
+  read_feature_options(options, r.features, r.preprocess);
+  r.kmeans.k = to_int(options.get_int("-k").value_or(0), "-k");
+  if (!options.has("-k"))
+    throw UsageError("'cluster' needs the option -k (the number of segments)");
+  if (auto restarts = options.get_int("--restarts"))
+    r.kmeans.restarts = to_int(*restarts, "--restarts");
+  if (auto iterations = options.get_int("--max-iterations"))
+    r.kmeans.max_iterations = to_int(*iterations, "--max-iterations");
+  if (auto seed = options.get_int("--seed")) r.kmeans.seed = static_cast<std::uint64_t>(*seed);
+  r.segment_column = options.get("--segment-column").value_or(r.segment_column);
+
+  ClusterOutcome outcome = cluster_table(r);
+  fmt::print(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,
+             r.kmeans.k, outcome.feature_names.size());
+  for (const std::string& note : outcome.notes) fmt::print(out, "  note: {}\n", note);
+  fmt::print(out,
+             "  inertia {:.4g} after {} iterations (best of {} restarts), compile {:.1f} ms\n\n",
+             outcome.result.inertia, outcome.result.iterations, r.kmeans.restarts,
+             outcome.result.compile_ms);
+  fmt::print(out, "{}", outcome.profile);
+  if (auto path = options.get("--out")) {
+    damo::write_file_atomically(*path, outcome.csv);
+    fmt::print(out, "\nsegments written to {} (column '{}'; train on it with --label {})\n", *path,
+               r.segment_column, r.segment_column);
+  }
+  return 0;
+}
+
+// Trains on the shipped wholesale table with label Channel: what running without
+// arguments shows.
+int run_default(std::FILE* out, std::FILE* err) {
+  std::string data = find_data_dir() + "/wholesale_customers.csv";
+  ParsedOptions options("train", {"--data", data, "--label", "Channel"}, kTrainOptions);
+  return run_train(options, train_request(options), out, err);
+}
+
+int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FILE* err) {
+  if (arguments.empty()) return run_default(out, err);
+  const std::string& command = arguments[0];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::string topic = arguments.size() > 1 ? arguments[1] : "";
+    fmt::print(out, "{}", help_text(topic));
+    return 0;
+  }
+  std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
+  const std::vector<OptionSpec>* specs = command == "train"     ? &kTrainOptions
+                                         : command == "predict" ? &kPredictOptions
+                                         : command == "cluster" ? &kClusterOptions
+                                                                : nullptr;
+  if (!specs)
+    throw UsageError(
+        fmt::format("unknown command '{}'; the commands are train, predict and "
+                    "cluster",
+                    command));
+  ParsedOptions options(command, rest, *specs);
+  if (options.has("--help")) {
+    fmt::print(out, "{}", help_text(command));
+    return 0;
+  }
+  if (command == "train") return run_train(options, train_request(options), out, err);
+  if (command == "predict") return run_predict_command(options, out, err);
+  return run_cluster(options, out, err);
+}
+
+}  // namespace
+
+std::string find_data_dir() {
+  std::vector<std::string> tried;
+  std::error_code error;
+  std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    // build/demo/damo-segment -> <source>/data when the build folder is inside the source.
+    for (const auto& candidate : {executable.parent_path().parent_path().parent_path() / "data",
+                                  executable.parent_path().parent_path() / "data"}) {
+      tried.push_back(candidate.string());
+      if (std::filesystem::exists(candidate / "wholesale_customers.csv")) return candidate.string();
+    }
+  }
+  std::filesystem::path source = DAMO_SEGMENT_SOURCE_DATA_DIR;
+  tried.push_back(source.string());
+  if (std::filesystem::exists(source / "wholesale_customers.csv")) return source.string();
+  throw damo::UserError(
+      fmt::format("the shipped data folder was not found (tried {}); pass a "
+                  "table with 'damo-segment train --data FILE --label COLUMN'",
+                  quoted_list(tried)));
+}
+
+int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::FILE* err) {
+  try {
+    return dispatch(arguments, out, err);
+  } catch (const UsageError& e) {
+    fmt::print(err, "damo-segment: error: {}\nRun 'damo-segment --help' for the options.\n",
+               e.what());
+    return 2;
+  } catch (const damo::UserError& e) {
+    fmt::print(err, "damo-segment: error: {}\n", e.what());
+    return 1;
+  } catch (const damo::Error& e) {
+    // InternalError and RuntimeError: a Damo bug or a failure inside compiled code.
+    fmt::print(err, "damo-segment: internal error: {}\n", e.what());
+    return 3;
+  }
+}
+
+int run_cli(int argc, char** argv) {
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  return run_command(arguments, stdout, stderr);
+}
+
+}  // namespace segment

@@ -1,0 +1,165 @@
+// Help text of damo-segment. Defaults are printed from the request structs, so the help
+// always shows the values the code uses.
+#include <fmt/format.h>
+
+#include "segment/cli.h"
+#include "segment/cluster_command.h"
+#include "segment/train_command.h"
+
+namespace segment {
+
+namespace {
+
+std::string join_sizes(const std::vector<std::int64_t>& sizes) {
+  std::string text;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(sizes[i]);
+  }
+  return text;
+}
+
+std::string overview() {
+  return R"(damo-segment: customer segmentation with Damo
+
+Usage:
+  damo-segment                     train on the shipped wholesale table (label Channel)
+  damo-segment train   --data FILE --label COLUMN [--model OUT] [options]
+  damo-segment predict --model MODEL --data FILE --out FILE.csv
+  damo-segment cluster --data FILE -k K [--out FILE.csv] [options]
+  damo-segment help COMMAND        options of one command
+
+train fits a neural network that predicts a customer's segment (the label column) from
+the other columns and reports its scores on held-out rows next to the majority-class
+baseline. predict applies a saved model to new customers. cluster finds K segments with
+k-means when there is no label; its output CSV can be passed back to train --label.
+
+Tables are CSV files with a header row. The delimiter (comma, semicolon or tab) is taken
+from the header line; quoted fields, CRLF line endings and a UTF-8 byte-order mark are
+accepted, and blank cells are missing values.
+
+Exit status: 0 success, 1 bad data or file, 2 bad command line, 3 internal error.
+)";
+}
+
+std::string feature_help() {
+  PreprocessOptions defaults;
+  return fmt::format(R"(
+Features:
+  --data FILE             the CSV table
+  --features A,B,...      use exactly these columns as features
+  --drop A,B,...          leave these columns out
+  --categorical A,B,...   one-hot encode these columns even when they hold numbers
+  --log-transform         apply log1p to each numeric column with no negative training
+                          value and a skewness above --skew-threshold (default: {})
+  --no-log-transform      keep numeric columns linear
+  --skew-threshold X      skewness above which --log-transform applies (default {})
+  --seed N                seed of every random choice (default 42)
+  --quiet                 no progress output
+
+By default every column is a feature except the label and identifier columns: a column
+named id, ID, Id, CustomerID, customer_id and the like, or one whose values are distinct
+integers in a table of at least 20 rows. A column whose filled cells are mostly numbers
+is numeric; a cell that is not a number is then an error naming its line. Columns of
+dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of days since
+1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}
+categories are left out. Numeric columns are standardized. Missing numbers get the
+training median, missing categories the most frequent training category, and a category
+not seen in training encodes as all zeros. Columns that are constant in the training rows
+are left out with a note. Every statistic comes from the training rows only and is saved
+with the model.
+)",
+                     defaults.log_transform ? "on" : "off", defaults.skew_threshold,
+                     defaults.max_categories);
+}
+
+std::string train_help() {
+  TrainRequest d;
+  const OptimizerOptions& o = d.training.optimizer;
+  return fmt::format(R"(damo-segment train --data FILE --label COLUMN [options]
+
+Trains a network with hidden layers of {} units and a softmax output on the mean
+categorical cross-entropy, using minibatch gradient descent. Each training step is one
+compiled Damo function that updates the weights and optimizer state in place. Prints
+accuracy, per-segment precision, recall and F1, macro-F1 and the confusion matrix, beside
+the scores of always predicting the most frequent training segment, and the compile and
+training times.
+
+Evaluation:
+  --label COLUMN           the segment column to predict
+  --test-fraction F        share of each segment held out for testing (default {})
+  --folds K                K-fold stratified cross-validation instead of one test split;
+                           the saved model is then trained on every labelled row
+  --validation-fraction F  share of the training rows held out to report validation
+                           accuracy each epoch and for --patience (default {}; 0 for none)
+Network:
+  --hidden N[,N...]        hidden layer sizes, input side first (default {})
+  --activation NAME        sigmoid, tanh or relu (default {})
+Optimization:
+  --optimizer NAME         sgd, momentum or adam (default {})
+  --lr RATE                learning rate (default {})
+  --momentum M             momentum, or Adam's beta1 (default {})
+  --l2 WEIGHT              L2 penalty on weight matrices, WEIGHT/2 * sum of squares (default {})
+  --batch-size N           rows per minibatch (default {})
+  --epochs N               passes over the training rows (default {})
+  --patience N             stop after N epochs without a lower validation loss and keep the
+                           best weights (default {}: train every epoch)
+Output:
+  --model OUT              save the model: weights, preprocessing statistics, feature
+                           schema and segment names, with a format version and a CRC-32
+  --report-json FILE       write the report as JSON too
+)",
+                     join_sizes(d.hidden), d.test_fraction, d.validation_fraction,
+                     join_sizes(d.hidden), activation_name(d.activation), optimizer_name(o.kind),
+                     o.learning_rate, o.momentum, o.l2, d.training.batch_size, d.training.epochs,
+                     d.training.patience) +
+         feature_help();
+}
+
+std::string predict_help() {
+  return R"(damo-segment predict --model MODEL --data FILE --out FILE.csv
+
+Predicts the segment of every row of FILE with a model saved by train --model, and
+writes FILE.csv with one row per customer: the identifier column the model was trained
+with (or "line", the row's line in FILE, when FILE has no such column), the predicted
+segment, and probability_<segment> for every segment. FILE needs every feature column of
+the model, with the same kinds of values; other columns are ignored. The error names the
+missing or mismatched columns.
+
+  --model MODEL     the saved model
+  --data FILE       the customers to predict
+  --out FILE.csv    where to write the predictions (written atomically)
+  --quiet           no summary line
+)";
+}
+
+std::string cluster_help() {
+  ClusterRequest d;
+  return fmt::format(R"(damo-segment cluster --data FILE -k K [--out FILE.csv] [options]
+
+Finds K segments with k-means on the preprocessed features: k-means++ starting centres,
+several seeded restarts, and the assignment and update steps as compiled Damo functions.
+Prints the size and the mean (or most frequent value) of every feature column per
+segment. Segments are numbered from 1, largest first.
+
+  -k K                   number of segments
+  --out FILE.csv         write the table with an added segment column
+  --segment-column NAME  name of that column (default {})
+  --restarts N           runs from different starting centres; the lowest inertia wins
+                         (default {})
+  --max-iterations N     iterations per run (default {})
+)",
+                     d.segment_column, d.kmeans.restarts, d.kmeans.max_iterations) +
+         feature_help();
+}
+
+}  // namespace
+
+std::string help_text(const std::string& command) {
+  if (command == "train") return train_help();
+  if (command == "predict") return predict_help();
+  if (command == "cluster") return cluster_help();
+  return overview();
+}
+
+}  // namespace segment

@@ -1,0 +1,95 @@
+// Option parsing and typed option values.
+#include "cli_options.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "segment/column_types.h"
+#include "text_util.h"
+
+namespace segment {
+
+namespace {
+
+const OptionSpec* find_spec(const std::vector<OptionSpec>& specs, const std::string& name) {
+  for (const OptionSpec& spec : specs)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+}  // namespace
+
+ParsedOptions::ParsedOptions(const std::string& command, const std::vector<std::string>& arguments,
+                             const std::vector<OptionSpec>& specs)
+    : command_(command) {
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    std::string name = arguments[i];
+    std::optional<std::string> inline_value;
+    if (std::size_t equals = name.find('=');
+        name.starts_with("--") && equals != std::string::npos) {
+      inline_value = name.substr(equals + 1);
+      name = name.substr(0, equals);
+    }
+    if (!name.starts_with("-"))
+      throw UsageError(
+          fmt::format("unexpected argument '{}' for '{}'; options start with --", name, command));
+
+    const OptionSpec* spec = find_spec(specs, name);
+    if (!spec) throw UsageError(fmt::format("unknown option '{}' for '{}'", name, command));
+    if (has(name)) throw UsageError(fmt::format("option {} is given twice", name));
+    if (!spec->takes_value) {
+      if (inline_value) throw UsageError(fmt::format("option {} takes no value", name));
+      values_[name] = "";
+      continue;
+    }
+    if (inline_value) {
+      values_[name] = *inline_value;
+      continue;
+    }
+    if (i + 1 >= arguments.size()) throw UsageError(fmt::format("option {} needs a value", name));
+    values_[name] = arguments[++i];
+  }
+}
+
+std::optional<std::string> ParsedOptions::get(const std::string& name) const {
+  auto found = values_.find(name);
+  if (found == values_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::string ParsedOptions::require(const std::string& name) const {
+  if (auto value = get(name)) return *value;
+  throw UsageError(fmt::format("'{}' needs the option {}", command_, name));
+}
+
+std::optional<long long> ParsedOptions::get_int(const std::string& name) const {
+  std::optional<std::string> text = get(name);
+  if (!text) return std::nullopt;
+  long long value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size())
+    throw UsageError(fmt::format("{} '{}' is not an integer", name, *text));
+  return value;
+}
+
+std::optional<double> ParsedOptions::get_double(const std::string& name) const {
+  std::optional<std::string> text = get(name);
+  if (!text) return std::nullopt;
+  std::optional<double> value = parse_number(*text);
+  if (!value) throw UsageError(fmt::format("{} '{}' is not a number", name, *text));
+  return value;
+}
+
+std::optional<std::vector<std::string>> ParsedOptions::get_list(const std::string& name) const {
+  std::optional<std::string> text = get(name);
+  if (!text) return std::nullopt;
+  std::vector<std::string> parts = split(*text, ',');
+  for (const std::string& part : parts)
+    if (part.empty())
+      throw UsageError(fmt::format("{} '{}' has an empty entry; separate names with single commas",
+                                   name, *text));
+  return parts;
+}
+
+}  // namespace segment

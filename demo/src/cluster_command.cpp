@@ -1,0 +1,134 @@
+// The cluster command: preprocessing fitted on every row, k-means, segment profiles and the
+// labelled output table.
+#include "segment/cluster_command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "damo/runtime/error.h"
+#include "segment/report.h"
+#include "text_util.h"
+
+namespace segment {
+
+namespace {
+
+// Formats days since 1970-01-01 as yyyy-mm-dd.
+std::string format_days(double days) {
+  using namespace std::chrono;
+  year_month_day date{sys_days{std::chrono::days{static_cast<int>(std::lround(days))}}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
+
+// Summarizes a column over the rows of one segment (every row when wanted is negative):
+// the mean of numbers and dates, the most frequent value of categories.
+std::string column_summary(const Table& table, std::size_t column, ColumnKind kind,
+                           const std::vector<int>& segments, int wanted) {
+  double sum = 0;
+  std::size_t count = 0;
+  std::map<std::string, std::size_t> counts;
+  for (std::size_t row = 0; row < table.row_count(); ++row) {
+    if (wanted >= 0 && segments[row] != wanted) continue;
+    const std::string& cell = table.columns[column].cells[row];
+    if (is_missing(cell)) continue;
+    if (kind == ColumnKind::Categorical) {
+      ++counts[cell];
+      continue;
+    }
+    sum += parse_cell(table, row, column, kind);
+    ++count;
+  }
+  if (kind == ColumnKind::Categorical) {
+    if (counts.empty()) return "-";
+    auto mode = std::max_element(counts.begin(), counts.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    return mode->first;
+  }
+  if (count == 0) return "-";
+  double mean = sum / static_cast<double>(count);
+  if (kind == ColumnKind::Date) return format_days(mean);
+  // Four significant digits, without switching to exponents for amounts like 52250.
+  return std::fabs(mean) >= 1000 ? fmt::format("{:.0f}", mean) : fmt::format("{:.4g}", mean);
+}
+
+std::string profile_table(const Table& table, const FeatureSchema& schema,
+                          const std::vector<std::size_t>& columns, const KMeansResult& result) {
+  std::size_t k = result.sizes.size();
+  auto rows = static_cast<double>(table.row_count());
+  std::vector<std::vector<std::string>> cells;
+
+  std::vector<std::string> header{"", "all"};
+  std::vector<std::string> sizes{"size", fmt::format("{}", table.row_count())};
+  std::vector<std::string> shares{"share", "100%"};
+  for (std::size_t s = 0; s < k; ++s) {
+    header.push_back(fmt::format("segment {}", s + 1));
+    sizes.push_back(fmt::format("{}", result.sizes[s]));
+    shares.push_back(fmt::format("{:.1f}%", 100.0 * static_cast<double>(result.sizes[s]) / rows));
+  }
+  cells.push_back(header);
+  cells.push_back(sizes);
+  cells.push_back(shares);
+
+  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+    const FeatureColumn& feature = schema.columns[i];
+    std::string label =
+        feature.name + (feature.kind == ColumnKind::Categorical ? " (mode)" : " (mean)");
+    std::vector<std::string> line{
+        label, column_summary(table, columns[i], feature.kind, result.assignment, -1)};
+    for (std::size_t s = 0; s < k; ++s)
+      line.push_back(
+          column_summary(table, columns[i], feature.kind, result.assignment, static_cast<int>(s)));
+    cells.push_back(line);
+  }
+  return format_table(cells);
+}
+
+std::string labelled_csv(const Table& table, const std::string& segment_column,
+                         const std::vector<int>& assignment) {
+  std::vector<std::string> header = table.column_names();
+  header.push_back(segment_column);
+  std::string text = format_csv_row(header);
+  for (std::size_t row = 0; row < table.row_count(); ++row) {
+    std::vector<std::string> fields;
+    for (const Column& column : table.columns) fields.push_back(column.cells[row]);
+    fields.push_back(std::to_string(assignment[row] + 1));
+    text += format_csv_row(fields);
+  }
+  return text;
+}
+
+}  // namespace
+
+ClusterOutcome cluster_table(const ClusterRequest& request) {
+  Table table = read_csv(request.data);
+  if (table.row_count() == 0)
+    throw damo::UserError(fmt::format("{} has a header but no rows to cluster", request.data));
+  if (table.find_column(request.segment_column))
+    throw damo::UserError(
+        fmt::format("{} already has a column '{}'; choose another name for the "
+                    "output with --segment-column",
+                    request.data, request.segment_column));
+
+  ClusterOutcome outcome;
+  ColumnSelection selection = select_columns(table, "", request.features);
+  outcome.notes = selection.notes;
+  std::vector<std::size_t> rows(table.row_count());
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  FeatureSchema schema = fit_features(table, selection, rows, request.preprocess, outcome.notes);
+  std::vector<std::size_t> columns = match_schema(schema, table);
+  outcome.feature_names = schema.feature_names();
+
+  damo::Tensor points = transform_features(schema, table, columns, rows);
+  outcome.result = kmeans(points, request.kmeans);
+  outcome.profile = profile_table(table, schema, columns, outcome.result);
+  outcome.csv = labelled_csv(table, request.segment_column, outcome.result.assignment);
+  return outcome;
+}
+
+}  // namespace segment

@@ -1,0 +1,152 @@
+// Parsing of numeric and date cells, the majority rule for column kinds and the
+// identifier heuristics.
+#include "segment/column_types.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <unordered_set>
+
+#include "damo/runtime/error.h"
+#include "text_util.h"
+
+namespace segment {
+
+std::string_view column_kind_name(ColumnKind kind) {
+  switch (kind) {
+  case ColumnKind::Numeric: return "numeric";
+  case ColumnKind::Date: return "date";
+  case ColumnKind::Categorical: return "categorical";
+  }
+  return "categorical";
+}
+
+std::optional<ColumnKind> parse_column_kind(std::string_view name) {
+  for (ColumnKind kind : {ColumnKind::Numeric, ColumnKind::Date, ColumnKind::Categorical})
+    if (column_kind_name(kind) == name) return kind;
+  return std::nullopt;
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  if (text.starts_with('+')) text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+
+  // from_chars also accepts "inf" and "nan", which are not data values here.
+  char first = text.front() == '-' && text.size() > 1 ? text[1] : text.front();
+  if (!(first >= '0' && first <= '9') && first != '.') return std::nullopt;
+
+  double value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (!std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+namespace {
+
+// The digits of text[begin, begin + count) as an integer, or -1 when one is not a digit.
+int parse_digits(std::string_view text, std::size_t begin, std::size_t count) {
+  int value = 0;
+  for (std::size_t i = begin; i < begin + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+std::optional<double> days_since_epoch(int year, int month, int day) {
+  using namespace std::chrono;
+  year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                      std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return std::nullopt;
+  return static_cast<double>(sys_days(date).time_since_epoch().count());
+}
+
+}  // namespace
+
+std::optional<double> parse_date(std::string_view text) {
+  if (text.size() != 10) return std::nullopt;
+
+  // yyyy-mm-dd
+  if (text[4] == '-' && text[7] == '-') {
+    int year = parse_digits(text, 0, 4), month = parse_digits(text, 5, 2);
+    int day = parse_digits(text, 8, 2);
+    if (year < 0 || month < 0 || day < 0) return std::nullopt;
+    return days_since_epoch(year, month, day);
+  }
+
+  // dd-mm-yyyy with one of three separators, the same one twice.
+  char separator = text[2];
+  if ((separator != '-' && separator != '/' && separator != '.') || text[5] != separator)
+    return std::nullopt;
+  int day = parse_digits(text, 0, 2), month = parse_digits(text, 3, 2);
+  int year = parse_digits(text, 6, 4);
+  if (year < 0 || month < 0 || day < 0) return std::nullopt;
+  return days_since_epoch(year, month, day);
+}
+
+ColumnKind infer_column_kind(const Column& column) {
+  std::size_t filled = 0, numbers = 0, dates = 0;
+  for (const std::string& cell : column.cells) {
+    if (is_missing(cell)) continue;
+    ++filled;
+    if (parse_number(cell))
+      ++numbers;
+    else if (parse_date(cell))
+      ++dates;
+  }
+  if (filled == 0) return ColumnKind::Categorical;
+  if (numbers * 2 > filled) return ColumnKind::Numeric;
+  if (dates * 2 > filled) return ColumnKind::Date;
+  return ColumnKind::Categorical;
+}
+
+double parse_cell(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
+  const std::string& cell = table.columns.at(column).cells.at(row);
+  DAMO_ASSERT(!is_missing(cell), "parse_cell called on a missing cell");
+  if (kind == ColumnKind::Numeric) {
+    if (auto value = parse_number(cell)) return *value;
+    throw damo::UserError(
+        fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
+                    "the value, or leave the cell empty to mark it missing",
+                    table.cell_location(row, column), cell));
+  }
+  DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
+  if (auto value = parse_date(cell)) return *value;
+  throw damo::UserError(
+      fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
+                  "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
+                  table.cell_location(row, column), cell));
+}
+
+bool is_id_name(std::string_view name) {
+  std::string lower = to_lower(name);
+  if (lower == "id") return true;
+  if (lower.size() < 3) return false;
+
+  std::string_view tail = std::string_view(lower).substr(lower.size() - 3);
+  if (tail == "_id" || tail == "-id" || tail == " id") return true;
+
+  // camelCase or PascalCase: "CustomerID", "userId".
+  std::string_view suffix = name.substr(name.size() - 2);
+  char before = name[name.size() - 3];
+  return (suffix == "ID" || suffix == "Id") && before >= 'a' && before <= 'z';
+}
+
+bool is_id_column(const Table& table, std::size_t column, ColumnKind kind) {
+  const Column& cells = table.columns.at(column);
+  if (is_id_name(cells.name)) return true;
+  if (kind != ColumnKind::Numeric || table.row_count() < kMinRowsForDistinctIdRule) return false;
+
+  std::unordered_set<double> seen;
+  for (const std::string& cell : cells.cells) {
+    std::optional<double> value = parse_number(cell);
+    if (!value || *value != std::round(*value)) return false;
+    if (!seen.insert(*value).second) return false;
+  }
+  return true;
+}
+
+}  // namespace segment

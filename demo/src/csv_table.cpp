@@ -1,0 +1,265 @@
+// CSV reading on top of libcsv. libcsv tokenizes fields and handles quoting. This file
+// feeds it one physical line at a time, so that every row records the line it started on.
+// It then checks the header and the field counts and stores the cells column by column.
+#include "segment/csv_table.h"
+
+#include <csv.h>
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "damo/runtime/error.h"
+#include "damo/runtime/io.h"
+#include "text_util.h"
+
+namespace segment {
+
+using damo::UserError;
+
+std::optional<std::size_t> Table::find_column(std::string_view name) const {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i].name == name) return i;
+  return std::nullopt;
+}
+
+std::size_t Table::require_column(std::string_view name, std::string_view role) const {
+  if (auto index = find_column(name)) return *index;
+  throw UserError(fmt::format("{}: column '{}' ({}) not found; the columns are {}", source, name,
+                              role, quoted_list(column_names())));
+}
+
+std::string Table::cell_location(std::size_t row, std::size_t column) const {
+  return fmt::format("{} line {}, column '{}'", source, row_lines.at(row), columns.at(column).name);
+}
+
+std::vector<std::string> Table::column_names() const {
+  std::vector<std::string> names;
+  for (const Column& column : columns) names.push_back(column.name);
+  return names;
+}
+
+char detect_delimiter(std::string_view header_line) {
+  std::size_t commas = 0, semicolons = 0, tabs = 0;
+  bool in_quotes = false;
+  for (char c : header_line) {
+    if (c == '"') in_quotes = !in_quotes;
+    if (in_quotes) continue;
+    if (c == ',') ++commas;
+    if (c == ';') ++semicolons;
+    if (c == '\t') ++tabs;
+  }
+  if (semicolons > commas && semicolons >= tabs) return ';';
+  if (tabs > commas && tabs > semicolons) return '\t';
+  return ',';
+}
+
+namespace {
+
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// libcsv trims "space" characters around unquoted fields and by default counts the tab as
+// one, which would swallow tab delimiters. These two predicates replace that default.
+int is_space_or_tab(unsigned char c) { return c == ' ' || c == '\t'; }
+int is_space_only(unsigned char c) { return c == ' '; }
+
+// A completed row as libcsv reported it, before any checks.
+struct RawRow {
+  std::int64_t line = 0;
+  std::vector<std::string> fields;
+};
+
+// Output of the libcsv callbacks. They only collect, because the checks throw and an
+// exception must not unwind through libcsv's C frames.
+struct CallbackState {
+  std::vector<std::string> fields;
+  std::vector<RawRow> rows;
+  std::int64_t row_start_line = 0;
+  bool row_open = false;
+};
+
+void on_field(void* data, std::size_t size, void* user) {
+  auto& state = *static_cast<CallbackState*>(user);
+  const char* text = data ? static_cast<const char*>(data) : "";
+  state.fields.emplace_back(text, data ? size : 0);
+}
+
+void on_row_end(int /*terminator*/, void* user) {
+  auto& state = *static_cast<CallbackState*>(user);
+  state.rows.push_back(RawRow{state.row_start_line, std::move(state.fields)});
+  state.fields.clear();
+  state.row_open = false;
+}
+
+// Splits text into physical lines, each with its terminator (LF, CRLF or a lone CR).
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') continue;
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    lines.push_back(text.substr(start, i + 1 - start));
+    start = i + 1;
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  return lines;
+}
+
+// True when libcsv will start a row on this line, because it contains more than spaces,
+// line ends and (unless the tab is the delimiter) tabs.
+bool starts_row(std::string_view line, char delimiter) {
+  for (char c : line) {
+    if (c == ' ' || c == '\r' || c == '\n') continue;
+    if (c == '\t' && delimiter != '\t') continue;
+    return true;
+  }
+  return false;
+}
+
+struct ParserDeleter {
+  void operator()(csv_parser* parser) const {
+    csv_free(parser);
+    delete parser;
+  }
+};
+
+std::unique_ptr<csv_parser, ParserDeleter> make_parser(char delimiter) {
+  std::unique_ptr<csv_parser, ParserDeleter> parser(new csv_parser{});
+  if (csv_init(parser.get(), CSV_STRICT | CSV_STRICT_FINI) != 0)
+    throw damo::RuntimeError("libcsv could not allocate a parser");
+  csv_set_delim(parser.get(), static_cast<unsigned char>(delimiter));
+  csv_set_space_func(parser.get(), delimiter == '\t' ? is_space_only : is_space_or_tab);
+  return parser;
+}
+
+std::string delimiter_name(char delimiter) {
+  if (delimiter == '\t') return "tab";
+  if (delimiter == ';') return "semicolon";
+  return "comma";
+}
+
+void set_header(Table& table, const RawRow& row) {
+  for (std::size_t i = 0; i < row.fields.size(); ++i) {
+    std::string name = trim(row.fields[i]);
+    if (name.empty())
+      throw UserError(
+          fmt::format("{} line {}: header field {} is empty; give every column a "
+                      "name",
+                      table.source, row.line, i + 1));
+    if (auto previous = table.find_column(name))
+      throw UserError(
+          fmt::format("{} line {}: the header names column '{}' twice (fields {} and "
+                      "{}); rename one of them",
+                      table.source, row.line, name, *previous + 1, i + 1));
+    table.columns.push_back(Column{name, {}});
+  }
+}
+
+// Builds the message for a row with the wrong number of fields. It names the column and
+// value where the row stops matching the header.
+std::string field_count_message(const Table& table, const RawRow& row) {
+  std::size_t expected = table.column_count();
+  std::size_t found = row.fields.size();
+  std::string prefix = fmt::format(
+      "{} line {}: found {} fields but the header has {} ({}-"
+      "delimited)",
+      table.source, row.line, found, expected, delimiter_name(table.delimiter));
+  if (found > expected)
+    return fmt::format(
+        "{}; field {} holds '{}' after the last column '{}'. Quote values "
+        "that contain the delimiter",
+        prefix, expected + 1, trim(row.fields[expected]), table.columns.back().name);
+  DAMO_ASSERT(found > 0, "libcsv reported a row without fields");
+  const std::string& last_name = table.columns[found - 1].name;
+  return fmt::format(
+      "{}; the row ends at column '{}' with '{}', so column '{}' has no value. "
+      "Check for a missing delimiter",
+      prefix, last_name, trim(row.fields[found - 1]), table.columns[found].name);
+}
+
+void append_row(Table& table, const RawRow& row) {
+  if (row.fields.size() != table.column_count()) throw UserError(field_count_message(table, row));
+  for (std::size_t i = 0; i < row.fields.size(); ++i)
+    table.columns[i].cells.push_back(trim(row.fields[i]));
+  table.row_lines.push_back(row.line);
+}
+
+void take_rows(Table& table, CallbackState& state) {
+  for (const RawRow& row : state.rows) {
+    if (table.columns.empty())
+      set_header(table, row);
+    else
+      append_row(table, row);
+  }
+  state.rows.clear();
+}
+
+}  // namespace
+
+Table parse_csv(std::string_view text, const std::string& source) {
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  std::vector<std::string_view> lines = split_lines(text);
+
+  Table table;
+  table.source = source;
+  std::size_t first = 0;
+  while (first < lines.size() && !starts_row(lines[first], '\t')) ++first;
+  if (first == lines.size())
+    throw UserError(
+        fmt::format("{}: the file is empty; expected a header row with the column "
+                    "names",
+                    source));
+  table.delimiter = detect_delimiter(lines[first]);
+
+  auto parser = make_parser(table.delimiter);
+  CallbackState state;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::int64_t line_number = static_cast<std::int64_t>(i) + 1;
+    if (!state.row_open && starts_row(lines[i], table.delimiter)) {
+      state.row_start_line = line_number;
+      state.row_open = true;
+    }
+    std::size_t parsed =
+        csv_parse(parser.get(), lines[i].data(), lines[i].size(), on_field, on_row_end, &state);
+    if (parsed != lines[i].size())
+      throw UserError(
+          fmt::format("{} line {}: malformed quoted field ({}); a field in quotes "
+                      "must end with a quote followed by the delimiter or the line "
+                      "end, and a quote inside it is written as \"\"",
+                      source, line_number, csv_strerror(csv_error(parser.get()))));
+    take_rows(table, state);
+  }
+
+  if (csv_fini(parser.get(), on_field, on_row_end, &state) != 0)
+    throw UserError(
+        fmt::format("{} line {}: a quoted field that starts in this row is never "
+                    "closed; add the closing quote",
+                    source, state.row_start_line));
+  take_rows(table, state);
+  return table;
+}
+
+Table read_csv(const std::string& path) { return parse_csv(damo::read_file(path), path); }
+
+std::string format_csv_row(const std::vector<std::string>& fields) {
+  std::string line;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line += ',';
+    const std::string& field = fields[i];
+    bool needs_quotes = field.find_first_of(",\"\r\n") != std::string::npos ||
+                        (!field.empty() && (field.front() == ' ' || field.back() == ' '));
+    if (!needs_quotes) {
+      line += field;
+      continue;
+    }
+    line += '"';
+    for (char c : field) {
+      if (c == '"') line += '"';
+      line += c;
+    }
+    line += '"';
+  }
+  line += '\n';
+  return line;
+}
+
+}  // namespace segment

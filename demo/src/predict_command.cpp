@@ -1,0 +1,65 @@
+// Prediction with a saved model.
+#include "segment/predict_command.h"
+
+#include <fmt/format.h>
+
+#include <numeric>
+
+#include "damo/runtime/error.h"
+#include "damo/runtime/io.h"
+#include "segment/network.h"
+
+namespace segment {
+
+Predictions predict_table(const Model& model, const Table& table) {
+  std::vector<std::size_t> columns = match_schema(model.schema, table);
+  std::vector<std::size_t> rows(table.row_count());
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  damo::Tensor features = transform_features(model.schema, table, columns, rows);
+
+  NetworkLayout layout{static_cast<std::int64_t>(model.schema.width()), model.hidden,
+                       static_cast<std::int64_t>(model.segments.size()), model.activation};
+  Network network(layout, model.weights);
+  damo::Tensor probabilities = network.predict(features);
+
+  Predictions predictions;
+  std::optional<std::size_t> id_column;
+  if (!model.id_column.empty()) id_column = table.find_column(model.id_column);
+  predictions.header.push_back(id_column ? model.id_column : "line");
+  predictions.header.push_back("segment");
+  for (const std::string& segment : model.segments)
+    predictions.header.push_back("probability_" + segment);
+
+  predictions.classes = argmax_rows(probabilities);
+  std::size_t segments = model.segments.size();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<std::string> row;
+    row.push_back(id_column ? table.columns[*id_column].cells[r]
+                            : std::to_string(table.row_lines[r]));
+    row.push_back(model.segments[static_cast<std::size_t>(predictions.classes[r])]);
+    for (std::size_t s = 0; s < segments; ++s)
+      row.push_back(fmt::format(
+          "{:.6f}", probabilities.get_double(static_cast<std::int64_t>(r * segments + s))));
+    predictions.rows.push_back(std::move(row));
+  }
+  return predictions;
+}
+
+std::string predictions_csv(const Predictions& predictions) {
+  std::string text = format_csv_row(predictions.header);
+  for (const auto& row : predictions.rows) text += format_csv_row(row);
+  return text;
+}
+
+std::size_t run_predict(const std::string& model_path, const std::string& data_path,
+                        const std::string& out_path) {
+  Model model = load_model(model_path);
+  Table table = read_csv(data_path);
+  if (table.row_count() == 0)
+    throw damo::UserError(fmt::format("{} has a header but no rows to predict", data_path));
+  Predictions predictions = predict_table(model, table);
+  damo::write_file_atomically(out_path, predictions_csv(predictions));
+  return predictions.rows.size();
+}
+
+}  // namespace segment

@@ -1,0 +1,334 @@
+// Column selection, fitting of the feature statistics on the training rows, and the
+// transformation of table rows into a standardized feature matrix.
+#include "segment/preprocess.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "damo/runtime/error.h"
+#include "text_util.h"
+
+namespace segment {
+
+using damo::UserError;
+
+std::size_t FeatureColumn::width() const {
+  return kind == ColumnKind::Categorical ? categories.size() : 1;
+}
+
+std::size_t FeatureSchema::width() const {
+  std::size_t total = 0;
+  for (const FeatureColumn& column : columns) total += column.width();
+  return total;
+}
+
+std::vector<std::string> FeatureSchema::feature_names() const {
+  std::vector<std::string> names;
+  for (const FeatureColumn& column : columns) {
+    if (column.kind != ColumnKind::Categorical) {
+      names.push_back(column.name);
+      continue;
+    }
+    for (const std::string& category : column.categories)
+      names.push_back(column.name + "=" + category);
+  }
+  return names;
+}
+
+namespace {
+
+std::vector<std::size_t> require_columns(const Table& table, const std::vector<std::string>& names,
+                                         const std::string& option) {
+  std::vector<std::size_t> indices;
+  std::vector<std::string> missing;
+  for (const std::string& name : names) {
+    if (auto index = table.find_column(name))
+      indices.push_back(*index);
+    else
+      missing.push_back(name);
+  }
+  if (!missing.empty())
+    throw UserError(fmt::format("{}: {} names {} not in the table; the columns are {}",
+                                table.source, option, quoted_list(missing),
+                                quoted_list(table.column_names())));
+  return indices;
+}
+
+bool contains(const std::vector<std::size_t>& indices, std::size_t index) {
+  return std::find(indices.begin(), indices.end(), index) != indices.end();
+}
+
+}  // namespace
+
+ColumnSelection select_columns(const Table& table, const std::string& label,
+                               const FeatureOptions& options) {
+  std::optional<std::size_t> label_column;
+  if (!label.empty()) label_column = table.require_column(label, "--label");
+  std::vector<std::size_t> chosen = require_columns(table, options.features, "--features");
+  std::vector<std::size_t> dropped = require_columns(table, options.drop, "--drop");
+  std::vector<std::size_t> categorical =
+      require_columns(table, options.categorical, "--categorical");
+  if (label_column && contains(chosen, *label_column))
+    throw UserError(
+        fmt::format("--features lists the label column '{}'; a model cannot take "
+                    "its own label as input",
+                    label));
+
+  ColumnSelection selection;
+  for (std::size_t column = 0; column < table.column_count(); ++column) {
+    if (column == label_column) continue;
+    ColumnKind kind = contains(categorical, column) ? ColumnKind::Categorical
+                                                    : infer_column_kind(table.columns[column]);
+    bool is_id = is_id_column(table, column, kind);
+    if (is_id && !selection.id_column) selection.id_column = column;
+    if (!options.features.empty() || contains(dropped, column)) continue;
+    if (is_id) {
+      selection.notes.push_back(
+          fmt::format("column '{}' looks like a row identifier and is not a feature (name "
+                      "it in --features to use it)",
+                      table.columns[column].name));
+      continue;
+    }
+    selection.columns.push_back(column);
+    selection.kinds.push_back(kind);
+  }
+
+  for (std::size_t column : chosen) {
+    selection.columns.push_back(column);
+    selection.kinds.push_back(contains(categorical, column)
+                                  ? ColumnKind::Categorical
+                                  : infer_column_kind(table.columns[column]));
+  }
+  if (selection.columns.empty())
+    throw UserError(
+        fmt::format("{}: no feature columns remain after leaving out the label, "
+                    "identifiers and --drop; the columns are {}",
+                    table.source, quoted_list(table.column_names())));
+  return selection;
+}
+
+double median(std::vector<double> values) {
+  DAMO_ASSERT(!values.empty(), "median of no values");
+  std::size_t middle = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + middle, values.end());
+  double upper = values[middle];
+  if (values.size() % 2 == 1) return upper;
+  double lower = *std::max_element(values.begin(), values.begin() + middle);
+  return (lower + upper) / 2;
+}
+
+double skewness(const std::vector<double>& values) {
+  if (values.empty()) return 0;
+  double n = static_cast<double>(values.size());
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= n;
+  double m2 = 0, m3 = 0;
+  for (double v : values) {
+    double d = v - mean;
+    m2 += d * d;
+    m3 += d * d * d;
+  }
+  m2 /= n;
+  m3 /= n;
+  if (m2 <= 0) return 0;
+  return m3 / std::pow(m2, 1.5);
+}
+
+namespace {
+
+// Mean and population standard deviation.
+std::pair<double, double> mean_and_deviation(const std::vector<double>& values) {
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= static_cast<double>(values.size());
+  double variance = 0;
+  for (double v : values) variance += (v - mean) * (v - mean);
+  variance /= static_cast<double>(values.size());
+  return {mean, std::sqrt(variance)};
+}
+
+// Fits a numeric or date column; nullopt (with a note) when it carries no information.
+std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column, ColumnKind kind,
+                                         const std::vector<std::size_t>& rows,
+                                         const PreprocessOptions& options,
+                                         std::vector<std::string>& notes) {
+  FeatureColumn feature;
+  feature.name = table.columns[column].name;
+  feature.kind = kind;
+  std::vector<double> filled;
+  std::size_t missing = 0;
+  for (std::size_t row : rows) {
+    if (is_missing(table.columns[column].cells[row]))
+      ++missing;
+    else
+      filled.push_back(parse_cell(table, row, column, kind));
+  }
+  if (filled.empty()) {
+    notes.push_back(
+        fmt::format("column '{}' is empty in the training rows and is not used", feature.name));
+    return std::nullopt;
+  }
+
+  feature.median = median(filled);
+  std::vector<double> values = filled;
+  values.insert(values.end(), missing, feature.median);
+  double minimum = *std::min_element(values.begin(), values.end());
+  feature.log1p = options.log_transform && kind == ColumnKind::Numeric && minimum >= 0 &&
+                  skewness(values) > options.skew_threshold;
+  if (feature.log1p)
+    for (double& v : values) v = std::log1p(v);
+
+  auto [mean, deviation] = mean_and_deviation(values);
+  if (!(deviation > 1e-12 * std::max(1.0, std::fabs(mean)))) {
+    notes.push_back(
+        fmt::format("column '{}' is constant ({}) in the training rows and is not "
+                    "used",
+                    feature.name, format_number(feature.median)));
+    return std::nullopt;
+  }
+  feature.mean = mean;
+  feature.scale = deviation;
+  return feature;
+}
+
+std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t column,
+                                             const std::vector<std::size_t>& rows,
+                                             const PreprocessOptions& options,
+                                             std::vector<std::string>& notes) {
+  FeatureColumn feature;
+  feature.name = table.columns[column].name;
+  feature.kind = ColumnKind::Categorical;
+  std::map<std::string, std::size_t> counts;
+  for (std::size_t row : rows) {
+    const std::string& cell = table.columns[column].cells[row];
+    if (!is_missing(cell)) ++counts[cell];
+  }
+  if (counts.size() <= 1) {
+    notes.push_back(fmt::format("column '{}' has {} in the training rows and is not used",
+                                feature.name, counts.empty() ? "no values" : "a single category"));
+    return std::nullopt;
+  }
+  if (counts.size() > options.max_categories) {
+    notes.push_back(
+        fmt::format("column '{}' has {} categories in the training rows, more than "
+                    "{}, and is not used",
+                    feature.name, counts.size(), options.max_categories));
+    return std::nullopt;
+  }
+
+  // Most frequent first; ties in name order, so the order does not depend on row order.
+  std::vector<std::pair<std::string, std::size_t>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& entry : sorted) feature.categories.push_back(entry.first);
+  feature.mode = feature.categories.front();
+  return feature;
+}
+
+}  // namespace
+
+FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
+                           const std::vector<std::size_t>& rows, const PreprocessOptions& options,
+                           std::vector<std::string>& notes) {
+  if (rows.empty()) throw UserError(fmt::format("{}: no training rows", table.source));
+  FeatureSchema schema;
+  for (std::size_t i = 0; i < selection.columns.size(); ++i) {
+    std::size_t column = selection.columns[i];
+    ColumnKind kind = selection.kinds[i];
+    std::optional<FeatureColumn> feature =
+        kind == ColumnKind::Categorical ? fit_categorical(table, column, rows, options, notes)
+                                        : fit_numeric(table, column, kind, rows, options, notes);
+    if (feature) schema.columns.push_back(std::move(*feature));
+  }
+  if (schema.columns.empty())
+    throw UserError(
+        fmt::format("{}: every selected column is constant or empty in the training "
+                    "rows, so there are no features",
+                    table.source));
+  return schema;
+}
+
+std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& table) {
+  std::vector<std::size_t> indices;
+  std::vector<std::string> missing, mismatched;
+  for (const FeatureColumn& feature : schema.columns) {
+    std::optional<std::size_t> index = table.find_column(feature.name);
+    if (!index) {
+      missing.push_back(feature.name);
+      continue;
+    }
+    indices.push_back(*index);
+
+    // A categorical feature accepts any text; numbers and dates must still parse.
+    const Column& column = table.columns[*index];
+    bool all_missing = std::all_of(column.cells.begin(), column.cells.end(),
+                                   [](const std::string& cell) { return is_missing(cell); });
+    if (feature.kind != ColumnKind::Categorical && !all_missing &&
+        infer_column_kind(column) != feature.kind)
+      mismatched.push_back(fmt::format("'{}' (the model expects {} values, the file has {})",
+                                       feature.name, column_kind_name(feature.kind),
+                                       column_kind_name(infer_column_kind(column))));
+  }
+
+  std::vector<std::string> problems;
+  if (!missing.empty())
+    problems.push_back(fmt::format("the model's feature column{} {} {} missing",
+                                   missing.size() == 1 ? "" : "s", quoted_list(missing, 100),
+                                   missing.size() == 1 ? "is" : "are"));
+  if (!mismatched.empty()) {
+    std::string list;
+    for (const std::string& entry : mismatched) list += (list.empty() ? "" : ", ") + entry;
+    problems.push_back("column types differ: " + list);
+  }
+  if (!problems.empty()) {
+    std::string message = fmt::format("{} does not match the model's schema: ", table.source);
+    for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+    throw UserError(message + fmt::format(". The file's columns are {}",
+                                          quoted_list(table.column_names(), 100)));
+  }
+  return indices;
+}
+
+namespace {
+
+float numeric_feature(const FeatureColumn& feature, const Table& table, std::size_t row,
+                      std::size_t column) {
+  const std::string& cell = table.columns[column].cells[row];
+  double value = is_missing(cell) ? feature.median : parse_cell(table, row, column, feature.kind);
+  if (feature.log1p) value = std::log1p(std::max(value, 0.0));
+  return static_cast<float>((value - feature.mean) / feature.scale);
+}
+
+}  // namespace
+
+damo::Tensor transform_features(const FeatureSchema& schema, const Table& table,
+                                const std::vector<std::size_t>& table_columns,
+                                const std::vector<std::size_t>& rows) {
+  DAMO_ASSERT(table_columns.size() == schema.columns.size(), "one table column per feature");
+  auto width = static_cast<std::int64_t>(schema.width());
+  damo::Tensor matrix(damo::DType::Float32, {static_cast<std::int64_t>(rows.size()), width});
+  float* out = matrix.data<float>();
+
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    float* features = out + static_cast<std::int64_t>(r) * width;
+    for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+      const FeatureColumn& feature = schema.columns[i];
+      if (feature.kind != ColumnKind::Categorical) {
+        *features++ = numeric_feature(feature, table, rows[r], table_columns[i]);
+        continue;
+      }
+      const std::string& cell = table.columns[table_columns[i]].cells[rows[r]];
+      const std::string& category = is_missing(cell) ? feature.mode : cell;
+      auto found = std::find(feature.categories.begin(), feature.categories.end(), category);
+      if (found != feature.categories.end()) features[found - feature.categories.begin()] = 1.0f;
+      features += feature.categories.size();
+    }
+  }
+  return matrix;
+}
+
+}  // namespace segment

@@ -1,0 +1,118 @@
+// Label encoding and stratified splitting.
+#include "segment/split.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "damo/runtime/error.h"
+#include "segment/column_types.h"
+#include "segment/random.h"
+
+namespace segment {
+
+using damo::UserError;
+
+namespace {
+
+// Numeric labels ("1", "2", "10") in value order, others in byte order.
+bool segment_less(const std::string& a, const std::string& b) {
+  std::optional<double> x = parse_number(a), y = parse_number(b);
+  if (x && y && *x != *y) return *x < *y;
+  if (x.has_value() != y.has_value()) return x.has_value();
+  return a < b;
+}
+
+// Positions of each class, in increasing order.
+std::map<int, std::vector<std::size_t>> positions_by_class(const std::vector<int>& classes) {
+  std::map<int, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < classes.size(); ++i) groups[classes[i]].push_back(i);
+  return groups;
+}
+
+}  // namespace
+
+Labels encode_labels(const Table& table, std::size_t label_column) {
+  const Column& column = table.columns.at(label_column);
+  std::map<std::string, std::size_t> counts;
+  for (const std::string& cell : column.cells)
+    if (!is_missing(cell)) ++counts[cell];
+
+  Labels labels;
+  for (const auto& entry : counts) labels.segments.push_back(entry.first);
+  std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
+  if (labels.segments.size() < 2)
+    throw UserError(fmt::format(
+        "{}: label column '{}' has {} distinct value{}; a classifier "
+        "needs at least two segments",
+        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s"));
+  for (const auto& [segment, count] : counts)
+    if (count < 2)
+      throw UserError(
+          fmt::format("{}: segment '{}' of label column '{}' has a single row; "
+                      "every segment needs at least two rows (merge or remove it)",
+                      table.source, segment, column.name));
+
+  std::map<std::string, int> class_of;
+  for (std::size_t i = 0; i < labels.segments.size(); ++i)
+    class_of[labels.segments[i]] = static_cast<int>(i);
+  for (std::size_t row = 0; row < column.cells.size(); ++row) {
+    if (is_missing(column.cells[row])) {
+      ++labels.unlabelled;
+      continue;
+    }
+    labels.rows.push_back(row);
+    labels.classes.push_back(class_of.at(column.cells[row]));
+  }
+  return labels;
+}
+
+Split stratified_split(const std::vector<int>& classes, double fraction, std::uint64_t seed) {
+  if (!(fraction > 0 && fraction < 1))
+    throw UserError(
+        fmt::format("--test-fraction {} is invalid; use a number between 0 and 1 "
+                    "such as 0.2",
+                    fraction));
+  Rng rng(seed);
+  Split split;
+  for (auto& [label, positions] : positions_by_class(classes)) {
+    rng.shuffle(positions);
+    auto held_out = static_cast<std::size_t>(std::llround(fraction * positions.size()));
+    held_out = std::min(held_out, positions.size() - 1);
+    split.test.insert(split.test.end(), positions.begin(), positions.begin() + held_out);
+    split.train.insert(split.train.end(), positions.begin() + held_out, positions.end());
+  }
+  std::sort(split.train.begin(), split.train.end());
+  std::sort(split.test.begin(), split.test.end());
+  return split;
+}
+
+std::vector<Split> stratified_folds(const std::vector<int>& classes, std::size_t folds,
+                                    std::uint64_t seed) {
+  if (folds < 2 || folds > classes.size())
+    throw UserError(
+        fmt::format("--folds {} is invalid; use at least 2 and at most the number "
+                    "of labelled rows ({})",
+                    folds, classes.size()));
+  Rng rng(seed);
+  std::vector<std::size_t> fold_of(classes.size());
+  std::size_t next_fold = 0;
+  for (auto& [label, positions] : positions_by_class(classes)) {
+    rng.shuffle(positions);
+    // Continuing the turn across classes keeps the fold sizes within one of each other.
+    for (std::size_t position : positions) {
+      fold_of[position] = next_fold;
+      next_fold = (next_fold + 1) % folds;
+    }
+  }
+
+  std::vector<Split> splits(folds);
+  for (std::size_t position = 0; position < classes.size(); ++position)
+    for (std::size_t fold = 0; fold < folds; ++fold)
+      (fold_of[position] == fold ? splits[fold].test : splits[fold].train).push_back(position);
+  return splits;
+}
+
+}  // namespace segment

@@ -1,0 +1,53 @@
+// String helpers for messages and tables.
+#include "text_util.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace segment {
+
+std::string trim(std::string_view text) {
+  std::size_t begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  std::size_t end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end + 1 - begin));
+}
+
+std::string to_lower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return lower;
+}
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = text.find(separator, start);
+    parts.push_back(trim(text.substr(start, end - start)));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string quoted_list(const std::vector<std::string>& names, std::size_t limit) {
+  std::size_t listed = std::min(names.size(), limit);
+  std::string text;
+  for (std::size_t i = 0; i < listed; ++i) {
+    if (i > 0) text += (i + 1 == listed && listed == names.size()) ? " and " : ", ";
+    text += "'" + names[i] + "'";
+  }
+  if (listed < names.size()) text += fmt::format(" and {} more", names.size() - listed);
+  return text;
+}
+
+std::string format_number(double value) {
+  if (std::isfinite(value) && value == std::round(value) && std::fabs(value) < 1e15)
+    return fmt::format("{}", static_cast<long long>(value));
+  return fmt::format("{:.6g}", value);
+}
+
+}  // namespace segment

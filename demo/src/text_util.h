@@ -1,0 +1,26 @@
+// Small string helpers shared by the reader, the preprocessing and the reports.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace segment {
+
+/// text without leading and trailing spaces and tabs.
+std::string trim(std::string_view text);
+
+/// ASCII lower case.
+std::string to_lower(std::string_view text);
+
+/// Splits on a separator; every part is trimmed, and empty parts are kept.
+std::vector<std::string> split(std::string_view text, char separator);
+
+/// "'a', 'b' and 'c'": names for a message, at most limit of them, then "and N more".
+std::string quoted_list(const std::vector<std::string>& names, std::size_t limit = 12);
+
+/// A number as short text: integers without a decimal point, others with up to 6
+/// significant digits.
+std::string format_number(double value);
+
+}  // namespace segment

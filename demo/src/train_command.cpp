@@ -1,0 +1,237 @@
+// The train command: one stratified test split or k folds, each fitted and scored the same
+// way, then the report and the model.
+#include "segment/train_command.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "damo/runtime/error.h"
+#include "segment/split.h"
+
+namespace segment {
+
+using damo::UserError;
+
+void validate_request(const TrainRequest& r) {
+  auto reject = [](const std::string& option, const std::string& value, const char* range) {
+    throw UserError(fmt::format("{} {} is invalid; use {}", option, value, range));
+  };
+  for (std::int64_t size : r.hidden)
+    if (size < 1) reject("--hidden", std::to_string(size), "positive layer sizes such as 64,32");
+  const OptimizerOptions& o = r.training.optimizer;
+  if (!(o.learning_rate > 0)) reject("--lr", fmt::format("{}", o.learning_rate), "a rate > 0");
+  if (!(o.momentum >= 0 && o.momentum < 1))
+    reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1)");
+  if (!(o.l2 >= 0)) reject("--l2", fmt::format("{}", o.l2), "a weight >= 0");
+  if (r.training.batch_size < 1) reject("--batch-size", "0", "at least 1");
+  if (r.training.epochs < 1) reject("--epochs", std::to_string(r.training.epochs), "at least 1");
+  if (r.training.patience < 0)
+    reject("--patience", std::to_string(r.training.patience), "0 (off) or more epochs");
+  if (!(r.test_fraction > 0 && r.test_fraction < 1))
+    reject("--test-fraction", fmt::format("{}", r.test_fraction), "a share in (0, 1) such as 0.2");
+  if (r.folds == 1 || r.folds < 0)
+    reject("--folds", std::to_string(r.folds), "2 or more folds, or 0 for a test split");
+  if (!(r.validation_fraction >= 0 && r.validation_fraction < 1))
+    reject("--validation-fraction", fmt::format("{}", r.validation_fraction),
+           "a share in [0, 1) such as 0.1");
+  if (r.training.patience > 0 && r.validation_fraction == 0)
+    throw UserError("--patience needs validation rows; set --validation-fraction above 0");
+}
+
+namespace {
+
+struct Dataset {
+  Table table;
+  ColumnSelection selection;
+  Labels labels;
+};
+
+// One network fitted on a set of labelled positions, with its preprocessing.
+struct Fit {
+  FeatureSchema schema;
+  std::vector<std::size_t> feature_columns;
+  std::unique_ptr<Network> network;
+  TrainResult training;
+  std::size_t train_rows = 0;
+  std::size_t validation_rows = 0;
+  int majority = 0;
+};
+
+std::vector<std::size_t> table_rows(const Labels& labels,
+                                    const std::vector<std::size_t>& positions) {
+  return gather(labels.rows, positions);
+}
+
+LabelledData labelled_data(const Dataset& d, const Fit& fit,
+                           const std::vector<std::size_t>& positions) {
+  return LabelledData{
+      transform_features(fit.schema, d.table, fit.feature_columns, table_rows(d.labels, positions)),
+      gather(d.labels.classes, positions)};
+}
+
+void add_notes(std::vector<std::string>& notes, const std::vector<std::string>& more) {
+  for (const std::string& note : more)
+    if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+}
+
+Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, const TrainRequest& r,
+                const ProgressCallback& progress, std::vector<std::string>& notes) {
+  // Hold out validation rows from the training positions, stratified like the test split.
+  std::vector<std::size_t> fit_positions = positions, validation_positions;
+  if (r.validation_fraction > 0) {
+    Split inner = stratified_split(gather(d.labels.classes, positions), r.validation_fraction,
+                                   r.training.seed + 1);
+    fit_positions = gather(positions, inner.train);
+    validation_positions = gather(positions, inner.test);
+  }
+
+  Fit fit;
+  std::vector<std::string> fit_notes;
+  fit.schema = fit_features(d.table, d.selection, table_rows(d.labels, fit_positions), r.preprocess,
+                            fit_notes);
+  add_notes(notes, fit_notes);
+  fit.feature_columns = match_schema(fit.schema, d.table);
+  fit.train_rows = fit_positions.size();
+  fit.validation_rows = validation_positions.size();
+
+  LabelledData train = labelled_data(d, fit, fit_positions);
+  std::optional<LabelledData> validation;
+  if (!validation_positions.empty()) validation = labelled_data(d, fit, validation_positions);
+  int classes = static_cast<int>(d.labels.segments.size());
+  fit.majority = majority_class(train.classes, classes);
+
+  NetworkLayout layout{static_cast<std::int64_t>(fit.schema.width()), r.hidden, classes,
+                       r.activation};
+  fit.network = std::make_unique<Network>(layout, r.training.seed);
+  fit.training = train_network(*fit.network, train, validation, r.training, progress);
+  return fit;
+}
+
+std::vector<int> predict_classes(const Dataset& d, Fit& fit,
+                                 const std::vector<std::size_t>& positions) {
+  LabelledData data = labelled_data(d, fit, positions);
+  return argmax_rows(fit.network->predict(data.features));
+}
+
+Model make_model(const Dataset& d, const Fit& fit, const TrainRequest& r) {
+  Model model;
+  model.label = r.label;
+  model.segments = d.labels.segments;
+  if (d.selection.id_column) model.id_column = d.table.columns[*d.selection.id_column].name;
+  model.schema = fit.schema;
+  model.hidden = r.hidden;
+  model.activation = r.activation;
+  model.weights = fit.network->weights();
+  return model;
+}
+
+std::string describe_training(const TrainRequest& r) {
+  const OptimizerOptions& o = r.training.optimizer;
+  std::string text = fmt::format("{}, learning rate {}", optimizer_name(o.kind), o.learning_rate);
+  if (o.kind != OptimizerKind::Sgd) text += fmt::format(", momentum {}", o.momentum);
+  text += fmt::format(", batch {}, {} epochs", r.training.batch_size, r.training.epochs);
+  if (o.l2 > 0) text += fmt::format(", L2 {}", o.l2);
+  if (r.training.patience > 0) text += fmt::format(", patience {}", r.training.patience);
+  return text + fmt::format(", seed {}", r.training.seed);
+}
+
+TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
+  TrainingReport report;
+  report.data = r.data;
+  report.label = r.label;
+  report.segments = d.labels.segments;
+  report.notes = d.selection.notes;
+  if (d.labels.unlabelled > 0)
+    report.notes.push_back(
+        fmt::format("{} rows have no '{}' value and are not used", d.labels.unlabelled, r.label));
+  report.rows = d.labels.rows.size();
+  report.training = describe_training(r);
+  report.compile_cache_hit = true;  // until a fit compiles without the cache
+  return report;
+}
+
+void fill_from_fit(TrainingReport& report, const Fit& fit, const TrainRequest& r) {
+  report.features = fit.schema.feature_names();
+  report.network = describe_layout(fit.network->layout());
+  report.train_rows = fit.train_rows;
+  report.validation_rows = fit.validation_rows;
+  report.compile_cache_hit = report.compile_cache_hit && fit.network->training_cache_hit();
+  report.compile_train_ms += fit.network->compile_training_ms();
+  report.compile_predict_ms += fit.network->compile_prediction_ms();
+  report.train_seconds += fit.training.seconds;
+}
+
+TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
+                            const ProgressCallback& progress, const FoldCallback& on_fold) {
+  Split split = stratified_split(d.labels.classes, r.test_fraction, r.training.seed);
+  TrainingReport report = base_report(d, r);
+  if (on_fold) on_fold(0, 0);
+  Fit fit = fit_network(d, split.train, r, progress, report.notes);
+
+  std::vector<int> truth = gather(d.labels.classes, split.test);
+  std::vector<int> predicted = predict_classes(d, fit, split.test);
+  int classes = static_cast<int>(d.labels.segments.size());
+  report.model = compute_metrics(truth, predicted, classes);
+  report.baseline = compute_metrics(truth, std::vector<int>(truth.size(), fit.majority), classes);
+  report.baseline_class = fit.majority;
+  report.evaluation = "test split";
+  report.evaluated_rows = split.test.size();
+  report.epochs_run = fit.training.epochs_run;
+  fill_from_fit(report, fit, r);
+  return TrainOutcome{make_model(d, fit, r), std::move(report)};
+}
+
+TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
+                            const ProgressCallback& progress, const FoldCallback& on_fold) {
+  std::vector<Split> folds =
+      stratified_folds(d.labels.classes, static_cast<std::size_t>(r.folds), r.training.seed);
+  TrainingReport report = base_report(d, r);
+  int classes = static_cast<int>(d.labels.segments.size());
+  std::vector<int> truth, predicted, baseline;
+
+  for (std::size_t f = 0; f < folds.size(); ++f) {
+    if (on_fold) on_fold(static_cast<int>(f) + 1, r.folds);
+    Fit fit = fit_network(d, folds[f].train, r, progress, report.notes);
+    std::vector<int> fold_truth = gather(d.labels.classes, folds[f].test);
+    std::vector<int> fold_predicted = predict_classes(d, fit, folds[f].test);
+    Metrics scores = compute_metrics(fold_truth, fold_predicted, classes);
+    report.folds.push_back({scores.accuracy, scores.macro_f1, fit.training.epochs_run});
+
+    truth.insert(truth.end(), fold_truth.begin(), fold_truth.end());
+    predicted.insert(predicted.end(), fold_predicted.begin(), fold_predicted.end());
+    baseline.insert(baseline.end(), fold_truth.size(), fit.majority);
+    report.epochs_run += fit.training.epochs_run;
+    fill_from_fit(report, fit, r);
+  }
+
+  report.model = compute_metrics(truth, predicted, classes);
+  report.baseline = compute_metrics(truth, baseline, classes);
+  report.baseline_class = majority_class(baseline, classes);
+  report.evaluation = fmt::format("{}-fold cross-validation", r.folds);
+  report.evaluated_rows = truth.size();
+
+  // The saved model uses every labelled row; its time is not part of the fold report.
+  std::vector<std::size_t> all(d.labels.rows.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (on_fold) on_fold(0, r.folds);
+  std::vector<std::string> final_notes;
+  Fit final_fit = fit_network(d, all, r, progress, final_notes);
+  return TrainOutcome{make_model(d, final_fit, r), std::move(report)};
+}
+
+}  // namespace
+
+TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallback& progress,
+                                const FoldCallback& on_fold) {
+  validate_request(request);
+  Dataset d;
+  d.table = read_csv(request.data);
+  std::size_t label_column = d.table.require_column(request.label, "--label");
+  d.selection = select_columns(d.table, request.label, request.features);
+  d.labels = encode_labels(d.table, label_column);
+  if (request.folds > 0) return evaluate_folds(d, request, progress, on_fold);
+  return evaluate_split(d, request, progress, on_fold);
+}
+
+}  // namespace segment

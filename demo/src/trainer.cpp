@@ -1,0 +1,130 @@
+// The epoch loop around Network::train_step.
+#include "segment/trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "segment/random.h"
+
+namespace segment {
+
+using damo::Tensor;
+
+Tensor gather_rows(const Tensor& matrix, const std::vector<std::size_t>& positions) {
+  std::int64_t width = matrix.dim(1);
+  Tensor rows(damo::DType::Float32, {static_cast<std::int64_t>(positions.size()), width});
+  const float* source = matrix.data<float>();
+  float* target = rows.data<float>();
+  for (std::size_t i = 0; i < positions.size(); ++i)
+    std::memcpy(target + static_cast<std::int64_t>(i) * width,
+                source + static_cast<std::int64_t>(positions[i]) * width,
+                static_cast<std::size_t>(width) * sizeof(float));
+  return rows;
+}
+
+Tensor class_tensor(const std::vector<int>& classes) {
+  std::vector<std::int32_t> values(classes.begin(), classes.end());
+  return Tensor::from_vector(values, {static_cast<std::int64_t>(values.size())});
+}
+
+double mean_cross_entropy(const Tensor& probabilities, const std::vector<int>& classes) {
+  if (classes.empty()) return 0;
+  std::int64_t width = probabilities.dim(1);
+  double total = 0;
+  for (std::size_t r = 0; r < classes.size(); ++r) {
+    double p = probabilities.get_double(static_cast<std::int64_t>(r) * width + classes[r]);
+    total -= std::log(std::max(p, 1e-12));
+  }
+  return total / static_cast<double>(classes.size());
+}
+
+namespace {
+
+double accuracy(const std::vector<int>& predicted, const std::vector<int>& truth) {
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];
+  return truth.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(truth.size());
+}
+
+// Runs one epoch of shuffled minibatches; returns the mean batch loss.
+double run_epoch(Network& network, const LabelledData& train, std::size_t batch_size, Rng& rng) {
+  std::vector<std::size_t> order(train.classes.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  rng.shuffle(order);
+
+  double loss_sum = 0;
+  std::size_t batches = 0;
+  for (std::size_t start = 0; start < order.size(); start += batch_size) {
+    std::size_t end = std::min(order.size(), start + batch_size);
+    std::vector<std::size_t> batch(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                   order.begin() + static_cast<std::ptrdiff_t>(end));
+    std::vector<int> classes;
+    for (std::size_t position : batch) classes.push_back(train.classes[position]);
+    loss_sum += network.train_step(gather_rows(train.features, batch), class_tensor(classes));
+    ++batches;
+  }
+  return loss_sum / static_cast<double>(batches);
+}
+
+}  // namespace
+
+TrainResult train_network(Network& network, const LabelledData& train,
+                          const std::optional<LabelledData>& validation,
+                          const TrainOptions& options, const ProgressCallback& progress) {
+  DAMO_ASSERT(options.batch_size > 0, "a positive batch size");
+  DAMO_ASSERT(!train.classes.empty(), "training rows");
+  // Both compiles happen before the clock starts, so TrainResult::seconds is training only.
+  network.compile_training(options.optimizer);
+  if (validation) network.compile_prediction();
+
+  Rng rng(options.seed);
+  TrainResult result;
+  bool early_stopping = validation.has_value() && options.patience > 0;
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::vector<Tensor> best_weights;
+  int best_epoch = 0;
+  auto start = std::chrono::steady_clock::now();
+
+  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+    EpochProgress report{epoch, options.epochs, run_epoch(network, train, options.batch_size, rng),
+                         std::nan(""), std::nan("")};
+    if (!std::isfinite(report.loss))
+      throw damo::UserError(
+          fmt::format("training diverged in epoch {} (the loss is {}); lower "
+                      "--lr (now {}) or standardize the inputs",
+                      epoch, report.loss, options.optimizer.learning_rate));
+    result.epochs_run = epoch;
+    result.final_loss = report.loss;
+    if (validation) {
+      Tensor probabilities = network.predict(validation->features);
+      report.validation_loss = mean_cross_entropy(probabilities, validation->classes);
+      report.validation_accuracy = accuracy(argmax_rows(probabilities), validation->classes);
+    }
+    if (progress) progress(report);
+    if (!early_stopping) continue;
+
+    if (report.validation_loss < best_loss) {
+      best_loss = report.validation_loss;
+      best_weights = network.weights();
+      best_epoch = epoch;
+      continue;
+    }
+    if (epoch - best_epoch >= options.patience) break;
+  }
+
+  result.best_epoch = result.epochs_run;
+  if (early_stopping && !best_weights.empty()) {
+    network.set_weights(best_weights);
+    result.best_epoch = best_epoch;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace segment

@@ -1,0 +1,173 @@
+// Every elementwise op compiled by the JIT against the reference evaluator, in each dtype
+// it accepts, with broadcasting, special values and sizes 0, 1, 7, 17 and 1000.
+#include <limits>
+
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+const std::vector<std::int64_t> kSizes = {0, 1, 7, 17, 1000};
+
+// Random values with NaN, infinities, signed zeros and extremes mixed in for floats, and
+// zero, -1 and the integer extremes for integers.
+Tensor special_tensor(DType dtype, const Dims& shape, std::mt19937_64& rng) {
+  Tensor t = random_tensor(dtype, shape, rng);
+  std::vector<double> specials;
+  if (is_float(dtype)) {
+    double inf = std::numeric_limits<double>::infinity();
+    specials = {std::nan(""), inf, -inf, 0.0, -0.0, 1e30, -1e-30, 0.5, -2.5, 88.0, -100.0};
+  } else if (is_integer(dtype)) {
+    double low = dtype == DType::Int32 ? -2147483648.0 : -9223372036854775808.0;
+    specials = {0, -1, 1, low, -low - 1};
+  }
+  for (std::size_t i = 0; i < specials.size() && static_cast<std::int64_t>(i) < t.numel(); ++i)
+    t.set_double(static_cast<std::int64_t>(i) * 3 % t.numel(), specials[i]);
+  return t;
+}
+
+const std::vector<OpKind> kFloatUnary = {
+    OpKind::Neg,  OpKind::Abs,      OpKind::Sign,       OpKind::Exp,    OpKind::Expm1,
+    OpKind::Log,  OpKind::Log1p,    OpKind::Sqrt,       OpKind::Square, OpKind::Reciprocal,
+    OpKind::Sin,  OpKind::Cos,      OpKind::Tanh,       OpKind::Sigmoid, OpKind::Softplus,
+    OpKind::Relu, OpKind::Floor,    OpKind::Ceil,       OpKind::Round,  OpKind::IsNan,
+    OpKind::IsInf, OpKind::Not, OpKind::StopGradient};
+
+const std::vector<OpKind> kIntegerUnary = {OpKind::Neg,   OpKind::Abs,   OpKind::Sign, OpKind::Square,
+                                           OpKind::Relu,  OpKind::IsNan, OpKind::IsInf, OpKind::Not};
+
+const std::vector<OpKind> kArithmetic = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div,
+                                         OpKind::FloorDiv, OpKind::Mod, OpKind::Pow,
+                                         OpKind::Maximum, OpKind::Minimum};
+const std::vector<OpKind> kComparisons = {OpKind::Eq, OpKind::Ne, OpKind::Lt,
+                                          OpKind::Le, OpKind::Gt, OpKind::Ge};
+
+}  // namespace
+
+TEST_CASE("jit float unary ops") {
+  std::mt19937_64 rng(7);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {"n"});
+    for (OpKind op : kFloatUnary) {
+      for (std::int64_t n : kSizes) {
+        Tensor value = special_tensor(dtype, {n}, rng);
+        check_jit_matches_reference({x}, {unary(op, x)}, {value},
+                                    fmt::format("{} {} n={}", op_name(op), dtype_name(dtype), n));
+      }
+    }
+  }
+}
+
+TEST_CASE("jit integer unary ops") {
+  std::mt19937_64 rng(8);
+  for (DType dtype : {DType::Int32, DType::Int64}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {"n"});
+    for (OpKind op : kIntegerUnary)
+      for (std::int64_t n : kSizes)
+        check_jit_matches_reference({x}, {unary(op, x)}, {special_tensor(dtype, {n}, rng)},
+                                    fmt::format("{} {} n={}", op_name(op), dtype_name(dtype), n));
+  }
+}
+
+TEST_CASE("jit casts between every dtype pair") {
+  std::mt19937_64 rng(9);
+  for (DType from : kAllDTypes) {
+    Graph g;
+    Expr x = g.input("x", from, {"n"});
+    for (DType to : kAllDTypes) {
+      Tensor value = special_tensor(from, {17}, rng);
+      check_jit_matches_reference({x}, {cast(x, to)}, {value},
+                                  fmt::format("cast {} to {}", dtype_name(from), dtype_name(to)));
+    }
+  }
+}
+
+TEST_CASE("jit binary ops with broadcasting") {
+  std::mt19937_64 rng(10);
+  struct ShapePair {
+    Shape a, b;
+    Dims da, db;
+  };
+  std::vector<ShapePair> pairs = {
+      {{"n"}, {"n"}, {17}, {17}},
+      {{1, "n"}, {"m", 1}, {1, 7}, {5, 1}},
+      {{}, {"n"}, {}, {1000}},
+      {{"m", "n"}, {"n"}, {3, 17}, {17}},
+      {{"n"}, {"n"}, {0}, {0}},
+      {{"m", 1, "n"}, {"k", 1}, {2, 1, 3}, {4, 1}},
+  };
+  for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+    std::vector<OpKind> ops = kArithmetic;
+    ops.insert(ops.end(), kComparisons.begin(), kComparisons.end());
+    for (const ShapePair& p : pairs) {
+      Graph g;
+      Expr a = g.input("a", dtype, p.a);
+      Expr b = g.input("b", dtype, p.b);
+      for (OpKind op : ops) {
+        Tensor va = special_tensor(dtype, p.da, rng);
+        Tensor vb = special_tensor(dtype, p.db, rng);
+        check_jit_matches_reference({a, b}, {binary(op, a, b)}, {va, vb},
+                                    fmt::format("{} {} {} {}", op_name(op), dtype_name(dtype),
+                                                p.a.to_string(), p.b.to_string()));
+      }
+    }
+  }
+}
+
+TEST_CASE("jit logical ops and bool arithmetic") {
+  std::mt19937_64 rng(11);
+  Graph g;
+  Expr a = g.input("a", DType::Bool, {"n"});
+  Expr b = g.input("b", DType::Bool, {"n"});
+  for (OpKind op : {OpKind::And, OpKind::Or, OpKind::Eq, OpKind::Ne, OpKind::Lt, OpKind::Maximum,
+                    OpKind::Minimum, OpKind::Add, OpKind::Mul}) {
+    check_jit_matches_reference({a, b}, {binary(op, a, b)},
+                                {random_tensor(DType::Bool, {17}, rng), random_tensor(DType::Bool, {17}, rng)},
+                                std::string(op_name(op)));
+  }
+  check_jit_matches_reference({a}, {!a}, {random_tensor(DType::Bool, {7}, rng)}, "not");
+}
+
+TEST_CASE("jit where and clip") {
+  std::mt19937_64 rng(12);
+  for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64}) {
+    Graph g;
+    Expr c = g.input("c", DType::Bool, {"m", 1});
+    Expr x = g.input("x", dtype, {"n"});
+    Expr y = g.input("y", dtype, {"m", "n"});
+    std::vector<Tensor> args = {random_tensor(DType::Bool, {5, 1}, rng), special_tensor(dtype, {7}, rng),
+                                special_tensor(dtype, {5, 7}, rng)};
+    check_jit_matches_reference({c, x, y}, {where(c, x, y)}, args, fmt::format("where {}", dtype_name(dtype)));
+    check_jit_matches_reference({c, x, y}, {clip(y, x, x + 3)}, args, fmt::format("clip {}", dtype_name(dtype)));
+  }
+}
+
+TEST_CASE("jit fused elementwise body") {
+  std::mt19937_64 rng(13);
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 4});
+  Expr b = g.input("b", DType::Float32, {4});
+  Expr p0 = param(g, 0, DType::Float32);
+  Expr p1 = param(g, 1, DType::Float32);
+  Expr body = sigmoid(p0 + p1) * 2.0 - tanh(p1);
+  Expr fused = fused_elementwise(body, {x, b});
+  for (std::int64_t n : kSizes)
+    check_jit_matches_reference({x, b}, {fused},
+                                {random_tensor(DType::Float32, {n, 4}, rng), random_tensor(DType::Float32, {4}, rng)},
+                                fmt::format("fused n={}", n));
+}
+
+TEST_CASE("jit binary cross-entropy") {
+  std::mt19937_64 rng(14);
+  Graph g;
+  Expr p = g.input("p", DType::Float64, {"n"});
+  Expr t = g.input("t", DType::Float64, {"n"});
+  check_jit_matches_reference({p, t}, {binary_crossentropy(p, t)},
+                              {random_tensor(DType::Float64, {17}, rng, 0.01, 0.99),
+                               random_tensor(DType::Float64, {17}, rng, 0, 1)},
+                              "binary_crossentropy");
+}

@@ -1,0 +1,167 @@
+// Compiled functions as a whole: training steps with shared-variable updates, argument
+// checks, concurrent calls and the compile cache.
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "damo/graph/autodiff.h"
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+struct Network {
+  Expr x, y, w1, b1, w2, b2, loss;
+  std::vector<Update> updates;
+};
+
+// One hidden sigmoid layer, softmax output, mean categorical cross-entropy, plain SGD.
+Network build_network(Graph& g, std::mt19937_64& rng, std::int64_t d, std::int64_t hidden, std::int64_t classes) {
+  Network net;
+  net.x = g.input("X", DType::Float32, {"n", d});
+  net.y = g.input("Y", DType::Float32, {"n", classes});
+  net.w1 = g.shared("W1", random_tensor(DType::Float32, {d, hidden}, rng, -0.5, 0.5));
+  net.b1 = g.shared("b1", Tensor::zeros(DType::Float32, {hidden}));
+  net.w2 = g.shared("W2", random_tensor(DType::Float32, {hidden, classes}, rng, -0.5, 0.5));
+  net.b2 = g.shared("b2", Tensor::zeros(DType::Float32, {classes}));
+  Expr h = sigmoid(matmul(net.x, net.w1) + net.b1);
+  Expr p = softmax(matmul(h, net.w2) + net.b2);
+  net.loss = mean(categorical_crossentropy(p, net.y));
+  std::vector<Expr> params = {net.w1, net.b1, net.w2, net.b2};
+  std::vector<Expr> grads = grad(net.loss, params);
+  for (std::size_t i = 0; i < params.size(); ++i) net.updates.push_back({params[i], params[i] - 0.1 * grads[i]});
+  return net;
+}
+
+Tensor one_hot_rows(std::int64_t n, std::int64_t classes, std::mt19937_64& rng) {
+  Tensor t = Tensor::zeros(DType::Float32, {n, classes});
+  for (std::int64_t i = 0; i < n; ++i) t.set_double(i * classes + static_cast<std::int64_t>(rng() % classes), 1.0);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("jit training steps match the reference evaluator") {
+  std::mt19937_64 rng(31);
+  Graph jit_graph;
+  Graph ref_graph;
+  std::mt19937_64 rng_jit(5), rng_ref(5);
+  Network jit_net = build_network(jit_graph, rng_jit, 6, 16, 3);
+  Network ref_net = build_network(ref_graph, rng_ref, 6, 16, 3);
+  CompileOptions jit_options;
+  jit_options.use_cache = false;
+  CompileOptions ref_options;
+  ref_options.backend = Backend::Reference;
+  Function jit_step = compile({jit_net.x, jit_net.y}, {jit_net.loss}, jit_net.updates, jit_options);
+  Function ref_step = compile({ref_net.x, ref_net.y}, {ref_net.loss}, ref_net.updates, ref_options);
+  Tensor x = random_tensor(DType::Float32, {40, 6}, rng);
+  Tensor y = one_hot_rows(40, 3, rng);
+  for (int step = 0; step < 10; ++step) {
+    double jit_loss = jit_step({x, y})[0].item();
+    double ref_loss = ref_step({x, y})[0].item();
+    CHECK(jit_loss == doctest::Approx(ref_loss).epsilon(1e-5));
+  }
+  for (const char* name : {"W1", "b1", "W2", "b2"})
+    check_close(jit_graph.find_shared(name)->get_value(), ref_graph.find_shared(name)->get_value(), 1e-4, name);
+}
+
+TEST_CASE("jit updates read the values from before the call") {
+  Graph g;
+  Expr a = g.shared("a", Tensor::from_list({1, 2, 3}));
+  Expr b = g.shared("b", Tensor::from_list({10, 20, 30}));
+  Expr x = g.input("x", DType::Float32, {3});
+  Function swap = compile({x}, {a + b + x}, {{a, b}, {b, a}});
+  std::vector<Tensor> out = swap({Tensor::from_list({0, 0, 0})});
+  CHECK(out[0].equals(Tensor::from_list({11, 22, 33})));
+  CHECK(g.find_shared("a")->get_value().equals(Tensor::from_list({10, 20, 30})));
+  CHECK(g.find_shared("b")->get_value().equals(Tensor::from_list({1, 2, 3})));
+  Function accumulate = compile({x}, {}, {{a, a + x}, {b, a * 2.0}});
+  accumulate({Tensor::from_list({1, 1, 1})});
+  CHECK(g.find_shared("a")->get_value().equals(Tensor::from_list({11, 21, 31})));
+  CHECK(g.find_shared("b")->get_value().equals(Tensor::from_list({20, 40, 60})));
+}
+
+TEST_CASE("jit call with wrong arguments raises user errors") {
+  Graph g;
+  Expr x = g.input("X", DType::Float32, {"n", 6});
+  Expr y = g.input("Y", DType::Float32, {"n"});
+  Function f = compile({x, y}, {sum(x, 1) + y});
+  auto message = [&](const std::vector<Tensor>& args) {
+    try {
+      f(args);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message({Tensor(DType::Float32, {4, 6})}) ==
+        "the function takes 2 arguments (X, Y) but was called with 1");
+  CHECK(message({Tensor(DType::Float64, {4, 6}), Tensor(DType::Float32, {4})}) ==
+        "argument 1 ('X') expects f32 (n, 6) but got f64 (4, 6): the dtype must be f32; convert with Tensor::cast");
+  CHECK(message({Tensor(DType::Float32, {4, 5}), Tensor(DType::Float32, {4})}) ==
+        "argument 1 ('X') expects f32 (n, 6) but got f32 (4, 5): axis 1 must be 6");
+  CHECK(message({Tensor(DType::Float32, {4, 6, 1}), Tensor(DType::Float32, {4})}) ==
+        "argument 1 ('X') expects f32 (n, 6) but got f32 (4, 6, 1): the rank must be 2");
+  CHECK(message({Tensor(DType::Float32, {4, 6}), Tensor(DType::Float32, {3})}) ==
+        "argument 2 ('Y') expects f32 (n,) but got f32 (3,): symbolic dimension 'n' is 3 here but 4 in argument 1 ('X')");
+  std::vector<Tensor> ok = f({Tensor(DType::Float32, {0, 6}), Tensor(DType::Float32, {0})});
+  CHECK(ok[0].shape() == Dims{0});
+}
+
+TEST_CASE("jit function called from two threads") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n"});
+  Function f = compile({x}, {sum(exp(x) * 2.0)});
+  std::vector<double> results(2);
+  auto worker = [&](int id) {
+    Tensor value = Tensor::full(DType::Float64, {100000}, id == 0 ? 0.0 : 1.0);
+    double total = 0;
+    for (int i = 0; i < 50; ++i) total += f({value})[0].item();
+    results[static_cast<std::size_t>(id)] = total;
+  };
+  std::thread first(worker, 0), second(worker, 1);
+  first.join();
+  second.join();
+  CHECK(results[0] == doctest::Approx(50 * 2.0 * 100000));
+  CHECK(results[1] == doctest::Approx(50 * 2.0 * std::exp(1.0) * 100000));
+}
+
+TEST_CASE("jit compile cache hit skips LLVM") {
+  std::string dir = std::string(DAMO_BINARY_DIR) + "/test-cache-" + std::to_string(std::random_device{}());
+  std::filesystem::remove_all(dir);
+  CompileOptions options;
+  options.cache_dir = dir;
+  auto build = [&](Graph& g) {
+    Expr x = g.input("x", DType::Float32, {"n"});
+    return compile({x}, {tanh(x) * 3.0 + 1.0}, {}, options);
+  };
+  Graph first_graph, second_graph;
+  Function cold = build(first_graph);
+  CHECK_FALSE(cold.stats().cache_hit);
+  CHECK(cold.stats().llvm_optimize_ms > 0);
+  Function warm = build(second_graph);
+  CHECK(warm.stats().cache_hit);
+  CHECK(warm.stats().llvm_optimize_ms == 0);
+  CHECK(warm.stats().machine_code_ms >= 0);
+
+  // Corrupt every entry on disk; with the in-memory copy gone the entry is rebuilt.
+  cold = Function();
+  warm = Function();
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::FILE* file = std::fopen(entry.path().c_str(), "r+b");
+    REQUIRE(file != nullptr);
+    std::fseek(file, 60, SEEK_SET);
+    std::fputc(0x5a, file);
+    std::fclose(file);
+  }
+  Graph third_graph;
+  Function rebuilt = build(third_graph);
+  CHECK_FALSE(rebuilt.stats().cache_hit);
+  std::vector<Tensor> out = rebuilt({Tensor::from_list({0, 1})});
+  CHECK(out[0].get_double(0) == doctest::Approx(1.0));
+  Graph fourth_graph;
+  CHECK(build(fourth_graph).stats().cache_hit);
+  std::filesystem::remove_all(dir);
+}

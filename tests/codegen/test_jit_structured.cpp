@@ -1,0 +1,219 @@
+// Reductions, matrix products, layout ops and neural-network ops compiled by the JIT
+// against the reference evaluator.
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+const std::vector<OpKind> kReductions = {OpKind::Sum, OpKind::Mean, OpKind::Prod, OpKind::Max,
+                                         OpKind::Min, OpKind::ArgMax, OpKind::ArgMin,
+                                         OpKind::LogSumExp, OpKind::All, OpKind::Any};
+
+}  // namespace
+
+TEST_CASE("jit reductions over axis sets") {
+  std::mt19937_64 rng(21);
+  std::vector<Axes> axis_sets = {Axes(), Axes(0), Axes(1), Axes(2), Axes({0, 2}), Axes({1, 2}), Axes({0, 1})};
+  for (DType dtype : {DType::Float32, DType::Float64, DType::Int32}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {"a", "b", 5});
+    for (Dims shape : {Dims{4, 3, 5}, Dims{0, 3, 5}, Dims{1, 1, 5}, Dims{7, 17, 5}}) {
+      Tensor value = random_tensor(dtype, shape, rng);
+      for (OpKind op : kReductions) {
+        if (op == OpKind::LogSumExp && !is_float(dtype)) continue;
+        std::vector<Expr> outputs;
+        for (const Axes& axes : axis_sets)
+          for (bool keepdims : {false, true}) outputs.push_back(reduce(op, x, axes, keepdims));
+        check_jit_matches_reference({x}, outputs, {value},
+                                    fmt::format("{} {} {}", op_name(op), dtype_name(dtype), dims_to_string(shape)),
+                                    dtype == DType::Float32 ? 1e-4 : -1);
+      }
+    }
+  }
+}
+
+TEST_CASE("jit reductions with NaN and ties") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {2, 4});
+  double nan = std::nan("");
+  Tensor value = Tensor::from_list({{1, 3, 3, -1}, {2, nan, 5, nan}}, DType::Float32);
+  std::vector<Expr> outputs;
+  for (OpKind op : kReductions) outputs.push_back(reduce(op, x, Axes(1)));
+  check_jit_matches_reference({x}, outputs, {value}, "NaN and ties");
+}
+
+TEST_CASE("jit float32 sum of ten million values is accurate") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  CompileOptions options;
+  options.use_cache = false;
+  Function f = compile({x}, {sum(x)}, {}, options);
+  std::int64_t n = 10'000'000;
+  Tensor value = Tensor::empty(DType::Float32, {n});
+  double exact = 0;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+  for (std::int64_t i = 0; i < n; ++i) {
+    float v = dist(rng);
+    value.data<float>()[i] = v;
+    exact += v;
+  }
+  double got = f({value})[0].item();
+  CHECK(std::abs(got - exact) / exact < 1e-6);
+}
+
+TEST_CASE("jit matmul in every rank combination") {
+  std::mt19937_64 rng(22);
+  struct Case {
+    Shape a, b;
+    Dims da, db;
+  };
+  std::vector<Case> cases = {
+      {{"k"}, {"k"}, {7}, {7}},
+      {{"m", "k"}, {"k"}, {5, 7}, {7}},
+      {{"k"}, {"k", "n"}, {7}, {7, 3}},
+      {{"m", "k"}, {"k", "n"}, {5, 7}, {7, 3}},
+      {{"m", "k"}, {"k", "n"}, {130, 70}, {70, 90}},
+      {{2, "m", "k"}, {2, "k", "n"}, {2, 5, 7}, {2, 7, 3}},
+      {{2, "m", "k"}, {"k", "n"}, {2, 50, 70}, {70, 30}},
+      {{"m", "k"}, {3, "k", "n"}, {5, 7}, {3, 7, 3}},
+      {{"m", "k"}, {"k", "n"}, {0, 7}, {7, 3}},
+      {{"m", "k"}, {"k", "n"}, {5, 0}, {0, 3}},
+  };
+  for (DType dtype : {DType::Float32, DType::Float64, DType::Int64}) {
+    for (const Case& c : cases) {
+      Graph g;
+      Expr a = g.input("a", dtype, c.a);
+      Expr b = g.input("b", dtype, c.b);
+      check_jit_matches_reference({a, b}, {matmul(a, b)},
+                                  {random_tensor(dtype, c.da, rng), random_tensor(dtype, c.db, rng)},
+                                  fmt::format("matmul {} {} by {}", dtype_name(dtype), dims_to_string(c.da),
+                                              dims_to_string(c.db)),
+                                  dtype == DType::Float32 ? 1e-4 : -1);
+    }
+  }
+}
+
+TEST_CASE("jit fused matmul with bias, activation and transposes") {
+  std::mt19937_64 rng(23);
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      for (std::int64_t m : {3, 200}) {
+        Graph g;
+        Expr a = g.input("a", DType::Float32, ta ? Shape{6, "m"} : Shape{"m", 6});
+        Expr b = g.input("b", DType::Float32, tb ? Shape{64, 6} : Shape{6, 64});
+        Expr bias = g.input("bias", DType::Float32, {64});
+        Expr out = fused_matmul(a, b, bias, OpKind::Sigmoid, ta, tb);
+        Expr plain = fused_matmul(a, b, Expr(), OpKind::Param, ta, tb);
+        check_jit_matches_reference({a, b, bias}, {out, plain},
+                                    {random_tensor(DType::Float32, ta ? Dims{6, m} : Dims{m, 6}, rng),
+                                     random_tensor(DType::Float32, tb ? Dims{64, 6} : Dims{6, 64}, rng),
+                                     random_tensor(DType::Float32, {64}, rng)},
+                                    fmt::format("fused_matmul ta={} tb={} m={}", ta, tb, m), 1e-4);
+      }
+    }
+  }
+}
+
+TEST_CASE("jit layout ops") {
+  std::mt19937_64 rng(24);
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {4, 5, 6});
+  Expr v = g.input("v", DType::Float64, {6});
+  Expr idx = g.input("idx", DType::Int64, {3});
+  Expr idx2 = g.input("idx2", DType::Int32, {4, 2, 6});
+  std::vector<Expr> outputs = {
+      transpose(x, {2, 0, 1}),
+      transpose(x),
+      reshape(x, {20, 6}),
+      expand_dims(v, 0),
+      squeeze(expand_dims(v, 1)),
+      broadcast_to(v, {3, 6}),
+      concatenate({x, x * 2.0}, 1),
+      slice(x, 1, 1, 4, 2),
+      slice(x, 2, std::nullopt, std::nullopt, -1),
+      slice(x, 0, -3, std::nullopt, 1),
+      take(x, idx, 1),
+      take(v, idx, 0),
+      take_along_axis(x, idx2, 1),
+      one_hot(idx, 5),
+      one_hot(idx, 5, DType::Int32),
+  };
+  Tensor indices = Tensor::from_list({2, -1, 9}, DType::Int64);
+  Tensor along = random_tensor(DType::Int32, {4, 2, 6}, rng);
+  check_jit_matches_reference({x, v, idx, idx2}, outputs,
+                              {random_tensor(DType::Float32, {4, 5, 6}, rng), random_tensor(DType::Float64, {6}, rng),
+                               indices, along},
+                              "layout ops");
+}
+
+TEST_CASE("jit gradient scatter ops") {
+  std::mt19937_64 rng(25);
+  Graph g;
+  Expr src = g.input("src", DType::Float32, {4, 2, 6});
+  Expr idx = g.input("idx", DType::Int64, {2});
+  Expr idx2 = g.input("idx2", DType::Int64, {4, 2, 6});
+  std::vector<Expr> outputs = {
+      slice_scatter(src, Shape{4, 5, 6}, 1, 1, 5, 2),
+      index_add(src, idx, Shape{4, 3, 6}, 1),
+      scatter_add_along_axis(src, idx2, Shape{4, 5, 6}, 1),
+  };
+  Tensor repeated = Tensor::from_list({1, 1}, DType::Int64);
+  Tensor along = Tensor::full(DType::Int64, {4, 2, 6}, 3);
+  along.set_double(5, 0);
+  check_jit_matches_reference({src, idx, idx2}, outputs, {random_tensor(DType::Float32, {4, 2, 6}, rng), repeated, along},
+                              "scatter ops");
+}
+
+TEST_CASE("jit softmax family and cross-entropies") {
+  std::mt19937_64 rng(26);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Graph g;
+    Expr z = g.input("z", dtype, {"n", 5});
+    Expr t = g.input("t", dtype, {"n", 5});
+    Expr label = g.input("label", DType::Int64, {"n"});
+    Expr gr = g.input("g", dtype, {"n"});
+    Expr p = softmax(z);
+    std::vector<Expr> outputs = {
+        softmax(z, 1),
+        softmax(z, 0),
+        log_softmax(z, 1),
+        log_softmax(z, 0),
+        categorical_crossentropy(p, t),
+        categorical_crossentropy(p, label),
+        softmax_crossentropy(z, t),
+        softmax_crossentropy(z, label),
+        softmax_crossentropy_grad(z, t, gr),
+        softmax_crossentropy_grad(z, label, gr),
+    };
+    for (std::int64_t n : {0, 1, 7, 100}) {
+      Tensor logits = random_tensor(dtype, {n, 5}, rng, -5, 5);
+      if (n > 1) {
+        logits.set_double(0, 1000);
+        logits.set_double(1, -1000);
+      }
+      Tensor targets = random_tensor(dtype, {n, 5}, rng, 0, 1);
+      Tensor labels = Tensor::empty(DType::Int64, {n});
+      for (std::int64_t i = 0; i < n; ++i) labels.set_double(i, static_cast<double>(i % 7) - 1);
+      check_jit_matches_reference({z, t, label, gr}, outputs,
+                                  {logits, targets, labels, random_tensor(dtype, {n}, rng)},
+                                  fmt::format("softmax family {} n={}", dtype_name(dtype), n),
+                                  dtype == DType::Float32 ? 1e-4 : -1);
+    }
+  }
+}
+
+TEST_CASE("jit fused reduction") {
+  std::mt19937_64 rng(27);
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 6});
+  Expr y = g.input("y", DType::Float32, {6});
+  Expr body = square(param(g, 0, DType::Float32) - param(g, 1, DType::Float32));
+  std::vector<Expr> outputs;
+  for (OpKind op : {OpKind::Sum, OpKind::Max, OpKind::Min, OpKind::Prod})
+    for (const Axes& axes : {Axes(), Axes(0), Axes(1)}) outputs.push_back(fused_reduction(op, body, {x, y}, axes, false));
+  check_jit_matches_reference({x, y}, outputs, {random_tensor(DType::Float32, {9, 6}, rng), random_tensor(DType::Float32, {6}, rng)},
+                              "fused reduction", 1e-4);
+}

@@ -1,0 +1,192 @@
+// The command line: help, exit statuses and messages, the three commands end to end, and
+// the progress output.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "demo/test_util.h"
+#include "segment/cli.h"
+#include "segment/progress.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+struct Run {
+  int status = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs the command line with stdout and stderr captured in memory.
+Run run(const std::vector<std::string>& arguments) {
+  char* out_buffer = nullptr;
+  char* err_buffer = nullptr;
+  std::size_t out_size = 0, err_size = 0;
+  std::FILE* out = open_memstream(&out_buffer, &out_size);
+  std::FILE* err = open_memstream(&err_buffer, &err_size);
+  Run result;
+  result.status = run_command(arguments, out, err);
+  std::fclose(out);
+  std::fclose(err);
+  result.out.assign(out_buffer, out_size);
+  result.err.assign(err_buffer, err_size);
+  std::free(out_buffer);
+  std::free(err_buffer);
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("cli help lists commands and options") {
+  Run overview = run({"--help"});
+  CHECK(overview.status == 0);
+  CHECK(contains(overview.out, "damo-segment train   --data FILE --label COLUMN"));
+  Run train = run({"train", "--help"});
+  CHECK(train.status == 0);
+  for (const char* option : {"--hidden", "--activation", "--optimizer", "--lr", "--batch-size",
+                             "--epochs", "--momentum", "--l2", "--patience", "--folds",
+                             "--test-fraction", "--report-json", "--log-transform", "--seed"}) {
+    CAPTURE(option);
+    CHECK(contains(train.out, option));
+  }
+  CHECK(contains(run({"help", "cluster"}).out, "--restarts N"));
+  CHECK(contains(run({"predict", "--help"}).out, "probability_<segment>"));
+}
+
+TEST_CASE("cli usage errors exit with 2") {
+  Run unknown = run({"cluster", "--data", "x.csv", "--colour", "red"});
+  CHECK(unknown.status == 2);
+  CHECK(contains(unknown.err, "unknown option '--colour' for 'cluster'"));
+  CHECK(contains(unknown.err, "damo-segment --help"));
+  CHECK(run({"segment"}).status == 2);
+  Run missing = run({"train", "--data", "x.csv"});
+  CHECK(missing.status == 2);
+  CHECK(contains(missing.err, "'train' needs the option --label"));
+  Run value = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "ten"});
+  CHECK(contains(value.err, "--epochs 'ten' is not an integer"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--activation", "gelu"}).err,
+                 "--activation 'gelu' is unknown"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "64,,32"}).err,
+                 "has an empty entry"));
+  CHECK(contains(run({"predict", "--model"}).err, "option --model needs a value"));
+}
+
+TEST_CASE("cli data errors exit with 1") {
+  std::string dir = temp_dir("cli_data_error");
+  write_text(dir + "/bad.csv", "a,b,label\n1,2,x\n3,oops,y\n4,5,x\n6,7,y\n");
+  Run bad = run({"train", "--data", dir + "/bad.csv", "--label", "label", "--quiet"});
+  CHECK(bad.status == 1);
+  CHECK(contains(bad.err, "bad.csv line 3, column 'b': 'oops' is not a number"));
+  Run missing = run({"train", "--data", dir + "/none.csv", "--label", "y"});
+  CHECK(missing.status == 1);
+  CHECK(contains(missing.err, "none.csv"));
+}
+
+TEST_CASE("cli train predict cluster end to end") {
+  std::string dir = temp_dir("cli_end_to_end");
+  std::string data = shipped_data("wholesale_customers.csv");
+  Run train = run({"train",
+                   "--data",
+                   data,
+                   "--label",
+                   "Channel",
+                   "--model",
+                   dir + "/w.model",
+                   "--report-json",
+                   dir + "/report.json",
+                   "--hidden",
+                   "16,8",
+                   "--activation",
+                   "tanh",
+                   "--optimizer",
+                   "momentum",
+                   "--lr",
+                   "0.05",
+                   "--epochs",
+                   "5",
+                   "--batch-size",
+                   "16",
+                   "--l2",
+                   "0.001"});
+  CHECK(train.status == 0);
+  CHECK(contains(train.out, "7 -> 16 tanh -> 8 tanh -> 2 softmax"));
+  CHECK(contains(train.out, "momentum, learning rate 0.05, momentum 0.9, batch 16, 5 epochs"));
+  CHECK(contains(train.out, "Confusion matrix"));
+  CHECK(contains(train.out, "model written to"));
+  CHECK(contains(read_text(dir + "/report.json"), "\"network\": \"7 -> 16 tanh -> 8 tanh"));
+  // stderr is not a terminal here, so progress comes as plain lines.
+  CHECK(contains(train.err, "epoch 5/5  loss"));
+
+  Run predict =
+      run({"predict", "--model", dir + "/w.model", "--data", data, "--out", dir + "/p.csv"});
+  CHECK(predict.status == 0);
+  CHECK(contains(predict.err, "wrote 440 predictions"));
+  CHECK(read_csv(dir + "/p.csv").row_count() == 440);
+
+  Run cluster = run({"cluster", "--data", data, "-k", "3", "--drop", "Channel,Region", "--out",
+                     dir + "/c.csv", "--restarts", "2"});
+  CHECK(cluster.status == 0);
+  CHECK(contains(cluster.out, "clustered into 3 segments on 6 features"));
+  CHECK(contains(cluster.out, "Fresh (mean)"));
+  Run retrain = run({"train", "--data", dir + "/c.csv", "--label", "segment", "--drop",
+                     "Channel,Region", "--epochs", "3", "--quiet"});
+  CHECK(retrain.status == 0);
+  CHECK(contains(retrain.out, "label 'segment'"));
+}
+
+TEST_CASE("cli cross-validation report") {
+  Run folds = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Region",
+                   "--folds", "3", "--epochs", "2", "--quiet"});
+  CHECK(folds.status == 0);
+  CHECK(contains(folds.out, "3-fold cross-validation"));
+  CHECK(contains(folds.out, "fold  accuracy  macro-F1  epochs"));
+  CHECK(folds.err.empty());
+}
+
+TEST_CASE("cli finds the shipped data") {
+  std::string dir = find_data_dir();
+  CHECK(file_exists(dir + "/wholesale_customers.csv"));
+  CHECK(file_exists(dir + "/README.md"));
+}
+
+TEST_CASE("progress lines every tenth epoch") {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* stream = open_memstream(&buffer, &size);
+  {
+    ProgressPrinter printer(stream, false, false);
+    for (int epoch = 1; epoch <= 30; ++epoch) printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875});
+  }
+  std::fclose(stream);
+  std::string text(buffer, size);
+  std::free(buffer);
+  CHECK(contains(text, "epoch  1/30  loss 0.5000  validation accuracy 0.875\n"));
+  CHECK(contains(text, "epoch  3/30"));
+  CHECK_FALSE(contains(text, "epoch  4/30"));
+  CHECK(contains(text, "epoch 30/30"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 11);
+}
+
+TEST_CASE("progress bar redraws one terminal line") {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* stream = open_memstream(&buffer, &size);
+  {
+    ProgressPrinter printer(stream, true, false);
+    printer.set_prefix("fold 1/2");
+    for (int epoch = 1; epoch <= 4; ++epoch)
+      printer(EpochProgress{epoch, 4, 0.5, std::nan(""), std::nan("")});
+  }
+  std::fclose(stream);
+  std::string text(buffer, size);
+  std::free(buffer);
+  CHECK(std::count(text.begin(), text.end(), '\r') == 4);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK(contains(text, "fold 1/2  [############............] epoch 2/4  loss 0.5000"));
+  CHECK_FALSE(contains(text, "validation"));
+}

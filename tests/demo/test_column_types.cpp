@@ -1,0 +1,92 @@
+// Column kinds: number and date parsing, the majority rule, cell errors and identifiers.
+#include <doctest/doctest.h>
+
+#include "demo/test_util.h"
+#include "segment/column_types.h"
+
+using namespace segment;
+using namespace segment_test;
+
+TEST_CASE("number parsing accepts decimals only") {
+  CHECK(parse_number("12") == 12.0);
+  CHECK(parse_number("-3.5") == -3.5);
+  CHECK(parse_number("+1e3") == 1000.0);
+  CHECK(parse_number(".5") == 0.5);
+  CHECK(parse_number("-.25") == -0.25);
+  CHECK_FALSE(parse_number("").has_value());
+  CHECK_FALSE(parse_number("-").has_value());
+  CHECK_FALSE(parse_number("nan").has_value());
+  CHECK_FALSE(parse_number("inf").has_value());
+  CHECK_FALSE(parse_number("-inf").has_value());
+  CHECK_FALSE(parse_number("1,5").has_value());
+  CHECK_FALSE(parse_number("0x10").has_value());
+  CHECK_FALSE(parse_number("12 kg").has_value());
+  CHECK_FALSE(parse_number("1e999").has_value());
+}
+
+TEST_CASE("date parsing gives days since 1970") {
+  // References from Python: (date(y, m, d) - date(1970, 1, 1)).days.
+  CHECK(parse_date("04-09-2012") == 15587.0);
+  CHECK(parse_date("04/09/2012") == 15587.0);
+  CHECK(parse_date("04.09.2012") == 15587.0);
+  CHECK(parse_date("2012-09-04") == 15587.0);
+  CHECK(parse_date("01-01-1970") == 0.0);
+  CHECK(parse_date("31-12-1969") == -1.0);
+  CHECK(parse_date("29-02-2000") == 11016.0);
+  CHECK_FALSE(parse_date("29-02-2013").has_value());
+  CHECK_FALSE(parse_date("31-04-2012").has_value());
+  CHECK_FALSE(parse_date("4-9-2012").has_value());
+  CHECK_FALSE(parse_date("04-09/2012").has_value());
+  CHECK_FALSE(parse_date("2012-13-01").has_value());
+  CHECK_FALSE(parse_date("Graduation").has_value());
+}
+
+TEST_CASE("column kind by majority") {
+  CHECK(infer_column_kind({"x", {"1", "2", "", "3.5"}}) == ColumnKind::Numeric);
+  CHECK(infer_column_kind({"x", {"1", "2", "n/a"}}) == ColumnKind::Numeric);
+  CHECK(infer_column_kind({"x", {"1", "a", "b"}}) == ColumnKind::Categorical);
+  CHECK(infer_column_kind({"x", {"1", "a"}}) == ColumnKind::Categorical);
+  CHECK(infer_column_kind({"d", {"04-09-2012", "2013-01-02", ""}}) == ColumnKind::Date);
+  CHECK(infer_column_kind({"e", {"", ""}}) == ColumnKind::Categorical);
+}
+
+TEST_CASE("bad numeric cell names line, column and value") {
+  Table t = parse_csv("Fresh,Milk\n1,2\n3,4\n5,n/a\n", "w.csv");
+  CHECK(parse_cell(t, 1, 1, ColumnKind::Numeric) == 4.0);
+  std::string message = error_message([&] { parse_cell(t, 2, 1, ColumnKind::Numeric); });
+  CHECK(contains(message, "w.csv line 4, column 'Milk'"));
+  CHECK(contains(message, "'n/a' is not a number"));
+}
+
+TEST_CASE("bad date cell names line, column and value") {
+  Table t = parse_csv("Dt\n04-09-2012\n31-02-2013\n", "m.csv");
+  CHECK(parse_cell(t, 0, 0, ColumnKind::Date) == 15587.0);
+  std::string message = error_message([&] { parse_cell(t, 1, 0, ColumnKind::Date); });
+  CHECK(contains(message, "m.csv line 3, column 'Dt'"));
+  CHECK(contains(message, "'31-02-2013' is not a valid date"));
+}
+
+TEST_CASE("identifier names") {
+  for (const char* name :
+       {"id", "ID", "Id", "CustomerID", "userId", "customer_id", "row-id", "Client ID"}) {
+    CAPTURE(name);
+    CHECK(is_id_name(name));
+  }
+  for (const char* name : {"Paid", "VOID", "idle", "Income", "Kidhome", "I"}) {
+    CAPTURE(name);
+    CHECK_FALSE(is_id_name(name));
+  }
+}
+
+TEST_CASE("distinct integer column is an identifier") {
+  std::string text = "code,amount\n";
+  for (int i = 0; i < 25; ++i)
+    text += std::to_string(1000 + 7 * i) + "," + std::to_string(i % 5) + "\n";
+  Table t = parse_csv(text, "ids.csv");
+  CHECK(is_id_column(t, 0, ColumnKind::Numeric));
+  CHECK_FALSE(is_id_column(t, 1, ColumnKind::Numeric));
+  CHECK_FALSE(is_id_column(t, 0, ColumnKind::Categorical));
+
+  Table small = parse_csv("code,amount\n1,5\n2,6\n3,7\n", "small.csv");
+  CHECK_FALSE(is_id_column(small, 0, ColumnKind::Numeric));
+}

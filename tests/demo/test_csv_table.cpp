@@ -1,0 +1,199 @@
+// CSV reader: delimiters, quoting, line endings, the byte-order mark, missing cells, and
+// the line, column and value in the errors for bad rows.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "damo/runtime/error.h"
+#include "demo/test_util.h"
+#include "segment/csv_table.h"
+
+using namespace segment;
+using namespace segment_test;
+
+TEST_CASE("csv comma with CRLF") {
+  Table t = parse_csv("a,b,c\r\n1,2,3\r\n4,5,6\r\n", "t.csv");
+  CHECK(t.delimiter == ',');
+  REQUIRE(t.column_count() == 3);
+  CHECK(t.columns[0].name == "a");
+  CHECK(t.columns[2].name == "c");
+  REQUIRE(t.row_count() == 2);
+  CHECK(t.columns[2].cells[0] == "3");
+  CHECK(t.columns[1].cells[1] == "5");
+  CHECK(t.row_lines[0] == 2);
+  CHECK(t.row_lines[1] == 3);
+}
+
+TEST_CASE("csv semicolon with quoted header and text") {
+  Table t = parse_csv("\"age\";\"job\";\"y\"\n30;\"admin.\";\"no\"\n41;\"blue-collar\";\"yes\"\n",
+                      "bank.csv");
+  CHECK(t.delimiter == ';');
+  REQUIRE(t.column_count() == 3);
+  CHECK(t.columns[1].name == "job");
+  CHECK(t.columns[1].cells[0] == "admin.");
+  CHECK(t.columns[2].cells[1] == "yes");
+}
+
+TEST_CASE("csv tab with blank cells") {
+  Table t = parse_csv("ID\tIncome\tKids\r\n1\t\t2\r\n2\t5000\t\r\n", "m.csv");
+  CHECK(t.delimiter == '\t');
+  REQUIRE(t.column_count() == 3);
+  REQUIRE(t.row_count() == 2);
+  CHECK(is_missing(t.columns[1].cells[0]));
+  CHECK(t.columns[2].cells[0] == "2");
+  CHECK(t.columns[1].cells[1] == "5000");
+  CHECK(is_missing(t.columns[2].cells[1]));
+}
+
+TEST_CASE("csv spaces around cells are trimmed") {
+  Table t = parse_csv("a, b\n 1 ,  \n", "t.csv");
+  CHECK(t.columns[1].name == "b");
+  CHECK(t.columns[0].cells[0] == "1");
+  CHECK(is_missing(t.columns[1].cells[0]));
+}
+
+TEST_CASE("csv byte-order mark is dropped") {
+  Table t = parse_csv("\xEF\xBB\xBFname,x\nA,1\n", "bom.csv");
+  CHECK(t.columns[0].name == "name");
+  CHECK(t.find_column("name").has_value());
+}
+
+TEST_CASE("csv quoted delimiter, quote and line break") {
+  std::string text =
+      "name,note,x\n"
+      "\"Smith, J\",\"said \"\"hi\"\"\",1\n"
+      "B,\"two\nlines\",2\n"
+      "C,plain,3\n";
+  Table t = parse_csv(text, "q.csv");
+  REQUIRE(t.row_count() == 3);
+  CHECK(t.columns[0].cells[0] == "Smith, J");
+  CHECK(t.columns[1].cells[0] == "said \"hi\"");
+  CHECK(t.columns[1].cells[1] == "two\nlines");
+  CHECK(t.row_lines[1] == 3);
+  CHECK(t.row_lines[2] == 5);
+}
+
+TEST_CASE("csv blank lines skipped and counted") {
+  Table t = parse_csv("a,b\n\n1,2\n   \n3,4", "blank.csv");
+  REQUIRE(t.row_count() == 2);
+  CHECK(t.row_lines[0] == 3);
+  CHECK(t.row_lines[1] == 5);
+  CHECK(t.columns[1].cells[1] == "4");
+}
+
+TEST_CASE("csv lone CR line endings") {
+  Table t = parse_csv("a,b\r1,2\r3,4\r", "mac.csv");
+  REQUIRE(t.row_count() == 2);
+  CHECK(t.row_lines[1] == 3);
+  CHECK(t.columns[0].cells[1] == "3");
+}
+
+TEST_CASE("csv too many fields names line, column and value") {
+  std::string message = error_message([] { parse_csv("a,b,c\n1,2,3\n4,5,6,7\n", "f.csv"); });
+  CHECK(contains(message, "f.csv line 3"));
+  CHECK(contains(message, "found 4 fields but the header has 3"));
+  CHECK(contains(message, "'7'"));
+  CHECK(contains(message, "column 'c'"));
+}
+
+TEST_CASE("csv too few fields names line, column and value") {
+  std::string message = error_message([] { parse_csv("a;b;c\n1;2;3\n4;5\n", "f.csv"); });
+  CHECK(contains(message, "f.csv line 3"));
+  CHECK(contains(message, "found 2 fields but the header has 3"));
+  CHECK(contains(message, "column 'b' with '5'"));
+  CHECK(contains(message, "column 'c' has no value"));
+}
+
+TEST_CASE("csv malformed quote names the line") {
+  std::string message = error_message([] { parse_csv("a,b\n1,2\n\"x\"y,3\n", "bad.csv"); });
+  CHECK(contains(message, "bad.csv line 3"));
+  CHECK(contains(message, "malformed quoted field"));
+}
+
+TEST_CASE("csv unterminated quote names the starting line") {
+  std::string message = error_message([] { parse_csv("a,b\n1,2\n3,\"open\n4,5\n", "open.csv"); });
+  CHECK(contains(message, "open.csv line 3"));
+  CHECK(contains(message, "never closed"));
+}
+
+TEST_CASE("csv empty input rejected") {
+  CHECK(
+      contains(error_message([] { parse_csv("", "empty.csv"); }), "empty.csv: the file is empty"));
+  CHECK(contains(error_message([] { parse_csv("\r\n \n", "blank.csv"); }), "the file is empty"));
+}
+
+TEST_CASE("csv header problems rejected") {
+  std::string repeated = error_message([] { parse_csv("a,b,a\n1,2,3\n", "h.csv"); });
+  CHECK(contains(repeated, "h.csv line 1"));
+  CHECK(contains(repeated, "names column 'a' twice (fields 1 and 3)"));
+  std::string unnamed = error_message([] { parse_csv("a,,c\n1,2,3\n", "h.csv"); });
+  CHECK(contains(unnamed, "header field 2 is empty"));
+}
+
+TEST_CASE("csv header only gives no rows") {
+  Table t = parse_csv("a,b\n", "h.csv");
+  CHECK(t.column_count() == 2);
+  CHECK(t.row_count() == 0);
+}
+
+TEST_CASE("csv delimiter detection") {
+  CHECK(detect_delimiter("a,b,c") == ',');
+  CHECK(detect_delimiter("a;b;c") == ';');
+  CHECK(detect_delimiter("a\tb\tc") == '\t');
+  CHECK(detect_delimiter("single") == ',');
+  CHECK(detect_delimiter("\"x,y\";\"z\"") == ';');
+  CHECK(detect_delimiter("a,b;c,d") == ',');
+}
+
+TEST_CASE("csv require_column lists the columns") {
+  Table t = parse_csv("Fresh,Milk\n1,2\n", "w.csv");
+  CHECK(t.require_column("Milk", "--label") == 1);
+  std::string message = error_message([&] { t.require_column("Chanel", "--label"); });
+  CHECK(contains(message, "column 'Chanel' (--label) not found"));
+  CHECK(contains(message, "'Fresh' and 'Milk'"));
+}
+
+TEST_CASE("csv row formatting quotes what needs it") {
+  CHECK(format_csv_row({"a", "b c", "1.5"}) == "a,b c,1.5\n");
+  CHECK(format_csv_row({"x,y", "say \"hi\"", " pad"}) == "\"x,y\",\"say \"\"hi\"\"\",\" pad\"\n");
+  Table t = parse_csv(format_csv_row({"h1", "h2"}) + format_csv_row({"x,y", "say \"hi\""}), "rt");
+  CHECK(t.columns[0].cells[0] == "x,y");
+  CHECK(t.columns[1].cells[0] == "say \"hi\"");
+}
+
+TEST_CASE("csv shipped tables parse with their documented shapes") {
+  struct Expected {
+    const char* file;
+    std::size_t rows, columns;
+    char delimiter;
+  };
+  for (Expected e : {Expected{"wholesale_customers.csv", 440, 8, ','},
+                     Expected{"marketing_campaign.csv", 2240, 29, '\t'},
+                     Expected{"bank_marketing.csv", 4521, 17, ';'}}) {
+    CAPTURE(e.file);
+    Table t = read_csv(shipped_data(e.file));
+    CHECK(t.row_count() == e.rows);
+    CHECK(t.column_count() == e.columns);
+    CHECK(t.delimiter == e.delimiter);
+  }
+  Table marketing = read_csv(shipped_data("marketing_campaign.csv"));
+  std::size_t income = marketing.require_column("Income", "test");
+  std::size_t blanks = 0;
+  for (const std::string& cell : marketing.columns[income].cells) blanks += is_missing(cell);
+  CHECK(blanks == 24);
+  Table bank = read_csv(shipped_data("bank_marketing.csv"));
+  CHECK(bank.columns[1].name == "job");
+  CHECK(bank.columns[1].cells[0] == "unemployed");
+}
+
+TEST_CASE("csv mall table parses when present") {
+  std::string path = mall_customers_path();
+  if (!file_exists(path)) {
+    MESSAGE("skipped: " << path << " is not present");
+    return;
+  }
+  Table t = read_csv(path);
+  CHECK(t.row_count() == 200);
+  CHECK(t.column_count() == 5);
+  CHECK(t.columns[3].name == "Annual Income (k$)");
+}

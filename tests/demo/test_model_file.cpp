@@ -1,0 +1,146 @@
+// Model files: round trip, CRC-32, and clear errors for truncated, corrupted, foreign and
+// other-version files.
+#include <doctest/doctest.h>
+
+#include "demo/test_util.h"
+#include "segment/model.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+damo::Tensor counting_tensor(damo::Dims shape, float start) {
+  damo::Tensor t(damo::DType::Float32, shape);
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    t.set_double(i, start + 0.25 * static_cast<double>(i));
+  return t;
+}
+
+// Inputs: amount (numeric, log) and city (3 categories), so 4 features; 5 hidden; 2 segments.
+Model small_model() {
+  Model model;
+  model.label = "Channel";
+  model.segments = {"1", "2"};
+  model.id_column = "CustomerID";
+  FeatureColumn amount;
+  amount.name = "amount";
+  amount.median = 2;
+  amount.log1p = true;
+  amount.mean = 1.5;
+  amount.scale = 0.75;
+  FeatureColumn city;
+  city.name = "city, town";
+  city.kind = ColumnKind::Categorical;
+  city.categories = {"Porto", "Lisbon", "Faro"};
+  city.mode = "Porto";
+  model.schema.columns = {amount, city};
+  model.hidden = {5};
+  model.activation = Activation::Tanh;
+  model.weights = {counting_tensor({4, 5}, -1), counting_tensor({5}, 0.5),
+                   counting_tensor({5, 2}, 2), counting_tensor({2}, -0.125)};
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("crc32 check value") {
+  // The standard CRC-32 check value of the nine ASCII digits.
+  CHECK(crc32("123456789") == 0xCBF43926u);
+  CHECK(crc32("") == 0u);
+}
+
+TEST_CASE("model round trip through a file") {
+  Model model = small_model();
+  std::string path = temp_dir("model_round_trip") + "/m.damoseg";
+  save_model(path, model);
+  Model loaded = load_model(path);
+
+  CHECK(loaded.label == "Channel");
+  CHECK(loaded.segments == model.segments);
+  CHECK(loaded.id_column == "CustomerID");
+  REQUIRE(loaded.schema.columns.size() == 2);
+  CHECK(loaded.schema.columns[0].name == "amount");
+  CHECK(loaded.schema.columns[0].log1p);
+  CHECK(loaded.schema.columns[0].median == 2.0);
+  CHECK(loaded.schema.columns[0].mean == 1.5);
+  CHECK(loaded.schema.columns[0].scale == 0.75);
+  CHECK(loaded.schema.columns[1].name == "city, town");
+  CHECK(loaded.schema.columns[1].kind == ColumnKind::Categorical);
+  CHECK(loaded.schema.columns[1].categories == model.schema.columns[1].categories);
+  CHECK(loaded.schema.columns[1].mode == "Porto");
+  CHECK(loaded.hidden == std::vector<std::int64_t>{5});
+  CHECK(loaded.activation == Activation::Tanh);
+  REQUIRE(loaded.weights.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(loaded.weights[i].bitwise_equals(model.weights[i]));
+  CHECK(serialize_model(loaded) == serialize_model(model));
+}
+
+TEST_CASE("model truncated at any length") {
+  std::string bytes = serialize_model(small_model());
+  for (std::size_t length : {std::size_t{0}, std::size_t{4}, std::size_t{12}, std::size_t{23},
+                             std::size_t{24}, bytes.size() / 2, bytes.size() - 1}) {
+    CAPTURE(length);
+    std::string message = error_message([&] { parse_model(bytes.substr(0, length), "m.bin"); });
+    CHECK(contains(message, "m.bin is truncated"));
+  }
+}
+
+TEST_CASE("model byte flip in payload fails the checksum") {
+  std::string bytes = serialize_model(small_model());
+  for (std::size_t position : {kModelHeaderSize, kModelHeaderSize + 40, bytes.size() - 1}) {
+    CAPTURE(position);
+    std::string damaged = bytes;
+    damaged[position] = static_cast<char>(damaged[position] ^ 0x10);
+    std::string message = error_message([&] { parse_model(damaged, "m.bin"); });
+    CHECK(contains(message, "m.bin is corrupted"));
+    CHECK(contains(message, "CRC-32"));
+  }
+}
+
+TEST_CASE("model byte flip in the header") {
+  std::string bytes = serialize_model(small_model());
+  std::string magic = bytes;
+  magic[0] = 'X';
+  CHECK(contains(error_message([&] { parse_model(magic, "m.bin"); }),
+                 "m.bin is not a damo-segment model file"));
+  std::string checksum = bytes;
+  checksum[21] = static_cast<char>(checksum[21] ^ 1);
+  CHECK(contains(error_message([&] { parse_model(checksum, "m.bin"); }), "is corrupted"));
+  std::string size = bytes;
+  size[12] = static_cast<char>(size[12] ^ 1);
+  std::string message = error_message([&] { parse_model(size, "m.bin"); });
+  CHECK((contains(message, "truncated") || contains(message, "unexpected bytes")));
+}
+
+TEST_CASE("model other format version") {
+  std::string bytes = serialize_model(small_model());
+  bytes[8] = 2;
+  std::string message = error_message([&] { parse_model(bytes, "old.bin"); });
+  CHECK(contains(message, "old.bin has model format version 2"));
+  CHECK(contains(message, "reads version 1"));
+}
+
+TEST_CASE("model trailing bytes rejected") {
+  std::string bytes = serialize_model(small_model()) + "extra";
+  CHECK(contains(error_message([&] { parse_model(bytes, "m.bin"); }), "5 unexpected bytes"));
+}
+
+TEST_CASE("model foreign file rejected") {
+  std::string message = error_message([] { parse_model("Fresh,Milk\n1,2\n", "data.csv"); });
+  CHECK(contains(message, "data.csv is not a damo-segment model file"));
+}
+
+TEST_CASE("model shapes checked against schema") {
+  Model model = small_model();
+  model.weights[0] = counting_tensor({3, 5}, 0);
+  std::string message = error_message([&] { check_model_shapes(model, "m.bin"); });
+  CHECK(contains(message, "layer 1 has weights (3, 5)"));
+  CHECK(contains(message, "expected (4, 5)"));
+  model.weights.pop_back();
+  CHECK(contains(error_message([&] { check_model_shapes(model, "m.bin"); }), "need 4 weight"));
+}
+
+TEST_CASE("model load names a missing file") {
+  CHECK(contains(error_message([] { load_model("/nonexistent/m.bin"); }), "/nonexistent/m.bin"));
+}

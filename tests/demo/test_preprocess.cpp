@@ -1,0 +1,234 @@
+// Preprocessing: column selection, statistics from the training rows only, imputation,
+// the log transform, one-hot encoding and the schema check before prediction.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "demo/test_util.h"
+#include "segment/preprocess.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+// Rows 0-3 are the training rows; rows 4-5 hold values far outside them, which must not
+// move any statistic.
+const char* kTable =
+    "CustomerID,amount,city,flat,label\n"
+    "101,1,Porto,7,a\n"
+    "102,2,Lisbon,7,b\n"
+    "103,,Porto,7,a\n"
+    "104,10,,7,b\n"
+    "105,1000,Faro,9,a\n"
+    "106,-50,Faro,9,b\n";
+
+const std::vector<std::size_t> kTrainRows{0, 1, 2, 3};
+
+PreprocessOptions no_log() {
+  PreprocessOptions options;
+  options.log_transform = false;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("selection leaves out label and identifier") {
+  Table t = parse_csv(kTable, "t.csv");
+  ColumnSelection s = select_columns(t, "label", {});
+  REQUIRE(s.columns.size() == 3);
+  CHECK(t.columns[s.columns[0]].name == "amount");
+  CHECK(t.columns[s.columns[1]].name == "city");
+  CHECK(t.columns[s.columns[2]].name == "flat");
+  CHECK(s.kinds[0] == ColumnKind::Numeric);
+  CHECK(s.kinds[1] == ColumnKind::Categorical);
+  REQUIRE(s.id_column.has_value());
+  CHECK(*s.id_column == 0);
+  REQUIRE(s.notes.size() == 1);
+  CHECK(contains(s.notes[0], "'CustomerID' looks like a row identifier"));
+}
+
+TEST_CASE("selection options features, drop and categorical") {
+  Table t = parse_csv(kTable, "t.csv");
+  FeatureOptions drop;
+  drop.drop = {"city"};
+  drop.categorical = {"flat"};
+  ColumnSelection s = select_columns(t, "label", drop);
+  REQUIRE(s.columns.size() == 2);
+  CHECK(t.columns[s.columns[1]].name == "flat");
+  CHECK(s.kinds[1] == ColumnKind::Categorical);
+
+  FeatureOptions chosen;
+  chosen.features = {"flat", "CustomerID"};
+  s = select_columns(t, "label", chosen);
+  REQUIRE(s.columns.size() == 2);
+  CHECK(t.columns[s.columns[0]].name == "flat");
+  CHECK(t.columns[s.columns[1]].name == "CustomerID");
+}
+
+TEST_CASE("selection rejects unknown names") {
+  Table t = parse_csv(kTable, "t.csv");
+  FeatureOptions options;
+  options.drop = {"amount", "colour", "size"};
+  std::string message = error_message([&] { select_columns(t, "label", options); });
+  CHECK(contains(message, "--drop names 'colour' and 'size' not in the table"));
+  CHECK(contains(error_message([&] { select_columns(t, "segment", {}); }),
+                 "column 'segment' (--label) not found"));
+  FeatureOptions label_as_feature;
+  label_as_feature.features = {"label"};
+  CHECK(contains(error_message([&] { select_columns(t, "label", label_as_feature); }),
+                 "lists the label column 'label'"));
+}
+
+TEST_CASE("numeric statistics come from training rows only") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(schema.columns.size() == 2);
+  const FeatureColumn& amount = schema.columns[0];
+  CHECK(amount.name == "amount");
+  // Training values 1, 2, (missing), 10: the median 2 fills the gap, so the values used
+  // are 1, 2, 2, 10 with mean 3.75 and population variance 13.1875.
+  CHECK(amount.median == 2.0);
+  CHECK(amount.mean == doctest::Approx(3.75));
+  CHECK(amount.scale == doctest::Approx(std::sqrt(13.1875)));
+  CHECK_FALSE(amount.log1p);
+}
+
+TEST_CASE("categorical statistics come from training rows only") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  const FeatureColumn& city = schema.columns[1];
+  CHECK(city.name == "city");
+  REQUIRE(city.categories.size() == 2);
+  CHECK(city.categories[0] == "Porto");
+  CHECK(city.categories[1] == "Lisbon");
+  CHECK(city.mode == "Porto");
+  CHECK(schema.width() == 3);
+  CHECK(schema.feature_names() == std::vector<std::string>{"amount", "city=Porto", "city=Lisbon"});
+}
+
+TEST_CASE("constant training column dropped with note") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "column 'flat' is constant (7)"));
+}
+
+TEST_CASE("transform imputes, standardizes and one-hot encodes") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  ColumnSelection selection = select_columns(t, "label", {});
+  FeatureSchema schema = fit_features(t, selection, kTrainRows, no_log(), notes);
+  std::vector<std::size_t> columns = match_schema(schema, t);
+  damo::Tensor x = transform_features(schema, t, columns, {2, 3, 4, 5});
+  REQUIRE(x.shape() == damo::Dims{4, 3});
+
+  double scale = std::sqrt(13.1875);
+  // Row 2: amount missing -> median 2; city Porto.
+  CHECK(x.get_double(0) == doctest::Approx((2 - 3.75) / scale));
+  CHECK(x.get_double(1) == 1.0);
+  CHECK(x.get_double(2) == 0.0);
+  // Row 3: amount 10; city missing -> mode Porto.
+  CHECK(x.get_double(3) == doctest::Approx((10 - 3.75) / scale));
+  CHECK(x.get_double(4) == 1.0);
+  CHECK(x.get_double(5) == 0.0);
+  // Row 4: amount 1000; city Faro was never seen in training -> all zeros.
+  CHECK(x.get_double(6) == doctest::Approx((1000 - 3.75) / scale));
+  CHECK(x.get_double(7) == 0.0);
+  CHECK(x.get_double(8) == 0.0);
+}
+
+TEST_CASE("log transform for skewed non-negative columns") {
+  std::string text = "amount,shifted,label\n";
+  double values[] = {1, 1, 2, 2, 3, 3, 4, 5, 8, 100};
+  for (double v : values) text += fmt::format("{},{},x\n", v, v - 50);
+  Table t = parse_csv(text, "skew.csv");
+  std::vector<std::size_t> rows{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+  std::vector<double> amounts(std::begin(values), std::end(values));
+  CHECK(skewness(amounts) > 2.0);
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), rows, {}, notes);
+  REQUIRE(schema.columns.size() == 2);
+  CHECK(schema.columns[0].log1p);
+  // The shifted copy has the same skewness but negative values, so it stays linear.
+  CHECK_FALSE(schema.columns[1].log1p);
+
+  double mean = 0;
+  for (double v : values) mean += std::log1p(v) / 10;
+  CHECK(schema.columns[0].mean == doctest::Approx(mean));
+
+  PreprocessOptions high;
+  high.skew_threshold = 10;
+  notes.clear();
+  CHECK_FALSE(fit_features(t, select_columns(t, "label", {}), rows, high, notes).columns[0].log1p);
+}
+
+TEST_CASE("skewness and median against hand values") {
+  // Values 0, 0, 3: mean 1, m2 = 2, m3 = 2, skewness 2 / 2^1.5.
+  CHECK(skewness({0, 0, 3}) == doctest::Approx(2 / std::pow(2.0, 1.5)));
+  CHECK(skewness({4, 4, 4}) == 0.0);
+  CHECK(median({5, 1, 3}) == 3.0);
+  CHECK(median({4, 1, 3, 2}) == 2.5);
+}
+
+TEST_CASE("date column becomes days") {
+  Table t = parse_csv("joined,label\n01-01-1970,a\n03-01-1970,b\n", "d.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), {0, 1}, {}, notes);
+  REQUIRE(schema.columns.size() == 1);
+  CHECK(schema.columns[0].kind == ColumnKind::Date);
+  CHECK(schema.columns[0].mean == 1.0);
+  CHECK(schema.columns[0].scale == 1.0);
+}
+
+TEST_CASE("bad cell in numeric column during fit") {
+  Table t = parse_csv("amount,label\n1,a\n2,b\n3,a\nabc,b\n", "bad.csv");
+  std::vector<std::string> notes;
+  std::string message = error_message([&] {
+    fit_features(t, select_columns(t, "label", {}), {0, 1, 2, 3}, {}, notes);
+  });
+  CHECK(contains(message, "bad.csv line 5, column 'amount': 'abc' is not a number"));
+}
+
+TEST_CASE("schema mismatch names the columns") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+
+  Table renamed = parse_csv("CustomerID,amount_eur,town\n1,5,Porto\n", "new.csv");
+  std::string message = error_message([&] { match_schema(schema, renamed); });
+  CHECK(contains(message, "new.csv does not match the model's schema"));
+  CHECK(contains(message, "'amount' and 'city' are missing"));
+  CHECK(contains(message, "'amount_eur'"));
+
+  Table text = parse_csv("amount,city\nlots,Porto\nfew,Faro\n", "text.csv");
+  message = error_message([&] { match_schema(schema, text); });
+  CHECK(contains(message, "'amount' (the model expects numeric values, the file has categorical)"));
+
+  Table reordered = parse_csv("city,extra,amount\nPorto,1,5\n", "ok.csv");
+  CHECK(match_schema(schema, reordered) == std::vector<std::size_t>{2, 0});
+}
+
+TEST_CASE("shipped wholesale table selection") {
+  Table t = read_csv(shipped_data("wholesale_customers.csv"));
+  ColumnSelection s = select_columns(t, "Channel", {});
+  CHECK(s.columns.size() == 7);
+  CHECK_FALSE(s.id_column.has_value());
+  Table m = read_csv(shipped_data("marketing_campaign.csv"));
+  ColumnSelection ms = select_columns(m, "Response", {});
+  REQUIRE(ms.id_column.has_value());
+  CHECK(m.columns[*ms.id_column].name == "ID");
+  std::size_t date = m.require_column("Dt_Customer", "test");
+  auto position = std::find(ms.columns.begin(), ms.columns.end(), date) - ms.columns.begin();
+  CHECK(ms.kinds.at(static_cast<std::size_t>(position)) == ColumnKind::Date);
+}

@@ -1,0 +1,61 @@
+// Report formatting: table alignment, the text report and the JSON form.
+#include <doctest/doctest.h>
+
+#include "demo/test_util.h"
+#include "segment/report.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+TrainingReport sample_report() {
+  TrainingReport r;
+  r.data = "data/w.csv";
+  r.label = "Channel";
+  r.segments = {"1", "2"};
+  r.features = {"Fresh", "Milk"};
+  r.notes = {"column 'x' is constant"};
+  r.rows = 10;
+  r.train_rows = 6;
+  r.evaluated_rows = 4;
+  r.evaluation = "test split";
+  r.network = "2 -> 4 sigmoid -> 2 softmax";
+  r.training = "sgd";
+  r.epochs_run = 3;
+  r.model = compute_metrics({0, 0, 1, 1}, {0, 1, 1, 1}, 2);
+  r.baseline = compute_metrics({0, 0, 1, 1}, {0, 0, 0, 0}, 2);
+  r.train_seconds = 0.5;
+  r.compile_train_ms = 12.5;
+  r.compile_predict_ms = 3.25;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("table columns are aligned") {
+  std::string table = format_table({{"segment", "F1"}, {"a", "0.500"}, {"longer", "1.000"}});
+  CHECK(table == "  segment     F1\n  a        0.500\n  longer   1.000\n");
+}
+
+TEST_CASE("text report holds scores, baseline and matrix") {
+  std::string text = format_report(sample_report());
+  CHECK(contains(text, "damo-segment: data/w.csv, label 'Channel'"));
+  CHECK(contains(text, "note: column 'x' is constant"));
+  CHECK(contains(text, "baseline ('1')"));
+  CHECK(contains(text, "accuracy  0.750           0.500"));
+  CHECK(contains(text, "  1                 1  1\n  2                 0  2\n"));
+  CHECK(contains(text, "compile training step:  12.5 ms"));
+}
+
+TEST_CASE("json report holds the same numbers") {
+  std::string json = report_json(sample_report());
+  CHECK(contains(json, "\"label\": \"Channel\""));
+  CHECK(contains(json, "\"accuracy\": 0.75"));
+  CHECK(contains(json, "\"confusion\": [[1, 1], [0, 2]]"));
+  CHECK(contains(json, "\"baseline_segment\": \"1\""));
+  CHECK(contains(json, "\"compile_predict_ms\": 3.25"));
+  CHECK(contains(json, "\"features\": [\"Fresh\", \"Milk\"]"));
+  CHECK(json.front() == '{');
+  CHECK(json.substr(json.size() - 2) == "}\n");
+}

@@ -1,0 +1,112 @@
+// Label encoding and seeded stratified splits.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "demo/test_util.h"
+#include "segment/split.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+// 298 rows of class 0 and 142 of class 1, interleaved like the wholesale Channel column.
+std::vector<int> wholesale_like_classes() {
+  std::vector<int> classes;
+  for (int i = 0; i < 440; ++i) classes.push_back(i % 3 == 0 && i < 426 ? 1 : 0);
+  return classes;
+}
+
+std::map<int, std::size_t> count_classes(const std::vector<int>& classes,
+                                         const std::vector<std::size_t>& positions) {
+  std::map<int, std::size_t> counts;
+  for (std::size_t p : positions) ++counts[classes[p]];
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("stratified split keeps class proportions") {
+  std::vector<int> classes = wholesale_like_classes();
+  REQUIRE(std::count(classes.begin(), classes.end(), 1) == 142);
+  Split split = stratified_split(classes, 0.2, 7);
+  auto test = count_classes(classes, split.test);
+  auto train = count_classes(classes, split.train);
+  // round(0.2 * 298) = 60 and round(0.2 * 142) = 28.
+  CHECK(test[0] == 60);
+  CHECK(test[1] == 28);
+  CHECK(train[0] == 238);
+  CHECK(train[1] == 114);
+
+  std::vector<std::size_t> all = split.train;
+  all.insert(all.end(), split.test.begin(), split.test.end());
+  std::sort(all.begin(), all.end());
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
+  CHECK(all.size() == 440);
+  CHECK(std::is_sorted(split.test.begin(), split.test.end()));
+}
+
+TEST_CASE("stratified split is seeded") {
+  std::vector<int> classes = wholesale_like_classes();
+  CHECK(stratified_split(classes, 0.2, 7).test == stratified_split(classes, 0.2, 7).test);
+  CHECK(stratified_split(classes, 0.2, 7).test != stratified_split(classes, 0.2, 8).test);
+}
+
+TEST_CASE("stratified split keeps a training row per class") {
+  std::vector<int> classes{0, 0, 1, 1, 1, 1};
+  Split split = stratified_split(classes, 0.9, 1);
+  auto train = count_classes(classes, split.train);
+  CHECK(train[0] == 1);
+  CHECK(train[1] == 1);
+  CHECK(split.test.size() == 4);
+}
+
+TEST_CASE("stratified split rejects bad fractions") {
+  CHECK(contains(error_message([] { stratified_split({0, 1}, 0.0, 1); }), "--test-fraction 0"));
+  CHECK(contains(error_message([] { stratified_split({0, 1}, 1.5, 1); }), "between 0 and 1"));
+}
+
+TEST_CASE("stratified folds cover every row once") {
+  std::vector<int> classes = wholesale_like_classes();
+  std::vector<Split> folds = stratified_folds(classes, 5, 3);
+  REQUIRE(folds.size() == 5);
+  std::vector<int> held_out(classes.size(), 0);
+  for (const Split& fold : folds) {
+    CHECK(fold.train.size() + fold.test.size() == 440);
+    CHECK(fold.test.size() == 88);
+    for (std::size_t p : fold.test) ++held_out[p];
+    auto counts = count_classes(classes, fold.test);
+    // 298 / 5 and 142 / 5, each within one row.
+    CHECK(counts[0] >= 59);
+    CHECK(counts[0] <= 60);
+    CHECK(counts[1] >= 28);
+    CHECK(counts[1] <= 29);
+  }
+  CHECK(std::all_of(held_out.begin(), held_out.end(), [](int n) { return n == 1; }));
+  CHECK(contains(error_message([&] { stratified_folds(classes, 1, 3); }), "--folds 1"));
+}
+
+TEST_CASE("labels sort numbers by value") {
+  Table t = parse_csv("x,seg\n0,10\n0,2\n0,\n0,1\n0,2\n0,10\n0,1\n", "l.csv");
+  Labels labels = encode_labels(t, 1);
+  CHECK(labels.segments == std::vector<std::string>{"1", "2", "10"});
+  CHECK(labels.rows == std::vector<std::size_t>{0, 1, 3, 4, 5, 6});
+  CHECK(labels.classes == std::vector<int>{2, 1, 0, 1, 2, 0});
+  CHECK(labels.unlabelled == 1);
+}
+
+TEST_CASE("labels sort text by bytes") {
+  Table t = parse_csv("y\nyes\nno\nno\nyes\n", "l.csv");
+  Labels labels = encode_labels(t, 0);
+  CHECK(labels.segments == std::vector<std::string>{"no", "yes"});
+  CHECK(labels.classes == std::vector<int>{1, 0, 0, 1});
+}
+
+TEST_CASE("labels need two segments of two rows") {
+  Table one_segment = parse_csv("y\na\na\n", "one.csv");
+  CHECK(contains(error_message([&] { encode_labels(one_segment, 0); }), "has 1 distinct value;"));
+  Table single_row = parse_csv("y\na\na\nb\n", "single.csv");
+  CHECK(contains(error_message([&] { encode_labels(single_row, 0); }), "segment 'b'"));
+}

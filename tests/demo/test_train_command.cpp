@@ -1,0 +1,203 @@
+// The train and predict commands on the shipped tables: the quality of the default
+// network, a train -> save -> load -> predict round trip, and damaged model files.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include "demo/test_util.h"
+#include "segment/predict_command.h"
+#include "segment/split.h"
+#include "segment/train_command.h"
+
+using namespace segment;
+using namespace segment_test;
+
+namespace {
+
+TrainRequest wholesale_request() {
+  TrainRequest request;
+  request.data = shipped_data("wholesale_customers.csv");
+  request.label = "Channel";
+  return request;
+}
+
+}  // namespace
+
+TEST_CASE("default network beats the quality bar in cross-validation") {
+  // One 88-row test split moves by 1.1 points per row, so the bar is checked on the
+  // pooled predictions of 5 stratified folds (every row predicted once).
+  TrainRequest request = wholesale_request();
+  request.folds = 5;
+  TrainOutcome outcome = train_and_evaluate(request);
+  const TrainingReport& r = outcome.report;
+  CHECK(r.evaluated_rows == 440);
+  CHECK(r.folds.size() == 5);
+  CHECK(r.model.accuracy >= 0.89);
+  CHECK(r.model.macro_f1 >= 0.87);
+  CHECK(r.baseline.accuracy == doctest::Approx(298.0 / 440));
+  CHECK(r.model.accuracy > r.baseline.accuracy + 0.15);
+}
+
+TEST_CASE("test split report is consistent") {
+  TrainOutcome outcome = train_and_evaluate(wholesale_request());
+  const TrainingReport& r = outcome.report;
+  CHECK(r.rows == 440);
+  CHECK(r.evaluated_rows == 88);
+  CHECK(r.train_rows + r.validation_rows == 352);
+  CHECK(r.segments == std::vector<std::string>{"1", "2"});
+  CHECK(r.features.size() == 7);
+  CHECK(r.network == "7 -> 64 sigmoid -> 2 softmax");
+  CHECK(r.model.confusion[0][0] + r.model.confusion[0][1] == 60);
+  CHECK(r.model.confusion[1][0] + r.model.confusion[1][1] == 28);
+  CHECK(r.baseline_class == 0);
+  CHECK(r.baseline.accuracy == doctest::Approx(60.0 / 88));
+  CHECK(r.epochs_run == TrainOptions{}.epochs);
+  CHECK(r.model.accuracy > 0.8);
+}
+
+TEST_CASE("train save load predict round trip") {
+  std::string dir = temp_dir("round_trip");
+  TrainOutcome outcome = train_and_evaluate(wholesale_request());
+  save_model(dir + "/wholesale.model", outcome.model);
+  Model loaded = load_model(dir + "/wholesale.model");
+  CHECK(loaded.segments == outcome.model.segments);
+  CHECK(loaded.label == "Channel");
+  CHECK(loaded.schema.feature_names() == outcome.report.features);
+
+  // The loaded model predicts exactly what the trained one does on the same table.
+  Table table = read_csv(shipped_data("wholesale_customers.csv"));
+  Predictions original = predict_table(outcome.model, table);
+  Predictions reloaded = predict_table(loaded, table);
+  CHECK(reloaded.rows == original.rows);
+
+  std::size_t rows = run_predict(dir + "/wholesale.model", shipped_data("wholesale_customers.csv"),
+                                 dir + "/predictions.csv");
+  CHECK(rows == 440);
+  Table written = read_csv(dir + "/predictions.csv");
+  REQUIRE(written.column_count() == 4);
+  CHECK(written.column_names() ==
+        std::vector<std::string>{"line", "segment", "probability_1", "probability_2"});
+  CHECK(written.row_count() == 440);
+  CHECK(written.columns[0].cells[0] == "2");
+
+  // Predictions agree with the labels on most rows, and probabilities sum to 1.
+  std::size_t agree = 0;
+  for (std::size_t row = 0; row < 440; ++row) {
+    agree += written.columns[1].cells[row] == table.columns[0].cells[row];
+    double sum =
+        std::stod(written.columns[2].cells[row]) + std::stod(written.columns[3].cells[row]);
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+  }
+  CHECK(agree >= 0.85 * 440);
+}
+
+TEST_CASE("predict copies the identifier column") {
+  std::string dir = temp_dir("predict_id");
+  TrainRequest request;
+  request.data = shipped_data("marketing_campaign.csv");
+  request.label = "Response";
+  request.training.epochs = 2;
+  TrainOutcome outcome = train_and_evaluate(request);
+  CHECK(outcome.model.id_column == "ID");
+  bool date_feature = false;
+  for (const FeatureColumn& column : outcome.model.schema.columns)
+    date_feature =
+        date_feature || (column.name == "Dt_Customer" && column.kind == ColumnKind::Date);
+  CHECK(date_feature);
+  CHECK(contains(fmt::format("{}", fmt::join(outcome.report.notes, "\n")),
+                 "'Z_Revenue' is constant"));
+
+  Table table = read_csv(shipped_data("marketing_campaign.csv"));
+  Predictions predictions = predict_table(outcome.model, table);
+  CHECK(predictions.header.front() == "ID");
+  CHECK(predictions.rows.front().front() == table.columns[0].cells.front());
+  CHECK(predictions.rows.size() == 2240);
+}
+
+TEST_CASE("predict rejects a table of another schema") {
+  std::string dir = temp_dir("predict_mismatch");
+  TrainRequest request = wholesale_request();
+  request.training.epochs = 1;
+  save_model(dir + "/m.model", train_and_evaluate(request).model);
+  write_text(dir + "/other.csv", "Channel,Region,Fresh,Milk,Frozen\n1,3,100,200,300\n");
+  std::string message =
+      error_message([&] { run_predict(dir + "/m.model", dir + "/other.csv", dir + "/out.csv"); });
+  CHECK(contains(message, "does not match the model's schema"));
+  CHECK(contains(message, "'Grocery', 'Detergents_Paper' and 'Delicassen' are missing"));
+  CHECK_FALSE(file_exists(dir + "/out.csv"));
+}
+
+TEST_CASE("damaged model files are rejected") {
+  std::string dir = temp_dir("damaged_model");
+  TrainRequest request = wholesale_request();
+  request.training.epochs = 1;
+  save_model(dir + "/m.model", train_and_evaluate(request).model);
+  std::string bytes = read_text(dir + "/m.model");
+
+  write_text(dir + "/truncated.model", bytes.substr(0, bytes.size() - 10));
+  std::string truncated = error_message([&] {
+    run_predict(dir + "/truncated.model", shipped_data("wholesale_customers.csv"),
+                dir + "/out.csv");
+  });
+  CHECK(contains(truncated, "truncated.model is truncated"));
+
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] = static_cast<char>(flipped[bytes.size() / 2] ^ 0x01);
+  write_text(dir + "/flipped.model", flipped);
+  CHECK(contains(error_message([&] { load_model(dir + "/flipped.model"); }),
+                 "flipped.model is corrupted"));
+
+  std::string version = bytes;
+  version[8] = 7;
+  write_text(dir + "/version.model", version);
+  CHECK(contains(error_message([&] { load_model(dir + "/version.model"); }),
+                 "model format version 7"));
+}
+
+TEST_CASE("train rejects bad settings") {
+  TrainRequest request = wholesale_request();
+  request.test_fraction = 1.0;
+  CHECK(contains(error_message([&] { train_and_evaluate(request); }), "--test-fraction 1"));
+  request = wholesale_request();
+  request.training.optimizer.learning_rate = -1;
+  CHECK(contains(error_message([&] { train_and_evaluate(request); }), "--lr -1 is invalid"));
+  request = wholesale_request();
+  request.hidden = {64, 0};
+  CHECK(contains(error_message([&] { train_and_evaluate(request); }), "--hidden 0"));
+  request = wholesale_request();
+  request.training.patience = 5;
+  request.validation_fraction = 0;
+  CHECK(contains(error_message([&] { train_and_evaluate(request); }), "--patience needs"));
+}
+
+TEST_CASE("train on bank table with quoted text") {
+  TrainRequest request;
+  request.data = shipped_data("bank_marketing.csv");
+  request.label = std::string{"y"};
+  request.features.drop = {"duration"};
+  request.training.epochs = 1;
+  TrainOutcome outcome = train_and_evaluate(request);
+  CHECK(outcome.report.segments == std::vector<std::string>{"no", "yes"});
+  // round(0.2 * 4000) + round(0.2 * 521) = 800 + 104.
+  CHECK(outcome.report.evaluated_rows == 904);
+  // 6 numeric columns plus 12 + 3 + 4 + 2 + 2 + 2 + 3 + 12 + 4 categories.
+  CHECK(outcome.report.features.size() == 50);
+  CHECK(outcome.model.id_column.empty());
+}
+
+TEST_CASE("train on mall table when present") {
+  std::string path = mall_customers_path();
+  if (!file_exists(path)) {
+    MESSAGE("skipped: " << path << " is not present");
+    return;
+  }
+  TrainRequest request;
+  request.data = path;
+  request.label = "Gender";
+  request.training.epochs = 2;
+  TrainOutcome outcome = train_and_evaluate(request);
+  CHECK(outcome.model.id_column == "CustomerID");
+  CHECK(outcome.report.segments == std::vector<std::string>{"Female", "Male"});
+  CHECK(outcome.report.features ==
+        std::vector<std::string>{"Age", "Annual Income (k$)", "Spending Score (1-100)"});
+}
