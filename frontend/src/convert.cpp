@@ -33,9 +33,9 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
                                "but an item is {}",
                                item.kind_name()));
     Expr e = to_expr(item, offset);
-    if (!free_inputs(e).empty())
-      fail(offset, fmt::format("a list literal holds constants, but the item '{}' depends on "
-                               "inputs; join symbolic tensors with concatenate",
+    if (!has_value(e))
+      fail(offset, fmt::format("a list literal holds constants, but the item '{}' is "
+                               "symbolic; join symbolic tensors with concatenate",
                                e.to_string()));
     items.push_back(constant_value(e, offset));
     OperandType item_type{e.dtype(), e->weak()};
@@ -72,6 +72,10 @@ Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
   if (!inputs.empty())
     fail(offset, fmt::format("this needs a constant, but it depends on the input '{}'",
                              inputs.front()->name()));
+  if (!has_value(expr))
+    fail(offset,
+         "this needs a constant, but it contains a $i placeholder, which has a value "
+         "only inside a fused op");
   check_evaluation_cost({expr}, offset);
   return with_location(*this, offset, [&] { return damo::evaluate(expr); });
 }

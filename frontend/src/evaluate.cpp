@@ -215,7 +215,7 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       fail(s.offset,
            fmt::format("a subscript must be an integer or a slice, not {}", dtype_name(i.dtype())));
     const Dim& d = x.shape()[axis];
-    bool constant_scalar = i.rank() == 0 && free_inputs(i).empty();
+    bool constant_scalar = i.rank() == 0 && has_value(i);
     if (constant_scalar && d.is_static()) {
       // An integer subscript is a slice of length 1 whose axis is then squeezed.
       std::int64_t k = constant_int(*s.index, "a subscript");

@@ -135,6 +135,12 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
   return inputs;
 }
 
+bool Interpreter::has_value(const Expr& expr) {
+  for (const Node* node : topo_order(std::vector<Expr>{expr}))
+    if (node->op() == OpKind::Input || node->op() == OpKind::Param) return false;
+  return true;
+}
+
 std::string Interpreter::print_value(const Value& value, std::size_t offset) {
   bool json = options_.json;
   switch (value.kind()) {
@@ -175,7 +181,7 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
 }
 
 std::string Interpreter::print_tensor(const Expr& expr, std::size_t offset) {
-  if (free_inputs(expr).empty()) {
+  if (has_value(expr)) {
     Tensor t = constant_value(expr, offset);
     return options_.json ? tensor_to_json(t) : format_tensor_with_type(t);
   }

@@ -53,6 +53,9 @@ class Interpreter {
 
   /// Input nodes that expr depends on, in order of first appearance.
   static std::vector<Expr> free_inputs(const Expr& expr);
+  /// True when expr has a value without inputs: it contains no Input node and no $i
+  /// placeholder of a fused body.
+  static bool has_value(const Expr& expr);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;
 

@@ -211,6 +211,10 @@ TEST_CASE("session fused ops") {
   CHECK(output("fused_max{$0}([[1, 5], [7, 2]], axis=[1])") == "[5, 7] : i64 (2,)");
 }
 
+TEST_CASE("session placeholders print symbolically") {
+  CHECK(output("param(0, f32) * 2") == "$0 * 2 : f32 ()");
+}
+
 TEST_CASE("session continuation lines") {
   CHECK(output("y = [[1, 2],\n     [3, 4]]\nsum(y,\n    axis=0)") == "[4, 6] : i64 (2,)");
 }
