@@ -243,7 +243,7 @@ void CommandRunner::load() {
   if (path.empty()) fail(":load needs a file name, as in :load model.damo");
   std::string text = with_location(interpreter_, offset_, [&] { return read_file(path); });
   SourceFile file(path, std::move(text));
-  interpreter_.run(file, print_);
+  with_location(interpreter_, offset_, [&] { interpreter_.run(file, print_); });
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ void Interpreter::check_evaluation_cost(const std::vector<Expr>& roots, std::siz
     std::int64_t node_work = numel;
     for (const Node* input : node->inputs()) node_work += numel_of(input);
     bool product = node->op() == OpKind::MatMul || node->op() == OpKind::FusedMatMul;
-    const Shape& a = node->input(0)->shape();
+    const Shape& a = product ? node->input(0)->shape() : node->shape();
     if (product && a.rank() > 0 && a[a.rank() - 1].is_static()) {
       // Each output element of a matrix product sums k products. The contracted size k is
       // one of the first operand's last two sizes, so the larger bounds it.

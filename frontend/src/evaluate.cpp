@@ -121,13 +121,15 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
   case Value::Kind::Builtin: {
     const Builtin& builtin = *builtin_table().find(callee.text());
     Args args(*this, builtin, call, expr.offset);
-    assignment_target_ = std::move(target);
+    // A builtin may evaluate nested calls lazily (shape arguments), so the enclosing
+    // call's target is restored afterwards.
+    std::optional<std::string> enclosing = std::exchange(assignment_target_, std::move(target));
     try {
       Value result = with_location(*this, expr.offset, [&] { return builtin.call(args); });
-      assignment_target_.reset();
+      assignment_target_ = std::move(enclosing);
       return result;
     } catch (...) {
-      assignment_target_.reset();
+      assignment_target_ = std::move(enclosing);
       throw;
     }
   }

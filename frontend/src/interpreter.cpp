@@ -25,10 +25,12 @@ class SourceScope {
  public:
   SourceScope(const SourceFile*& current, const SourceFile& source, int& depth)
       : current_(current), previous_(current), depth_(depth) {
+    // Unlocated, so that the :load command that nests too deep adds its own location.
     if (depth_ >= kMaxLoadDepth)
-      previous_->fail(0, fmt::format(":load is nested more than {} levels deep; does a file "
-                                     "load itself?",
-                                     kMaxLoadDepth));
+      throw UserError(
+          fmt::format(":load is nested more than {} levels deep; does a file load "
+                      "itself?",
+                      kMaxLoadDepth));
     ++depth_;
     current_ = &source;
   }
