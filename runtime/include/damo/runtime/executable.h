@@ -63,11 +63,17 @@ class Executable {
 
   const ExecutableSpec& spec() const { return spec_; }
 
+  /// Bytes of workspace that a call with these symbol sizes uses for its temporaries;
+  /// temporaries whose live ranges do not overlap share memory.
+  std::size_t workspace_bytes(const SymbolSizes& sizes) const;
+
  private:
   struct Workspace;
   struct Plan;
 
   std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
+  /// The size of each symbol of the spec, in spec order.
+  std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
   std::unique_ptr<Workspace> take_workspace() const;
   void return_workspace(std::unique_ptr<Workspace> workspace) const;
 
