@@ -1,8 +1,8 @@
 // The builtin functions of the expression language and the argument binder they share.
 //
-// Each builtin declares its parameters by name; Args binds a call's positional and keyword
-// arguments to them, reports a wrong count, an unknown or missing argument at the call, and
-// converts each argument on request with errors located at that argument.
+// Each builtin declares its parameters by name. Args binds a call's positional and keyword
+// arguments to them and reports a wrong count or an unknown or missing argument at the call.
+// It converts each argument on request, with errors located at that argument.
 #pragma once
 
 #include <functional>
@@ -60,13 +60,15 @@ void add_op_builtins(std::vector<Builtin>& out);
 void add_value_builtins(std::vector<Builtin>& out);
 void add_function_builtins(std::vector<Builtin>& out);
 
-/// Why body cannot be the body of a fused op over operands (not a scalar, a $i out of
-/// range or of another dtype than operand i, a non-elementwise op), or "" when it can.
+/// The problem that keeps body from being the body of a fused op over operands (not a
+/// scalar, a $i out of range or of another dtype than operand i, a non-elementwise op), or
+/// "" when there is none.
 std::string fused_body_problem(const std::string& op, const Expr& body,
                                const std::vector<Expr>& operands);
 /// True for the reductions a fused reduction supports: sum, max, min and prod.
 bool is_fused_reduction_op(OpKind op);
-/// Why body cannot be reduced by op (an integer body of sum or prod must be i64), or "".
+/// The problem that keeps op from reducing body (an integer body of sum or prod must be
+/// i64), or "" when there is none.
 std::string fused_reduction_problem(OpKind op, const Expr& body);
 
 /// The arguments of one call of a builtin, bound to its parameters.

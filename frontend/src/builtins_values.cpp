@@ -14,7 +14,8 @@ namespace {
 
 // Declares the input that the statement assigns to, such as x in x = vector(f32).
 Value declare_input(Args& a, int rank) {
-  const std::optional<std::string>& name = a.interpreter().assignment_target();
+  // A copy, because evaluating the shape below may run nested calls.
+  std::optional<std::string> name = a.interpreter().assignment_target();
   if (!name)
     a.interpreter().fail(a.call_offset(),
                          fmt::format("{}() declares an input, which is named after its "

@@ -243,7 +243,7 @@ void CommandRunner::load() {
   if (path.empty()) fail(":load needs a file name, as in :load model.damo");
   std::string text = with_location(interpreter_, offset_, [&] { return read_file(path); });
   SourceFile file(path, std::move(text));
-  interpreter_.run(file, print_);
+  with_location(interpreter_, offset_, [&] { interpreter_.run(file, print_); });
 }
 
 }  // namespace
@@ -277,15 +277,18 @@ std::string help_text() {
       "Commands:\n";
   for (const CommandSpec& c : kCommands) out += fmt::format("  {:<18} {}\n", c.usage, c.summary);
   out += "\n:help NAME shows a builtin's arguments. Builtins:\n";
-  std::string line = " ";
+  // Builtin names, wrapped into lines of at most 88 columns with a two-space indent.
+  std::string line;
   for (const std::string& name : builtin_table().names()) {
-    if (line.size() + name.size() + 1 > 88) {
-      out += line + "\n";
-      line = " ";
+    if (!line.empty() && line.size() + name.size() + 3 > 88) {
+      out += fmt::format("  {}\n", line);
+      line.clear();
     }
-    line += " " + name;
+    if (!line.empty()) line += ' ';
+    line += name;
   }
-  return out + line;
+  out += fmt::format("  {}", line);
+  return out;
 }
 
 }  // namespace damo

@@ -33,9 +33,9 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
                                "but an item is {}",
                                item.kind_name()));
     Expr e = to_expr(item, offset);
-    if (!free_inputs(e).empty())
-      fail(offset, fmt::format("a list literal holds constants, but the item '{}' depends on "
-                               "inputs; join symbolic tensors with concatenate",
+    if (!has_value(e))
+      fail(offset, fmt::format("a list literal holds constants, but the item '{}' is "
+                               "symbolic; join symbolic tensors with concatenate",
                                e.to_string()));
     items.push_back(constant_value(e, offset));
     OperandType item_type{e.dtype(), e->weak()};
@@ -72,6 +72,10 @@ Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
   if (!inputs.empty())
     fail(offset, fmt::format("this needs a constant, but it depends on the input '{}'",
                              inputs.front()->name()));
+  if (!has_value(expr))
+    fail(offset,
+         "this needs a constant, but it contains a $i placeholder, which has a value "
+         "only inside a fused op");
   check_evaluation_cost({expr}, offset);
   return with_location(*this, offset, [&] { return damo::evaluate(expr); });
 }
@@ -93,10 +97,10 @@ void Interpreter::check_evaluation_cost(const std::vector<Expr>& roots, std::siz
     std::int64_t node_work = numel;
     for (const Node* input : node->inputs()) node_work += numel_of(input);
     bool product = node->op() == OpKind::MatMul || node->op() == OpKind::FusedMatMul;
-    const Shape& a = node->input(0)->shape();
+    const Shape& a = product ? node->input(0)->shape() : node->shape();
     if (product && a.rank() > 0 && a[a.rank() - 1].is_static()) {
-      // Each output element of a matrix product sums k products; k is at most the larger
-      // of the first operand's last two sizes, whichever is contracted.
+      // Each output element of a matrix product sums k products. The contracted size k is
+      // one of the first operand's last two sizes, so the larger bounds it.
       std::int64_t k = a[a.rank() - 1].size();
       if (a.rank() > 1 && a[a.rank() - 2].is_static()) k = std::max(k, a[a.rank() - 2].size());
       node_work = k == 0 || numel <= kMaxEvaluationWork / k ? numel * k : kMaxEvaluationWork + 1;

@@ -121,13 +121,15 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
   case Value::Kind::Builtin: {
     const Builtin& builtin = *builtin_table().find(callee.text());
     Args args(*this, builtin, call, expr.offset);
-    assignment_target_ = std::move(target);
+    // A builtin may evaluate nested calls lazily (shape arguments), so the enclosing
+    // call's target is restored afterwards.
+    std::optional<std::string> enclosing = std::exchange(assignment_target_, std::move(target));
     try {
       Value result = with_location(*this, expr.offset, [&] { return builtin.call(args); });
-      assignment_target_.reset();
+      assignment_target_ = std::move(enclosing);
       return result;
     } catch (...) {
-      assignment_target_.reset();
+      assignment_target_ = std::move(enclosing);
       throw;
     }
   }
@@ -215,7 +217,7 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       fail(s.offset,
            fmt::format("a subscript must be an integer or a slice, not {}", dtype_name(i.dtype())));
     const Dim& d = x.shape()[axis];
-    bool constant_scalar = i.rank() == 0 && free_inputs(i).empty();
+    bool constant_scalar = i.rank() == 0 && has_value(i);
     if (constant_scalar && d.is_static()) {
       // An integer subscript is a slice of length 1 whose axis is then squeezed.
       std::int64_t k = constant_int(*s.index, "a subscript");

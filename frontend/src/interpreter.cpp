@@ -25,10 +25,12 @@ class SourceScope {
  public:
   SourceScope(const SourceFile*& current, const SourceFile& source, int& depth)
       : current_(current), previous_(current), depth_(depth) {
+    // Unlocated, so that the :load command that nests too deep adds its own location.
     if (depth_ >= kMaxLoadDepth)
-      previous_->fail(0, fmt::format(":load is nested more than {} levels deep; does a file "
-                                     "load itself?",
-                                     kMaxLoadDepth));
+      throw UserError(
+          fmt::format(":load is nested more than {} levels deep; does a file load "
+                      "itself?",
+                      kMaxLoadDepth));
     ++depth_;
     current_ = &source;
   }
@@ -90,7 +92,7 @@ void Interpreter::execute(const ast::Statement& statement, const OutputSink& pri
   }
   const auto& expr = *std::get<ast::ExprStatement>(statement.node).expr;
   Value value = evaluate(expr);
-  // A list literal prints as the tensor it makes; a list that a builtin returns, such as
+  // A list literal prints as the tensor it makes. A list that a builtin returns, such as
   // the gradients of grad(cost, [W, b]), prints item by item.
   const auto* list = std::get_if<ast::List>(&expr.node);
   if (list != nullptr && !list->is_map) value = Value::tensor(to_expr(value, expr.offset));
@@ -135,6 +137,12 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
   return inputs;
 }
 
+bool Interpreter::has_value(const Expr& expr) {
+  for (const Node* node : topo_order(std::vector<Expr>{expr}))
+    if (node->op() == OpKind::Input || node->op() == OpKind::Param) return false;
+  return true;
+}
+
 std::string Interpreter::print_value(const Value& value, std::size_t offset) {
   bool json = options_.json;
   switch (value.kind()) {
@@ -175,7 +183,7 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
 }
 
 std::string Interpreter::print_tensor(const Expr& expr, std::size_t offset) {
-  if (free_inputs(expr).empty()) {
+  if (has_value(expr)) {
     Tensor t = constant_value(expr, offset);
     return options_.json ? tensor_to_json(t) : format_tensor_with_type(t);
   }

@@ -20,8 +20,8 @@ namespace damo {
 /// 2^28 elements (1 GiB of f32), so that a typo such as zeros(f32, [100000, 100000]) is
 /// an error instead of an exhausted machine.
 inline constexpr std::int64_t kMaxEvaluatedElements = std::int64_t{1} << 28;
-/// The most element operations (a matmul counts m * k * n) that a right-away evaluation
-/// may take, so that the reference evaluator answers in seconds.
+/// The maximum number of element operations (a matmul counts m * k * n) that a right-away
+/// evaluation may take, so that the reference evaluator finishes in seconds.
 inline constexpr std::int64_t kMaxEvaluationWork = std::int64_t{1} << 31;
 
 class Interpreter {
@@ -53,6 +53,9 @@ class Interpreter {
 
   /// Input nodes that expr depends on, in order of first appearance.
   static std::vector<Expr> free_inputs(const Expr& expr);
+  /// True when expr has a value without inputs: it contains no Input node and no $i
+  /// placeholder of a fused body.
+  static bool has_value(const Expr& expr);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;
 
@@ -65,7 +68,7 @@ class Interpreter {
   /// that builtin runs; unset for nested calls.
   const std::optional<std::string>& assignment_target() const { return assignment_target_; }
 
-  /// The printed form of a value: NumPy-style text or JSON, as the options say. Empty for
+  /// The printed form of a value: NumPy-style text or JSON, as the options select. Empty for
   /// nothing to print.
   std::string print_value(const Value& value, std::size_t offset);
 

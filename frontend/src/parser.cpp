@@ -48,6 +48,22 @@ std::optional<ast::BinaryOp> multiplicative_op(TokenKind kind) {
   }
 }
 
+char bracket_text(TokenKind open) {
+  switch (open) {
+  case TokenKind::LeftParen: return '(';
+  case TokenKind::LeftBracket: return '[';
+  default: return '{';
+  }
+}
+
+char closing_bracket(TokenKind open) {
+  switch (open) {
+  case TokenKind::LeftParen: return ')';
+  case TokenKind::LeftBracket: return ']';
+  default: return '}';
+  }
+}
+
 ast::ExprPtr make_expr(std::size_t offset) {
   auto expr = std::make_unique<ast::Expr>();
   expr->offset = offset;
@@ -138,11 +154,8 @@ Token Parser::expect(TokenKind kind, const char* context) {
 void Parser::fail_unexpected(const Token& token, const std::string& expected) {
   if (token.kind == TokenKind::End && !open_brackets_.empty()) {
     const Token& open = open_brackets_.back();
-    char opener = open.kind == TokenKind::LeftParen     ? '('
-                  : open.kind == TokenKind::LeftBracket ? '['
-                                                        : '{';
-    char closer = opener == '(' ? ')' : opener == '[' ? ']' : '}';
-    source_.fail(open.offset, fmt::format("'{}' is never closed; add '{}'", opener, closer));
+    source_.fail(open.offset, fmt::format("'{}' is never closed; add '{}'", bracket_text(open.kind),
+                                          closing_bracket(open.kind)));
   }
   source_.fail(token.offset, fmt::format("expected {}, found {}", expected, describe_found(token)));
 }

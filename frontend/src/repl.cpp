@@ -3,6 +3,7 @@
 
 #include <editline/readline.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -58,18 +59,54 @@ bool is_blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// Reads one entry: a line, plus more lines while a bracket is open. False at end of input.
-bool read_entry(std::string& entry) {
-  char* line = readline("damo> ");
-  if (line == nullptr) return false;
-  entry = line;
+// Set by the SIGINT handler while readline waits for input; a signal handler can reach only
+// static storage.
+volatile std::sig_atomic_t interrupted = 0;
+
+void note_interrupt(int) { interrupted = 1; }
+
+// Reads a line with prompt. Ctrl-C makes readline return null, like end of input, so the
+// handler's flag tells the two apart; an interrupted line reads as empty.
+enum class LineStatus { Line, Interrupted, End };
+
+LineStatus read_line(const char* prompt, std::string& out) {
+  struct sigaction handler = {};
+  handler.sa_handler = note_interrupt;
+  sigemptyset(&handler.sa_mask);
+  struct sigaction previous = {};
+  sigaction(SIGINT, &handler, &previous);
+  interrupted = 0;
+  char* line = readline(prompt);
+  sigaction(SIGINT, &previous, nullptr);
+
+  if (interrupted) {
+    std::free(line);
+    std::cout << std::endl;
+    return LineStatus::Interrupted;
+  }
+  if (line == nullptr) return LineStatus::End;
+  out = line;
   std::free(line);
+  return LineStatus::Line;
+}
+
+// Reads one entry: a line, plus more lines while a bracket is open. Ctrl-C discards the
+// entry and returns an empty one. False at end of input.
+bool read_entry(std::string& entry) {
+  entry.clear();
+  LineStatus status = read_line("damo> ", entry);
+  if (status == LineStatus::End) return false;
+  if (status == LineStatus::Interrupted) return true;
   while (needs_continuation(entry)) {
-    line = readline("...> ");
-    if (line == nullptr) break;  // the parser reports the unclosed bracket
+    std::string line;
+    status = read_line("...> ", line);
+    if (status == LineStatus::Interrupted) {
+      entry.clear();
+      return true;
+    }
+    if (status == LineStatus::End) break;  // the parser reports the unclosed bracket
     entry += '\n';
     entry += line;
-    std::free(line);
   }
   return true;
 }

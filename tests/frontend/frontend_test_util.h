@@ -3,6 +3,9 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,8 +18,8 @@
 
 namespace damo::testing {
 
-/// Session options that compile with the reference backend, so that tests do not depend on
-/// the JIT unless they say so.
+/// Session options that compile with the reference backend, so that a test depends on the
+/// JIT only when it sets that backend.
 inline SessionOptions reference_options(bool json = false) {
   SessionOptions options;
   options.json = json;
@@ -31,7 +34,7 @@ inline std::vector<std::string> run(const std::string& code,
   return session.run(code);
 }
 
-/// The output of code joined by newlines.
+/// Runs code in a fresh session and joins its output with newlines.
 inline std::string output(const std::string& code, SessionOptions options = reference_options()) {
   std::string out;
   for (const std::string& line : run(code, options)) out += (out.empty() ? "" : "\n") + line;
@@ -71,8 +74,14 @@ struct ProgramResult {
 
 inline std::string shell_quote(const std::string& text) {
   std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+  for (char c : text) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  out += '\'';
+  return out;
 }
 
 inline std::string read_text(const std::string& path) {
@@ -89,18 +98,20 @@ inline ProgramResult run_damo(const std::vector<std::string>& arguments,
   static int counter = 0;
   std::string base = std::string(DAMO_BINARY_DIR) + "/tests/frontend_scratch";
   std::system(("mkdir -p " + shell_quote(base)).c_str());
-  std::string prefix = base + "/run" + std::to_string(counter++);
+  // The process id keeps parallel test processes apart.
+  std::string prefix = base + "/run" + std::to_string(getpid()) + "_" + std::to_string(counter++);
   {
     std::ofstream in(prefix + ".in", std::ios::binary);
     in << stdin_text;
   }
   std::string command = shell_quote(std::string(DAMO_BINARY_DIR) + "/tools/damo");
-  for (const std::string& argument : arguments) command += " " + shell_quote(argument);
-  command += " < " + shell_quote(prefix + ".in") + " > " + shell_quote(prefix + ".out") + " 2> " +
-             shell_quote(prefix + ".err");
+  for (const std::string& argument : arguments)
+    command = fmt::format("{} {}", command, shell_quote(argument));
   // A private history and cache, so that tests never touch the user's files.
-  command = "cd " + shell_quote(base) + " && DAMO_HISTORY=" + shell_quote(prefix + ".history") +
-            " DAMO_CACHE_DIR=" + shell_quote(base + "/cache") + " " + command;
+  command = fmt::format("cd {} && DAMO_HISTORY={} DAMO_CACHE_DIR={} {} < {} > {} 2> {}",
+                        shell_quote(base), shell_quote(prefix + ".history"),
+                        shell_quote(base + "/cache"), command, shell_quote(prefix + ".in"),
+                        shell_quote(prefix + ".out"), shell_quote(prefix + ".err"));
 
   ProgramResult result;
   int raw = std::system(command.c_str());

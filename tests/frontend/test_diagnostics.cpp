@@ -152,8 +152,8 @@ TEST_CASE("diagnostic input shape rank") {
 TEST_CASE("diagnostic symbolic list item") {
   auto e = error_of(with_prelude("[x, x]"));
   CHECK(e.message ==
-        "a list literal holds constants, but the item 'x' depends on inputs; join "
-        "symbolic tensors with concatenate");
+        "a list literal holds constants, but the item 'x' is symbolic; join symbolic "
+        "tensors with concatenate");
   CHECK(e.column == 1);
 }
 
@@ -283,6 +283,14 @@ TEST_CASE("diagnostic function input not symbolic") {
 TEST_CASE("diagnostic update target not shared") {
   auto e = error_of("y = vector(f32)\nf = function([y], y, updates=[y: y + 1])");
   CHECK(e.message.find("function(): an update target must be a shared variable") == 0);
+}
+
+TEST_CASE("diagnostic placeholder has no value") {
+  auto e = error_of("zeros(f32, [param(0, i64)])");
+  CHECK(e.message ==
+        "this needs a constant, but it contains a $i placeholder, which has a value "
+        "only inside a fused op");
+  CHECK(e.column == 13);
 }
 
 TEST_CASE("diagnostic param outside fused") {

@@ -185,6 +185,9 @@ TEST_CASE("session input declarations") {
   CHECK(output("s = scalar(i64)\n:type s") == "i64 ()");
   CHECK(output("v = vector(i32, m)\n:type v") == "i32 (m,)");
   CHECK(output("k = 4\nt = tensor(f32, [k, 2])\n:type t") == "f32 (4, 2)");
+  // A call inside the shape does not take the name of the input being declared.
+  CHECK(output("X = matrix(f32, [sum([1, 2]), 3])\n:type X") == "f32 (3, 3)");
+  CHECK(output("T = tensor(f32, [max(ones(i64, [1])), n])\n:type T") == "f32 (1, n)");
 }
 
 TEST_CASE("session shared variables print their values") {
@@ -209,6 +212,10 @@ TEST_CASE("session fused ops") {
   CHECK(output("fused{$0 * 2 + $1}([1.0, 2.0], [3.0, 4.0])") == "[5., 8.] : f64 (2,)");
   CHECK(output("fused_sum{$0 * $1}([1.0, 2.0], [3.0, 4.0])") == "11. : f64 ()");
   CHECK(output("fused_max{$0}([[1, 5], [7, 2]], axis=[1])") == "[5, 7] : i64 (2,)");
+}
+
+TEST_CASE("session placeholders print symbolically") {
+  CHECK(output("param(0, f32) * 2") == "$0 * 2 : f32 ()");
 }
 
 TEST_CASE("session continuation lines") {
@@ -283,6 +290,7 @@ TEST_CASE("session load that loads itself stops") {
   }
   auto e = damo::testing::error_of(":load " + path);
   CHECK(e.message == ":load is nested more than 16 levels deep; does a file load itself?");
+  CHECK(e.what.starts_with(path + ":1:1: "));
 }
 
 TEST_CASE("session quit command stops") {

@@ -21,10 +21,10 @@ enum class TokenKind {
   Newline,
   Int,      // 42
   Float,    // 1.5, 1e-3, .5
-  String,   // "W" or 'W'; Token::text holds the decoded value
+  String,   // "W" or 'W'; Token::text is the decoded value
   Name,     // identifiers, including builtin and dtype names
   Command,  // a ':' line; text is the command name, argument_* the rest of the line
-  Param,    // $0 in a fused body; text holds the digits
+  Param,    // $0 in a fused body; Token::text is the digits
   And,
   Or,
   Not,
