@@ -1,6 +1,6 @@
 // Training and inference workloads of the benchmark network (damo_mlp.h). The training
-// step is one compiled function that returns the loss and updates the weights; an epoch passes
-// views of the data rows to it, batch by batch, without copying them.
+// step is one compiled function that returns the loss and updates the weights. An epoch
+// passes views of the data rows to it, batch by batch, so no rows are copied.
 #include <algorithm>
 #include <vector>
 

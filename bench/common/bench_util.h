@@ -34,7 +34,7 @@ class Options {
 
   bool has(const std::string& name) const { return values_.count(name) != 0; }
 
-  /// The value of a required option; throws std::invalid_argument naming it when missing.
+  /// Returns the value of a required option; throws std::invalid_argument when it is missing.
   std::string text(const std::string& name) const {
     auto it = values_.find(name);
     if (it == values_.end()) throw std::invalid_argument("missing option --" + name);
@@ -72,7 +72,8 @@ std::vector<double> time_repeats(std::int64_t warmup, std::int64_t repeats, Rese
   return seconds;
 }
 
-/// A field of /proc/self/status in bytes, such as "VmRSS" or "VmHWM"; -1 when absent.
+/// Returns a field of /proc/self/status, such as "VmRSS" or "VmHWM", in bytes, or -1 when
+/// the field is absent.
 inline std::int64_t proc_status_bytes(const std::string& field) {
   std::ifstream status("/proc/self/status");
   std::string line;

@@ -7,6 +7,12 @@ import subprocess
 import sys
 
 BENCH_TARGETS = ("damo_bench", "bench_reference", "bench_reference_fastmath")
+# The optimizer's own benchmark program, built when its source is in the tree.
+REWRITE_BENCH = "rewrite_bench"
+
+
+def has_rewrite_bench(root):
+    return os.path.exists(os.path.join(root, "bench", REWRITE_BENCH + ".cpp"))
 
 
 def log(message):
@@ -19,9 +25,10 @@ def build(root, build_dir):
                  "-DCMAKE_BUILD_TYPE=Release", "-DDAMO_BUILD_BENCH=ON",
                  "-DDAMO_BUILD_TESTS=OFF", "-DDAMO_BUILD_DEMO=OFF"]
     jobs = str(os.cpu_count() or 1)
-    log(f"building {', '.join(BENCH_TARGETS)} in {build_dir} (Release)")
+    targets = BENCH_TARGETS + ((REWRITE_BENCH,) if has_rewrite_bench(root) else ())
+    log(f"building {', '.join(targets)} in {build_dir} (Release)")
     subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build_dir, "-j", jobs, "--target", *BENCH_TARGETS],
+    subprocess.run(["cmake", "--build", build_dir, "-j", jobs, "--target", *targets],
                    check=True, stdout=subprocess.DEVNULL)
 
 
@@ -43,7 +50,7 @@ def _read(path):
 
 
 def load_average():
-    """The 1-minute load average, from /proc/loadavg."""
+    """Return the 1-minute load average, from /proc/loadavg."""
     fields = _read("/proc/loadavg").split()
     return float(fields[0]) if fields else float("nan")
 
@@ -53,10 +60,12 @@ def machine():
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     flags = re.search(r"^flags\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     memory = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.MULTILINE)
-    vector = "unknown"
-    if flags:
-        names = flags.group(1).split()
-        vector = "AVX-512" if "avx512f" in names else "AVX2" if "avx2" in names else "SSE"
+    names = flags.group(1).split() if flags else []
+    vector = "SSE"
+    if "avx512f" in names:
+        vector = "AVX-512"
+    elif "avx2" in names:
+        vector = "AVX2"
     return {
         "cpu": model.group(1).strip() if model else "unknown",
         "cores": os.cpu_count(),

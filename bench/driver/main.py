@@ -97,15 +97,22 @@ def peer_versions(measurements):
     return versions
 
 
+def available(implementations):
+    """Return the implementations this tree can run: the optimizer's rewrite_bench only
+    when its source is present."""
+    return [i for i in implementations
+            if i.program != "rewrite_bench" or environment.has_rewrite_bench(ROOT)]
+
+
 def run_workloads(runner, workloads, arguments, data_dir):
-    total = sum(len(w.threads) * len(w.implementations) for w in workloads)
+    total = sum(len(w.threads) * len(available(w.implementations)) for w in workloads)
     measurements, checks, done = [], [], 0
     for workload in workloads:
         warmup, repeats = workload.quick if arguments.quick else workload.full
         folder = os.path.join(data_dir, data_folder_name(workload.data)) if workload.data else ""
         for threads in workload.threads:
             row = []
-            for implementation in workload.implementations:
+            for implementation in available(workload.implementations):
                 done += 1
                 m = runner.run(workload, implementation, threads, warmup, repeats, folder)
                 row.append(m)

@@ -61,16 +61,24 @@ def compile_and_memory_lines(results):
             f" ms, lowering {cold.get('lowering_ms', 0):.1f} ms in the last run); the first "
             f"compile in a process, which also starts LLVM, took "
             f"{format_seconds(cold.get('first_compile_in_process_s'))}.")
+
     cached = medians.info("compile_cached", "damo")
     if cached:
         lines.append(f"- Compile of the A step from the on-disk cache, in a fresh Graph: "
                      f"{format_seconds(medians.get('compile_cached', 'damo'))} median.")
+
     rewrite = medians.info("rewrite", "damo")
     if rewrite:
         state = ("the optimizer ran" if rewrite.get("optimizer_ran")
-                 else "compile() ran no optimizer, so the row is pending")
-        lines.append(f"- Rewrites: a {int(rewrite['layers'])}-layer network with gradient "
-                     f"and updates, {int(rewrite['nodes']):,} nodes; {state}.")
+                 else "compile() ran no optimizer")
+        lines.append(f"- Rewrites through compile(): a {int(rewrite['layers'])}-layer network "
+                     f"with gradient and updates, {int(rewrite['nodes']):,} nodes; {state}; "
+                     f"CompileStats::rewrite_ms "
+                     f"{format_seconds(medians.get('rewrite', 'damo'))} median.")
+    own = medians.info("rewrite", "rewrite_bench")
+    if own:
+        lines.append(f"- The optimizer's rewrite_bench: `{own['output']}`")
+
     memory = medians.info("C", "damo")
     if memory:
         mib = 2**20

@@ -1,6 +1,6 @@
 """The performance targets that bench/run checks, each met, missed or pending.
 
-Figures are medians at 1 thread unless the target says otherwise. A target whose
+Figures are medians at 1 thread unless the target names another thread count. A target whose
 measurement is absent (a workload left out with --only) is reported as not measured.
 """
 
@@ -114,10 +114,13 @@ def _compile_and_memory_targets(medians):
                                f"under {limit * 1e3:.0f} ms", seconds, format_seconds(seconds),
                                seconds is not None and seconds < limit))
 
-    seconds = medians.get("rewrite", "damo")
-    info = medians.info("rewrite", "damo") or {}
+    # The optimizer's own rewrite_bench when the tree has it, else the rewrite time that
+    # compile() reports for damo_bench's graph.
+    source = "rewrite_bench" if medians.get("rewrite", "rewrite_bench") is not None else "damo"
+    seconds = medians.get("rewrite", source)
+    info = medians.info("rewrite", source) or {}
     pending = None
-    if seconds is not None and not info.get("optimizer_ran"):
+    if source == "damo" and seconds is not None and not info.get("optimizer_ran"):
         pending = "pending: compile() runs no optimizer in this build"
     targets.append(_target(f"Rewrites of a {int(info.get('nodes', 10000)):,}-node graph",
                            "under 200 ms", seconds, format_seconds(seconds),
@@ -135,7 +138,7 @@ def _compile_and_memory_targets(medians):
 
 
 def evaluate(measurements):
-    """Every target as a dict: target, goal, value, measured (text) and status."""
+    """Return every target as a dict: target, goal, value, measured (text) and status."""
     medians = Medians(measurements)
     return (_speed_targets(medians) + _kernel_targets(medians)
             + _compile_and_memory_targets(medians))

@@ -1,8 +1,8 @@
 """The workloads and implementations that bench/run measures, and how many times.
 
 Every implementation is a program that takes `--name value` options and prints one JSON
-report (see bench/common/bench_util.h). This module says which program runs which
-workload with which options; runner.py runs them.
+report (see bench/common/bench_util.h). This module lists which program runs which
+workload with which options, and runner.py runs them.
 """
 
 from dataclasses import dataclass, field
@@ -50,6 +50,10 @@ MEMCPY = Implementation("memcpy", "memcpy", "reference", ("--variant", "memcpy")
 NUMPY = Implementation("numpy", "NumPy", "python", ("numpy_peer.py",))
 TORCH = Implementation("torch", "PyTorch eager", "python", ("torch_peer.py",))
 
+# The optimizer's own benchmark program (bench/rewrite_bench.cpp), run when present.
+REWRITE_BENCH = Implementation("rewrite_bench", "optimizer's rewrite_bench", "rewrite_bench",
+                               compared=False)
+
 NETWORK_PEERS = (DAMO, CPP_LOOPS, CPP_BLAS, CPP_FAST, NUMPY, TORCH)
 
 
@@ -94,5 +98,6 @@ WORKLOADS = (
     Workload("compile_cached", "compile() of the A training step from the on-disk cache",
              "compile_cached", "A", (DAMO,), full=(2, 21), quick=(1, 5)),
     Workload("rewrite", "optimizer rewrites of a 10,000-node training graph", "rewrite", "",
-             (DAMO,), full=(1, 11), quick=(1, 3), options={"nodes": 10_000}, threads=(1,)),
+             (DAMO, REWRITE_BENCH), full=(1, 11), quick=(1, 3), options={"nodes": 10_000},
+             threads=(1,)),
 )

@@ -1,5 +1,6 @@
-// bench_reference: the hand-written C++ peer of bench/run. It takes the same options and
-// prints the same JSON report as damo_bench (see ../common/bench_util.h), plus --variant:
+// bench_reference: the hand-written C++ peer of bench/run. It takes the same options as
+// damo_bench and prints the same JSON report (see ../common/bench_util.h). Its --variant
+// option selects the implementation:
 //   loops   plain loops for everything, compiled with -O3 -march=native;
 //   blas    the same, with the matrix products done by OpenBLAS sgemm, one thread per call;
 //   memcpy  for the chain workload only: a memcpy of the same bytes, the copy bandwidth.
