@@ -52,6 +52,9 @@ void run_train(const bench::Options& options, bench::Report& report) {
   report.add_info("peak_rss_before_epochs_bytes", static_cast<double>(peak_before_epochs));
   if (peak_was_reset)
     report.add_info("peak_rss_in_epochs_bytes", static_cast<double>(peak_in_epochs));
+  // Resident pages mapped from files, mostly the LLVM shared library's code and data.
+  report.add_info("rss_file_bytes_after_epochs",
+                  static_cast<double>(bench::proc_status_bytes("RssFile")));
   report.add_info("max_rss_bytes",
                   static_cast<double>(std::max(peak_before_epochs, peak_in_epochs)));
 }

@@ -88,7 +88,8 @@ def compile_and_memory_lines(results):
             f"after loading; peak {memory['peak_rss_before_epochs_bytes'] / mib:.0f} MiB "
             f"before the timed epochs (loading included) and "
             f"{memory.get('peak_rss_in_epochs_bytes', float('nan')) / mib:.0f} MiB during "
-            f"them.")
+            f"them, of which {memory.get('rss_file_bytes_after_epochs', float('nan')) / mib:.0f}"
+            f" MiB were pages mapped from files (the LLVM shared library, mostly).")
     return "\n".join(lines)
 
 
