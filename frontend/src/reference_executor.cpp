@@ -13,7 +13,8 @@ class ReferenceExecutor final : public Executor {
   ReferenceExecutor(std::vector<Expr> inputs, std::vector<Expr> outputs, std::vector<Update> updates)
       : inputs_(std::move(inputs)), outputs_(std::move(outputs)), updates_(std::move(updates)) {}
 
-  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes&) const override {
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes&,
+                          bool) const override {
     Feeds feeds;
     for (std::size_t i = 0; i < inputs_.size(); ++i) feeds[inputs_[i]->name()] = arguments[i];
     std::vector<Expr> roots = outputs_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -172,10 +173,30 @@ void parallel_for(std::int64_t total, std::int64_t grain, ChunkFunction fn, void
 
 void parallel_for(std::int64_t total, std::int64_t grain,
                   const std::function<void(std::int64_t, std::int64_t)>& fn) {
-  auto trampoline = [](void* context, std::int64_t begin, std::int64_t end) {
-    (*static_cast<const std::function<void(std::int64_t, std::int64_t)>*>(context))(begin, end);
+  // An exception leaving a worker thread would call std::terminate, and one leaving the
+  // calling thread's chunk would return while workers still use fn. So every chunk catches,
+  // the first exception is kept, chunks not yet started are skipped, and the exception is
+  // rethrown here once the loop has finished.
+  struct Context {
+    const std::function<void(std::int64_t, std::int64_t)>* fn;
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    std::exception_ptr failure;
   };
-  parallel_for(total, grain, trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
+  Context context{&fn};
+  auto trampoline = [](void* raw, std::int64_t begin, std::int64_t end) {
+    auto* c = static_cast<Context*>(raw);
+    if (c->failed.load(std::memory_order_relaxed)) return;
+    try {
+      (*c->fn)(begin, end);
+    } catch (...) {
+      std::lock_guard lock(c->mutex);
+      if (!c->failure) c->failure = std::current_exception();
+      c->failed.store(true, std::memory_order_relaxed);
+    }
+  };
+  parallel_for(total, grain, trampoline, &context);
+  if (context.failure) std::rethrow_exception(context.failure);
 }
 
 }  // namespace damo
