@@ -43,4 +43,12 @@ void run_rewrite(const bench::Options& options, bench::Report& report);
 /// Compile options for the timed workloads: defaults, with --cache-dir when given.
 damo::CompileOptions compile_options(const bench::Options& options);
 
+/// Options of the timed calls: each workload reads a result before the next call, so its
+/// outputs are borrowed from the function instead of allocated per call.
+inline damo::CallOptions borrowed_outputs() {
+  damo::CallOptions options;
+  options.borrow_outputs = true;
+  return options;
+}
+
 }  // namespace damo_bench
