@@ -22,6 +22,11 @@ damo::CompileOptions compile_options(const bench::Options& options) {
   return compile;
 }
 
+void print_graph_if_asked(const bench::Options& options, const damo::Function& function) {
+  if (options.integer("print-graph", 0) != 0)
+    std::fprintf(stderr, "%s\n", function.optimized_graph().c_str());
+}
+
 }  // namespace damo_bench
 
 namespace {

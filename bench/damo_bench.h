@@ -43,6 +43,10 @@ void run_rewrite(const bench::Options& options, bench::Report& report);
 /// Compile options for the timed workloads: defaults, with --cache-dir when given.
 damo::CompileOptions compile_options(const bench::Options& options);
 
+/// Prints the optimized graph of function to standard error when --print-graph 1 is given,
+/// for reading a profile.
+void print_graph_if_asked(const bench::Options& options, const damo::Function& function);
+
 /// Options of the timed calls: each workload reads a result before the next call, so its
 /// outputs are borrowed from the function instead of allocated per call.
 inline damo::CallOptions borrowed_outputs() {

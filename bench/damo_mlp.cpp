@@ -29,6 +29,7 @@ void run_train(const bench::Options& options, bench::Report& report) {
   std::int64_t batches = (data.rows() + batch - 1) / batch;
   Mlp mlp(data);
   damo::Function step = mlp.training_step(options.number("lr"), compile_options(options));
+  print_graph_if_asked(options, step);
 
   // The losses of the first check-steps steps from the initial weights, batch after batch.
   mlp.reset(data);
@@ -64,6 +65,7 @@ void run_infer(const bench::Options& options, bench::Report& report) {
   Mlp mlp(data);
   damo::Function predict =
       damo::compile({mlp.x}, {damo::argmax(mlp.logits, 1)}, {}, compile_options(options));
+  print_graph_if_asked(options, predict);
 
   Tensor classes;
   report.set_times(bench::time_repeats(
