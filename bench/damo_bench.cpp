@@ -66,7 +66,11 @@ int run(const bench::Options& options) {
   }
   auto it = workloads().find(name);
   if (it == workloads().end()) {
-    std::fprintf(stderr, "damo_bench: unknown workload '%s'\n", name.c_str());
+    std::string known;
+    for (const auto& [key, unused] : workloads()) known += " " + key;
+    for (const auto& [key, unused] : preparations()) known += " " + key;
+    std::fprintf(stderr, "damo_bench: unknown workload '%s'; choose one of:%s\n", name.c_str(),
+                 known.c_str());
     return 2;
   }
 
