@@ -52,7 +52,7 @@ install(FILES ${DAMO_GENERATED_INCLUDE_DIR}/damo/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/damo)
 
 # The combined archive. Its link interface lists what the layers link privately: the LLVM
-# shared library (codegen), the serial OpenBLAS archive (runtime) and libedit (the REPL),
+# shared library (codegen), the OpenBLAS archive (runtime) and libedit (the REPL),
 # as absolute paths, because a user's project has no LLVM target to resolve.
 set(damo_layer_objects)
 foreach(layer runtime graph optimizer codegen frontend)
@@ -74,7 +74,7 @@ if(NOT DAMO_LLVM_SHARED_LIBRARY)
 endif()
 target_link_libraries(damo_package
   PUBLIC fmt::fmt Threads::Threads
-  PRIVATE ${DAMO_LLVM_SHARED_LIBRARY} ${DAMO_OPENBLAS_SERIAL} ${DAMO_LIBEDIT})
+  PRIVATE ${DAMO_LLVM_SHARED_LIBRARY} ${DAMO_OPENBLAS_PTHREAD} ${DAMO_LIBEDIT})
 
 install(TARGETS damo_package EXPORT DamoTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 if(TARGET damo_cli)
@@ -97,7 +97,7 @@ install(FILES ${PROJECT_BINARY_DIR}/package/DamoConfig.cmake
 # The prefix is found relative to the .pc file, so the installed tree can be moved.
 file(RELATIVE_PATH DAMO_PC_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" DAMO_PC_PREFIX "${DAMO_PC_PREFIX}")
-set(DAMO_PC_PRIVATE_LIBS "${DAMO_LLVM_SHARED_LIBRARY} ${DAMO_OPENBLAS_SERIAL} ${DAMO_LIBEDIT}")
+set(DAMO_PC_PRIVATE_LIBS "${DAMO_LLVM_SHARED_LIBRARY} ${DAMO_OPENBLAS_PTHREAD} ${DAMO_LIBEDIT}")
 configure_file(cmake/damo.pc.in ${PROJECT_BINARY_DIR}/package/damo.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/package/damo.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -10,7 +10,8 @@
 namespace {
 
 // Damo runs its own thread pool; OpenBLAS's threads on the same cores would compete with it,
-// so OpenBLAS is kept to the calling thread and Damo splits large products itself.
+// so OpenBLAS is kept to the calling thread and Damo splits large products itself. The
+// pthread build of OpenBLAS locks its buffer pool, so calls from several threads are safe.
 void limit_blas_threads() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
@@ -67,6 +68,7 @@ void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int
 namespace damo {
 
 const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
+  limit_blas_threads();
   static const JitSupportSymbol symbols[] = {
       {"damo_rt_parallel_for", reinterpret_cast<void*>(&damo_rt_parallel_for)},
       {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},

@@ -1,5 +1,8 @@
 #include "damo/runtime/thread_pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -38,7 +41,13 @@ thread_local bool inside_parallel_loop = false;
 class Pool {
  public:
   explicit Pool(int threads) {
+    // Workers block every signal, so that signals such as SIGINT reach the program's own
+    // threads and their handlers.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
   ~Pool() {
