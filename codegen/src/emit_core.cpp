@@ -14,8 +14,8 @@ using llvm::Value;
 
 namespace {
 
-// A kernel chunk should do at least this many elements of work before the thread pool
-// splits a loop further; smaller chunks cost more in scheduling than they gain.
+// Minimum elements of work in one chunk of a parallel loop. Smaller chunks cost more in
+// scheduling than they gain.
 constexpr std::int64_t kGrainElements = 32768;
 
 }  // namespace

@@ -113,11 +113,12 @@ VectorTable build_vector_table(bool avx2, bool avx512) {
   return table;
 }
 
-// The function passes that Damo's kernels need, in place of LLVM's whole O2 pipeline, which
-// spends most of its time on inlining and interprocedural work that loop kernels never use:
-// promote accumulators to registers, simplify, hoist invariant loads, fully unroll loops of
-// small static trip counts, vectorize (with libmvec calls through inject-tli-mappings) and
-// clean up. At O1 the vectorizer stays out; at O0 nothing runs.
+// The function passes that Damo's kernels need, in place of LLVM's whole O2 pipeline. That
+// pipeline spends most of its time on inlining and interprocedural work that loop kernels
+// never use. These passes promote accumulators to registers, simplify, hoist invariant
+// loads, fully unroll loops of small static trip counts, vectorize (with libmvec calls
+// through inject-tli-mappings) and clean up. At O1 the vectorizer stays out; at O0 nothing
+// runs.
 std::string kernel_pipeline(int opt_level) {
   if (opt_level <= 0) return "";
   std::string simplify = "instcombine<no-verify-fixpoint>,simplifycfg";
@@ -449,8 +450,8 @@ struct Partition {
   double machine_code_ms = 0;
 };
 
-// Kernels spread over up to `count` modules, larger kernels first, each to the module with
-// the least work so far; the modules compile on separate threads.
+// Spreads kernels over up to `count` modules, larger kernels first, each to the module with
+// the least work so far. The modules compile on separate threads.
 std::vector<std::vector<std::size_t>> partition_kernels(const Program& program, std::size_t count) {
   std::vector<std::pair<std::size_t, std::size_t>> weighted;  // (weight, kernel)
   for (std::size_t k = 0; k < program.kernels.size(); ++k) {
