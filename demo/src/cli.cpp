@@ -76,13 +76,16 @@ void read_feature_options(const ParsedOptions& options, FeatureOptions& features
 }
 
 std::vector<std::int64_t> parse_hidden(const std::vector<std::string>& parts) {
+  // "none" alone leaves no hidden layer: the network is softmax (multinomial logistic)
+  // regression on the features.
+  if (parts.size() == 1 && parts[0] == "none") return {};
   std::vector<std::int64_t> sizes;
   for (const std::string& part : parts) {
     std::optional<double> value = parse_number(part);
     if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value)) || *value < 1)
       throw UsageError(
           fmt::format("--hidden entry '{}' is not a positive layer size; write sizes "
-                      "such as 64 or 64,32",
+                      "such as 64 or 64,32, or none for no hidden layer",
                       part));
     sizes.push_back(static_cast<std::int64_t>(*value));
   }

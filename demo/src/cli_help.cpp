@@ -93,7 +93,8 @@ Evaluation:
   --validation-fraction F  share of the training rows held out to report validation
                            accuracy each epoch and for --patience (default {}; 0 for none)
 Network:
-  --hidden N[,N...]        hidden layer sizes, input side first (default {})
+  --hidden N[,N...]        hidden layer sizes, input side first (default {}); none
+                           for no hidden layer, which is softmax regression
   --activation NAME        sigmoid, tanh or relu (default {})
 Optimization:
   --optimizer NAME         sgd, momentum or adam (default {})

@@ -73,6 +73,8 @@ TEST_CASE("cli usage errors exit with 2") {
                  "--activation 'gelu' is unknown"));
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "64,,32"}).err,
                  "has an empty entry"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "none,8"}).err,
+                 "--hidden entry 'none' is not a positive layer size"));
   CHECK(contains(run({"predict", "--model"}).err, "option --model needs a value"));
 }
 

@@ -55,6 +55,18 @@ TEST_CASE("test split report is consistent") {
   CHECK(r.model.accuracy > 0.8);
 }
 
+TEST_CASE("no hidden layer is softmax regression") {
+  TrainRequest request = wholesale_request();
+  request.hidden = {};
+  request.folds = 5;
+  TrainOutcome outcome = train_and_evaluate(request);
+  const TrainingReport& r = outcome.report;
+  CHECK(r.network == "7 -> 2 softmax");
+  CHECK(outcome.model.weights.size() == 2);
+  CHECK(outcome.model.weights[0].shape() == std::vector<std::int64_t>{7, 2});
+  CHECK(r.model.accuracy > r.baseline.accuracy + 0.15);
+}
+
 TEST_CASE("train save load predict round trip") {
   std::string dir = temp_dir("round_trip");
   TrainOutcome outcome = train_and_evaluate(wholesale_request());
