@@ -118,7 +118,7 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   impl->optimized_graph = dump(roots);
   // TODO: run the optimizer pipeline before lowering.
   if (options.backend == Backend::Reference)
-    impl->executor = make_reference_executor(inputs, outputs, updates);
+    impl->executor = make_reference_executor(inputs, outputs, updates, options.nan_guard);
   else
     impl->executor = make_jit_executor(inputs, outputs, updates, options, impl->stats);
 
