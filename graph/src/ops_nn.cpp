@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <limits>
 
 #include "op_builder.h"
 
@@ -84,11 +85,46 @@ Expr binary_crossentropy(Expr p, Expr targets) {
                    {convert(p, dtype), convert(targets, dtype)}, {}, t.weak);
 }
 
+namespace {
+
+// The scatters write src into a result of the given shape, so a src of any other shape
+// would make the kernels read or write out of bounds. These checks keep that a UserError.
+void check_scatter_indices(const std::string& op, const Expr& indices) {
+  if (!is_integer(indices.dtype()))
+    throw UserError(fmt::format("{}: indices must be i32 or i64, not {}", op, describe(indices)));
+}
+
+void check_scatter_source(const std::string& op, const Expr& src, const Shape& expected) {
+  if (src.shape() != expected)
+    throw UserError(fmt::format("{}: the source {} must have shape {}", op, describe(src),
+                                expected.to_string()));
+}
+
+}  // namespace
+
 Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                    std::int64_t step) {
   check_operands("slice_scatter", {src});
   int normalized = normalize_axis(axis, shape.rank(), "slice_scatter");
-  DAMO_ASSERT(src.rank() == shape.rank(), "slice_scatter: source rank differs from the shape");
+  const Dim& size = shape[normalized];
+  if (step == 0 || size.is_symbolic())
+    throw UserError(fmt::format("slice_scatter: needs a nonzero step and a static axis {} in {}",
+                                normalized, shape.to_string()));
+  // The bounds are normalized as slice() stores them (stop -1 is "before index 0" for a
+  // negative step), and every position written must exist.
+  auto in_bounds = [&](std::int64_t bound) { return bound >= -1 && bound <= size.size(); };
+  std::int64_t length = 0;
+  if (step > 0 && stop > start) length = (stop - start - 1) / step + 1;
+  if (step < 0 && start > stop)
+    length = (step == std::numeric_limits<std::int64_t>::min() ? 0 : (start - stop - 1) / -step) + 1;
+  if (!in_bounds(start) || !in_bounds(stop) ||
+      (length > 0 && (start < 0 || start >= size.size())))
+    throw UserError(fmt::format("slice_scatter: the slice {}:{}:{} is out of bounds for axis {} of "
+                                "size {}",
+                                start, stop, step, normalized, size.size()));
+  std::vector<Dim> dims = shape.dims();
+  dims[static_cast<std::size_t>(normalized)] = Dim(length);
+  check_scatter_source("slice_scatter", src, Shape(std::move(dims)));
   Attrs attrs;
   attrs.ints = {normalized, start, stop, step};
   return make_node(OpKind::SliceScatter, src.dtype(), shape, {src}, attrs);
@@ -96,15 +132,35 @@ Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, s
 
 Expr index_add(Expr src, Expr indices, const Shape& shape, int axis) {
   check_operands("index_add", {src, indices});
+  check_scatter_indices("index_add", indices);
+  int normalized = normalize_axis(axis, shape.rank(), "index_add");
+  // The shape take() gives: shape[:axis] + indices.shape + shape[axis+1:].
+  std::vector<Dim> dims(shape.begin(), shape.begin() + normalized);
+  dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
+  dims.insert(dims.end(), shape.begin() + normalized + 1, shape.end());
+  check_scatter_source("index_add", src, Shape(std::move(dims)));
   Attrs attrs;
-  attrs.ints = {normalize_axis(axis, shape.rank(), "index_add")};
+  attrs.ints = {normalized};
   return make_node(OpKind::IndexAdd, src.dtype(), shape, {src, indices}, attrs);
 }
 
 Expr scatter_add_along_axis(Expr src, Expr indices, const Shape& shape, int axis) {
   check_operands("scatter_add_along_axis", {src, indices});
+  check_scatter_indices("scatter_add_along_axis", indices);
+  int normalized = normalize_axis(axis, shape.rank(), "scatter_add_along_axis");
+  // indices broadcast to src, and src matches the result except along axis and on result
+  // axes of size 1, which collect the sum over src's axis.
+  bool fits = src.rank() == shape.rank() && indices.rank() == shape.rank();
+  for (int d = 0; fits && d < shape.rank(); ++d) {
+    fits = indices.shape()[d] == src.shape()[d] || indices.shape()[d] == Dim(1);
+    if (d != normalized) fits = fits && (src.shape()[d] == shape[d] || shape[d] == Dim(1));
+  }
+  if (!fits)
+    throw UserError(fmt::format("scatter_add_along_axis: the source {} and indices {} do not fit "
+                                "the result shape {} along axis {}",
+                                describe(src), describe(indices), shape.to_string(), normalized));
   Attrs attrs;
-  attrs.ints = {normalize_axis(axis, shape.rank(), "scatter_add_along_axis")};
+  attrs.ints = {normalized};
   return make_node(OpKind::ScatterAddAlongAxis, src.dtype(), shape, {src, indices}, attrs);
 }
 
