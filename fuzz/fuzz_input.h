@@ -29,7 +29,7 @@ class FuzzInput {
     return value;
   }
 
-  /// The bytes not read yet.
+  /// Returns the bytes not read yet.
   std::string_view rest() const {
     if (exhausted()) return {};
     return {reinterpret_cast<const char*>(data_ + position_), size_ - position_};

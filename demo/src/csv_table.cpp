@@ -116,7 +116,7 @@ bool starts_row(std::string_view line, char delimiter) {
 }
 
 // Text files never contain NUL bytes, while images, archives and other binary files
-// nearly always do; stopping there gives a clear message instead of a table of garbage.
+// nearly always do. Stopping there gives a clear message instead of a table of garbage.
 void reject_binary(const std::vector<std::string_view>& lines, const std::string& source) {
   for (std::size_t i = 0; i < lines.size(); ++i)
     if (lines[i].find('\0') != std::string_view::npos)

@@ -32,7 +32,7 @@ class Function::Impl {
   std::unique_ptr<Executor> executor;
 };
 
-/// The executor that runs the graph through the reference evaluator; with nan_guard it
+/// The executor that runs the graph through the reference evaluator. With nan_guard, it
 /// raises RuntimeError at the first node that turns finite operands into NaN or infinity.
 std::unique_ptr<Executor> make_reference_executor(const std::vector<Expr>& inputs,
                                                   const std::vector<Expr>& outputs,

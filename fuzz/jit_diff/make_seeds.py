@@ -2,8 +2,8 @@
 """Writes the seed corpus of the JIT differential fuzzer (fuzz/jit_diff/corpus).
 
 The harness decodes any bytes into a graph, so the seeds are pseudo-random bytes of a few
-lengths, from a fixed seed so that rerunning this script gives the same files; each
-family of ops is first in one seed.
+lengths. A fixed random seed makes reruns of this script write the same files. Each
+family of ops is the first step of one seed.
 """
 import os
 import random

@@ -1,5 +1,5 @@
-// Fuzz harness of the damo-segment model reader. The first byte selects the mode: odd
-// values feed the rest to parse_model() as a whole file; even values wrap the rest in a
+// Fuzz harness of the damo-segment model reader. The first byte selects the mode. An odd
+// byte feeds the rest to parse_model() as a whole file. An even byte wraps the rest in a
 // valid header with the right CRC-32, so that the fuzzer reaches the payload decoder
 // without having to guess checksums.
 #include <fmt/format.h>

@@ -65,8 +65,8 @@ void remove_orphaned_temporaries(const std::string& path) {
   }
 }
 
-// Flushes the rename itself to disk; best effort, because some file systems cannot open or
-// sync a directory, and the new file is complete either way.
+// Flushes the rename itself to disk. This is best effort: some file systems cannot open or
+// sync a folder, and the new file is complete either way.
 void sync_parent_directory(const std::string& path) {
   std::filesystem::path target(path);
   std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
@@ -100,7 +100,7 @@ void write_file_atomically(const std::string& path, std::string_view data) {
   if (fd < 0)
     throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
   // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
-  // that cannot see this pid; it is released when fd closes or the process dies.
+  // that cannot see this pid. The kernel releases it when fd closes or the process dies.
   ::flock(fd, LOCK_EX | LOCK_NB);
   std::size_t written = 0;
   while (written < data.size()) {

@@ -1,6 +1,6 @@
-// The NaN guard of compiled functions (CompileOptions::nan_guard), on both backends: the
+// The NaN guard of compiled functions (CompileOptions::nan_guard), on both backends. The
 // first node that turns finite operands into NaN or an infinity stops the call with a
-// RuntimeError naming it; non-finite values that come in through the arguments propagate.
+// RuntimeError naming it. Non-finite values that come in through the arguments propagate.
 #include <cmath>
 #include <limits>
 

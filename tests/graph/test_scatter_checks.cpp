@@ -75,8 +75,8 @@ TEST_CASE("scatter_add_along_axis source must fit the result") {
 
 TEST_CASE("scatter found by the fuzzer evaluates") {
   // index_add with a source whose axis did not match the indices used to reach an internal
-  // check of the evaluator (and out-of-bounds reads in compiled code); now it is rejected
-  // when built, and the well-formed version evaluates.
+  // check of the evaluator and out-of-bounds reads in compiled code. The factory now rejects
+  // it, and the well-formed version evaluates.
   Graph g;
   Expr src = g.input("src", DType::Float32, {2, 3});
   Expr two = g.constant(Tensor::from_vector<std::int64_t>({0, 0}, {2}));

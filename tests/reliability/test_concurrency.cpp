@@ -1,6 +1,6 @@
-// Compiling and calling from several threads at once: four threads each compile their own
-// functions (and one function they share, through the compile caches) and call all of them
-// concurrently; every result must match the reference evaluator.
+// Compiling and calling from several threads at once. Four threads each compile their own
+// function and one function they share through the compile caches, then call both
+// concurrently. Every result must match the reference evaluator.
 #include <doctest/doctest.h>
 
 #include <filesystem>

@@ -1,6 +1,6 @@
-// NaN, infinities, signed zeros and denormals in data: they propagate through compiled
-// code exactly as through the reference evaluator, and an op never turns a NaN into a
-// number unless docs/ops.md says so (isnan, not, comparisons, casts to integers).
+// NaN, infinities, signed zeros and denormals in data propagate through compiled code
+// exactly as through the reference evaluator. An op turns a NaN into a number only where
+// docs/ops.md defines it (isnan, not, comparisons, casts to integers).
 #include <doctest/doctest.h>
 
 #include <cmath>

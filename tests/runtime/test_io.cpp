@@ -86,14 +86,14 @@ TEST_CASE("write_file_atomically removes orphaned temporaries only") {
   std::string orphan = path + ".tmp.4194305.0badf00d";
   // A live writer's temporary (this process's parent) and files that only look similar.
   std::string live = path + ".tmp." + std::to_string(::getppid()) + ".12345678";
-  std::vector<std::string> kept = {live, path + ".tmp.4194305.short", dir + "/other.bin.tmp.4194305.0badf00d",
+  std::vector<std::string> must_stay = {live, path + ".tmp.4194305.short", dir + "/other.bin.tmp.4194305.0badf00d",
                                    path + ".tmpx.4194305.0badf00d"};
-  for (const std::string& file : kept) std::ofstream(file) << "keep";
+  for (const std::string& file : must_stay) std::ofstream(file) << "keep";
   std::ofstream(orphan) << "partial";
   write_file_atomically(path, "complete");
   CHECK(read_file(path) == "complete");
   CHECK_FALSE(fs::exists(orphan));
-  for (const std::string& file : kept) CHECK(fs::exists(file));
+  for (const std::string& file : must_stay) CHECK(fs::exists(file));
 }
 
 TEST_CASE("write_file_atomically survives SIGKILL at random moments") {
