@@ -20,8 +20,9 @@ constexpr std::int64_t kGrainElements = 32768;
 
 }  // namespace
 
-ModuleState::ModuleState(llvm::Module& module_in, const Program& program_in)
-    : context(module_in.getContext()), module(module_in), program(program_in) {
+ModuleState::ModuleState(llvm::Module& module_in, const Program& program_in, int vector_bytes_in)
+    : context(module_in.getContext()), module(module_in), program(program_in),
+      vector_bytes(vector_bytes_in) {
   llvm::MDBuilder md(context);
   llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("damo.buffers");
   std::size_t count = program.spec.slots.size();
@@ -500,7 +501,9 @@ Launch emit_kernel(ModuleState& state, const Kernel& kernel) {
   switch (op) {
   case OpKind::FusedReduction: return emit_reduction(state, kernel);
   case OpKind::MatMul:
-  case OpKind::FusedMatMul: return emit_matmul(state, kernel);
+  case OpKind::FusedMatMul:
+    if (std::optional<Launch> small = emit_small_matmul(state, kernel)) return *small;
+    return emit_matmul(state, kernel);
   default: return emit_neural_net(state, kernel);
   }
 }
@@ -510,8 +513,8 @@ Launch emit_kernel(ModuleState& state, const Kernel& kernel) {
 std::string kernel_symbol(std::size_t index) { return fmt::format("damo_kernel_{}", index); }
 
 std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& program,
-                                       const std::vector<std::size_t>& indices) {
-  ModuleState state(module, program);
+                                       const std::vector<std::size_t>& indices, int vector_bytes) {
+  ModuleState state(module, program, vector_bytes);
   std::vector<KernelLaunch> launches;
   for (std::size_t index : indices) {
     Launch launch = emit_kernel(state, program.kernels[index]);

@@ -8,6 +8,7 @@
 #include <llvm/IR/Module.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,11 +19,13 @@ namespace damo::emit {
 
 /// State shared by every function emitted into one module.
 struct ModuleState {
-  ModuleState(llvm::Module& module, const Program& program);
+  ModuleState(llvm::Module& module, const Program& program, int vector_bytes);
 
   llvm::LLVMContext& context;
   llvm::Module& module;
   const Program& program;
+  /// Width of the widest vector registers of the target, in bytes (64 with AVX-512).
+  int vector_bytes;
   /// One alias scope per slot, so LLVM knows that distinct buffers never overlap.
   std::vector<llvm::MDNode*> scopes;
   std::vector<llvm::MDNode*> scope_lists;
@@ -106,6 +109,9 @@ Launch emit_copy(ModuleState& state, const Kernel& kernel);
 Launch emit_layout(ModuleState& state, const Kernel& kernel);
 Launch emit_reduction(ModuleState& state, const Kernel& kernel);
 Launch emit_matmul(ModuleState& state, const Kernel& kernel);
+/// Register-blocked kernels for products with small static sizes; nullopt when the shapes
+/// do not suit them (the caller then uses OpenBLAS or generic loops).
+std::optional<Launch> emit_small_matmul(ModuleState& state, const Kernel& kernel);
 Launch emit_neural_net(ModuleState& state, const Kernel& kernel);
 
 /// A kernel emitted into some module, named by kernel_symbol(kernel).
@@ -120,7 +126,7 @@ std::string kernel_symbol(std::size_t index);
 
 /// Emits the kernels with the given indices into module.
 std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& program,
-                                       const std::vector<std::size_t>& indices);
+                                       const std::vector<std::size_t>& indices, int vector_bytes);
 
 /// Emits `i64 damo_entry(ptr buffers, ptr sizes)`, which launches every kernel in program
 /// order and returns 0; kernels in other modules are declared and resolved when the modules

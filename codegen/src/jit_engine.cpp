@@ -7,6 +7,8 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ELFObjectFile.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CommandLine.h>
 #include <llvm/Support/DynamicLibrary.h>
@@ -16,6 +18,8 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
+
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -175,6 +179,12 @@ class Engine {
 
   std::string cpu_description() const { return cpu_ + " " + features_; }
 
+  int vector_bytes() const {
+    if (features_.find("+avx512f") != std::string::npos) return 64;
+    if (features_.find("+avx2") != std::string::npos) return 32;
+    return 16;
+  }
+
   std::unique_ptr<llvm::TargetMachine> target_machine(int opt_level) {
     std::lock_guard lock(mutex_);
     llvm::orc::JITTargetMachineBuilder builder = *machine_builder_;
@@ -233,7 +243,42 @@ class Engine {
     }
     auto address = expect(jit_->lookup(dylib, "damo_entry"), "lookup damo_entry");
     code->entry = address.toPtr<EntryFunction>();
+    if (const char* flag = std::getenv("DAMO_PERF_MAP"); flag && std::string_view(flag) == "1")
+      write_perf_map(dylib, objects);
     return code;
+  }
+
+  // Appends the kernels of a loaded module to /tmp/perf-<pid>.map, where `perf report`
+  // finds names for JIT-compiled code.
+  void write_perf_map(llvm::orc::JITDylib& dylib, const std::vector<std::string>& objects) {
+    std::lock_guard lock(mutex_);
+    std::FILE* map = std::fopen(fmt::format("/tmp/perf-{}.map", ::getpid()).c_str(), "a");
+    if (map == nullptr) return;
+    for (const std::string& bytes : objects) {
+      auto object = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(bytes, "object"));
+      if (!object) {
+        llvm::consumeError(object.takeError());
+        continue;
+      }
+      for (const llvm::object::SymbolRef& symbol : (*object)->symbols()) {
+        auto name = symbol.getName();
+        auto type = symbol.getType();
+        if (!name || !type || *type != llvm::object::SymbolRef::ST_Function) {
+          if (!name) llvm::consumeError(name.takeError());
+          if (!type) llvm::consumeError(type.takeError());
+          continue;
+        }
+        std::uint64_t size = llvm::object::ELFSymbolRef(symbol).getSize();
+        auto address = jit_->lookup(dylib, *name);
+        if (!address) {
+          llvm::consumeError(address.takeError());
+          continue;
+        }
+        std::fprintf(map, "%llx %llx %s\n", static_cast<unsigned long long>(address->getValue()),
+                     static_cast<unsigned long long>(size), name->str().c_str());
+      }
+    }
+    std::fclose(map);
   }
 
   // In-memory cache: the code of each key while some function still uses it.
@@ -441,6 +486,7 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   Engine& jit = engine();
   CompiledCode result;
   auto start = Clock::now();
+  log_at(2, "jit: program\n{}", program.to_string());
 
   // Small programs compile fastest as one module; larger ones are split across threads.
   std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
@@ -455,7 +501,7 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
     p.module->setDataLayout(machine->createDataLayout());
     p.module->setTargetTriple(machine->getTargetTriple().str());
-    std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i]);
+    std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i], jit.vector_bytes());
     launches.insert(launches.end(), emitted.begin(), emitted.end());
   }
   emit::emit_entry(*partitions[0].module, program, launches);

@@ -7,6 +7,7 @@
 
 #include "damo/graph/printer.h"
 #include "damo/graph/traversal.h"
+#include "damo/optimizer/optimize.h"
 #include "damo/runtime/log.h"
 #include "function_impl.h"
 
@@ -87,9 +88,14 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
 }  // namespace
 
 std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) const {
+  return call(arguments, CallOptions{});
+}
+
+std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
+                                   const CallOptions& options) const {
   const Impl& impl = checked(impl_);
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
-  return impl.executor->run(arguments, sizes);
+  return impl.executor->run(arguments, sizes, options.borrow_outputs);
 }
 
 const std::vector<Expr>& Function::inputs() const { return checked(impl_).inputs; }
@@ -113,14 +119,28 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   impl->updates = updates;
   for (const Expr& e : inputs) impl->parameters.push_back(parameter_spec(e));
 
+  // The optimizer rewrites outputs and update values together, as one graph.
   std::vector<Expr> roots = outputs;
   for (const Update& u : updates) roots.push_back(u.value);
-  impl->optimized_graph = dump(roots);
-  // TODO: run the optimizer pipeline before lowering.
+  OptimizeOptions optimize_options;
+  optimize_options.pipeline = updates.empty() ? PipelineKind::Inference : PipelineKind::Training;
+  optimize_options.fast_math = options.fast_math;
+  optimize_options.pipeline_options.disabled_passes = options.disabled_passes;
+  PipelineResult optimized = optimize(roots, optimize_options);
+  impl->stats.rewrite_ms = optimized.milliseconds;
+  impl->optimized_graph = dump(optimized.roots);
+  std::vector<Expr> optimized_outputs(optimized.roots.begin(),
+                                      optimized.roots.begin() + static_cast<long>(outputs.size()));
+  std::vector<Update> optimized_updates = updates;
+  for (std::size_t i = 0; i < updates.size(); ++i)
+    optimized_updates[i].value = optimized.roots[outputs.size() + i];
+
   if (options.backend == Backend::Reference)
-    impl->executor = make_reference_executor(inputs, outputs, updates, options.nan_guard);
+    impl->executor = make_reference_executor(inputs, optimized_outputs, optimized_updates,
+                                             options.nan_guard);
   else
-    impl->executor = make_jit_executor(inputs, outputs, updates, options, impl->stats);
+    impl->executor = make_jit_executor(inputs, optimized_outputs, optimized_updates, options,
+                                       impl->stats);
 
   impl->stats.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

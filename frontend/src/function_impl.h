@@ -14,9 +14,10 @@ namespace damo {
 class Executor {
  public:
   virtual ~Executor() = default;
-  /// Returns the outputs; arguments have been checked against the signature.
-  virtual std::vector<Tensor> run(const std::vector<Tensor>& arguments,
-                                  const SymbolSizes& sizes) const = 0;
+  /// Returns the outputs; arguments have been checked against the signature. With borrow,
+  /// the outputs may live inside the executor until its next borrowing call.
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes,
+                                  bool borrow) const = 0;
   virtual std::string llvm_ir(bool optimized) const { return {}; }
   virtual std::string assembly() const { return {}; }
 };

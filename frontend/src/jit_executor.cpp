@@ -18,8 +18,9 @@ class JitExecutor final : public Executor {
         assembly_(std::move(code.assembly)),
         executable_(std::move(program.spec), code.entry, std::move(code.owner)) {}
 
-  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes) const override {
-    return executable_.run(arguments, sizes);
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes,
+                          bool borrow) const override {
+    return executable_.run(arguments, sizes, borrow);
   }
   std::string llvm_ir(bool optimized) const override { return optimized ? ir_after_ : ir_before_; }
   std::string assembly() const override { return assembly_; }

@@ -52,7 +52,8 @@ class ReferenceExecutor final : public Executor {
       : inputs_(std::move(inputs)), outputs_(std::move(outputs)), updates_(std::move(updates)),
         nan_guard_(nan_guard) {}
 
-  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes&) const override {
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes&,
+                          bool) const override {
     Feeds feeds;
     for (std::size_t i = 0; i < inputs_.size(); ++i) feeds[inputs_[i]->name()] = arguments[i];
     std::vector<Expr> roots = outputs_;

@@ -157,8 +157,7 @@ std::string Executable::nan_guard_stop(std::size_t guarded, const std::vector<vo
   return nan_guard_message(kernel.node, dims, element, value);
 }
 
-std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments,
-                                    const SymbolSizes& bound) const {
+std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) const {
   std::vector<std::int64_t> sizes;
   sizes.reserve(spec_.symbols.size());
   for (const std::string& symbol : spec_.symbols) {
@@ -166,12 +165,31 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments,
     DAMO_ASSERT(it != bound.end(), "symbol '" + symbol + "' has no size");
     sizes.push_back(it->second);
   }
+  return sizes;
+}
+
+std::size_t Executable::workspace_bytes(const SymbolSizes& sizes) const {
+  return plan_for(ordered_sizes(sizes))->workspace_bytes;
+}
+
+std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const SymbolSizes& bound,
+                                    bool borrow) const {
+  std::vector<std::int64_t> sizes = ordered_sizes(bound);
   std::shared_ptr<const Plan> plan = plan_for(sizes);
 
+  std::unique_lock<std::mutex> borrow_lock(borrow_mutex_, std::defer_lock);
+  if (borrow) borrow_lock.lock();
   std::vector<Tensor> outputs(spec_.output_slots.size());
+  if (borrow) borrowed_.resize(outputs.size());
   for (std::size_t i = 0; i < spec_.output_slots.size(); ++i) {
     int slot = spec_.output_slots[i];
-    outputs[i] = Tensor::empty(spec_.slots[slot].dtype, plan->dims[slot]);
+    const Dims& dims = plan->dims[slot];
+    if (borrow && borrowed_[i].defined() && borrowed_[i].shape() == dims) {
+      outputs[i] = borrowed_[i];
+      continue;
+    }
+    outputs[i] = Tensor::empty(spec_.slots[slot].dtype, dims);
+    if (borrow) borrowed_[i] = outputs[i];
   }
 
   std::unique_ptr<Workspace> workspace = take_workspace();

@@ -58,6 +58,14 @@ struct CompileStats {
   bool cache_hit = false;
 };
 
+/// Options of one call.
+struct CallOptions {
+  /// Returns outputs that live inside the function instead of fresh tensors, saving an
+  /// allocation per output and call. The next borrowing call of the same function
+  /// overwrites them, and borrowing calls run one at a time.
+  bool borrow_outputs = false;
+};
+
 class Function {
  public:
   Function();
@@ -71,6 +79,7 @@ class Function {
   /// Throws UserError naming the parameter when a count, dtype or shape is wrong.
   /// Outputs are fresh tensors. Safe to call from several threads at once.
   std::vector<Tensor> operator()(const std::vector<Tensor>& arguments) const;
+  std::vector<Tensor> call(const std::vector<Tensor>& arguments, const CallOptions& options) const;
 
   const std::vector<Expr>& inputs() const;
   const std::vector<Expr>& outputs() const;

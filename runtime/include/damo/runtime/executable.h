@@ -71,18 +71,27 @@ class Executable {
   ~Executable();
 
   /// Runs one call; sizes come from bind_arguments(). Safe from several threads at once:
-  /// calls that update shared variables hold them exclusively, others share them. Throws
-  /// RuntimeError when the workspace cannot be allocated or the NaN guard stops the call;
-  /// a stopped call applies no update.
-  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes) const;
+  /// calls that update shared variables hold them exclusively, others share them. With
+  /// borrow, the outputs are tensors the executable keeps and overwrites on its next
+  /// borrowing call; borrowing calls run one at a time. Throws RuntimeError when the
+  /// workspace cannot be allocated or the NaN guard stops the call; a stopped call applies
+  /// no update.
+  std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes,
+                          bool borrow = false) const;
 
   const ExecutableSpec& spec() const { return spec_; }
+
+  /// Bytes of workspace that a call with these symbol sizes uses for its temporaries;
+  /// temporaries whose live ranges do not overlap share memory.
+  std::size_t workspace_bytes(const SymbolSizes& sizes) const;
 
  private:
   struct Workspace;
   struct Plan;
 
   std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
+  /// The size of each symbol of the spec, in spec order.
+  std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
   std::unique_ptr<Workspace> take_workspace() const;
   void return_workspace(std::unique_ptr<Workspace> workspace) const;
   /// The NaN guard's message for guarded_kernels[guarded], read from the call's buffers.
@@ -98,6 +107,8 @@ class Executable {
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Plan> last_plan_;
   mutable std::vector<std::unique_ptr<Workspace>> free_workspaces_;
+  mutable std::mutex borrow_mutex_;
+  mutable std::vector<Tensor> borrowed_;
 };
 
 }  // namespace damo

@@ -1,0 +1,77 @@
+// Stabilization rules, one per line like the simplifier's. Each replaces an expression by
+// an op that computes the same function without overflow, underflow or cancellation.
+#include "damo/optimizer/stabilize.h"
+
+#include "pass_util.h"
+#include "pattern.h"
+
+namespace damo {
+
+namespace {
+
+using namespace damo::pattern;
+
+const Pattern one = constant(1);
+const Pattern minus_one = constant(-1);
+
+Pattern log(Pattern a) { return op(OpKind::Log, {std::move(a)}); }
+Pattern log1p(Pattern a) { return op(OpKind::Log1p, {std::move(a)}); }
+Pattern exp(Pattern a) { return op(OpKind::Exp, {std::move(a)}); }
+Pattern expm1(Pattern a) { return op(OpKind::Expm1, {std::move(a)}); }
+Pattern sigmoid(Pattern a) { return op(OpKind::Sigmoid, {std::move(a)}); }
+Pattern softplus(Pattern a) { return op(OpKind::Softplus, {std::move(a)}); }
+Pattern softmax(Pattern a) { return op(OpKind::Softmax, {std::move(a)}); }
+Pattern sum(Pattern a) { return op(OpKind::Sum, {std::move(a)}); }
+Pattern expand_dims(Pattern a) { return op(OpKind::ExpandDims, {std::move(a)}); }
+
+int axis_of(const Node* node) { return static_cast<int>(node->attr(0)); }
+
+Expr log_softmax_of_match(const Match& m, const Node&) {
+  return damo::log_softmax(m.expr(x), axis_of(m[y]));
+}
+
+Expr logsumexp_of_match(const Match& m, const Node&) {
+  return damo::logsumexp(m.expr(x), Axes(m[y]->attrs().ints), m[y]->attrs().keepdims);
+}
+
+Expr softmax_of_match(const Match& m, const Node&) {
+  return damo::softmax(m.expr(x), static_cast<int>(m[y]->attr(0)));
+}
+
+// The sum reduces one axis and keeps it, so exp(x) / sum broadcasts along that axis.
+bool sums_one_kept_axis(const Match& m, const Node&) {
+  return m[y]->attrs().ints.size() == 1 && m[y]->attrs().keepdims;
+}
+
+// The sum reduces one axis and expand_dims puts it back in place.
+bool sums_one_restored_axis(const Match& m, const Node&) {
+  const Attrs& reduced = m[y]->attrs();
+  return reduced.ints.size() == 1 && !reduced.keepdims && m[z]->attr(0) == reduced.ints[0];
+}
+
+std::vector<Rule> stabilize_rules() {
+  return {
+      {"log_softmax", log(bind(y, softmax(x))), build(log_softmax_of_match)},
+      {"log_sigmoid", log(sigmoid(x)), neg(softplus(neg(x)))},
+      {"log_one_minus_sigmoid", log(sub(one, sigmoid(x))), neg(softplus(x))},
+      {"log_one_plus", log(add(x, one)), log1p(x)},
+      {"log_one_minus", log(sub(one, x)), log1p(neg(x))},
+      {"log1p_exp", log1p(exp(x)), softplus(x)},
+      {"exp_minus_one", sub(exp(x), one), expm1(x)},
+      {"exp_plus_minus_one", add(exp(x), minus_one), expm1(x)},
+      {"log_sum_exp", log(bind(y, sum(exp(x)))), build(logsumexp_of_match)},
+      {"softmax_keepdims", div(exp(x), bind(y, sum(exp(x)))), build(softmax_of_match),
+       sums_one_kept_axis},
+      {"softmax_expand_dims", div(exp(x), bind(z, expand_dims(bind(y, sum(exp(x)))))),
+       build(softmax_of_match), sums_one_restored_axis},
+  };
+}
+
+}  // namespace
+
+Stabilize::Stabilize(StabilizeOptions options)
+    : rewriter_("stabilize", compile_rules(stabilize_rules()), options.limits) {}
+
+bool Stabilize::run(GraphState& graph) const { return detail::run_rewriter(rewriter_, graph); }
+
+}  // namespace damo

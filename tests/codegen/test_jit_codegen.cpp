@@ -1,0 +1,69 @@
+// Properties of the generated code: vector math, thread-count independence, borrowed
+// outputs and the inspection options.
+#include "damo/runtime/thread_pool.h"
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+TEST_CASE("jit vectorizes transcendental loops") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  CompileOptions options;
+  options.keep_text = true;
+  Function f = compile({x}, {exp(x) + tanh(x) + log1p(x * x)}, {}, options);
+  std::string ir = f.llvm_ir(true);
+  // libmvec's x86 vector variants are named _ZGV<isa>N<lanes>v_<function>.
+  CHECK(ir.find("_ZGV") != std::string::npos);
+  CHECK(ir.find("v_expf") != std::string::npos);
+  CHECK(ir.find("v_tanhf") != std::string::npos);
+  CHECK(ir.find("v_log1pf") != std::string::npos);
+  std::string assembly = f.assembly();
+  bool wide_registers = assembly.find("%ymm") != std::string::npos || assembly.find("%zmm") != std::string::npos;
+  CHECK(wide_registers);
+  CHECK(f.llvm_ir(false).find("define") != std::string::npos);
+  CHECK(f.llvm_ir(false).find("_ZGV") == std::string::npos);
+}
+
+TEST_CASE("jit results do not depend on thread count") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 64});
+  Expr w = g.input("w", DType::Float32, {64, 32});
+  Expr out = softmax(sigmoid(matmul(x, w)) * 3.0);
+  std::vector<Expr> outputs = {out, sum(out, 0), sum(x), max(x, 1), argmax(matmul(x, w), 1)};
+  CompileOptions options;
+  options.use_cache = false;
+  Function f = compile({x, w}, outputs, {}, options);
+  std::mt19937_64 rng(41);
+  std::vector<Tensor> args = {random_tensor(DType::Float32, {20000, 64}, rng),
+                              random_tensor(DType::Float32, {64, 32}, rng)};
+  set_num_threads(1);
+  std::vector<Tensor> one = f(args);
+  set_num_threads(2);
+  std::vector<Tensor> two = f(args);
+  set_num_threads(0);
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    INFO("output " << i);
+    CHECK(one[i].bitwise_equals(two[i]));
+  }
+}
+
+TEST_CASE("jit borrowed outputs are reused") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n"});
+  Function f = compile({x}, {x * 2.0});
+  CallOptions borrow;
+  borrow.borrow_outputs = true;
+  std::vector<Tensor> first = f.call({Tensor::from_list({1, 2}, DType::Float64)}, borrow);
+  const void* storage = first[0].raw_data();
+  std::vector<Tensor> second = f.call({Tensor::from_list({5, 6}, DType::Float64)}, borrow);
+  CHECK(second[0].raw_data() == storage);
+  CHECK(first[0].get_double(0) == 10.0);
+  CHECK(second[0].get_double(1) == 12.0);
+  std::vector<Tensor> fresh = f({Tensor::from_list({7, 8}, DType::Float64)});
+  CHECK(fresh[0].raw_data() != storage);
+  CHECK(second[0].get_double(0) == 10.0);
+  std::vector<Tensor> resized = f.call({Tensor::from_list({1, 2, 3}, DType::Float64)}, borrow);
+  CHECK(resized[0].shape() == Dims{3});
+  CHECK(resized[0].get_double(2) == 6.0);
+}
