@@ -126,6 +126,11 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   optimize_options.pipeline = updates.empty() ? PipelineKind::Inference : PipelineKind::Training;
   optimize_options.fast_math = options.fast_math;
   optimize_options.pipeline_options.disabled_passes = options.disabled_passes;
+  // The NaN guard checks each kernel's output. Without elementwise and matmul fusion every
+  // op is a kernel of its own, so the guard names the op that produced the value.
+  if (options.nan_guard)
+    for (const char* pass : {"fuse_elementwise", "fuse_matmul"})
+      optimize_options.pipeline_options.disabled_passes.emplace_back(pass);
   PipelineResult optimized = optimize(roots, optimize_options);
   impl->stats.rewrite_ms = optimized.milliseconds;
   impl->optimized_graph = dump(optimized.roots);
