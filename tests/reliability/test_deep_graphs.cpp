@@ -64,3 +64,15 @@ TEST_CASE("deep graph compiles with the reference backend") {
   Function f = compile({x}, {e}, {}, options);
   CHECK(f({Tensor::from_list({1}, DType::Float64)})[0].get_double(0) == kDepth + 1.0);
 }
+
+TEST_CASE("deep graph compiles with the JIT") {
+  Graph g;
+  Expr e = deep_chain(g);
+  Expr x(g.find_input("x"));
+  // The optimizer fuses the chain into about 1,600 kernels; O0 keeps LLVM's share short.
+  CompileOptions options;
+  options.use_cache = false;
+  options.opt_level = 0;
+  Function f = compile({x}, {e}, {}, options);
+  CHECK(f({Tensor::from_list({1}, DType::Float64)})[0].get_double(0) == kDepth + 1.0);
+}
