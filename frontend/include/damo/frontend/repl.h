@@ -1,0 +1,37 @@
+// Drivers of the damo program: the interactive REPL with line editing, and scripts.
+#pragma once
+
+#include <exception>
+#include <iosfwd>
+#include <string>
+
+#include "damo/frontend/session.h"
+
+namespace damo {
+
+struct ReplOptions {
+  /// File that keeps the input history between runs; empty keeps none.
+  std::string history_path;
+};
+
+/// The history file: $DAMO_HISTORY when set, else ~/.damo_history, else "" when there is
+/// no home directory.
+std::string default_history_path();
+
+/// Reads statements from the terminal with libedit (prompt "damo> ", "...> " while brackets
+/// are open), runs each entry, prints values to stdout and errors to stderr, and keeps going
+/// after an error. Tab completes names in scope, builtins and ':' commands, and Ctrl-C
+/// discards the entry being typed. Returns 0 at end of input or :quit, or 1 when some entry
+/// failed.
+int run_repl(Session& session, const ReplOptions& options);
+
+/// Runs text as a script: prints each value to out as it is computed and stops at the
+/// first error, which goes to err. Returns 0 on success and 1 after an error.
+int run_script(Session& session, const std::string& text, const std::string& source_name,
+               std::ostream& out, std::ostream& err);
+
+/// The message to show for an exception thrown while running statements: a UserError's
+/// located text, "internal error: ..." for a Damo bug, "error: ..." otherwise.
+std::string describe_error(const std::exception& error);
+
+}  // namespace damo

@@ -1,0 +1,255 @@
+// Builtins for the graph ops of ops.h, each under its op name, so that every op the printer
+// writes reads back.
+#include <fmt/format.h>
+
+#include "builtins.h"
+
+namespace damo {
+
+namespace {
+
+using UnaryFn = Expr (*)(Expr);
+using BinaryFn = Expr (*)(Expr, Expr);
+
+Value tensor_value(Expr e) { return Value::tensor(e); }
+
+void add_unary(std::vector<Builtin>& out) {
+  struct Entry {
+    const char* name;
+    UnaryFn fn;
+    const char* summary;
+  };
+  static constexpr Entry kUnary[] = {
+      {"abs", &abs, "absolute value"},
+      {"sign", &sign, "-1, 0 or 1 by the sign of x; NaN stays NaN"},
+      {"exp", &exp, "e to the power x"},
+      {"expm1", &expm1, "exp(x) - 1, accurate near 0"},
+      {"log", &log, "natural logarithm"},
+      {"log1p", &log1p, "log(1 + x), accurate near 0"},
+      {"sqrt", &sqrt, "square root"},
+      {"square", &square, "x * x"},
+      {"reciprocal", &reciprocal, "1 / x"},
+      {"sin", &sin, "sine"},
+      {"cos", &cos, "cosine"},
+      {"tanh", &tanh, "hyperbolic tangent"},
+      {"sigmoid", &sigmoid, "1 / (1 + exp(-x))"},
+      {"softplus", &softplus, "log(1 + exp(x)), without overflow"},
+      {"relu", &relu, "max(x, 0); NaN stays NaN"},
+      {"floor", &floor, "round down"},
+      {"ceil", &ceil, "round up"},
+      {"round", &round, "round to nearest, halves to even"},
+      {"isnan", &isnan, "true where x is NaN"},
+      {"isinf", &isinf, "true where x is infinite"},
+      {"stop_gradient", &stop_gradient, "x, treated as a constant by grad"},
+      {"neg", &neg, "-x"},
+      {"logical_not", &logical_not, "not x"},
+  };
+  for (const Entry& e : kUnary) {
+    UnaryFn fn = e.fn;
+    out.push_back(define(fmt::format("{}(x)", e.name), e.summary,
+                         [fn](Args& a) { return tensor_value(fn(a.tensor("x"))); }));
+  }
+  out.push_back(define("cast(x, dtype)", "x converted to dtype; f32(x) is the same", [](Args& a) {
+    return tensor_value(cast(a.tensor("x"), a.dtype("dtype")));
+  }));
+}
+
+void add_binary(std::vector<Builtin>& out) {
+  struct Entry {
+    const char* name;
+    BinaryFn fn;
+    const char* summary;
+  };
+  static constexpr Entry kBinary[] = {
+      {"add", &add, "a + b"},
+      {"sub", &sub, "a - b"},
+      {"mul", &mul, "a * b"},
+      {"div", &div, "a / b; integers divide as floats"},
+      {"floor_div", &floor_div, "a // b, rounding toward negative infinity"},
+      {"mod", &mod, "a % b, with the sign of b"},
+      {"pow", &pow, "a ** b"},
+      {"maximum", &maximum, "elementwise maximum; NaN propagates"},
+      {"minimum", &minimum, "elementwise minimum; NaN propagates"},
+      {"eq", &eq, "a == b"},
+      {"ne", &ne, "a != b"},
+      {"lt", &lt, "a < b"},
+      {"le", &le, "a <= b"},
+      {"gt", &gt, "a > b"},
+      {"ge", &ge, "a >= b"},
+      {"logical_and", &logical_and, "a and b"},
+      {"logical_or", &logical_or, "a or b"},
+      {"matmul", &matmul, "a @ b, with NumPy's rules for rank 1 and batches"},
+  };
+  for (const Entry& e : kBinary) {
+    BinaryFn fn = e.fn;
+    out.push_back(define(fmt::format("{}(a, b)", e.name), e.summary,
+                         [fn](Args& a) { return tensor_value(fn(a.tensor("a"), a.tensor("b"))); }));
+  }
+  out.push_back(define("where(condition, if_true, if_false)",
+                       "if_true where condition holds, else if_false", [](Args& a) {
+                         return tensor_value(where(a.tensor("condition"), a.tensor("if_true"),
+                                                   a.tensor("if_false")));
+                       }));
+  out.push_back(
+      define("clip(x, low, high)", "minimum(maximum(x, low), high), in x's dtype", [](Args& a) {
+        return tensor_value(clip(a.tensor("x"), a.tensor("low"), a.tensor("high")));
+      }));
+}
+
+void add_reductions(std::vector<Builtin>& out) {
+  struct Entry {
+    const char* name;
+    OpKind op;
+    const char* summary;
+  };
+  static constexpr Entry kReductions[] = {
+      {"sum", OpKind::Sum, "sum over axes"},
+      {"mean", OpKind::Mean, "mean over axes"},
+      {"prod", OpKind::Prod, "product over axes"},
+      {"max", OpKind::Max, "maximum over axes"},
+      {"min", OpKind::Min, "minimum over axes"},
+      {"argmax", OpKind::ArgMax, "row-major index of the first maximum within the axes"},
+      {"argmin", OpKind::ArgMin, "row-major index of the first minimum within the axes"},
+      {"logsumexp", OpKind::LogSumExp, "log(sum(exp(x))) over axes, without overflow"},
+      {"all", OpKind::All, "true when every element over the axes is true"},
+      {"any", OpKind::Any, "true when some element over the axes is true"},
+  };
+  for (const Entry& e : kReductions) {
+    OpKind op = e.op;
+    out.push_back(
+        define(fmt::format("{}(x, axis=all, keepdims=false)", e.name), e.summary, [op](Args& a) {
+          return tensor_value(
+              reduce(op, a.tensor("x"), a.axes("axis"), a.boolean("keepdims", false)));
+        }));
+  }
+}
+
+int axis_argument(Args& a, const std::string& param, int fallback) {
+  std::int64_t axis = a.integer(param, fallback);
+  if (axis < -1000000 || axis > 1000000)
+    a.fail(param, fmt::format("axis {} is out of range", axis));
+  return static_cast<int>(axis);
+}
+
+void add_layout(std::vector<Builtin>& out) {
+  out.push_back(
+      define("transpose(x, perm=reversed)", "permutes axes; reverses them by default", [](Args& a) {
+        std::vector<int> perm;
+        if (a.has("perm")) perm = a.int_list("perm");
+        return tensor_value(transpose(a.tensor("x"), perm));
+      }));
+  out.push_back(
+      define("reshape(x, shape)", "same elements in a new shape; one size may be -1",
+             [](Args& a) { return tensor_value(reshape(a.tensor("x"), a.shape("shape"))); }));
+  out.push_back(define("expand_dims(x, axis)", "inserts an axis of size 1", [](Args& a) {
+    return tensor_value(expand_dims(a.tensor("x"), axis_argument(a, "axis", 0)));
+  }));
+  out.push_back(define("squeeze(x, axis=all)", "removes axes of size 1", [](Args& a) {
+    return tensor_value(squeeze(a.tensor("x"), a.axes("axis")));
+  }));
+  out.push_back(define("broadcast_to(x, shape)", "x broadcast to shape", [](Args& a) {
+    return tensor_value(broadcast_to(a.tensor("x"), Shape(a.shape("shape"))));
+  }));
+  out.push_back(
+      define("concatenate(parts, axis=0)", "joins a list of tensors along an axis", [](Args& a) {
+        return tensor_value(concatenate(a.tensors("parts"), axis_argument(a, "axis", 0)));
+      }));
+  out.push_back(define("slice(x, axis, start=none, stop=none, step=1)",
+                       "x[start:stop:step] along one axis", [](Args& a) {
+                         return tensor_value(slice(a.tensor("x"), axis_argument(a, "axis", 0),
+                                                   a.optional_integer("start"),
+                                                   a.optional_integer("stop"),
+                                                   a.integer("step", 1)));
+                       }));
+  out.push_back(define("take(x, indices, axis=0)",
+                       "elements at integer indices along an axis, as NumPy's take", [](Args& a) {
+                         return tensor_value(
+                             take(a.tensor("x"), a.tensor("indices"), axis_argument(a, "axis", 0)));
+                       }));
+  out.push_back(define("take_along_axis(x, indices, axis)",
+                       "elements at indices of x's rank along an axis", [](Args& a) {
+                         return tensor_value(take_along_axis(a.tensor("x"), a.tensor("indices"),
+                                                             axis_argument(a, "axis", 0)));
+                       }));
+  out.push_back(define(
+      "one_hot(indices, depth, dtype=f32)", "one-hot rows along a new last axis", [](Args& a) {
+        return tensor_value(
+            one_hot(a.tensor("indices"), a.integer("depth"), a.dtype("dtype", DType::Float32)));
+      }));
+}
+
+Expr integer_targets(Args& a, const std::string& param) {
+  Expr targets = a.tensor(param);
+  if (!is_integer(targets.dtype()))
+    a.fail(param, fmt::format("{}() needs integer class targets, not {}; use the dense form "
+                              "without 'sparse_'",
+                              a.name(), dtype_name(targets.dtype())));
+  return targets;
+}
+
+void add_neural_net(std::vector<Builtin>& out) {
+  out.push_back(define(
+      "softmax(x, axis=-1)", "exp(x) normalized to sum to 1 along an axis",
+      [](Args& a) { return tensor_value(softmax(a.tensor("x"), axis_argument(a, "axis", -1))); }));
+  out.push_back(define("log_softmax(x, axis=-1)", "log(softmax(x)), without overflow", [](Args& a) {
+    return tensor_value(log_softmax(a.tensor("x"), axis_argument(a, "axis", -1)));
+  }));
+  out.push_back(
+      define("categorical_crossentropy(p, targets)",
+             "cross-entropy of probabilities p against one-hot or class targets", [](Args& a) {
+               return tensor_value(categorical_crossentropy(a.tensor("p"), a.tensor("targets")));
+             }));
+  out.push_back(define("sparse_categorical_crossentropy(p, targets)",
+                       "categorical_crossentropy with integer class targets", [](Args& a) {
+                         return tensor_value(categorical_crossentropy(
+                             a.tensor("p"), integer_targets(a, "targets")));
+                       }));
+  out.push_back(define("binary_crossentropy(p, targets)",
+                       "-(t * log(p) + (1 - t) * log(1 - p)), elementwise", [](Args& a) {
+                         return tensor_value(
+                             binary_crossentropy(a.tensor("p"), a.tensor("targets")));
+                       }));
+}
+
+void add_gradient_ops(std::vector<Builtin>& out) {
+  out.push_back(define("slice_scatter(src, shape, axis, start, stop, step=1)",
+                       "zeros of shape with src written into a slice along an axis", [](Args& a) {
+                         Expr src = a.tensor("src");
+                         Shape shape(a.shape("shape"));
+                         if (src.rank() != shape.rank())
+                           a.fail("src", fmt::format("slice_scatter(): src has rank {} but the "
+                                                     "shape {} has rank {}",
+                                                     src.rank(), shape.to_string(), shape.rank()));
+                         return tensor_value(slice_scatter(src, shape, axis_argument(a, "axis", 0),
+                                                           a.integer("start"), a.integer("stop"),
+                                                           a.integer("step", 1)));
+                       }));
+  out.push_back(define("index_add(src, indices, shape, axis)",
+                       "zeros of shape with src added at indices along an axis", [](Args& a) {
+                         return tensor_value(index_add(a.tensor("src"), a.tensor("indices"),
+                                                       Shape(a.shape("shape")),
+                                                       axis_argument(a, "axis", 0)));
+                       }));
+  out.push_back(define("scatter_add_along_axis(src, indices, shape, axis)",
+                       "zeros of shape with src added at indices of src's rank", [](Args& a) {
+                         return tensor_value(scatter_add_along_axis(
+                             a.tensor("src"), a.tensor("indices"), Shape(a.shape("shape")),
+                             axis_argument(a, "axis", 0)));
+                       }));
+}
+
+}  // namespace
+
+void add_fused_builtins(std::vector<Builtin>& out);
+
+void add_op_builtins(std::vector<Builtin>& out) {
+  add_unary(out);
+  add_binary(out);
+  add_reductions(out);
+  add_layout(out);
+  add_neural_net(out);
+  add_gradient_ops(out);
+  add_fused_builtins(out);
+}
+
+}  // namespace damo

@@ -1,0 +1,156 @@
+// Builtins that make leaves: symbolic inputs (vector, matrix, tensor, scalar), shared
+// variables, and constant tensors (zeros, ones, full, arange, rand, randn).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+
+#include "builtins.h"
+
+namespace damo {
+
+namespace {
+
+// Declares the input that the statement assigns to, such as x in x = vector(f32).
+Value declare_input(Args& a, int rank) {
+  // A copy, because evaluating the shape below may run nested calls.
+  std::optional<std::string> name = a.interpreter().assignment_target();
+  if (!name)
+    a.interpreter().fail(a.call_offset(),
+                         fmt::format("{}() declares an input, which is named after its "
+                                     "variable; assign it, as in x = {}(f32)",
+                                     a.name(), a.name()));
+  DType dtype = a.dtype("dtype", DType::Float32);
+
+  std::vector<Dim> dims;
+  if (rank == 0) {
+    // A scalar has no dimensions.
+  } else if (a.has("shape")) {
+    dims = a.shape("shape");
+    if (rank > 0 && static_cast<int>(dims.size()) != rank)
+      a.fail("shape", fmt::format("{}() needs {} dimension{}, but the shape has {}", a.name(), rank,
+                                  rank == 1 ? "" : "s", dims.size()));
+  } else {
+    for (int i = 0; i < rank; ++i) dims.emplace_back(fmt::format("{}_{}", *name, i));
+  }
+  return Value::tensor(a.graph().input(*name, dtype, Shape(std::move(dims))));
+}
+
+// Checks that a constant of this shape is small enough to create right away.
+Dims constant_shape(Args& a) {
+  Dims dims = a.static_shape("shape");
+  std::int64_t numel =
+      with_location(a.interpreter(), a.offset("shape"), [&] { return dims_numel(dims); });
+  if (numel > kMaxEvaluatedElements)
+    a.fail("shape", fmt::format("{}(): a tensor of shape {} has {} elements, more than the "
+                                "{} that the interpreter creates",
+                                a.name(), dims_to_string(dims), numel, kMaxEvaluatedElements));
+  return dims;
+}
+
+Value constant(Args& a, const Tensor& t) { return Value::tensor(a.graph().constant(t)); }
+
+Value make_arange(Args& a) {
+  bool integral = true;
+  auto read = [&](const std::string& param, double fallback) {
+    if (!a.has(param)) return fallback;
+    Expr e = a.tensor(param);
+    if (!is_integer(e.dtype())) integral = false;
+    return a.number(param);
+  };
+  double start = read("start", 0);
+  double stop = a.has("stop") ? read("stop", 0) : start;
+  if (!a.has("stop")) start = 0;
+  double step = read("step", 1);
+  if (step == 0 || !std::isfinite(step)) a.fail("step", "arange(): step must be finite and not 0");
+  if (!std::isfinite(start) || !std::isfinite(stop))
+    a.fail("start", "arange(): start and stop must be finite");
+
+  double count = std::ceil((stop - start) / step);
+  if (count > static_cast<double>(kMaxEvaluatedElements))
+    a.fail("stop", fmt::format("arange(): {} elements are more than the {} that the interpreter "
+                               "creates",
+                               count, kMaxEvaluatedElements));
+  auto length = static_cast<std::int64_t>(std::max(0.0, count));
+  DType dtype = a.dtype("dtype", integral ? DType::Int64 : DType::Float32);
+  Tensor t = Tensor::empty(dtype, {length});
+  for (std::int64_t i = 0; i < length; ++i) t.set_double(i, start + static_cast<double>(i) * step);
+  return constant(a, t);
+}
+
+// Uniform doubles in [0, 1) from the top 53 bits of a 64-bit Mersenne Twister, whose
+// output sequence the C++ standard fixes, so a seed gives the same values everywhere.
+double next_uniform(std::mt19937_64& engine) {
+  return static_cast<double>(engine() >> 11) * 0x1.0p-53;
+}
+
+Value make_random(Args& a, bool normal) {
+  DType dtype = a.dtype("dtype");
+  if (!is_float(dtype)) a.fail("dtype", fmt::format("{}() makes f32 or f64 values", a.name()));
+  Dims dims = constant_shape(a);
+  std::int64_t seed = a.integer("seed", 0);
+  std::mt19937_64 engine(static_cast<std::uint64_t>(seed));
+  Tensor t = Tensor::empty(dtype, dims);
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    if (!normal) {
+      t.set_double(i, next_uniform(engine));
+      continue;
+    }
+    // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+    double radius = std::sqrt(-2.0 * std::log(1.0 - next_uniform(engine)));
+    double angle = 2.0 * std::numbers::pi * next_uniform(engine);
+    t.set_double(i, radius * std::cos(angle));
+  }
+  return constant(a, t);
+}
+
+Value make_shared_variable(Args& a) {
+  std::string name = a.string("name");
+  Expr value = a.tensor("value");
+  Tensor initial = a.interpreter().constant_value(value, a.offset("value"));
+  // A literal's f64 becomes f32, the default float, as it would next to an f32 tensor.
+  if (value->weak() && initial.dtype() == DType::Float64) initial = initial.cast(DType::Float32);
+  return Value::tensor(a.graph().shared(name, initial));
+}
+
+}  // namespace
+
+void add_value_builtins(std::vector<Builtin>& out) {
+  out.push_back(define("vector(dtype=f32, shape=fresh)",
+                       "declares a rank-1 input named after its variable",
+                       [](Args& a) { return declare_input(a, 1); }));
+  out.push_back(define("matrix(dtype=f32, shape=fresh)",
+                       "declares a rank-2 input named after its variable",
+                       [](Args& a) { return declare_input(a, 2); }));
+  out.push_back(define("tensor(dtype, shape)",
+                       "declares an input of the given shape, named after its variable",
+                       [](Args& a) { return declare_input(a, -1); }));
+  out.push_back(define("scalar(dtype=f32)", "declares a rank-0 input named after its variable",
+                       [](Args& a) { return declare_input(a, 0); }));
+  out.push_back(define("shared(name, value)",
+                       "a shared variable holding a copy of a constant value",
+                       make_shared_variable));
+  out.push_back(define("zeros(dtype, shape)", "a constant of zeros", [](Args& a) {
+    DType dtype = a.dtype("dtype");
+    return constant(a, Tensor::zeros(dtype, constant_shape(a)));
+  }));
+  out.push_back(define("ones(dtype, shape)", "a constant of ones", [](Args& a) {
+    DType dtype = a.dtype("dtype");
+    return constant(a, Tensor::full(dtype, constant_shape(a), 1));
+  }));
+  out.push_back(define("full(dtype, shape, value)", "a constant filled with value", [](Args& a) {
+    DType dtype = a.dtype("dtype");
+    Dims dims = constant_shape(a);
+    return constant(a, Tensor::full(dtype, dims, a.number("value")));
+  }));
+  out.push_back(define("arange(start, stop=none, step=1, dtype=none)",
+                       "evenly spaced values in [start, stop); arange(n) counts from 0",
+                       make_arange));
+  out.push_back(define("rand(dtype, shape, seed=0)", "uniform random values in [0, 1)",
+                       [](Args& a) { return make_random(a, false); }));
+  out.push_back(define("randn(dtype, shape, seed=0)", "standard normal random values",
+                       [](Args& a) { return make_random(a, true); }));
+}
+
+}  // namespace damo

@@ -1,0 +1,294 @@
+// The ':' commands. Each parses its argument from the command line's own source text, so
+// errors in it point into that line.
+#include "commands.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "builtins.h"
+#include "damo/frontend/format.h"
+#include "damo/frontend/parser.h"
+#include "damo/graph/printer.h"
+#include "damo/runtime/io.h"
+#include "interpreter.h"
+
+namespace damo {
+
+namespace {
+
+// Symbolic dimensions take this size in the random inputs of :time.
+constexpr std::int64_t kTimingDimSize = 8;
+
+struct CommandSpec {
+  const char* name;
+  const char* usage;
+  const char* summary;
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"help", ":help [NAME]", "this text, or the signature of a builtin"},
+    {"type", ":type EXPR", "the dtype and shape of EXPR"},
+    {"graph", ":graph EXPR", "EXPR's graph, one node a line"},
+    {"opt", ":opt EXPR", "EXPR after the optimizer (not available yet)"},
+    {"ir", ":ir EXPR", "LLVM IR of EXPR compiled over its free inputs"},
+    {"asm", ":asm EXPR", "assembly of EXPR compiled over its free inputs"},
+    {"dot", ":dot EXPR FILE", "writes EXPR's graph to FILE in Graphviz DOT"},
+    {"time", ":time EXPR", "compile time, and call time on random inputs"},
+    {"load", ":load FILE", "runs the statements of FILE in this session"},
+    {"quit", ":quit", "leaves the REPL or stops the script"},
+};
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// A file argument: the text as written, without surrounding quotes.
+std::string file_argument(std::string_view text) {
+  text = trim(text);
+  if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') &&
+      text.back() == text.front())
+    text = text.substr(1, text.size() - 2);
+  return std::string(text);
+}
+
+class CommandRunner {
+ public:
+  CommandRunner(Interpreter& interpreter, const ast::Command& command, std::size_t offset,
+                const OutputSink& print)
+      : interpreter_(interpreter), command_(command), offset_(offset), print_(print) {}
+
+  void run();
+
+ private:
+  const SourceFile& source() const { return interpreter_.source(); }
+  std::string_view argument_text() const {
+    return std::string_view(source().text())
+        .substr(command_.argument_begin, command_.argument_end - command_.argument_begin);
+  }
+  [[noreturn]] void fail(const std::string& message) const { interpreter_.fail(offset_, message); }
+
+  // The argument, or its text up to end, as an expression evaluated to a tensor.
+  Expr expression_argument(std::size_t end);
+  Expr expression_argument() { return expression_argument(command_.argument_end); }
+
+  void help();
+  void type();
+  void compile_and_print(bool assembly);
+  void dot();
+  void time();
+  void load();
+
+  Interpreter& interpreter_;
+  const ast::Command& command_;
+  std::size_t offset_;
+  const OutputSink& print_;
+};
+
+Expr CommandRunner::expression_argument(std::size_t end) {
+  if (trim(source().text().substr(command_.argument_begin, end - command_.argument_begin)).empty())
+    fail(fmt::format(":{} needs an expression, as in :{} x + 1", command_.name, command_.name));
+  ast::ExprPtr expr = parse_expression(source(), command_.argument_begin, end);
+  return interpreter_.to_expr(interpreter_.evaluate(*expr), expr->offset);
+}
+
+void CommandRunner::run() {
+  const std::string& name = command_.name;
+  if (name == "help") return help();
+  if (name == "type") return type();
+  if (name == "graph") {
+    Expr e = expression_argument();
+    std::string text = with_location(interpreter_, offset_, [&] { return dump({e}); });
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return print_(text);
+  }
+  if (name == "opt") {
+    expression_argument();
+    // TODO: print the optimized graph once the optimizer layer exists.
+    fail(":opt is not available yet: Damo's optimizer is not built into this version");
+  }
+  if (name == "ir") return compile_and_print(false);
+  if (name == "asm") return compile_and_print(true);
+  if (name == "dot") return dot();
+  if (name == "time") return time();
+  if (name == "load") return load();
+  if (name == "quit") {
+    interpreter_.request_quit();
+    return;
+  }
+  fail(fmt::format("unknown command ':{}'{}; :help lists the commands", name,
+                   did_you_mean(":" + name, command_names())));
+}
+
+void CommandRunner::help() {
+  std::string topic(trim(argument_text()));
+  if (topic.empty()) return print_(help_text());
+  if (!topic.empty() && topic.front() == ':') topic.erase(0, 1);
+  for (const CommandSpec& c : kCommands)
+    if (topic == c.name) return print_(fmt::format("{}\n  {}", c.usage, c.summary));
+  if (const Builtin* builtin = builtin_table().find(topic))
+    return print_(fmt::format("{}\n  {}", builtin->signature, builtin->summary));
+  fail(fmt::format("no help for '{}'{}", topic, did_you_mean(topic, builtin_table().names())));
+}
+
+void CommandRunner::type() {
+  if (trim(argument_text()).empty()) fail(":type needs an expression, as in :type x + 1");
+  ast::ExprPtr expr = parse_expression(source(), command_.argument_begin, command_.argument_end);
+  Value value = interpreter_.evaluate(*expr);
+  if (!value.is(Value::Kind::Tensor)) return print_(value.kind_name());
+  const Expr& e = value.expr();
+  print_(format_type(e.dtype(), e.shape()));
+}
+
+void CommandRunner::compile_and_print(bool assembly) {
+  Expr e = expression_argument();
+  std::vector<Expr> inputs = Interpreter::free_inputs(e);
+  CompileOptions options = interpreter_.options().compile;
+  options.keep_text = true;
+  Function f =
+      with_location(interpreter_, offset_, [&] { return compile(inputs, {e}, {}, options); });
+  std::string text = assembly ? f.assembly() : f.llvm_ir();
+  if (text.empty())
+    text = fmt::format("(no {}: this function runs on the reference backend)",
+                       assembly ? "assembly" : "LLVM IR");
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  print_(text);
+}
+
+void CommandRunner::dot() {
+  std::string_view text = trim(argument_text());
+  std::size_t split = text.find_last_of(" \t");
+  if (text.empty() || split == std::string_view::npos)
+    fail(":dot needs an expression and a file name, as in :dot x + 1 graph.dot");
+  std::string path = file_argument(text.substr(split + 1));
+  std::size_t end = static_cast<std::size_t>(text.data() + split - source().text().data());
+  Expr e = expression_argument(end);
+  std::string graph = with_location(interpreter_, offset_, [&] { return to_dot({e}); });
+  with_location(interpreter_, offset_, [&] { write_file_atomically(path, graph); });
+  print_(fmt::format("wrote {}", path));
+}
+
+// A random tensor for input, with symbolic dimensions bound to kTimingDimSize.
+Tensor random_input(const Expr& input, std::mt19937_64& engine) {
+  Dims dims;
+  for (const Dim& d : input.shape()) dims.push_back(d.is_static() ? d.size() : kTimingDimSize);
+  Tensor t = Tensor::empty(input.dtype(), dims);
+  std::uniform_real_distribution<double> real(-1.0, 1.0);
+  std::uniform_int_distribution<int> integer(0, static_cast<int>(kTimingDimSize) - 1);
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    if (is_float(t.dtype()))
+      t.set_double(i, real(engine));
+    else if (t.dtype() == DType::Bool)
+      t.set_double(i, integer(engine) % 2);
+    else
+      t.set_double(i, integer(engine));
+  }
+  return t;
+}
+
+void CommandRunner::time() {
+  using Clock = std::chrono::steady_clock;
+  Expr e = expression_argument();
+  std::vector<Expr> inputs = Interpreter::free_inputs(e);
+  Function f = with_location(interpreter_, offset_, [&] {
+    return compile(inputs, {e}, {}, interpreter_.options().compile);
+  });
+  const CompileStats& stats = f.stats();
+  print_(
+      fmt::format("compile: {:.3f} ms (rewrite {:.3f}, lowering {:.3f}, LLVM optimize {:.3f}, "
+                  "machine code {:.3f}){}",
+                  stats.total_ms, stats.rewrite_ms, stats.lowering_ms, stats.llvm_optimize_ms,
+                  stats.machine_code_ms, stats.cache_hit ? ", from the cache" : ""));
+
+  std::mt19937_64 engine(0);
+  std::vector<Tensor> arguments;
+  for (const Expr& input : inputs) {
+    std::int64_t numel = 1;
+    for (const Dim& d : input.shape()) numel *= d.is_static() ? d.size() : kTimingDimSize;
+    if (numel > kMaxEvaluatedElements)
+      fail(
+          fmt::format(":time: input '{}' would have {} elements, more than the {} that the "
+                      "interpreter creates",
+                      input->name(), numel, kMaxEvaluatedElements));
+    arguments.push_back(random_input(input, engine));
+  }
+
+  // The first call is timed apart, then calls repeat for about 0.2 s, at most 100 times.
+  auto call_ms = [&] {
+    auto start = Clock::now();
+    with_location(interpreter_, offset_, [&] { return f(arguments); });
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+  double first = call_ms();
+  std::vector<double> times;
+  double total = 0;
+  while (times.size() < 100 && total < 200.0) {
+    times.push_back(call_ms());
+    total += times.back();
+  }
+  std::sort(times.begin(), times.end());
+  print_(
+      fmt::format("call: {:.4f} ms median of {} calls, first call {:.4f} ms (random inputs, "
+                  "symbolic sizes bound to {})",
+                  times[times.size() / 2], times.size(), first, kTimingDimSize));
+}
+
+void CommandRunner::load() {
+  std::string path = file_argument(argument_text());
+  if (path.empty()) fail(":load needs a file name, as in :load model.damo");
+  std::string text = with_location(interpreter_, offset_, [&] { return read_file(path); });
+  SourceFile file(path, std::move(text));
+  with_location(interpreter_, offset_, [&] { interpreter_.run(file, print_); });
+}
+
+}  // namespace
+
+void run_command(Interpreter& interpreter, const ast::Command& command, std::size_t offset,
+                 const OutputSink& print) {
+  CommandRunner(interpreter, command, offset, print).run();
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> out;
+  for (const CommandSpec& c : kCommands) out.push_back(std::string(":") + c.name);
+  return out;
+}
+
+std::string help_text() {
+  std::string out =
+      "Statements, one a line: 'name = expr', an expression (its value is printed), or a\n"
+      "command. A line that ends inside brackets continues on the next; '#' starts a comment.\n"
+      "\n"
+      "  x = vector(f32)              a symbolic input named x, of shape (x_0,)\n"
+      "  W = shared(\"W\", randn(f32, [3, 4], seed=1))\n"
+      "  y = softmax(x[:3] @ W)       builtins take keyword arguments: sum(y, axis=0)\n"
+      "  g = grad(sum(y), W)\n"
+      "  f = function([x], y, updates=[W: W - 0.1 * g])\n"
+      "  f([1, 2, 3, 4])              runs the compiled function\n"
+      "\n"
+      "Operators, lowest precedence first: or; and; not; == != < <= > >=; + -;\n"
+      "* / // % @; unary -; **; calls f(...) and subscripts x[i, a:b:c].\n"
+      "\n"
+      "Commands:\n";
+  for (const CommandSpec& c : kCommands) out += fmt::format("  {:<18} {}\n", c.usage, c.summary);
+  out += "\n:help NAME shows a builtin's arguments. Builtins:\n";
+  // Builtin names, wrapped into lines of at most 88 columns with a two-space indent.
+  std::string line;
+  for (const std::string& name : builtin_table().names()) {
+    if (!line.empty() && line.size() + name.size() + 3 > 88) {
+      out += fmt::format("  {}\n", line);
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += name;
+  }
+  out += fmt::format("  {}", line);
+  return out;
+}
+
+}  // namespace damo

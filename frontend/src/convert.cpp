@@ -1,0 +1,175 @@
+// Interpreter conversions: values to tensors, constants, integers and shapes, and the cost
+// check that keeps right-away evaluation bounded.
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "builtins.h"
+#include "damo/graph/eval.h"
+#include "damo/graph/promotion.h"
+#include "damo/graph/traversal.h"
+#include "interpreter.h"
+
+namespace damo {
+
+Expr Interpreter::to_expr(const Value& value, std::size_t offset) {
+  if (value.is(Value::Kind::Tensor)) return value.expr();
+  if (value.is(Value::Kind::List)) return list_to_expr(value, offset);
+  std::string hint;
+  if (value.is(Value::Kind::Builtin)) hint = fmt::format("; call it, as in {}(...)", value.text());
+  if (value.is(Value::Kind::DType)) hint = "; a dtype converts a tensor when called, as in f32(x)";
+  fail(offset, fmt::format("expected a tensor, but this is {}{}", value.kind_name(), hint));
+}
+
+Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
+  // An empty list is a weak float of shape (0,), as NumPy makes float64 for [].
+  if (list.items().empty()) return graph_.weak_constant(Tensor::empty(DType::Float64, {0}));
+
+  std::vector<Tensor> items;
+  std::optional<OperandType> type;
+  for (const Value& item : list.items()) {
+    if (!item.is(Value::Kind::Tensor) && !item.is(Value::Kind::List))
+      fail(offset, fmt::format("a list that is used as a tensor must hold numbers or tensors, "
+                               "but an item is {}",
+                               item.kind_name()));
+    Expr e = to_expr(item, offset);
+    if (!has_value(e))
+      fail(offset, fmt::format("a list literal holds constants, but the item '{}' is "
+                               "symbolic; join symbolic tensors with concatenate",
+                               e.to_string()));
+    items.push_back(constant_value(e, offset));
+    OperandType item_type{e.dtype(), e->weak()};
+    type = type ? promote(*type, item_type) : item_type;
+    if (items.back().shape() != items.front().shape())
+      fail(offset, fmt::format("list items must have one shape, but they have shapes {} and {}",
+                               dims_to_string(items.front().shape()),
+                               dims_to_string(items.back().shape())));
+  }
+
+  Dims shape = {static_cast<std::int64_t>(items.size())};
+  for (std::int64_t d : items.front().shape()) shape.push_back(d);
+  std::int64_t numel = dims_numel(shape);
+  if (numel > kMaxEvaluatedElements)
+    fail(offset, fmt::format("a list of {} elements is more than the {} that the interpreter "
+                             "creates",
+                             numel, kMaxEvaluatedElements));
+
+  // Each item converted to the common dtype fills its slice of the result.
+  Tensor result = Tensor::empty(type->dtype, shape);
+  auto* out = static_cast<unsigned char*>(result.raw_data());
+  std::size_t item_bytes =
+      static_cast<std::size_t>(items.front().numel()) * dtype_size(type->dtype);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Tensor converted = items[i].cast(type->dtype);
+    if (item_bytes > 0) std::memcpy(out + i * item_bytes, converted.raw_data(), item_bytes);
+  }
+  return type->weak ? graph_.weak_constant(result) : graph_.constant(result);
+}
+
+Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
+  if (expr->op() == OpKind::Constant) return expr->value();
+  std::vector<Expr> inputs = free_inputs(expr);
+  if (!inputs.empty())
+    fail(offset, fmt::format("this needs a constant, but it depends on the input '{}'",
+                             inputs.front()->name()));
+  if (!has_value(expr))
+    fail(offset,
+         "this needs a constant, but it contains a $i placeholder, which has a value "
+         "only inside a fused op");
+  check_evaluation_cost({expr}, offset);
+  return with_location(*this, offset, [&] { return damo::evaluate(expr); });
+}
+
+void Interpreter::check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const {
+  std::int64_t work = 0;
+  auto numel_of = [](const Node* n) -> std::int64_t {
+    std::optional<std::int64_t> count = n->shape().static_numel();
+    return count.value_or(0);
+  };
+  for (const Node* node : topo_order(roots)) {
+    if (node->is_leaf()) continue;
+    std::int64_t numel = numel_of(node);
+    if (numel > kMaxEvaluatedElements)
+      fail(offset, fmt::format("{} would make a tensor of shape {} ({} elements), more than the "
+                               "{} that the interpreter evaluates",
+                               op_name(node->op()), node->shape().to_string(), numel,
+                               kMaxEvaluatedElements));
+    std::int64_t node_work = numel;
+    for (const Node* input : node->inputs()) node_work += numel_of(input);
+    bool product = node->op() == OpKind::MatMul || node->op() == OpKind::FusedMatMul;
+    const Shape& a = product ? node->input(0)->shape() : node->shape();
+    if (product && a.rank() > 0 && a[a.rank() - 1].is_static()) {
+      // Each output element of a matrix product sums k products. The contracted size k is
+      // one of the first operand's last two sizes, so the larger bounds it.
+      std::int64_t k = a[a.rank() - 1].size();
+      if (a.rank() > 1 && a[a.rank() - 2].is_static()) k = std::max(k, a[a.rank() - 2].size());
+      node_work = k == 0 || numel <= kMaxEvaluationWork / k ? numel * k : kMaxEvaluationWork + 1;
+    }
+    work += std::min(node_work, kMaxEvaluationWork + 1);
+    if (work > kMaxEvaluationWork)
+      fail(offset, fmt::format("evaluating this right away would take more than {} element "
+                               "operations; compile it with function(...) instead",
+                               kMaxEvaluationWork));
+  }
+}
+
+std::int64_t Interpreter::to_int(const Value& value, std::size_t offset, const std::string& what) {
+  if (!value.is(Value::Kind::Tensor))
+    fail(offset, fmt::format("{} must be an integer, not {}", what, value.kind_name()));
+  const Expr& e = value.expr();
+  if (!is_integer(e.dtype()) || e.rank() != 0)
+    fail(offset, fmt::format("{} must be an integer, not {}", what,
+                             fmt::format("{} {}", dtype_name(e.dtype()), e.shape().to_string())));
+  return constant_value(e, offset).get_int64(0);
+}
+
+double Interpreter::to_number(const Value& value, std::size_t offset, const std::string& what) {
+  if (!value.is(Value::Kind::Tensor) || value.expr().rank() != 0)
+    fail(offset, fmt::format("{} must be a number", what));
+  return constant_value(value.expr(), offset).get_double(0);
+}
+
+bool Interpreter::to_bool(const Value& value, std::size_t offset, const std::string& what) {
+  if (!value.is(Value::Kind::Tensor) || value.expr().dtype() != DType::Bool ||
+      value.expr().rank() != 0)
+    fail(offset, fmt::format("{} must be true or false", what));
+  return constant_value(value.expr(), offset).get_double(0) != 0;
+}
+
+Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
+  if (const auto* name = std::get_if<ast::Name>(&expr.node)) {
+    bool bound = lookup(name->name) != nullptr;
+    if (!bound && (builtin_table().find(name->name) != nullptr || parse_dtype(name->name)))
+      fail(expr.offset, fmt::format("'{}' is a builtin name, not a dimension", name->name));
+    if (!bound) return Dim(name->name);
+  }
+  return Dim(constant_int(expr, "a dimension"));
+}
+
+std::vector<Dim> Interpreter::evaluate_shape(const ast::Expr& expr) {
+  std::vector<Dim> dims;
+  const auto* list = std::get_if<ast::List>(&expr.node);
+  if (list != nullptr && !list->is_map) {
+    for (const ast::ListItem& item : list->items) dims.push_back(evaluate_dim(*item.value));
+    return dims;
+  }
+  const auto* name = std::get_if<ast::Name>(&expr.node);
+  if (name != nullptr && lookup(name->name) == nullptr) return {evaluate_dim(expr)};
+
+  // A variable holding a list of sizes, or an integer tensor of rank 0 or 1.
+  Value value = evaluate(expr);
+  if (value.is(Value::Kind::List)) {
+    for (const Value& item : value.items())
+      dims.emplace_back(to_int(item, expr.offset, "a dimension"));
+    return dims;
+  }
+  if (value.is(Value::Kind::Tensor) && value.expr().rank() <= 1 &&
+      is_integer(value.expr().dtype())) {
+    Tensor t = constant_value(value.expr(), expr.offset);
+    for (std::int64_t i = 0; i < t.numel(); ++i) dims.emplace_back(t.get_int64(i));
+    return dims;
+  }
+  fail(expr.offset, "a shape must be a list of sizes and names, such as [n, 3]");
+}
+
+}  // namespace damo

@@ -1,0 +1,315 @@
+// Interpreter::evaluate: syntax tree to values, building graph nodes through the op
+// factories. Errors from a factory are re-raised at the operator or call that built it.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <utility>
+
+#include "builtins.h"
+#include "damo/graph/printer.h"
+#include "interpreter.h"
+
+namespace damo {
+
+namespace {
+
+Expr apply_binary(ast::BinaryOp op, Expr a, Expr b) {
+  switch (op) {
+  case ast::BinaryOp::Or: return logical_or(a, b);
+  case ast::BinaryOp::And: return logical_and(a, b);
+  case ast::BinaryOp::Equal: return eq(a, b);
+  case ast::BinaryOp::NotEqual: return ne(a, b);
+  case ast::BinaryOp::Less: return lt(a, b);
+  case ast::BinaryOp::LessEqual: return le(a, b);
+  case ast::BinaryOp::Greater: return gt(a, b);
+  case ast::BinaryOp::GreaterEqual: return ge(a, b);
+  case ast::BinaryOp::Add: return add(a, b);
+  case ast::BinaryOp::Sub: return sub(a, b);
+  case ast::BinaryOp::Mul: return mul(a, b);
+  case ast::BinaryOp::Div: return div(a, b);
+  case ast::BinaryOp::FloorDiv: return floor_div(a, b);
+  case ast::BinaryOp::Mod: return mod(a, b);
+  case ast::BinaryOp::MatMul: return matmul(a, b);
+  case ast::BinaryOp::Pow: return pow(a, b);
+  }
+  return Expr();
+}
+
+std::optional<DType> dtype_named(const std::string& name) {
+  std::optional<DType> d = parse_dtype(name);
+  // Only the short names are language names; parse_dtype also reads float32.
+  if (d && dtype_name(*d) == name) return d;
+  return std::nullopt;
+}
+
+Expr integer_literal(Graph& graph, std::int64_t value) {
+  // Built through the storage, because Tensor::scalar would round through double.
+  Tensor t = Tensor::empty(DType::Int64, {});
+  t.data<std::int64_t>()[0] = value;
+  return graph.weak_constant(t);
+}
+
+}  // namespace
+
+Value Interpreter::evaluate(const ast::Expr& expr) {
+  if (const auto* number = std::get_if<ast::Number>(&expr.node)) {
+    if (number->is_integer) return Value::tensor(integer_literal(graph_, number->integer));
+    return Value::tensor(graph_.literal(number->real, false));
+  }
+  if (const auto* boolean = std::get_if<ast::Bool>(&expr.node))
+    return Value::tensor(graph_.weak_constant(Tensor::scalar(DType::Bool, boolean->value)));
+  if (const auto* string = std::get_if<ast::String>(&expr.node))
+    return Value::string(string->value);
+  if (const auto* name = std::get_if<ast::Name>(&expr.node)) return evaluate_name(expr, *name);
+  if (const auto* list = std::get_if<ast::List>(&expr.node)) return evaluate_list(*list);
+  if (const auto* unary = std::get_if<ast::Unary>(&expr.node)) return evaluate_unary(expr, *unary);
+  if (const auto* binary = std::get_if<ast::Binary>(&expr.node)) return evaluate_binary(*binary);
+  if (const auto* call = std::get_if<ast::Call>(&expr.node)) return evaluate_call(expr, *call);
+  if (const auto* param = std::get_if<ast::Param>(&expr.node)) return evaluate_param(expr, *param);
+  if (const auto* fused = std::get_if<ast::Fused>(&expr.node)) return evaluate_fused(expr, *fused);
+  return evaluate_index(expr, std::get<ast::Index>(expr.node));
+}
+
+Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
+  if (const Value* value = lookup(name.name)) return *value;
+  if (builtin_table().find(name.name) != nullptr) return Value::builtin(name.name);
+  if (std::optional<DType> d = dtype_named(name.name)) return Value::dtype(*d);
+  fail(expr.offset,
+       fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
+}
+
+Value Interpreter::evaluate_list(const ast::List& list) {
+  if (list.is_map) {
+    std::vector<std::pair<Value, Value>> entries;
+    for (const ast::ListItem& item : list.items)
+      entries.emplace_back(evaluate(*item.key), evaluate(*item.value));
+    return Value::map(std::move(entries));
+  }
+  std::vector<Value> items;
+  for (const ast::ListItem& item : list.items) items.push_back(evaluate(*item.value));
+  return Value::list(std::move(items));
+}
+
+Value Interpreter::evaluate_unary(const ast::Expr& expr, const ast::Unary& unary) {
+  Expr operand = to_expr(evaluate(*unary.operand), unary.operand->offset);
+  return Value::tensor(with_location(*this, expr.offset, [&] {
+    return unary.op == ast::UnaryOp::Neg ? neg(operand) : logical_not(operand);
+  }));
+}
+
+Value Interpreter::evaluate_binary(const ast::Binary& binary) {
+  Expr lhs = to_expr(evaluate(*binary.lhs), binary.lhs->offset);
+  Expr rhs = to_expr(evaluate(*binary.rhs), binary.rhs->offset);
+  return Value::tensor(with_location(*this, binary.operator_offset,
+                                     [&] { return apply_binary(binary.op, lhs, rhs); }));
+}
+
+Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
+  // The assignment target belongs to this call only, not to calls in its arguments.
+  std::optional<std::string> target = std::exchange(pending_target_, std::nullopt);
+
+  Value callee;
+  const auto* name = std::get_if<ast::Name>(&call.callee->node);
+  if (name != nullptr && lookup(name->name) == nullptr && !builtin_table().find(name->name) &&
+      !dtype_named(name->name)) {
+    fail(call.callee->offset, fmt::format("unknown function '{}'{}", name->name,
+                                          did_you_mean(name->name, known_names())));
+  }
+  callee = evaluate(*call.callee);
+
+  switch (callee.kind()) {
+  case Value::Kind::Builtin: {
+    const Builtin& builtin = *builtin_table().find(callee.text());
+    Args args(*this, builtin, call, expr.offset);
+    // A builtin may evaluate nested calls lazily (shape arguments), so the enclosing
+    // call's target is restored afterwards.
+    std::optional<std::string> enclosing = std::exchange(assignment_target_, std::move(target));
+    try {
+      Value result = with_location(*this, expr.offset, [&] { return builtin.call(args); });
+      assignment_target_ = std::move(enclosing);
+      return result;
+    } catch (...) {
+      assignment_target_ = std::move(enclosing);
+      throw;
+    }
+  }
+  case Value::Kind::DType: {
+    if (call.arguments.size() != 1 || !call.arguments[0].keyword.empty())
+      fail(expr.offset, fmt::format("{}(x) converts one tensor to {}; give exactly one argument",
+                                    dtype_name(callee.dtype()), dtype_name(callee.dtype())));
+    const ast::Expr& argument = *call.arguments[0].value;
+    Expr x = to_expr(evaluate(argument), argument.offset);
+    return Value::tensor(
+        with_location(*this, expr.offset, [&] { return cast(x, callee.dtype()); }));
+  }
+  case Value::Kind::Function: return call_function(*callee.compiled(), call, expr.offset);
+  default:
+    fail(expr.offset, fmt::format("{} is not callable; only builtins, dtypes and compiled "
+                                  "functions can be called",
+                                  callee.kind_name()));
+  }
+}
+
+Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Call& call,
+                                 std::size_t offset) {
+  const Function& function = compiled.function;
+  const std::vector<Expr>& params = function.inputs();
+  for (const ast::Argument& argument : call.arguments)
+    if (!argument.keyword.empty())
+      fail(argument.offset, "a compiled function takes its arguments by position only");
+  if (call.arguments.size() != params.size())
+    fail(offset, fmt::format("the function takes {} argument{}, but {} were given", params.size(),
+                             params.size() == 1 ? "" : "s", call.arguments.size()));
+
+  std::vector<Tensor> arguments;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const ast::Expr& argument = *call.arguments[i].value;
+    Expr e = to_expr(evaluate(argument), argument.offset);
+    Tensor t = constant_value(e, argument.offset);
+    const Expr& param = params[i];
+    // A literal such as [[1, 2]] takes the parameter's dtype, as it would in an expression.
+    if (t.dtype() != param.dtype() && e->weak()) t = t.cast(param.dtype());
+    if (t.dtype() != param.dtype())
+      fail(argument.offset, fmt::format("argument {} ('{}') must be {}, not {}; convert it with "
+                                        "{}(...)",
+                                        i + 1, param->name(), dtype_name(param.dtype()),
+                                        dtype_name(t.dtype()), dtype_name(param.dtype())));
+    if (t.rank() != param.rank())
+      fail(argument.offset,
+           fmt::format("argument {} ('{}') must have shape {}, not {}", i + 1, param->name(),
+                       param.shape().to_string(), dims_to_string(t.shape())));
+    arguments.push_back(std::move(t));
+  }
+
+  std::vector<Tensor> results = with_location(*this, offset, [&] { return function(arguments); });
+  std::vector<Value> values;
+  for (const Tensor& t : results) values.push_back(Value::tensor(graph_.constant(t)));
+  if (!compiled.list_outputs && values.size() == 1) return values[0];
+  return Value::list(std::move(values));
+}
+
+std::int64_t Interpreter::constant_int(const ast::Expr& expr, const std::string& what) {
+  return to_int(evaluate(expr), expr.offset, what);
+}
+
+Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index) {
+  Expr x = to_expr(evaluate(*index.target), index.target->offset);
+  if (static_cast<int>(index.subscripts.size()) > x.rank())
+    fail(index.subscripts[static_cast<std::size_t>(x.rank())].offset,
+         fmt::format("too many subscripts: the tensor has rank {} ({}) but {} were given", x.rank(),
+                     x.shape().to_string(), index.subscripts.size()));
+
+  int axis = 0;
+  std::vector<std::int64_t> squeezed;  // axes of the result that integer subscripts removed
+  for (const ast::Subscript& s : index.subscripts) {
+    if (s.is_slice) {
+      std::optional<std::int64_t> start, stop;
+      if (s.start) start = constant_int(*s.start, "a slice start");
+      if (s.stop) stop = constant_int(*s.stop, "a slice stop");
+      std::int64_t step = s.step ? constant_int(*s.step, "a slice step") : 1;
+      x = with_location(*this, s.offset, [&] { return slice(x, axis, start, stop, step); });
+      ++axis;
+      continue;
+    }
+
+    Expr i = to_expr(evaluate(*s.index), s.index->offset);
+    if (!is_integer(i.dtype()))
+      fail(s.offset,
+           fmt::format("a subscript must be an integer or a slice, not {}", dtype_name(i.dtype())));
+    const Dim& d = x.shape()[axis];
+    bool constant_scalar = i.rank() == 0 && has_value(i);
+    if (constant_scalar && d.is_static()) {
+      // An integer subscript is a slice of length 1 whose axis is then squeezed.
+      std::int64_t k = constant_int(*s.index, "a subscript");
+      if (k < -d.size() || k >= d.size())
+        fail(s.offset,
+             fmt::format("index {} is out of range for axis {} of size {}", k, axis, d.size()));
+      std::int64_t start = k < 0 ? k + d.size() : k;
+      x = with_location(*this, s.offset, [&] { return slice(x, axis, start, start + 1, 1); });
+      squeezed.push_back(axis);
+      ++axis;
+      continue;
+    }
+    // A symbolic axis, or an index tensor: NumPy's take, which replaces the axis by the
+    // index's axes.
+    x = with_location(*this, s.offset, [&] { return take(x, i, axis); });
+    axis += i.rank();
+  }
+  if (!squeezed.empty())
+    x = with_location(*this, expr.offset, [&] { return squeeze(x, Axes(squeezed)); });
+  return Value::tensor(x);
+}
+
+}  // namespace damo
+
+namespace damo {
+
+Value Interpreter::evaluate_param(const ast::Expr& expr, const ast::Param& p) {
+  if (param_dtypes_.empty())
+    fail(expr.offset, fmt::format("${} names operand {} of a fused body, so it is valid only "
+                                  "inside fused{{...}}",
+                                  p.index, p.index));
+  const std::vector<DType>& dtypes = param_dtypes_.back();
+  if (p.index >= static_cast<std::int64_t>(dtypes.size()))
+    fail(expr.offset, fmt::format("${} is out of range: the fused op has {} operand{}", p.index,
+                                  dtypes.size(), dtypes.size() == 1 ? "" : "s"));
+  DType dtype = dtypes[static_cast<std::size_t>(p.index)];
+  return Value::tensor(param(graph_, static_cast<int>(p.index), dtype));
+}
+
+Value Interpreter::evaluate_fused(const ast::Expr& expr, const ast::Fused& fused) {
+  // The reduction comes from the name: fused_sum{...} reduces with sum.
+  std::optional<OpKind> reduction;
+  if (fused.name != "fused") {
+    reduction = op_from_name(fused.name.substr(std::strlen("fused_")));
+    if (!reduction || !is_fused_reduction_op(*reduction))
+      fail(expr.offset, fmt::format("unknown fused op '{}': write fused{{...}} or fused_sum, "
+                                    "fused_max, fused_min or fused_prod",
+                                    fused.name));
+  }
+
+  std::vector<Expr> operands;
+  std::optional<Axes> axes;
+  bool keepdims = false;
+  for (const ast::Argument& argument : fused.arguments) {
+    Value value = evaluate(*argument.value);
+    if (argument.keyword.empty()) {
+      operands.push_back(to_expr(value, argument.offset));
+    } else if (reduction && argument.keyword == "axis") {
+      std::vector<std::int64_t> list;
+      if (value.is(Value::Kind::List))
+        for (const Value& item : value.items())
+          list.push_back(to_int(item, argument.offset, "axis"));
+      else
+        list.push_back(to_int(value, argument.offset, "axis"));
+      axes = Axes(std::move(list));
+    } else if (reduction && argument.keyword == "keepdims") {
+      keepdims = to_bool(value, argument.offset, "keepdims");
+    } else {
+      fail(argument.offset,
+           fmt::format("{} has no argument named '{}'", fused.name, argument.keyword));
+    }
+  }
+
+  std::vector<DType> dtypes;
+  for (const Expr& operand : operands) dtypes.push_back(operand.dtype());
+  param_dtypes_.push_back(std::move(dtypes));
+  Expr body;
+  try {
+    body = to_expr(evaluate(*fused.body), fused.body->offset);
+  } catch (...) {
+    param_dtypes_.pop_back();
+    throw;
+  }
+  param_dtypes_.pop_back();
+
+  std::string problem = fused_body_problem(fused.name, body, operands);
+  if (problem.empty() && reduction) problem = fused_reduction_problem(*reduction, body);
+  if (!problem.empty()) fail(expr.offset, problem);
+  return Value::tensor(with_location(*this, expr.offset, [&] {
+    if (!reduction) return fused_elementwise(body, operands);
+    return fused_reduction(*reduction, body, operands, axes.value_or(Axes()), keepdims);
+  }));
+}
+
+}  // namespace damo

@@ -1,0 +1,172 @@
+// The REPL loop on libedit's readline-compatible API, and the script driver.
+#include "damo/frontend/repl.h"
+
+#include <editline/readline.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <new>
+#include <ostream>
+
+#include "damo/frontend/lexer.h"
+
+namespace damo {
+
+namespace {
+
+constexpr int kHistoryLength = 1000;
+
+// readline's completion callback takes no user data, so the session being completed is
+// reached through this pointer, set only while run_repl runs.
+Session* completion_session = nullptr;
+
+char* copy_for_readline(const std::string& text) {
+  // readline frees completion strings with free().
+  char* out = static_cast<char*>(std::malloc(text.size() + 1));
+  if (out != nullptr) std::memcpy(out, text.c_str(), text.size() + 1);
+  return out;
+}
+
+// Builds readline's match array: the longest common prefix first, then every match, then
+// a null pointer.
+char** complete(const char* text, int start, int /*end*/) {
+  rl_attempted_completion_over = 1;  // no file-name completion as a fallback
+  if (completion_session == nullptr) return nullptr;
+  std::string prefix = text;
+  // ':' separates words for readline, so a command name arrives without it.
+  if (start > 0 && rl_line_buffer[start - 1] == ':' && start == 1) prefix = ":" + prefix;
+  std::vector<std::string> matches = completion_session->completions(prefix);
+  if (matches.empty()) return nullptr;
+  if (prefix.front() == ':' && text[0] != ':')
+    for (std::string& m : matches) m.erase(0, 1);
+
+  std::string common = matches.front();
+  for (const std::string& m : matches) {
+    std::size_t n = 0;
+    while (n < common.size() && n < m.size() && common[n] == m[n]) ++n;
+    common.resize(n);
+  }
+  auto** array = static_cast<char**>(std::calloc(matches.size() + 2, sizeof(char*)));
+  if (array == nullptr) return nullptr;
+  array[0] = copy_for_readline(common);
+  for (std::size_t i = 0; i < matches.size(); ++i) array[i + 1] = copy_for_readline(matches[i]);
+  return array;
+}
+
+bool is_blank(const std::string& text) {
+  return text.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// Set by the SIGINT handler while readline waits for input; a signal handler can reach only
+// static storage.
+volatile std::sig_atomic_t interrupted = 0;
+
+void note_interrupt(int) { interrupted = 1; }
+
+// Reads a line with prompt. Ctrl-C makes readline return null, like end of input, so the
+// handler's flag tells the two apart; an interrupted line reads as empty.
+enum class LineStatus { Line, Interrupted, End };
+
+LineStatus read_line(const char* prompt, std::string& out) {
+  struct sigaction handler = {};
+  handler.sa_handler = note_interrupt;
+  sigemptyset(&handler.sa_mask);
+  struct sigaction previous = {};
+  sigaction(SIGINT, &handler, &previous);
+  interrupted = 0;
+  char* line = readline(prompt);
+  sigaction(SIGINT, &previous, nullptr);
+
+  if (interrupted) {
+    std::free(line);
+    std::cout << std::endl;
+    return LineStatus::Interrupted;
+  }
+  if (line == nullptr) return LineStatus::End;
+  out = line;
+  std::free(line);
+  return LineStatus::Line;
+}
+
+// Reads one entry: a line, plus more lines while a bracket is open. Ctrl-C discards the
+// entry and returns an empty one. False at end of input.
+bool read_entry(std::string& entry) {
+  entry.clear();
+  LineStatus status = read_line("damo> ", entry);
+  if (status == LineStatus::End) return false;
+  if (status == LineStatus::Interrupted) return true;
+  while (needs_continuation(entry)) {
+    std::string line;
+    status = read_line("...> ", line);
+    if (status == LineStatus::Interrupted) {
+      entry.clear();
+      return true;
+    }
+    if (status == LineStatus::End) break;  // the parser reports the unclosed bracket
+    entry += '\n';
+    entry += line;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string default_history_path() {
+  if (const char* path = std::getenv("DAMO_HISTORY")) return path;
+  if (const char* home = std::getenv("HOME")) return std::string(home) + "/.damo_history";
+  return "";
+}
+
+std::string describe_error(const std::exception& error) {
+  if (dynamic_cast<const UserError*>(&error) != nullptr) return error.what();
+  if (dynamic_cast<const InternalError*>(&error) != nullptr)
+    return std::string("internal error (a bug in Damo): ") + error.what();
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) return "error: out of memory";
+  return std::string("error: ") + error.what();
+}
+
+int run_repl(Session& session, const ReplOptions& options) {
+  rl_readline_name = "damo";
+  rl_attempted_completion_function = complete;
+  rl_basic_word_break_characters = " \t\n\"'()[],=+-*/%@<>!:#";
+  completion_session = &session;
+  stifle_history(kHistoryLength);
+  if (!options.history_path.empty()) read_history(options.history_path.c_str());
+
+  bool failed = false;
+  std::string entry;
+  while (!session.quit_requested() && read_entry(entry)) {
+    if (is_blank(entry)) continue;
+    add_history(entry.c_str());
+    try {
+      session.run(entry, "<repl>", [](const std::string& text) { std::cout << text << '\n'; });
+    } catch (const std::exception& error) {
+      std::cout.flush();
+      std::cerr << describe_error(error) << std::endl;
+      failed = true;
+    }
+    std::cout.flush();
+  }
+  if (!session.quit_requested()) std::cout << '\n';
+
+  if (!options.history_path.empty()) write_history(options.history_path.c_str());
+  completion_session = nullptr;
+  return failed ? 1 : 0;
+}
+
+int run_script(Session& session, const std::string& text, const std::string& source_name,
+               std::ostream& out, std::ostream& err) {
+  try {
+    session.run(text, source_name, [&out](const std::string& value) { out << value << '\n'; });
+  } catch (const std::exception& error) {
+    out.flush();
+    err << describe_error(error) << std::endl;
+    return 1;
+  }
+  out.flush();
+  return 0;
+}
+
+}  // namespace damo

@@ -1,0 +1,347 @@
+// One test per diagnostic of the interpreter: the message text and its line:column.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "frontend_test_util.h"
+
+using namespace damo;
+using damo::testing::error_of;
+
+namespace {
+
+// Declarations that most tests below build on.
+constexpr const char* kPrelude =
+    "x = vector(f32)\n"
+    "X = matrix(f32, [n, 3])\n"
+    "W = shared(\"W\", zeros(f32, [4, 2]))\n";
+
+std::string with_prelude(const std::string& code) { return kPrelude + code; }
+
+}  // namespace
+
+TEST_CASE("diagnostic unknown function") {
+  auto e = error_of(with_prelude("softmx(x)"));
+  CHECK(e.message == "unknown function 'softmx'; did you mean 'softmax'?");
+  CHECK(e.line == 4);
+  CHECK(e.column == 1);
+  CHECK(e.what ==
+        "<test>:4:1: unknown function 'softmx'; did you mean 'softmax'?\n"
+        "  softmx(x)\n  ^");
+}
+
+TEST_CASE("diagnostic unknown variable with hint") {
+  auto e = error_of(with_prelude("y = 2 * xx"));
+  CHECK(e.message == "unknown variable 'xx'; did you mean 'x'?");
+  CHECK(e.line == 4);
+  CHECK(e.column == 9);
+}
+
+TEST_CASE("diagnostic unknown variable without hint") {
+  auto e = error_of("zzzzzz + 1");
+  CHECK(e.message == "unknown variable 'zzzzzz'");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic too many arguments") {
+  auto e = error_of(with_prelude("softmax(x, 0, 1)"));
+  CHECK(e.message == "softmax() takes at most 2 arguments (x, axis), but 3 were given");
+  CHECK(e.line == 4);
+  CHECK(e.column == 15);
+}
+
+TEST_CASE("diagnostic unknown keyword") {
+  auto e = error_of(with_prelude("sum(x, axes=0)"));
+  CHECK(e.message == "sum() has no argument named 'axes'; did you mean 'axis'?");
+  CHECK(e.column == 8);
+}
+
+TEST_CASE("diagnostic missing argument") {
+  auto e = error_of(with_prelude("clip(x, 0)"));
+  CHECK(e.message == "clip() is missing argument 'high'; call it as clip(x, low, high)");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic two values for one argument") {
+  auto e = error_of(with_prelude("softmax(x, 0, axis=0)"));
+  CHECK(e.message == "softmax() got two values for argument 'axis'");
+  CHECK(e.column == 15);
+}
+
+TEST_CASE("diagnostic shape error at operator") {
+  auto e = error_of(with_prelude("y = X @ W"));
+  CHECK(e.message.find("matmul: cannot multiply (n, 3) by (4, 2)") == 0);
+  CHECK(e.line == 4);
+  CHECK(e.column == 7);
+}
+
+TEST_CASE("diagnostic shape error at call") {
+  auto e = error_of(with_prelude("y = 1 + matmul(X, W)"));
+  CHECK(e.message.find("matmul: cannot multiply (n, 3) by (4, 2)") == 0);
+  CHECK(e.column == 9);
+}
+
+TEST_CASE("diagnostic broadcast error") {
+  auto e = error_of("[1, 2, 3] + [1, 2]");
+  CHECK(e.message ==
+        "add: shapes (3,) and (2,) do not broadcast: each axis, aligned from the "
+        "last, must have equal sizes or size 1");
+  CHECK(e.column == 11);
+}
+
+TEST_CASE("diagnostic integer argument") {
+  auto e = error_of(with_prelude("sum(x, axis=1.5)"));
+  CHECK(e.message == "sum() argument 'axis' must be an integer, not f64 ()");
+  CHECK(e.column == 13);
+}
+
+TEST_CASE("diagnostic dtype argument") {
+  auto e = error_of(with_prelude("cast(x, 3)"));
+  CHECK(e.message ==
+        "cast() argument 'dtype' must be a dtype (bool, i32, i64, f32 or f64), "
+        "not a tensor");
+  CHECK(e.column == 9);
+}
+
+TEST_CASE("diagnostic not callable") {
+  auto e = error_of(with_prelude("x(1)"));
+  CHECK(e.message ==
+        "a tensor is not callable; only builtins, dtypes and compiled functions "
+        "can be called");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic builtin used as tensor") {
+  auto e = error_of("1 + sum");
+  CHECK(e.message == "expected a tensor, but this is a builtin function; call it, as in sum(...)");
+  CHECK(e.column == 5);
+}
+
+TEST_CASE("diagnostic assignment to builtin") {
+  auto e = error_of("sum = 1");
+  CHECK(e.message == "cannot assign to 'sum': it names a builtin function; choose another name");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic assignment to dtype") {
+  auto e = error_of("f32 = 1");
+  CHECK(e.message == "cannot assign to 'f32': it names a dtype; choose another name");
+}
+
+TEST_CASE("diagnostic input without a name") {
+  auto e = error_of("y = 2 * vector(f32)");
+  CHECK(e.message ==
+        "vector() declares an input, which is named after its variable; assign "
+        "it, as in x = vector(f32)");
+  CHECK(e.column == 9);
+}
+
+TEST_CASE("diagnostic input redeclared") {
+  auto e = error_of("x = vector(f32)\nx = vector(f64)");
+  CHECK(e.message.find("input 'x' is already declared as f32 (x_0,)") == 0);
+  CHECK(e.line == 2);
+  CHECK(e.column == 5);
+}
+
+TEST_CASE("diagnostic input shape rank") {
+  auto e = error_of("X = matrix(f32, [n])");
+  CHECK(e.message == "matrix() needs 2 dimensions, but the shape has 1");
+  CHECK(e.column == 17);
+}
+
+TEST_CASE("diagnostic symbolic list item") {
+  auto e = error_of(with_prelude("[x, x]"));
+  CHECK(e.message ==
+        "a list literal holds constants, but the item 'x' is symbolic; join symbolic "
+        "tensors with concatenate");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic ragged list") {
+  auto e = error_of("[[1, 2], [3]]");
+  CHECK(e.message == "list items must have one shape, but they have shapes (2,) and (1,)");
+}
+
+TEST_CASE("diagnostic index out of range") {
+  auto e = error_of("v = [1, 2, 3]\nv[5]");
+  CHECK(e.message == "index 5 is out of range for axis 0 of size 3");
+  CHECK(e.line == 2);
+  CHECK(e.column == 3);
+}
+
+TEST_CASE("diagnostic too many subscripts") {
+  auto e = error_of("v = [1, 2, 3]\nv[0, 0]");
+  CHECK(e.message == "too many subscripts: the tensor has rank 1 ((3,)) but 2 were given");
+  CHECK(e.column == 6);
+}
+
+TEST_CASE("diagnostic float subscript") {
+  auto e = error_of("v = [1, 2, 3]\nv[0.5]");
+  CHECK(e.message == "a subscript must be an integer or a slice, not f64");
+  CHECK(e.column == 3);
+}
+
+TEST_CASE("diagnostic simplify not available") {
+  auto e = error_of(with_prelude("simplify(x * 1)"));
+  CHECK(e.message ==
+        "simplify() is not available yet: Damo's optimizer is not built into this "
+        "version");
+  CHECK(e.line == 4);
+}
+
+TEST_CASE("diagnostic opt command not available") {
+  auto e = error_of(with_prelude(":opt x * 1"));
+  CHECK(e.message == ":opt is not available yet: Damo's optimizer is not built into this version");
+  CHECK(e.line == 4);
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic unknown command") {
+  auto e = error_of(":grap 1");
+  CHECK(e.message == "unknown command ':grap'; did you mean ':graph'?; :help lists the commands");
+}
+
+TEST_CASE("diagnostic command argument error column") {
+  auto e = error_of(with_prelude(":type x +* 2"));
+  CHECK(e.message == "expected an expression, found '*'");
+  CHECK(e.line == 4);
+  CHECK(e.column == 10);
+}
+
+TEST_CASE("diagnostic command without expression") {
+  auto e = error_of(":graph");
+  CHECK(e.message == ":graph needs an expression, as in :graph x + 1");
+}
+
+TEST_CASE("diagnostic nesting too deep") {
+  std::string code = std::string(300, '(') + "1" + std::string(300, ')');
+  auto e = error_of(code);
+  CHECK(e.message ==
+        "expression is nested too deeply (more than 256 levels); split it into "
+        "several statements");
+  CHECK(e.line == 1);
+  CHECK(e.column == 257);
+}
+
+TEST_CASE("diagnostic operator chain too long") {
+  std::string code = "1";
+  for (int i = 0; i < 300; ++i) code += " + 1";
+  auto e = error_of(code);
+  CHECK(e.message.find("expression is nested too deeply") == 0);
+}
+
+TEST_CASE("diagnostic evaluation too large") {
+  auto e = error_of("zeros(f32, [100000, 100000])");
+  CHECK(e.message ==
+        "zeros(): a tensor of shape (100000, 100000) has 10000000000 elements, "
+        "more than the 268435456 that the interpreter creates");
+  CHECK(e.column == 12);
+}
+
+TEST_CASE("diagnostic broadcast result too large") {
+  auto e = error_of("a = zeros(f32, [100000])\nb = zeros(f32, [100000, 1])\na + b");
+  CHECK(e.message.find("add would make a tensor of shape (100000, 100000)") == 0);
+  CHECK(e.line == 3);
+}
+
+TEST_CASE("diagnostic shared name taken") {
+  auto e = error_of("W = shared(\"W\", [1.0])\nV = shared(\"W\", [2.0])");
+  CHECK(e.message.find("a shared variable named 'W' already exists") == 0);
+  CHECK(e.line == 2);
+  CHECK(e.column == 5);
+}
+
+TEST_CASE("diagnostic shared needs a string name") {
+  auto e = error_of("W = shared(W, [1.0])");
+  CHECK(e.message == "unknown variable 'W'");
+  auto f = error_of("W = shared(1, [1.0])");
+  CHECK(f.message == "shared() argument 'name' must be a string in quotes, not a tensor");
+  CHECK(f.column == 12);
+}
+
+TEST_CASE("diagnostic function argument dtype") {
+  auto e = error_of("y = vector(i64)\nf = function([y], y * 2)\nf(f32([1, 2]))");
+  CHECK(e.message == "argument 1 ('y') must be i64, not f32; convert it with i64(...)");
+  CHECK(e.line == 3);
+  CHECK(e.column == 3);
+}
+
+TEST_CASE("diagnostic function argument count") {
+  auto e = error_of("y = vector(i64)\nf = function([y], y * 2)\nf([1], [2])");
+  CHECK(e.message == "the function takes 1 argument, but 2 were given");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic function input not symbolic") {
+  auto e = error_of("y = vector(i64)\nf = function([y + 1], y)");
+  CHECK(e.message ==
+        "function(): input 0 must be a symbolic input declared with vector, "
+        "matrix, tensor or scalar, not 'y + 1'");
+  CHECK(e.column == 14);
+}
+
+TEST_CASE("diagnostic update target not shared") {
+  auto e = error_of("y = vector(f32)\nf = function([y], y, updates=[y: y + 1])");
+  CHECK(e.message.find("function(): an update target must be a shared variable") == 0);
+}
+
+TEST_CASE("diagnostic placeholder has no value") {
+  auto e = error_of("zeros(f32, [param(0, i64)])");
+  CHECK(e.message ==
+        "this needs a constant, but it contains a $i placeholder, which has a value "
+        "only inside a fused op");
+  CHECK(e.column == 13);
+}
+
+TEST_CASE("diagnostic param outside fused") {
+  auto e = error_of("$0 + 1");
+  CHECK(e.message == "$0 names operand 0 of a fused body, so it is valid only inside fused{...}");
+  CHECK(e.column == 1);
+}
+
+TEST_CASE("diagnostic grad of a non-scalar") {
+  auto e = error_of(with_prelude("grad(x * 2, x)"));
+  CHECK(e.thrown);
+  CHECK(e.line == 4);
+  CHECK(e.column == 1);
+  CHECK(e.message.find("(x_0,)") != std::string::npos);
+}
+
+TEST_CASE("diagnostic needs a constant") {
+  auto e = error_of(with_prelude("zeros(f32, [2])[0:sum(x)]"));
+  CHECK(e.message == "a slice stop must be an integer, not f32 ()");
+  auto f = error_of("n = scalar(i64)\nzeros(f32, [n])");
+  CHECK(f.message == "this needs a constant, but it depends on the input 'n'");
+  CHECK(f.line == 2);
+  CHECK(f.column == 13);
+}
+
+TEST_CASE("diagnostic statements before an error keep their effect") {
+  Session session(damo::testing::reference_options());
+  std::vector<std::string> printed;
+  CHECK_THROWS_AS(session.run("a = 2\na + 1\nb = a +\n", "<test>",
+                              [&](const std::string& text) { printed.push_back(text); }),
+                  UserError);
+  REQUIRE(printed.size() == 1);
+  CHECK(printed[0] == "3 : i64 ()");
+  CHECK(session.compute("a * 10").item() == 20);
+}
+
+TEST_CASE("diagnostic error in a loaded file") {
+  std::string path = std::string(DAMO_BINARY_DIR) + "/tests/diagnostic_load.damo";
+  {
+    std::ofstream file(path);
+    file << "a = 1\nb = a + nope\n";
+  }
+  auto e = error_of(":load " + path);
+  CHECK(e.message == "unknown variable 'nope'");
+  CHECK(e.what.find(path + ":2:9:") == 0);
+}
+
+TEST_CASE("diagnostic missing file for load") {
+  auto e = error_of(":load /nonexistent/file.damo");
+  CHECK(e.thrown);
+  CHECK(e.line == 1);
+  CHECK(e.column == 1);
+  CHECK(e.message.find("/nonexistent/file.damo") != std::string::npos);
+}

@@ -1,0 +1,176 @@
+// Tests of function(...), calls of compiled functions, shared-variable updates, and the
+// :ir, :asm and :time commands, on the reference backend and on the JIT.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "frontend_test_util.h"
+
+using namespace damo;
+
+namespace {
+
+struct BackendCase {
+  const char* name;
+  Backend backend;
+};
+
+constexpr BackendCase kBackends[] = {{"reference", Backend::Reference}, {"jit", Backend::Jit}};
+
+SessionOptions options_for(Backend backend) {
+  SessionOptions options = damo::testing::reference_options();
+  options.compile.backend = backend;
+  options.compile.cache_dir = std::string(DAMO_BINARY_DIR) + "/tests/frontend_jit_cache";
+  return options;
+}
+
+// One step of softmax regression, as the language below writes it, computed in double:
+// returns the loss before the step and updates W and b in place.
+double regression_step(const double (&X)[2][3], const int (&y)[2], double (&W)[3][2],
+                       double (&b)[2], double rate) {
+  double p[2][2];
+  double loss = 0;
+  for (int r = 0; r < 2; ++r) {
+    double z[2];
+    for (int j = 0; j < 2; ++j) {
+      z[j] = b[j];
+      for (int k = 0; k < 3; ++k) z[j] += X[r][k] * W[k][j];
+    }
+    double m = std::max(z[0], z[1]);
+    double total = std::exp(z[0] - m) + std::exp(z[1] - m);
+    for (int j = 0; j < 2; ++j) p[r][j] = std::exp(z[j] - m) / total;
+    loss -= std::log(p[r][y[r]]) / 2;
+  }
+  for (int j = 0; j < 2; ++j) {
+    double gb = 0;
+    for (int r = 0; r < 2; ++r) gb += (p[r][j] - (y[r] == j ? 1 : 0)) / 2;
+    for (int k = 0; k < 3; ++k) {
+      double gw = 0;
+      for (int r = 0; r < 2; ++r) gw += X[r][k] * (p[r][j] - (y[r] == j ? 1 : 0)) / 2;
+      W[k][j] -= rate * gw;
+    }
+    b[j] -= rate * gb;
+  }
+  return loss;
+}
+
+constexpr const char* kRegression =
+    "X = matrix(f32, [n, 3])\n"
+    "y = vector(i64, [n])\n"
+    "W = shared(\"W\", zeros(f32, [3, 2]))\n"
+    "b = shared(\"b\", zeros(f32, [2]))\n"
+    "p = softmax(X @ W + b, axis=1)\n"
+    "loss = mean(categorical_crossentropy(p, y))\n"
+    "train = function([X, y], loss, updates=[W: W - 0.5 * grad(loss, W),\n"
+    "                                        b: b - 0.5 * grad(loss, b)])\n";
+
+}  // namespace
+
+TEST_CASE("function training steps update shared variables") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    Session session(options_for(backend.backend));
+    session.run(kRegression);
+
+    double X[2][3] = {{1, 2, 3}, {4, 5, 6}};
+    int y[2] = {0, 1};
+    double W[3][2] = {};
+    double b[2] = {};
+    for (int step = 0; step < 3; ++step) {
+      double expected = regression_step(X, y, W, b, 0.5);
+      std::vector<std::string> printed =
+          session.run("loss_now = train([[1, 2, 3], [4, 5, 6]], [0, 1])");
+      CHECK(printed.empty());
+      CHECK(session.compute("loss_now").item() == doctest::Approx(expected).epsilon(1e-5));
+    }
+    Tensor trained = session.compute("W");
+    for (int k = 0; k < 3; ++k)
+      for (int j = 0; j < 2; ++j)
+        CHECK(trained.get_double(k * 2 + j) == doctest::Approx(W[k][j]).epsilon(1e-5));
+    CHECK(session.compute("b").get_double(1) == doctest::Approx(b[1]).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("function call prints its outputs") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    std::string out = damo::testing::output(
+        "x = vector(f32)\n"
+        "f = function([x], x * 2 + 1)\n"
+        "f([1, 2, 3])\n"
+        "g = function([x], [sum(x), x > 1])\n"
+        "g([0.5, 1.5])",
+        options_for(backend.backend));
+    CHECK(out == "[3., 5., 7.] : f32 (3,)\n2. : f32 ()\n[false,  true] : bool (2,)");
+  }
+}
+
+TEST_CASE("function prints its signature") {
+  std::string out = damo::testing::output(
+      "x = vector(f32)\ny = vector(i64, [n])\nf = function([x, y], [sum(x), y])\nf");
+  CHECK(out == "function(x: f32 (x_0,), y: i64 (n,)) -> [f32 (), i64 (n,)]");
+}
+
+TEST_CASE("function without inputs reads shared values") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    std::string out = damo::testing::output(
+        "W = shared(\"W\", [1.0, 2.0])\n"
+        "step = function([], sum(W), updates=[W: W * 2])\n"
+        "step()\nstep()\nW",
+        options_for(backend.backend));
+    CHECK(out == "3. : f32 ()\n6. : f32 ()\n[4., 8.] : f32 (2,)");
+  }
+}
+
+TEST_CASE("function result feeds later expressions") {
+  std::string out =
+      damo::testing::output("x = vector(f32)\nf = function([x], x * x)\nr = f([1, 2])\nr + 1");
+  CHECK(out == "[2., 5.] : f32 (2,)");
+}
+
+TEST_CASE("function rejects a wrong shape at call time") {
+  auto e = damo::testing::error_of("X = matrix(f32, [n, 3])\nf = function([X], X)\nf([1, 2, 3])");
+  CHECK(e.message == "argument 1 ('X') must have shape (n, 3), not (3,)");
+  CHECK(e.line == 3);
+  CHECK(e.column == 3);
+}
+
+TEST_CASE("function compile errors are located") {
+  auto e =
+      damo::testing::error_of("x = vector(f32)\nz = vector(f32, [x_0])\nf = function([x], x + z)");
+  CHECK(e.thrown);
+  CHECK(e.line == 3);
+  CHECK(e.column == 5);
+  CHECK(e.message.find("'z'") != std::string::npos);
+}
+
+TEST_CASE("ir and asm commands") {
+  std::string reference = damo::testing::output("x = vector(f32)\n:ir exp(x)\n:asm exp(x)");
+  CHECK(reference ==
+        "(no LLVM IR: this function runs on the reference backend)\n"
+        "(no assembly: this function runs on the reference backend)");
+
+  Session session(options_for(Backend::Jit));
+  session.run("x = vector(f32)");
+  std::vector<std::string> ir = session.run(":ir exp(x) + 1");
+  REQUIRE(ir.size() == 1);
+  CHECK(ir[0].find("define") != std::string::npos);
+  std::vector<std::string> assembly = session.run(":asm exp(x) + 1");
+  REQUIRE(assembly.size() == 1);
+  CHECK_FALSE(assembly[0].empty());
+  CHECK(assembly[0].find("(no assembly") == std::string::npos);
+}
+
+TEST_CASE("time command") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    Session session(options_for(backend.backend));
+    std::vector<std::string> out =
+        session.run("X = matrix(f32, [n, 3])\ny = vector(i64, [n])\n:time sum(X[:, 0] * y)");
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].starts_with("compile: "));
+    CHECK(out[1].starts_with("call: "));
+    CHECK(out[1].find("symbolic sizes bound to 8") != std::string::npos);
+  }
+}

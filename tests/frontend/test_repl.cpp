@@ -1,0 +1,148 @@
+// Tests of the interactive REPL: build/tools/damo on a pseudo-terminal, so that libedit's
+// prompts, continuation lines, tab completion, Ctrl-C and the history file are exercised.
+#include <doctest/doctest.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "frontend_test_util.h"
+
+namespace {
+
+// A damo REPL running on a pseudo-terminal.
+class Terminal {
+ public:
+  explicit Terminal(const std::string& history_path) {
+    pid_ = forkpty(&fd_, nullptr, nullptr, nullptr);
+    if (pid_ == 0) {
+      setenv("DAMO_HISTORY", history_path.c_str(), 1);
+      setenv("TERM", "dumb", 1);
+      std::string damo = std::string(DAMO_BINARY_DIR) + "/tools/damo";
+      execl(damo.c_str(), "damo", "--backend=reference", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+
+  ~Terminal() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+
+  bool started() const { return pid_ > 0; }
+
+  void type(const std::string& text) { CHECK(write(fd_, text.data(), text.size()) > 0); }
+
+  // Reads output until it contains expected or 10 seconds pass; true when it appeared.
+  bool wait_for(const std::string& expected) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (output_.find(expected, consumed_) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      pollfd p = {fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = read(fd_, buffer, sizeof buffer);
+      if (n <= 0) return false;
+      output_.append(buffer, static_cast<std::size_t>(n));
+    }
+    consumed_ = output_.find(expected, consumed_) + expected.size();
+    return true;
+  }
+
+  // The exit status once the program ends, or -1 after 10 seconds.
+  int exit_status() {
+    for (int i = 0; i < 100; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      // Drain the terminal so that the program never blocks on a full buffer.
+      pollfd p = {fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) > 0) {
+        char buffer[4096];
+        if (read(fd_, buffer, sizeof buffer) <= 0) usleep(10000);
+      }
+    }
+    return -1;
+  }
+
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool exited_ = false;
+  std::string output_;
+  std::size_t consumed_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("repl session on a terminal") {
+  std::string history =
+      std::string(DAMO_BINARY_DIR) + "/tests/repl_history_" + std::to_string(getpid());
+  std::remove(history.c_str());
+  Terminal terminal(history);
+  REQUIRE(terminal.started());
+  CAPTURE(terminal.output());
+
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("x = vector(f32)\n");
+  REQUIRE(terminal.wait_for("damo> "));
+
+  // Tab completes "softm" to the common prefix "softmax".
+  terminal.type("softm\t");
+  terminal.type("(x)\n");
+  CHECK(terminal.wait_for("softmax(x, axis=0) : f32 (x_0,)"));
+  REQUIRE(terminal.wait_for("damo> "));
+
+  // An open bracket continues the entry on the next line.
+  terminal.type("[1,\n");
+  CHECK(terminal.wait_for("...> "));
+  terminal.type("2] * 2\n");
+  CHECK(terminal.wait_for("[2, 4] : i64 (2,)"));
+  REQUIRE(terminal.wait_for("damo> "));
+
+  // Ctrl-C discards the entry being typed.
+  terminal.type("1 + ");
+  terminal.type("\x03");
+  REQUIRE(terminal.wait_for("damo> "));
+
+  // An error is reported, and the REPL keeps going.
+  terminal.type("softmx(x)\n");
+  CHECK(terminal.wait_for("<repl>:1:1: unknown function 'softmx'; did you mean 'softmax'?"));
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("3 * 3\n");
+  CHECK(terminal.wait_for("9 : i64 ()"));
+  REQUIRE(terminal.wait_for("damo> "));
+
+  terminal.type(":quit\n");
+  // An entry failed, so the exit status is 1.
+  CHECK(terminal.exit_status() == 1);
+
+  std::string saved = damo::testing::read_text(history);
+  CHECK(saved.find("softmax(x)") != std::string::npos);
+  CHECK(saved.find("3\\040*\\0403") != std::string::npos);
+}
+
+TEST_CASE("repl end of input exits cleanly") {
+  std::string history =
+      std::string(DAMO_BINARY_DIR) + "/tests/repl_history_eof_" + std::to_string(getpid());
+  Terminal terminal(history);
+  REQUIRE(terminal.started());
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("1 + 1\n");
+  CHECK(terminal.wait_for("2 : i64 ()"));
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("\x04");
+  CHECK(terminal.exit_status() == 0);
+}

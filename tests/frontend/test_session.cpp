@@ -1,0 +1,320 @@
+// Session tests: what statements compute and print, checked against values computed here
+// in double precision.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "frontend_test_util.h"
+
+using namespace damo;
+using damo::testing::output;
+
+namespace {
+
+Tensor compute(const std::string& setup, const std::string& expression) {
+  Session session(damo::testing::reference_options());
+  session.run(setup);
+  return session.compute(expression);
+}
+
+Tensor compute(const std::string& expression) { return compute("", expression); }
+
+}  // namespace
+
+TEST_CASE("session integer arithmetic") {
+  CHECK(output("1 + 2") == "3 : i64 ()");
+  CHECK(output("7 // 2") == "3 : i64 ()");
+  CHECK(output("-7 // 2") == "-4 : i64 ()");
+  CHECK(output("-7 % 3") == "2 : i64 ()");
+  CHECK(output("2 ** 10") == "1024 : i64 ()");
+}
+
+TEST_CASE("session power and minus") {
+  CHECK(output("-2 ** 2") == "-4 : i64 ()");
+  CHECK(output("2.0 ** -1") == "0.5 : f64 ()");
+  CHECK(output("(-2) ** 2") == "4 : i64 ()");
+}
+
+TEST_CASE("session literals are weak") {
+  // A number next to an f32 tensor keeps f32.
+  CHECK(output("f32([1, 2]) * 0.5") == "[0.5, 1. ] : f32 (2,)");
+  CHECK(output("[1, 2] * 0.5") == "[0.5, 1. ] : f64 (2,)");
+  CHECK(output("i32([1, 2]) + 1") == "[2, 3] : i32 (2,)");
+}
+
+TEST_CASE("session casts") {
+  CHECK(output("i64(2.7)") == "2 : i64 ()");
+  CHECK(output("cast([1.5, -1.5], i32)") == "[ 1, -1] : i32 (2,)");
+  CHECK(output("bool([0, 3])") == "[false,  true] : bool (2,)");
+}
+
+TEST_CASE("session special values") {
+  CHECK(output("nan == nan") == "false : bool ()");
+  CHECK(output("isnan(nan)") == "true : bool ()");
+  CHECK(output("-inf < 0") == "true : bool ()");
+  CHECK(output("1 / 0.0") == "inf : f64 ()");
+}
+
+TEST_CASE("session logic and comparisons") {
+  CHECK(output("(1 < 2) and not (3 == 3)") == "false : bool ()");
+  CHECK(output("[1, 2, 3] >= 2") == "[false,  true,  true] : bool (3,)");
+  CHECK(output("true or false") == "true : bool ()");
+}
+
+TEST_CASE("session matmul") {
+  CHECK(output("[[1, 2], [3, 4]] @ [[5], [6]]") == "[[17],\n [39]] : i64 (2, 1)");
+}
+
+TEST_CASE("session reductions") {
+  CHECK(output("sum([[1, 2], [3, 4]], axis=0, keepdims=true)") == "[[4, 6]] : i64 (1, 2)");
+  CHECK(output("sum([[1, 2], [3, 4]], axis=[0, 1])") == "10 : i64 ()");
+  CHECK(output("mean([1.0, 2.0, 6.0])") == "3. : f64 ()");
+  CHECK(output("argmax([[1, 9], [8, 2]], axis=1)") == "[1, 0] : i64 (2,)");
+  CHECK(output("max([3, 7, 5])") == "7 : i64 ()");
+}
+
+TEST_CASE("session softmax against a double reference") {
+  Tensor t = compute("softmax([1.0, 2.0, 3.0])");
+  double total = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  REQUIRE(t.numel() == 3);
+  for (int i = 0; i < 3; ++i)
+    CHECK(t.get_double(i) == doctest::Approx(std::exp(i + 1.0) / total).epsilon(1e-12));
+}
+
+TEST_CASE("session softmax axis keyword") {
+  Tensor t = compute("softmax([[0.0, 0.0], [0.0, 1.0]], axis=0)");
+  REQUIRE(t.shape() == Dims{2, 2});
+  CHECK(t.get_double(0) == doctest::Approx(0.5));
+  CHECK(t.get_double(1) == doctest::Approx(1.0 / (1.0 + std::exp(1.0))));
+  CHECK(t.get_double(3) == doctest::Approx(std::exp(1.0) / (1.0 + std::exp(1.0))));
+}
+
+TEST_CASE("session crossentropy against a double reference") {
+  Tensor dense = compute("categorical_crossentropy([[0.25, 0.75]], [[0.0, 1.0]])");
+  CHECK(dense.get_double(0) == doctest::Approx(-std::log(0.75)));
+  Tensor sparse = compute("categorical_crossentropy([[0.25, 0.75], [0.5, 0.5]], [1, 0])");
+  CHECK(sparse.get_double(0) == doctest::Approx(-std::log(0.75)));
+  CHECK(sparse.get_double(1) == doctest::Approx(-std::log(0.5)));
+}
+
+TEST_CASE("session layout builtins") {
+  CHECK(output("reshape(arange(6), [2, -1])") == "[[0, 1, 2],\n [3, 4, 5]] : i64 (2, 3)");
+  CHECK(output("transpose([[1, 2, 3]], [1, 0])") == "[[1],\n [2],\n [3]] : i64 (3, 1)");
+  CHECK(output("concatenate([[1, 2], [3]], axis=0)") == "[1, 2, 3] : i64 (3,)");
+  CHECK(output("take([10, 20, 30], [2, 0], axis=0)") == "[30, 10] : i64 (2,)");
+  CHECK(output("one_hot([0, 2], 3)") == "[[1., 0., 0.],\n [0., 0., 1.]] : f32 (2, 3)");
+  CHECK(output("expand_dims([1, 2], 0)") == "[[1, 2]] : i64 (1, 2)");
+  CHECK(output("squeeze([[1, 2]])") == "[1, 2] : i64 (2,)");
+  CHECK(output("where([true, false], 1, 2)") == "[1, 2] : i64 (2,)");
+  CHECK(output("clip([-1, 0.5, 2], 0, 1)") == "[0. , 0.5, 1. ] : f64 (3,)");
+}
+
+TEST_CASE("session subscripts") {
+  CHECK(output("arange(10)[2:8:3]") == "[2, 5] : i64 (2,)");
+  CHECK(output("arange(5)[::-1]") == "[4, 3, 2, 1, 0] : i64 (5,)");
+  CHECK(output("arange(5)[-1]") == "4 : i64 ()");
+  CHECK(output("reshape(arange(6), [2, 3])[1, 2]") == "5 : i64 ()");
+  CHECK(output("reshape(arange(6), [2, 3])[:, 1]") == "[1, 4] : i64 (2,)");
+  CHECK(output("reshape(arange(6), [2, 3])[0, 1:]") == "[1, 2] : i64 (2,)");
+  CHECK(output("arange(5)[[4, 0]]") == "[4, 0] : i64 (2,)");
+}
+
+TEST_CASE("session symbolic subscripts") {
+  // A static axis is sliced and squeezed; a symbolic one is indexed with take.
+  CHECK(output("X = matrix(f32, [n, 3])\nX[:, 0]") == "squeeze(X[:, :1], axis=[1]) : f32 (n,)");
+  CHECK(output("x = vector(f32)\nx[0]") == "take(x, 0, axis=0) : f32 ()");
+}
+
+TEST_CASE("session constant makers") {
+  CHECK(output("zeros(f32, [2])") == "[0., 0.] : f32 (2,)");
+  CHECK(output("ones(i32, [1, 2])") == "[[1, 1]] : i32 (1, 2)");
+  CHECK(output("full(i64, [2], 7)") == "[7, 7] : i64 (2,)");
+  CHECK(output("arange(3)") == "[0, 1, 2] : i64 (3,)");
+  CHECK(output("arange(1, 7, 2)") == "[1, 3, 5] : i64 (3,)");
+  CHECK(output("arange(0, 1, 0.25)") == "[0.  , 0.25, 0.5 , 0.75] : f32 (4,)");
+  CHECK(output("arange(3, dtype=f64)") == "[0., 1., 2.] : f64 (3,)");
+  CHECK(output("arange(5, 0, -2)") == "[5, 3, 1] : i64 (3,)");
+}
+
+TEST_CASE("session random values are seeded") {
+  Tensor a = compute("rand(f64, [1000], seed=3)");
+  Tensor b = compute("rand(f64, [1000], seed=3)");
+  Tensor c = compute("rand(f64, [1000], seed=4)");
+  CHECK(a.equals(b));
+  CHECK_FALSE(a.equals(c));
+  double low = 1, high = 0;
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    low = std::min(low, a.get_double(i));
+    high = std::max(high, a.get_double(i));
+  }
+  CHECK(low >= 0.0);
+  CHECK(high < 1.0);
+}
+
+TEST_CASE("session randn moments") {
+  Tensor t = compute("randn(f64, [20000], seed=1)");
+  double sum = 0, squares = 0;
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    sum += t.get_double(i);
+    squares += t.get_double(i) * t.get_double(i);
+  }
+  double mean = sum / 20000.0;
+  // Tolerances of about five standard errors for 20000 samples.
+  CHECK(std::abs(mean) < 0.04);
+  CHECK(std::abs(squares / 20000.0 - mean * mean - 1.0) < 0.05);
+}
+
+TEST_CASE("session symbolic expressions print infix") {
+  std::string code =
+      "X = matrix(f32, [n, 6])\n"
+      "W = shared(\"W\", zeros(f32, [6, 64]))\n"
+      "sigmoid(X @ W)\n"
+      "sum(X, axis=0, keepdims=true)\n"
+      "-X[0, :] ** 2";
+  CHECK(output(code) ==
+        "sigmoid(X @ W) : f32 (n, 64)\n"
+        "sum(X, axis=[0], keepdims=true) : f32 (1, 6)\n"
+        "-take(X, 0, axis=0) ** 2 : f32 (6,)");
+}
+
+TEST_CASE("session input declarations") {
+  CHECK(output("x = vector(f32)\n:type x") == "f32 (x_0,)");
+  CHECK(output("X = matrix(f64)\n:type X") == "f64 (X_0, X_1)");
+  CHECK(output("t = tensor(f32, [n, 3])\n:type t") == "f32 (n, 3)");
+  CHECK(output("s = scalar(i64)\n:type s") == "i64 ()");
+  CHECK(output("v = vector(i32, m)\n:type v") == "i32 (m,)");
+  CHECK(output("k = 4\nt = tensor(f32, [k, 2])\n:type t") == "f32 (4, 2)");
+  // A call inside the shape does not take the name of the input being declared.
+  CHECK(output("X = matrix(f32, [sum([1, 2]), 3])\n:type X") == "f32 (3, 3)");
+  CHECK(output("T = tensor(f32, [max(ones(i64, [1])), n])\n:type T") == "f32 (1, n)");
+}
+
+TEST_CASE("session shared variables print their values") {
+  CHECK(output("W = shared(\"W\", [[1.0, 2.0]])\nW\n:type W") ==
+        "[[1., 2.]] : f32 (1, 2)\nf32 (1, 2)");
+  CHECK(output("b = shared(\"b\", zeros(f64, [2]))\nb + 1") == "[1., 1.] : f64 (2,)");
+}
+
+TEST_CASE("session grad of shared variables") {
+  // d/dW sum(W * W) = 2 W, evaluated right away since no input is involved.
+  CHECK(output("W = shared(\"W\", [1.0, 2.0])\ngrad(sum(W * W), W)") == "[2., 4.] : f32 (2,)");
+  CHECK(output("W = shared(\"W\", [1.0, 2.0])\nb = shared(\"b\", [3.0])\n"
+               "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
+}
+
+TEST_CASE("session grad over an input stays symbolic") {
+  std::string out = output("x = vector(f32)\ng = grad(sum(x * x), x)\n:type g");
+  CHECK(out == "f32 (x_0,)");
+}
+
+TEST_CASE("session fused ops") {
+  CHECK(output("fused{$0 * 2 + $1}([1.0, 2.0], [3.0, 4.0])") == "[5., 8.] : f64 (2,)");
+  CHECK(output("fused_sum{$0 * $1}([1.0, 2.0], [3.0, 4.0])") == "11. : f64 ()");
+  CHECK(output("fused_max{$0}([[1, 5], [7, 2]], axis=[1])") == "[5, 7] : i64 (2,)");
+}
+
+TEST_CASE("session placeholders print symbolically") {
+  CHECK(output("param(0, f32) * 2") == "$0 * 2 : f32 ()");
+}
+
+TEST_CASE("session continuation lines") {
+  CHECK(output("y = [[1, 2],\n     [3, 4]]\nsum(y,\n    axis=0)") == "[4, 6] : i64 (2,)");
+}
+
+TEST_CASE("session empty and comment-only input") {
+  CHECK(output("").empty());
+  CHECK(output("# nothing\n\n   \n").empty());
+}
+
+TEST_CASE("session values of other kinds") {
+  CHECK(output("f32") == "f32");
+  CHECK(output("\"hi\"") == "\"hi\"");
+  CHECK(output("softmax") == "builtin softmax(x, axis=-1)");
+}
+
+TEST_CASE("session json output") {
+  SessionOptions options = damo::testing::reference_options(true);
+  CHECK(output("[[1.5, nan]]", options) ==
+        R"({"dtype": "f64", "shape": [1, 2], "data": [[1.5, "nan"]]})");
+  CHECK(output("x = vector(f32)\nx * 2", options) ==
+        R"({"expr": "x * 2", "dtype": "f32", "shape": ["x_0"]})");
+  CHECK(
+      output("W = shared(\"W\", [1.0])\ngrad(sum(W), [W, W])", options) ==
+      R"([{"dtype": "f32", "shape": [1], "data": [1]}, {"dtype": "f32", "shape": [1], "data": [1]}])");
+}
+
+TEST_CASE("session type command") {
+  CHECK(output("X = matrix(f32, [n, 3])\n:type sum(X, axis=1) > 0") == "bool (n,)");
+  CHECK(output(":type f32") == "a dtype");
+}
+
+TEST_CASE("session graph command") {
+  CHECK(output("x = vector(f32)\n:graph x * 2") ==
+        "%3 = mul f32 (x_0,)\n  %0 = input f32 (x_0,) x\n  %2 = constant f32 () weak 2");
+}
+
+TEST_CASE("session help command") {
+  std::string help = output(":help");
+  CHECK(help.find(":dot EXPR FILE") != std::string::npos);
+  CHECK(help.find("softmax") != std::string::npos);
+  CHECK(output(":help softmax") ==
+        "softmax(x, axis=-1)\n  exp(x) normalized to sum to 1 along an axis");
+  CHECK(output(":help :load") == ":load FILE\n  runs the statements of FILE in this session");
+}
+
+TEST_CASE("session dot command writes a file") {
+  std::string path = std::string(DAMO_BINARY_DIR) + "/tests/session_dot.dot";
+  std::remove(path.c_str());
+  CHECK(output("x = vector(f32)\n:dot exp(x) + 1 " + path) == "wrote " + path);
+  std::ifstream file(path);
+  std::string text((std::istreambuf_iterator<char>(file)), {});
+  CHECK(text.starts_with("digraph"));
+  CHECK(text.find("exp") != std::string::npos);
+}
+
+TEST_CASE("session load command") {
+  std::string path = std::string(DAMO_BINARY_DIR) + "/tests/session_load.damo";
+  {
+    std::ofstream file(path);
+    file << "a = 20\na + 1\n";
+  }
+  CHECK(output(":load " + path + "\na * 2") == "21 : i64 ()\n40 : i64 ()");
+}
+
+TEST_CASE("session load that loads itself stops") {
+  std::string path = std::string(DAMO_BINARY_DIR) + "/tests/session_self_load.damo";
+  {
+    std::ofstream file(path);
+    file << ":load " << path << "\n";
+  }
+  auto e = damo::testing::error_of(":load " + path);
+  CHECK(e.message == ":load is nested more than 16 levels deep; does a file load itself?");
+  CHECK(e.what.starts_with(path + ":1:1: "));
+}
+
+TEST_CASE("session quit command stops") {
+  Session session(damo::testing::reference_options());
+  CHECK(session.run("1\n:quit\n2") == std::vector<std::string>{"1 : i64 ()"});
+  CHECK(session.quit_requested());
+}
+
+TEST_CASE("session completions") {
+  Session session(damo::testing::reference_options());
+  session.run("softness = 1");
+  std::vector<std::string> names = session.completions("soft");
+  CHECK(names == std::vector<std::string>{"softmax", "softmax_crossentropy",
+                                          "softmax_crossentropy_grad", "softness", "softplus"});
+  CHECK(session.completions(":g") == std::vector<std::string>{":graph"});
+  CHECK(session.completions("tr") == std::vector<std::string>{"transpose", "true"});
+}
+
+TEST_CASE("session evaluate returns values") {
+  Session session(damo::testing::reference_options());
+  session.run("x = vector(f32)");
+  Value v = session.evaluate("x + 1");
+  REQUIRE(v.is(Value::Kind::Tensor));
+  CHECK(v.expr().dtype() == DType::Float32);
+  CHECK(session.evaluate("[x, x]").is(Value::Kind::List));
+  CHECK_THROWS_AS(session.compute("x + 1"), UserError);
+}

@@ -1,0 +1,144 @@
+// damo: the command-line program of Damo's expression language. It starts the REPL, runs a
+// script file, a script from standard input, or one -e snippet.
+#include <unistd.h>
+
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "damo/frontend/repl.h"
+#include "damo/frontend/session.h"
+#include "damo/runtime/io.h"
+
+namespace {
+
+constexpr const char* kUsage = R"usage(usage: damo [OPTIONS] [FILE]
+
+Damo's expression language: build typed tensor expressions, differentiate them, compile
+them and run them.
+
+  damo                 starts the REPL when standard input is a terminal; otherwise runs
+                       standard input as a script
+  damo FILE            runs the script FILE ('-' reads standard input)
+  damo -e 'CODE'       runs one snippet of code
+
+Each top-level expression statement prints its value: a constant expression as a
+NumPy-style array followed by its dtype and shape, such as "[1, 2] : i64 (2,)"; an
+expression over symbolic inputs as its infix form, such as "sigmoid(x @ W) : f32 (n, 64)".
+
+Options:
+  -e CODE              runs CODE instead of a file or the REPL
+  --json               prints each value as a JSON object:
+                       {"dtype": "f32", "shape": [2, 3], "data": [[...], [...]]}, with NaN
+                       and infinities as the strings "nan", "inf" and "-inf"; a symbolic
+                       value as {"expr": "...", "dtype": "f32", "shape": ["n", 3]}
+  --backend=jit|reference
+                       the backend of function(...), :ir, :asm and :time (default: jit)
+  -h, --help           prints this text
+
+REPL: the prompt is "damo> ", and "...> " while a bracket is open. Tab completes names in
+scope, builtins and :commands. Ctrl-C discards the entry being typed; Ctrl-D or :quit
+leaves. The history is kept in $DAMO_HISTORY, or ~/.damo_history when that is unset.
+
+Commands (in the REPL and in scripts, each on its own line):
+  :help [NAME]         the language in brief, or a builtin's arguments
+  :type EXPR           dtype and shape of EXPR
+  :graph EXPR          EXPR's graph, one node a line
+  :opt EXPR            EXPR after the optimizer (not available yet)
+  :ir EXPR             LLVM IR of EXPR compiled over its free inputs
+  :asm EXPR            assembly of EXPR compiled over its free inputs
+  :dot EXPR FILE       writes EXPR's graph to FILE in Graphviz DOT
+  :time EXPR           compile times, and the call time on random inputs whose symbolic
+                       sizes are 8
+  :load FILE           runs the statements of FILE in this session
+  :quit                leaves the REPL or stops the script
+
+Exit status: 0 on success; 1 after an error (a script stops at its first error, the REPL
+keeps going and reports it at exit); 2 for invalid command-line arguments.
+
+docs/language.md describes the language.)usage";
+
+struct CommandLine {
+  std::optional<std::string> code;
+  std::optional<std::string> file;
+  damo::SessionOptions options;
+};
+
+// Parses argv, or prints the problem and returns nullopt.
+std::optional<CommandLine> parse_command_line(int argc, char** argv, bool& help) {
+  CommandLine line;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+    } else if (arg == "--json") {
+      line.options.json = true;
+    } else if (arg == "-e") {
+      if (i + 1 >= argc) {
+        std::cerr << "damo: -e needs the code to run, as in damo -e '1 + 2'\n";
+        return std::nullopt;
+      }
+      line.code = argv[++i];
+    } else if (arg.rfind("--backend=", 0) == 0) {
+      std::string backend = arg.substr(std::strlen("--backend="));
+      if (backend == "jit")
+        line.options.compile.backend = damo::Backend::Jit;
+      else if (backend == "reference")
+        line.options.compile.backend = damo::Backend::Reference;
+      else {
+        std::cerr << "damo: unknown backend '" << backend << "'; use jit or reference\n";
+        return std::nullopt;
+      }
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      std::cerr << "damo: unknown option '" << arg << "'; damo --help lists the options\n";
+      return std::nullopt;
+    } else if (line.file) {
+      std::cerr << "damo: only one script file can run at a time\n";
+      return std::nullopt;
+    } else {
+      line.file = arg;
+    }
+  }
+  if (line.code && line.file) {
+    std::cerr << "damo: give either -e CODE or a FILE, not both\n";
+    return std::nullopt;
+  }
+  return line;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool help = false;
+  std::optional<CommandLine> line = parse_command_line(argc, argv, help);
+  if (!line) return 2;
+  if (help) {
+    std::cout << kUsage << '\n';
+    return 0;
+  }
+
+  damo::Session session(line->options);
+  if (line->code) return damo::run_script(session, *line->code, "<string>", std::cout, std::cerr);
+
+  bool read_stdin = line->file ? *line->file == "-" : !isatty(STDIN_FILENO);
+  if (read_stdin) {
+    std::string text(std::istreambuf_iterator<char>(std::cin), {});
+    return damo::run_script(session, text, "<stdin>", std::cout, std::cerr);
+  }
+  if (line->file) {
+    std::string text;
+    try {
+      text = damo::read_file(*line->file);
+    } catch (const damo::Error& error) {
+      std::cerr << "damo: " << error.what() << '\n';
+      return 1;
+    }
+    return damo::run_script(session, text, *line->file, std::cout, std::cerr);
+  }
+
+  damo::ReplOptions options;
+  options.history_path = damo::default_history_path();
+  return damo::run_repl(session, options);
+}
