@@ -18,6 +18,10 @@ std::string csv_reader(const std::uint8_t* data, std::size_t size);
 /// that serializes back to the same bytes.
 std::string model_reader(const std::uint8_t* data, std::size_t size);
 
+/// The expression language's parser: parse_program() either throws a UserError located in
+/// the text or returns statements whose trees print.
+std::string expression_parser(const std::uint8_t* data, std::size_t size);
+
 /// Differential test of the JIT: decodes a random well-typed graph and its arguments,
 /// compiles it and checks that the results match the reference evaluator's.
 std::string jit_differential(const std::uint8_t* data, std::size_t size);

@@ -1,8 +1,10 @@
 // Graphs 100,000 nodes deep: printing, evaluation, differentiation and compilation finish
-// or raise an error, and never overflow the call stack.
+// or raise an error, and never overflow the call stack. Text nested as deep is a parse
+// error.
 #include <doctest/doctest.h>
 
 #include "damo/frontend/function.h"
+#include "damo/frontend/parser.h"
 #include "damo/graph/autodiff.h"
 #include "damo/graph/eval.h"
 #include "damo/graph/ops.h"
@@ -75,4 +77,26 @@ TEST_CASE("deep graph compiles with the JIT") {
   options.opt_level = 0;
   Function f = compile({x}, {e}, {}, options);
   CHECK(f({Tensor::from_list({1}, DType::Float64)})[0].get_double(0) == kDepth + 1.0);
+}
+
+TEST_CASE("deep expression text is a parse error") {
+  const std::pair<std::string, std::string> texts[] = {
+      {std::string(kDepth, '(') + "x" + std::string(kDepth, ')'), "parentheses"},
+      {std::string(kDepth, '-') + "x", "prefix minus"},
+      {std::string(kDepth, '['), "unclosed lists"},
+  };
+  for (const auto& [text, what] : texts) {
+    INFO(what);
+    SourceFile source("deep.dm", text);
+    try {
+      parse_program(source);
+      FAIL("no error");
+    } catch (const UserError& e) {
+      CHECK(e.message() ==
+            "expression is nested too deeply (more than 256 levels); split it into several "
+            "statements");
+      CHECK(e.location().line == 1);
+      CHECK(e.location().column == 257);
+    }
+  }
 }

@@ -45,6 +45,10 @@ TEST_CASE("fuzz corpus of the csv reader") { CHECK(replay("csv", damo::fuzz::csv
 
 TEST_CASE("fuzz corpus of the model reader") { CHECK(replay("model", damo::fuzz::model_reader) >= 4); }
 
+TEST_CASE("fuzz corpus of the expression parser") {
+  CHECK(replay("parser", damo::fuzz::expression_parser) >= 10);
+}
+
 TEST_CASE("fuzz corpus of the jit differential") {
   CHECK(replay("jit_diff", damo::fuzz::jit_differential) >= 4);
 }
