@@ -197,7 +197,12 @@ class Generator {
     return g_.constant(value);
   }
 
-  int axis_of(const Expr& x) { return x.rank() == 0 ? 0 : in_.below(x.rank()) - (in_.chance(64) ? x.rank() : 0); }
+  // An axis of x, sometimes written negative.
+  int axis_of(const Expr& x) {
+    if (x.rank() == 0) return 0;
+    int axis = in_.below(x.rank());
+    return in_.chance(64) ? axis - x.rank() : axis;
+  }
 
   Axes random_axes(const Expr& x) {
     if (in_.chance(64) || x.rank() == 0) return Axes();
@@ -228,27 +233,52 @@ class Generator {
     return body;
   }
 
+  // Each step reads its decisions one statement at a time: the order in which C++
+  // evaluates function arguments differs between compilers, and the same bytes must build
+  // the same graph under GCC (corpus replay) and clang (the fuzzer).
   Expr build_step() {
     switch (in_.below(16)) {
-    case 0: return unary(kUnary[in_.below(std::size(kUnary))], pick());
-    case 1: return cast(pick(), kAllDTypes[in_.below(5)]);
-    case 2:
-    case 3: return binary(kBinary[in_.below(std::size(kBinary))], pick(), operand());
-    case 4: return where(pick(), operand(), operand());
-    case 5: return clip(pick(), operand(), operand());
-    case 6: {
-      Expr x = pick();
-      return reduce(kReductions[in_.below(std::size(kReductions))], x, random_axes(x), in_.chance(64));
+    case 0: {
+      OpKind op = kUnary[in_.below(std::size(kUnary))];
+      return unary(op, pick());
     }
-    case 7: return matmul(pick(), pick());
+    case 1: {
+      Expr x = pick();
+      return cast(x, kAllDTypes[in_.below(5)]);
+    }
+    case 2:
+    case 3: {
+      OpKind op = kBinary[in_.below(std::size(kBinary))];
+      Expr a = pick();
+      return binary(op, a, operand());
+    }
+    case 4:
+    case 5: {
+      Expr x = pick();
+      Expr a = operand();
+      Expr b = operand();
+      return in_.chance(128) ? where(x, a, b) : clip(x, a, b);
+    }
+    case 6: {
+      OpKind op = kReductions[in_.below(std::size(kReductions))];
+      Expr x = pick();
+      Axes axes = random_axes(x);
+      return reduce(op, x, axes, in_.chance(64));
+    }
+    case 7: {
+      Expr a = pick();
+      return matmul(a, pick());
+    }
     case 8: return layout_step();
     case 9: return gather_step();
     case 10: {
       Expr x = pick();
-      return in_.chance(128) ? softmax(x, axis_of(x)) : log_softmax(x, axis_of(x));
+      int axis = axis_of(x);
+      return in_.chance(128) ? softmax(x, axis) : log_softmax(x, axis);
     }
     case 11: {
-      Expr p = pick(), t = pick();
+      Expr p = pick();
+      Expr t = pick();
       switch (in_.below(3)) {
       case 0: return categorical_crossentropy(p, t);
       case 1: return binary_crossentropy(p, t);
@@ -282,31 +312,42 @@ class Generator {
       for (const Dim& d : x.shape()) dims.push_back(d);
       return broadcast_to(x, Shape(std::move(dims)));
     }
-    case 5: return concatenate({x, pick()}, axis_of(x));
+    case 5: {
+      Expr other = pick();
+      return concatenate({x, other}, axis_of(x));
+    }
     default: {
       auto bound = [&]() -> std::optional<std::int64_t> {
         if (in_.chance(64)) return std::nullopt;
         return static_cast<std::int64_t>(in_.below(9)) - 4;
       };
+      int axis = axis_of(x);
+      std::optional<std::int64_t> start = bound();
+      std::optional<std::int64_t> stop = bound();
       std::int64_t step = in_.chance(64) ? -1 - in_.below(2) : 1 + in_.below(2);
-      return slice(x, axis_of(x), bound(), bound(), step);
+      return slice(x, axis, start, stop, step);
     }
     }
   }
 
   Expr gather_step() {
     Expr x = pick();
-    switch (in_.below(3)) {
-    case 0: return take(x, indices(), axis_of(x));
-    case 1: return take_along_axis(x, indices(), axis_of(x));
-    default: return one_hot(indices(), in_.below(4), kAllDTypes[in_.below(5)]);
+    int kind = in_.below(3);
+    Expr index = indices();
+    if (kind == 2) {
+      std::int64_t depth = in_.below(4);
+      return one_hot(index, depth, kAllDTypes[in_.below(5)]);
     }
+    int axis = axis_of(x);
+    return kind == 0 ? take(x, index, axis) : take_along_axis(x, index, axis);
   }
 
-  // fused_matmul requires operands and bias of one dtype and a bias that broadcasts to the
-  // product, as the optimizer guarantees; other combinations are skipped.
+  // fused_matmul requires float operands and bias of one dtype and a bias that broadcasts
+  // to the product, as the optimizer guarantees; other combinations are skipped.
   Expr fused_matmul_step() {
-    Expr a = pick(), b = pick();
+    Expr a = pick();
+    Expr b = pick();
+    if (!is_float(a.dtype())) a = cast(a, DType::Float32);
     if (b.dtype() != a.dtype()) b = cast(b, a.dtype());
     bool transpose_a = in_.chance(64) && a.rank() >= 2;
     bool transpose_b = in_.chance(64) && b.rank() >= 2;
@@ -334,7 +375,9 @@ class Generator {
     const OpKind kinds[] = {OpKind::Sum, OpKind::Max, OpKind::Min, OpKind::Prod};
     Expr body = exact_body(operands);
     Expr x = fused_elementwise(body, operands);
-    return fused_reduction(kinds[in_.below(4)], body, operands, random_axes(x), in_.chance(64));
+    OpKind op = kinds[in_.below(4)];
+    Axes axes = random_axes(x);
+    return fused_reduction(op, body, operands, axes, in_.chance(64));
   }
 
   // An index constant of the given shape, with values from the bytes (any value is valid:
@@ -347,7 +390,10 @@ class Generator {
 
   Expr scatter_step() {
     Expr src = pick();
-    if (src.rank() == 0 || !src.shape().is_static()) return softmax_crossentropy_grad(src, pick(), operand());
+    if (src.rank() == 0 || !src.shape().is_static()) {
+      Expr targets = pick();
+      return softmax_crossentropy_grad(src, targets, operand());
+    }
     int axis = in_.below(src.rank());
     Dims src_dims = src.shape().static_dims();
     std::vector<Dim> dims = src.shape().dims();

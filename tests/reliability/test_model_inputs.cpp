@@ -131,3 +131,35 @@ TEST_CASE("model file of another kind") {
   CHECK(message_of<damo::UserError>([&] { load_model(dir); }) ==
         "cannot read '" + dir + "': Is a directory");
 }
+
+TEST_CASE("model weight dims whose product wraps around") {
+  // Found by the model fuzzer: dimensions (2, 2^62 + 2) multiply to 4 modulo 2^64, which
+  // passed the size check and left the error to Tensor, without the file name.
+  std::string payload = serialize_model(tiny_model()).substr(kModelHeaderSize);
+  std::string first_weight_shape;
+  for (std::uint64_t v : {std::uint64_t{2}, std::uint64_t{2}, std::uint64_t{3}})
+    first_weight_shape.append(reinterpret_cast<const char*>(&v), sizeof v);
+  std::size_t at = payload.find(first_weight_shape);
+  REQUIRE(at != std::string::npos);
+  std::uint64_t huge = (std::uint64_t{1} << 62) + 2;
+  std::memcpy(payload.data() + at + 16, &huge, sizeof huge);
+  CHECK(parse_error(with_header(payload)) ==
+        "m.bin is not a valid model file: a weight tensor larger than the file at payload byte " +
+            std::to_string(at + 24));
+}
+
+TEST_CASE("model flag byte other than 0 or 1") {
+  // Found by the model fuzzer: a log1p flag of 63 read as true and saved back as 1, so the
+  // reader accepted bytes that no writer produces.
+  std::string payload = serialize_model(tiny_model()).substr(kModelHeaderSize);
+  std::size_t name = payload.find("Fresh");
+  REQUIRE(name != std::string::npos);
+  std::size_t flag = name + 5 + 1 + 8;  // after the name, the kind byte and the median
+  REQUIRE(payload[flag] == 0);
+  payload[flag] = 63;
+  CHECK(parse_error(with_header(payload)) ==
+        "m.bin is not a valid model file: a log1p flag other than 0 or 1 at payload byte " +
+            std::to_string(flag + 1));
+  payload[flag] = 1;
+  CHECK(parse_error(with_header(payload)) == "no error");
+}
