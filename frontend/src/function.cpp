@@ -76,12 +76,25 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
     roots.push_back(u.value);
   }
   std::unordered_set<const Node*> listed;
-  for (const Expr& e : inputs) listed.insert(e.node());
+  std::unordered_set<std::string> bound_symbols;
+  for (const Expr& e : inputs) {
+    listed.insert(e.node());
+    for (const Dim& d : e.shape())
+      if (d.is_symbolic()) bound_symbols.insert(d.symbol());
+  }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Input && listed.count(n) == 0)
       throw UserError(fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
                                   "the list of inputs; add it",
                                   n->name(), dtype_name(n->dtype()), n->shape().to_string()));
+    // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
+    for (const Dim& d : n->shape())
+      if (d.is_symbolic() && bound_symbols.count(d.symbol()) == 0)
+        throw UserError(fmt::format("compile: {} {} {} uses symbolic dimension '{}', which no "
+                                    "input has, so no call can give its size; add an input with "
+                                    "that dimension or use a static size",
+                                    op_name(n->op()), dtype_name(n->dtype()),
+                                    n->shape().to_string(), d.symbol()));
   }
 }
 

@@ -47,9 +47,11 @@ std::vector<Tensor> evaluate_guarded(const std::vector<Expr>& roots, const Feeds
 
 class ReferenceExecutor final : public Executor {
  public:
-  ReferenceExecutor(std::vector<Expr> inputs, std::vector<Expr> outputs, std::vector<Update> updates,
-                    bool nan_guard)
-      : inputs_(std::move(inputs)), outputs_(std::move(outputs)), updates_(std::move(updates)),
+  ReferenceExecutor(std::vector<Expr> inputs, std::vector<Expr> outputs,
+                    std::vector<Update> updates, bool nan_guard)
+      : inputs_(std::move(inputs)),
+        outputs_(std::move(outputs)),
+        updates_(std::move(updates)),
         nan_guard_(nan_guard) {}
 
   std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes&,
@@ -63,7 +65,8 @@ class ReferenceExecutor final : public Executor {
     // shared variables run one at a time.
     std::unique_lock<std::mutex> guard(mutex_, std::defer_lock);
     if (!updates_.empty()) guard.lock();
-    std::vector<Tensor> values = nan_guard_ ? evaluate_guarded(roots, feeds) : evaluate(roots, feeds);
+    std::vector<Tensor> values =
+        nan_guard_ ? evaluate_guarded(roots, feeds) : evaluate(roots, feeds);
     for (std::size_t i = 0; i < updates_.size(); ++i)
       updates_[i].variable->shared()->set_value(values[outputs_.size() + i]);
     values.resize(outputs_.size());

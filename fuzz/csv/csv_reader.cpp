@@ -14,14 +14,16 @@ std::string csv_reader(const std::uint8_t* data, std::size_t size) {
     table = segment::parse_csv(text, "<fuzz>");
   } catch (const UserError& error) {
     std::string_view message = error.what();
-    if (!message.starts_with("<fuzz>")) return fmt::format("an error without the source name: {}", message);
+    if (!message.starts_with("<fuzz>"))
+      return fmt::format("an error without the source name: {}", message);
     return {};
   }
 
   if (table.columns.empty()) return "a table without columns";
   std::int64_t previous_line = 0;
   for (std::int64_t line : table.row_lines) {
-    if (line <= previous_line) return fmt::format("row lines out of order: {} after {}", line, previous_line);
+    if (line <= previous_line)
+      return fmt::format("row lines out of order: {} after {}", line, previous_line);
     previous_line = line;
   }
   for (const segment::Column& column : table.columns) {

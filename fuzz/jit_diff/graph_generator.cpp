@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace damo::fuzz {
 
@@ -17,18 +18,23 @@ constexpr const char* kSymbols[] = {"n", "m"};
 double special_float(int index) {
   using F = std::numeric_limits<float>;
   using D = std::numeric_limits<double>;
-  const double values[] = {0.0,       -0.0,       1.0,        -1.0,         0.5,
-                           -2.5,      D::quiet_NaN(), D::infinity(), -D::infinity(),
+  // clang-format off
+  const double values[] = {0.0, -0.0, 1.0, -1.0, 0.5, -2.5,
+                           D::quiet_NaN(), D::infinity(), -D::infinity(),
                            F::denorm_min(), -F::denorm_min(), D::denorm_min(), F::min(),
-                           F::max(),  F::lowest(), D::max(),  1e-30,        1e30,
-                           88.5,      -103.0,     710.0,      3.0,          -7.0};
+                           F::max(), F::lowest(), D::max(), 1e-30, 1e30,
+                           88.5, -103.0, 710.0, 3.0, -7.0};
+  // clang-format on
   return values[index % std::size(values)];
 }
 
-template <class T> T special_integer(int index) {
+template <class T>
+T special_integer(int index) {
   using L = std::numeric_limits<T>;
+  // clang-format off
   const T values[] = {0, 1, -1, 2, -2, 3, L::max(), L::min(), static_cast<T>(L::max() - 1),
                       static_cast<T>(L::min() + 1), 31, 32, 63, 64, -64};
+  // clang-format on
   return values[index % std::size(values)];
 }
 
@@ -51,20 +57,19 @@ void fill_tensor(Tensor& t, FuzzInput& in) {
   });
 }
 
-const OpKind kUnary[] = {OpKind::Neg,     OpKind::Abs,   OpKind::Sign,     OpKind::Exp,
-                         OpKind::Expm1,   OpKind::Log,   OpKind::Log1p,    OpKind::Sqrt,
-                         OpKind::Square,  OpKind::Reciprocal, OpKind::Sin, OpKind::Cos,
-                         OpKind::Tanh,    OpKind::Sigmoid, OpKind::Softplus, OpKind::Relu,
-                         OpKind::Floor,   OpKind::Ceil,  OpKind::Round,    OpKind::IsNan,
-                         OpKind::IsInf,   OpKind::Not,   OpKind::StopGradient};
-const OpKind kBinary[] = {OpKind::Add, OpKind::Sub,     OpKind::Mul,     OpKind::Div,
-                          OpKind::FloorDiv, OpKind::Mod, OpKind::Pow,    OpKind::Maximum,
-                          OpKind::Minimum, OpKind::Eq,  OpKind::Ne,      OpKind::Lt,
-                          OpKind::Le,  OpKind::Gt,      OpKind::Ge,      OpKind::And,
-                          OpKind::Or};
-const OpKind kReductions[] = {OpKind::Sum,    OpKind::Mean,   OpKind::Prod,      OpKind::Max,
-                              OpKind::Min,    OpKind::ArgMax, OpKind::ArgMin,    OpKind::LogSumExp,
-                              OpKind::All,    OpKind::Any};
+const OpKind kUnary[] = {OpKind::Neg,    OpKind::Abs,        OpKind::Sign,        OpKind::Exp,
+                         OpKind::Expm1,  OpKind::Log,        OpKind::Log1p,       OpKind::Sqrt,
+                         OpKind::Square, OpKind::Reciprocal, OpKind::Sin,         OpKind::Cos,
+                         OpKind::Tanh,   OpKind::Sigmoid,    OpKind::Softplus,    OpKind::Relu,
+                         OpKind::Floor,  OpKind::Ceil,       OpKind::Round,       OpKind::IsNan,
+                         OpKind::IsInf,  OpKind::Not,        OpKind::StopGradient};
+const OpKind kBinary[] = {
+    OpKind::Add, OpKind::Sub,     OpKind::Mul,     OpKind::Div, OpKind::FloorDiv, OpKind::Mod,
+    OpKind::Pow, OpKind::Maximum, OpKind::Minimum, OpKind::Eq,  OpKind::Ne,       OpKind::Lt,
+    OpKind::Le,  OpKind::Gt,      OpKind::Ge,      OpKind::And, OpKind::Or};
+const OpKind kReductions[] = {OpKind::Sum, OpKind::Mean,   OpKind::Prod,   OpKind::Max,
+                              OpKind::Min, OpKind::ArgMax, OpKind::ArgMin, OpKind::LogSumExp,
+                              OpKind::All, OpKind::Any};
 const OpKind kActivations[] = {OpKind::Param, OpKind::Sigmoid, OpKind::Tanh, OpKind::Relu};
 
 // True when an op computes an exact result in the node's dtype from exact operands: the
@@ -76,8 +81,14 @@ bool op_is_exact(const Node& node) {
   case OpCategory::Layout: return true;
   case OpCategory::Unary:
     switch (op) {
-    case OpKind::Exp: case OpKind::Expm1: case OpKind::Log: case OpKind::Log1p:
-    case OpKind::Sin: case OpKind::Cos: case OpKind::Tanh: case OpKind::Sigmoid:
+    case OpKind::Exp:
+    case OpKind::Expm1:
+    case OpKind::Log:
+    case OpKind::Log1p:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
     case OpKind::Softplus: return false;
     default: return true;
     }
@@ -115,6 +126,8 @@ class Generator {
       DType dtype = kAllDTypes[in_.below(5)];
       Shape shape = random_shape();
       Expr x = g_.input("x" + std::to_string(i), dtype, shape);
+      for (const Dim& d : shape)
+        if (d.is_symbolic()) bound_symbols_.insert(d.symbol());
       result.inputs.push_back(x);
       Tensor value = Tensor::empty(dtype, bind(shape));
       fill_tensor(value, in_);
@@ -140,7 +153,8 @@ class Generator {
   Dim random_dim() {
     switch (in_.below(7)) {
     case 0: return Dim(0);
-    case 1: case 2: return Dim(1);
+    case 1:
+    case 2: return Dim(1);
     case 3: return Dim(2);
     case 4: return Dim(3);
     case 5: return Dim(kSymbols[0]);
@@ -301,14 +315,20 @@ class Generator {
     case 0: {
       std::vector<int> perm;
       for (int i = 0; i < x.rank(); ++i) perm.push_back(i);
-      for (int i = x.rank() - 1; i > 0; --i) std::swap(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(in_.below(i + 1))]);
+      for (int i = x.rank() - 1; i > 0; --i)
+        std::swap(perm[static_cast<std::size_t>(i)],
+                  perm[static_cast<std::size_t>(in_.below(i + 1))]);
       return transpose(x, perm);
     }
     case 1: return reshape(x, {-1});
     case 2: return expand_dims(x, in_.below(x.rank() + 1));
     case 3: return squeeze(x);
     case 4: {
-      std::vector<Dim> dims = {random_dim()};
+      // Only the arguments give symbols their sizes, so a new leading axis uses a symbol
+      // only when an input has it.
+      Dim lead = random_dim();
+      if (lead.is_symbolic() && bound_symbols_.count(lead.symbol()) == 0) lead = Dim(2);
+      std::vector<Dim> dims = {lead};
       for (const Dim& d : x.shape()) dims.push_back(d);
       return broadcast_to(x, Shape(std::move(dims)));
     }
@@ -355,7 +375,8 @@ class Generator {
                           transpose_b ? transpose(b, swap_last(b.rank())) : b);
     Expr bias = in_.chance(128) ? operand() : Expr();
     if (bias.defined() && bias.dtype() != a.dtype()) bias = cast(bias, a.dtype());
-    if (bias.defined() && broadcast_shapes(product.shape(), bias.shape()) != product.shape()) bias = Expr();
+    if (bias.defined() && broadcast_shapes(product.shape(), bias.shape()) != product.shape())
+      bias = Expr();
     return fused_matmul(a, b, bias, kActivations[in_.below(4)], transpose_a, transpose_b);
   }
 
@@ -371,7 +392,8 @@ class Generator {
     // Sum and prod bodies must already have the result dtype, i64 or a float.
     for (Expr& e : operands)
       if (!is_float(e.dtype())) e = cast(e, DType::Int64);
-    if (operands[0].dtype() != operands[1].dtype()) operands[1] = cast(operands[1], operands[0].dtype());
+    if (operands[0].dtype() != operands[1].dtype())
+      operands[1] = cast(operands[1], operands[0].dtype());
     const OpKind kinds[] = {OpKind::Sum, OpKind::Max, OpKind::Min, OpKind::Prod};
     Expr body = exact_body(operands);
     Expr x = fused_elementwise(body, operands);
@@ -435,11 +457,12 @@ class Generator {
     switch (n.op()) {
     case OpKind::Sum:
     case OpKind::Mean: return reduce(n.op(), abs_of(0), Axes(n.attrs().ints), n.attrs().keepdims);
-    case OpKind::LogSumExp: return reduce(OpKind::Max, abs_of(0), Axes(n.attrs().ints), n.attrs().keepdims);
+    case OpKind::LogSumExp:
+      return reduce(OpKind::Max, abs_of(0), Axes(n.attrs().ints), n.attrs().keepdims);
     case OpKind::MatMul: return matmul(abs_of(0), abs_of(1));
     case OpKind::FusedMatMul:
-      return fused_matmul(abs_of(0), abs_of(1), n.input_count() > 2 ? abs_of(2) : Expr(), OpKind::Param,
-                          n.attr(0) != 0, n.attr(1) != 0);
+      return fused_matmul(abs_of(0), abs_of(1), n.input_count() > 2 ? abs_of(2) : Expr(),
+                          OpKind::Param, n.attr(0) != 0, n.attr(1) != 0);
     case OpKind::IndexAdd:
     case OpKind::ScatterAddAlongAxis: return rebuild(n, {abs_of(0), Expr(n.input(1))});
     case OpKind::FusedReduction: {
@@ -448,12 +471,15 @@ class Generator {
       Expr terms = unary(OpKind::Abs, fused_elementwise(Expr(n.attrs().body), operands));
       return reduce(OpKind::Sum, terms, Axes(n.attrs().ints), n.attrs().keepdims);
     }
-    case OpKind::CategoricalCrossentropy: return sum(unary(OpKind::Abs, mul(Expr(n.input(1)), log(Expr(n.input(0))))), -1);
+    case OpKind::CategoricalCrossentropy:
+      return sum(unary(OpKind::Abs, mul(Expr(n.input(1)), log(Expr(n.input(0))))), -1);
     case OpKind::SoftmaxCrossEntropy: return sum(abs_of(1), -1) * (max(abs_of(0), -1) * 2.0 + 1.0);
     case OpKind::SparseSoftmaxCrossEntropy: return max(abs_of(0), -1) * 2.0 + 1.0;
-    case OpKind::SparseSoftmaxCrossEntropyGrad: return broadcast_to(expand_dims(abs_of(2), -1), n.shape());
+    case OpKind::SparseSoftmaxCrossEntropyGrad:
+      return broadcast_to(expand_dims(abs_of(2), -1), n.shape());
     case OpKind::SoftmaxCrossEntropyGrad:
-      return expand_dims(abs_of(2), -1) * (sum(abs_of(1), -1, true) + abs_of(1)) + expand_dims(abs_of(2), -1);
+      return expand_dims(abs_of(2), -1) * (sum(abs_of(1), -1, true) + abs_of(1)) +
+             expand_dims(abs_of(2), -1);
     case OpKind::LogSoftmax: {
       Expr m = reduce(OpKind::Max, abs_of(0), Axes(std::vector<std::int64_t>{n.attr(0)}), true);
       return broadcast_to(m, n.shape());
@@ -480,6 +506,7 @@ class Generator {
   Graph& g_;
   FuzzInput& in_;
   std::vector<std::int64_t> symbol_sizes_;
+  std::unordered_set<std::string> bound_symbols_;
   std::vector<Expr> pool_;
   std::vector<CheckedOutput> sinks_;
   std::unordered_map<const Node*, bool> exact_;

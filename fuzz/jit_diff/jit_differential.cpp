@@ -37,7 +37,8 @@ bool exact_match(const Tensor& actual, const Tensor& expected, std::int64_t i) {
 // Approximate outputs. Elements whose scale reaches a sixteenth of the largest finite
 // value are skipped: there, rounding in another order can overflow to an infinity or, once
 // infinities meet, produce NaN, so no tolerance separates a bug from a correct result.
-bool close_match(const Tensor& actual, const Tensor& expected, const Tensor& scale, std::int64_t i) {
+bool close_match(const Tensor& actual, const Tensor& expected, const Tensor& scale,
+                 std::int64_t i) {
   double a = actual.get_double(i), e = expected.get_double(i);
   double limit = largest_finite(expected.dtype()) / 16;
   double s = scale.defined() ? std::abs(scale.get_double(i)) : 0.0;
@@ -95,7 +96,8 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
     expected = evaluate(outputs, feeds_for(c, outputs));
     scale_values = evaluate(scales, feeds_for(c, scales));
   } catch (const Error& error) {
-    return fmt::format("the evaluator failed on a well-typed graph: {}\n{}", error.what(), describe_case(c));
+    return fmt::format("the evaluator failed on a well-typed graph: {}\n{}", error.what(),
+                       describe_case(c));
   }
   CompileOptions options;
   options.use_cache = false;
@@ -103,7 +105,8 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
   try {
     actual = compile(c.inputs, outputs, {}, options)(c.arguments);
   } catch (const Error& error) {
-    return fmt::format("the JIT failed on a well-typed graph: {}\n{}", error.what(), describe_case(c));
+    return fmt::format("the JIT failed on a well-typed graph: {}\n{}", error.what(),
+                       describe_case(c));
   }
 
   std::size_t next_scale = 0;
@@ -117,15 +120,15 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
                          dims_to_string(scale.shape()), k, dims_to_string(e.shape()));
     std::string where = fmt::format("output {}: {}", k, to_infix(output.value));
     if (a.dtype() != e.dtype() || a.shape() != e.shape())
-      return fmt::format("{}: JIT gives {} {}, the evaluator {} {}\n{}", where, dtype_name(a.dtype()),
-                         dims_to_string(a.shape()), dtype_name(e.dtype()), dims_to_string(e.shape()),
-                         describe_case(c));
+      return fmt::format("{}: JIT gives {} {}, the evaluator {} {}\n{}", where,
+                         dtype_name(a.dtype()), dims_to_string(a.shape()), dtype_name(e.dtype()),
+                         dims_to_string(e.shape()), describe_case(c));
     for (std::int64_t i = 0; i < e.numel(); ++i) {
       bool ok = output.exact ? exact_match(a, e, i) : close_match(a, e, scale, i);
       if (!ok)
-        return fmt::format("{} ({}): element {} is {} in the JIT but {} in the evaluator\n{}", where,
-                           output.exact ? "exact" : "approximate", i, a.get_double(i), e.get_double(i),
-                           describe_case(c));
+        return fmt::format("{} ({}): element {} is {} in the JIT but {} in the evaluator\n{}",
+                           where, output.exact ? "exact" : "approximate", i, a.get_double(i),
+                           e.get_double(i), describe_case(c));
     }
   }
   return {};

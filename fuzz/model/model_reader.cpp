@@ -40,7 +40,8 @@ std::string model_reader(const std::uint8_t* data, std::size_t size) {
     model = segment::parse_model(bytes, "<fuzz>");
   } catch (const UserError& error) {
     std::string_view message = error.what();
-    if (!message.starts_with("<fuzz>")) return fmt::format("an error without the source name: {}", message);
+    if (!message.starts_with("<fuzz>"))
+      return fmt::format("an error without the source name: {}", message);
     return {};
   }
   if (segment::serialize_model(model) != bytes)

@@ -97,8 +97,7 @@ void write_file_atomically(const std::string& path, std::string_view data) {
   std::random_device device;
   std::string temp = fmt::format("{}{}{}.{:08x}", path, kTempInfix, ::getpid(), device());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
+  if (fd < 0) throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
   // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
   // that cannot see this pid. The kernel releases it when fd closes or the process dies.
   ::flock(fd, LOCK_EX | LOCK_NB);
@@ -125,7 +124,8 @@ void write_file_atomically(const std::string& path, std::string_view data) {
     int saved = errno;
     ::close(fd);
     ::unlink(temp.c_str());
-    throw UserError(fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(saved)));
+    throw UserError(
+        fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(saved)));
   }
   ::close(fd);
   sync_parent_directory(path);

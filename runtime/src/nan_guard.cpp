@@ -9,7 +9,8 @@ namespace damo {
 
 namespace {
 
-template <class T> std::int64_t first_nonfinite(const T* values, std::int64_t count) {
+template <class T>
+std::int64_t first_nonfinite(const T* values, std::int64_t count) {
   for (std::int64_t i = 0; i < count; ++i)
     if (!std::isfinite(values[i])) return i;
   return -1;

@@ -30,16 +30,21 @@ TEST_CASE("slice_scatter source must fill the slice") {
   CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 1, 4, 1); }) == "no error");
   CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 0, 6, 2); }) == "no error");
   CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 6, 0, -2); }) == "no error");
-  CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 0, 2, 1); }) ==
-        "slice_scatter: the source f32 (2, 3) must have shape (2, 2)");
-  CHECK(user_error([&] { slice_scatter(src, {3, 7}, 1, 0, 3, 1); }) ==
-        "slice_scatter: the source f32 (2, 3) must have shape (3, 3)");
-  CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 6, 9, 1); }) ==
-        "slice_scatter: the slice 6:9:1 is out of bounds for axis 1 of size 7");
-  CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 0, 3, 0); }) ==
-        "slice_scatter: needs a nonzero step and a static axis 1 in (2, 7)");
-  CHECK(user_error([&] { slice_scatter(src, {2, "n"}, 1, 0, 3, 1); }) ==
-        "slice_scatter: needs a nonzero step and a static axis 1 in (2, n)");
+  CHECK(user_error([&] {
+          slice_scatter(src, {2, 7}, 1, 0, 2, 1);
+        }) == "slice_scatter: the source f32 (2, 3) must have shape (2, 2)");
+  CHECK(user_error([&] {
+          slice_scatter(src, {3, 7}, 1, 0, 3, 1);
+        }) == "slice_scatter: the source f32 (2, 3) must have shape (3, 3)");
+  CHECK(user_error([&] {
+          slice_scatter(src, {2, 7}, 1, 6, 9, 1);
+        }) == "slice_scatter: the slice 6:9:1 is out of bounds for axis 1 of size 7");
+  CHECK(user_error([&] {
+          slice_scatter(src, {2, 7}, 1, 0, 3, 0);
+        }) == "slice_scatter: needs a nonzero step and a static axis 1 in (2, 7)");
+  CHECK(user_error([&] {
+          slice_scatter(src, {2, "n"}, 1, 0, 3, 1);
+        }) == "slice_scatter: needs a nonzero step and a static axis 1 in (2, n)");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 0, 7, std::numeric_limits<std::int64_t>::min());
         }) == "slice_scatter: the source f32 (2, 3) must have shape (2, 0)");
@@ -50,10 +55,12 @@ TEST_CASE("index_add source must have the gathered shape") {
   Expr src = g.input("src", DType::Float32, {2, 3});
   Expr i = g.input("i", DType::Int64, {3});
   CHECK(index_add(src, i, {2, 5}, 1).shape() == Shape{2, 5});
-  CHECK(user_error([&] { index_add(src, i, {4, 3}, 0); }) ==
-        "index_add: the source f32 (2, 3) must have shape (3, 3)");
-  CHECK(user_error([&] { index_add(src, src, {2, 5}, 1); }) ==
-        "index_add: indices must be i32 or i64, not f32 (2, 3)");
+  CHECK(user_error([&] {
+          index_add(src, i, {4, 3}, 0);
+        }) == "index_add: the source f32 (2, 3) must have shape (3, 3)");
+  CHECK(user_error([&] {
+          index_add(src, src, {2, 5}, 1);
+        }) == "index_add: indices must be i32 or i64, not f32 (2, 3)");
 }
 
 TEST_CASE("scatter_add_along_axis source must fit the result") {
@@ -65,10 +72,14 @@ TEST_CASE("scatter_add_along_axis source must fit the result") {
   CHECK(scatter_add_along_axis(src, idx, {2, 9}, 1).shape() == Shape{2, 9});
   CHECK(scatter_add_along_axis(src, row, {1, 3}, 0).shape() == Shape{1, 3});
   CHECK(scatter_add_along_axis(src, idx, {2, 1}, 0).shape() == Shape{2, 1});
-  CHECK(user_error([&] { scatter_add_along_axis(src, idx, {3, 9}, 1); }) ==
+  CHECK(user_error([&] {
+          scatter_add_along_axis(src, idx, {3, 9}, 1);
+        }) ==
         "scatter_add_along_axis: the source f32 (2, 3) and indices i32 (2, 3) do not fit the "
         "result shape (3, 9) along axis 1");
-  CHECK(user_error([&] { scatter_add_along_axis(src, flat, {2, 9}, 1); }) ==
+  CHECK(user_error([&] {
+          scatter_add_along_axis(src, flat, {2, 9}, 1);
+        }) ==
         "scatter_add_along_axis: the source f32 (2, 3) and indices i32 (3,) do not fit the "
         "result shape (2, 9) along axis 1");
 }
@@ -80,8 +91,9 @@ TEST_CASE("scatter found by the fuzzer evaluates") {
   Graph g;
   Expr src = g.input("src", DType::Float32, {2, 3});
   Expr two = g.constant(Tensor::from_vector<std::int64_t>({0, 0}, {2}));
-  CHECK(user_error([&] { index_add(src, two, {2, 4}, 1); }) ==
-        "index_add: the source f32 (2, 3) must have shape (2, 2)");
+  CHECK(user_error([&] {
+          index_add(src, two, {2, 4}, 1);
+        }) == "index_add: the source f32 (2, 3) must have shape (2, 2)");
   Expr three = g.constant(Tensor::from_vector<std::int64_t>({0, 0, 3}, {3}));
   Tensor out = evaluate(index_add(src, three, {2, 4}, 1),
                         {{"src", Tensor::from_list({{1, 2, 3}, {4, 5, 6}})}});

@@ -9,7 +9,8 @@ namespace damo::reliability {
 
 /// Runs fn and returns the what() of the exception of type E it throws, "no error" when it
 /// throws none. Exceptions of other types pass through and fail the test.
-template <class E, class Fn> std::string message_of(Fn&& fn) {
+template <class E, class Fn>
+std::string message_of(Fn&& fn) {
   try {
     fn();
   } catch (const E& e) {

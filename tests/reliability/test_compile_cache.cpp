@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 
 #include "damo/frontend/function.h"
 #include "damo/graph/ops.h"
@@ -38,15 +38,21 @@ fs::path only_entry(const std::string& dir) {
 
 TEST_CASE("compile cache rebuilds every kind of damaged entry") {
   const std::pair<const char*, std::function<void(const fs::path&)>> damages[] = {
-      {"empty file", [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::trunc).flush(); }},
+      {"empty file",
+       [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::trunc).flush(); }},
       {"header only", [](const fs::path& p) { fs::resize_file(p, 40); }},
       {"truncated object", [](const fs::path& p) { fs::resize_file(p, fs::file_size(p) - 100); }},
-      {"wrong magic", [](const fs::path& p) {
+      {"wrong magic",
+       [](const fs::path& p) {
          std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
          f.write("XXXX", 4);
        }},
-      {"garbage bytes", [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::trunc) << std::string(5000, '\x5a'); }},
-      {"extra bytes", [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::app) << "tail"; }},
+      {"garbage bytes",
+       [](const fs::path& p) {
+         std::ofstream(p, std::ios::binary | std::ios::trunc) << std::string(5000, '\x5a');
+       }},
+      {"extra bytes",
+       [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::app) << "tail"; }},
   };
   for (const auto& [what, damage] : damages) {
     INFO(what);

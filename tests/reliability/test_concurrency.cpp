@@ -57,8 +57,10 @@ void run_thread(int t, const std::string& cache_dir, ThreadResult& result) {
       Tensor shared_expected = evaluate(shared, {{"x", input}});
       for (std::int64_t i = 0; i < rows; ++i) {
         double tolerance = 1e-9 * std::max(1.0, std::abs(own_expected.get_double(i)));
-        if (std::abs(own_value.get_double(i) - own_expected.get_double(i)) > tolerance) ++result.mismatches;
-        if (std::abs(shared_value.get_double(i) - shared_expected.get_double(i)) > 1e-9 * shared_expected.get_double(i))
+        if (std::abs(own_value.get_double(i) - own_expected.get_double(i)) > tolerance)
+          ++result.mismatches;
+        if (std::abs(shared_value.get_double(i) - shared_expected.get_double(i)) >
+            1e-9 * shared_expected.get_double(i))
           ++result.mismatches;
       }
       ++result.calls;
@@ -71,7 +73,8 @@ void run_thread(int t, const std::string& cache_dir, ThreadResult& result) {
 }  // namespace
 
 TEST_CASE("four threads compile and call concurrently") {
-  std::string cache_dir = (std::filesystem::path(DAMO_BINARY_DIR) / "test_tmp" / "concurrency_cache").string();
+  std::string cache_dir =
+      (std::filesystem::path(DAMO_BINARY_DIR) / "test_tmp" / "concurrency_cache").string();
   std::filesystem::remove_all(cache_dir);
   for (int round = 0; round < 2; ++round) {
     // Round 0 compiles cold and fills the on-disk cache from four threads at once; round 1
@@ -79,7 +82,8 @@ TEST_CASE("four threads compile and call concurrently") {
     INFO("round " << round);
     std::vector<ThreadResult> results(kThreads);
     std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) threads.emplace_back(run_thread, t, cache_dir, std::ref(results[t]));
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back(run_thread, t, cache_dir, std::ref(results[t]));
     for (std::thread& thread : threads) thread.join();
     for (int t = 0; t < kThreads; ++t) {
       INFO("thread " << t);

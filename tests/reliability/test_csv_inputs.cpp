@@ -33,8 +33,10 @@ std::string parse_error(const std::string& text) {
 TEST_CASE("malformed csv files raise UserError naming the line") {
   const BadCsv rows[] = {
       {"empty file", "", "t.csv: the file is empty; expected a header row with the column names"},
-      {"only blank lines", "\n\r\n  \n", "t.csv: the file is empty; expected a header row with the column names"},
-      {"byte-order mark only", "\xEF\xBB\xBF", "t.csv: the file is empty; expected a header row with the column names"},
+      {"only blank lines", "\n\r\n  \n",
+       "t.csv: the file is empty; expected a header row with the column names"},
+      {"byte-order mark only", "\xEF\xBB\xBF",
+       "t.csv: the file is empty; expected a header row with the column names"},
       {"too many fields", "a,b\n1,2\n3,4,5\n",
        "t.csv line 3: found 3 fields but the header has 2 (comma-delimited); field 3 holds '5' "
        "after the last column 'b'. Quote values that contain the delimiter"},

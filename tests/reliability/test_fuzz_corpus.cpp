@@ -43,7 +43,9 @@ std::size_t replay(const std::string& name, Harness harness) {
 
 TEST_CASE("fuzz corpus of the csv reader") { CHECK(replay("csv", damo::fuzz::csv_reader) >= 10); }
 
-TEST_CASE("fuzz corpus of the model reader") { CHECK(replay("model", damo::fuzz::model_reader) >= 4); }
+TEST_CASE("fuzz corpus of the model reader") {
+  CHECK(replay("model", damo::fuzz::model_reader) >= 4);
+}
 
 TEST_CASE("fuzz corpus of the expression parser") {
   CHECK(replay("parser", damo::fuzz::expression_parser) >= 10);

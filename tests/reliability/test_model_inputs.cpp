@@ -122,8 +122,9 @@ TEST_CASE("model file of another kind") {
   std::string png = dir + "/image.png";
   std::ofstream(png, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
   CHECK(message_of<damo::UserError>([&] { load_model(png); }) ==
-        png + " is not a damo-segment model file (it does not start with \"DAMOSEGM\"); pass a "
-              "file written by 'damo-segment train --model'");
+        png +
+            " is not a damo-segment model file (it does not start with \"DAMOSEGM\"); pass a "
+            "file written by 'damo-segment train --model'");
   std::string empty = dir + "/empty.bin";
   std::ofstream(empty, std::ios::binary).flush();
   CHECK(message_of<damo::UserError>([&] { load_model(empty); }) ==

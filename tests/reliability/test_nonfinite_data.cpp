@@ -19,17 +19,19 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // NaN, +inf, -inf, -0, +0, the smallest float32 denormal, 1, -1.
 Tensor special_values(DType dtype) {
-  std::vector<double> values = {kNaN, kInf, -kInf, -0.0, 0.0, std::numeric_limits<float>::denorm_min(),
-                                1.0, -1.0};
+  std::vector<double> values = {
+      kNaN, kInf, -kInf, -0.0, 0.0, std::numeric_limits<float>::denorm_min(), 1.0, -1.0};
   Tensor t = Tensor::empty(dtype, {static_cast<std::int64_t>(values.size())});
-  for (std::size_t i = 0; i < values.size(); ++i) t.set_double(static_cast<std::int64_t>(i), values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    t.set_double(static_cast<std::int64_t>(i), values[i]);
   return t;
 }
 
 // Compiles outputs with the JIT, evaluates them, and checks element by element that NaN
 // sits where NaN sits, infinities and zeros agree in sign, and finite values agree within
 // the tolerance of tests/codegen/jit_check.h. Returns the JIT's results.
-std::vector<Tensor> check_backends_agree(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+std::vector<Tensor> check_backends_agree(const std::vector<Expr>& inputs,
+                                         const std::vector<Expr>& outputs,
                                          const std::vector<Tensor>& arguments) {
   CompileOptions options;
   options.use_cache = false;
@@ -49,8 +51,10 @@ std::vector<Tensor> check_backends_agree(const std::vector<Expr>& inputs, const 
       CHECK(std::isnan(a) == std::isnan(e));
       if (std::isnan(e)) continue;
       if (e == 0 || std::isinf(e)) CHECK(std::signbit(a) == std::signbit(e));
-      if (std::isinf(e)) CHECK(a == e);
-      else CHECK(std::abs(a - e) <= rtol * std::max(1.0, std::abs(e)));
+      if (std::isinf(e))
+        CHECK(a == e);
+      else
+        CHECK(std::abs(a - e) <= rtol * std::max(1.0, std::abs(e)));
     }
   }
   return actual;
@@ -59,11 +63,11 @@ std::vector<Tensor> check_backends_agree(const std::vector<Expr>& inputs, const 
 }  // namespace
 
 TEST_CASE("special values through unary ops") {
-  const OpKind ops[] = {OpKind::Neg,  OpKind::Abs,     OpKind::Sign,       OpKind::Exp,
-                        OpKind::Expm1, OpKind::Log,    OpKind::Log1p,      OpKind::Sqrt,
-                        OpKind::Square, OpKind::Reciprocal, OpKind::Sin,   OpKind::Cos,
-                        OpKind::Tanh, OpKind::Sigmoid, OpKind::Softplus,   OpKind::Relu,
-                        OpKind::Floor, OpKind::Ceil,   OpKind::Round,      OpKind::StopGradient};
+  const OpKind ops[] = {OpKind::Neg,    OpKind::Abs,        OpKind::Sign,     OpKind::Exp,
+                        OpKind::Expm1,  OpKind::Log,        OpKind::Log1p,    OpKind::Sqrt,
+                        OpKind::Square, OpKind::Reciprocal, OpKind::Sin,      OpKind::Cos,
+                        OpKind::Tanh,   OpKind::Sigmoid,    OpKind::Softplus, OpKind::Relu,
+                        OpKind::Floor,  OpKind::Ceil,       OpKind::Round,    OpKind::StopGradient};
   for (DType dtype : {DType::Float32, DType::Float64}) {
     Graph g;
     Expr x = g.input("x", dtype, {8});
@@ -97,7 +101,7 @@ TEST_CASE("special values through predicates and casts") {
 }
 
 TEST_CASE("special values through binary ops") {
-  const OpKind ops[] = {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::FloorDiv,
+  const OpKind ops[] = {OpKind::Add, OpKind::Sub, OpKind::Mul,     OpKind::Div,    OpKind::FloorDiv,
                         OpKind::Mod, OpKind::Pow, OpKind::Maximum, OpKind::Minimum};
   for (DType dtype : {DType::Float32, DType::Float64}) {
     Graph g;
@@ -105,7 +109,8 @@ TEST_CASE("special values through binary ops") {
     Expr b = g.input("b", dtype, {1, 8});
     std::vector<Expr> outputs;
     for (OpKind op : ops) outputs.push_back(binary(op, a, b));
-    for (OpKind op : {OpKind::Eq, OpKind::Ne, OpKind::Lt, OpKind::Ge}) outputs.push_back(binary(op, a, b));
+    for (OpKind op : {OpKind::Eq, OpKind::Ne, OpKind::Lt, OpKind::Ge})
+      outputs.push_back(binary(op, a, b));
     Tensor values = special_values(dtype);
     std::vector<Tensor> out =
         check_backends_agree({a, b}, outputs, {values.reshape({8, 1}), values.reshape({1, 8})});
@@ -120,8 +125,8 @@ TEST_CASE("special values through binary ops") {
       }
     }
     std::size_t eq = std::size(ops);
-    CHECK(out[eq].get_int64(0) == 0);      // NaN == NaN is false
-    CHECK(out[eq + 1].get_int64(0) == 1);  // NaN != NaN is true
+    CHECK(out[eq].get_int64(0) == 0);          // NaN == NaN is false
+    CHECK(out[eq + 1].get_int64(0) == 1);      // NaN != NaN is true
     CHECK(out[eq].get_int64(3 * 8 + 4) == 1);  // -0 == +0
   }
 }
@@ -137,11 +142,11 @@ TEST_CASE("special values through reductions and matmul") {
   }
   Expr w = g.input("w", DType::Float64, {8, 2});
   Tensor weights = Tensor::full(DType::Float64, {8, 2}, 0.5);
-  std::vector<Tensor> out = check_backends_agree(
-      {x, w},
-      {sum(x, 1), max(x, 1), min(x, 1), argmax(x, 1), argmin(x, 1), prod(x, 1), mean(x, 1),
-       logsumexp(x, 1), softmax(x, 1), matmul(x, w)},
-      {values, weights});
+  std::vector<Tensor> out =
+      check_backends_agree({x, w},
+                           {sum(x, 1), max(x, 1), min(x, 1), argmax(x, 1), argmin(x, 1), prod(x, 1),
+                            mean(x, 1), logsumexp(x, 1), softmax(x, 1), matmul(x, w)},
+                           {values, weights});
   CHECK(std::isnan(out[0].get_double(0)));
   CHECK(out[0].get_double(1) == 28.0);
   CHECK(std::isnan(out[1].get_double(0)));
@@ -168,8 +173,9 @@ TEST_CASE("integer extremes wrap the same on both backends") {
   data[5] = 7;
   Expr minus_one = g.scalar(-1, DType::Int32);
   std::vector<Tensor> out =
-      check_backends_agree({i}, {-i, abs(i), i + i, i * i, floor_div(i, minus_one), i % i,
-                                 floor_div(i, i), pow(i, i), sum(i), prod(i)},
+      check_backends_agree({i},
+                           {-i, abs(i), i + i, i * i, floor_div(i, minus_one), i % i,
+                            floor_div(i, i), pow(i, i), sum(i), prod(i)},
                            {values});
   CHECK(out[0].get_int64(0) == std::numeric_limits<std::int32_t>::min());
   CHECK(out[1].get_int64(0) == std::numeric_limits<std::int32_t>::min());

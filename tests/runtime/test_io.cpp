@@ -55,7 +55,8 @@ TEST_CASE("read_file names a missing file") {
     read_file("/nonexistent/damo/file.bin");
     FAIL("no error");
   } catch (const UserError& e) {
-    CHECK(std::string(e.what()) == "cannot open '/nonexistent/damo/file.bin': No such file or directory");
+    CHECK(std::string(e.what()) ==
+          "cannot open '/nonexistent/damo/file.bin': No such file or directory");
   }
 }
 
@@ -86,8 +87,9 @@ TEST_CASE("write_file_atomically removes orphaned temporaries only") {
   std::string orphan = path + ".tmp.4194305.0badf00d";
   // A live writer's temporary (this process's parent) and files that only look similar.
   std::string live = path + ".tmp." + std::to_string(::getppid()) + ".12345678";
-  std::vector<std::string> must_stay = {live, path + ".tmp.4194305.short", dir + "/other.bin.tmp.4194305.0badf00d",
-                                   path + ".tmpx.4194305.0badf00d"};
+  std::vector<std::string> must_stay = {live, path + ".tmp.4194305.short",
+                                        dir + "/other.bin.tmp.4194305.0badf00d",
+                                        path + ".tmpx.4194305.0badf00d"};
   for (const std::string& file : must_stay) std::ofstream(file) << "keep";
   std::ofstream(orphan) << "partial";
   write_file_atomically(path, "complete");
