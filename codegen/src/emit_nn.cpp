@@ -281,6 +281,10 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
     auto load = [&](Value* a) { return f.load(kernel.inputs[0], offset(a)); };
     RowStats stats = row_log_sum_exp(f, type, rows.length, load);
     Value* lse = b.CreateFAdd(stats.max, stats.log_sum);
+    // A +inf in the line makes lse +inf, which would give 0 and NaN; docs/ops.md defines
+    // the whole line as NaN, as for a NaN in the line.
+    Value* infinite = b.CreateFCmpOEQ(lse, llvm::ConstantFP::getInfinity(type));
+    lse = b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), lse);
     f.loop(f.constant(0), rows.length, [&](Value* a) {
       Value* shifted = b.CreateFSub(load(a), lse);
       f.store(kernel.output, offset(a), log_form ? shifted : b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted));

@@ -13,7 +13,7 @@ using damo::reliability::message_of;
 namespace {
 
 struct BadCall {
-  const char* what;
+  const char* mistake;
   std::vector<Tensor> arguments;
   const char* message;
 };
@@ -52,7 +52,7 @@ TEST_CASE("bad call arguments raise UserError on both backends") {
     options.use_cache = false;
     Function f = compile({x, w}, {matmul(x, w)}, {}, options);
     for (const BadCall& row : rows) {
-      INFO((backend == Backend::Jit ? "jit: " : "reference: ") << row.what);
+      INFO((backend == Backend::Jit ? "jit: " : "reference: ") << row.mistake);
       CHECK(message_of<UserError>([&] { f(row.arguments); }) == row.message);
     }
     CHECK(f({f32({0, 3}), f32({3})})[0].shape() == Dims{0});

@@ -14,7 +14,7 @@ using damo::reliability::message_of;
 namespace {
 
 struct BadCsv {
-  const char* what;
+  const char* damage;
   std::string text;
   std::string message;
 };
@@ -63,7 +63,7 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "CSV file"},
   };
   for (const BadCsv& row : rows) {
-    INFO(row.what);
+    INFO(row.damage);
     CHECK(parse_error(row.text) == row.message);
   }
 }

@@ -26,7 +26,7 @@ struct CompileOptions {
   /// Optimizer passes to skip, by name; DAMO_DISABLE_PASSES (comma-separated) adds more.
   std::vector<std::string> disabled_passes;
   /// Checks the value of every float node after it is computed. The first node whose value
-  /// holds a NaN or an infinity while its operands are finite stops the call with a
+  /// contains a NaN or an infinity while its operands are finite stops the call with a
   /// RuntimeError naming the node's expression, op, dtype and shape; the call applies no
   /// update. Non-finite arguments, constants and shared values propagate unreported. It
   /// turns off elementwise and matmul fusion, so that each op is checked on its own.
