@@ -159,8 +159,11 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
     const Node* bias = has_bias ? node.input(2) : nullptr;
     std::vector<Value*> bias_strides;
     Value* bias_row = f.constant(0);
+    // With a matrix on the right, the output's last axis holds the n columns of row r. With
+    // a vector there, n is 1 and row r is one output element, so r spans every axis.
+    bool has_columns = node.input(1)->rank() >= 2;
     if (has_bias) {
-      // Offset of row r of the output in the bias, which broadcasts against (batch, m, n).
+      // Offset of row r of the output in the bias, which broadcasts against the output.
       const Shape& out = node.shape();
       int rank = out.rank();
       Value* stride = f.constant(1);
@@ -172,7 +175,7 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
         strides[axis] = broadcast ? f.constant(0) : stride;
         if (bias_axis >= 0) stride = b.CreateMul(stride, f.dim(bias->shape()[bias_axis]));
       }
-      for (int axis = rank - 2; axis >= 0; --axis) {
+      for (int axis = has_columns ? rank - 2 : rank - 1; axis >= 0; --axis) {
         Value* size = f.dim(out[axis]);
         bias_row = b.CreateAdd(bias_row, b.CreateMul(b.CreateURem(flat, size), strides[axis]));
         flat = b.CreateUDiv(flat, size);
@@ -183,7 +186,7 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
       Value* target = b.CreateAdd(out_row, j);
       Value* v = f.load(kernel.output, target);
       if (has_bias) {
-        Value* offset = b.CreateAdd(bias_row, b.CreateMul(j, bias_strides.back()));
+        Value* offset = has_columns ? b.CreateAdd(bias_row, b.CreateMul(j, bias_strides.back())) : bias_row;
         Value* bias_value = f.load(kernel.inputs[2], offset);
         v = type->isFloatingPointTy() ? b.CreateFAdd(v, bias_value) : b.CreateAdd(v, bias_value);
       }
