@@ -283,13 +283,13 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
     auto offset = [&](Value* a) { return b.CreateAdd(base, b.CreateMul(a, rows.inner)); };
     auto load = [&](Value* a) { return f.load(kernel.inputs[0], offset(a)); };
     RowStats stats = row_log_sum_exp(f, type, rows.length, load);
-    Value* lse = b.CreateFAdd(stats.max, stats.log_sum);
-    // A +inf in the line makes lse +inf, which would give 0 and NaN; docs/ops.md defines
-    // the whole line as NaN, as for a NaN in the line.
-    Value* infinite = b.CreateFCmpOEQ(lse, llvm::ConstantFP::getInfinity(type));
-    lse = b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), lse);
+    // log_sum is +inf only when the line contains +inf, which would give 0 and NaN; docs/ops.md
+    // defines the whole line as NaN, as for a NaN in the line.
+    Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
+    Value* log_sum = b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), stats.log_sum);
     f.loop(f.constant(0), rows.length, [&](Value* a) {
-      Value* shifted = b.CreateFSub(load(a), lse);
+      // (x - max) - log_sum: adding log_sum to a huge max first would round it away.
+      Value* shifted = b.CreateFSub(b.CreateFSub(load(a), stats.max), log_sum);
       f.store(kernel.output, offset(a), log_form ? shifted : b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted));
     });
   });

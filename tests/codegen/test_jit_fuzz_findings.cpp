@@ -1,5 +1,7 @@
 // Regression tests for JIT bugs that the differential fuzzer (fuzz/jit_diff) found; each
 // compares compiled code with the reference evaluator on the input that exposed the bug.
+#include <limits>
+
 #include "jit_check.h"
 
 using namespace damo;
@@ -40,4 +42,23 @@ TEST_CASE("fused matmul with a vector on the left") {
       {random_tensor(DType::Float64, {3}, rng), random_tensor(DType::Float64, {2, 3, 4}, rng),
        random_tensor(DType::Float64, {2, 1}, rng)},
       "vector times a stack of matrices");
+}
+
+TEST_CASE("softmax of a line at the float32 limit") {
+  // The JIT computed x - (max + log_sum), and max + log(2) rounds to max for max near
+  // -3.4e38, so each of two equal entries got 1 instead of 0.5.
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    INFO(dtype_name(dtype));
+    Graph g;
+    Expr x = g.input("x", dtype, {2, 3});
+    double lowest = dtype == DType::Float32 ? std::numeric_limits<float>::lowest()
+                                            : std::numeric_limits<double>::lowest();
+    Tensor values = Tensor::from_list({{5, -2, lowest}, {5, -2, lowest}}, dtype);
+    check_jit_matches_reference({x}, {softmax(x, 0), log_softmax(x, 0), softmax(x, 1)}, {values},
+                                "softmax at the limit");
+    CompileOptions options;
+    options.use_cache = false;
+    Tensor out = compile({x}, {softmax(x, 0)}, {}, options)({values})[0];
+    CHECK(out.get_double(2) == doctest::Approx(0.5));
+  }
 }
