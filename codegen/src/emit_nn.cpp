@@ -186,7 +186,8 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
       Value* target = b.CreateAdd(out_row, j);
       Value* v = f.load(kernel.output, target);
       if (has_bias) {
-        Value* offset = has_columns ? b.CreateAdd(bias_row, b.CreateMul(j, bias_strides.back())) : bias_row;
+        Value* offset = bias_row;
+        if (has_columns) offset = b.CreateAdd(offset, b.CreateMul(j, bias_strides.back()));
         Value* bias_value = f.load(kernel.inputs[2], offset);
         v = type->isFloatingPointTy() ? b.CreateFAdd(v, bias_value) : b.CreateAdd(v, bias_value);
       }
@@ -283,8 +284,8 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
     auto offset = [&](Value* a) { return b.CreateAdd(base, b.CreateMul(a, rows.inner)); };
     auto load = [&](Value* a) { return f.load(kernel.inputs[0], offset(a)); };
     RowStats stats = row_log_sum_exp(f, type, rows.length, load);
-    // log_sum is +inf only when the line contains +inf, which would give 0 and NaN; docs/ops.md
-    // defines the whole line as NaN, as for a NaN in the line.
+    // log_sum is +inf only when the line contains +inf, which would give 0 and NaN. The
+    // whole line is NaN then, as docs/ops.md defines and as for a NaN in the line.
     Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
     Value* log_sum = b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), stats.log_sum);
     f.loop(f.constant(0), rows.length, [&](Value* a) {
