@@ -62,3 +62,26 @@ TEST_CASE("softmax of a line at the float32 limit") {
     CHECK(out.get_double(2) == doctest::Approx(0.5));
   }
 }
+
+TEST_CASE("uniform int64 constants keep every bit") {
+  // merge_constants rebuilt a uniform constant through double: INT64_MAX became 2^63,
+  // which does not convert back (undefined behaviour), and 2^53 + 1 next to 2^53 counted
+  // as uniform and became 2^53.
+  Graph g;
+  Expr x = g.input("x", DType::Int64, {2});
+  std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  std::int64_t big = (std::int64_t{1} << 53) + 1;
+  Expr extremes = g.constant(Tensor::from_vector<std::int64_t>({max, max}, {2}));
+  Expr near = g.constant(Tensor::from_vector<std::int64_t>({big, big - 1}, {2}));
+  CompileOptions options;
+  options.use_cache = false;
+  for (Backend backend : {Backend::Jit, Backend::Reference}) {
+    options.backend = backend;
+    std::vector<Tensor> out = compile({x}, {x + extremes, x + near}, {}, options)(
+        {Tensor::from_vector<std::int64_t>({0, 1}, {2})});
+    CHECK(out[0].get_int64(0) == max);
+    CHECK(out[0].get_int64(1) == std::numeric_limits<std::int64_t>::min());
+    CHECK(out[1].get_int64(0) == big);
+    CHECK(out[1].get_int64(1) == big);
+  }
+}
