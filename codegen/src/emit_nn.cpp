@@ -159,7 +159,7 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
     const Node* bias = has_bias ? node.input(2) : nullptr;
     std::vector<Value*> bias_strides;
     Value* bias_row = f.constant(0);
-    // With a matrix on the right, the output's last axis holds the n columns of row r. With
+    // With a matrix on the right, the output's last axis has the n columns of row r. With
     // a vector there, n is 1 and row r is one output element, so r spans every axis.
     bool has_columns = node.input(1)->rank() >= 2;
     if (has_bias) {

@@ -1,4 +1,4 @@
-// Regression tests for JIT bugs that the differential fuzzer (fuzz/jit_diff) found; each
+// Regression tests for bugs that the JIT differential fuzzer (fuzz/jit_diff) found. Each
 // compares compiled code with the reference evaluator on the input that exposed the bug.
 #include <limits>
 
