@@ -14,8 +14,8 @@ using llvm::Value;
 
 namespace {
 
-// A kernel chunk should do at least this many elements of work before the thread pool
-// splits a loop further; smaller chunks cost more in scheduling than they gain.
+// Minimum elements of work in one chunk of a parallel loop. Smaller chunks cost more in
+// scheduling than they gain.
 constexpr std::int64_t kGrainElements = 32768;
 
 }  // namespace
@@ -499,6 +499,14 @@ Launch emit_kernel(ModuleState& state, const Kernel& kernel) {
   default: break;
   }
   switch (op) {
+  case OpKind::DimSize: {
+    FunctionBuilder f(state, state.fresh_name("dim_size"));
+    f.if_then(f.b.CreateICmpSLT(f.begin, f.end), [&] {
+      f.store(kernel.output, f.constant(0), f.dim(Dim(kernel.node->name())));
+    });
+    f.finish();
+    return {f.function, {}, {}};
+  }
   case OpKind::FusedReduction: return emit_reduction(state, kernel);
   case OpKind::MatMul:
   case OpKind::FusedMatMul:

@@ -266,7 +266,9 @@ RowStats row_log_sum_exp(FunctionBuilder& f, llvm::Type* type, Value* length, co
   Value* sum = row_reduce(f, length, wide, fconst(f, wide, 0.0), false, [&](Value* a) {
     return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(load(a), shift));
   });
-  Value* log_sum = b.CreateFPCast(b.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum), type);
+  // The sum is accumulated wide but rounded before the log, which then runs at the row's
+  // own precision: a float32 row needs no double-precision log.
+  Value* log_sum = b.CreateUnaryIntrinsic(llvm::Intrinsic::log, b.CreateFPCast(sum, type));
   return {shift, log_sum};
 }
 

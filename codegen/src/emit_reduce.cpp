@@ -159,8 +159,11 @@ class ReductionEmitter {
     Launch launch{f_.function, {}, {}};
     if (accumulate_rows) {
       emit_accumulate_rows();
+      // Threads split the leading kept groups, or the columns of the last one when it is the
+      // only one (a column sum, for example).
       for (std::size_t i = 0; i + 1 < kept_.size(); ++i) append(launch.total, space_.dims[kept_[i]]);
-      append(launch.work, space_.dims[kept_.back()]);
+      if (kept_.size() == 1) append(launch.total, space_.dims[kept_.back()]);
+      else append(launch.work, space_.dims[kept_.back()]);
     } else {
       emit_per_output();
       for (std::size_t k : kept_) append(launch.total, space_.dims[k]);
@@ -339,17 +342,20 @@ class ReductionEmitter {
     std::vector<std::size_t> prefix(kept_.begin(), kept_.end() - 1);
     std::size_t last = kept_.back();
     Value* row_length = dims_[last];
+    // Without leading kept groups the chunk is a range of columns of the one output row.
     Value* low = prefix.empty() ? f_.constant(0) : f_.begin;
     Value* high = prefix.empty() ? f_.constant(1) : f_.end;
+    Value* first_column = prefix.empty() ? f_.begin : f_.constant(0);
+    Value* end_column = prefix.empty() ? f_.end : row_length;
     llvm::Type* type = value_type(f_.context, spec_.op == OpKind::All || spec_.op == OpKind::Any ? DType::Bool : spec_.element_dtype);
     f_.loop(low, high, [&](Value* p) {
       std::vector<Value*> kept_index = unflatten(p, prefix);
       kept_index.push_back(f_.constant(0));
       std::vector<Value*> base = kept_offsets(kept_index);
       Value* out_row = b.CreateMul(p, row_length);
-      f_.loop(f_.constant(0), row_length, [&](Value* q) { f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type)); });
+      f_.loop(first_column, end_column, [&](Value* q) { f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type)); });
       reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
-        f_.loop(f_.constant(0), row_length, [&](Value* q) {
+        f_.loop(first_column, end_column, [&](Value* q) {
           std::vector<Value*> at = offsets;
           for (std::size_t j = 0; j < at.size(); ++j) at[j] = b.CreateAdd(at[j], b.CreateMul(q, strides_[j][last]));
           Value* target = b.CreateAdd(out_row, q);
@@ -359,7 +365,7 @@ class ReductionEmitter {
       });
       if (spec_.op == OpKind::Mean) {
         Value* count = b.CreateSIToFP(reduced_count(), type);
-        f_.loop(f_.constant(0), row_length, [&](Value* q) {
+        f_.loop(first_column, end_column, [&](Value* q) {
           Value* target = b.CreateAdd(out_row, q);
           f_.store(kernel_.output, target, b.CreateFDiv(f_.load(kernel_.output, target), count));
         });

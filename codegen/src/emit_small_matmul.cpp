@@ -102,6 +102,14 @@ class SmallMatmul {
     return f.b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {acc->getType()}, {x, y, acc});
   }
 
+  // One stack slot per accumulator vector: separate scalar allocas are what SROA promotes to
+  // registers, while an array of vectors would stay in memory through the whole loop.
+  std::vector<llvm::AllocaInst*> accumulators(FunctionBuilder& f, std::int64_t count) {
+    std::vector<llvm::AllocaInst*> slots;
+    for (std::int64_t i = 0; i < count; ++i) slots.push_back(entry_alloca(f, vector_type()));
+    return slots;
+  }
+
   llvm::AllocaInst* entry_alloca(FunctionBuilder& f, llvm::Type* type, std::int64_t count = 1) {
     llvm::IRBuilder<> entry(&f.function->getEntryBlock(), f.function->getEntryBlock().begin());
     return entry.CreateAlloca(type, entry.getInt64(static_cast<std::uint64_t>(count)));
@@ -156,10 +164,10 @@ class SmallMatmul {
     if (has_bias_)
       for (std::int64_t v = 0; v < vectors; ++v)
         bias[v] = load_vector(f, bias_pointer(f, v * lanes_), n - v * lanes_, kernel_.inputs[2]);
-    llvm::AllocaInst* acc = entry_alloca(f, vector_type(), vectors);
+    std::vector<llvm::AllocaInst*> acc = accumulators(f, vectors);
     Value* k_count = f.dim(k_);
     f.loop(f.begin, f.end, [&](Value* i) {
-      for (std::int64_t v = 0; v < vectors; ++v) f.b.CreateStore(bias[v], f.b.CreateConstGEP1_64(vector_type(), acc, v));
+      for (std::int64_t v = 0; v < vectors; ++v) f.b.CreateStore(bias[v], acc[v]);
       f.loop(f.constant(0), k_count, [&](Value* kk) {
         Value* a = f.b.CreateVectorSplat(static_cast<unsigned>(lanes_), f.load(kernel_.inputs[0], operand_offset(f, 0, i, kk)));
         for (std::int64_t v = 0; v < vectors; ++v) {
@@ -171,13 +179,13 @@ class SmallMatmul {
             Value* at = operand_offset(f, 1, kk, f.constant(v * lanes_));
             b_value = load_vector(f, f.element_pointer(kernel_.inputs[1], at), n - v * lanes_, kernel_.inputs[1]);
           }
-          Value* slot = f.b.CreateConstGEP1_64(vector_type(), acc, v);
+          Value* slot = acc[v];
           f.b.CreateStore(fma(f, a, b_value, f.b.CreateLoad(vector_type(), slot)), slot);
         }
       });
       Value* row = f.b.CreateMul(i, f.constant(n));
       for (std::int64_t v = 0; v < vectors; ++v) {
-        Value* value = f.b.CreateLoad(vector_type(), f.b.CreateConstGEP1_64(vector_type(), acc, v));
+        Value* value = f.b.CreateLoad(vector_type(), acc[v]);
         store_vector(f, value, f.element_pointer(kernel_.output, f.b.CreateAdd(row, f.constant(v * lanes_))), n - v * lanes_, kernel_.output);
       }
       activate(f, row, f.constant(n));
@@ -228,12 +236,12 @@ class SmallMatmul {
     std::int64_t wide = along_n ? n : m;    // the vectorized side
     std::int64_t narrow = along_n ? m : n;  // the broadcast side
     std::int64_t vectors = ceil_div(wide, lanes_);
-    llvm::AllocaInst* acc = entry_alloca(f, vector_type(), narrow * vectors);
+    std::vector<llvm::AllocaInst*> acc = accumulators(f, narrow * vectors);
     int wide_slot = along_n ? kernel_.inputs[1] : kernel_.inputs[0];
     int narrow_slot = along_n ? kernel_.inputs[0] : kernel_.inputs[1];
     f.if_then(f.b.CreateICmpSLT(f.begin, f.end), [&] {
       for (std::int64_t s = 0; s < narrow * vectors; ++s)
-        f.b.CreateStore(llvm::Constant::getNullValue(vector_type()), f.b.CreateConstGEP1_64(vector_type(), acc, s));
+        f.b.CreateStore(llvm::Constant::getNullValue(vector_type()), acc[s]);
       f.loop(f.constant(0), f.dim(k_), [&](Value* kk) {
         std::vector<Value*> wide_values;
         for (std::int64_t v = 0; v < vectors; ++v) {
@@ -244,14 +252,14 @@ class SmallMatmul {
           Value* scalar = f.load(narrow_slot, f.b.CreateAdd(f.b.CreateMul(kk, f.constant(narrow)), f.constant(r)));
           Value* splat = f.b.CreateVectorSplat(static_cast<unsigned>(lanes_), scalar);
           for (std::int64_t v = 0; v < vectors; ++v) {
-            Value* slot = f.b.CreateConstGEP1_64(vector_type(), acc, r * vectors + v);
+            Value* slot = acc[r * vectors + v];
             f.b.CreateStore(fma(f, splat, wide_values[v], f.b.CreateLoad(vector_type(), slot)), slot);
           }
         }
       });
       for (std::int64_t r = 0; r < narrow; ++r) {
         for (std::int64_t v = 0; v < vectors; ++v) {
-          Value* value = f.b.CreateLoad(vector_type(), f.b.CreateConstGEP1_64(vector_type(), acc, r * vectors + v));
+          Value* value = f.b.CreateLoad(vector_type(), acc[r * vectors + v]);
           std::int64_t valid = std::min<std::int64_t>(lanes_, wide - v * lanes_);
           if (along_n) {
             if (has_bias_) value = f.b.CreateFAdd(value, load_vector(f, bias_pointer(f, v * lanes_), valid, kernel_.inputs[2]));

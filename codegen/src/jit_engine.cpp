@@ -113,6 +113,22 @@ VectorTable build_vector_table(bool avx2, bool avx512) {
   return table;
 }
 
+// The function passes that Damo's kernels need, in place of LLVM's whole O2 pipeline. That
+// pipeline spends most of its time on inlining and interprocedural work that loop kernels
+// never use. These passes promote accumulators to registers, simplify, hoist invariant
+// loads, fully unroll loops of small static trip counts, vectorize (with libmvec calls
+// through inject-tli-mappings) and clean up. At O1 the vectorizer stays out; at O0 nothing
+// runs.
+std::string kernel_pipeline(int opt_level) {
+  if (opt_level <= 0) return "";
+  std::string simplify = "instcombine<no-verify-fixpoint>,simplifycfg";
+  std::string head = "function(sroa,early-cse," + simplify +
+                     ",loop(loop-rotate),loop-mssa(licm),loop(indvars,loop-unroll-full)," + simplify;
+  if (opt_level == 1) return head + ")";
+  return head + ",inject-tli-mappings,loop-vectorize,loop-unroll<O2>," + simplify +
+         ",loop-mssa(licm)" + (opt_level >= 3 ? ",gvn,slp-vectorizer," + simplify : std::string()) + ")";
+}
+
 // The compiled code of one module, living in its own JITDylib until the last owner goes.
 class LoadedCode {
  public:
@@ -134,18 +150,25 @@ class LoadedCode {
 class Engine {
  public:
   Engine() {
-    // DAMO_LLVM_ARGS passes options to LLVM itself, such as -debug-pass-manager.
+    // Kernels are short loops over large arrays. An interleaved vector body, a vectorized
+    // epilogue and a scalar remainder triple the machine code of each loop, and machine code
+    // generation dominates compile time, so each vectorized loop gets one body and a scalar
+    // remainder. DAMO_LLVM_ARGS passes further options to LLVM, such as -time-passes.
+    std::vector<std::string> words = {"damo", "-enable-epilogue-vectorization=false",
+                                      "-force-vector-interleave=1"};
     if (const char* text = std::getenv("DAMO_LLVM_ARGS"); text && *text) {
-      std::vector<std::string> words = {"damo"};
-      for (std::size_t start = 0, end; start < std::strlen(text); start = end + 1) {
-        end = std::string_view(text).find(' ', start);
-        if (end == std::string_view::npos) end = std::strlen(text);
-        if (end > start) words.emplace_back(text + start, end - start);
+      std::string_view rest(text);
+      while (!rest.empty()) {
+        std::size_t end = rest.find(' ');
+        std::string_view word = rest.substr(0, end);
+        if (!word.empty()) words.emplace_back(word);
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
       }
-      std::vector<const char*> argv;
-      for (const std::string& w : words) argv.push_back(w.c_str());
-      llvm::cl::ParseCommandLineOptions(static_cast<int>(argv.size()), argv.data(), "damo");
     }
+    std::vector<const char*> argv;
+    for (const std::string& w : words) argv.push_back(w.c_str());
+    llvm::cl::ParseCommandLineOptions(static_cast<int>(argv.size()), argv.data(), "damo");
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
@@ -220,11 +243,13 @@ class Engine {
                                     : opt_level == 2 ? llvm::OptimizationLevel::O2
                                                      : llvm::OptimizationLevel::O3;
     llvm::ModulePassManager pipeline;
-    if (const char* text = std::getenv("DAMO_LLVM_PASSES"); text && *text) {
-      if (llvm::Error error = builder.parsePassPipeline(pipeline, text))
-        throw UserError(fmt::format("DAMO_LLVM_PASSES='{}' is not a valid LLVM pass pipeline: {}", text, to_text(std::move(error))));
-    } else {
-      pipeline = opt_level <= 0 ? builder.buildO0DefaultPipeline(level) : builder.buildPerModuleDefaultPipeline(level);
+    const char* custom = std::getenv("DAMO_LLVM_PASSES");
+    std::string text = custom != nullptr && *custom ? custom : kernel_pipeline(opt_level);
+    if (text.empty()) {
+      pipeline = builder.buildO0DefaultPipeline(level);
+    } else if (llvm::Error error = builder.parsePassPipeline(pipeline, text)) {
+      throw UserError(fmt::format("'{}' is not a valid LLVM pass pipeline (from DAMO_LLVM_PASSES): {}",
+                                  text, to_text(std::move(error))));
     }
     pipeline.run(module, modules);
   }
@@ -425,8 +450,8 @@ struct Partition {
   double machine_code_ms = 0;
 };
 
-// Kernels spread over up to `count` modules, larger kernels first, each to the module with
-// the least work so far; the modules compile on separate threads.
+// Spreads kernels over up to `count` modules, larger kernels first, each to the module with
+// the least work so far. The modules compile on separate threads.
 std::vector<std::vector<std::size_t>> partition_kernels(const Program& program, std::size_t count) {
   std::vector<std::pair<std::size_t, std::size_t>> weighted;  // (weight, kernel)
   for (std::size_t k = 0; k < program.kernels.size(); ++k) {

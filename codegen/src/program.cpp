@@ -90,6 +90,12 @@ class Lowering {
       slot_of_[node] = add_slot(BufferSlot::Kind::Shared, index, node);
       return;
     }
+    case OpKind::DimSize:
+      if (std::find(symbols().begin(), symbols().end(), node->name()) == symbols().end())
+        throw UserError(fmt::format("compile: dim_size({}) needs an input with the symbolic "
+                                    "dimension '{}'; none of the inputs has it",
+                                    node->name(), node->name()));
+      break;
     case OpKind::Constant: {
       program_.spec.constants.push_back(node->value());
       int index = static_cast<int>(program_.spec.constants.size()) - 1;

@@ -53,7 +53,7 @@ Builtin define(const std::string& signature, const std::string& summary,
     Param param;
     param.name = item.substr(0, equals);
     param.required = equals == std::string::npos;
-    param.shape = param.name == "shape";
+    param.shape = param.name == "shape" || param.name == "dimension";
     builtin.params.push_back(param);
     if (comma == std::string::npos) break;
     start = comma + 2;
@@ -235,6 +235,11 @@ std::vector<int> Args::int_list(const std::string& param) {
 std::vector<Dim> Args::shape(const std::string& param) {
   const Slot& s = slot(param);
   return interpreter_.evaluate_shape(*s.expr);
+}
+
+Dim Args::dimension(const std::string& param) {
+  const Slot& s = slot(param);
+  return interpreter_.evaluate_dim(*s.expr);
 }
 
 Dims Args::static_shape(const std::string& param) {

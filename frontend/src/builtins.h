@@ -102,6 +102,8 @@ class Args {
   Axes axes(const std::string& param);
   std::vector<int> int_list(const std::string& param);
   std::vector<Dim> shape(const std::string& param);
+  /// One dimension, evaluated like an entry of a shape.
+  Dim dimension(const std::string& param);
   /// A shape of static sizes only, each at least 0.
   Dims static_shape(const std::string& param);
   std::string string(const std::string& param);

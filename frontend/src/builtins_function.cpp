@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "builtins.h"
+#include "damo/optimizer/optimize.h"
 #include "damo/graph/autodiff.h"
 
 namespace damo {
@@ -62,13 +63,12 @@ void add_function_builtins(std::vector<Builtin>& out) {
   out.push_back(define("grad(cost, wrt)",
                        "gradient of a scalar cost with respect to a tensor or a list of them",
                        make_grad));
-  out.push_back(define("simplify(e)", "e as the optimizer rewrites it", [](Args& a) -> Value {
-    a.tensor("e");
-    // TODO: run the optimizer's rewrite pipeline once the optimizer layer exists.
-    a.interpreter().fail(a.call_offset(),
-                         "simplify() is not available yet: Damo's optimizer "
-                         "is not built into this version");
-  }));
+  out.push_back(define("simplify(e)", "e after algebraic simplification and stabilization",
+                       [](Args& a) -> Value {
+                         OptimizeOptions options;
+                         options.pipeline = PipelineKind::Simplify;
+                         return Value::tensor(optimize_exprs({a.tensor("e")}, options)[0]);
+                       }));
   out.push_back(define("function(inputs, outputs, updates=none)",
                        "compiles outputs as a function of a list of inputs; calling it runs "
                        "the code and applies the updates to shared variables",

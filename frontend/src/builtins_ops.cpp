@@ -172,6 +172,13 @@ void add_layout(std::vector<Builtin>& out) {
                                                              axis_argument(a, "axis", 0)));
                        }));
   out.push_back(define(
+      "dim_size(dimension)", "the size bound to a symbolic dimension at run time, as i64",
+      [](Args& a) {
+        Dim d = a.dimension("dimension");
+        if (d.is_static()) return tensor_value(a.graph().scalar(static_cast<double>(d.size()), DType::Int64));
+        return tensor_value(dim_size(a.graph(), d.symbol()));
+      }));
+  out.push_back(define(
       "one_hot(indices, depth, dtype=f32)", "one-hot rows along a new last axis", [](Args& a) {
         return tensor_value(
             one_hot(a.tensor("indices"), a.integer("depth"), a.dtype("dtype", DType::Float32)));

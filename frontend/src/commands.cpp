@@ -2,6 +2,8 @@
 // errors in it point into that line.
 #include "commands.h"
 
+#include "damo/optimizer/optimize.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -108,9 +110,10 @@ void CommandRunner::run() {
     return print_(text);
   }
   if (name == "opt") {
-    expression_argument();
-    // TODO: print the optimized graph once the optimizer layer exists.
-    fail(":opt is not available yet: Damo's optimizer is not built into this version");
+    Expr e = expression_argument();
+    std::string text = with_location(interpreter_, offset_, [&] { return dump(optimize_exprs({e})); });
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return print_(text);
   }
   if (name == "ir") return compile_and_print(false);
   if (name == "asm") return compile_and_print(true);

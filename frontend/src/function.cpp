@@ -123,6 +123,8 @@ std::string Function::assembly() const { return checked(impl_).executor->assembl
 Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
                  const std::vector<Update>& updates, const CompileOptions& options) {
   auto start = std::chrono::steady_clock::now();
+  if (options.opt_level < 0 || options.opt_level > 3)
+    throw UserError(fmt::format("compile: opt_level {} is not between 0 and 3", options.opt_level));
   check_inputs(inputs);
   check_outputs_and_updates(inputs, outputs, updates);
 

@@ -50,6 +50,7 @@ class Interpreter {
   /// Dimensions written in a shape: a list literal, or a single dimension. A name that is
   /// not bound in scope becomes a symbolic dimension.
   std::vector<Dim> evaluate_shape(const ast::Expr& expr);
+  Dim evaluate_dim(const ast::Expr& expr);
 
   /// Input nodes that expr depends on, in order of first appearance.
   static std::vector<Expr> free_inputs(const Expr& expr);
@@ -88,7 +89,6 @@ class Interpreter {
   Value evaluate_param(const ast::Expr& expr, const ast::Param& param);
   Value evaluate_fused(const ast::Expr& expr, const ast::Fused& fused);
   Value call_function(const CompiledFunction& function, const ast::Call& call, std::size_t offset);
-  Dim evaluate_dim(const ast::Expr& expr);
   Expr list_to_expr(const Value& list, std::size_t offset);
   std::int64_t constant_int(const ast::Expr& expr, const std::string& what);
 

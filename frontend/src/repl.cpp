@@ -3,7 +3,12 @@
 
 #include <editline/readline.h>
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -59,25 +64,46 @@ bool is_blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
-// Set by the SIGINT handler while readline waits for input; a signal handler can reach only
-// static storage.
+// Set by the SIGINT handler, which stays installed for the whole REPL session: libedit
+// passes a Ctrl-C on to it by sending SIGINT again, and that second signal may arrive after
+// readline has returned. A signal handler can reach only static storage.
 volatile std::sig_atomic_t interrupted = 0;
 
 void note_interrupt(int) { interrupted = 1; }
 
-// Reads a line with prompt. Ctrl-C makes readline return null, like end of input, so the
-// handler's flag tells the two apart; an interrupted line reads as empty.
+// Reads one key for libedit. Ctrl-C ends the line as Enter would and marks it interrupted,
+// whether it arrives as the byte 0x03 or as SIGINT. The kernel may deliver SIGINT to any
+// thread that does not block it (OpenBLAS starts threads of its own), so the wait cannot
+// rely on being interrupted: it polls the flag every 50 ms.
+int read_key(FILE* stream) {
+  for (;;) {
+    if (interrupted) return '\n';
+    pollfd ready = {fileno(stream), POLLIN, 0};
+    int ready_count = ::poll(&ready, 1, 50);
+    if (ready_count == 0 || (ready_count < 0 && errno == EINTR)) continue;
+    if (ready_count < 0) return EOF;
+    unsigned char key = 0;
+    ssize_t count = ::read(fileno(stream), &key, 1);
+    if (count == 1) {
+      if (key != 0x03) return key;
+      interrupted = 1;
+      return '\n';
+    }
+    if (count < 0 && errno == EINTR) {
+      if (interrupted) return '\n';
+      continue;
+    }
+    return EOF;
+  }
+}
+
+// Reads a line with prompt. After Ctrl-C, readline returns the partial line, which the
+// interrupted flag marks for discarding.
 enum class LineStatus { Line, Interrupted, End };
 
 LineStatus read_line(const char* prompt, std::string& out) {
-  struct sigaction handler = {};
-  handler.sa_handler = note_interrupt;
-  sigemptyset(&handler.sa_mask);
-  struct sigaction previous = {};
-  sigaction(SIGINT, &handler, &previous);
   interrupted = 0;
   char* line = readline(prompt);
-  sigaction(SIGINT, &previous, nullptr);
 
   if (interrupted) {
     std::free(line);
@@ -129,11 +155,18 @@ std::string describe_error(const std::exception& error) {
 
 int run_repl(Session& session, const ReplOptions& options) {
   rl_readline_name = "damo";
+  rl_getc_function = read_key;
   rl_attempted_completion_function = complete;
   rl_basic_word_break_characters = " \t\n\"'()[],=+-*/%@<>!:#";
   completion_session = &session;
   stifle_history(kHistoryLength);
   if (!options.history_path.empty()) read_history(options.history_path.c_str());
+
+  struct sigaction handler = {};
+  handler.sa_handler = note_interrupt;
+  sigemptyset(&handler.sa_mask);
+  struct sigaction previous = {};
+  sigaction(SIGINT, &handler, &previous);
 
   bool failed = false;
   std::string entry;
@@ -151,6 +184,7 @@ int run_repl(Session& session, const ReplOptions& options) {
   }
   if (!session.quit_requested()) std::cout << '\n';
 
+  sigaction(SIGINT, &previous, nullptr);
   if (!options.history_path.empty()) write_history(options.history_path.c_str());
   completion_session = nullptr;
   return failed ? 1 : 0;

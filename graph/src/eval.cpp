@@ -57,12 +57,20 @@ void check_result(const Node& node, const Tensor& value, const SymbolSizes& size
   }
 }
 
-// The value of a leaf node: its feed, constant value or the shared variable's value.
-Tensor leaf_value(const Node& node, const Feeds& feeds) {
+// The value of a leaf node: its feed, constant value, the shared variable's value or the
+// size bound to its symbol.
+Tensor leaf_value(const Node& node, const Feeds& feeds, const SymbolSizes* sizes) {
   switch (node.op()) {
   case OpKind::Input: return feeds.at(node.name());
   case OpKind::Constant: return node.value();
   case OpKind::Shared: return node.shared()->get_value();
+  case OpKind::DimSize: {
+    if (sizes == nullptr || sizes->count(node.name()) == 0)
+      throw UserError(fmt::format("dim_size({}): no input binds the symbolic dimension '{}'; "
+                                  "feed an input that has it",
+                                  node.name(), node.name()));
+    return Tensor::scalar(DType::Int64, static_cast<double>(sizes->at(node.name())));
+  }
   default: break;
   }
   fail_internal("leaf_value", fmt::format("{} is not a leaf", op_name(node.op())));
@@ -95,7 +103,7 @@ std::vector<Tensor> evaluate(const std::vector<Expr>& outputs, const Feeds& feed
   for (std::size_t i = 0; i < order.size(); ++i) {
     const Node& node = *order[i];
     if (node.is_leaf()) {
-      values[i] = eval::leaf_value(node, feeds);
+      values[i] = eval::leaf_value(node, feeds, &sizes);
       continue;
     }
     in.clear();
@@ -130,7 +138,7 @@ Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands) {
         fmt::format("evaluate_node: input '{}' has no value of its own; evaluate it "
                     "with evaluate() and a feed",
                     node.name()));
-  if (node.is_leaf()) return eval::leaf_value(node, {}).clone();
+  if (node.is_leaf()) return eval::leaf_value(node, {}, nullptr).clone();
   if (operands.size() != node.input_count())
     throw UserError(fmt::format("evaluate_node: {} takes {} operands, got {}", name,
                                 node.input_count(), operands.size()));

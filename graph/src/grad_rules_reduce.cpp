@@ -21,23 +21,26 @@ Expr broadcast_reduced(Expr value, const Node& reduction) {
   return broadcast_to(restore_axes(value, reduction), reduction.input(0)->shape());
 }
 
-// The number of elements that each result element reduces over, as a scalar: a constant
-// when the reduced axes are static, otherwise a sum of ones computed at run time.
+// The number of elements that each result element reduces over, as a scalar of the
+// reduction's dtype: the static factor times the run-time size of each symbolic axis.
 Expr reduced_count(const Node& reduction) {
   const Shape& shape = reduction.input(0)->shape();
+  Graph& graph = reduction.graph();
   std::int64_t count = 1;
-  bool is_static = true;
-  std::vector<Dim> reduced_only(shape.dims().size(), Dim(1));
+  Expr symbolic;
   for (std::int64_t axis : reduction.attrs().ints) {
     const Dim& d = shape[static_cast<int>(axis)];
-    reduced_only[static_cast<std::size_t>(axis)] = d;
-    if (d.is_static()) count *= d.size();
-    else is_static = false;
+    if (d.is_static()) {
+      count *= d.size();
+      continue;
+    }
+    Expr size = dim_size(graph, d.symbol());
+    symbolic = symbolic.defined() ? symbolic * size : size;
   }
-  Graph& graph = reduction.graph();
-  if (is_static) return graph.scalar(static_cast<double>(count), reduction.dtype());
-  Expr ones = broadcast_to(graph.scalar(1.0, reduction.dtype()), Shape(reduced_only));
-  return sum(ones);
+  Expr result = graph.scalar(static_cast<double>(count), reduction.dtype());
+  if (!symbolic.defined()) return result;
+  Expr sizes = cast(symbolic, reduction.dtype());
+  return count == 1 ? sizes : sizes * result;
 }
 
 Contributions sum_grad(const GradContext& c) { return {broadcast_reduced(c.g, c.node)}; }

@@ -50,6 +50,16 @@ bool Node::is_constant_value(double expected) const {
   return v.numel() > 0;
 }
 
+void Node::fail_index(const char* accessor, std::size_t index, std::size_t count) const {
+  throw UserError(fmt::format("{}: index {} is out of range for a {} node with {} entries",
+                              accessor, index, op_name(op()), count));
+}
+
+void Expr::fail_undefined() {
+  throw UserError("use of an undefined Expr: it was default-constructed and refers to no node; "
+                  "assign it from Graph::input(), an op or another Expr first");
+}
+
 Graph::Graph() = default;
 Graph::~Graph() = default;
 

@@ -1,9 +1,8 @@
-// Factories of the neural-network ops, the ops autodiff introduces and the fused ops the
-// optimizer introduces.
+// Factories of the neural-network ops and the fused ops the optimizer introduces. The
+// scatters that autodiff introduces are in ops_scatter.cpp.
 #include <fmt/format.h>
 
 #include <functional>
-#include <limits>
 
 #include "op_builder.h"
 
@@ -85,85 +84,6 @@ Expr binary_crossentropy(Expr p, Expr targets) {
                    {convert(p, dtype), convert(targets, dtype)}, {}, t.weak);
 }
 
-namespace {
-
-// The scatters write src into a result of the given shape, so a src of any other shape
-// would make the kernels read or write out of bounds. These checks keep that a UserError.
-void check_scatter_indices(const std::string& op, const Expr& indices) {
-  if (!is_integer(indices.dtype()))
-    throw UserError(fmt::format("{}: indices must be i32 or i64, not {}", op, describe(indices)));
-}
-
-void check_scatter_source(const std::string& op, const Expr& src, const Shape& expected) {
-  if (src.shape() != expected)
-    throw UserError(fmt::format("{}: the source {} must have shape {}", op, describe(src),
-                                expected.to_string()));
-}
-
-}  // namespace
-
-Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
-                   std::int64_t step) {
-  check_operands("slice_scatter", {src});
-  int normalized = normalize_axis(axis, shape.rank(), "slice_scatter");
-  const Dim& size = shape[normalized];
-  if (step == 0 || size.is_symbolic())
-    throw UserError(fmt::format("slice_scatter: needs a nonzero step and a static axis {} in {}",
-                                normalized, shape.to_string()));
-  // The bounds are normalized as slice() stores them (stop -1 is "before index 0" for a
-  // negative step), and every position written must exist.
-  auto in_bounds = [&](std::int64_t bound) { return bound >= -1 && bound <= size.size(); };
-  std::int64_t length = 0;
-  if (step > 0 && stop > start) length = (stop - start - 1) / step + 1;
-  if (step < 0 && start > stop)
-    length = (step == std::numeric_limits<std::int64_t>::min() ? 0 : (start - stop - 1) / -step) + 1;
-  if (!in_bounds(start) || !in_bounds(stop) ||
-      (length > 0 && (start < 0 || start >= size.size())))
-    throw UserError(fmt::format("slice_scatter: the slice {}:{}:{} is out of bounds for axis {} of "
-                                "size {}",
-                                start, stop, step, normalized, size.size()));
-  std::vector<Dim> dims = shape.dims();
-  dims[static_cast<std::size_t>(normalized)] = Dim(length);
-  check_scatter_source("slice_scatter", src, Shape(std::move(dims)));
-  Attrs attrs;
-  attrs.ints = {normalized, start, stop, step};
-  return make_node(OpKind::SliceScatter, src.dtype(), shape, {src}, attrs);
-}
-
-Expr index_add(Expr src, Expr indices, const Shape& shape, int axis) {
-  check_operands("index_add", {src, indices});
-  check_scatter_indices("index_add", indices);
-  int normalized = normalize_axis(axis, shape.rank(), "index_add");
-  // The shape take() gives: shape[:axis] + indices.shape + shape[axis+1:].
-  std::vector<Dim> dims(shape.begin(), shape.begin() + normalized);
-  dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
-  dims.insert(dims.end(), shape.begin() + normalized + 1, shape.end());
-  check_scatter_source("index_add", src, Shape(std::move(dims)));
-  Attrs attrs;
-  attrs.ints = {normalized};
-  return make_node(OpKind::IndexAdd, src.dtype(), shape, {src, indices}, attrs);
-}
-
-Expr scatter_add_along_axis(Expr src, Expr indices, const Shape& shape, int axis) {
-  check_operands("scatter_add_along_axis", {src, indices});
-  check_scatter_indices("scatter_add_along_axis", indices);
-  int normalized = normalize_axis(axis, shape.rank(), "scatter_add_along_axis");
-  // indices broadcast to src, and src matches the result except along axis and on result
-  // axes of size 1, which collect the sum over src's axis.
-  bool fits = src.rank() == shape.rank() && indices.rank() == shape.rank();
-  for (int d = 0; fits && d < shape.rank(); ++d) {
-    fits = indices.shape()[d] == src.shape()[d] || indices.shape()[d] == Dim(1);
-    if (d != normalized) fits = fits && (src.shape()[d] == shape[d] || shape[d] == Dim(1));
-  }
-  if (!fits)
-    throw UserError(fmt::format("scatter_add_along_axis: the source {} and indices {} do not fit "
-                                "the result shape {} along axis {}",
-                                describe(src), describe(indices), shape.to_string(), normalized));
-  Attrs attrs;
-  attrs.ints = {normalized};
-  return make_node(OpKind::ScatterAddAlongAxis, src.dtype(), shape, {src, indices}, attrs);
-}
-
 Expr softmax_crossentropy(Expr logits, Expr targets) {
   return crossentropy_like(OpKind::SoftmaxCrossEntropy, OpKind::SparseSoftmaxCrossEntropy, logits,
                            targets);
@@ -188,16 +108,20 @@ Expr softmax_crossentropy_grad(Expr logits, Expr targets, Expr g) {
 Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a,
                   bool transpose_b) {
   check_operands("fused_matmul", {a, b});
-  DAMO_ASSERT(activation == OpKind::Param || op_category(activation) == OpCategory::Unary,
-              "fused_matmul: the activation must be a unary op");
-  DAMO_ASSERT(a.dtype() == b.dtype(), "fused_matmul: operands must share a dtype");
+  if (activation != OpKind::Param && op_category(activation) != OpCategory::Unary)
+    throw UserError(fmt::format("fused_matmul: the activation {} is not a unary op",
+                                op_name(activation)));
+  if (a.dtype() != b.dtype())
+    throw UserError(fmt::format("fused_matmul: operands {} and {} must share a dtype",
+                                describe(a), describe(b)));
   Shape shape = detail::matmul_shape("fused_matmul", a, b, transpose_a, transpose_b);
   std::vector<Expr> inputs = {a, b};
   if (bias.defined()) {
     check_operands("fused_matmul", {a, bias});
-    DAMO_ASSERT(bias.dtype() == a.dtype(), "fused_matmul: the bias must share the dtype");
-    DAMO_ASSERT(broadcast_shapes(shape, bias.shape()) == shape,
-                "fused_matmul: the bias must broadcast to the product");
+    if (bias.dtype() != a.dtype() || broadcast_shapes(shape, bias.shape()) != shape)
+      throw UserError(fmt::format("fused_matmul: the bias {} must have the operands' dtype {} "
+                                  "and broadcast to the product's shape {}",
+                                  describe(bias), dtype_name(a.dtype()), shape.to_string()));
     inputs.push_back(bias);
   }
   Attrs attrs;
@@ -206,7 +130,17 @@ Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a
   return make_node(OpKind::FusedMatMul, a.dtype(), shape, inputs, attrs);
 }
 
+Expr dim_size(Graph& graph, const std::string& symbol) {
+  Dim checked(symbol);  // rejects names that are not identifiers
+  NodeSpec spec;
+  spec.op = OpKind::DimSize;
+  spec.dtype = DType::Int64;
+  spec.name = checked.symbol();
+  return Expr(graph.intern(std::move(spec)));
+}
+
 Expr param(Graph& graph, int index, DType dtype) {
+  if (index < 0) throw UserError(fmt::format("param: index {} is negative", index));
   NodeSpec spec;
   spec.op = OpKind::Param;
   spec.dtype = dtype;
@@ -216,10 +150,15 @@ Expr param(Graph& graph, int index, DType dtype) {
 
 namespace {
 
-// Checks that body is a scalar expression over params matching the operands' dtypes.
+// Checks that body is a scalar expression over params matching the operands' dtypes, and
+// returns the operands' broadcast shape. Throws UserError naming op otherwise.
 Shape fused_operand_shape(const std::string& op, Expr body, const std::vector<Expr>& operands) {
-  DAMO_ASSERT(body.defined() && body.rank() == 0, op + ": the body must be a scalar expression");
-  DAMO_ASSERT(!operands.empty(), op + ": needs at least one operand");
+  if (!body.defined() || body.rank() != 0)
+    throw UserError(op + ": the body must be a scalar expression over param() nodes");
+  if (operands.empty()) throw UserError(op + ": needs at least one operand");
+  for (std::size_t i = 0; i < operands.size(); ++i)
+    if (!operands[i].defined())
+      throw UserError(fmt::format("{}: operand {} is undefined", op, i));
   Shape shape = operands[0].shape();
   for (const Expr& e : operands) shape = detail::broadcast_or_throw(op, shape, e.shape());
   std::vector<const Node*> stack = {body.node()};
@@ -229,11 +168,17 @@ Shape fused_operand_shape(const std::string& op, Expr body, const std::vector<Ex
     stack.pop_back();
     if (n->op() == OpKind::Param) {
       auto index = static_cast<std::size_t>(n->attr(0));
-      DAMO_ASSERT(index < operands.size(), op + ": a param index is out of range");
-      DAMO_ASSERT(operands[index].dtype() == n->dtype(), op + ": a param dtype differs from its operand");
+      if (index >= operands.size())
+        throw UserError(fmt::format("{}: the body uses param {} but there are {} operands", op,
+                                    index, operands.size()));
+      if (operands[index].dtype() != n->dtype())
+        throw UserError(fmt::format("{}: param {} is {} but its operand is {}", op, index,
+                                    dtype_name(n->dtype()), describe(operands[index])));
       continue;
     }
-    DAMO_ASSERT(n->is_constant() || is_elementwise(n->op()), op + ": the body must be elementwise");
+    if (!n->is_constant() && !is_elementwise(n->op()))
+      throw UserError(fmt::format("{}: the body must be elementwise, but contains {}", op,
+                                  op_name(n->op())));
     for (const Node* input : n->inputs()) stack.push_back(input);
   }
   return shape;
@@ -251,8 +196,9 @@ Expr fused_elementwise(Expr body, const std::vector<Expr>& operands) {
 Expr fused_reduction(OpKind op, Expr body, const std::vector<Expr>& operands, Axes axes,
                      bool keepdims) {
   Shape shape = fused_operand_shape("fused_reduction", body, operands);
-  DAMO_ASSERT(op == OpKind::Sum || op == OpKind::Max || op == OpKind::Min || op == OpKind::Prod,
-              "fused_reduction supports sum, max, min and prod");
+  if (op != OpKind::Sum && op != OpKind::Max && op != OpKind::Min && op != OpKind::Prod)
+    throw UserError(fmt::format("fused_reduction: the reduction {} is not sum, max, min or prod",
+                                op_name(op)));
   Attrs attrs;
   attrs.ints = detail::normalize_axes(axes, shape.rank(), "fused_reduction");
   attrs.keepdims = keepdims;
@@ -266,12 +212,18 @@ Expr fused_reduction(OpKind op, Expr body, const std::vector<Expr>& operands, Ax
   }
   DType dtype = body.dtype();
   if ((op == OpKind::Sum || op == OpKind::Prod) && !is_float(dtype)) dtype = DType::Int64;
-  DAMO_ASSERT(dtype == body.dtype(), "fused_reduction: the body must have the result dtype");
+  if (dtype != body.dtype())
+    throw UserError(fmt::format("fused_reduction: a {} of a {} body needs the body cast to {} "
+                                "first",
+                                op_name(op), dtype_name(body.dtype()), dtype_name(dtype)));
   return make_node(OpKind::FusedReduction, dtype, Shape(std::move(dims)), operands, attrs);
 }
 
 Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   OpKind op = node.op();
+  if (!node.is_leaf() && in.size() != node.input_count())
+    throw UserError(fmt::format("rebuild: {} takes {} inputs, got {}", op_name(op),
+                                node.input_count(), in.size()));
   const Attrs& a = node.attrs();
   auto axes_of = [&]() { return Axes(a.ints); };
   switch (op_category(op)) {

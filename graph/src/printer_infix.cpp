@@ -231,6 +231,7 @@ Pieces pieces_of(const Node& node) {
   case OpKind::Shared: return {text_piece(node.name())};
   case OpKind::Constant: return {text_piece(constant_text(node))};
   case OpKind::Param: return {text_piece(fmt::format("${}", node.attr(0)))};
+  case OpKind::DimSize: return {text_piece(fmt::format("dim_size({})", node.name()))};
   case OpKind::Neg: return {text_piece("-"), node_piece(node.input(0), kUnary)};
   case OpKind::Not: return {text_piece("not "), node_piece(node.input(0), kNot)};
   case OpKind::Slice: return slice_pieces(node);

@@ -105,7 +105,7 @@ std::string format_details(const Node& node) {
   std::string text = format_attributes(node);
   if (node.weak()) text += " weak";
 
-  if (node.op() == OpKind::Input || node.op() == OpKind::Shared) {
+  if (node.op() == OpKind::Input || node.op() == OpKind::Shared || node.op() == OpKind::DimSize) {
     text += ' ';
     text += node.name();
   } else if (node.is_constant()) {

@@ -24,6 +24,11 @@ Shape Shape::from_dims(const Dims& dims) {
   return Shape(std::move(out));
 }
 
+void Shape::fail_axis(int axis) const {
+  throw UserError(fmt::format("Shape: axis {} is out of range for shape {} of rank {}", axis,
+                              to_string(), rank()));
+}
+
 bool Shape::is_static() const {
   for (const Dim& d : dims_)
     if (d.is_symbolic()) return false;

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 #include "damo/runtime/nan_guard.h"
@@ -11,10 +12,27 @@
 namespace {
 
 // Damo runs its own thread pool; OpenBLAS's threads on the same cores would compete with it,
-// so OpenBLAS is kept to the calling thread and Damo splits large products itself.
+// so OpenBLAS is kept to the calling thread and Damo splits large products itself. The
+// pthread build of OpenBLAS locks its buffer pool, so calls from several threads are safe.
+bool set_blas_thread_variable = false;
+
+// OpenBLAS sizes its thread pool from OPENBLAS_NUM_THREADS in its own initializer. This one
+// runs first (priority 101 comes before the default), so that OpenBLAS starts no idle
+// threads, which would otherwise spin for about 0.1 s each time they are woken.
+__attribute__((constructor(101))) void start_blas_single_threaded() {
+  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr) {
+    setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    set_blas_thread_variable = true;
+  }
+}
+
 void limit_blas_threads() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, [] {
+    openblas_set_num_threads(1);
+    // The variable was only for OpenBLAS's initializer; child processes should not see it.
+    if (set_blas_thread_variable) unsetenv("OPENBLAS_NUM_THREADS");
+  });
 }
 
 // Rows per chunk so that each chunk does at least about 2^18 multiply-adds.
@@ -72,6 +90,7 @@ std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::in
 namespace damo {
 
 const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
+  limit_blas_threads();
   static const JitSupportSymbol symbols[] = {
       {"damo_rt_parallel_for", reinterpret_cast<void*>(&damo_rt_parallel_for)},
       {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},

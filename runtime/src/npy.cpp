@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "damo/runtime/io.h"
 
@@ -98,9 +100,17 @@ void byte_swap(Tensor& t) {
   for (std::int64_t i = 0; i < t.numel(); ++i) std::reverse(bytes + i * size, bytes + (i + 1) * size);
 }
 
-}  // namespace
+// What the header of a .npy file says about its data.
+struct NpyLayout {
+  Descr descr{DType::Float32, false};
+  bool fortran = false;
+  Dims shape;
+  std::size_t data_start = 0;
+};
 
-Tensor parse_npy(std::string_view bytes, const std::string& source) {
+// Parses the magic string and header at the start of bytes, which needs to hold at least
+// the whole header.
+NpyLayout parse_header(std::string_view bytes, const std::string& source) {
   // A file that starts like the magic string but ends early is truncated, not foreign.
   bool magic_matches = !bytes.empty() && std::memcmp(bytes.data(), kMagic,
                                                      std::min(bytes.size(), kMagicSize)) == 0;
@@ -124,25 +134,36 @@ Tensor parse_npy(std::string_view bytes, const std::string& source) {
   if (header_start + header_length > bytes.size()) fail(source, "truncated header");
   std::string_view header = bytes.substr(header_start, header_length);
 
-  Descr descr = parse_descr(header_value(header, "descr", source), source);
-  bool fortran = header_value(header, "fortran_order", source).substr(0, 4) == "True";
-  Dims shape = parse_shape(header_value(header, "shape", source), source);
+  NpyLayout layout;
+  layout.descr = parse_descr(header_value(header, "descr", source), source);
+  layout.fortran = header_value(header, "fortran_order", source).substr(0, 4) == "True";
+  layout.shape = parse_shape(header_value(header, "shape", source), source);
+  layout.data_start = header_start + header_length;
+  return layout;
+}
 
-  Dims stored_shape = shape;
-  if (fortran) std::reverse(stored_shape.begin(), stored_shape.end());
-  Tensor t = Tensor::empty(descr.dtype, stored_shape);
-  std::size_t data_start = header_start + header_length;
-  if (bytes.size() - data_start < t.nbytes())
-    fail(source, fmt::format("truncated data: shape {} of {} needs {} bytes, the file has {}",
-                             dims_to_string(shape), dtype_name(descr.dtype), t.nbytes(),
-                             bytes.size() - data_start));
-  if (t.nbytes() > 0) std::memcpy(t.raw_data(), bytes.data() + data_start, t.nbytes());
-  if (descr.big_endian) byte_swap(t);
-  if (descr.dtype == DType::Bool) {
+// The tensor a header describes, with its elements stored in file order still to fill.
+Tensor allocate_for(const NpyLayout& layout) {
+  Dims stored_shape = layout.shape;
+  if (layout.fortran) std::reverse(stored_shape.begin(), stored_shape.end());
+  return Tensor::empty(layout.descr.dtype, stored_shape);
+}
+
+[[noreturn]] void fail_truncated(const std::string& source, const NpyLayout& layout, const Tensor& t,
+                                 std::size_t available) {
+  fail(source, fmt::format("truncated data: shape {} of {} needs {} bytes, the file has {}",
+                           dims_to_string(layout.shape), dtype_name(layout.descr.dtype), t.nbytes(),
+                           available));
+}
+
+// Byte order, bool normalization and Fortran order, applied once the elements are read.
+Tensor finish(Tensor t, const NpyLayout& layout) {
+  if (layout.descr.big_endian) byte_swap(t);
+  if (layout.descr.dtype == DType::Bool) {
     auto* b = static_cast<unsigned char*>(t.raw_data());
     for (std::int64_t i = 0; i < t.numel(); ++i) b[i] = b[i] != 0;
   }
-  if (fortran && t.rank() > 1) {
+  if (layout.fortran && t.rank() > 1) {
     std::vector<int> perm(t.rank());
     for (int i = 0; i < t.rank(); ++i) perm[i] = t.rank() - 1 - i;
     return t.permute(perm);
@@ -150,7 +171,48 @@ Tensor parse_npy(std::string_view bytes, const std::string& source) {
   return t;
 }
 
-Tensor load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+}  // namespace
+
+Tensor parse_npy(std::string_view bytes, const std::string& source) {
+  NpyLayout layout = parse_header(bytes, source);
+  Tensor t = allocate_for(layout);
+  std::size_t available = bytes.size() - layout.data_start;
+  if (available < t.nbytes()) fail_truncated(source, layout, t, available);
+  if (t.nbytes() > 0) std::memcpy(t.raw_data(), bytes.data() + layout.data_start, t.nbytes());
+  return finish(std::move(t), layout);
+}
+
+Tensor load_npy(const std::string& path) {
+  // The elements are read straight into the tensor, so a large file is never held twice.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  in.seekg(0, std::ios::end);
+  auto file_size = static_cast<std::size_t>(in.tellg());
+  in.seekg(0);
+  // Headers are at most 4 GiB by format, but real ones are a few hundred bytes; this reads
+  // up to 64 KiB first and the rest of a longer header when it says so.
+  std::string head(std::min<std::size_t>(file_size, 65536), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  if (head.size() >= 12 && static_cast<unsigned char>(head[6]) >= 2) {
+    std::size_t header_length = 0;
+    for (int i = 3; i >= 0; --i) header_length = (header_length << 8) | static_cast<unsigned char>(head[8 + i]);
+    std::size_t wanted = std::min(file_size, 12 + header_length);
+    if (wanted > head.size()) {
+      std::size_t had = head.size();
+      head.resize(wanted);
+      in.read(head.data() + had, static_cast<std::streamsize>(wanted - had));
+    }
+  }
+  NpyLayout layout = parse_header(head, path);
+  Tensor t = allocate_for(layout);
+  std::size_t available = file_size - std::min(file_size, layout.data_start);
+  if (available < t.nbytes()) fail_truncated(path, layout, t, available);
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(layout.data_start));
+  in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));
+  if (!in) throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+  return finish(std::move(t), layout);
+}
 
 std::string serialize_npy(const Tensor& tensor) {
   if (!tensor.defined()) throw UserError("save_npy: the tensor is undefined");

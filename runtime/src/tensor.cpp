@@ -19,6 +19,23 @@ constexpr std::size_t kAlignment = 64;
 constexpr std::int64_t kPrintThreshold = 1000;
 constexpr std::int64_t kPrintEdgeItems = 3;
 
+// value as an element of type T: bool is value != 0, integers saturate and take 0 for NaN
+// instead of the undefined behaviour of an out-of-range static_cast.
+template <class T> T convert_element(double value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (std::isnan(value)) return 0;
+    if (value <= static_cast<double>(std::numeric_limits<T>::min()))
+      return std::numeric_limits<T>::min();
+    if (value >= static_cast<double>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
+    return static_cast<T>(value);
+  } else {
+    return static_cast<T>(value);
+  }
+}
+
 }  // namespace
 
 struct Tensor::Storage {
@@ -81,7 +98,7 @@ Tensor Tensor::full(DType dtype, Dims shape, double value) {
   Tensor t = empty(dtype, std::move(shape));
   visit_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
-    T converted = static_cast<T>(value);
+    T converted = convert_element<T>(value);
     T* out = t.data<T>();
     for (std::int64_t i = 0; i < t.numel(); ++i) out[i] = converted;
   });
@@ -140,7 +157,30 @@ Tensor Tensor::view(void* data, DType dtype, Dims shape) {
 
 bool Tensor::is_view() const { return storage_ && !storage_->owned; }
 
+std::int64_t Tensor::dim(int axis) const {
+  if (axis < 0 || axis >= rank())
+    throw UserError(fmt::format("Tensor::dim: axis {} is out of range for a tensor of shape {} "
+                                "(rank {}); pass an axis from 0 to rank - 1",
+                                axis, dims_to_string(shape_), rank()));
+  return shape_[static_cast<std::size_t>(axis)];
+}
+
+void Tensor::check_element_type(DType requested, const char* caller) const {
+  if (requested == dtype_) return;
+  throw UserError(fmt::format("{}: the tensor contains {} elements but was accessed as {}; use the "
+                              "C++ type of its dtype, or convert it with cast()",
+                              caller, dtype_name(dtype_), dtype_name(requested)));
+}
+
+void Tensor::check_index(std::int64_t index, const char* caller) const {
+  if (index >= 0 && index < numel_) return;
+  throw UserError(fmt::format("{}: index {} is out of range for a tensor of shape {} with {} "
+                              "elements",
+                              caller, index, dims_to_string(shape_), numel_));
+}
+
 double Tensor::get_double(std::int64_t index) const {
+  check_index(index, "Tensor::get_double");
   return visit_dtype(dtype_, [&](auto zero) {
     using T = decltype(zero);
     return static_cast<double>(static_cast<const T*>(data_)[index]);
@@ -148,6 +188,7 @@ double Tensor::get_double(std::int64_t index) const {
 }
 
 std::int64_t Tensor::get_int64(std::int64_t index) const {
+  check_index(index, "Tensor::get_int64");
   return visit_dtype(dtype_, [&](auto zero) -> std::int64_t {
     using T = decltype(zero);
     T v = static_cast<const T*>(data_)[index];
@@ -160,21 +201,10 @@ std::int64_t Tensor::get_int64(std::int64_t index) const {
 }
 
 void Tensor::set_double(std::int64_t index, double value) {
+  check_index(index, "Tensor::set_double");
   visit_dtype(dtype_, [&](auto zero) {
     using T = decltype(zero);
-    T converted;
-    if constexpr (std::is_same_v<T, bool>) {
-      converted = value != 0;
-    } else if constexpr (std::is_integral_v<T>) {
-      // Saturate instead of the undefined behaviour of an out-of-range cast.
-      if (std::isnan(value)) converted = 0;
-      else if (value <= static_cast<double>(std::numeric_limits<T>::min())) converted = std::numeric_limits<T>::min();
-      else if (value >= static_cast<double>(std::numeric_limits<T>::max())) converted = std::numeric_limits<T>::max();
-      else converted = static_cast<T>(value);
-    } else {
-      converted = static_cast<T>(value);
-    }
-    static_cast<T*>(data_)[index] = converted;
+    static_cast<T*>(data_)[index] = convert_element<T>(value);
   });
 }
 

@@ -1,5 +1,8 @@
 #include "damo/runtime/thread_pool.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,7 +41,13 @@ thread_local bool inside_parallel_loop = false;
 class Pool {
  public:
   explicit Pool(int threads) {
+    // Workers block every signal, so that signals such as SIGINT reach the program's own
+    // threads and their handlers.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
   ~Pool() {
@@ -172,10 +182,30 @@ void parallel_for(std::int64_t total, std::int64_t grain, ChunkFunction fn, void
 
 void parallel_for(std::int64_t total, std::int64_t grain,
                   const std::function<void(std::int64_t, std::int64_t)>& fn) {
-  auto trampoline = [](void* context, std::int64_t begin, std::int64_t end) {
-    (*static_cast<const std::function<void(std::int64_t, std::int64_t)>*>(context))(begin, end);
+  // An exception leaving a worker thread would call std::terminate, and one leaving the
+  // calling thread's chunk would return while workers still use fn. So every chunk catches,
+  // the first exception is kept, chunks not yet started are skipped, and the exception is
+  // rethrown here once the loop has finished.
+  struct Context {
+    const std::function<void(std::int64_t, std::int64_t)>* fn;
+    std::atomic<bool> failed{false};
+    std::mutex mutex;
+    std::exception_ptr failure;
   };
-  parallel_for(total, grain, trampoline, const_cast<void*>(static_cast<const void*>(&fn)));
+  Context context{&fn};
+  auto trampoline = [](void* raw, std::int64_t begin, std::int64_t end) {
+    auto* c = static_cast<Context*>(raw);
+    if (c->failed.load(std::memory_order_relaxed)) return;
+    try {
+      (*c->fn)(begin, end);
+    } catch (...) {
+      std::lock_guard lock(c->mutex);
+      if (!c->failure) c->failure = std::current_exception();
+      c->failed.store(true, std::memory_order_relaxed);
+    }
+  };
+  parallel_for(total, grain, trampoline, &context);
+  if (context.failure) std::rethrow_exception(context.failure);
 }
 
 }  // namespace damo

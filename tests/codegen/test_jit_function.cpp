@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "damo/graph/autodiff.h"
+#include "damo/graph/printer.h"
 #include "jit_check.h"
 
 using namespace damo;
@@ -164,4 +165,37 @@ TEST_CASE("jit compile cache hit skips LLVM") {
   Graph fourth_graph;
   CHECK(build(fourth_graph).stats().cache_hit);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("dim_size reads the bound symbol size") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 3});
+  Expr count = dim_size(g, "n");
+  Expr mean_by_hand = sum(x) / cast(count * 3, DType::Float32);
+  Tensor value = Tensor::from_list({{1, 2, 3}, {4, 5, 6}});
+  check_jit_matches_reference({x}, {count, mean_by_hand}, {value}, "dim_size");
+  Function f = compile({x}, {count});
+  CHECK(f({Tensor(DType::Float32, {7, 3})})[0].get_int64(0) == 7);
+  CHECK(f({Tensor(DType::Float32, {0, 3})})[0].get_int64(0) == 0);
+  Expr y = g.input("y", DType::Float32, {"m"});
+  CHECK_THROWS_WITH_AS(compile({x}, {sum(x) + cast(dim_size(g, "m"), DType::Float32)}),
+                       "compile: dim_size(m) needs an input with the symbolic dimension 'm'; "
+                       "none of the inputs has it",
+                       UserError);
+  CHECK_THROWS_WITH_AS(evaluate(dim_size(g, "m") + 1, {{"x", value}}),
+                       "dim_size(m): no input binds the symbolic dimension 'm'; feed an input that has it",
+                       UserError);
+  (void)y;
+}
+
+TEST_CASE("mean gradient over a symbolic axis uses dim_size") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n"});
+  Expr w = g.shared("w", Tensor::from_list({2.0}, DType::Float64));
+  Expr loss = mean(x * w);
+  Expr gw = grad(loss, w);
+  CHECK(to_infix(gw).find("dim_size(n)") != std::string::npos);
+  Function f = compile({x}, {gw});
+  Tensor value = Tensor::from_list({1, 2, 3, 6}, DType::Float64);
+  CHECK(f({value})[0].get_double(0) == doctest::Approx(3.0));
 }

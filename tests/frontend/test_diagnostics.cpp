@@ -181,21 +181,6 @@ TEST_CASE("diagnostic float subscript") {
   CHECK(e.column == 3);
 }
 
-TEST_CASE("diagnostic simplify not available") {
-  auto e = error_of(with_prelude("simplify(x * 1)"));
-  CHECK(e.message ==
-        "simplify() is not available yet: Damo's optimizer is not built into this "
-        "version");
-  CHECK(e.line == 4);
-}
-
-TEST_CASE("diagnostic opt command not available") {
-  auto e = error_of(with_prelude(":opt x * 1"));
-  CHECK(e.message == ":opt is not available yet: Damo's optimizer is not built into this version");
-  CHECK(e.line == 4);
-  CHECK(e.column == 1);
-}
-
 TEST_CASE("diagnostic unknown command") {
   auto e = error_of(":grap 1");
   CHECK(e.message == "unknown command ':grap'; did you mean ':graph'?; :help lists the commands");

@@ -5,6 +5,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -39,7 +40,23 @@ class Terminal {
 
   bool started() const { return pid_ > 0; }
 
-  void type(const std::string& text) { CHECK(write(fd_, text.data(), text.size()) > 0); }
+  // Types text once libedit has switched the terminal out of canonical mode. Before that
+  // the terminal driver itself would handle the keys: a tab would not complete, and Ctrl-C
+  // would flush the typed line.
+  void type(const std::string& text) {
+    wait_for_raw_mode();
+    CHECK(write(fd_, text.data(), text.size()) > 0);
+  }
+
+  // Waits up to 10 seconds until the terminal leaves canonical mode, which libedit does
+  // while it reads a line; the master side reports the terminal's settings.
+  void wait_for_raw_mode() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    termios settings = {};
+    while (tcgetattr(fd_, &settings) == 0 && (settings.c_lflag & ICANON) != 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      usleep(1000);
+  }
 
   // Reads output until it contains expected or 10 seconds pass; true when it appeared.
   bool wait_for(const std::string& expected) {
@@ -113,7 +130,9 @@ TEST_CASE("repl session on a terminal") {
   REQUIRE(terminal.wait_for("damo> "));
 
   // Ctrl-C discards the entry being typed.
+  // Ctrl-C comes after libedit has echoed the entry, as a person would press it.
   terminal.type("1 + ");
+  REQUIRE(terminal.wait_for("1 + "));
   terminal.type("\x03");
   REQUIRE(terminal.wait_for("damo> "));
 

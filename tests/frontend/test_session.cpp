@@ -318,3 +318,18 @@ TEST_CASE("session evaluate returns values") {
   CHECK(session.evaluate("[x, x]").is(Value::Kind::List));
   CHECK_THROWS_AS(session.compute("x + 1"), UserError);
 }
+
+TEST_CASE("session simplify rewrites exactly") {
+  CHECK(output("x = vector(f32)\nsimplify(x * 1 + -0.0)") == "x : f32 (x_0,)");
+  CHECK(output("x = vector(f32)\nsimplify(x ** 2)") == "square(x) : f32 (x_0,)");
+  CHECK(output("x = vector(f32)\nsimplify(log(1 + x))") == "log1p(x) : f32 (x_0,)");
+  // x + 0 is not x for x = -0, so it stays.
+  CHECK(output("x = vector(f32)\nsimplify(x + 0)") == "x + 0 : f32 (x_0,)");
+  CHECK(output("simplify(2 * 3)") == "6 : i64 ()");
+}
+
+TEST_CASE("session opt command fuses") {
+  std::string text = output("x = vector(f32)\n:opt sigmoid(x) * 2 + 1");
+  CHECK(text.find("fused_elementwise") != std::string::npos);
+  CHECK(text.find("sigmoid") != std::string::npos);
+}

@@ -32,22 +32,25 @@ TEST_CASE("slice_scatter source must fill the slice") {
   CHECK(user_error([&] { slice_scatter(src, {2, 7}, 1, 6, 0, -2); }) == "no error");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 0, 2, 1);
-        }) == "slice_scatter: the source f32 (2, 3) must have shape (2, 2)");
+        }) == "slice_scatter: the slice 0:2:1 selects 2 elements of axis 1, but the source f32 (2, 3) has 3");
   CHECK(user_error([&] {
           slice_scatter(src, {3, 7}, 1, 0, 3, 1);
-        }) == "slice_scatter: the source f32 (2, 3) must have shape (3, 3)");
+        }) == "slice_scatter: axis 0 of the source f32 (2, 3) must match the target shape (3, 7)");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 6, 9, 1);
-        }) == "slice_scatter: the slice 6:9:1 is out of bounds for axis 1 of size 7");
+        }) == "slice_scatter: the slice 6:9:1 reaches outside axis 1 of size 7; pass the normalized "
+           "bounds that slice() stores");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 0, 3, 0);
-        }) == "slice_scatter: needs a nonzero step and a static axis 1 in (2, 7)");
+        }) == "slice_scatter: step must not be zero");
   CHECK(user_error([&] {
           slice_scatter(src, {2, "n"}, 1, 0, 3, 1);
-        }) == "slice_scatter: needs a nonzero step and a static axis 1 in (2, n)");
+        }) == "slice_scatter: axis 1 of the source f32 (2, 3) and of the target shape (2, n) must be "
+           "static");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 0, 7, std::numeric_limits<std::int64_t>::min());
-        }) == "slice_scatter: the source f32 (2, 3) must have shape (2, 0)");
+        }) == "slice_scatter: the slice 0:7:-9223372036854775808 selects 0 elements of axis 1, but "
+           "the source f32 (2, 3) has 3");
 }
 
 TEST_CASE("index_add source must have the gathered shape") {
@@ -57,7 +60,8 @@ TEST_CASE("index_add source must have the gathered shape") {
   CHECK(index_add(src, i, {2, 5}, 1).shape() == Shape{2, 5});
   CHECK(user_error([&] {
           index_add(src, i, {4, 3}, 0);
-        }) == "index_add: the source f32 (2, 3) must have shape (3, 3)");
+        }) == "index_add: the source f32 (2, 3) must have the shape (3, 3): the target shape (4, 3) "
+           "with axis 0 replaced by the indices' shape (3,)");
   CHECK(user_error([&] {
           index_add(src, src, {2, 5}, 1);
         }) == "index_add: indices must be i32 or i64, not f32 (2, 3)");
@@ -75,13 +79,13 @@ TEST_CASE("scatter_add_along_axis source must fit the result") {
   CHECK(user_error([&] {
           scatter_add_along_axis(src, idx, {3, 9}, 1);
         }) ==
-        "scatter_add_along_axis: the source f32 (2, 3) and indices i32 (2, 3) do not fit the "
-        "result shape (3, 9) along axis 1");
+        "scatter_add_along_axis: axis 0 of the target shape (3, 9) must be 1 or match the "
+        "source f32 (2, 3)");
   CHECK(user_error([&] {
           scatter_add_along_axis(src, flat, {2, 9}, 1);
         }) ==
-        "scatter_add_along_axis: the source f32 (2, 3) and indices i32 (3,) do not fit the "
-        "result shape (2, 9) along axis 1");
+        "scatter_add_along_axis: the source f32 (2, 3) and the indices i32 (3,) must have the "
+        "rank of the target shape (2, 9)");
 }
 
 TEST_CASE("scatter found by the fuzzer evaluates") {
@@ -93,7 +97,8 @@ TEST_CASE("scatter found by the fuzzer evaluates") {
   Expr two = g.constant(Tensor::from_vector<std::int64_t>({0, 0}, {2}));
   CHECK(user_error([&] {
           index_add(src, two, {2, 4}, 1);
-        }) == "index_add: the source f32 (2, 3) must have shape (2, 2)");
+        }) == "index_add: the source f32 (2, 3) must have the shape (2, 2): the target shape (2, 4) "
+           "with axis 1 replaced by the indices' shape (2,)");
   Expr three = g.constant(Tensor::from_vector<std::int64_t>({0, 0, 3}, {3}));
   Tensor out = evaluate(index_add(src, three, {2, 4}, 1),
                         {{"src", Tensor::from_list({{1, 2, 3}, {4, 5, 6}})}});

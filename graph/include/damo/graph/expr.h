@@ -22,15 +22,23 @@ class Expr {
   bool defined() const { return node_ != nullptr; }
   explicit operator bool() const { return node_ != nullptr; }
 
-  DType dtype() const { return node_->dtype(); }
-  const Shape& shape() const { return node_->shape(); }
-  int rank() const { return node_->rank(); }
-  Graph& graph() const { return node_->graph(); }
+  /// The node's dtype, shape, rank and graph. Each throws UserError when the Expr is
+  /// undefined (default-constructed), where operator-> would dereference null.
+  DType dtype() const { return checked_node().dtype(); }
+  const Shape& shape() const { return checked_node().shape(); }
+  int rank() const { return checked_node().rank(); }
+  Graph& graph() const { return checked_node().graph(); }
 
   /// Infix text such as "sigmoid(x @ W1 + b1)".
   std::string to_string() const;
 
  private:
+  const Node& checked_node() const {
+    if (node_ == nullptr) fail_undefined();
+    return *node_;
+  }
+  [[noreturn]] static void fail_undefined();
+
   const Node* node_ = nullptr;
 };
 

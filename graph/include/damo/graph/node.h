@@ -49,7 +49,7 @@ struct NodeSpec {
   Shape shape;
   std::vector<const Node*> inputs;
   Attrs attrs;
-  std::string name;                        // Input: the input's name
+  std::string name;                        // Input: the input's name; DimSize: the symbol
   Tensor value;                            // Constant: the value, never modified
   std::shared_ptr<SharedVariable> shared;  // Shared: the variable
 
@@ -65,11 +65,19 @@ class Node {
   const Shape& shape() const { return spec_.shape; }
   int rank() const { return spec_.shape.rank(); }
   const std::vector<const Node*>& inputs() const { return spec_.inputs; }
-  const Node* input(std::size_t i) const { return spec_.inputs.at(i); }
+  /// Operand i, for i < input_count(); throws UserError for another index.
+  const Node* input(std::size_t i) const {
+    if (i >= spec_.inputs.size()) fail_index("Node::input", i, spec_.inputs.size());
+    return spec_.inputs[i];
+  }
   std::size_t input_count() const { return spec_.inputs.size(); }
   const Attrs& attrs() const { return spec_.attrs; }
-  /// Attribute ints[i]; see Attrs for its meaning per op.
-  std::int64_t attr(std::size_t i) const { return spec_.attrs.ints.at(i); }
+  /// Attribute ints[i]; see Attrs for its meaning per op. Throws UserError when the node
+  /// has no ints[i].
+  std::int64_t attr(std::size_t i) const {
+    if (i >= spec_.attrs.ints.size()) fail_index("Node::attr", i, spec_.attrs.ints.size());
+    return spec_.attrs.ints[i];
+  }
   const std::string& name() const { return spec_.name; }
   const Tensor& value() const { return spec_.value; }
   const std::shared_ptr<SharedVariable>& shared() const { return spec_.shared; }
@@ -89,6 +97,8 @@ class Node {
   friend class Graph;
   Node(Graph* graph, std::uint64_t id, NodeSpec spec, std::size_t hash)
       : spec_(std::move(spec)), graph_(graph), id_(id), hash_(hash) {}
+  /// Throws UserError: index is not below count in accessor.
+  [[noreturn]] void fail_index(const char* accessor, std::size_t index, std::size_t count) const;
 
   NodeSpec spec_;
   Graph* graph_;

@@ -27,6 +27,7 @@ enum class OpCategory : std::uint8_t {
   X(Input, "input", Leaf)                                                                   \
   X(Constant, "constant", Leaf)                                                             \
   X(Shared, "shared", Leaf)                                                                 \
+  X(DimSize, "dim_size", Leaf)                                                              \
   X(Neg, "neg", Unary)                                                                      \
   X(Abs, "abs", Unary)                                                                      \
   X(Sign, "sign", Unary)                                                                    \

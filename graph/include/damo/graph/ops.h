@@ -21,7 +21,14 @@ class Axes {
   Axes(std::vector<std::int64_t> axes) : axes_(std::move(axes)) {}
 
   bool all() const { return !axes_.has_value(); }
-  const std::vector<std::int64_t>& list() const { return *axes_; }
+  /// Returns the listed axes. Throws UserError when all() is true, because then no list
+  /// was given.
+  const std::vector<std::int64_t>& list() const {
+    if (!axes_)
+      throw UserError("Axes::list: these axes mean every axis and contain no list; check all() "
+                      "first");
+    return *axes_;
+  }
 
  private:
   std::optional<std::vector<std::int64_t>> axes_;
@@ -110,8 +117,14 @@ Expr categorical_crossentropy(Expr p, Expr targets);
 /// -(t * log(p) + (1 - t) * log(1 - p)), elementwise.
 Expr binary_crossentropy(Expr p, Expr targets);
 
-// Ops that autodiff introduces.
+/// The size bound to a symbolic dimension at run time, as an i64 scalar. A function that
+/// computes it must take an input with that dimension.
+Expr dim_size(Graph& graph, const std::string& symbol);
+
+// Ops that autodiff introduces. Each throws UserError when src, indices and shape do not fit.
 /// Zeros of the given shape with src written into the slice start:stop:step along axis.
+/// The bounds are normalized as slice() stores them (see printer.h's dump()), and src has
+/// the slice's shape.
 Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                    std::int64_t step);
 /// Zeros of the given shape with src added at indices along axis (the gradient of take).
@@ -141,8 +154,8 @@ Expr fused_elementwise(Expr body, const std::vector<Expr>& operands);
 Expr fused_reduction(OpKind op, Expr body, const std::vector<Expr>& operands, Axes axes,
                      bool keepdims);
 
-/// Builds a node like node but with new inputs, through the factory of its op; used by
-/// rewrites. Leaves are returned unchanged.
+/// Builds a node like node but with new inputs, one per input of node, through the factory
+/// of its op; used by rewrites. Leaves are returned unchanged.
 Expr rebuild(const Node& node, const std::vector<Expr>& inputs);
 
 /// Builds the unary op of the given kind; throws InternalError for other kinds.

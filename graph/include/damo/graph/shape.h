@@ -49,7 +49,11 @@ class Shape {
   static Shape from_dims(const Dims& dims);
 
   int rank() const { return static_cast<int>(dims_.size()); }
-  const Dim& operator[](int axis) const { return dims_[static_cast<std::size_t>(axis)]; }
+  /// Dimension axis, 0 <= axis < rank(); throws UserError for another axis.
+  const Dim& operator[](int axis) const {
+    if (axis < 0 || axis >= rank()) fail_axis(axis);
+    return dims_[static_cast<std::size_t>(axis)];
+  }
   const std::vector<Dim>& dims() const { return dims_; }
   auto begin() const { return dims_.begin(); }
   auto end() const { return dims_.end(); }
@@ -67,6 +71,8 @@ class Shape {
   std::string to_string() const;
 
  private:
+  [[noreturn]] void fail_axis(int axis) const;
+
   std::vector<Dim> dims_;
 };
 

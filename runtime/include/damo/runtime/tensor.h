@@ -66,21 +66,24 @@ class Tensor {
   DType dtype() const { return dtype_; }
   const Dims& shape() const { return shape_; }
   int rank() const { return static_cast<int>(shape_.size()); }
-  std::int64_t dim(int axis) const { return shape_.at(static_cast<std::size_t>(axis)); }
+  /// Size of one axis, 0 <= axis < rank(); throws UserError for another axis.
+  std::int64_t dim(int axis) const;
   std::int64_t numel() const { return numel_; }
   std::size_t nbytes() const { return static_cast<std::size_t>(numel_) * dtype_size(dtype_); }
   bool is_view() const;
 
   void* raw_data() { return data_; }
   const void* raw_data() const { return data_; }
-  /// Typed element pointer; throws InternalError when T does not match the dtype.
+  /// Typed element pointer; throws UserError when T is not the C++ type of the dtype.
   template <class T> T* data();
   template <class T> const T* data() const;
 
-  /// Element at a flat row-major index, converted to double or int64.
+  /// Element at a flat row-major index, converted to double or int64. Throws UserError
+  /// when index is outside [0, numel()).
   double get_double(std::int64_t index) const;
   std::int64_t get_int64(std::int64_t index) const;
-  /// Stores value, converted to the tensor's dtype, at a flat row-major index.
+  /// Stores value, converted to the tensor's dtype, at a flat row-major index; the index is
+  /// checked as in get_double().
   void set_double(std::int64_t index, double value);
   /// Value of a one-element tensor, converted to double.
   double item() const;
@@ -106,6 +109,10 @@ class Tensor {
  private:
   struct Storage;
   Tensor(std::shared_ptr<Storage> storage, void* data, DType dtype, Dims shape);
+  /// Throws UserError naming caller when T is not the C++ type of the tensor's dtype.
+  void check_element_type(DType requested, const char* caller) const;
+  /// Throws UserError naming caller when index is outside [0, numel()).
+  void check_index(std::int64_t index, const char* caller) const;
 
   std::shared_ptr<Storage> storage_;
   void* data_ = nullptr;
@@ -115,12 +122,12 @@ class Tensor {
 };
 
 template <class T> T* Tensor::data() {
-  DAMO_ASSERT(DTypeOf<T>::value == dtype_, "typed access with a C++ type of another dtype");
+  if (DTypeOf<T>::value != dtype_) check_element_type(DTypeOf<T>::value, "Tensor::data");
   return static_cast<T*>(data_);
 }
 
 template <class T> const T* Tensor::data() const {
-  DAMO_ASSERT(DTypeOf<T>::value == dtype_, "typed access with a C++ type of another dtype");
+  if (DTypeOf<T>::value != dtype_) check_element_type(DTypeOf<T>::value, "Tensor::data");
   return static_cast<const T*>(data_);
 }
 

@@ -22,9 +22,11 @@ void set_num_threads(int count);
 
 /// Runs fn over [0, total) in chunks of at least grain iterations. Runs inline when the pool
 /// has one thread, the loop is small, or the call comes from inside another parallel loop.
+/// fn must not throw: compiled kernels use this form.
 void parallel_for(std::int64_t total, std::int64_t grain, ChunkFunction fn, void* context);
 
-/// Convenience form for C++ callers.
+/// Convenience form for C++ callers. When fn throws, chunks that have not started are
+/// skipped and the first exception is rethrown on the calling thread after the loop ends.
 void parallel_for(std::int64_t total, std::int64_t grain,
                   const std::function<void(std::int64_t, std::int64_t)>& fn);
 
