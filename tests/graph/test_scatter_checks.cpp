@@ -90,7 +90,7 @@ TEST_CASE("scatter_add_along_axis source must fit the result") {
 
 TEST_CASE("scatter found by the fuzzer evaluates") {
   // index_add with a source whose axis did not match the indices used to reach an internal
-  // check of the evaluator and out-of-bounds reads in compiled code. The factory now rejects
+  // check of the evaluator and out-of-bounds reads in compiled code. The factory rejects
   // it, and the well-formed version evaluates.
   Graph g;
   Expr src = g.input("src", DType::Float32, {2, 3});

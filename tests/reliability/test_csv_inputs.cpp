@@ -55,7 +55,7 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
       {"rows delimited differently from the header", "a;b;c\n1,2,3\n",
        "t.csv line 2: found 1 fields but the header has 3 (semicolon-delimited); the row ends at "
        "column 'a' with '1,2,3', so column 'b' has no value. Check for a missing delimiter"},
-      {"PNG bytes", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 24),
+      {"PNG bytes", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 20),
        "t.csv line 3: found a NUL byte, so this is a binary file rather than CSV text; pass a "
        "CSV file"},
       {"NUL bytes in a row", std::string("a,b\n1,\0\0\n", 9),
