@@ -535,16 +535,56 @@ std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& prog
   return launches;
 }
 
+namespace {
+
+// Emits the NaN guard's check after a kernel: when the output holds a NaN or an infinity and
+// no floating-point operand does, the entry point returns guarded + 1.
+void emit_guard_check(llvm::IRBuilder<>& b, llvm::Function* entry, llvm::FunctionCallee check,
+                      Value* buffers, const Program& program, const GuardedKernel& kernel,
+                      std::size_t guarded, const std::function<Value*(const Shape&)>& product) {
+  llvm::LLVMContext& context = b.getContext();
+  auto* ptr = llvm::PointerType::getUnqual(context);
+  auto has_nonfinite = [&](int slot) {
+    auto index = static_cast<std::size_t>(slot);
+    Value* address = b.CreateGEP(ptr, buffers, b.getInt64(index));
+    Value* data = b.CreateLoad(ptr, address);
+    auto dtype = static_cast<std::uint32_t>(program.spec.slots[index].dtype);
+    Value* count = product(program.slot_nodes[index]->shape());
+    return b.CreateICmpNE(b.CreateCall(check, {data, b.getInt32(dtype), count}), b.getInt32(0));
+  };
+
+  auto* inspect = llvm::BasicBlock::Create(context, "guard_inputs", entry);
+  auto* stop = llvm::BasicBlock::Create(context, "guard_stop", entry);
+  auto* next = llvm::BasicBlock::Create(context, "guard_pass", entry);
+  b.CreateCondBr(has_nonfinite(kernel.output), inspect, next);
+
+  b.SetInsertPoint(inspect);
+  Value* input_nonfinite = b.getFalse();
+  for (int input : kernel.inputs)
+    if (is_float(program.spec.slots[static_cast<std::size_t>(input)].dtype))
+      input_nonfinite = b.CreateOr(input_nonfinite, has_nonfinite(input));
+  b.CreateCondBr(input_nonfinite, next, stop);
+
+  b.SetInsertPoint(stop);
+  b.CreateRet(b.getInt64(guarded + 1));
+
+  b.SetInsertPoint(next);
+}
+
+}  // namespace
+
 void emit_entry(llvm::Module& module, const Program& program, const std::vector<KernelLaunch>& launches) {
   llvm::LLVMContext& context = module.getContext();
   auto* ptr = llvm::PointerType::getUnqual(context);
   llvm::IRBuilder<> b(context);
   auto* i64 = b.getInt64Ty();
-  auto* entry_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, ptr}, false);
+  auto* entry_type = llvm::FunctionType::get(i64, {ptr, ptr}, false);
   auto* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, "damo_entry", module);
   auto* kernel_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, i64}, false);
   auto* launch_type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, ptr, ptr}, false);
   llvm::FunctionCallee parallel_for = module.getOrInsertFunction("damo_rt_parallel_for", launch_type);
+  auto* check_type = llvm::FunctionType::get(b.getInt32Ty(), {ptr, b.getInt32Ty(), i64}, false);
+  llvm::FunctionCallee check_finite = module.getOrInsertFunction("damo_rt_has_nonfinite", check_type);
 
   b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", entry));
   auto args = entry->arg_begin();
@@ -565,6 +605,13 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
     }
     return result;
   };
+  std::function<Value*(const Shape&)> shape_product = [&](const Shape& shape) { return product(shape.dims()); };
+
+  // Guarded kernels by launch position.
+  std::vector<int> guard_of(program.kernels.size(), -1);
+  for (std::size_t g = 0; g < program.spec.guarded_kernels.size(); ++g)
+    guard_of.at(static_cast<std::size_t>(program.spec.guarded_kernels[g].kernel)) = static_cast<int>(g);
+
   std::vector<const KernelLaunch*> ordered(program.kernels.size(), nullptr);
   for (const KernelLaunch& launch : launches) ordered.at(launch.kernel) = &launch;
   for (const KernelLaunch* launch : ordered) {
@@ -574,8 +621,11 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
     Value* work = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, product(launch->work), b.getInt64(1));
     Value* grain = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, b.CreateSDiv(b.getInt64(kGrainElements), work), b.getInt64(1));
     b.CreateCall(parallel_for, {total, grain, kernel.getCallee(), call_context});
+    if (int g = guard_of[launch->kernel]; g >= 0)
+      emit_guard_check(b, entry, check_finite, buffers, program, program.spec.guarded_kernels[static_cast<std::size_t>(g)],
+                       static_cast<std::size_t>(g), shape_product);
   }
-  b.CreateRetVoid();
+  b.CreateRet(b.getInt64(0));
 }
 
 }  // namespace damo::emit

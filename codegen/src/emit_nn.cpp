@@ -159,8 +159,11 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
     const Node* bias = has_bias ? node.input(2) : nullptr;
     std::vector<Value*> bias_strides;
     Value* bias_row = f.constant(0);
+    // With a matrix on the right, the output's last axis has the n columns of row r. With
+    // a vector there, n is 1 and row r is one output element, so r spans every axis.
+    bool has_columns = node.input(1)->rank() >= 2;
     if (has_bias) {
-      // Offset of row r of the output in the bias, which broadcasts against (batch, m, n).
+      // Offset of row r of the output in the bias, which broadcasts against the output.
       const Shape& out = node.shape();
       int rank = out.rank();
       Value* stride = f.constant(1);
@@ -172,7 +175,7 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
         strides[axis] = broadcast ? f.constant(0) : stride;
         if (bias_axis >= 0) stride = b.CreateMul(stride, f.dim(bias->shape()[bias_axis]));
       }
-      for (int axis = rank - 2; axis >= 0; --axis) {
+      for (int axis = has_columns ? rank - 2 : rank - 1; axis >= 0; --axis) {
         Value* size = f.dim(out[axis]);
         bias_row = b.CreateAdd(bias_row, b.CreateMul(b.CreateURem(flat, size), strides[axis]));
         flat = b.CreateUDiv(flat, size);
@@ -183,7 +186,8 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel) {
       Value* target = b.CreateAdd(out_row, j);
       Value* v = f.load(kernel.output, target);
       if (has_bias) {
-        Value* offset = b.CreateAdd(bias_row, b.CreateMul(j, bias_strides.back()));
+        Value* offset = bias_row;
+        if (has_columns) offset = b.CreateAdd(offset, b.CreateMul(j, bias_strides.back()));
         Value* bias_value = f.load(kernel.inputs[2], offset);
         v = type->isFloatingPointTy() ? b.CreateFAdd(v, bias_value) : b.CreateAdd(v, bias_value);
       }
@@ -282,9 +286,13 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
     auto offset = [&](Value* a) { return b.CreateAdd(base, b.CreateMul(a, rows.inner)); };
     auto load = [&](Value* a) { return f.load(kernel.inputs[0], offset(a)); };
     RowStats stats = row_log_sum_exp(f, type, rows.length, load);
-    Value* lse = b.CreateFAdd(stats.max, stats.log_sum);
+    // log_sum is +inf only when the line contains +inf, which would give 0 and NaN. The
+    // whole line is NaN then, as docs/ops.md defines and as for a NaN in the line.
+    Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
+    Value* log_sum = b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), stats.log_sum);
     f.loop(f.constant(0), rows.length, [&](Value* a) {
-      Value* shifted = b.CreateFSub(load(a), lse);
+      // (x - max) - log_sum: adding log_sum to a huge max first would round it away.
+      Value* shifted = b.CreateFSub(b.CreateFSub(load(a), stats.max), log_sum);
       f.store(kernel.output, offset(a), log_form ? shifted : b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted));
     });
   });

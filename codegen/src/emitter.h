@@ -128,8 +128,10 @@ std::string kernel_symbol(std::size_t index);
 std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& program,
                                        const std::vector<std::size_t>& indices, int vector_bytes);
 
-/// Emits `damo_entry(ptr buffers, ptr sizes)`, which launches every kernel in program order;
-/// kernels in other modules are declared and resolved when the modules are linked.
+/// Emits `i64 damo_entry(ptr buffers, ptr sizes)`, which launches every kernel in program
+/// order and returns 0; kernels in other modules are declared and resolved when the modules
+/// are linked. After each of program.spec.guarded_kernels it checks the output and returns
+/// g + 1 when guarded kernel g produced a NaN or an infinity from finite operands.
 void emit_entry(llvm::Module& module, const Program& program, const std::vector<KernelLaunch>& launches);
 
 }  // namespace damo::emit

@@ -200,6 +200,56 @@ Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr
   return Lowering().run(inputs, outputs, updates);
 }
 
+namespace {
+
+// Expressions with up to this many node occurrences print in full in node_label().
+constexpr std::size_t kLabelNodes = 24;
+constexpr std::size_t kLabelChars = 80;
+
+// True when the expression tree below node, counted with repeats, has at most limit nodes.
+// Stops counting past the limit, so it costs O(limit) on any graph.
+bool tree_within(const Node& node, std::size_t limit) {
+  std::vector<const Node*> stack = {&node};
+  std::size_t seen = 0;
+  while (!stack.empty()) {
+    const Node* current = stack.back();
+    stack.pop_back();
+    if (++seen > limit) return false;
+    for (const Node* input : current->inputs()) stack.push_back(input);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string node_label(const Node& node) {
+  if (tree_within(node, kLabelNodes)) {
+    std::string text = to_infix(Expr(&node));
+    if (text.size() > kLabelChars) text = text.substr(0, kLabelChars - 3) + "...";
+    return text;
+  }
+  std::vector<std::string> operands;
+  for (const Node* input : node.inputs()) operands.push_back(fmt::format("%{}", input->id()));
+  return fmt::format("{}({})", op_name(node.op()), fmt::join(operands, ", "));
+}
+
+void enable_nan_guard(Program& program) {
+  program.spec.guarded_kernels.clear();
+  for (std::size_t k = 0; k < program.kernels.size(); ++k) {
+    const Kernel& kernel = program.kernels[k];
+    if (kernel.copy || !is_float(kernel.node->dtype())) continue;
+    GuardedKernel guarded;
+    guarded.kernel = static_cast<int>(k);
+    guarded.output = kernel.output;
+    guarded.inputs = kernel.inputs;
+    guarded.node.expression = node_label(*kernel.node);
+    guarded.node.op = op_name(kernel.node->op());
+    guarded.node.dtype = kernel.node->dtype();
+    guarded.node.shape = kernel.node->shape().to_string();
+    program.spec.guarded_kernels.push_back(std::move(guarded));
+  }
+}
+
 std::string Program::to_string() const {
   std::string out;
   for (std::size_t i = 0; i < spec.slots.size(); ++i) {

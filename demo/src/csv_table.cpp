@@ -115,6 +115,17 @@ bool starts_row(std::string_view line, char delimiter) {
   return false;
 }
 
+// Text files never contain NUL bytes, while images, archives and other binary files
+// nearly always do. Stopping there gives a clear message instead of a table of garbage.
+void reject_binary(const std::vector<std::string_view>& lines, const std::string& source) {
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].find('\0') != std::string_view::npos)
+      throw UserError(
+          fmt::format("{} line {}: found a NUL byte, so this is a binary file rather than CSV "
+                      "text; pass a CSV file",
+                      source, i + 1));
+}
+
 struct ParserDeleter {
   void operator()(csv_parser* parser) const {
     csv_free(parser);
@@ -201,6 +212,7 @@ Table parse_csv(std::string_view text, const std::string& source) {
 
   Table table;
   table.source = source;
+  reject_binary(lines, source);
   std::size_t first = 0;
   while (first < lines.size() && !starts_row(lines[first], '\t')) ++first;
   if (first == lines.size())

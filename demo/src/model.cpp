@@ -58,7 +58,9 @@ FeatureSchema get_schema(ByteReader& in) {
       in.fail("an unknown column kind");
     column.kind = static_cast<ColumnKind>(kind);
     column.median = in.get<double>();
-    column.log1p = in.get<std::uint8_t>() != 0;
+    auto log1p = in.get<std::uint8_t>();
+    if (log1p > 1) in.fail("a log1p flag other than 0 or 1");
+    column.log1p = log1p != 0;
     column.mean = in.get<double>();
     column.scale = in.get<double>();
     auto categories = in.get<std::uint64_t>();
@@ -86,8 +88,11 @@ damo::Tensor get_tensor(ByteReader& in) {
     auto dim = in.get<std::int64_t>();
     if (dim < 0) in.fail("a negative weight dimension");
     shape.push_back(dim);
+    // Compared by division, so that a product of huge dimensions cannot wrap around.
+    std::uint64_t limit = in.remaining() / sizeof(float);
+    if (dim != 0 && count > limit / static_cast<std::uint64_t>(dim))
+      in.fail("a weight tensor larger than the file");
     count *= static_cast<std::uint64_t>(dim);
-    if (count > in.remaining() / sizeof(float)) in.fail("a weight tensor larger than the file");
   }
   damo::Tensor tensor(damo::DType::Float32, shape);
   float* data = tensor.data<float>();

@@ -76,12 +76,25 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
     roots.push_back(u.value);
   }
   std::unordered_set<const Node*> listed;
-  for (const Expr& e : inputs) listed.insert(e.node());
+  std::unordered_set<std::string> bound_symbols;
+  for (const Expr& e : inputs) {
+    listed.insert(e.node());
+    for (const Dim& d : e.shape())
+      if (d.is_symbolic()) bound_symbols.insert(d.symbol());
+  }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Input && listed.count(n) == 0)
       throw UserError(fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
                                   "the list of inputs; add it",
                                   n->name(), dtype_name(n->dtype()), n->shape().to_string()));
+    // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
+    for (const Dim& d : n->shape())
+      if (d.is_symbolic() && bound_symbols.count(d.symbol()) == 0)
+        throw UserError(fmt::format("compile: {} {} {} uses symbolic dimension '{}', which no "
+                                    "input has, so no call can give its size; add an input with "
+                                    "that dimension or use a static size",
+                                    op_name(n->op()), dtype_name(n->dtype()),
+                                    n->shape().to_string(), d.symbol()));
   }
 }
 
@@ -128,6 +141,11 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   optimize_options.pipeline = updates.empty() ? PipelineKind::Inference : PipelineKind::Training;
   optimize_options.fast_math = options.fast_math;
   optimize_options.pipeline_options.disabled_passes = options.disabled_passes;
+  // The NaN guard checks each kernel's output. Without elementwise and matmul fusion every
+  // op is a kernel of its own, so the guard names the op that produced the value.
+  if (options.nan_guard)
+    for (const char* pass : {"fuse_elementwise", "fuse_matmul"})
+      optimize_options.pipeline_options.disabled_passes.emplace_back(pass);
   PipelineResult optimized = optimize(roots, optimize_options);
   impl->stats.rewrite_ms = optimized.milliseconds;
   impl->optimized_graph = dump(optimized.roots);
@@ -138,7 +156,8 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
     optimized_updates[i].value = optimized.roots[outputs.size() + i];
 
   if (options.backend == Backend::Reference)
-    impl->executor = make_reference_executor(inputs, optimized_outputs, optimized_updates);
+    impl->executor = make_reference_executor(inputs, optimized_outputs, optimized_updates,
+                                             options.nan_guard);
   else
     impl->executor = make_jit_executor(inputs, optimized_outputs, optimized_updates, options,
                                        impl->stats);

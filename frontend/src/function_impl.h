@@ -33,10 +33,12 @@ class Function::Impl {
   std::unique_ptr<Executor> executor;
 };
 
-/// The executor that runs the graph through the reference evaluator.
+/// The executor that runs the graph through the reference evaluator. With nan_guard, it
+/// raises RuntimeError at the first node that turns finite operands into NaN or infinity.
 std::unique_ptr<Executor> make_reference_executor(const std::vector<Expr>& inputs,
                                                   const std::vector<Expr>& outputs,
-                                                  const std::vector<Update>& updates);
+                                                  const std::vector<Update>& updates,
+                                                  bool nan_guard);
 
 /// The executor that runs LLVM-compiled native code; fills the lowering and LLVM times.
 std::unique_ptr<Executor> make_jit_executor(const std::vector<Expr>& inputs,

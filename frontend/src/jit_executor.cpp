@@ -43,6 +43,7 @@ std::unique_ptr<Executor> make_jit_executor(const std::vector<Expr>& inputs,
   auto lowering_start = std::chrono::steady_clock::now();
   Program program = lower_to_program(inputs, outputs, pairs);
   double lower_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - lowering_start).count();
+  if (options.nan_guard) enable_nan_guard(program);
   JitOptions jit_options;
   jit_options.opt_level = options.opt_level;
   jit_options.keep_text = options.keep_text;

@@ -36,10 +36,13 @@ void check_other_axes(const std::string& op, const Expr& src, const Shape& shape
 }
 
 // Number of elements of start:stop:step for bounds normalized as slice() stores them: in
-// range, with stop == -1 meaning "before index 0" when step is negative.
-std::int64_t normalized_slice_length(std::int64_t start, std::int64_t stop, std::int64_t step) {
-  if (step > 0) return stop > start ? (stop - start + step - 1) / step : 0;
-  return start > stop ? (start - stop - step - 1) / -step : 0;
+// range, with stop == -1 meaning "before index 0" when step is negative. The arithmetic is
+// 128-bit because the factory accepts any int64 bounds and step, including INT64_MIN.
+__int128 normalized_slice_length(std::int64_t start, std::int64_t stop, std::int64_t step) {
+  __int128 span = step > 0 ? static_cast<__int128>(stop) - start
+                           : static_cast<__int128>(start) - stop;
+  __int128 stride = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
+  return span > 0 ? (span + stride - 1) / stride : 0;
 }
 
 void check_index_dtype(const std::string& op, const Expr& indices) {
@@ -66,10 +69,14 @@ Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, s
                     normalized, describe(src), shape.to_string()));
 
   // Every position start + i * step, for i below the source's length, must lie in the axis.
-  std::int64_t length = normalized_slice_length(start, stop, step);
-  std::int64_t last = start + (length - 1) * step;
-  bool in_range =
-      length == 0 || (start >= 0 && start < size.size() && last >= 0 && last < size.size());
+  // With start inside the axis, (length - 1) * step is below 2^65 in magnitude, so the
+  // 128-bit product cannot overflow.
+  __int128 length = normalized_slice_length(start, stop, step);
+  bool in_range = length == 0;
+  if (length > 0 && start >= 0 && start < size.size()) {
+    __int128 last = start + (length - 1) * step;
+    in_range = last >= 0 && last < size.size();
+  }
   if (!in_range)
     throw UserError(
         fmt::format("slice_scatter: the slice {}:{}:{} reaches outside axis {} of "
@@ -79,7 +86,8 @@ Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, s
     throw UserError(
         fmt::format("slice_scatter: the slice {}:{}:{} selects {} elements of axis "
                     "{}, but the source {} has {}",
-                    start, stop, step, length, normalized, describe(src), written.size()));
+                    start, stop, step, static_cast<std::int64_t>(length), normalized, describe(src),
+                    written.size()));
 
   Attrs attrs;
   attrs.ints = {normalized, start, stop, step};

@@ -1,6 +1,8 @@
 // Merging of constants that differ only in weakness or in being broadcast.
 #include "damo/optimizer/merge_constants.h"
 
+#include <cstring>
+
 #include "damo/graph/ops.h"
 #include "pass_util.h"
 
@@ -8,12 +10,25 @@ namespace damo {
 
 namespace {
 
+// True when every element of an integer tensor has the bytes of the first. uniform_value()
+// compares as double, which cannot tell int64 values above 2^53 apart.
+bool integers_uniform(const Tensor& value) {
+  if (!is_integer(value.dtype())) return true;
+  std::size_t size = dtype_size(value.dtype());
+  const auto* bytes = static_cast<const unsigned char*>(value.raw_data());
+  for (std::int64_t i = 1; i < value.numel(); ++i)
+    if (std::memcmp(bytes, bytes + static_cast<std::size_t>(i) * size, size) != 0) return false;
+  return true;
+}
+
 // The typed, broadcast-scalar form of a constant; the constant itself when it has one.
 Expr canonical_constant(const Node& constant, std::int64_t max_scanned) {
   Graph& graph = constant.graph();
-  if (auto value = detail::uniform_value(constant, max_scanned)) {
-    Expr scalar = graph.constant(Tensor::full(constant.dtype(), {}, *value));
-    return broadcast_to(scalar, constant.shape());
+  if (detail::uniform_value(constant, max_scanned) && integers_uniform(constant.value())) {
+    // The scalar copies the first element's bytes, so no value passes through double.
+    Tensor scalar = Tensor::empty(constant.dtype(), {});
+    std::memcpy(scalar.raw_data(), constant.value().raw_data(), dtype_size(constant.dtype()));
+    return broadcast_to(graph.constant(scalar), constant.shape());
   }
   if (!constant.weak()) return Expr(&constant);
   return graph.constant(constant.value());

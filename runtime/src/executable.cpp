@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 
@@ -15,6 +16,18 @@ namespace {
 constexpr std::size_t kAlignment = 64;
 
 std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+
+// Bytes of a temporary, aligned. Sizes bound at call time can ask for more than the address
+// space holds; that is reported like a failed allocation.
+std::size_t temporary_bytes(const Dims& dims, DType dtype) {
+  std::int64_t count = dims_numel(dims);
+  std::size_t element = dtype_size(dtype);
+  if (static_cast<std::uint64_t>(count) > std::numeric_limits<std::size_t>::max() / 4 / element)
+    throw RuntimeError(fmt::format("out of memory: a {} intermediate of shape {} needs more "
+                                   "bytes than the address space holds",
+                                   dtype_name(dtype), dims_to_string(dims)));
+  return align_up(static_cast<std::size_t>(count) * element);
+}
 
 Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
                const std::vector<std::int64_t>& sizes) {
@@ -95,8 +108,7 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
     const BufferSlot& slot = spec_.slots[i];
     plan->dims[i] = slot_dims(slot, spec_.symbols, sizes);
     if (slot.kind != BufferSlot::Kind::Temporary) continue;
-    std::size_t bytes = align_up(static_cast<std::size_t>(dims_numel(plan->dims[i])) *
-                                 dtype_size(slot.dtype));
+    std::size_t bytes = temporary_bytes(plan->dims[i], slot.dtype);
     std::vector<std::pair<std::size_t, std::size_t>> busy;
     for (const Placed& p : placed)
       if (p.first <= slot.last_use && slot.first_use <= p.last) busy.emplace_back(p.offset, p.bytes);
@@ -106,6 +118,9 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
       if (offset + bytes <= start) break;
       offset = std::max(offset, start + length);
     }
+    if (offset > std::numeric_limits<std::size_t>::max() / 2 - bytes)
+      throw RuntimeError(fmt::format("out of memory: the intermediates of this call need more "
+                                     "bytes than the address space holds"));
     placed.push_back({offset, bytes, slot.first_use, slot.last_use});
     plan->offsets[i] = offset;
     plan->workspace_bytes = std::max(plan->workspace_bytes, offset + bytes);
@@ -126,6 +141,20 @@ std::unique_ptr<Executable::Workspace> Executable::take_workspace() const {
 void Executable::return_workspace(std::unique_ptr<Workspace> workspace) const {
   std::lock_guard lock(mutex_);
   free_workspaces_.push_back(std::move(workspace));
+}
+
+std::string Executable::nan_guard_stop(std::size_t guarded, const std::vector<void*>& buffers,
+                                       const Plan& plan) const {
+  DAMO_ASSERT(guarded < spec_.guarded_kernels.size(), "the entry point stopped at no guarded kernel");
+  const GuardedKernel& kernel = spec_.guarded_kernels[guarded];
+  const Dims& dims = plan.dims[static_cast<std::size_t>(kernel.output)];
+  const void* data = buffers[static_cast<std::size_t>(kernel.output)];
+  DType dtype = spec_.slots[static_cast<std::size_t>(kernel.output)].dtype;
+  std::int64_t element = find_nonfinite(data, dtype, dims_numel(dims));
+  DAMO_ASSERT(element >= 0, "the NaN guard stopped at a kernel whose output is finite");
+  double value = dtype == DType::Float32 ? static_cast<const float*>(data)[element]
+                                         : static_cast<const double*>(data)[element];
+  return nan_guard_message(kernel.node, dims, element, value);
 }
 
 std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) const {
@@ -193,7 +222,16 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     }
   }
 
-  entry_(buffers.data(), sizes.data());
+  std::int64_t stopped = entry_(buffers.data(), sizes.data());
+  if (stopped != 0) {
+    // The guard's message reads the offending buffer, so it is built before the workspace
+    // goes back to the pool.
+    std::string message = nan_guard_stop(static_cast<std::size_t>(stopped - 1), buffers, *plan);
+    write_locks.clear();
+    read_locks.clear();
+    return_workspace(std::move(workspace));
+    throw RuntimeError(message);
+  }
 
   for (const auto& [shared_index, slot] : spec_.update_copies) {
     Tensor& target = spec_.shared[shared_index]->storage();

@@ -1,23 +1,90 @@
+// File helpers: whole-file reads and crash-safe writes through a temporary file and rename.
 #include "damo/runtime/io.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "damo/runtime/error.h"
+#include "damo/runtime/log.h"
 
 namespace damo {
+
+namespace {
+
+// Temporary files are named "<target>.tmp.<pid>.<8 hex digits>".
+constexpr std::string_view kTempInfix = ".tmp.";
+
+// The pid in the name of a temporary of target, or -1 when name is not one.
+pid_t temporary_owner(std::string_view name, std::string_view target) {
+  if (!name.starts_with(target) || name.substr(target.size()).find(kTempInfix) != 0) return -1;
+  std::string_view rest = name.substr(target.size() + kTempInfix.size());
+  std::size_t dot = rest.find('.');
+  if (dot == 0 || dot == std::string_view::npos || rest.size() - dot - 1 != 8) return -1;
+  pid_t pid = 0;
+  for (char c : rest.substr(0, dot)) {
+    if (c < '0' || c > '9' || pid > 100'000'000) return -1;
+    pid = pid * 10 + (c - '0');
+  }
+  for (char c : rest.substr(dot + 1))
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return -1;
+  return pid;
+}
+
+// Removes temporaries of path that a killed writer left behind. A temporary is removed only
+// when no process with its pid runs here and no writer holds its lock, so a live writer's
+// file is never touched. Failures are logged and ignored: a leftover file costs only space.
+void remove_orphaned_temporaries(const std::string& path) {
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  std::string name = target.filename().string();
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    pid_t owner = temporary_owner(entry.path().filename().string(), name);
+    if (owner <= 0 || owner == ::getpid()) continue;
+    if (::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code removal;
+      std::filesystem::remove(entry.path(), removal);
+      if (!removal) log_at(1, "io: removed orphaned temporary '{}'", entry.path().string());
+    }
+    ::close(fd);
+  }
+}
+
+// Flushes the rename itself to disk. This is best effort: some file systems cannot open or
+// sync a folder, and the new file is complete either way.
+void sync_parent_directory(const std::string& path) {
+  std::filesystem::path target(path);
+  std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  // An ifstream opens a folder without error and then reads nothing from it.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(EISDIR)));
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
@@ -25,11 +92,15 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view data) {
+  remove_orphaned_temporaries(path);
+
   std::random_device device;
-  std::string temp = fmt::format("{}.tmp.{}.{:08x}", path, ::getpid(), device());
+  std::string temp = fmt::format("{}{}{}.{:08x}", path, kTempInfix, ::getpid(), device());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
+  if (fd < 0) throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
+  // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
+  // that cannot see this pid. The kernel releases it when fd closes or the process dies.
+  ::flock(fd, LOCK_EX | LOCK_NB);
   std::size_t written = 0;
   while (written < data.size()) {
     ssize_t n = ::write(fd, data.data() + written, data.size() - written);
@@ -42,16 +113,22 @@ void write_file_atomically(const std::string& path, std::string_view data) {
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(fd) != 0) {
     int saved = errno;
+    ::close(fd);
     ::unlink(temp.c_str());
     throw UserError(fmt::format("cannot flush '{}': {}", path, std::strerror(saved)));
   }
+  // The rename happens while the lock is held, so no other process removes the file first.
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     int saved = errno;
+    ::close(fd);
     ::unlink(temp.c_str());
-    throw UserError(fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(saved)));
+    throw UserError(
+        fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(saved)));
   }
+  ::close(fd);
+  sync_parent_directory(path);
 }
 
 }  // namespace damo

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "damo/runtime/nan_guard.h"
 #include "damo/runtime/thread_pool.h"
 
 namespace {
@@ -80,6 +81,10 @@ void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int
                       std::int64_t ldb, double* c, std::int64_t ldc) {
   gemm_rows(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc, cblas_dgemm);
 }
+
+std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count) {
+  return damo::find_nonfinite(data, static_cast<damo::DType>(dtype), count) >= 0 ? 1 : 0;
+}
 }
 
 namespace damo {
@@ -90,6 +95,7 @@ const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
       {"damo_rt_parallel_for", reinterpret_cast<void*>(&damo_rt_parallel_for)},
       {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},
       {"damo_rt_gemm_f64", reinterpret_cast<void*>(&damo_rt_gemm_f64)},
+      {"damo_rt_has_nonfinite", reinterpret_cast<void*>(&damo_rt_has_nonfinite)},
   };
   count = std::size(symbols);
   return symbols;

@@ -54,8 +54,8 @@ inline bool is_missing(std::string_view cell) { return cell.empty(); }
 char detect_delimiter(std::string_view header_line);
 
 /// Parses CSV text; source names the text in messages. Throws UserError for an empty input,
-/// a header with an empty or repeated name, a row whose field count differs from the
-/// header's, and a malformed or unterminated quoted field. The message names the line, and
+/// a NUL byte (a binary file), a header with an empty or repeated name, a row whose field
+/// count differs from the header's, and a malformed or unterminated quoted field. The message names the line, and
 /// the column and value where there is one.
 Table parse_csv(std::string_view text, const std::string& source);
 

@@ -33,6 +33,14 @@ struct Program {
   std::string to_string() const;
 };
 
+/// Names node in messages: its infix text when the expression below it is small, cut to
+/// about 80 characters, else the op applied to its operands' dump ids, "log(%12)".
+std::string node_label(const Node& node);
+
+/// Turns the NaN guard on: lists every kernel that computes a floating-point node (copies
+/// excluded) in program.spec.guarded_kernels, so that the entry point checks its output.
+void enable_nan_guard(Program& program);
+
 /// Lowers outputs and shared-variable updates (variable, value) to a Program whose
 /// arguments are inputs, in order. Reshapes, expand_dims, squeeze and stop_gradient reuse
 /// their operand's memory; every other op gets a kernel.

@@ -25,8 +25,12 @@ struct CompileOptions {
   bool fast_math = false;
   /// Optimizer passes to skip, by name; DAMO_DISABLE_PASSES (comma-separated) adds more.
   std::vector<std::string> disabled_passes;
-  /// Checks every kernel's output for NaN and infinities and reports the first node that
-  /// produced one.
+  /// Checks the value of every float node after it is computed. The first node whose value
+  /// contains a NaN or an infinity while its operands are finite stops the call with a
+  /// RuntimeError naming the node's expression, op, dtype and shape; the call applies no
+  /// update. Non-finite arguments, constants and shared values propagate unreported. It
+  /// turns off elementwise and matmul fusion, so that each op is checked on its own.
+  /// docs/reliability.md shows the message.
   bool nan_guard = false;
   /// Keeps the LLVM IR and assembly so that llvm_ir() and assembly() can return them; this
   /// bypasses the compile cache.

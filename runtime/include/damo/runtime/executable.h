@@ -1,6 +1,7 @@
 // Executable: calls the native entry point of a compiled function. It binds the arguments,
 // allocates outputs and the workspace for intermediates, passes every buffer to the entry
-// point and applies the shared-variable updates after it returns.
+// point and applies the shared-variable updates after it returns. With the NaN guard on, it
+// turns the entry point's early stop into a RuntimeError that names the node.
 #pragma once
 
 #include <cstdint>
@@ -8,13 +9,16 @@
 #include <mutex>
 #include <vector>
 
+#include "damo/runtime/nan_guard.h"
 #include "damo/runtime/shared_variable.h"
 #include "damo/runtime/signature.h"
 
 namespace damo {
 
 /// The native entry point: buffers holds one pointer per slot, sizes one size per symbol.
-using EntryFunction = void (*)(void** buffers, const std::int64_t* sizes);
+/// Returns 0 after running every kernel, or g + 1 when it stopped because the output of
+/// ExecutableSpec::guarded_kernels[g] holds a NaN or an infinity.
+using EntryFunction = std::int64_t (*)(void** buffers, const std::int64_t* sizes);
 
 /// One buffer the entry point reads or writes.
 struct BufferSlot {
@@ -34,6 +38,16 @@ struct BufferSlot {
   int last_use = 0;
 };
 
+/// A kernel that the NaN guard checks after it runs.
+struct GuardedKernel {
+  /// Position of the kernel in the entry point's launch order.
+  int kernel = 0;
+  int output = 0;
+  /// Slots of the kernel's operands; a non-finite operand exempts the output.
+  std::vector<int> inputs;
+  GuardedNode node;
+};
+
 struct ExecutableSpec {
   std::vector<ParameterSpec> parameters;
   /// Symbol names in the order of the sizes array.
@@ -46,6 +60,8 @@ struct ExecutableSpec {
   std::vector<std::pair<int, int>> update_copies;
   std::vector<Tensor> constants;
   std::vector<std::shared_ptr<SharedVariable>> shared;
+  /// Kernels the entry point checks for NaN and infinities; empty when the guard is off.
+  std::vector<GuardedKernel> guarded_kernels;
 };
 
 class Executable {
@@ -57,7 +73,9 @@ class Executable {
   /// Runs one call; sizes come from bind_arguments(). Safe from several threads at once:
   /// calls that update shared variables hold them exclusively, others share them. With
   /// borrow, the outputs are tensors the executable keeps and overwrites on its next
-  /// borrowing call; borrowing calls run one at a time.
+  /// borrowing call; borrowing calls run one at a time. Throws RuntimeError when the
+  /// workspace cannot be allocated or the NaN guard stops the call; a stopped call applies
+  /// no update.
   std::vector<Tensor> run(const std::vector<Tensor>& arguments, const SymbolSizes& sizes,
                           bool borrow = false) const;
 
@@ -76,6 +94,9 @@ class Executable {
   std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
   std::unique_ptr<Workspace> take_workspace() const;
   void return_workspace(std::unique_ptr<Workspace> workspace) const;
+  /// The NaN guard's message for guarded_kernels[guarded], read from the call's buffers.
+  std::string nan_guard_stop(std::size_t guarded, const std::vector<void*>& buffers,
+                             const Plan& plan) const;
 
   ExecutableSpec spec_;
   EntryFunction entry_;

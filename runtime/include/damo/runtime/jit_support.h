@@ -20,6 +20,10 @@ void damo_rt_gemm_f32(int transpose_a, int transpose_b, std::int64_t m, std::int
 void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
                       std::int64_t k, const double* a, std::int64_t lda, const double* b,
                       std::int64_t ldb, double* c, std::int64_t ldc);
+
+/// The NaN guard's check: 1 when the count elements at data, of the DType whose enum value
+/// is dtype, hold a NaN or an infinity, else 0.
+std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count);
 }
 
 namespace damo {

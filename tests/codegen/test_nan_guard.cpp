@@ -1,0 +1,186 @@
+// The NaN guard of compiled functions (CompileOptions::nan_guard), on both backends. The
+// first node that turns finite operands into NaN or an infinity stops the call with a
+// RuntimeError naming it. Non-finite values that come in through the arguments propagate.
+#include <cmath>
+#include <limits>
+
+#include "damo/codegen/program.h"
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+CompileOptions guarded(Backend backend) {
+  CompileOptions options;
+  options.backend = backend;
+  options.nan_guard = true;
+  options.use_cache = false;
+  return options;
+}
+
+// The message of the RuntimeError that calling f raises, or "no error".
+std::string guard_message(const Function& f, const std::vector<Tensor>& arguments) {
+  try {
+    f(arguments);
+  } catch (const RuntimeError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+const Backend kBackends[] = {Backend::Jit, Backend::Reference};
+
+std::string backend_name(Backend backend) { return backend == Backend::Jit ? "jit" : "reference"; }
+
+}  // namespace
+
+TEST_CASE("nan guard names the node that made NaN") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {"n"});
+    Function f = compile({x}, {log(x - 1.0) * 2.0}, {}, guarded(backend));
+    std::string message = guard_message(f, {Tensor::from_list({2, 3, 4, 0.5, 5})});
+    CHECK(message ==
+          "NaN guard: log(x - 1) produced NaN at element 3 of f32 (n,) (op log, shape (5,) in "
+          "this call); its inputs were finite");
+  }
+}
+
+TEST_CASE("nan guard reports overflow to infinity") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float64, {2, 2});
+    Function f = compile({x}, {sum(exp(x))}, {}, guarded(backend));
+    std::string message = guard_message(f, {Tensor::from_list({{1, 2}, {800, 3}}, DType::Float64)});
+    CHECK(message ==
+          "NaN guard: exp(x) produced +inf at element 2 of f64 (2, 2) (op exp, shape (2, 2) in "
+          "this call); its inputs were finite");
+    std::vector<Tensor> fine = f({Tensor::from_list({{0, 0}, {0, 0}}, DType::Float64)});
+    CHECK(fine[0].item() == doctest::Approx(4.0));
+  }
+}
+
+TEST_CASE("nan guard reports division by zero") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr a = g.input("a", DType::Float64, {"n"});
+    Expr b = g.input("b", DType::Float64, {"n"});
+    Function f = compile({a, b}, {a / b}, {}, guarded(backend));
+    Tensor numerators = Tensor::from_list({1, -1, 0}, DType::Float64);
+    Tensor zeros = Tensor::zeros(DType::Float64, {3});
+    CHECK(guard_message(f, {numerators, zeros}) ==
+          "NaN guard: a / b produced +inf at element 0 of f64 (n,) (op div, shape (3,) in this "
+          "call); its inputs were finite");
+  }
+}
+
+TEST_CASE("nan guard lets non-finite arguments propagate") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {"n"});
+    Function f = compile({x}, {x * 2.0 + 1.0}, {}, guarded(backend));
+    std::vector<Tensor> out = f({Tensor::from_list({1, kNaN, kInf, -kInf})});
+    CHECK(out[0].get_double(0) == 3.0);
+    CHECK(std::isnan(out[0].get_double(1)));
+    CHECK(out[0].get_double(2) == kInf);
+    CHECK(out[0].get_double(3) == -kInf);
+  }
+}
+
+TEST_CASE("nan guard exempts a non-finite constant operand") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {2});
+    Expr limits = g.constant(Tensor::from_list({kInf, 1}));
+    Function f = compile({x}, {minimum(x, limits)}, {}, guarded(backend));
+    std::vector<Tensor> out = f({Tensor::from_list({5, 7})});
+    CHECK(out[0].get_double(0) == 5.0);
+    CHECK(out[0].get_double(1) == 1.0);
+    Function g_inf = compile({x}, {x + limits}, {}, guarded(backend));
+    CHECK(g_inf({Tensor::from_list({5, 7})})[0].get_double(0) == kInf);
+  }
+}
+
+TEST_CASE("nan guard off keeps NaN silent") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {"n"});
+    CompileOptions options = guarded(backend);
+    options.nan_guard = false;
+    Function f = compile({x}, {sqrt(x)}, {}, options);
+    std::vector<Tensor> out = f({Tensor::from_list({4, -1})});
+    CHECK(out[0].get_double(0) == 2.0);
+    CHECK(std::isnan(out[0].get_double(1)));
+  }
+}
+
+TEST_CASE("nan guard stop applies no update") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr w = g.shared("w", Tensor::from_list({1, 1}));
+    Expr x = g.input("x", DType::Float32, {2});
+    Function step = compile({x}, {sum(w)}, {{w, w + sqrt(x)}}, guarded(backend));
+    CHECK(guard_message(step, {Tensor::from_list({4, -4})}) ==
+          "NaN guard: sqrt(x) produced NaN at element 1 of f32 (2,) (op sqrt, shape (2,) in this "
+          "call); its inputs were finite");
+    CHECK(g.find_shared("w")->get_value().equals(Tensor::from_list({1, 1})));
+    step({Tensor::from_list({4, 9})});
+    CHECK(g.find_shared("w")->get_value().equals(Tensor::from_list({3, 4})));
+  }
+}
+
+TEST_CASE("nan guard checks reductions and matmul") {
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr a = g.input("a", DType::Float32, {2, 2});
+    Expr b = g.input("b", DType::Float32, {2, 2});
+    Function f = compile({a, b}, {matmul(a, b)}, {}, guarded(backend));
+    Tensor big = Tensor::full(DType::Float32, {2, 2}, 3e38);
+    CHECK(guard_message(f, {big, big}) ==
+          "NaN guard: a @ b produced +inf at element 0 of f32 (2, 2) (op matmul, shape (2, 2) "
+          "in this call); its inputs were finite");
+    Function total = compile({a}, {sum(a, 0)}, {}, guarded(backend));
+    CHECK(guard_message(total, {big}) ==
+          "NaN guard: sum(a, axis=[0]) produced +inf at element 0 of f32 (2,) (op sum, shape "
+          "(2,) in this call); its inputs were finite");
+  }
+}
+
+TEST_CASE("nan guard ignores integer and bool kernels") {
+  Graph g;
+  Expr i = g.input("i", DType::Int32, {3});
+  Function f = compile({i}, {floor_div(i, i) > 0}, {}, guarded(Backend::Jit));
+  std::vector<Tensor> out = f({Tensor::from_list({0, 2, -3}, DType::Int32)});
+  CHECK(out[0].get_int64(0) == 0);
+  CHECK(out[0].get_int64(1) == 1);
+  CHECK(out[0].get_int64(2) == 1);
+}
+
+TEST_CASE("node label shortens long and deep expressions") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  Expr y = g.input("a_rather_long_input_name", DType::Float32, {"n"});
+  Expr wide = x;
+  for (int i = 0; i < 4; ++i) wide = wide * y + 1.0;
+  std::string label = node_label(*wide.node());
+  CHECK(label.size() == 80);
+  CHECK(label.ends_with("..."));
+  CHECK(label.starts_with("(((x * a_rather_long_input_name + 1) * a_rather_long_input_name"));
+  Expr deep = x;
+  for (int i = 0; i < 40; ++i) deep = exp(deep);
+  CHECK(node_label(*deep.node()) == fmt::format("exp(%{})", deep->input(0)->id()));
+  CHECK(node_label(*exp(x).node()) == "exp(x)");
+}

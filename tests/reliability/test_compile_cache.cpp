@@ -1,0 +1,88 @@
+// Damaged on-disk compile cache entries: each kind of damage makes the compile rebuild the
+// entry, and the rebuilt function computes the right values.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "damo/frontend/function.h"
+#include "damo/graph/ops.h"
+
+using namespace damo;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fresh_cache(const std::string& name) {
+  fs::path dir = fs::path(DAMO_BINARY_DIR) / "test_tmp" / name;
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+Function build(Graph& g, const std::string& cache_dir) {
+  Expr x = g.input("x", DType::Float32, {"n"});
+  CompileOptions options;
+  options.cache_dir = cache_dir;
+  return compile({x}, {x * x + 2.0}, {}, options);
+}
+
+fs::path only_entry(const std::string& dir) {
+  std::vector<fs::path> entries;
+  for (const auto& entry : fs::directory_iterator(dir)) entries.push_back(entry.path());
+  REQUIRE(entries.size() == 1);
+  return entries[0];
+}
+
+}  // namespace
+
+TEST_CASE("compile cache rebuilds every kind of damaged entry") {
+  const std::pair<const char*, std::function<void(const fs::path&)>> damages[] = {
+      {"empty file",
+       [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::trunc).flush(); }},
+      {"header only", [](const fs::path& p) { fs::resize_file(p, 40); }},
+      {"truncated object", [](const fs::path& p) { fs::resize_file(p, fs::file_size(p) - 100); }},
+      {"wrong magic",
+       [](const fs::path& p) {
+         std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+         f.write("XXXX", 4);
+       }},
+      {"garbage bytes",
+       [](const fs::path& p) {
+         std::ofstream(p, std::ios::binary | std::ios::trunc) << std::string(5000, '\x5a');
+       }},
+      {"extra bytes",
+       [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::app) << "tail"; }},
+  };
+  for (const auto& [what, damage] : damages) {
+    INFO(what);
+    std::string dir = fresh_cache("cache_damage");
+    Graph g;
+    {
+      Function cold = build(g, dir);
+      CHECK_FALSE(cold.stats().cache_hit);
+    }
+    damage(only_entry(dir));
+    Function rebuilt = build(g, dir);
+    CHECK_FALSE(rebuilt.stats().cache_hit);
+    std::vector<Tensor> out = rebuilt({Tensor::from_list({3, -1})});
+    CHECK(out[0].get_double(0) == 11.0);
+    CHECK(out[0].get_double(1) == 3.0);
+    rebuilt = Function();
+    Function warm = build(g, dir);
+    CHECK(warm.stats().cache_hit);
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("compile cache folder that cannot be created") {
+  std::string parent = fresh_cache("cache_blocked");
+  fs::create_directories(parent);
+  std::string blocker = parent + "/file";
+  std::ofstream(blocker) << "not a folder";
+  Graph g;
+  Function f = build(g, blocker + "/cache");
+  CHECK_FALSE(f.stats().cache_hit);
+  CHECK(f({Tensor::from_list({1})})[0].get_double(0) == 3.0);
+  fs::remove_all(parent);
+}

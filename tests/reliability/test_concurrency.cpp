@@ -1,0 +1,103 @@
+// Compiling and calling from several threads at once. Four threads each compile their own
+// function and one function they share through the compile caches, then call both
+// concurrently. Every result must match the reference evaluator.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "damo/frontend/function.h"
+#include "damo/graph/eval.h"
+#include "damo/graph/ops.h"
+
+using namespace damo;
+
+namespace {
+
+constexpr int kThreads = 4;
+constexpr int kCalls = 25;
+
+// Thread t's own expression: each thread compiles different code.
+Expr own_expression(Expr x, int t) {
+  switch (t) {
+  case 0: return sum(tanh(x) * 2.0, 1);
+  case 1: return max(exp(x) - x, 1);
+  case 2: return mean(sqrt(abs(x)) + 1.0, 1);
+  default: return logsumexp(x * 3.0, 1);
+  }
+}
+
+struct ThreadResult {
+  int mismatches = 0;
+  int calls = 0;
+  std::string error;
+};
+
+void run_thread(int t, const std::string& cache_dir, ThreadResult& result) {
+  try {
+    Graph g;
+    Expr x = g.input("x", DType::Float64, {"n", 8});
+    CompileOptions options;
+    options.cache_dir = cache_dir;
+    Expr own = own_expression(x, t);
+    Expr shared = sum(x * x, 1) + 1.0;
+    Function f_own = compile({x}, {own}, {}, options);
+    Function f_shared = compile({x}, {shared}, {}, options);
+
+    std::mt19937_64 rng(static_cast<std::uint64_t>(t));
+    std::uniform_real_distribution<double> value(-2, 2);
+    for (int call = 0; call < kCalls; ++call) {
+      std::int64_t rows = 1 + call % 7;
+      Tensor input = Tensor::empty(DType::Float64, {rows, 8});
+      for (std::int64_t i = 0; i < input.numel(); ++i) input.set_double(i, value(rng));
+      Tensor own_value = f_own({input})[0];
+      Tensor shared_value = f_shared({input})[0];
+      Tensor own_expected = evaluate(own, {{"x", input}});
+      Tensor shared_expected = evaluate(shared, {{"x", input}});
+      for (std::int64_t i = 0; i < rows; ++i) {
+        double tolerance = 1e-9 * std::max(1.0, std::abs(own_expected.get_double(i)));
+        if (std::abs(own_value.get_double(i) - own_expected.get_double(i)) > tolerance)
+          ++result.mismatches;
+        if (std::abs(shared_value.get_double(i) - shared_expected.get_double(i)) >
+            1e-9 * shared_expected.get_double(i))
+          ++result.mismatches;
+      }
+      ++result.calls;
+    }
+  } catch (const std::exception& e) {
+    result.error = e.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("four threads compile and call concurrently") {
+  std::string cache_dir =
+      (std::filesystem::path(DAMO_BINARY_DIR) / "test_tmp" / "concurrency_cache").string();
+  std::filesystem::remove_all(cache_dir);
+  for (int round = 0; round < 2; ++round) {
+    // Round 0 compiles cold and fills the on-disk cache from four threads at once; round 1
+    // reads it back concurrently.
+    INFO("round " << round);
+    std::vector<ThreadResult> results(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back(run_thread, t, cache_dir, std::ref(results[t]));
+    for (std::thread& thread : threads) thread.join();
+    for (int t = 0; t < kThreads; ++t) {
+      INFO("thread " << t);
+      CHECK(results[t].error == "");
+      CHECK(results[t].calls == kCalls);
+      CHECK(results[t].mismatches == 0);
+    }
+  }
+  // Only complete entries remain: no temporary file of a concurrent write is left.
+  int entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cache_dir)) {
+    CHECK(entry.path().extension() == ".o");
+    ++entries;
+  }
+  CHECK(entries == kThreads + 1);
+  std::filesystem::remove_all(cache_dir);
+}
