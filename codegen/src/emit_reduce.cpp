@@ -32,7 +32,8 @@ ReductionSpace group_reduction(const Shape& in, const std::vector<std::int64_t>&
       int axis = k - (in.rank() - operand->rank());
       pattern.push_back(axis < 0 || operand->shape()[axis] == Dim(1));
     }
-    if (!space.dims.empty() && space.reduced.back() == reduced && space.broadcast.back() == pattern) {
+    if (!space.dims.empty() && space.reduced.back() == reduced &&
+        space.broadcast.back() == pattern) {
       space.dims.back().push_back(in[k]);
       continue;
     }
@@ -67,15 +68,20 @@ Value* identity(FunctionBuilder& f, OpKind op, llvm::Type* type) {
   case OpKind::Any: return llvm::Constant::getNullValue(type);
   case OpKind::Prod:
   case OpKind::All:
-    return floating ? static_cast<Value*>(llvm::ConstantFP::get(type, 1.0)) : llvm::ConstantInt::get(type, 1);
+    return floating ? static_cast<Value*>(llvm::ConstantFP::get(type, 1.0))
+                    : llvm::ConstantInt::get(type, 1);
   case OpKind::Max:
     if (floating) return llvm::ConstantFP::getInfinity(type, true);
-    return type->isIntegerTy(1) ? llvm::ConstantInt::getFalse(type)
-                                : llvm::ConstantInt::get(type, llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()));
+    return type->isIntegerTy(1)
+               ? llvm::ConstantInt::getFalse(type)
+               : llvm::ConstantInt::get(type,
+                                        llvm::APInt::getSignedMinValue(type->getIntegerBitWidth()));
   case OpKind::Min:
     if (floating) return llvm::ConstantFP::getInfinity(type, false);
-    return type->isIntegerTy(1) ? llvm::ConstantInt::getTrue(type)
-                                : llvm::ConstantInt::get(type, llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()));
+    return type->isIntegerTy(1)
+               ? llvm::ConstantInt::getTrue(type)
+               : llvm::ConstantInt::get(type,
+                                        llvm::APInt::getSignedMaxValue(type->getIntegerBitWidth()));
   default: break;
   }
   fail_internal("identity", fmt::format("no identity for {}", op_name(op)));
@@ -105,10 +111,12 @@ Value* combine(FunctionBuilder& f, OpKind op, Value* acc, Value* x) {
     return b.CreateMul(acc, x);
   case OpKind::Max:
     if (floating) return b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x);
-    return acc->getType()->isIntegerTy(1) ? b.CreateOr(acc, x) : b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
+    return acc->getType()->isIntegerTy(1) ? b.CreateOr(acc, x)
+                                          : b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
   case OpKind::Min:
     if (floating) return b.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, x);
-    return acc->getType()->isIntegerTy(1) ? b.CreateAnd(acc, x) : b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
+    return acc->getType()->isIntegerTy(1) ? b.CreateAnd(acc, x)
+                                          : b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
   case OpKind::All: return b.CreateAnd(acc, x);
   case OpKind::Any: return b.CreateOr(acc, x);
   default: break;
@@ -124,7 +132,8 @@ Value* prepare_element(FunctionBuilder& f, OpKind op, Value* x, DType dtype) {
 
 class ReductionEmitter {
  public:
-  ReductionEmitter(ModuleState& state, const Kernel& kernel) : state_(state), kernel_(kernel), f_(state, state.fresh_name(std::string(op_name(kernel.node->op())))) {
+  ReductionEmitter(ModuleState& state, const Kernel& kernel)
+      : kernel_(kernel), f_(state, state.fresh_name(std::string(op_name(kernel.node->op())))) {
     const Node& node = *kernel.node;
     for (int slot : kernel.inputs) operands_.push_back(state.program.slot_nodes[slot]);
     if (node.op() == OpKind::FusedReduction) {
@@ -161,9 +170,12 @@ class ReductionEmitter {
       emit_accumulate_rows();
       // Threads split the leading kept groups, or the columns of the last one when it is the
       // only one (a column sum, for example).
-      for (std::size_t i = 0; i + 1 < kept_.size(); ++i) append(launch.total, space_.dims[kept_[i]]);
-      if (kept_.size() == 1) append(launch.total, space_.dims[kept_.back()]);
-      else append(launch.work, space_.dims[kept_.back()]);
+      for (std::size_t i = 0; i + 1 < kept_.size(); ++i)
+        append(launch.total, space_.dims[kept_[i]]);
+      if (kept_.size() == 1)
+        append(launch.total, space_.dims[kept_.back()]);
+      else
+        append(launch.work, space_.dims[kept_.back()]);
     } else {
       emit_per_output();
       for (std::size_t k : kept_) append(launch.total, space_.dims[k]);
@@ -174,12 +186,15 @@ class ReductionEmitter {
   }
 
  private:
-  static void append(std::vector<Dim>& to, const std::vector<Dim>& from) { to.insert(to.end(), from.begin(), from.end()); }
+  static void append(std::vector<Dim>& to, const std::vector<Dim>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  }
 
   // Value of the reduction's input at the given operand offsets.
   Value* element(const std::vector<Value*>& offsets) {
     std::vector<Value*> args;
-    for (std::size_t j = 0; j < operands_.size(); ++j) args.push_back(f_.load(kernel_.inputs[j], offsets[j]));
+    for (std::size_t j = 0; j < operands_.size(); ++j)
+      args.push_back(f_.load(kernel_.inputs[j], offsets[j]));
     if (spec_.body != nullptr) return emit_body(f_, spec_.body, args);
     return args[0];
   }
@@ -189,7 +204,8 @@ class ReductionEmitter {
     std::vector<Value*> offsets(operands_.size(), f_.constant(0));
     for (std::size_t i = 0; i < kept_.size(); ++i)
       for (std::size_t j = 0; j < operands_.size(); ++j)
-        offsets[j] = f_.b.CreateAdd(offsets[j], f_.b.CreateMul(kept_index[i], strides_[j][kept_[i]]));
+        offsets[j] =
+            f_.b.CreateAdd(offsets[j], f_.b.CreateMul(kept_index[i], strides_[j][kept_[i]]));
     return offsets;
   }
 
@@ -231,7 +247,8 @@ class ReductionEmitter {
   }
 
   // Accumulates a scalar over the reduced positions, in an alloca so loops can update it.
-  Value* accumulate(const std::vector<Value*>& base, OpKind op, llvm::Type* type, Value* shift = nullptr) {
+  Value* accumulate(const std::vector<Value*>& base, OpKind op, llvm::Type* type,
+                    Value* shift = nullptr) {
     auto& b = f_.b;
     llvm::AllocaInst* acc = alloca_in_entry(type);
     b.CreateStore(identity(f_, op, type), acc);
@@ -266,17 +283,25 @@ class ReductionEmitter {
       case OpKind::ArgMin: result = arg_extreme(base); break;
       case OpKind::LogSumExp: {
         Value* max = accumulate(base, OpKind::Max, element_type);
-        Value* finite = b.CreateFCmpONE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, max), llvm::ConstantFP::getInfinity(element_type));
+        Value* finite = b.CreateFCmpONE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, max),
+                                        llvm::ConstantFP::getInfinity(element_type));
         // With an infinite maximum, shift by 0 so that exp sees the infinities themselves.
         Value* shift = b.CreateSelect(finite, max, llvm::ConstantFP::get(element_type, 0.0));
         Value* sum = accumulate(base, OpKind::Sum, accumulator_type(f_, spec_), shift);
         Value* log = b.CreateUnaryIntrinsic(llvm::Intrinsic::log, sum);
         result = b.CreateFAdd(b.CreateFPCast(log, element_type), shift);
-        result = b.CreateSelect(finite, result, b.CreateSelect(b.CreateFCmpUNO(max, max), max, b.CreateSelect(b.CreateFCmpOGT(max, llvm::ConstantFP::get(element_type, 0.0)), max, result)));
+        result = b.CreateSelect(
+            finite, result,
+            b.CreateSelect(
+                b.CreateFCmpUNO(max, max), max,
+                b.CreateSelect(b.CreateFCmpOGT(max, llvm::ConstantFP::get(element_type, 0.0)), max,
+                               result)));
         break;
       }
       default: {
-        llvm::Type* type = spec_.op == OpKind::All || spec_.op == OpKind::Any ? b.getInt1Ty() : accumulator_type(f_, spec_);
+        llvm::Type* type = spec_.op == OpKind::All || spec_.op == OpKind::Any
+                               ? b.getInt1Ty()
+                               : accumulator_type(f_, spec_);
         Value* acc = accumulate(base, spec_.op, type);
         result = finalize(acc, reduced_count());
         break;
@@ -296,7 +321,8 @@ class ReductionEmitter {
       Value* n = b.CreateSIToFP(count, acc->getType());
       acc = b.CreateFDiv(acc, n);
     }
-    if (acc->getType() != result_type && acc->getType()->isFloatingPointTy()) return b.CreateFPCast(acc, result_type);
+    if (acc->getType() != result_type && acc->getType()->isFloatingPointTy())
+      return b.CreateFPCast(acc, result_type);
     return acc;
   }
 
@@ -347,20 +373,26 @@ class ReductionEmitter {
     Value* high = prefix.empty() ? f_.constant(1) : f_.end;
     Value* first_column = prefix.empty() ? f_.begin : f_.constant(0);
     Value* end_column = prefix.empty() ? f_.end : row_length;
-    llvm::Type* type = value_type(f_.context, spec_.op == OpKind::All || spec_.op == OpKind::Any ? DType::Bool : spec_.element_dtype);
+    llvm::Type* type = value_type(f_.context, spec_.op == OpKind::All || spec_.op == OpKind::Any
+                                                  ? DType::Bool
+                                                  : spec_.element_dtype);
     f_.loop(low, high, [&](Value* p) {
       std::vector<Value*> kept_index = unflatten(p, prefix);
       kept_index.push_back(f_.constant(0));
       std::vector<Value*> base = kept_offsets(kept_index);
       Value* out_row = b.CreateMul(p, row_length);
-      f_.loop(first_column, end_column, [&](Value* q) { f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type)); });
+      f_.loop(first_column, end_column, [&](Value* q) {
+        f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type));
+      });
       reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
         f_.loop(first_column, end_column, [&](Value* q) {
           std::vector<Value*> at = offsets;
-          for (std::size_t j = 0; j < at.size(); ++j) at[j] = b.CreateAdd(at[j], b.CreateMul(q, strides_[j][last]));
+          for (std::size_t j = 0; j < at.size(); ++j)
+            at[j] = b.CreateAdd(at[j], b.CreateMul(q, strides_[j][last]));
           Value* target = b.CreateAdd(out_row, q);
           Value* x = prepare_element(f_, spec_.op, element(at), spec_.element_dtype);
-          f_.store(kernel_.output, target, combine(f_, spec_.op, f_.load(kernel_.output, target), x));
+          f_.store(kernel_.output, target,
+                   combine(f_, spec_.op, f_.load(kernel_.output, target), x));
         });
       });
       if (spec_.op == OpKind::Mean) {
@@ -373,7 +405,6 @@ class ReductionEmitter {
     });
   }
 
-  ModuleState& state_;
   const Kernel& kernel_;
   FunctionBuilder f_;
   std::vector<const Node*> operands_;

@@ -132,7 +132,12 @@ TrainRequest train_request(const ParsedOptions& options) {
   if (auto folds = options.get_int("--folds")) r.folds = to_int(*folds, "--folds");
   r.validation_fraction =
       options.get_double("--validation-fraction").value_or(r.validation_fraction);
-  validate_request(r);
+  // A setting out of its range is a command-line error (exit 2), as an unparsable one is.
+  try {
+    validate_request(r);
+  } catch (const damo::UserError& e) {
+    throw UsageError(e.what());
+  }
   return r;
 }
 
@@ -183,6 +188,12 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
     r.kmeans.max_iterations = to_int(*iterations, "--max-iterations");
   if (auto seed = options.get_int("--seed")) r.kmeans.seed = static_cast<std::uint64_t>(*seed);
   r.segment_column = options.get("--segment-column").value_or(r.segment_column);
+  if (r.kmeans.k < 1) throw UsageError(fmt::format("-k {} is invalid; use 1 or more", r.kmeans.k));
+  if (r.kmeans.restarts < 1)
+    throw UsageError(fmt::format("--restarts {} is invalid; use 1 or more", r.kmeans.restarts));
+  if (r.kmeans.max_iterations < 1)
+    throw UsageError(
+        fmt::format("--max-iterations {} is invalid; use 1 or more", r.kmeans.max_iterations));
 
   ClusterOutcome outcome = cluster_table(r);
   fmt::print(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,
@@ -270,8 +281,16 @@ int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::
   } catch (const damo::UserError& e) {
     fmt::print(err, "damo-segment: error: {}\n", e.what());
     return 1;
+  } catch (const damo::RuntimeError& e) {
+    // A failure of the run rather than of Damo, such as an allocation larger than memory.
+    std::string_view message = e.what();
+    fmt::print(err, "damo-segment: error: {}{}\n", message,
+               message.starts_with("out of memory")
+                   ? "; use smaller --hidden layers or a smaller --batch-size"
+                   : "");
+    return 1;
   } catch (const damo::Error& e) {
-    // InternalError and RuntimeError: a Damo bug or a failure inside compiled code.
+    // InternalError: a Damo bug.
     fmt::print(err, "damo-segment: internal error: {}\n", e.what());
     return 3;
   }

@@ -87,7 +87,7 @@ std::optional<std::vector<std::string>> ParsedOptions::get_list(const std::strin
   std::vector<std::string> parts = split(*text, ',');
   for (const std::string& part : parts)
     if (part.empty())
-      throw UsageError(fmt::format("{} '{}' has an empty entry; separate names with single commas",
+      throw UsageError(fmt::format("{} '{}' has an empty entry; separate the entries with single commas",
                                    name, *text));
   return parts;
 }

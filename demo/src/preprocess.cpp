@@ -120,15 +120,28 @@ double median(std::vector<double> values) {
   return (lower + upper) / 2;
 }
 
+namespace {
+
+// The largest magnitude of values, or 1 when there is none above 0. The moments below
+// divide by it first, so that sums of squares and cubes of values near 1e308 stay finite.
+double magnitude(const std::vector<double>& values) {
+  double largest = 0;
+  for (double v : values) largest = std::max(largest, std::fabs(v));
+  return largest > 0 && std::isfinite(largest) ? largest : 1.0;
+}
+
+}  // namespace
+
 double skewness(const std::vector<double>& values) {
   if (values.empty()) return 0;
   double n = static_cast<double>(values.size());
+  double unit = magnitude(values);
   double mean = 0;
-  for (double v : values) mean += v;
+  for (double v : values) mean += v / unit;
   mean /= n;
   double m2 = 0, m3 = 0;
   for (double v : values) {
-    double d = v - mean;
+    double d = v / unit - mean;
     m2 += d * d;
     m3 += d * d * d;
   }
@@ -140,15 +153,16 @@ double skewness(const std::vector<double>& values) {
 
 namespace {
 
-// Mean and population standard deviation.
+// Mean and population standard deviation, computed in units of the largest magnitude.
 std::pair<double, double> mean_and_deviation(const std::vector<double>& values) {
+  double unit = magnitude(values);
   double mean = 0;
-  for (double v : values) mean += v;
+  for (double v : values) mean += v / unit;
   mean /= static_cast<double>(values.size());
   double variance = 0;
-  for (double v : values) variance += (v - mean) * (v - mean);
+  for (double v : values) variance += (v / unit - mean) * (v / unit - mean);
   variance /= static_cast<double>(values.size());
-  return {mean, std::sqrt(variance)};
+  return {mean * unit, std::sqrt(variance) * unit};
 }
 
 // Fits a numeric or date column; nullopt (with a note) when it carries no information.
@@ -182,8 +196,11 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   if (feature.log1p)
     for (double& v : values) v = std::log1p(v);
 
+  // Only equal values make a column constant: standardizing in float64 separates values
+  // that differ in their last bits too.
+  auto [low, high] = std::minmax_element(values.begin(), values.end());
   auto [mean, deviation] = mean_and_deviation(values);
-  if (!(deviation > 1e-12 * std::max(1.0, std::fabs(mean)))) {
+  if (*low == *high || !(deviation > 0)) {
     notes.push_back(
         fmt::format("column '{}' is constant ({}) in the training rows and is not "
                     "used",

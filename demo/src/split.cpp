@@ -43,6 +43,8 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   Labels labels;
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
   std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
+  if (column.cells.empty())
+    throw UserError(fmt::format("{} has a header but no rows to train on", table.source));
   if (labels.segments.size() < 2)
     throw UserError(fmt::format(
         "{}: label column '{}' has {} distinct value{}; a classifier "
@@ -79,8 +81,11 @@ Split stratified_split(const std::vector<int>& classes, double fraction, std::ui
   Split split;
   for (auto& [label, positions] : positions_by_class(classes)) {
     rng.shuffle(positions);
+    // A segment with two or more rows holds out at least one and keeps at least one, so no
+    // split of a valid table is empty.
     auto held_out = static_cast<std::size_t>(std::llround(fraction * positions.size()));
-    held_out = std::min(held_out, positions.size() - 1);
+    held_out =
+        positions.size() < 2 ? 0 : std::clamp<std::size_t>(held_out, 1, positions.size() - 1);
     split.test.insert(split.test.end(), positions.begin(), positions.begin() + held_out);
     split.train.insert(split.train.end(), positions.begin() + held_out, positions.end());
   }

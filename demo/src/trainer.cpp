@@ -94,11 +94,13 @@ TrainResult train_network(Network& network, const LabelledData& train,
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     EpochProgress report{epoch, options.epochs, run_epoch(network, train, options.batch_size, rng),
                          std::nan(""), std::nan("")};
-    if (!std::isfinite(report.loss))
-      throw damo::UserError(
-          fmt::format("training diverged in epoch {} (the loss is {}); lower "
-                      "--lr (now {}) or standardize the inputs",
-                      epoch, report.loss, options.optimizer.learning_rate));
+    if (!std::isfinite(report.loss)) {
+      std::string remedy = fmt::format("lower --lr (now {})", options.optimizer.learning_rate);
+      if (options.optimizer.l2 > 0)
+        remedy += fmt::format(" or --l2 (now {})", options.optimizer.l2);
+      throw damo::UserError(fmt::format("training diverged in epoch {} (the loss is {}); {}", epoch,
+                                        std::isnan(report.loss) ? "nan" : "inf", remedy));
+    }
     result.epochs_run = epoch;
     result.final_loss = report.loss;
     if (validation) {

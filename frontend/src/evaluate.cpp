@@ -168,7 +168,20 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
     Tensor t = constant_value(e, argument.offset);
     const Expr& param = params[i];
     // A literal such as [[1, 2]] takes the parameter's dtype, as it would in an expression.
-    if (t.dtype() != param.dtype() && e->weak()) t = t.cast(param.dtype());
+    if (t.dtype() != param.dtype() && e->weak()) {
+      Tensor converted = t.cast(param.dtype());
+      // An integer or bool parameter accepts only literals it represents exactly, so
+      // 1.5, nan or 3e9 for an i32 is an error rather than a silent change.
+      if (!is_float(param.dtype()))
+        for (std::int64_t k = 0; k < t.numel(); ++k)
+          if (!(converted.get_double(k) == t.get_double(k)))
+            fail(argument.offset,
+                 fmt::format("argument {} ('{}') is {}, but the literal holds {}, which {} "
+                             "cannot represent; pass values that fit",
+                             i + 1, param->name(), dtype_name(param.dtype()), t.get_double(k),
+                             dtype_name(param.dtype())));
+      t = std::move(converted);
+    }
     if (t.dtype() != param.dtype())
       fail(argument.offset, fmt::format("argument {} ('{}') must be {}, not {}; convert it with "
                                         "{}(...)",

@@ -187,12 +187,13 @@ void parallel_for(std::int64_t total, std::int64_t grain,
   // the first exception is kept, chunks not yet started are skipped, and the exception is
   // rethrown here once the loop has finished.
   struct Context {
-    const std::function<void(std::int64_t, std::int64_t)>* fn;
+    const std::function<void(std::int64_t, std::int64_t)>* fn = nullptr;
     std::atomic<bool> failed{false};
     std::mutex mutex;
     std::exception_ptr failure;
   };
-  Context context{&fn};
+  Context context;
+  context.fn = &fn;
   auto trampoline = [](void* raw, std::int64_t begin, std::int64_t end) {
     auto* c = static_cast<Context*>(raw);
     if (c->failed.load(std::memory_order_relaxed)) return;

@@ -76,6 +76,14 @@ TEST_CASE("cli usage errors exit with 2") {
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "none,8"}).err,
                  "--hidden entry 'none' is not a positive layer size"));
   CHECK(contains(run({"predict", "--model"}).err, "option --model needs a value"));
+  // Values out of their range are command-line errors as well.
+  Run epochs = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "0"});
+  CHECK(epochs.status == 2);
+  CHECK(contains(epochs.err, "--epochs 0 is invalid; use at least 1"));
+  CHECK(run({"train", "--data", "x.csv", "--label", "y", "--lr", "0"}).status == 2);
+  Run clusters = run({"cluster", "--data", "x.csv", "-k", "0"});
+  CHECK(clusters.status == 2);
+  CHECK(contains(clusters.err, "-k 0 is invalid; use 1 or more"));
 }
 
 TEST_CASE("cli data errors exit with 1") {

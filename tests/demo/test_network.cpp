@@ -277,25 +277,46 @@ TEST_CASE("early stopping restores the best epoch") {
   CHECK(mean_cross_entropy(p, validation_classes) == doctest::Approx(best).epsilon(1e-6));
 }
 
-TEST_CASE("diverging training is reported") {
+namespace {
+
+// Trains a 1 -> 4 -> 2 network with SGD on 16 rows of one feature, value_of(i) for row i
+// and classes alternating, and returns the UserError message ("" when none is raised).
+std::string training_error(float (*value_of)(int), Activation activation, TrainOptions options) {
   std::vector<float> values;
   std::vector<int> classes;
   for (int i = 0; i < 16; ++i) {
-    values.push_back(static_cast<float>(i) * 1e3f);
+    values.push_back(value_of(i));
     classes.push_back(i % 2);
   }
   LabelledData data{Tensor::from_vector(values, {16, 1}), classes};
-  Network network(NetworkLayout{1, {4}, 2, Activation::Relu}, 5, reference_backend());
-  TrainOptions options;
+  Network network(NetworkLayout{1, {4}, 2, activation}, 5, reference_backend());
   options.optimizer.kind = OptimizerKind::Sgd;
-  options.optimizer.learning_rate = 1e30;
-  options.epochs = 50;
-  std::string message;
   try {
     train_network(network, data, std::nullopt, options);
   } catch (const damo::UserError& e) {
-    message = e.what();
+    return e.what();
   }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("diverging training is reported") {
+  TrainOptions options;
+  options.optimizer.learning_rate = 1e30;
+  options.epochs = 50;
+  std::string message =
+      training_error([](int i) { return static_cast<float>(i) * 1e3f; }, Activation::Relu, options);
   CHECK(message.find("training diverged in epoch") != std::string::npos);
   CHECK(message.find("lower --lr") != std::string::npos);
+}
+
+TEST_CASE("divergence from the l2 penalty names it") {
+  TrainOptions options;
+  options.optimizer.l2 = 1e300;
+  options.epochs = 3;
+  std::string message =
+      training_error([](int i) { return static_cast<float>(i % 4); }, Activation::Sigmoid, options);
+  CHECK(message.find("training diverged in epoch 2 (the loss is nan)") != std::string::npos);
+  CHECK(message.find("lower --lr (now 0.01) or --l2 (now 1e+300)") != std::string::npos);
 }

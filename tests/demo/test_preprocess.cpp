@@ -122,6 +122,25 @@ TEST_CASE("constant training column dropped with note") {
   CHECK(contains(notes[0], "column 'flat' is constant (7)"));
 }
 
+TEST_CASE("extreme values keep finite statistics") {
+  // Squares of 1e200 overflow a double, and 1e20 and 1.00000000000001e20 differ only in
+  // their last bits. Neither column is constant.
+  std::string text = "huge,close,label\n";
+  for (int i = 0; i < 10; ++i)
+    text += i % 2 ? "1.5e200,1.00000000000001e20,x\n" : "-1.5e200,1e20,y\n";
+  Table t = parse_csv(text, "t.csv");
+  std::vector<std::size_t> rows(10);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), rows, no_log(), notes);
+  CHECK(notes.empty());
+  REQUIRE(schema.columns.size() == 2);
+  CHECK(schema.columns[0].mean == doctest::Approx(0.0));
+  CHECK(schema.columns[0].scale == doctest::Approx(1.5e200));
+  CHECK(schema.columns[1].scale > 0);
+  CHECK(std::isfinite(schema.columns[1].scale));
+}
+
 TEST_CASE("transform imputes, standardizes and one-hot encodes") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;

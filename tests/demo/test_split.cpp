@@ -63,6 +63,20 @@ TEST_CASE("stratified split keeps a training row per class") {
   CHECK(split.test.size() == 4);
 }
 
+TEST_CASE("stratified split tests a row per class") {
+  // 0.2 of two rows rounds to none, but every class of two or more rows is tested.
+  std::vector<int> classes{0, 1, 0, 1};
+  Split split = stratified_split(classes, 0.2, 1);
+  auto test = count_classes(classes, split.test);
+  CHECK(test[0] == 1);
+  CHECK(test[1] == 1);
+  CHECK(split.train.size() == 2);
+  // A class with a single row, as in a validation split of few rows, stays in training.
+  Split lone = stratified_split({0, 1, 1, 1}, 0.2, 1);
+  CHECK(count_classes({0, 1, 1, 1}, lone.train)[0] == 1);
+  CHECK(lone.test.size() == 1);
+}
+
 TEST_CASE("stratified split rejects bad fractions") {
   CHECK(contains(error_message([] { stratified_split({0, 1}, 0.0, 1); }), "--test-fraction 0"));
   CHECK(contains(error_message([] { stratified_split({0, 1}, 1.5, 1); }), "between 0 and 1"));

@@ -251,6 +251,22 @@ TEST_CASE("diagnostic function argument dtype") {
   CHECK(e.column == 3);
 }
 
+TEST_CASE("diagnostic literal that an integer argument cannot hold") {
+  auto fraction = error_of("y = vector(i32)\nf = function([y], y)\nf([1, 1.5])");
+  CHECK(fraction.message ==
+        "argument 1 ('y') is i32, but the literal holds 1.5, which i32 cannot represent; pass "
+        "values that fit");
+  CHECK(fraction.line == 3);
+  auto large = error_of("y = vector(i32)\nf = function([y], y)\nf([3000000000])");
+  CHECK(large.message ==
+        "argument 1 ('y') is i32, but the literal holds 3000000000, which i32 cannot "
+        "represent; pass values that fit");
+  auto nan = error_of("y = vector(i64)\nf = function([y], y)\nf([nan])");
+  CHECK(nan.message ==
+        "argument 1 ('y') is i64, but the literal holds nan, which i64 cannot represent; pass "
+        "values that fit");
+}
+
 TEST_CASE("diagnostic function argument count") {
   auto e = error_of("y = vector(i64)\nf = function([y], y * 2)\nf([1], [2])");
   CHECK(e.message == "the function takes 1 argument, but 2 were given");

@@ -14,7 +14,6 @@ namespace {
 constexpr DType F32 = DType::Float32;
 constexpr DType F64 = DType::Float64;
 constexpr DType I32 = DType::Int32;
-constexpr DType I64 = DType::Int64;
 constexpr DType B = DType::Bool;
 
 }  // namespace

@@ -17,6 +17,13 @@
 namespace damo {
 namespace {
 
+// Returns default compile options with the reference backend.
+CompileOptions reference_options() {
+  CompileOptions options;
+  options.backend = Backend::Reference;
+  return options;
+}
+
 // Captures what is written to stderr while it lives.
 class StderrCapture {
  public:
@@ -122,25 +129,24 @@ TEST_CASE("pipeline disables passes from DAMO_DISABLE_PASSES") {
     PipelineResult ignored = optimize({ex.e}, options_with({}, false));
     CHECK(to_infix(ignored.roots[0]) == "log1p(x)");
 
-    Function f = compile({ex.x}, {ex.e}, {}, CompileOptions{Backend::Reference});
+    Function f = compile({ex.x}, {ex.e}, {}, reference_options());
     CHECK(f.optimized_graph().find("log1p") == std::string::npos);
   }
-  Function f = compile({ex.x}, {ex.e}, {}, CompileOptions{Backend::Reference});
+  Function f = compile({ex.x}, {ex.e}, {}, reference_options());
   CHECK(f.optimized_graph().find("log1p") != std::string::npos);
 }
 
 TEST_CASE("compile honors disabled passes and fast-math") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {3});
-  CompileOptions options{Backend::Reference};
+  CompileOptions options = reference_options();
   options.disabled_passes = {"stabilize"};
   CHECK(compile({x}, {log(1.0 + x)}, {}, options).optimized_graph().find("log1p") ==
         std::string::npos);
 
   Tensor nan = Tensor::full(DType::Float32, {3}, NAN);
-  CHECK(std::isnan(
-      compile({x}, {x * 0.0}, {}, CompileOptions{Backend::Reference})({nan})[0].get_double(0)));
-  CompileOptions fast{Backend::Reference};
+  CHECK(std::isnan(compile({x}, {x * 0.0}, {}, reference_options())({nan})[0].get_double(0)));
+  CompileOptions fast = reference_options();
   fast.fast_math = true;
   CHECK(compile({x}, {x * 0.0}, {}, fast)({nan})[0].get_double(0) == 0.0);
 }
