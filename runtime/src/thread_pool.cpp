@@ -46,7 +46,8 @@ class Pool {
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    claimed_ = std::make_unique<std::atomic<bool>[]>(static_cast<std::size_t>(threads));
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
 
@@ -61,22 +62,24 @@ class Pool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs the job; returns false without running it when another caller holds the pool.
+  // Runs the job in at most size() chunks; returns false without running it when another
+  // caller owns the pool.
   bool try_run(std::int64_t total, std::int64_t chunks, ChunkFunction fn, void* context) {
     std::unique_lock caller(busy_, std::try_to_lock);
     if (!caller.owns_lock()) return false;
+    chunks = std::min<std::int64_t>(chunks, size());
     {
       std::lock_guard lock(mutex_);
       fn_ = fn;
       context_ = context;
       total_ = total;
       chunks_ = chunks;
-      next_chunk_.store(0);
       remaining_.store(chunks);
+      for (std::int64_t c = 0; c < chunks; ++c) claimed_[c].store(false, std::memory_order_release);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    run_chunks();
+    run_chunks(0);
     // The remaining chunks are short; spin briefly, then yield.
     for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins)
       if (spins > 1000) std::this_thread::yield();
@@ -84,20 +87,27 @@ class Pool {
   }
 
  private:
-  void run_chunks() {
+  // Thread `self` (0 for the caller) runs chunk `self` first, so that consecutive loops
+  // over the same rows give each thread the rows it wrote before, still in its own cache.
+  // Then it takes any chunk that no thread has claimed, which covers a worker slow to wake.
+  void run_chunks(std::int64_t self) {
     inside_parallel_loop = true;
-    for (;;) {
-      std::int64_t chunk = next_chunk_.fetch_add(1);
-      if (chunk >= chunks_) break;
-      std::int64_t begin = total_ * chunk / chunks_;
-      std::int64_t end = total_ * (chunk + 1) / chunks_;
-      fn_(context_, begin, end);
-      remaining_.fetch_sub(1, std::memory_order_release);
-    }
+    if (self < chunks_) run_chunk(self);
+    for (std::int64_t chunk = 0; chunk < chunks_; ++chunk) run_chunk(chunk);
     inside_parallel_loop = false;
   }
 
-  void work() {
+  void run_chunk(std::int64_t chunk) {
+    if (claimed_[chunk].load(std::memory_order_relaxed) ||
+        claimed_[chunk].exchange(true, std::memory_order_acq_rel))
+      return;
+    std::int64_t begin = total_ * chunk / chunks_;
+    std::int64_t end = total_ * (chunk + 1) / chunks_;
+    fn_(context_, begin, end);
+    remaining_.fetch_sub(1, std::memory_order_release);
+  }
+
+  void work(std::int64_t self) {
     std::uint64_t seen = 0;
     for (;;) {
       // Kernels of one compiled call follow each other within microseconds, so a worker
@@ -113,7 +123,7 @@ class Pool {
         if (stopping_) return;
         seen = generation_.load();
       }
-      run_chunks();
+      run_chunks(self);
     }
   }
 
@@ -135,7 +145,7 @@ class Pool {
   void* context_ = nullptr;
   std::int64_t total_ = 0;
   std::int64_t chunks_ = 0;
-  std::atomic<std::int64_t> next_chunk_{0};
+  std::unique_ptr<std::atomic<bool>[]> claimed_;  // one flag per chunk of the current job
   std::atomic<std::int64_t> remaining_{0};
 };
 
