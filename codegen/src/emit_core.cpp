@@ -16,7 +16,7 @@ namespace {
 
 // Minimum elements of work in one chunk of a parallel loop. Smaller chunks cost more in
 // scheduling than they gain.
-constexpr std::int64_t kGrainElements = 32768;
+constexpr std::int64_t kGrainElements = 65536;
 
 }  // namespace
 
