@@ -68,7 +68,10 @@ std::optional<long long> ParsedOptions::get_int(const std::string& name) const {
   if (!text) return std::nullopt;
   long long value = 0;
   auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (error != std::errc() || end != text->data() + text->size())
+  bool whole = end == text->data() + text->size();
+  if (error == std::errc::result_out_of_range && whole)
+    throw UsageError(fmt::format("{} '{}' is out of range; use a smaller integer", name, *text));
+  if (error != std::errc() || !whole)
     throw UsageError(fmt::format("{} '{}' is not an integer", name, *text));
   return value;
 }
@@ -87,8 +90,8 @@ std::optional<std::vector<std::string>> ParsedOptions::get_list(const std::strin
   std::vector<std::string> parts = split(*text, ',');
   for (const std::string& part : parts)
     if (part.empty())
-      throw UsageError(fmt::format("{} '{}' has an empty entry; separate the entries with single commas",
-                                   name, *text));
+      throw UsageError(fmt::format(
+          "{} '{}' has an empty entry; separate the entries with single commas", name, *text));
   return parts;
 }
 

@@ -126,6 +126,12 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
 
   damo::Tensor points = transform_features(schema, table, columns, rows);
   outcome.result = kmeans(points, request.kmeans);
+  auto empty = std::count(outcome.result.sizes.begin(), outcome.result.sizes.end(), 0);
+  if (empty > 0)
+    outcome.notes.push_back(
+        fmt::format("{} of the {} segments {} empty because the table has fewer distinct "
+                    "customers than -k {}; use a smaller -k",
+                    empty, request.kmeans.k, empty == 1 ? "is" : "are", request.kmeans.k));
   outcome.profile = profile_table(table, schema, columns, outcome.result);
   outcome.csv = labelled_csv(table, request.segment_column, outcome.result.assignment);
   return outcome;

@@ -237,6 +237,21 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
     return std::nullopt;
   }
 
+  // "1,5" in a semicolon-delimited file is usually 1.5 written with a decimal comma.
+  auto decimal_comma = [](const std::string& cell) {
+    std::size_t comma = cell.find(',');
+    if (comma == std::string::npos || cell.find(',', comma + 1) != std::string::npos) return false;
+    std::string dotted = cell;
+    dotted[comma] = '.';
+    return parse_number(dotted).has_value();
+  };
+  if (std::all_of(counts.begin(), counts.end(),
+                  [&](const auto& entry) { return decimal_comma(entry.first); }))
+    notes.push_back(
+        fmt::format("column '{}' holds numbers with decimal commas such as '{}', so it is "
+                    "one-hot encoded as categories; write decimal points to use it as numbers",
+                    feature.name, counts.begin()->first));
+
   // Most frequent first; ties in name order, so the order does not depend on row order.
   std::vector<std::pair<std::string, std::size_t>> sorted(counts.begin(), counts.end());
   std::stable_sort(sorted.begin(), sorted.end(),

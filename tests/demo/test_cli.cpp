@@ -69,6 +69,10 @@ TEST_CASE("cli usage errors exit with 2") {
   CHECK(contains(missing.err, "'train' needs the option --label"));
   Run value = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "ten"});
   CHECK(contains(value.err, "--epochs 'ten' is not an integer"));
+  Run huge = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "99999999999999999999"});
+  CHECK(huge.status == 2);
+  CHECK(
+      contains(huge.err, "--epochs '99999999999999999999' is out of range; use a smaller integer"));
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--activation", "gelu"}).err,
                  "--activation 'gelu' is unknown"));
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "64,,32"}).err,

@@ -141,6 +141,21 @@ TEST_CASE("cluster command labels a small table") {
   CHECK(contains(error_message([&] { cluster_table(request); }), "already has a column 'segment'"));
 }
 
+TEST_CASE("cluster command notes empty segments") {
+  // Two distinct customers cannot fill three segments.
+  std::string dir = temp_dir("cluster_empty");
+  write_text(dir + "/two.csv", "a,b\n1,2\n1,2\n1,2\n1,2\n3,4\n");
+  ClusterRequest request;
+  request.data = dir + "/two.csv";
+  request.kmeans.k = 3;
+  ClusterOutcome outcome = cluster_table(request);
+  CHECK(outcome.result.sizes == std::vector<std::int64_t>{4, 1, 0});
+  REQUIRE_FALSE(outcome.notes.empty());
+  CHECK(outcome.notes.back() ==
+        "1 of the 3 segments is empty because the table has fewer distinct customers than -k "
+        "3; use a smaller -k");
+}
+
 TEST_CASE("cluster mall table when present") {
   std::string path = mall_customers_path();
   if (!file_exists(path)) {

@@ -122,6 +122,19 @@ TEST_CASE("constant training column dropped with note") {
   CHECK(contains(notes[0], "column 'flat' is constant (7)"));
 }
 
+TEST_CASE("decimal commas get a note") {
+  Table t = parse_csv("amount;label\n\"1,5\";x\n\"2,25\";y\n\"1,5\";x\n\"3,0\";y\n", "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(schema.columns.size() == 1);
+  CHECK(schema.columns[0].kind == ColumnKind::Categorical);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "column 'amount' holds numbers with decimal commas such as '1,5', so it is one-hot "
+        "encoded as categories; write decimal points to use it as numbers");
+}
+
 TEST_CASE("extreme values keep finite statistics") {
   // Squares of 1e200 overflow a double, and 1e20 and 1.00000000000001e20 differ only in
   // their last bits. Neither column is constant.
