@@ -1,6 +1,8 @@
 // The graph generator of the JIT differential harness.
 #include "graph_generator.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 #include <unordered_map>
@@ -125,7 +127,7 @@ class Generator {
     for (int i = 0; i < input_count; ++i) {
       DType dtype = kAllDTypes[in_.below(5)];
       Shape shape = random_shape();
-      Expr x = g_.input("x" + std::to_string(i), dtype, shape);
+      Expr x = g_.input(fmt::format("x{}", i), dtype, shape);
       for (const Dim& d : shape)
         if (d.is_symbolic()) bound_symbols_.insert(d.symbol());
       result.inputs.push_back(x);
