@@ -74,7 +74,7 @@ void check_case(const Case& c, const Feeds& feeds, bool fast_math = false) {
 
 TEST_CASE("simplify rule table") {
   Inputs in;
-  Expr x = in.x, y = in.y, i = in.i, j = in.j, b = in.b;
+  Expr x = in.x, y = in.y, b = in.b;
   std::vector<Case> cases = {
       {"add negative zero", x + (-0.0), "x"},
       {"add negative zero first", -0.0 + x, "x"},
