@@ -59,8 +59,12 @@ std::vector<std::unique_ptr<Pass>> algebra_group(const OptimizeOptions& o, bool 
 
 }  // namespace
 
-Pipeline inference_pipeline(const OptimizeOptions& o) {
-  Pipeline pipeline("inference", o.pipeline_options);
+namespace {
+
+// The algebra group to a fixed point, then the fusions. Inference and training graphs run
+// the same passes; the name tells their logs and timings apart.
+Pipeline compile_pipeline(const std::string& name, const OptimizeOptions& o) {
+  Pipeline pipeline(name, o.pipeline_options);
   pipeline.add(dead_node_removal(o));
   pipeline.repeat(o.max_rounds, algebra_group(o, true));
   pipeline.add(fuse_matmul(o));
@@ -69,15 +73,11 @@ Pipeline inference_pipeline(const OptimizeOptions& o) {
   return pipeline;
 }
 
-Pipeline training_pipeline(const OptimizeOptions& o) {
-  Pipeline pipeline("training", o.pipeline_options);
-  pipeline.add(dead_node_removal(o));
-  pipeline.repeat(o.max_rounds, algebra_group(o, true));
-  pipeline.add(fuse_matmul(o));
-  pipeline.add(fuse_elementwise(o));
-  pipeline.add(dead_node_removal(o));
-  return pipeline;
-}
+}  // namespace
+
+Pipeline inference_pipeline(const OptimizeOptions& o) { return compile_pipeline("inference", o); }
+
+Pipeline training_pipeline(const OptimizeOptions& o) { return compile_pipeline("training", o); }
 
 Pipeline simplify_pipeline(const OptimizeOptions& o) {
   OptimizeOptions keep = o;
