@@ -27,8 +27,8 @@ struct CompileOptions {
   std::vector<std::string> disabled_passes;
   /// Checks the value of every float node after it is computed. The first node whose value
   /// contains a NaN or an infinity while its operands are finite stops the call with a
-  /// RuntimeError naming the node's expression, op, dtype and shape; the call applies no
-  /// update. Non-finite arguments, constants and shared values propagate unreported. It
+  /// RuntimeError naming the node's expression, op, dtype and shape. A stopped call applies
+  /// no update. Non-finite arguments, constants and shared values propagate unreported. It
   /// turns off elementwise and matmul fusion, so that each op is checked on its own.
   /// docs/reliability.md shows the message.
   bool nan_guard = false;
