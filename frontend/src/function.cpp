@@ -28,11 +28,23 @@ const Function::Impl& checked(const std::shared_ptr<Function::Impl>& impl) {
   return *impl;
 }
 
+// Throws UserError when the Graph that the function's Exprs point into has been destroyed.
+const Function::Impl& with_graph(const std::shared_ptr<Function::Impl>& impl, const char* caller) {
+  const Function::Impl& f = checked(impl);
+  if (f.has_graph && f.graph_lifetime.expired())
+    throw UserError(
+        fmt::format("{}: the Graph this function was compiled from has been "
+                    "destroyed; keep the Graph alive while the function is used",
+                    caller));
+  return f;
+}
+
 ParameterSpec parameter_spec(const Expr& input) {
   ParameterSpec spec;
   spec.name = input->name();
   spec.dtype = input.dtype();
-  for (const Dim& d : input.shape()) spec.dims.push_back({d.is_static() ? d.size() : 0, d.symbol()});
+  for (const Dim& d : input.shape())
+    spec.dims.push_back({d.is_static() ? d.size() : 0, d.symbol()});
   return spec;
 }
 
@@ -42,9 +54,10 @@ void check_inputs(const std::vector<Expr>& inputs) {
     const Expr& e = inputs[i];
     if (!e.defined()) throw UserError(fmt::format("compile: input {} is undefined", i + 1));
     if (e->op() != OpKind::Input)
-      throw UserError(fmt::format("compile: input {} is not a symbolic input but {}; list only "
-                                  "nodes made by Graph::input()",
-                                  i + 1, to_infix(e)));
+      throw UserError(
+          fmt::format("compile: input {} is not a symbolic input but {}; list only "
+                      "nodes made by Graph::input()",
+                      i + 1, to_infix(e)));
     if (!seen.insert(e.node()).second)
       throw UserError(fmt::format("compile: input '{}' is listed twice", e->name()));
   }
@@ -54,7 +67,8 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
                                const std::vector<Update>& updates) {
   std::vector<Expr> roots;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].defined()) throw UserError(fmt::format("compile: output {} is undefined", i + 1));
+    if (!outputs[i].defined())
+      throw UserError(fmt::format("compile: output {} is undefined", i + 1));
     roots.push_back(outputs[i]);
   }
   std::unordered_set<const Node*> updated;
@@ -65,14 +79,14 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
       throw UserError(fmt::format("compile: the update target {} is not a shared variable",
                                   to_infix(u.variable)));
     if (!updated.insert(u.variable.node()).second)
-      throw UserError(fmt::format("compile: shared variable '{}' is updated twice",
-                                  u.variable->name()));
+      throw UserError(
+          fmt::format("compile: shared variable '{}' is updated twice", u.variable->name()));
     if (u.value.dtype() != u.variable.dtype() || u.value.shape() != u.variable.shape())
-      throw UserError(fmt::format("compile: the update of '{}' ({} {}) has a value of {} {}; "
-                                  "it must keep the variable's dtype and shape",
-                                  u.variable->name(), dtype_name(u.variable.dtype()),
-                                  u.variable.shape().to_string(), dtype_name(u.value.dtype()),
-                                  u.value.shape().to_string()));
+      throw UserError(fmt::format(
+          "compile: the update of '{}' ({} {}) has a value of {} {}; "
+          "it must keep the variable's dtype and shape",
+          u.variable->name(), dtype_name(u.variable.dtype()), u.variable.shape().to_string(),
+          dtype_name(u.value.dtype()), u.value.shape().to_string()));
     roots.push_back(u.value);
   }
   std::unordered_set<const Node*> listed;
@@ -84,17 +98,18 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Input && listed.count(n) == 0)
-      throw UserError(fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
-                                  "the list of inputs; add it",
-                                  n->name(), dtype_name(n->dtype()), n->shape().to_string()));
+      throw UserError(
+          fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
+                      "the list of inputs; add it",
+                      n->name(), dtype_name(n->dtype()), n->shape().to_string()));
     // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
     for (const Dim& d : n->shape())
       if (d.is_symbolic() && bound_symbols.count(d.symbol()) == 0)
-        throw UserError(fmt::format("compile: {} {} {} uses symbolic dimension '{}', which no "
-                                    "input has, so no call can give its size; add an input with "
-                                    "that dimension or use a static size",
-                                    op_name(n->op()), dtype_name(n->dtype()),
-                                    n->shape().to_string(), d.symbol()));
+        throw UserError(fmt::format(
+            "compile: {} {} {} uses symbolic dimension '{}', which no "
+            "input has, so no call can give its size; add an input with "
+            "that dimension or use a static size",
+            op_name(n->op()), dtype_name(n->dtype()), n->shape().to_string(), d.symbol()));
   }
 }
 
@@ -107,12 +122,15 @@ std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) c
 std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
                                    const CallOptions& options) const {
   const Impl& impl = checked(impl_);
+  if (impl.reads_graph_when_called) with_graph(impl_, "calling a reference-backend function");
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
   return impl.executor->run(arguments, sizes, options.borrow_outputs);
 }
 
-const std::vector<Expr>& Function::inputs() const { return checked(impl_).inputs; }
-const std::vector<Expr>& Function::outputs() const { return checked(impl_).outputs; }
+const std::vector<Expr>& Function::inputs() const { return with_graph(impl_, "inputs()").inputs; }
+const std::vector<Expr>& Function::outputs() const {
+  return with_graph(impl_, "outputs()").outputs;
+}
 const CompileStats& Function::stats() const { return checked(impl_).stats; }
 std::string Function::optimized_graph() const { return checked(impl_).optimized_graph; }
 std::string Function::llvm_ir(bool optimized) const {
@@ -155,12 +173,16 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   for (std::size_t i = 0; i < updates.size(); ++i)
     optimized_updates[i].value = optimized.roots[outputs.size() + i];
 
+  impl->has_graph = !outputs.empty() || !inputs.empty();
+  if (impl->has_graph)
+    impl->graph_lifetime = (outputs.empty() ? inputs : outputs).front().graph().lifetime();
+  impl->reads_graph_when_called = options.backend == Backend::Reference;
   if (options.backend == Backend::Reference)
-    impl->executor = make_reference_executor(inputs, optimized_outputs, optimized_updates,
-                                             options.nan_guard);
+    impl->executor =
+        make_reference_executor(inputs, optimized_outputs, optimized_updates, options.nan_guard);
   else
-    impl->executor = make_jit_executor(inputs, optimized_outputs, optimized_updates, options,
-                                       impl->stats);
+    impl->executor =
+        make_jit_executor(inputs, optimized_outputs, optimized_updates, options, impl->stats);
 
   impl->stats.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

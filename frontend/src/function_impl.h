@@ -31,6 +31,11 @@ class Function::Impl {
   CompileStats stats;
   std::string optimized_graph;
   std::unique_ptr<Executor> executor;
+  /// Expires with the Graph of the inputs and outputs. The reference executor and the
+  /// Expr accessors read its nodes; native code does not.
+  std::weak_ptr<const void> graph_lifetime;
+  bool has_graph = false;
+  bool reads_graph_when_called = false;
 };
 
 /// The executor that runs the graph through the reference evaluator. With nan_guard, it

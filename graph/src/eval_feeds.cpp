@@ -92,6 +92,16 @@ SymbolSizes bind_feeds(const std::vector<const Node*>& order, const Feeds& feeds
     }
     binder.bind(subject, *node, found->second);
   }
+  // A feed of an input that the outputs do not read still binds its symbols, so that a
+  // gradient such as grad(sum(x), x) = broadcast_to(1, (n,)) learns n from x.
+  for (const auto& [name, value] : feeds) {
+    if (reachable.count(name) > 0) continue;
+    for (const Graph* graph : graphs)
+      if (const Node* node = graph->find_input(name)) {
+        binder.bind(fmt::format("input '{}'", name), *node, value);
+        break;
+      }
+  }
 
   if (!unknown.empty()) {
     std::vector<std::string> names(reachable.begin(), reachable.end());

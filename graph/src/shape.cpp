@@ -7,12 +7,14 @@
 namespace damo {
 
 Dim::Dim(std::string symbol) : symbol_(std::move(symbol)) {
-  bool valid = !symbol_.empty() && (std::isalpha(static_cast<unsigned char>(symbol_[0])) || symbol_[0] == '_');
+  bool valid = !symbol_.empty() &&
+               (std::isalpha(static_cast<unsigned char>(symbol_[0])) || symbol_[0] == '_');
   for (char c : symbol_) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
   if (!valid)
-    throw UserError(fmt::format("invalid symbolic dimension name '{}': use letters, digits and "
-                                "underscores, starting with a letter",
-                                symbol_));
+    throw UserError(
+        fmt::format("invalid symbolic dimension name '{}': use letters, digits and "
+                    "underscores, starting with a letter",
+                    symbol_));
 }
 
 std::string Dim::to_string() const { return is_static() ? std::to_string(size_) : symbol_; }
@@ -39,7 +41,11 @@ Dims Shape::static_dims() const {
   Dims out;
   out.reserve(dims_.size());
   for (const Dim& d : dims_) {
-    DAMO_ASSERT(d.is_static(), "static_dims() of a shape with symbolic dimensions");
+    if (!d.is_static())
+      throw UserError(
+          fmt::format("static_dims(): the shape {} has symbolic dimensions; bind "
+                      "them first or use is_static() to check",
+                      to_string()));
     out.push_back(d.size());
   }
   return out;
@@ -74,10 +80,14 @@ std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
     int ib = b.rank() - rank + i;
     Dim da = ia >= 0 ? a[ia] : Dim(1);
     Dim db = ib >= 0 ? b[ib] : Dim(1);
-    if (da == db) out[i] = da;
-    else if (da.is_static() && da.size() == 1) out[i] = db;
-    else if (db.is_static() && db.size() == 1) out[i] = da;
-    else return std::nullopt;
+    if (da == db)
+      out[i] = da;
+    else if (da.is_static() && da.size() == 1)
+      out[i] = db;
+    else if (db.is_static() && db.size() == 1)
+      out[i] = da;
+    else
+      return std::nullopt;
   }
   return Shape(std::move(out));
 }

@@ -1,10 +1,14 @@
 #include "damo/runtime/log.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+
+#include "damo/runtime/error.h"
 
 namespace damo {
 
@@ -31,7 +35,11 @@ std::atomic<int>& level_storage() {
 
 int log_level() { return level_storage().load(std::memory_order_relaxed); }
 
-void set_log_level(int level) { level_storage().store(level, std::memory_order_relaxed); }
+void set_log_level(int level) {
+  if (level < 0 || level > 3)
+    throw UserError(fmt::format("set_log_level: {} is not a level from 0 to 3", level));
+  level_storage().store(level, std::memory_order_relaxed);
+}
 
 void write_log_line(std::string_view message) {
   static std::mutex mutex;

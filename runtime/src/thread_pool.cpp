@@ -23,7 +23,7 @@ namespace damo {
 
 namespace {
 
-int default_thread_count() {
+int thread_count_from_environment() {
   if (const char* text = std::getenv("DAMO_NUM_THREADS")) {
     char* end = nullptr;
     long value = std::strtol(text, &end, 10);
@@ -32,6 +32,12 @@ int default_thread_count() {
   }
   unsigned cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+// Read once, so that an invalid DAMO_NUM_THREADS is reported once.
+int default_thread_count() {
+  static const int count = thread_count_from_environment();
+  return count;
 }
 
 thread_local bool inside_parallel_loop = false;

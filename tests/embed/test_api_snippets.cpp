@@ -122,9 +122,9 @@ TEST_CASE("updates of shared variables") {
 
 TEST_CASE("compile options") {
   damo::Graph graph;
+  // snippet: options
   damo::Expr x = graph.input("x", damo::DType::Float32, {"n"});
   damo::Expr y = damo::tanh(x) * 2;
-  // snippet: options
   damo::CompileOptions options;
   options.opt_level = 3;
   options.keep_text = true;  // keeps LLVM IR and assembly; skips the compile cache

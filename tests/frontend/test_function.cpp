@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "damo/damo.h"
 #include "frontend_test_util.h"
 
 using namespace damo;
@@ -172,5 +173,49 @@ TEST_CASE("time command") {
     CHECK(out[0].starts_with("compile: "));
     CHECK(out[1].starts_with("call: "));
     CHECK(out[1].find("symbolic sizes bound to 8") != std::string::npos);
+  }
+}
+
+TEST_CASE("function outliving its graph") {
+  CompileOptions reference;
+  reference.backend = Backend::Reference;
+  CompileOptions jit;
+  jit.cache_dir = std::string(DAMO_BINARY_DIR) + "/tests/frontend_jit_cache";
+  Function by_reference, native;
+  {
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {"n"});
+    by_reference = compile({x}, {x + 1.0}, {}, reference);
+    native = compile({x}, {x + 1.0}, {}, jit);
+  }
+  Tensor argument = Tensor::from_list({1, 2});
+  // Native code keeps working; the reference backend and the Expr accessors need the graph.
+  CHECK(native({argument})[0].equals(Tensor::from_list({2, 3}).cast(DType::Float32)));
+  std::string message;
+  try {
+    by_reference({argument});
+  } catch (const UserError& e) {
+    message = e.what();
+  }
+  CHECK(message ==
+        "calling a reference-backend function: the Graph this function was compiled from has "
+        "been destroyed; keep the Graph alive while the function is used");
+  CHECK_THROWS_AS(native.inputs(), UserError);
+  CHECK_THROWS_AS(by_reference.outputs(), UserError);
+}
+
+TEST_CASE("reference backend binds sizes like the jit") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  Tensor argument = Tensor::from_list({1, 2, 3}).cast(DType::Float32);
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    CompileOptions options;
+    options.backend = backend.backend;
+    options.cache_dir = std::string(DAMO_BINARY_DIR) + "/tests/frontend_jit_cache";
+    Function f = compile({x}, {grad(sum(x), x), dim_size(g, "n")}, {}, options);
+    std::vector<Tensor> out = f({argument});
+    CHECK(out[0].equals(Tensor::full(DType::Float32, {3}, 1)));
+    CHECK(out[1].get_int64(0) == 3);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "damo/graph/autodiff.h"
 #include "graph/eval_test_util.h"
 
 using namespace damo;
@@ -104,6 +105,20 @@ TEST_CASE("eval accepts a feed for an unreachable input") {
   g.input("unused", DType::Float32, Shape{2});
   Tensor value = Tensor::full(DType::Float32, {2}, 3);
   check_values(evaluate(x + 1.0, {{"X", value}, {"unused", value}}), DType::Float32, {2}, {4, 4});
+}
+
+TEST_CASE("eval binds sizes from an unreachable feed") {
+  // grad(sum(x), x) is broadcast_to(1, (n,)), which reads no input: n comes from x's feed.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, Shape{"n"});
+  Tensor three = Tensor::full(DType::Float32, {3}, 5);
+  check_values(evaluate(grad(sum(x), x), {{"x", three}}), DType::Float32, {3}, {1, 1, 1});
+  check_values(evaluate(dim_size(g, "n"), {{"x", three}}), DType::Int64, {}, {3});
+  // The feed is checked like any other.
+  Expr y = g.input("y", DType::Float32, Shape{"n", 2});
+  CHECK_THROWS_AS(evaluate(y * 2.0, {{"y", Tensor::full(DType::Float32, {3, 2}, 1)},
+                                     {"x", Tensor::full(DType::Float32, {4}, 1)}}),
+                  UserError);
 }
 
 TEST_CASE("eval memoizes shared subexpressions") {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "damo/runtime/error.h"
 #include "damo/runtime/thread_pool.h"
 
 using namespace damo;
@@ -102,4 +103,9 @@ TEST_CASE("parallel_for from several threads at once") {
     });
   for (std::thread& t : callers) t.join();
   CHECK(correct == std::vector<int>{1, 1, 1, 1});
+}
+
+TEST_CASE("set_num_threads rejects counts out of range") {
+  CHECK_THROWS_AS(set_num_threads(-1), UserError);
+  CHECK_THROWS_AS(set_num_threads(1025), UserError);
 }

@@ -16,8 +16,9 @@ using Feeds = std::unordered_map<std::string, Tensor>;
 
 /// Evaluates outputs. Every input reachable from them needs a feed of its dtype and a
 /// shape that matches its declared shape, each symbolic dimension taking one size across
-/// all inputs; otherwise UserError names the input. A feed that names no input of the
-/// graph is a UserError too. Shared variables read their current values. The results
+/// all inputs; otherwise UserError names the input. A feed of an input that the outputs
+/// do not read is checked the same way and binds its symbolic sizes too. A feed that names
+/// no input of the graph is a UserError. Shared variables read their current values. The results
 /// never share storage with feeds or constants. docs/ops.md defines what each op computes.
 std::vector<Tensor> evaluate(const std::vector<Expr>& outputs, const Feeds& feeds = {});
 Tensor evaluate(const Expr& output, const Feeds& feeds = {});

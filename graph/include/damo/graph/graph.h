@@ -52,7 +52,12 @@ class Graph {
 
   std::size_t node_count() const;
 
+  /// A token that expires when this Graph is destroyed. Objects that keep Exprs of the
+  /// graph, such as compiled functions, check it before they read a node.
+  std::weak_ptr<const void> lifetime() const { return lifetime_; }
+
  private:
+  std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
   mutable std::mutex mutex_;
   std::deque<std::unique_ptr<Node>> nodes_;
   std::unordered_multimap<std::size_t, const Node*> table_;

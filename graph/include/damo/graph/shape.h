@@ -59,7 +59,7 @@ class Shape {
   auto end() const { return dims_.end(); }
 
   bool is_static() const;
-  /// Static sizes; throws InternalError when a dimension is symbolic.
+  /// Static sizes; throws UserError when a dimension is symbolic.
   Dims static_dims() const;
   /// Element count when static, nullopt otherwise.
   std::optional<std::int64_t> static_numel() const;

@@ -11,6 +11,7 @@ namespace damo {
 
 /// Current level; read from DAMO_LOG on first use, 0 when unset or invalid.
 int log_level();
+/// Sets the level, 0 to 3; throws UserError for any other value.
 void set_log_level(int level);
 
 /// Writes "damo: message" to stderr as one line, safe to call from several threads.
