@@ -188,12 +188,12 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
     r.kmeans.max_iterations = to_int(*iterations, "--max-iterations");
   if (auto seed = options.get_int("--seed")) r.kmeans.seed = static_cast<std::uint64_t>(*seed);
   r.segment_column = options.get("--segment-column").value_or(r.segment_column);
-  if (r.kmeans.k < 1) throw UsageError(fmt::format("-k {} is invalid; use 1 or more", r.kmeans.k));
-  if (r.kmeans.restarts < 1)
-    throw UsageError(fmt::format("--restarts {} is invalid; use 1 or more", r.kmeans.restarts));
-  if (r.kmeans.max_iterations < 1)
-    throw UsageError(
-        fmt::format("--max-iterations {} is invalid; use 1 or more", r.kmeans.max_iterations));
+  // As for train, a setting out of its range is a command-line error (exit 2).
+  try {
+    validate_kmeans_options(r.kmeans);
+  } catch (const damo::UserError& e) {
+    throw UsageError(e.what());
+  }
 
   ClusterOutcome outcome = cluster_table(r);
   fmt::print(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,

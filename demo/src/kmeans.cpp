@@ -163,18 +163,24 @@ KMeansResult ordered_result(const Run& run, int k) {
 
 }  // namespace
 
-KMeansResult kmeans(const Tensor& points, const KMeansOptions& options) {
-  std::int64_t n = points.dim(0);
-  if (options.k < 1 || options.k > n)
-    throw damo::UserError(
-        fmt::format("-k {} is invalid; use a cluster count from 1 to the number "
-                    "of rows ({})",
-                    options.k, n));
+void validate_kmeans_options(const KMeansOptions& options) {
+  if (options.k < 1)
+    throw damo::UserError(fmt::format("-k {} is invalid; use 1 or more", options.k));
   if (options.restarts < 1)
     throw damo::UserError(fmt::format("--restarts {} is invalid; use 1 or more", options.restarts));
   if (options.max_iterations < 1)
     throw damo::UserError(
         fmt::format("--max-iterations {} is invalid; use 1 or more", options.max_iterations));
+}
+
+KMeansResult kmeans(const Tensor& points, const KMeansOptions& options) {
+  validate_kmeans_options(options);
+  std::int64_t n = points.dim(0);
+  if (options.k > n)
+    throw damo::UserError(
+        fmt::format("-k {} is invalid; use a cluster count from 1 to the number "
+                    "of rows ({})",
+                    options.k, n));
 
   KMeansSteps steps(points.dim(1), options.k);
   Rng rng(options.seed);

@@ -61,8 +61,9 @@ std::vector<std::unique_ptr<Pass>> algebra_group(const OptimizeOptions& o, bool 
 
 namespace {
 
-// The algebra group to a fixed point, then the fusions. Inference and training graphs run
-// the same passes; the name tells their logs and timings apart.
+// Builds the pipeline that compile() runs: the algebra group to a fixed point, then the
+// fusions. Inference and training graphs run the same passes under different names, so
+// their logs and timings can be told apart.
 Pipeline compile_pipeline(const std::string& name, const OptimizeOptions& o) {
   Pipeline pipeline(name, o.pipeline_options);
   pipeline.add(dead_node_removal(o));

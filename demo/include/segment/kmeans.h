@@ -64,6 +64,9 @@ class KMeansSteps {
   damo::Function update_;
 };
 
+/// Throws UserError when k, the restart count or the iteration count is below 1.
+void validate_kmeans_options(const KMeansOptions& options);
+
 /// Clusters points (n, features) float32. Throws UserError unless 1 <= k <= n and the
 /// restart and iteration counts are positive.
 KMeansResult kmeans(const damo::Tensor& points, const KMeansOptions& options);
