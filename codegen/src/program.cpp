@@ -29,6 +29,142 @@ std::vector<ParameterDim> parameter_dims(const Shape& shape) {
   return dims;
 }
 
+// Row separability: whether a call can run on blocks of rows of one symbolic dim (the
+// batch) with the same result. See ExecutableSpec::row_block_symbol.
+
+bool mentions(const std::vector<ParameterDim>& dims, const std::string& symbol) {
+  return std::any_of(dims.begin(), dims.end(),
+                     [&](const ParameterDim& d) { return d.symbol == symbol; });
+}
+
+// The symbol is the first dim and no other.
+bool is_row(const std::vector<ParameterDim>& dims, const std::string& symbol) {
+  if (dims.empty() || dims[0].symbol != symbol) return false;
+  return std::none_of(dims.begin() + 1, dims.end(),
+                      [&](const ParameterDim& d) { return d.symbol == symbol; });
+}
+
+std::int64_t normalized_axis(std::int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
+
+// True when a scalar body (FusedElementwise, FusedReduction) or the node itself reads the
+// size of symbol through dim_size.
+bool reads_symbol_size(const Node* node, const std::string& symbol) {
+  std::vector<const Node*> stack = {node};
+  if (node->attrs().body != nullptr) stack.push_back(node->attrs().body);
+  std::vector<const Node*> seen;
+  while (!stack.empty()) {
+    const Node* current = stack.back();
+    stack.pop_back();
+    if (std::find(seen.begin(), seen.end(), current) != seen.end()) continue;
+    seen.push_back(current);
+    if (current->op() == OpKind::DimSize && current->name() == symbol) return true;
+    // Operands of the node itself are other kernels' slots; only a body is walked.
+    if (current != node)
+      for (const Node* input : current->inputs()) stack.push_back(input);
+  }
+  return false;
+}
+
+// For a kernel whose output and some operands are rows: true when output row i reads only
+// row i of those operands. Ops that combine rows along axis 0 (softmax over axis 0, a slice
+// or gather of rows) and the scatter ops of gradients are not row-wise.
+bool kernel_is_row_wise(const Node& node, const std::vector<bool>& operand_is_row) {
+  auto axis_is_zero = [&](std::int64_t axis, int rank) { return normalized_axis(axis, rank) == 0; };
+  switch (op_category(node.op())) {
+  case OpCategory::Unary:
+  case OpCategory::Binary:
+  case OpCategory::Ternary:
+  case OpCategory::LinearAlgebra:
+    return true;
+  case OpCategory::Reduction:
+    for (std::int64_t axis : node.attrs().ints)
+      if (axis_is_zero(axis, node.input(0)->rank())) return false;
+    return true;
+  case OpCategory::Layout:
+    switch (node.op()) {
+    case OpKind::BroadcastTo:
+    case OpKind::OneHot: return true;
+    case OpKind::Transpose: return !node.attrs().ints.empty() && node.attr(0) == 0;
+    case OpKind::Concatenate:
+    case OpKind::TakeAlongAxis: return !axis_is_zero(node.attr(0), node.rank());
+    case OpKind::Slice: return !axis_is_zero(node.attr(0), node.input(0)->rank());
+    // Take gathers along axis 0 of its first operand: rows when that operand is a row slot,
+    // an embedding lookup when only the indices are.
+    case OpKind::Take: return !(operand_is_row[0] && axis_is_zero(node.attr(0), node.input(0)->rank()));
+    default: return false;
+    }
+  case OpCategory::NeuralNet:
+    if (node.op() == OpKind::Softmax || node.op() == OpKind::LogSoftmax)
+      return !axis_is_zero(node.attr(0), node.rank());
+    return node.input(0)->rank() >= 2;
+  case OpCategory::Fused:
+    switch (node.op()) {
+    case OpKind::FusedMatMul:
+      return node.attrs().ints.size() >= 1 && node.attr(0) == 0;  // a not transposed
+    case OpKind::FusedElementwise: return true;
+    case OpKind::FusedReduction:
+      for (std::int64_t axis : node.attrs().ints)
+        if (axis_is_zero(axis, node.input(0)->rank())) return false;
+      return true;
+    case OpKind::SoftmaxCrossEntropy:
+    case OpKind::SparseSoftmaxCrossEntropy:
+    case OpKind::SoftmaxCrossEntropyGrad:
+    case OpKind::SparseSoftmaxCrossEntropyGrad: return node.input(0)->rank() >= 2;
+    default: return false;
+    }
+  case OpCategory::Leaf:
+  case OpCategory::Gradient: return false;
+  }
+  return false;
+}
+
+bool row_separable_in(const Program& program, const std::string& symbol) {
+  const ExecutableSpec& spec = program.spec;
+  if (!spec.update_copies.empty()) return false;
+  bool row_temporary = false;
+  for (const BufferSlot& slot : spec.slots) {
+    bool uses = mentions(slot.dims, symbol);
+    if (uses && !is_row(slot.dims, symbol)) return false;
+    switch (slot.kind) {
+    case BufferSlot::Kind::Output:
+      if (!uses) return false;
+      break;
+    case BufferSlot::Kind::Shared:
+    case BufferSlot::Kind::Constant:
+      if (uses) return false;
+      break;
+    case BufferSlot::Kind::Alias:
+      if (uses != mentions(spec.slots[static_cast<std::size_t>(slot.index)].dims, symbol)) return false;
+      break;
+    case BufferSlot::Kind::Temporary: row_temporary = row_temporary || uses; break;
+    case BufferSlot::Kind::Argument: break;
+    }
+  }
+  // Nothing would stay in cache: every row value is an argument or an output.
+  if (!row_temporary) return false;
+  for (const Kernel& kernel : program.kernels) {
+    if (kernel.copy) continue;
+    bool output_is_row = mentions(spec.slots[static_cast<std::size_t>(kernel.output)].dims, symbol);
+    std::vector<bool> operand_is_row;
+    for (int input : kernel.inputs)
+      operand_is_row.push_back(mentions(spec.slots[static_cast<std::size_t>(input)].dims, symbol));
+    bool any_row_operand = std::find(operand_is_row.begin(), operand_is_row.end(), true) !=
+                           operand_is_row.end();
+    if (reads_symbol_size(kernel.node, symbol)) return false;
+    if (!output_is_row && any_row_operand) return false;  // combines rows, a sum over them
+    if (output_is_row && any_row_operand && !kernel_is_row_wise(*kernel.node, operand_is_row))
+      return false;
+  }
+  return true;
+}
+
+int row_block_symbol(const Program& program) {
+  const std::vector<std::string>& symbols = program.spec.symbols;
+  for (std::size_t i = 0; i < symbols.size(); ++i)
+    if (row_separable_in(program, symbols[i])) return static_cast<int>(i);
+  return -1;
+}
+
 class Lowering {
  public:
   Program run(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
@@ -52,6 +188,7 @@ class Lowering {
     for (std::size_t i = 0; i < outputs.size(); ++i) bind_output(static_cast<int>(i), outputs[i].node());
     for (const auto& [variable, value] : updates) bind_update(variable.node(), value.node());
     compute_live_ranges();
+    program_.spec.row_block_symbol = row_block_symbol(program_);
     return std::move(program_);
   }
 
@@ -263,6 +400,8 @@ std::string Program::to_string() const {
                        kernel.copy ? "copy" : op_name(kernel.node->op()),
                        fmt::join(kernel.inputs, ", "));
   }
+  if (spec.row_block_symbol >= 0)
+    out += fmt::format("row blocks over '{}'\n", spec.symbols[static_cast<std::size_t>(spec.row_block_symbol)]);
   return out;
 }
 

@@ -3,17 +3,26 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
 
+#include "damo/runtime/thread_pool.h"
+
 namespace damo {
 
 namespace {
 
 constexpr std::size_t kAlignment = 64;
+
+// A row block's intermediates take about this many bytes, so that they stay in a core's
+// second-level cache between the kernels that write and read them.
+constexpr std::size_t kBlockBytes = std::size_t{512} << 10;
+// Row blocks are a multiple of this many rows, and never fewer.
+constexpr std::int64_t kMinBlockRows = 16;
 
 std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
@@ -47,12 +56,23 @@ Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
 
 }  // namespace
 
+// The row blocks of a row-separable call: `count` blocks of `rows` rows, the last one
+// possibly shorter, each with the workspace layout of its own size.
+struct Executable::BlockPlan {
+  std::int64_t rows = 0;
+  std::int64_t count = 0;
+  std::shared_ptr<const Plan> full, last;
+  std::vector<std::size_t> row_bytes;  // per slot: bytes of one row; 0 for other slots
+};
+
 // Byte offsets of the temporaries within the workspace, for one binding of the symbols.
 struct Executable::Plan {
   std::vector<std::int64_t> sizes;
   std::vector<Dims> dims;             // per slot
   std::vector<std::size_t> offsets;   // per slot; meaningful for temporaries
   std::size_t workspace_bytes = 0;
+  /// Set when the call runs in row blocks.
+  std::shared_ptr<const BlockPlan> blocks;
 };
 
 struct Executable::Workspace {
@@ -86,12 +106,8 @@ Executable::Executable(ExecutableSpec spec, EntryFunction entry, std::shared_ptr
 
 Executable::~Executable() = default;
 
-std::shared_ptr<const Executable::Plan> Executable::plan_for(
+std::shared_ptr<const Executable::Plan> Executable::make_plan(
     const std::vector<std::int64_t>& sizes) const {
-  {
-    std::lock_guard lock(mutex_);
-    if (last_plan_ && last_plan_->sizes == sizes) return last_plan_;
-  }
   auto plan = std::make_shared<Plan>();
   plan->sizes = sizes;
   plan->dims.resize(spec_.slots.size());
@@ -125,9 +141,57 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
     plan->offsets[i] = offset;
     plan->workspace_bytes = std::max(plan->workspace_bytes, offset + bytes);
   }
+  plan->blocks = plan_blocks(*plan);
+  return plan;
+}
+
+std::shared_ptr<const Executable::Plan> Executable::plan_for(
+    const std::vector<std::int64_t>& sizes) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (last_plan_ && last_plan_->sizes == sizes) return last_plan_;
+  }
+  std::shared_ptr<const Plan> plan = make_plan(sizes);
   std::lock_guard lock(mutex_);
   last_plan_ = plan;
   return plan;
+}
+
+std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan& full) const {
+  if (spec_.row_block_symbol < 0 || !spec_.guarded_kernels.empty()) return nullptr;
+  auto symbol = static_cast<std::size_t>(spec_.row_block_symbol);
+  std::int64_t rows = full.sizes[symbol];
+  if (rows <= 0) return nullptr;
+  // Bytes of row temporaries per row; row slots have the symbol as their first dim only.
+  const std::string& name = spec_.symbols[symbol];
+  std::size_t row_bytes = 0;
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+    const BufferSlot& slot = spec_.slots[i];
+    if (slot.kind == BufferSlot::Kind::Temporary && !slot.dims.empty() && slot.dims[0].symbol == name)
+      row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(slot.dtype);
+  }
+  if (row_bytes == 0) return nullptr;
+  std::int64_t block_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
+  block_rows = std::max<std::int64_t>(kMinBlockRows, block_rows / kMinBlockRows * kMinBlockRows);
+  // With fewer than two blocks per thread, blocks would save little memory traffic.
+  if (rows < 2 * block_rows * num_threads()) return nullptr;
+
+  auto blocks = std::make_shared<BlockPlan>();
+  blocks->rows = block_rows;
+  blocks->count = (rows + block_rows - 1) / block_rows;
+  std::vector<std::int64_t> sizes = full.sizes;
+  sizes[symbol] = block_rows;
+  blocks->full = make_plan(sizes);
+  std::int64_t last_rows = rows - (blocks->count - 1) * block_rows;
+  sizes[symbol] = last_rows;
+  blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes);
+  blocks->row_bytes.assign(spec_.slots.size(), 0);
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+    const BufferSlot& slot = spec_.slots[i];
+    if (!slot.dims.empty() && slot.dims[0].symbol == name)
+      blocks->row_bytes[i] = static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(slot.dtype);
+  }
+  return blocks;
 }
 
 std::unique_ptr<Executable::Workspace> Executable::take_workspace() const {
@@ -169,7 +233,66 @@ std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) co
 }
 
 std::size_t Executable::workspace_bytes(const SymbolSizes& sizes) const {
-  return plan_for(ordered_sizes(sizes))->workspace_bytes;
+  std::shared_ptr<const Plan> plan = plan_for(ordered_sizes(sizes));
+  if (!plan->blocks) return plan->workspace_bytes;
+  std::size_t per_thread = std::max(plan->blocks->full->workspace_bytes, plan->blocks->last->workspace_bytes);
+  auto threads = static_cast<std::size_t>(std::min<std::int64_t>(num_threads(), plan->blocks->count));
+  return per_thread * threads;
+}
+
+std::int64_t Executable::block_rows(const SymbolSizes& sizes) const {
+  std::shared_ptr<const Plan> plan = plan_for(ordered_sizes(sizes));
+  return plan->blocks ? plan->blocks->rows : 0;
+}
+
+void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers) const {
+  const BlockPlan& blocks = *plan.blocks;
+  auto symbol = static_cast<std::size_t>(spec_.row_block_symbol);
+  std::int64_t rows = plan.sizes[symbol];
+  auto threads = static_cast<std::size_t>(std::min<std::int64_t>(num_threads(), blocks.count));
+
+  // One workspace per thread, taken and sized before any block runs, so that a failed
+  // allocation throws here rather than inside the loop.
+  std::size_t bytes = std::max(blocks.full->workspace_bytes, blocks.last->workspace_bytes);
+  struct LeasedWorkspaces {
+    const Executable& owner;
+    std::vector<std::unique_ptr<Workspace>> list;
+    ~LeasedWorkspaces() {
+      for (auto& workspace : list) owner.return_workspace(std::move(workspace));
+    }
+  } workspaces{*this, {}};
+  for (std::size_t t = 0; t < threads; ++t) {
+    workspaces.list.push_back(take_workspace());
+    workspaces.list.back()->reserve(bytes);
+  }
+
+  // Threads take the next block from a shared counter, so a thread slowed by other work on
+  // the machine runs fewer blocks.
+  std::atomic<std::int64_t> next{0};
+  parallel_for(static_cast<std::int64_t>(threads), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t t = begin; t < end; ++t) {
+      auto* base = static_cast<unsigned char*>(workspaces.list[static_cast<std::size_t>(t)]->memory);
+      std::vector<void*> block_buffers(buffers.size(), nullptr);
+      std::vector<std::int64_t> sizes = plan.sizes;
+      for (std::int64_t b = next.fetch_add(1); b < blocks.count; b = next.fetch_add(1)) {
+        std::int64_t first = b * blocks.rows;
+        sizes[symbol] = std::min(blocks.rows, rows - first);
+        const Plan& block = b + 1 == blocks.count ? *blocks.last : *blocks.full;
+        for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+          const BufferSlot& slot = spec_.slots[i];
+          if (slot.kind == BufferSlot::Kind::Temporary)
+            block_buffers[i] = base + block.offsets[i];
+          else if (slot.kind == BufferSlot::Kind::Alias)
+            block_buffers[i] = block_buffers[static_cast<std::size_t>(slot.index)];
+          else
+            block_buffers[i] = static_cast<unsigned char*>(buffers[i]) +
+                               static_cast<std::size_t>(first) * blocks.row_bytes[i];
+        }
+        std::int64_t stopped = entry_(block_buffers.data(), sizes.data());
+        DAMO_ASSERT(stopped == 0, "a row block stopped, but row blocks run without the NaN guard");
+      }
+    }
+  });
 }
 
 std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const SymbolSizes& bound,
@@ -192,8 +315,9 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     if (borrow) borrowed_[i] = outputs[i];
   }
 
+  // A call in row blocks needs no workspace of the whole call's size.
   std::unique_ptr<Workspace> workspace = take_workspace();
-  workspace->reserve(plan->workspace_bytes);
+  if (!plan->blocks) workspace->reserve(plan->workspace_bytes);
 
   // Shared variables: written ones exclusively, read ones shared, in address order so that
   // two functions locking overlapping variables never wait on each other in a cycle.
@@ -222,7 +346,19 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     }
   }
 
-  std::int64_t stopped = entry_(buffers.data(), sizes.data());
+  std::int64_t stopped = 0;
+  if (plan->blocks) {
+    try {
+      run_blocks(*plan, buffers);
+    } catch (...) {
+      write_locks.clear();
+      read_locks.clear();
+      return_workspace(std::move(workspace));
+      throw;
+    }
+  } else {
+    stopped = entry_(buffers.data(), sizes.data());
+  }
   if (stopped != 0) {
     // The guard's message reads the offending buffer, so it is built before the workspace
     // goes back to the pool.

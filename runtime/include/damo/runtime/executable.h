@@ -62,6 +62,12 @@ struct ExecutableSpec {
   std::vector<std::shared_ptr<SharedVariable>> shared;
   /// Kernels the entry point checks for NaN and infinities; empty when the guard is off.
   std::vector<GuardedKernel> guarded_kernels;
+  /// Index in symbols of the batch symbol when the call is row-separable, else -1.
+  /// Row-separable: every slot that uses the symbol has it as its first dim only, every
+  /// output does, and row i of each output reads only row i of such slots. Large calls then
+  /// run the entry point on blocks of rows whose intermediates stay in cache, one block
+  /// per thread at a time.
+  int row_block_symbol = -1;
 };
 
 class Executable {
@@ -82,14 +88,26 @@ class Executable {
   const ExecutableSpec& spec() const { return spec_; }
 
   /// Bytes of workspace that a call with these symbol sizes uses for its temporaries;
-  /// temporaries whose live ranges do not overlap share memory.
+  /// temporaries whose live ranges do not overlap share memory. A call that runs in row
+  /// blocks counts one block's workspace per thread.
   std::size_t workspace_bytes(const SymbolSizes& sizes) const;
+
+  /// Rows per block when a call with these sizes runs in row blocks, else 0.
+  std::int64_t block_rows(const SymbolSizes& sizes) const;
 
  private:
   struct Workspace;
   struct Plan;
+  struct BlockPlan;
 
+  /// The workspace layout for sizes, in spec order.
+  std::shared_ptr<const Plan> make_plan(const std::vector<std::int64_t>& sizes) const;
+  /// make_plan() with a cache of the last sizes.
   std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
+  /// The row blocks of a call with the full plan, or null when it runs whole.
+  std::shared_ptr<const BlockPlan> plan_blocks(const Plan& full) const;
+  /// Runs the entry point on each row block; buffers hold the whole call's slots.
+  void run_blocks(const Plan& plan, const std::vector<void*>& buffers) const;
   /// The size of each symbol of the spec, in spec order.
   std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
   std::unique_ptr<Workspace> take_workspace() const;
