@@ -121,7 +121,6 @@ bool kernel_is_row_wise(const Node& node, const std::vector<bool>& operand_is_ro
 bool row_separable_in(const Program& program, const std::string& symbol) {
   const ExecutableSpec& spec = program.spec;
   if (!spec.update_copies.empty()) return false;
-  bool row_temporary = false;
   for (const BufferSlot& slot : spec.slots) {
     bool uses = mentions(slot.dims, symbol);
     if (uses && !is_row(slot.dims, symbol)) return false;
@@ -136,12 +135,10 @@ bool row_separable_in(const Program& program, const std::string& symbol) {
     case BufferSlot::Kind::Alias:
       if (uses != mentions(spec.slots[static_cast<std::size_t>(slot.index)].dims, symbol)) return false;
       break;
-    case BufferSlot::Kind::Temporary: row_temporary = row_temporary || uses; break;
+    case BufferSlot::Kind::Temporary:
     case BufferSlot::Kind::Argument: break;
     }
   }
-  // Nothing would stay in cache: every row value is an argument or an output.
-  if (!row_temporary) return false;
   for (const Kernel& kernel : program.kernels) {
     if (kernel.copy) continue;
     bool output_is_row = mentions(spec.slots[static_cast<std::size_t>(kernel.output)].dims, symbol);

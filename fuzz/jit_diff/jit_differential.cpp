@@ -12,6 +12,7 @@
 #include "damo/frontend/function.h"
 #include "damo/graph/printer.h"
 #include "damo/graph/traversal.h"
+#include "damo/runtime/executable.h"
 #include "graph_generator.h"
 
 namespace damo::fuzz {
@@ -72,6 +73,12 @@ Feeds feeds_for(const GeneratedCase& c, const std::vector<Expr>& roots) {
   return feeds;
 }
 
+// The first output element where actual and expected disagree, described, or "".
+std::string compare_outputs(const GeneratedCase& c, const std::vector<Expr>& outputs,
+                            const std::vector<Tensor>& expected,
+                            const std::vector<Tensor>& scale_values,
+                            const std::vector<Tensor>& actual, const std::string& run);
+
 }  // namespace
 
 std::string jit_differential(const std::uint8_t* data, std::size_t size) {
@@ -102,13 +109,34 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
   CompileOptions options;
   options.use_cache = false;
   options.opt_level = c.opt_level;
+  // A row-separable function also runs in blocks of one row, which must agree as well.
+  std::vector<Tensor> blocked;
   try {
-    actual = compile(c.inputs, outputs, {}, options)(c.arguments);
+    Function f = compile(c.inputs, outputs, {}, options);
+    actual = f(c.arguments);
+    set_row_block_rows(1);
+    try {
+      blocked = f(c.arguments);
+    } catch (...) {
+      set_row_block_rows(0);
+      throw;
+    }
+    set_row_block_rows(0);
   } catch (const Error& error) {
     return fmt::format("the JIT failed on a well-typed graph: {}\n{}", error.what(),
                        describe_case(c));
   }
+  std::string found = compare_outputs(c, outputs, expected, scale_values, actual, "");
+  if (found.empty()) found = compare_outputs(c, outputs, expected, scale_values, blocked, " in blocks of one row");
+  return found;
+}
 
+namespace {
+
+std::string compare_outputs(const GeneratedCase& c, const std::vector<Expr>& outputs,
+                            const std::vector<Tensor>& expected,
+                            const std::vector<Tensor>& scale_values,
+                            const std::vector<Tensor>& actual, const std::string& run) {
   std::size_t next_scale = 0;
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     const CheckedOutput& output = c.outputs[k];
@@ -118,7 +146,7 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
     if (scale.defined() && scale.shape() != e.shape())
       return fmt::format("the harness built a scale of shape {} for output {} of shape {}",
                          dims_to_string(scale.shape()), k, dims_to_string(e.shape()));
-    std::string where = fmt::format("output {}: {}", k, to_infix(output.value));
+    std::string where = fmt::format("output {}{}: {}", k, run, to_infix(output.value));
     if (a.dtype() != e.dtype() || a.shape() != e.shape())
       return fmt::format("{}: JIT gives {} {}, the evaluator {} {}\n{}", where,
                          dtype_name(a.dtype()), dims_to_string(a.shape()), dtype_name(e.dtype()),
@@ -133,5 +161,7 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
   }
   return {};
 }
+
+}  // namespace
 
 }  // namespace damo::fuzz

@@ -24,6 +24,9 @@ constexpr std::size_t kBlockBytes = std::size_t{512} << 10;
 // Row blocks are a multiple of this many rows, and never fewer.
 constexpr std::int64_t kMinBlockRows = 16;
 
+// Rows per block set by set_row_block_rows(); 0 for the automatic size.
+std::atomic<std::int64_t> forced_block_rows{0};
+
 std::size_t align_up(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
 // Bytes of a temporary, aligned. Sizes bound at call time can ask for more than the address
@@ -71,6 +74,8 @@ struct Executable::Plan {
   std::vector<Dims> dims;             // per slot
   std::vector<std::size_t> offsets;   // per slot; meaningful for temporaries
   std::size_t workspace_bytes = 0;
+  /// The set_row_block_rows() value the plan was made with.
+  std::int64_t forced_block_rows = 0;
   /// Set when the call runs in row blocks.
   std::shared_ptr<const BlockPlan> blocks;
 };
@@ -106,10 +111,18 @@ Executable::Executable(ExecutableSpec spec, EntryFunction entry, std::shared_ptr
 
 Executable::~Executable() = default;
 
+void set_row_block_rows(std::int64_t rows) {
+  if (rows < 0)
+    throw UserError(fmt::format("set_row_block_rows: {} rows is negative; pass 0 for the "
+                                "automatic block size", rows));
+  forced_block_rows.store(rows, std::memory_order_relaxed);
+}
+
 std::shared_ptr<const Executable::Plan> Executable::make_plan(
-    const std::vector<std::int64_t>& sizes) const {
+    const std::vector<std::int64_t>& sizes, bool whole_call) const {
   auto plan = std::make_shared<Plan>();
   plan->sizes = sizes;
+  plan->forced_block_rows = forced_block_rows.load(std::memory_order_relaxed);
   plan->dims.resize(spec_.slots.size());
   plan->offsets.assign(spec_.slots.size(), 0);
 
@@ -141,7 +154,7 @@ std::shared_ptr<const Executable::Plan> Executable::make_plan(
     plan->offsets[i] = offset;
     plan->workspace_bytes = std::max(plan->workspace_bytes, offset + bytes);
   }
-  plan->blocks = plan_blocks(*plan);
+  if (whole_call) plan->blocks = plan_blocks(*plan);
   return plan;
 }
 
@@ -149,9 +162,11 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
     const std::vector<std::int64_t>& sizes) const {
   {
     std::lock_guard lock(mutex_);
-    if (last_plan_ && last_plan_->sizes == sizes) return last_plan_;
+    if (last_plan_ && last_plan_->sizes == sizes &&
+        last_plan_->forced_block_rows == forced_block_rows.load(std::memory_order_relaxed))
+      return last_plan_;
   }
-  std::shared_ptr<const Plan> plan = make_plan(sizes);
+  std::shared_ptr<const Plan> plan = make_plan(sizes, true);
   std::lock_guard lock(mutex_);
   last_plan_ = plan;
   return plan;
@@ -170,21 +185,27 @@ std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan&
     if (slot.kind == BufferSlot::Kind::Temporary && !slot.dims.empty() && slot.dims[0].symbol == name)
       row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(slot.dtype);
   }
-  if (row_bytes == 0) return nullptr;
-  std::int64_t block_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
-  block_rows = std::max<std::int64_t>(kMinBlockRows, block_rows / kMinBlockRows * kMinBlockRows);
-  // With fewer than two blocks per thread, blocks would save little memory traffic.
-  if (rows < 2 * block_rows * num_threads()) return nullptr;
+  std::int64_t block_rows = full.forced_block_rows;
+  if (block_rows > 0) {
+    if (rows <= block_rows) return nullptr;
+  } else {
+    // Nothing would stay in cache: every row value is an argument or an output.
+    if (row_bytes == 0) return nullptr;
+    block_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
+    block_rows = std::max<std::int64_t>(kMinBlockRows, block_rows / kMinBlockRows * kMinBlockRows);
+    // With fewer than two blocks per thread, blocks would save little memory traffic.
+    if (rows < 2 * block_rows * num_threads()) return nullptr;
+  }
 
   auto blocks = std::make_shared<BlockPlan>();
   blocks->rows = block_rows;
   blocks->count = (rows + block_rows - 1) / block_rows;
   std::vector<std::int64_t> sizes = full.sizes;
   sizes[symbol] = block_rows;
-  blocks->full = make_plan(sizes);
+  blocks->full = make_plan(sizes, false);
   std::int64_t last_rows = rows - (blocks->count - 1) * block_rows;
   sizes[symbol] = last_rows;
-  blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes);
+  blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes, false);
   blocks->row_bytes.assign(spec_.slots.size(), 0);
   for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
     const BufferSlot& slot = spec_.slots[i];

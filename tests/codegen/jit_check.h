@@ -14,6 +14,7 @@
 #include "damo/graph/eval.h"
 #include "damo/graph/ops.h"
 #include "damo/optimizer/pipeline.h"
+#include "damo/runtime/executable.h"
 
 namespace damo::testing {
 
@@ -57,8 +58,17 @@ inline void check_close(const Tensor& actual, const Tensor& expected, double rto
   CHECK(reported == 0);
 }
 
+/// Sets the rows per row block for the life of the object, then restores the automatic size.
+struct ForcedRowBlocks {
+  explicit ForcedRowBlocks(std::int64_t rows) { set_row_block_rows(rows); }
+  ~ForcedRowBlocks() { set_row_block_rows(0); }
+  ForcedRowBlocks(const ForcedRowBlocks&) = delete;
+  ForcedRowBlocks& operator=(const ForcedRowBlocks&) = delete;
+};
+
 /// Compiles outputs over inputs with the JIT, runs both it and the reference evaluator on
-/// arguments, and checks that the outputs agree.
+/// arguments, and checks that the outputs agree. A row-separable function runs again in
+/// blocks of 1 and of 3 rows, which must agree too.
 inline void check_jit_matches_reference(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
                                         const std::vector<Tensor>& arguments, const std::string& what,
                                         double rtol = -1) {
@@ -75,6 +85,13 @@ inline void check_jit_matches_reference(const std::vector<Expr>& inputs, const s
   for (std::size_t i = 0; i < actual.size(); ++i)
     check_close(actual[i], expected[i], rtol >= 0 ? rtol : tolerance_for(expected[i].dtype()),
                 what + " output " + std::to_string(i));
+  for (std::int64_t rows : {1, 3}) {
+    ForcedRowBlocks blocks(rows);
+    std::vector<Tensor> blocked = f(arguments);
+    for (std::size_t i = 0; i < blocked.size(); ++i)
+      check_close(blocked[i], expected[i], rtol >= 0 ? rtol : tolerance_for(expected[i].dtype()),
+                  fmt::format("{} output {} in blocks of {} rows", what, i, rows));
+  }
 }
 
 }  // namespace damo::testing

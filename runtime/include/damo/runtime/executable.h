@@ -66,9 +66,15 @@ struct ExecutableSpec {
   /// Row-separable: every slot that uses the symbol has it as its first dim only, every
   /// output does, and row i of each output reads only row i of such slots. Large calls then
   /// run the entry point on blocks of rows whose intermediates stay in cache, one block
-  /// per thread at a time.
+  /// per thread at a time. A call without row intermediates runs whole.
   int row_block_symbol = -1;
 };
+
+/// Sets the rows per block of row-separable calls (see ExecutableSpec::row_block_symbol)
+/// in place of the size chosen from the cache budget. Any such call with more rows then
+/// runs in blocks, which lets tests run small calls in blocks. 0 restores the automatic
+/// size.
+void set_row_block_rows(std::int64_t rows);
 
 class Executable {
  public:
@@ -100,8 +106,8 @@ class Executable {
   struct Plan;
   struct BlockPlan;
 
-  /// The workspace layout for sizes, in spec order.
-  std::shared_ptr<const Plan> make_plan(const std::vector<std::int64_t>& sizes) const;
+  /// The workspace layout for sizes, in spec order; for a whole call, also its row blocks.
+  std::shared_ptr<const Plan> make_plan(const std::vector<std::int64_t>& sizes, bool whole_call) const;
   /// make_plan() with a cache of the last sizes.
   std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
   /// The row blocks of a call with the full plan, or null when it runs whole.
