@@ -578,7 +578,7 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
   auto* ptr = llvm::PointerType::getUnqual(context);
   llvm::IRBuilder<> b(context);
   auto* i64 = b.getInt64Ty();
-  auto* entry_type = llvm::FunctionType::get(i64, {ptr, ptr}, false);
+  auto* entry_type = llvm::FunctionType::get(i64, {ptr, ptr, i64, i64}, false);
   auto* entry = llvm::Function::Create(entry_type, llvm::Function::ExternalLinkage, "damo_entry", module);
   auto* kernel_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i64, i64}, false);
   auto* launch_type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, ptr, ptr}, false);
@@ -589,7 +589,9 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
   b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", entry));
   auto args = entry->arg_begin();
   Value* buffers = &*args++;
-  Value* sizes = &*args;
+  Value* sizes = &*args++;
+  Value* first_kernel = &*args++;
+  Value* end_kernel = &*args;
   auto* context_type = llvm::StructType::get(context, {ptr, ptr});
   Value* call_context = b.CreateAlloca(context_type);
   b.CreateStore(buffers, b.CreateStructGEP(context_type, call_context, 0));
@@ -616,6 +618,13 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
   for (const KernelLaunch& launch : launches) ordered.at(launch.kernel) = &launch;
   for (const KernelLaunch* launch : ordered) {
     DAMO_ASSERT(launch != nullptr, "emit_entry: a kernel has no launch");
+    // Each launch runs only when its position is in [first_kernel, end_kernel).
+    auto position = b.getInt64(static_cast<std::uint64_t>(launch->kernel));
+    Value* in_range = b.CreateAnd(b.CreateICmpSLE(first_kernel, position), b.CreateICmpSLT(position, end_kernel));
+    auto* run = llvm::BasicBlock::Create(context, "launch", entry);
+    auto* next = llvm::BasicBlock::Create(context, "after_launch", entry);
+    b.CreateCondBr(in_range, run, next);
+    b.SetInsertPoint(run);
     llvm::FunctionCallee kernel = module.getOrInsertFunction(kernel_symbol(launch->kernel), kernel_type);
     Value* total = product(launch->total);
     Value* work = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, product(launch->work), b.getInt64(1));
@@ -624,6 +633,8 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
     if (int g = guard_of[launch->kernel]; g >= 0)
       emit_guard_check(b, entry, check_finite, buffers, program, program.spec.guarded_kernels[static_cast<std::size_t>(g)],
                        static_cast<std::size_t>(g), shape_product);
+    b.CreateBr(next);
+    b.SetInsertPoint(next);
   }
   b.CreateRet(b.getInt64(0));
 }

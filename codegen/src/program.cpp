@@ -118,48 +118,129 @@ bool kernel_is_row_wise(const Node& node, const std::vector<bool>& operand_is_ro
   return false;
 }
 
-bool row_separable_in(const Program& program, const std::string& symbol) {
-  const ExecutableSpec& spec = program.spec;
-  if (!spec.update_copies.empty()) return false;
-  for (const BufferSlot& slot : spec.slots) {
-    bool uses = mentions(slot.dims, symbol);
-    if (uses && !is_row(slot.dims, symbol)) return false;
-    switch (slot.kind) {
-    case BufferSlot::Kind::Output:
-      if (!uses) return false;
-      break;
-    case BufferSlot::Kind::Shared:
-    case BufferSlot::Kind::Constant:
-      if (uses) return false;
-      break;
-    case BufferSlot::Kind::Alias:
-      if (uses != mentions(spec.slots[static_cast<std::size_t>(slot.index)].dims, symbol)) return false;
-      break;
-    case BufferSlot::Kind::Temporary:
-    case BufferSlot::Kind::Argument: break;
-    }
+// A kernel whose output has no batch rows while an operand has them must sum over the
+// rows, so that the partial results of blocks add up. A sum or mean over axis 0 does, and
+// so does a product that contracts the rows (a^T b), each in floating point. Returns
+// whether node does and sets mean when its partial results are means.
+bool sums_over_rows(const Node& node, bool& mean) {
+  if (!is_float(node.dtype())) return false;
+  auto reduces_axis_zero = [&] {
+    for (std::int64_t axis : node.attrs().ints)
+      if (normalized_axis(axis, node.input(0)->rank()) == 0) return true;
+    return false;
+  };
+  mean = node.op() == OpKind::Mean;
+  switch (node.op()) {
+  case OpKind::Sum:
+  case OpKind::Mean: return reduces_axis_zero();
+  case OpKind::FusedReduction: return node.attrs().sub_op == OpKind::Sum && reduces_axis_zero();
+  case OpKind::FusedMatMul:
+    // a (rows, k) transposed times b (rows, m), with no bias and no activation.
+    return node.input_count() == 2 && node.attrs().sub_op == OpKind::Param &&
+           node.attrs().ints.size() == 2 && node.attr(0) == 1 && node.attr(1) == 0 &&
+           node.input(0)->rank() == 2 && node.input(1)->rank() == 2;
+  default: return false;
   }
-  for (const Kernel& kernel : program.kernels) {
-    if (kernel.copy) continue;
-    bool output_is_row = mentions(spec.slots[static_cast<std::size_t>(kernel.output)].dims, symbol);
-    std::vector<bool> operand_is_row;
-    for (int input : kernel.inputs)
-      operand_is_row.push_back(mentions(spec.slots[static_cast<std::size_t>(input)].dims, symbol));
-    bool any_row_operand = std::find(operand_is_row.begin(), operand_is_row.end(), true) !=
-                           operand_is_row.end();
-    if (reads_symbol_size(kernel.node, symbol)) return false;
-    if (!output_is_row && any_row_operand) return false;  // combines rows, a sum over them
-    if (output_is_row && any_row_operand && !kernel_is_row_wise(*kernel.node, operand_is_row))
-      return false;
-  }
-  return true;
 }
 
-int row_block_symbol(const Program& program) {
-  const std::vector<std::string>& symbols = program.spec.symbols;
-  for (std::size_t i = 0; i < symbols.size(); ++i)
-    if (row_separable_in(program, symbols[i])) return static_cast<int>(i);
-  return -1;
+// What a kernel computes relative to the batch rows, which decides when it runs in a call
+// split into row blocks.
+enum class RowPhase {
+  Before,  // no rows, and reads no row value: runs once before the blocks
+  Rows,    // row i of its output from row i of its operands: runs on each block
+  Reduce,  // a sum over the rows: each block adds a partial result
+  After,   // reads sums over rows: runs once after the blocks
+};
+
+// The phase of each kernel when the program can run in blocks of rows of symbol, else an
+// empty vector.
+std::vector<RowPhase> row_phases(const Program& program, const std::string& symbol,
+                                 std::vector<RowReduction>& reductions) {
+  const ExecutableSpec& spec = program.spec;
+  reductions.clear();
+  for (const BufferSlot& slot : spec.slots) {
+    bool uses = mentions(slot.dims, symbol);
+    if (uses && !is_row(slot.dims, symbol)) return {};
+    if ((slot.kind == BufferSlot::Kind::Shared || slot.kind == BufferSlot::Kind::Constant) && uses)
+      return {};
+    if (slot.kind == BufferSlot::Kind::Alias &&
+        uses != mentions(spec.slots[static_cast<std::size_t>(slot.index)].dims, symbol))
+      return {};
+  }
+  auto root = [&](int slot) {
+    while (spec.slots[static_cast<std::size_t>(slot)].kind == BufferSlot::Kind::Alias)
+      slot = spec.slots[static_cast<std::size_t>(slot)].index;
+    return slot;
+  };
+  // The phase of the kernel that writes each slot; leaves count as Before.
+  std::vector<RowPhase> slot_phase(spec.slots.size(), RowPhase::Before);
+  for (std::size_t i = 0; i < spec.slots.size(); ++i)
+    if (spec.slots[i].kind == BufferSlot::Kind::Argument && mentions(spec.slots[i].dims, symbol))
+      slot_phase[i] = RowPhase::Rows;
+
+  std::vector<RowPhase> phases;
+  for (const Kernel& kernel : program.kernels) {
+    bool output_is_row = mentions(spec.slots[static_cast<std::size_t>(kernel.output)].dims, symbol);
+    std::vector<bool> operand_is_row;
+    bool any_row = false, any_reduced = false;
+    for (int input : kernel.inputs) {
+      RowPhase phase = slot_phase[static_cast<std::size_t>(root(input))];
+      operand_is_row.push_back(phase == RowPhase::Rows);
+      any_row = any_row || phase == RowPhase::Rows;
+      any_reduced = any_reduced || phase == RowPhase::Reduce || phase == RowPhase::After;
+    }
+    RowPhase phase;
+    if (output_is_row) {
+      // A row value that reads a sum over all rows (batch normalization, for example)
+      // needs every block before any block.
+      if (any_reduced) return {};
+      if (!kernel.copy && any_row && !kernel_is_row_wise(*kernel.node, operand_is_row)) return {};
+      phase = RowPhase::Rows;
+    } else if (any_row) {
+      bool mean = false;
+      if (any_reduced || kernel.copy || !sums_over_rows(*kernel.node, mean)) return {};
+      reductions.push_back({kernel.output, mean});
+      phase = RowPhase::Reduce;
+    } else {
+      phase = any_reduced ? RowPhase::After : RowPhase::Before;
+    }
+    // Blocks bind the symbol to their own row count; only whole-call phases may read it.
+    if ((phase == RowPhase::Rows || phase == RowPhase::Reduce) && !kernel.copy &&
+        reads_symbol_size(kernel.node, symbol))
+      return {};
+    slot_phase[static_cast<std::size_t>(kernel.output)] = phase;
+    phases.push_back(phase);
+  }
+  bool any_block = std::any_of(phases.begin(), phases.end(), [](RowPhase phase) {
+    return phase == RowPhase::Rows || phase == RowPhase::Reduce;
+  });
+  if (!any_block) return {};
+  return phases;
+}
+
+// Picks the first symbol whose rows the program can run in blocks, orders the kernels by
+// phase (each phase keeps its order, so operands still come first) and records the block
+// range in the spec.
+void plan_row_blocks(Program& program) {
+  ExecutableSpec& spec = program.spec;
+  for (std::size_t s = 0; s < spec.symbols.size(); ++s) {
+    std::vector<RowReduction> reductions;
+    std::vector<RowPhase> phases = row_phases(program, spec.symbols[s], reductions);
+    if (phases.empty()) continue;
+    std::vector<Kernel> ordered;
+    for (RowPhase phase : {RowPhase::Before, RowPhase::Rows, RowPhase::After}) {
+      if (phase == RowPhase::Rows) spec.row_kernels_begin = static_cast<int>(ordered.size());
+      for (std::size_t k = 0; k < phases.size(); ++k) {
+        bool in_block = phases[k] == RowPhase::Rows || phases[k] == RowPhase::Reduce;
+        if (phase == RowPhase::Rows ? in_block : phases[k] == phase) ordered.push_back(program.kernels[k]);
+      }
+      if (phase == RowPhase::Rows) spec.row_kernels_end = static_cast<int>(ordered.size());
+    }
+    program.kernels = std::move(ordered);
+    spec.row_block_symbol = static_cast<int>(s);
+    spec.row_reductions = std::move(reductions);
+    return;
+  }
 }
 
 class Lowering {
@@ -184,8 +265,8 @@ class Lowering {
 
     for (std::size_t i = 0; i < outputs.size(); ++i) bind_output(static_cast<int>(i), outputs[i].node());
     for (const auto& [variable, value] : updates) bind_update(variable.node(), value.node());
+    plan_row_blocks(program_);
     compute_live_ranges();
-    program_.spec.row_block_symbol = row_block_symbol(program_);
     return std::move(program_);
   }
 
@@ -397,8 +478,13 @@ std::string Program::to_string() const {
                        kernel.copy ? "copy" : op_name(kernel.node->op()),
                        fmt::join(kernel.inputs, ", "));
   }
-  if (spec.row_block_symbol >= 0)
-    out += fmt::format("row blocks over '{}'\n", spec.symbols[static_cast<std::size_t>(spec.row_block_symbol)]);
+  if (spec.row_block_symbol >= 0) {
+    std::vector<int> sums;
+    for (const RowReduction& r : spec.row_reductions) sums.push_back(r.slot);
+    out += fmt::format("row blocks over '{}': kernels {} to {}, sums over rows in slots [{}]\n",
+                       spec.symbols[static_cast<std::size_t>(spec.row_block_symbol)],
+                       spec.row_kernels_begin, spec.row_kernels_end - 1, fmt::join(sums, ", "));
+  }
   return out;
 }
 

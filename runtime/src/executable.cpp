@@ -23,6 +23,16 @@ constexpr std::size_t kAlignment = 64;
 constexpr std::size_t kBlockBytes = std::size_t{512} << 10;
 // Row blocks are a multiple of this many rows, and never fewer.
 constexpr std::int64_t kMinBlockRows = 16;
+// Partial sums over rows of all blocks of a call, kept apart, take at most this many
+// float64 elements (32 MiB).
+constexpr std::size_t kMaxBlockSumElements = std::size_t{1} << 22;
+// A call with sums over rows splits its rows between threads when its row intermediates
+// take at least this many bytes. Below that, a thread wake-up costs about as much as the
+// work it would take over.
+constexpr std::size_t kMinSplitBytes = std::size_t{64} << 10;
+
+// The end of a kernel range that runs every kernel.
+constexpr std::int64_t kAllKernels = std::numeric_limits<std::int64_t>::max();
 
 // Rows per block set by set_row_block_rows(); 0 for the automatic size.
 std::atomic<std::int64_t> forced_block_rows{0};
@@ -59,12 +69,13 @@ Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
 
 }  // namespace
 
-// The row blocks of a row-separable call: `count` blocks of `rows` rows, the last one
-// possibly shorter, each with the workspace layout of its own size.
+// The row blocks of a call: `count` blocks of `rows` rows, the last one possibly shorter,
+// each with the workspace layout of its own size, and the layout of the values outside the
+// blocks.
 struct Executable::BlockPlan {
   std::int64_t rows = 0;
   std::int64_t count = 0;
-  std::shared_ptr<const Plan> full, last;
+  std::shared_ptr<const Plan> full, last, main;
   std::vector<std::size_t> row_bytes;  // per slot: bytes of one row; 0 for other slots
 };
 
@@ -107,6 +118,16 @@ Executable::Executable(ExecutableSpec spec, EntryFunction entry, std::shared_ptr
   for (std::size_t i = 0; i < spec_.shared.size(); ++i)
     lock_order_.emplace_back(spec_.shared[i].get(), written[i]);
   std::sort(lock_order_.begin(), lock_order_.end());
+
+  row_slot_.assign(spec_.slots.size(), false);
+  sum_slot_.assign(spec_.slots.size(), false);
+  if (spec_.row_block_symbol >= 0) {
+    const std::string& name = spec_.symbols[static_cast<std::size_t>(spec_.row_block_symbol)];
+    for (std::size_t i = 0; i < spec_.slots.size(); ++i)
+      row_slot_[i] = !spec_.slots[i].dims.empty() && spec_.slots[i].dims[0].symbol == name;
+    for (const RowReduction& reduction : spec_.row_reductions)
+      sum_slot_[static_cast<std::size_t>(reduction.slot)] = true;
+  }
 }
 
 Executable::~Executable() = default;
@@ -119,7 +140,7 @@ void set_row_block_rows(std::int64_t rows) {
 }
 
 std::shared_ptr<const Executable::Plan> Executable::make_plan(
-    const std::vector<std::int64_t>& sizes, bool whole_call) const {
+    const std::vector<std::int64_t>& sizes, Layout layout) const {
   auto plan = std::make_shared<Plan>();
   plan->sizes = sizes;
   plan->forced_block_rows = forced_block_rows.load(std::memory_order_relaxed);
@@ -136,11 +157,23 @@ std::shared_ptr<const Executable::Plan> Executable::make_plan(
   for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
     const BufferSlot& slot = spec_.slots[i];
     plan->dims[i] = slot_dims(slot, spec_.symbols, sizes);
-    if (slot.kind != BufferSlot::Kind::Temporary) continue;
+    bool placed_here = false;
+    switch (layout) {
+    case Layout::Whole: placed_here = slot.kind == BufferSlot::Kind::Temporary; break;
+    case Layout::Main: placed_here = slot.kind == BufferSlot::Kind::Temporary && !row_slot_[i]; break;
+    // A block writes its partial sums over rows in its own workspace, outputs included.
+    case Layout::Block:
+      placed_here = (slot.kind == BufferSlot::Kind::Temporary && row_slot_[i]) || sum_slot_[i];
+      break;
+    }
+    if (!placed_here) continue;
+    // A block's partial sums are read after its last kernel.
+    int last_use = layout == Layout::Block && sum_slot_[i] ? std::max(slot.last_use, spec_.row_kernels_end)
+                                                          : slot.last_use;
     std::size_t bytes = temporary_bytes(plan->dims[i], slot.dtype);
     std::vector<std::pair<std::size_t, std::size_t>> busy;
     for (const Placed& p : placed)
-      if (p.first <= slot.last_use && slot.first_use <= p.last) busy.emplace_back(p.offset, p.bytes);
+      if (p.first <= last_use && slot.first_use <= p.last) busy.emplace_back(p.offset, p.bytes);
     std::sort(busy.begin(), busy.end());
     std::size_t offset = 0;
     for (const auto& [start, length] : busy) {
@@ -150,11 +183,11 @@ std::shared_ptr<const Executable::Plan> Executable::make_plan(
     if (offset > std::numeric_limits<std::size_t>::max() / 2 - bytes)
       throw RuntimeError(fmt::format("out of memory: the intermediates of this call need more "
                                      "bytes than the address space holds"));
-    placed.push_back({offset, bytes, slot.first_use, slot.last_use});
+    placed.push_back({offset, bytes, slot.first_use, last_use});
     plan->offsets[i] = offset;
     plan->workspace_bytes = std::max(plan->workspace_bytes, offset + bytes);
   }
-  if (whole_call) plan->blocks = plan_blocks(*plan);
+  if (layout == Layout::Whole) plan->blocks = plan_blocks(*plan);
   return plan;
 }
 
@@ -166,7 +199,7 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
         last_plan_->forced_block_rows == forced_block_rows.load(std::memory_order_relaxed))
       return last_plan_;
   }
-  std::shared_ptr<const Plan> plan = make_plan(sizes, true);
+  std::shared_ptr<const Plan> plan = make_plan(sizes, Layout::Whole);
   std::lock_guard lock(mutex_);
   last_plan_ = plan;
   return plan;
@@ -177,41 +210,51 @@ std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan&
   auto symbol = static_cast<std::size_t>(spec_.row_block_symbol);
   std::int64_t rows = full.sizes[symbol];
   if (rows <= 0) return nullptr;
-  // Bytes of row temporaries per row; row slots have the symbol as their first dim only.
-  const std::string& name = spec_.symbols[symbol];
+  // Bytes of row temporaries per row.
   std::size_t row_bytes = 0;
-  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
-    const BufferSlot& slot = spec_.slots[i];
-    if (slot.kind == BufferSlot::Kind::Temporary && !slot.dims.empty() && slot.dims[0].symbol == name)
-      row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(slot.dtype);
-  }
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i)
+    if (spec_.slots[i].kind == BufferSlot::Kind::Temporary && row_slot_[i])
+      row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
+
   std::int64_t block_rows = full.forced_block_rows;
+  std::int64_t threads = num_threads();
   if (block_rows > 0) {
     if (rows <= block_rows) return nullptr;
   } else {
-    // Nothing would stay in cache: every row value is an argument or an output.
-    if (row_bytes == 0) return nullptr;
-    block_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
-    block_rows = std::max<std::int64_t>(kMinBlockRows, block_rows / kMinBlockRows * kMinBlockRows);
-    // With fewer than two blocks per thread, blocks would save little memory traffic.
-    if (rows < 2 * block_rows * num_threads()) return nullptr;
+    std::int64_t cache_rows = 0;
+    if (row_bytes > 0) {
+      cache_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
+      cache_rows = std::max<std::int64_t>(kMinBlockRows, cache_rows / kMinBlockRows * kMinBlockRows);
+    }
+    if (cache_rows > 0 && rows >= 2 * cache_rows * threads) {
+      // At least two blocks per thread, or blocks would save little memory traffic.
+      block_rows = cache_rows;
+    } else if (!spec_.row_reductions.empty() && threads >= 2 && rows >= threads * kMinBlockRows &&
+               row_bytes * static_cast<std::size_t>(rows) >= kMinSplitBytes) {
+      // A training step, for example: one block per thread, whose partial gradients add
+      // up once, in place of a thread wake-up for each kernel large enough to split. Blocks
+      // still fit the cache budget: two threads may share one core's cache.
+      block_rows = (rows + threads - 1) / threads;
+      if (cache_rows > 0) block_rows = std::min(block_rows, cache_rows);
+    } else {
+      return nullptr;
+    }
   }
 
   auto blocks = std::make_shared<BlockPlan>();
   blocks->rows = block_rows;
   blocks->count = (rows + block_rows - 1) / block_rows;
   std::vector<std::int64_t> sizes = full.sizes;
+  blocks->main = make_plan(sizes, Layout::Main);
   sizes[symbol] = block_rows;
-  blocks->full = make_plan(sizes, false);
+  blocks->full = make_plan(sizes, Layout::Block);
   std::int64_t last_rows = rows - (blocks->count - 1) * block_rows;
   sizes[symbol] = last_rows;
-  blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes, false);
+  blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes, Layout::Block);
   blocks->row_bytes.assign(spec_.slots.size(), 0);
-  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
-    const BufferSlot& slot = spec_.slots[i];
-    if (!slot.dims.empty() && slot.dims[0].symbol == name)
-      blocks->row_bytes[i] = static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(slot.dtype);
-  }
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i)
+    if (row_slot_[i])
+      blocks->row_bytes[i] = static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
   return blocks;
 }
 
@@ -256,9 +299,10 @@ std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) co
 std::size_t Executable::workspace_bytes(const SymbolSizes& sizes) const {
   std::shared_ptr<const Plan> plan = plan_for(ordered_sizes(sizes));
   if (!plan->blocks) return plan->workspace_bytes;
-  std::size_t per_thread = std::max(plan->blocks->full->workspace_bytes, plan->blocks->last->workspace_bytes);
-  auto threads = static_cast<std::size_t>(std::min<std::int64_t>(num_threads(), plan->blocks->count));
-  return per_thread * threads;
+  const BlockPlan& blocks = *plan->blocks;
+  std::size_t per_thread = std::max(blocks.full->workspace_bytes, blocks.last->workspace_bytes);
+  auto threads = static_cast<std::size_t>(std::min<std::int64_t>(num_threads(), blocks.count));
+  return blocks.main->workspace_bytes + per_thread * threads;
 }
 
 std::int64_t Executable::block_rows(const SymbolSizes& sizes) const {
@@ -266,11 +310,42 @@ std::int64_t Executable::block_rows(const SymbolSizes& sizes) const {
   return plan->blocks ? plan->blocks->rows : 0;
 }
 
+namespace {
+
+// Adds weight * partial[i] to sum[i] for the count elements of a float32 or float64 slot.
+void add_partial(double* sum, const void* partial, DType dtype, std::int64_t count, double weight) {
+  if (dtype == DType::Float32) {
+    const auto* values = static_cast<const float*>(partial);
+    for (std::int64_t i = 0; i < count; ++i) sum[i] += weight * static_cast<double>(values[i]);
+  } else {
+    const auto* values = static_cast<const double*>(partial);
+    for (std::int64_t i = 0; i < count; ++i) sum[i] += weight * values[i];
+  }
+}
+
+void store_sum(void* target, const double* sum, DType dtype, std::int64_t count, double scale) {
+  if (dtype == DType::Float32) {
+    auto* values = static_cast<float*>(target);
+    for (std::int64_t i = 0; i < count; ++i) values[i] = static_cast<float>(sum[i] * scale);
+  } else {
+    auto* values = static_cast<double*>(target);
+    for (std::int64_t i = 0; i < count; ++i) values[i] = sum[i] * scale;
+  }
+}
+
+}  // namespace
+
 void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers) const {
   const BlockPlan& blocks = *plan.blocks;
   auto symbol = static_cast<std::size_t>(spec_.row_block_symbol);
   std::int64_t rows = plan.sizes[symbol];
   auto threads = static_cast<std::size_t>(std::min<std::int64_t>(num_threads(), blocks.count));
+  auto check = [](std::int64_t stopped) {
+    DAMO_ASSERT(stopped == 0, "a kernel range stopped, but row blocks run without the NaN guard");
+  };
+
+  if (spec_.row_kernels_begin > 0)
+    check(entry_(const_cast<void**>(buffers.data()), plan.sizes.data(), 0, spec_.row_kernels_begin));
 
   // One workspace per thread, taken and sized before any block runs, so that a failed
   // allocation throws here rather than inside the loop.
@@ -287,21 +362,38 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
     workspaces.list.back()->reserve(bytes);
   }
 
+  // Each thread adds its blocks' partial sums over rows in float64, at these offsets.
+  std::vector<std::size_t> sum_offsets;
+  std::size_t sum_elements = 0;
+  for (const RowReduction& reduction : spec_.row_reductions) {
+    sum_offsets.push_back(sum_elements);
+    sum_elements += static_cast<std::size_t>(dims_numel(plan.dims[static_cast<std::size_t>(reduction.slot)]));
+  }
   // Threads take the next block from a shared counter, so a thread slowed by other work on
-  // the machine runs fewer blocks.
+  // the machine runs fewer blocks. Each block then keeps its partial sums apart, and they
+  // add up in block order, the same on every call. When that takes too much memory, thread
+  // t runs a fixed range of blocks and adds their partial sums as it goes, which is the
+  // same on every call with the same thread count.
+  bool fixed_ranges = sum_elements * static_cast<std::size_t>(blocks.count) > kMaxBlockSumElements;
+  std::size_t partial_sets = fixed_ranges ? threads : static_cast<std::size_t>(blocks.count);
+  std::vector<std::vector<double>> sums(sum_elements == 0 ? 0 : partial_sets,
+                                        std::vector<double>(sum_elements, 0.0));
   std::atomic<std::int64_t> next{0};
   parallel_for(static_cast<std::int64_t>(threads), 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t t = begin; t < end; ++t) {
       auto* base = static_cast<unsigned char*>(workspaces.list[static_cast<std::size_t>(t)]->memory);
       std::vector<void*> block_buffers(buffers.size(), nullptr);
       std::vector<std::int64_t> sizes = plan.sizes;
-      for (std::int64_t b = next.fetch_add(1); b < blocks.count; b = next.fetch_add(1)) {
+      auto thread_count = static_cast<std::int64_t>(threads);
+      std::int64_t range_end = fixed_ranges ? blocks.count * (t + 1) / thread_count : blocks.count;
+      std::int64_t b = fixed_ranges ? blocks.count * t / thread_count : next.fetch_add(1);
+      while (b < range_end) {
         std::int64_t first = b * blocks.rows;
         sizes[symbol] = std::min(blocks.rows, rows - first);
         const Plan& block = b + 1 == blocks.count ? *blocks.last : *blocks.full;
         for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
           const BufferSlot& slot = spec_.slots[i];
-          if (slot.kind == BufferSlot::Kind::Temporary)
+          if (sum_slot_[i] || (slot.kind == BufferSlot::Kind::Temporary && row_slot_[i]))
             block_buffers[i] = base + block.offsets[i];
           else if (slot.kind == BufferSlot::Kind::Alias)
             block_buffers[i] = block_buffers[static_cast<std::size_t>(slot.index)];
@@ -309,11 +401,30 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
             block_buffers[i] = static_cast<unsigned char*>(buffers[i]) +
                                static_cast<std::size_t>(first) * blocks.row_bytes[i];
         }
-        std::int64_t stopped = entry_(block_buffers.data(), sizes.data());
-        DAMO_ASSERT(stopped == 0, "a row block stopped, but row blocks run without the NaN guard");
+        check(entry_(block_buffers.data(), sizes.data(), spec_.row_kernels_begin, spec_.row_kernels_end));
+        for (std::size_t r = 0; r < spec_.row_reductions.size(); ++r) {
+          std::vector<double>& sum = sums[static_cast<std::size_t>(fixed_ranges ? t : b)];
+          auto slot = static_cast<std::size_t>(spec_.row_reductions[r].slot);
+          double weight = spec_.row_reductions[r].mean ? static_cast<double>(sizes[symbol]) : 1.0;
+          add_partial(sum.data() + sum_offsets[r], block_buffers[slot], spec_.slots[slot].dtype,
+                      dims_numel(plan.dims[slot]), weight);
+        }
+        b = fixed_ranges ? b + 1 : next.fetch_add(1);
       }
     }
   });
+
+  for (std::size_t r = 0; r < spec_.row_reductions.size(); ++r) {
+    auto slot = static_cast<std::size_t>(spec_.row_reductions[r].slot);
+    std::int64_t count = dims_numel(plan.dims[slot]);
+    double* total = sums[0].data() + sum_offsets[r];
+    for (std::size_t set = 1; set < sums.size(); ++set)
+      for (std::int64_t i = 0; i < count; ++i) total[i] += sums[set][sum_offsets[r] + static_cast<std::size_t>(i)];
+    double scale = spec_.row_reductions[r].mean ? 1.0 / static_cast<double>(rows) : 1.0;
+    store_sum(buffers[slot], total, spec_.slots[slot].dtype, count, scale);
+  }
+
+  check(entry_(const_cast<void**>(buffers.data()), plan.sizes.data(), spec_.row_kernels_end, kAllKernels));
 }
 
 std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const SymbolSizes& bound,
@@ -336,9 +447,10 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     if (borrow) borrowed_[i] = outputs[i];
   }
 
-  // A call in row blocks needs no workspace of the whole call's size.
+  // A call in row blocks keeps only the values outside the blocks in this workspace.
+  const Plan& layout = plan->blocks ? *plan->blocks->main : *plan;
   std::unique_ptr<Workspace> workspace = take_workspace();
-  if (!plan->blocks) workspace->reserve(plan->workspace_bytes);
+  workspace->reserve(layout.workspace_bytes);
 
   // Shared variables: written ones exclusively, read ones shared, in address order so that
   // two functions locking overlapping variables never wait on each other in a cycle.
@@ -362,7 +474,9 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     case BufferSlot::Kind::Constant:
       buffers[i] = const_cast<void*>(spec_.constants[slot.index].raw_data());
       break;
-    case BufferSlot::Kind::Temporary: buffers[i] = base + plan->offsets[i]; break;
+    case BufferSlot::Kind::Temporary:
+      buffers[i] = plan->blocks && row_slot_[i] ? nullptr : base + layout.offsets[i];
+      break;
     case BufferSlot::Kind::Alias: buffers[i] = buffers[slot.index]; break;
     }
   }
@@ -378,7 +492,7 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
       throw;
     }
   } else {
-    stopped = entry_(buffers.data(), sizes.data());
+    stopped = entry_(buffers.data(), sizes.data(), 0, kAllKernels);
   }
   if (stopped != 0) {
     // The guard's message reads the offending buffer, so it is built before the workspace

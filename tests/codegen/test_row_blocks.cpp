@@ -2,6 +2,7 @@
 // run in blocks gives the reference evaluator's values for any thread count.
 #include "damo/codegen/jit.h"
 #include "damo/codegen/program.h"
+#include "damo/graph/autodiff.h"
 #include "damo/optimizer/optimize.h"
 #include "damo/runtime/thread_pool.h"
 #include "jit_check.h"
@@ -28,12 +29,12 @@ Tensor random_weights(const Dims& shape, std::mt19937_64& rng) {
 struct Network {
   Graph g;
   Expr x = g.input("x", DType::Float32, {"n", 8});
-  Expr hidden, probabilities, classes;
+  Expr w1, b1, w2, hidden, probabilities, classes;
 
   explicit Network(std::mt19937_64& rng) {
-    Expr w1 = g.shared("w1", random_weights({8, 64}, rng));
-    Expr b1 = g.shared("b1", random_weights({64}, rng));
-    Expr w2 = g.shared("w2", random_weights({64, 5}, rng));
+    w1 = g.shared("w1", random_weights({8, 64}, rng));
+    b1 = g.shared("b1", random_weights({64}, rng));
+    w2 = g.shared("w2", random_weights({64, 5}, rng));
     hidden = sigmoid(matmul(x, w1) + b1);
     probabilities = softmax(matmul(hidden, w2), 1);
     classes = argmax(probabilities, Axes(1));
@@ -89,29 +90,64 @@ TEST_CASE("row blocks: a network's forward pass is row-separable") {
   CHECK(row_symbol({net.x}, optimize({net.classes}, options).roots) == "n");
 }
 
-TEST_CASE("row blocks: programs that combine rows run whole") {
+TEST_CASE("row blocks: programs that combine rows otherwise run whole") {
   std::mt19937_64 rng(2);
   Network net(rng);
   Graph& g = net.g;
   Expr h = net.hidden;
-  // Softmax down the rows, sums over rows, gathered rows.
+  // Softmax down the rows, a row value that reads a mean over rows, a maximum and a
+  // log-sum-exp over rows, gathered rows.
   CHECK(row_symbol({net.x}, {softmax(h, 0)}).empty());
-  CHECK(row_symbol({net.x}, {sum(h, Axes(0))}).empty());
   CHECK(row_symbol({net.x}, {h - mean(h, Axes(0), true)}).empty());
+  CHECK(row_symbol({net.x}, {max(h, Axes(0))}).empty());
+  CHECK(row_symbol({net.x}, {logsumexp(h, Axes(0))}).empty());
   Expr rows = g.input("rows", DType::Int64, {"n"});
   CHECK(row_symbol({net.x, rows}, {take(h, rows, 0)}).empty());
-  // A value scaled by the number of rows reads the whole call's size.
-  Expr scaled = h * cast(dim_size(g, "n"), DType::Float32);
-  CHECK(row_symbol({net.x}, {scaled}).empty());
-  OptimizeOptions options;
-  options.pipeline_options.read_environment = false;
-  CHECK(row_symbol({net.x}, optimize({scaled}, options).roots).empty());
-  // Rows as columns: h^T h is (64, 64).
+  // Rows as columns: h^T is (64, n).
   CHECK(row_symbol({net.x}, {matmul(transpose(h), h)}).empty());
-  // An output without the batch dim, an update, and a program with no row intermediate.
-  CHECK(row_symbol({net.x}, {net.classes, sum(net.g.shared("w", random_weights({3}, rng)))}).empty());
+  // An integer count of rows cannot be a weighted sum of partial results.
+  CHECK(row_symbol({net.x}, {sum(cast(h > 0.5, DType::Int64), Axes(0))}).empty());
+}
+
+TEST_CASE("row blocks: sums over rows run between the phases") {
+  std::mt19937_64 rng(5);
+  Network net(rng);
+  Graph& g = net.g;
+  Expr h = net.hidden;
+  CHECK(row_symbol({net.x}, {sum(h, Axes(0))}) == "n");
+  CHECK(row_symbol({net.x}, {mean(h, Axes({0, 1}))}) == "n");
+  // The number of rows is read by a kernel outside the blocks.
+  CHECK(row_symbol({net.x}, {h * cast(dim_size(g, "n"), DType::Float32)}) == "n");
+  // A value without rows and an update.
   Expr w = g.shared("v", random_weights({8}, rng));
-  CHECK(row_symbol({net.x}, {net.classes}, {{w, w * 2}}).empty());
+  CHECK(row_symbol({net.x}, {net.classes, sum(w)}) == "n");
+  CHECK(row_symbol({net.x}, {net.classes}, {{w, w * 2}}) == "n");
+
+  // A training step: the loss and gradients sum over rows, the updates read them.
+  Expr labels = g.input("y", DType::Int32, {"n"});
+  Expr loss = mean(categorical_crossentropy(net.probabilities, labels));
+  OptimizeOptions options;
+  options.pipeline = PipelineKind::Training;
+  options.pipeline_options.read_environment = false;
+  std::vector<Expr> roots = {loss, net.w1 - grad(loss, net.w1) * 0.1};
+  std::vector<Expr> optimized = optimize(roots, options).roots;
+  Program program = lower_to_program({net.x, labels}, {optimized[0]}, {{net.w1, optimized[1]}});
+  INFO(program.to_string());
+  const ExecutableSpec& spec = program.spec;
+  REQUIRE(spec.row_block_symbol == 0);
+  CHECK(spec.row_reductions.size() >= 2);  // the loss and w1's gradient
+  CHECK(spec.row_kernels_end < static_cast<int>(program.kernels.size()));  // the update
+  // Kernels outside the blocks read no row values.
+  auto reads_rows = [&](std::size_t k) {
+    for (int input : program.kernels[k].inputs)
+      for (const ParameterDim& d : spec.slots[static_cast<std::size_t>(input)].dims)
+        if (d.symbol == "n") return true;
+    return false;
+  };
+  for (std::size_t k = 0; k < program.kernels.size(); ++k) {
+    bool in_blocks = static_cast<int>(k) >= spec.row_kernels_begin && static_cast<int>(k) < spec.row_kernels_end;
+    if (!in_blocks) CHECK_FALSE(reads_rows(k));
+  }
 }
 
 TEST_CASE("row blocks: gathers and slices along other axes and embedding lookups are row-wise") {
@@ -181,4 +217,43 @@ TEST_CASE("row blocks: small calls, direct calls and the NaN guard run whole") {
   enable_nan_guard(program);
   Executable guarded(program.spec, nullptr, nullptr);
   CHECK(guarded.block_rows({{"n", 1'000'000}}) == 0);
+}
+
+TEST_CASE("row blocks: a training step in blocks matches the reference") {
+  std::mt19937_64 rng(6);
+  const std::int64_t n = 5'003;
+  Network net(rng);
+  Expr labels = net.g.input("y", DType::Int32, {"n"});
+  Expr loss = mean(categorical_crossentropy(net.probabilities, labels));
+  std::vector<Expr> weights = {net.w1, net.b1, net.w2};
+  std::vector<Expr> gradients = grad(loss, weights);
+  std::vector<Expr> outputs = {loss};
+  for (std::size_t i = 0; i < weights.size(); ++i) outputs.push_back(weights[i] - gradients[i] * 0.5);
+  Tensor x = random_tensor(DType::Float32, {n, 8}, rng);
+  Tensor y = random_tensor(DType::Int32, {n}, rng);
+  for (std::int64_t i = 0; i < n; ++i) y.set_double(i, static_cast<double>(i % 5));
+  // Only the optimizer turns transpose(x) (8, n) times a row value into a product that
+  // contracts the rows; unoptimized, the step runs whole.
+  check_blocked_call({net.x, labels}, outputs, {x, y}, true, "training step");
+
+  // The same step as updates of the shared variables, at 2 threads.
+  Feeds feeds = {{"x", x}, {"y", y}};
+  std::vector<Tensor> expected = evaluate(outputs, feeds);
+  OptimizeOptions options;
+  options.pipeline = PipelineKind::Training;
+  options.pipeline_options.read_environment = false;
+  std::vector<Expr> step = optimize(outputs, options).roots;
+  Program program = lower_to_program({net.x, labels}, {step[0]},
+                                     {{net.w1, step[1]}, {net.b1, step[2]}, {net.w2, step[3]}});
+  JitOptions jit;
+  jit.use_cache = false;
+  CompiledCode code = jit_compile(program, jit);
+  Executable executable(program.spec, code.entry, code.owner);
+  set_num_threads(2);
+  CHECK(executable.block_rows({{"n", n}}) > 0);
+  std::vector<Tensor> result = executable.run({x, y}, {{"n", n}});
+  set_num_threads(0);
+  check_close(result[0], expected[0], 1e-4, "loss");
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    check_close(weights[i]->shared()->storage(), expected[i + 1], 1e-4, fmt::format("updated weight {}", i));
 }

@@ -16,9 +16,11 @@
 namespace damo {
 
 /// The native entry point: buffers holds one pointer per slot, sizes one size per symbol.
-/// Returns 0 after running every kernel, or g + 1 when it stopped because the output of
+/// Runs the kernels at positions [first_kernel, end_kernel) in order. Returns 0 after
+/// running them, or g + 1 when it stopped because the output of
 /// ExecutableSpec::guarded_kernels[g] holds a NaN or an infinity.
-using EntryFunction = std::int64_t (*)(void** buffers, const std::int64_t* sizes);
+using EntryFunction = std::int64_t (*)(void** buffers, const std::int64_t* sizes,
+                                       std::int64_t first_kernel, std::int64_t end_kernel);
 
 /// One buffer the entry point reads or writes.
 struct BufferSlot {
@@ -48,6 +50,14 @@ struct GuardedKernel {
   GuardedNode node;
 };
 
+/// A kernel output that sums over the batch rows. In a call run in row blocks, each block
+/// writes its partial result there and the runtime adds the partial results.
+struct RowReduction {
+  int slot = 0;
+  /// The partial results are means over their block's rows, weighted by the rows.
+  bool mean = false;
+};
+
 struct ExecutableSpec {
   std::vector<ParameterSpec> parameters;
   /// Symbol names in the order of the sizes array.
@@ -62,12 +72,19 @@ struct ExecutableSpec {
   std::vector<std::shared_ptr<SharedVariable>> shared;
   /// Kernels the entry point checks for NaN and infinities; empty when the guard is off.
   std::vector<GuardedKernel> guarded_kernels;
-  /// Index in symbols of the batch symbol when the call is row-separable, else -1.
-  /// Row-separable: every slot that uses the symbol has it as its first dim only, every
-  /// output does, and row i of each output reads only row i of such slots. Large calls then
-  /// run the entry point on blocks of rows whose intermediates stay in cache, one block
-  /// per thread at a time. A call without row intermediates runs whole.
+  /// Row blocks. row_block_symbol is the index in symbols of the batch symbol when the call
+  /// can run on blocks of its rows, else -1. Then every slot that uses the symbol has it as
+  /// its first dim only, and the kernels fall in three ranges. Kernels [0,
+  /// row_kernels_begin) read no rows and run once first. Kernels [row_kernels_begin,
+  /// row_kernels_end) run on each block: they compute row i from row i of their operands,
+  /// or sum over the rows (row_reductions). The rest read only those sums and run once
+  /// last. Large calls run in blocks
+  /// whose intermediates stay in cache, and calls with sums over rows also split their
+  /// rows between threads. A call without row intermediates or sums runs whole.
   int row_block_symbol = -1;
+  int row_kernels_begin = 0;
+  int row_kernels_end = 0;
+  std::vector<RowReduction> row_reductions;
 };
 
 /// Sets the rows per block of row-separable calls (see ExecutableSpec::row_block_symbol)
@@ -106,13 +123,17 @@ class Executable {
   struct Plan;
   struct BlockPlan;
 
-  /// The workspace layout for sizes, in spec order; for a whole call, also its row blocks.
-  std::shared_ptr<const Plan> make_plan(const std::vector<std::int64_t>& sizes, bool whole_call) const;
+  /// The temporaries a plan places: all of them for a call run whole (with its row blocks
+  /// decided), those outside the blocks, or those of one block.
+  enum class Layout { Whole, Main, Block };
+  /// The workspace layout for sizes, in spec order.
+  std::shared_ptr<const Plan> make_plan(const std::vector<std::int64_t>& sizes, Layout layout) const;
   /// make_plan() with a cache of the last sizes.
   std::shared_ptr<const Plan> plan_for(const std::vector<std::int64_t>& sizes) const;
   /// The row blocks of a call with the full plan, or null when it runs whole.
   std::shared_ptr<const BlockPlan> plan_blocks(const Plan& full) const;
-  /// Runs the entry point on each row block; buffers hold the whole call's slots.
+  /// Runs the kernels before the row blocks, each block, the sums over rows and the
+  /// kernels after the blocks; buffers hold the whole call's slots.
   void run_blocks(const Plan& plan, const std::vector<void*>& buffers) const;
   /// The size of each symbol of the spec, in spec order.
   std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
@@ -127,6 +148,8 @@ class Executable {
   std::shared_ptr<void> code_owner_;
   /// Each shared variable and whether the call writes it, sorted by address.
   std::vector<std::pair<SharedVariable*, bool>> lock_order_;
+  /// Per slot: it has the row-block symbol as first dim; it is a sum over rows.
+  std::vector<bool> row_slot_, sum_slot_;
 
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Plan> last_plan_;
