@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "damo/graph/printer.h"
 #include "damo/graph/traversal.h"
@@ -51,12 +52,11 @@ std::int64_t normalized_axis(std::int64_t axis, int rank) { return axis < 0 ? ax
 bool reads_symbol_size(const Node* node, const std::string& symbol) {
   std::vector<const Node*> stack = {node};
   if (node->attrs().body != nullptr) stack.push_back(node->attrs().body);
-  std::vector<const Node*> seen;
+  std::unordered_set<const Node*> seen;
   while (!stack.empty()) {
     const Node* current = stack.back();
     stack.pop_back();
-    if (std::find(seen.begin(), seen.end(), current) != seen.end()) continue;
-    seen.push_back(current);
+    if (!seen.insert(current).second) continue;
     if (current->op() == OpKind::DimSize && current->name() == symbol) return true;
     // Operands of the node itself are other kernels' slots; only a body is walked.
     if (current != node)
