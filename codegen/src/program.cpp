@@ -236,6 +236,17 @@ void plan_row_blocks(Program& program) {
       }
       if (phase == RowPhase::Rows) spec.row_kernels_end = static_cast<int>(ordered.size());
     }
+    for (std::size_t k = 0; k < phases.size(); ++k) {
+      const Kernel& kernel = program.kernels[k];
+      OpKind op = kernel.node->op();
+      bool product = !kernel.copy && (op == OpKind::MatMul || op == OpKind::FusedMatMul);
+      if (!product || phases[k] == RowPhase::Before || phases[k] == RowPhase::After) continue;
+      for (int input : kernel.inputs)
+        if (!mentions(spec.slots[static_cast<std::size_t>(input)].dims, spec.symbols[s]) &&
+            std::find(spec.row_block_weights.begin(), spec.row_block_weights.end(), input) ==
+                spec.row_block_weights.end())
+          spec.row_block_weights.push_back(input);
+    }
     program.kernels = std::move(ordered);
     spec.row_block_symbol = static_cast<int>(s);
     spec.row_reductions = std::move(reductions);

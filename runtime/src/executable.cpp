@@ -217,13 +217,22 @@ std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan&
     if (spec_.slots[i].kind == BufferSlot::Kind::Temporary && row_slot_[i])
       row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
 
+  // Weights of the products in each block, which every block reads whole.
+  std::size_t weight_bytes = 0;
+  for (int slot : spec_.row_block_weights)
+    weight_bytes += static_cast<std::size_t>(dims_numel(full.dims[static_cast<std::size_t>(slot)])) *
+                    dtype_size(spec_.slots[static_cast<std::size_t>(slot)].dtype);
+  bool weights_fit = weight_bytes <= kBlockBytes;
+
   std::int64_t block_rows = full.forced_block_rows;
   std::int64_t threads = num_threads();
   if (block_rows > 0) {
     if (rows <= block_rows) return nullptr;
   } else {
+    // With weights beyond the cache budget, blocks sized for the cache would read the
+    // weights from memory once per block, which costs more than the blocks save.
     std::int64_t cache_rows = 0;
-    if (row_bytes > 0) {
+    if (row_bytes > 0 && weights_fit) {
       cache_rows = static_cast<std::int64_t>(kBlockBytes / row_bytes);
       cache_rows = std::max<std::int64_t>(kMinBlockRows, cache_rows / kMinBlockRows * kMinBlockRows);
     }

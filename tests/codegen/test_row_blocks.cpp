@@ -197,7 +197,7 @@ TEST_CASE("row blocks: blocked calls match the reference evaluator") {
   }
 }
 
-TEST_CASE("row blocks: small calls, direct calls and the NaN guard run whole") {
+TEST_CASE("row blocks: small calls, large weights and the NaN guard run whole") {
   std::mt19937_64 rng(4);
   Network net(rng);
   Program program = lower_to_program({net.x}, {net.classes}, {});
@@ -205,15 +205,32 @@ TEST_CASE("row blocks: small calls, direct calls and the NaN guard run whole") {
   Executable executable(program.spec, nullptr, nullptr);
   CHECK(executable.block_rows({{"n", 100}}) == 0);
   CHECK(executable.block_rows({{"n", 0}}) == 0);
+
   std::int64_t block = executable.block_rows({{"n", 1'000'000}});
   CHECK(block > 0);
   // One block's workspace per thread, far below the whole call's.
   CHECK(executable.workspace_bytes({{"n", 1'000'000}}) <
         static_cast<std::size_t>(num_threads()) * (std::size_t{1} << 20) + 4096);
+
   // Without a row intermediate nothing would stay in cache.
   Program direct = lower_to_program({net.x}, {net.x * 2}, {});
   REQUIRE(direct.spec.row_block_symbol >= 0);
   CHECK(Executable(direct.spec, nullptr, nullptr).block_rows({{"n", 1'000'000}}) == 0);
+
+  // A 512 x 512 weight (1 MiB) exceeds the cache budget: every block would read it again.
+  Graph big;
+  Expr wide = big.input("x", DType::Float32, {"n", 512});
+  Expr weight = big.constant(Tensor::zeros(DType::Float32, {512, 512}));
+  Program heavy = lower_to_program({wide}, {sum(sigmoid(matmul(wide, weight)), Axes(1))}, {});
+  REQUIRE(heavy.spec.row_block_symbol >= 0);
+  CHECK(heavy.spec.row_block_weights.size() == 1);
+  Executable heavy_executable(heavy.spec, nullptr, nullptr);
+  CHECK(heavy_executable.block_rows({{"n", 1'000'000}}) == 0);
+  {
+    ForcedRowBlocks forced(100);
+    CHECK(heavy_executable.block_rows({{"n", 1'000'000}}) == 100);
+  }
+
   enable_nan_guard(program);
   Executable guarded(program.spec, nullptr, nullptr);
   CHECK(guarded.block_rows({{"n", 1'000'000}}) == 0);

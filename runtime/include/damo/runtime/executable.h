@@ -85,6 +85,10 @@ struct ExecutableSpec {
   int row_kernels_begin = 0;
   int row_kernels_end = 0;
   std::vector<RowReduction> row_reductions;
+  /// Slots of the operands without rows (weights) of the matrix products that run on each
+  /// block. Every block reads them whole, so when they exceed the cache budget, blocks sized
+  /// for the cache would read them from memory once per block.
+  std::vector<int> row_block_weights;
 };
 
 /// Sets the rows per block of row-separable calls (see ExecutableSpec::row_block_symbol)
