@@ -38,7 +38,7 @@ bool mentions(const std::vector<ParameterDim>& dims, const std::string& symbol) 
                      [&](const ParameterDim& d) { return d.symbol == symbol; });
 }
 
-// The symbol is the first dim and no other.
+// True when symbol is the first dim and no other dim.
 bool is_row(const std::vector<ParameterDim>& dims, const std::string& symbol) {
   if (dims.empty() || dims[0].symbol != symbol) return false;
   return std::none_of(dims.begin() + 1, dims.end(),
@@ -58,7 +58,7 @@ bool reads_symbol_size(const Node* node, const std::string& symbol) {
     stack.pop_back();
     if (!seen.insert(current).second) continue;
     if (current->op() == OpKind::DimSize && current->name() == symbol) return true;
-    // Operands of the node itself are other kernels' slots; only a body is walked.
+    // Operands of the node itself are other kernels' slots, so only a body is walked.
     if (current != node)
       for (const Node* input : current->inputs()) stack.push_back(input);
   }
@@ -172,7 +172,7 @@ std::vector<RowPhase> row_phases(const Program& program, const std::string& symb
       slot = spec.slots[static_cast<std::size_t>(slot)].index;
     return slot;
   };
-  // The phase of the kernel that writes each slot; leaves count as Before.
+  // The phase of the kernel that writes each slot. Leaves count as Before.
   std::vector<RowPhase> slot_phase(spec.slots.size(), RowPhase::Before);
   for (std::size_t i = 0; i < spec.slots.size(); ++i)
     if (spec.slots[i].kind == BufferSlot::Kind::Argument && mentions(spec.slots[i].dims, symbol))

@@ -73,7 +73,8 @@ Feeds feeds_for(const GeneratedCase& c, const std::vector<Expr>& roots) {
   return feeds;
 }
 
-// The first output element where actual and expected disagree, described, or "".
+// Describes the first output element where actual and expected disagree, or returns ""
+// when all agree.
 std::string compare_outputs(const GeneratedCase& c, const std::vector<Expr>& outputs,
                             const std::vector<Tensor>& expected,
                             const std::vector<Tensor>& scale_values,

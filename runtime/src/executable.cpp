@@ -211,11 +211,14 @@ std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan&
   auto symbol = static_cast<std::size_t>(spec_.row_block_symbol);
   std::int64_t rows = full.sizes[symbol];
   if (rows <= 0) return nullptr;
-  // Bytes of row temporaries per row.
+  // Bytes of one row of each row slot, and of all row temporaries together.
+  std::vector<std::size_t> slot_row_bytes(spec_.slots.size(), 0);
   std::size_t row_bytes = 0;
-  for (std::size_t i = 0; i < spec_.slots.size(); ++i)
-    if (spec_.slots[i].kind == BufferSlot::Kind::Temporary && row_slot_[i])
-      row_bytes += static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
+  for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
+    if (!row_slot_[i]) continue;
+    slot_row_bytes[i] = static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
+    if (spec_.slots[i].kind == BufferSlot::Kind::Temporary) row_bytes += slot_row_bytes[i];
+  }
 
   // Weights of the products in each block, which every block reads whole.
   std::size_t weight_bytes = 0;
@@ -261,10 +264,7 @@ std::shared_ptr<const Executable::BlockPlan> Executable::plan_blocks(const Plan&
   std::int64_t last_rows = rows - (blocks->count - 1) * block_rows;
   sizes[symbol] = last_rows;
   blocks->last = last_rows == block_rows ? blocks->full : make_plan(sizes, Layout::Block);
-  blocks->row_bytes.assign(spec_.slots.size(), 0);
-  for (std::size_t i = 0; i < spec_.slots.size(); ++i)
-    if (row_slot_[i])
-      blocks->row_bytes[i] = static_cast<std::size_t>(dims_numel(full.dims[i]) / rows) * dtype_size(spec_.slots[i].dtype);
+  blocks->row_bytes = std::move(slot_row_bytes);
   return blocks;
 }
 
@@ -372,7 +372,7 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
     workspaces.list.back()->reserve(bytes);
   }
 
-  // Each thread adds its blocks' partial sums over rows in float64, at these offsets.
+  // Offsets of each sum over rows within one set of float64 partial sums.
   std::vector<std::size_t> sum_offsets;
   std::size_t sum_elements = 0;
   for (const RowReduction& reduction : spec_.row_reductions) {

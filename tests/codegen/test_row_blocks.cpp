@@ -80,7 +80,7 @@ void check_blocked_call(const std::vector<Expr>& inputs, const std::vector<Expr>
 
 }  // namespace
 
-TEST_CASE("row blocks: a network's forward pass is row-separable") {
+TEST_CASE("row blocks: forward pass splits") {
   std::mt19937_64 rng(1);
   Network net(rng);
   CHECK(row_symbol({net.x}, {net.classes}) == "n");
@@ -90,7 +90,7 @@ TEST_CASE("row blocks: a network's forward pass is row-separable") {
   CHECK(row_symbol({net.x}, optimize({net.classes}, options).roots) == "n");
 }
 
-TEST_CASE("row blocks: programs that combine rows otherwise run whole") {
+TEST_CASE("row blocks: combined rows run whole") {
   std::mt19937_64 rng(2);
   Network net(rng);
   Graph& g = net.g;
@@ -109,7 +109,7 @@ TEST_CASE("row blocks: programs that combine rows otherwise run whole") {
   CHECK(row_symbol({net.x}, {sum(cast(h > 0.5, DType::Int64), Axes(0))}).empty());
 }
 
-TEST_CASE("row blocks: sums over rows run between the phases") {
+TEST_CASE("row blocks: sums over rows split") {
   std::mt19937_64 rng(5);
   Network net(rng);
   Graph& g = net.g;
@@ -150,7 +150,7 @@ TEST_CASE("row blocks: sums over rows run between the phases") {
   }
 }
 
-TEST_CASE("row blocks: gathers and slices along other axes and embedding lookups are row-wise") {
+TEST_CASE("row blocks: other-axis gathers split") {
   Graph g;
   Expr ids = g.input("ids", DType::Int64, {"n"});
   Expr table = g.constant(Tensor::from_list({{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, DType::Float32));
@@ -162,7 +162,7 @@ TEST_CASE("row blocks: gathers and slices along other axes and embedding lookups
   CHECK(row_symbol({x}, {exp(slice(x, 1, 5, 0, -2)) * 3}) == "n");
 }
 
-TEST_CASE("row blocks: blocked calls match the reference evaluator") {
+TEST_CASE("row blocks: blocked calls match reference") {
   std::mt19937_64 rng(3);
   // 20,011 rows: several blocks at 2 threads and a short last block.
   const std::int64_t n = 20'011;
@@ -197,7 +197,7 @@ TEST_CASE("row blocks: blocked calls match the reference evaluator") {
   }
 }
 
-TEST_CASE("row blocks: small calls, large weights and the NaN guard run whole") {
+TEST_CASE("row blocks: when calls run whole") {
   std::mt19937_64 rng(4);
   Network net(rng);
   Program program = lower_to_program({net.x}, {net.classes}, {});
@@ -236,7 +236,7 @@ TEST_CASE("row blocks: small calls, large weights and the NaN guard run whole") 
   CHECK(guarded.block_rows({{"n", 1'000'000}}) == 0);
 }
 
-TEST_CASE("row blocks: a training step in blocks matches the reference") {
+TEST_CASE("row blocks: training step matches reference") {
   std::mt19937_64 rng(6);
   const std::int64_t n = 5'003;
   Network net(rng);

@@ -137,7 +137,7 @@ class Executable {
   /// The row blocks of a call with the full plan, or null when it runs whole.
   std::shared_ptr<const BlockPlan> plan_blocks(const Plan& full) const;
   /// Runs the kernels before the row blocks, each block, the sums over rows and the
-  /// kernels after the blocks; buffers hold the whole call's slots.
+  /// kernels after the blocks. buffers contains the whole call's slots.
   void run_blocks(const Plan& plan, const std::vector<void*>& buffers) const;
   /// The size of each symbol of the spec, in spec order.
   std::vector<std::int64_t> ordered_sizes(const SymbolSizes& bound) const;
@@ -152,7 +152,8 @@ class Executable {
   std::shared_ptr<void> code_owner_;
   /// Each shared variable and whether the call writes it, sorted by address.
   std::vector<std::pair<SharedVariable*, bool>> lock_order_;
-  /// Per slot: it has the row-block symbol as first dim; it is a sum over rows.
+  /// Per slot: whether its first dim is the row-block symbol, and whether it is a sum over
+  /// rows.
   std::vector<bool> row_slot_, sum_slot_;
 
   mutable std::mutex mutex_;
