@@ -236,6 +236,16 @@ TEST_CASE("row blocks: when calls run whole") {
   CHECK(guarded.block_rows({{"n", 1'000'000}}) == 0);
 }
 
+TEST_CASE("row blocks: negative forced size rejected") {
+  std::string message;
+  try {
+    set_row_block_rows(-3);
+  } catch (const UserError& error) {
+    message = error.what();
+  }
+  CHECK(message == "set_row_block_rows: -3 rows is negative; pass 0 for the automatic block size");
+}
+
 TEST_CASE("row blocks: training step matches reference") {
   std::mt19937_64 rng(6);
   const std::int64_t n = 5'003;
