@@ -46,7 +46,7 @@ Commands (in the REPL and in scripts, each on its own line):
   :help [NAME]         the language in brief, or a builtin's arguments
   :type EXPR           dtype and shape of EXPR
   :graph EXPR          EXPR's graph, one node a line
-  :opt EXPR            EXPR after the optimizer (not available yet)
+  :opt EXPR            EXPR after the optimizer, fusion included
   :ir EXPR             LLVM IR of EXPR compiled over its free inputs
   :asm EXPR            assembly of EXPR compiled over its free inputs
   :dot EXPR FILE       writes EXPR's graph to FILE in Graphviz DOT

@@ -220,6 +220,55 @@ Value* libm_call(FunctionBuilder& f, const std::string& base, Value* x) {
   return call;
 }
 
+// e^x of a float32 or float64 value. float32 is computed inline, within 1 ulp over a dense
+// sweep of its range, and the loop vectorizer widens it without a call: on 10 million
+// elements, exp, sigmoid and fused sums of exp took 20% to 45% less time than with
+// libmvec's expf on a Zen 4 machine. float64 calls exp. The softmax, cross-entropy and log-sum-exp
+// kernels keep libmvec's expf: their short rows (10 classes) vectorize across rows only
+// while exp is a call, and ran twice as slow with this code.
+Value* emit_exp(FunctionBuilder& f, Value* x) {
+  auto& b = f.b;
+  llvm::Type* t = x->getType();
+  if (!t->getScalarType()->isFloatTy()) return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+  // e^x = 2^n * e^r with n = round(x / ln 2) and r = x - n ln 2, |r| <= ln(2) / 2. ln 2 is
+  // split into a high part with 9 significant bits, so n * high is exact for |n| < 2^15,
+  // and a low part carrying the rest. e^r is its Taylor series to degree 7, whose
+  // truncation error at |r| = ln(2) / 2 is below 1e-8 relative.
+  llvm::Type* i32 = b.getInt32Ty();
+  if (auto* vector = llvm::dyn_cast<llvm::VectorType>(t)) i32 = llvm::VectorType::get(i32, vector->getElementCount());
+  auto c = [&](double v) { return float_constant(f, t, v); };
+  auto ci = [&](int v) { return llvm::ConstantInt::getSigned(i32, v); };
+  auto fma = [&](Value* a, Value* m, Value* add) {
+    return b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {t}, {a, m, add});
+  };
+
+  // Past these bounds e^x is +inf or rounds to 0 in float32; clamping keeps n within
+  // [-150, 129]. NaN fails both comparisons and is restored at the end.
+  Value* clamped = b.CreateSelect(b.CreateFCmpOGT(x, c(89.0)), c(89.0), x);
+  clamped = b.CreateSelect(b.CreateFCmpOLT(clamped, c(-104.0)), c(-104.0), clamped);
+  Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::roundeven, b.CreateFMul(clamped, c(1.4426950408889634)));
+  Value* r = fma(b.CreateFNeg(n), c(0.693359375), clamped);
+  r = fma(b.CreateFNeg(n), c(-2.1219444005469057e-4), r);
+
+  // Estrin's scheme: the pairs and the powers of r are independent, so the polynomial
+  // takes three fused multiply-adds of latency after r^4 rather than seven in a chain.
+  Value* r2 = b.CreateFMul(r, r);
+  Value* r4 = b.CreateFMul(r2, r2);
+  Value* p01 = fma(r, c(1.0), c(1.0));
+  Value* p23 = fma(r, c(1.0 / 6.0), c(0.5));
+  Value* p45 = fma(r, c(1.0 / 120.0), c(1.0 / 24.0));
+  Value* p67 = fma(r, c(1.0 / 5040.0), c(1.0 / 720.0));
+  Value* p = fma(fma(p67, r2, p45), r4, fma(p23, r2, p01));
+
+  // 2^n as two factors 2^(n/2) and 2^(n - n/2), each a normal float for n in [-150, 129],
+  // so that results in the subnormal range round once, in the last product.
+  Value* ni = b.CreateFPToSI(n, i32);
+  Value* half = b.CreateAShr(ni, ci(1));
+  auto power = [&](Value* e) { return b.CreateBitCast(b.CreateShl(b.CreateAdd(e, ci(127)), ci(23)), t); };
+  Value* result = b.CreateFMul(b.CreateFMul(p, power(half)), power(b.CreateSub(ni, half)));
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
+}
+
 Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   auto& b = f.b;
   llvm::Type* t = x->getType();
@@ -233,7 +282,7 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
     Value* signed_zero = b.CreateSelect(b.CreateFCmpOEQ(x, zero), zero, negative);
     return b.CreateSelect(b.CreateFCmpOGT(x, zero), one, signed_zero);
   }
-  case OpKind::Exp: return unary_intrinsic(f, llvm::Intrinsic::exp, x);
+  case OpKind::Exp: return emit_exp(f, x);
   case OpKind::Expm1: return libm_call(f, "expm1", x);
   case OpKind::Log: return unary_intrinsic(f, llvm::Intrinsic::log, x);
   case OpKind::Log1p: return libm_call(f, "log1p", x);
@@ -244,12 +293,15 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   case OpKind::Cos: return unary_intrinsic(f, llvm::Intrinsic::cos, x);
   case OpKind::Tanh: return libm_call(f, "tanh", x);
   case OpKind::Sigmoid: {
-    Value* e = unary_intrinsic(f, llvm::Intrinsic::exp, b.CreateFNeg(x));
-    return b.CreateFDiv(one, b.CreateFAdd(one, e));
+    // With e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
+    // below, which keeps the tiny values of large negative x.
+    Value* e = emit_exp(f, b.CreateFNeg(unary_intrinsic(f, llvm::Intrinsic::fabs, x)));
+    Value* r = b.CreateFDiv(one, b.CreateFAdd(one, e));
+    return b.CreateSelect(b.CreateFCmpOLT(x, zero), b.CreateFMul(e, r), r);
   }
   case OpKind::Softplus: {
     Value* positive = b.CreateSelect(b.CreateFCmpOGT(x, zero), x, zero);
-    Value* e = unary_intrinsic(f, llvm::Intrinsic::exp, b.CreateFNeg(unary_intrinsic(f, llvm::Intrinsic::fabs, x)));
+    Value* e = emit_exp(f, b.CreateFNeg(unary_intrinsic(f, llvm::Intrinsic::fabs, x)));
     return b.CreateFAdd(positive, libm_call(f, "log1p", e));
   }
   case OpKind::Relu: return b.CreateSelect(b.CreateFCmpUGT(x, zero), x, zero);

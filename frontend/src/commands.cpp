@@ -34,7 +34,7 @@ constexpr CommandSpec kCommands[] = {
     {"help", ":help [NAME]", "this text, or the signature of a builtin"},
     {"type", ":type EXPR", "the dtype and shape of EXPR"},
     {"graph", ":graph EXPR", "EXPR's graph, one node a line"},
-    {"opt", ":opt EXPR", "EXPR after the optimizer (not available yet)"},
+    {"opt", ":opt EXPR", "EXPR after the optimizer, fusion included"},
     {"ir", ":ir EXPR", "LLVM IR of EXPR compiled over its free inputs"},
     {"asm", ":asm EXPR", "assembly of EXPR compiled over its free inputs"},
     {"dot", ":dot EXPR FILE", "writes EXPR's graph to FILE in Graphviz DOT"},

@@ -15,7 +15,9 @@ TEST_CASE("jit vectorizes transcendental loops") {
   std::string ir = f.llvm_ir(true);
   // libmvec's x86 vector variants are named _ZGV<isa>N<lanes>v_<function>.
   CHECK(ir.find("_ZGV") != std::string::npos);
-  CHECK(ir.find("v_expf") != std::string::npos);
+  // float32 exp is inline code, whose rounding step the vectorizer widens.
+  CHECK(ir.find("v_expf") == std::string::npos);
+  CHECK(ir.find("x float> @llvm.roundeven") != std::string::npos);
   CHECK(ir.find("v_tanhf") != std::string::npos);
   CHECK(ir.find("v_log1pf") != std::string::npos);
   std::string assembly = f.assembly();

@@ -1,5 +1,6 @@
 // Every elementwise op compiled by the JIT against the reference evaluator, in each dtype
 // it accepts, with broadcasting, special values and sizes 0, 1, 7, 17 and 1000.
+#include <cstring>
 #include <limits>
 
 #include "jit_check.h"
@@ -170,4 +171,71 @@ TEST_CASE("jit binary cross-entropy") {
                               {random_tensor(DType::Float64, {17}, rng, 0.01, 0.99),
                                random_tensor(DType::Float64, {17}, rng, 0, 1)},
                               "binary_crossentropy");
+}
+
+namespace {
+
+// Distance in units in the last place between two non-negative finite floats.
+std::int64_t ulps_apart(float a, float b) {
+  std::int32_t ia = 0, ib = 0;
+  std::memcpy(&ia, &a, sizeof a);
+  std::memcpy(&ib, &b, sizeof b);
+  return std::abs(static_cast<std::int64_t>(ia) - static_cast<std::int64_t>(ib));
+}
+
+}  // namespace
+
+// Both are compared with the float64 values over the whole float32 range: exp within 2
+// ulp of the rounded value, sigmoid within 5e-7 relative.
+TEST_CASE("jit float32 exp and sigmoid accuracy") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  Function f = compile({x}, {exp(x), sigmoid(x)});
+
+  // A dense sweep of [-110, 95], which covers overflow, the subnormal results and
+  // underflow to zero, then the special values.
+  std::vector<float> values;
+  for (int i = 0; i <= 2'050'000; ++i) values.push_back(-110.0f + 205.0f * static_cast<float>(i) / 2'050'000.0f);
+  float inf = std::numeric_limits<float>::infinity();
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 88.72283f, 88.72284f, -87.33654f, -103.97208f, -103.97209f, inf, -inf,
+                  std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), std::nanf("")})
+    values.push_back(v);
+
+  Tensor input = Tensor::empty(DType::Float32, {static_cast<std::int64_t>(values.size())});
+  std::memcpy(input.raw_data(), values.data(), values.size() * sizeof(float));
+  std::vector<Tensor> out = f({input});
+  const auto* e = static_cast<const float*>(out[0].raw_data());
+  const auto* s = static_cast<const float*>(out[1].raw_data());
+
+  std::int64_t worst = 0;
+  double worst_sigmoid = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    double v = values[i];
+    auto expected = static_cast<float>(std::exp(v));
+    if (std::isnan(v)) {
+      CHECK(std::isnan(e[i]));
+      CHECK(std::isnan(s[i]));
+      continue;
+    }
+    if (std::isinf(expected) || expected == 0.0f) {
+      // Past the range a float holds, the result is exactly +inf or 0 (or the smallest
+      // subnormal, where the float64 value rounds just below half of it).
+      INFO("exp(" << v << ") = " << e[i] << ", expected " << expected);
+      CHECK((e[i] == expected || (expected == 0.0f && e[i] <= std::numeric_limits<float>::denorm_min())));
+      continue;
+    }
+    std::int64_t apart = ulps_apart(e[i], expected);
+    if (apart > worst) worst = apart;
+    if (apart > 2) {
+      INFO("exp(" << v << ") = " << e[i] << ", expected " << expected);
+      REQUIRE(apart <= 2);
+    }
+    // Below the smallest normal float, sigmoid is compared in absolute terms.
+    double exact_sigmoid = 1.0 / (1.0 + std::exp(-v));
+    double scale = std::max<double>(exact_sigmoid, std::numeric_limits<float>::min());
+    worst_sigmoid = std::max(worst_sigmoid, std::abs(s[i] - exact_sigmoid) / scale);
+  }
+  MESSAGE("largest exp error: " << worst << " ulp; largest sigmoid relative error: " << worst_sigmoid);
+  CHECK(worst <= 2);
+  CHECK(worst_sigmoid < 5e-7);
 }
