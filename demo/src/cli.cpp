@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "cli_options.h"
@@ -62,11 +66,77 @@ int to_int(long long value, const std::string& option) {
   return static_cast<int>(value);
 }
 
+// The column names of a list option; a name given twice is a usage error.
+std::vector<std::string> column_list(const ParsedOptions& options, const std::string& name) {
+  std::vector<std::string> columns = options.get_list(name).value_or(std::vector<std::string>{});
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (columns[i] == columns[j])
+        throw UsageError(fmt::format("{} names column '{}' twice; list each column once", name,
+                                     shorten(columns[i])));
+  return columns;
+}
+
+// The same file, whether or not it exists yet: one inode, or one absolute path once
+// symbolic links and "." and ".." are resolved.
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code error;
+  if (std::filesystem::equivalent(a, b, error) && !error) return true;
+  std::filesystem::path pa = std::filesystem::weakly_canonical(std::filesystem::absolute(a, error), error);
+  if (error) return false;
+  std::filesystem::path pb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, error), error);
+  return !error && pa == pb;
+}
+
+struct NamedPath {
+  std::string option, path;
+};
+
+// Checks, before any work starts, that each output can be written and replaces no input
+// and no other output: a folder that is missing or read-only, or a path that is a folder,
+// would otherwise fail only after training.
+void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const auto& [option, path] = outputs[i];
+    if (path.empty()) throw UsageError(fmt::format("{} is empty; give a file name", option));
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+      throw UsageError(fmt::format("{} '{}' is a folder; give a file name inside it", option, path));
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::string folder = parent.empty() ? "." : parent.string();
+    if (!std::filesystem::is_directory(folder, error))
+      throw UsageError(fmt::format("{} '{}': the folder '{}' does not exist; create it or "
+                                   "choose another path", option, path, folder));
+    if (::access(folder.c_str(), W_OK) != 0)
+      throw UsageError(fmt::format("{} '{}': the folder '{}' is not writable ({}); choose "
+                                   "another path", option, path, folder, std::strerror(errno)));
+    for (const NamedPath& input : inputs)
+      if (same_file(path, input.path))
+        throw UsageError(fmt::format("{} '{}' is the same file as {} '{}'; writing it would "
+                                     "replace the input, so choose another path",
+                                     option, path, input.option, input.path));
+    for (std::size_t j = 0; j < i; ++j)
+      if (same_file(path, outputs[j].path))
+        throw UsageError(fmt::format("{} '{}' and {} '{}' are the same file; give each "
+                                     "output its own path",
+                                     outputs[j].option, outputs[j].path, option, path));
+  }
+}
+
+// The --data input and the outputs that were given among names.
+void check_command_outputs(const ParsedOptions& options, std::vector<NamedPath> inputs,
+                           const std::vector<std::string>& names) {
+  std::vector<NamedPath> outputs;
+  for (const std::string& name : names)
+    if (auto path = options.get(name)) outputs.push_back({name, *path});
+  check_outputs(inputs, outputs);
+}
+
 void read_feature_options(const ParsedOptions& options, FeatureOptions& features,
                           PreprocessOptions& preprocess) {
-  features.features = options.get_list("--features").value_or(std::vector<std::string>{});
-  features.drop = options.get_list("--drop").value_or(std::vector<std::string>{});
-  features.categorical = options.get_list("--categorical").value_or(std::vector<std::string>{});
+  features.features = column_list(options, "--features");
+  features.drop = column_list(options, "--drop");
+  features.categorical = column_list(options, "--categorical");
   if (options.has("--log-transform") && options.has("--no-log-transform"))
     throw UsageError("--log-transform and --no-log-transform contradict each other; give one");
   if (options.has("--log-transform")) preprocess.log_transform = true;
@@ -130,6 +200,9 @@ TrainRequest train_request(const ParsedOptions& options) {
 
   r.test_fraction = options.get_double("--test-fraction").value_or(r.test_fraction);
   if (auto folds = options.get_int("--folds")) r.folds = to_int(*folds, "--folds");
+  if (options.has("--folds") && options.has("--test-fraction"))
+    throw UsageError("--folds and --test-fraction contradict each other: cross-validation "
+                     "tests on every fold in turn; give one");
   r.validation_fraction =
       options.get_double("--validation-fraction").value_or(r.validation_fraction);
   // A setting out of its range is a command-line error (exit 2), as an unparsable one is.
@@ -143,6 +216,7 @@ TrainRequest train_request(const ParsedOptions& options) {
 
 int run_train(const ParsedOptions& options, const TrainRequest& request, std::FILE* out,
               std::FILE* err) {
+  check_command_outputs(options, {{"--data", request.data}}, {"--model", "--report-json"});
   ProgressPrinter printer(err, is_terminal(err), options.has("--quiet"));
   auto on_fold = [&](int fold, int folds) {
     if (fold > 0)
@@ -170,6 +244,7 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
   std::string model = options.require("--model");
   std::string data = options.require("--data");
   std::string target = options.require("--out");
+  check_command_outputs(options, {{"--model", model}, {"--data", data}}, {"--out"});
   std::size_t rows = run_predict(model, data, target);
   if (!options.has("--quiet")) fmt::print(err, "wrote {} predictions to {}\n", rows, target);
   return 0;
@@ -188,6 +263,9 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
     r.kmeans.max_iterations = to_int(*iterations, "--max-iterations");
   if (auto seed = options.get_int("--seed")) r.kmeans.seed = static_cast<std::uint64_t>(*seed);
   r.segment_column = options.get("--segment-column").value_or(r.segment_column);
+  if (trim(r.segment_column).empty())
+    throw UsageError("--segment-column is empty; give the name of the new column, such as segment");
+  check_command_outputs(options, {{"--data", r.data}}, {"--out"});
   // As for train, a setting out of its range is a command-line error (exit 2).
   try {
     validate_kmeans_options(r.kmeans);
@@ -225,6 +303,9 @@ int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FIL
   const std::string& command = arguments[0];
   if (command == "--help" || command == "-h" || command == "help") {
     std::string topic = arguments.size() > 1 ? arguments[1] : "";
+    if (!topic.empty() && topic != "train" && topic != "predict" && topic != "cluster")
+      throw UsageError(fmt::format("no help for '{}'; the commands are train, predict and cluster",
+                                   shorten(topic)));
     fmt::print(out, "{}", help_text(topic));
     return 0;
   }

@@ -80,7 +80,10 @@ std::optional<double> ParsedOptions::get_double(const std::string& name) const {
   std::optional<std::string> text = get(name);
   if (!text) return std::nullopt;
   std::optional<double> value = parse_number(*text);
-  if (!value) throw UsageError(fmt::format("{} '{}' is not a number", name, *text));
+  if (!value && is_out_of_range_number(*text))
+    throw UsageError(fmt::format("{} '{}' is out of the range of a 64-bit float", name, shorten(*text)));
+  if (!value)
+    throw UsageError(fmt::format("{} '{}' is not a finite decimal number", name, shorten(*text)));
   return value;
 }
 

@@ -29,19 +29,33 @@ std::optional<ColumnKind> parse_column_kind(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<double> parse_number(std::string_view text) {
+namespace {
+
+// from_chars on the whole of text, which must start like a decimal number: from_chars
+// also accepts "inf" and "nan", which are not data values here.
+std::optional<std::errc> read_decimal(std::string_view text, double& value) {
   if (text.starts_with('+')) text.remove_prefix(1);
   if (text.empty()) return std::nullopt;
-
-  // from_chars also accepts "inf" and "nan", which are not data values here.
   char first = text.front() == '-' && text.size() > 1 ? text[1] : text.front();
   if (!(first >= '0' && first <= '9') && first != '.') return std::nullopt;
-
-  double value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  if (!std::isfinite(value)) return std::nullopt;
+  if (end != text.data() + text.size()) return std::nullopt;
+  return error;
+}
+
+}  // namespace
+
+std::optional<double> parse_number(std::string_view text) {
+  double value = 0;
+  std::optional<std::errc> error = read_decimal(text, value);
+  if (!error || *error != std::errc() || !std::isfinite(value)) return std::nullopt;
   return value;
+}
+
+bool is_out_of_range_number(std::string_view text) {
+  double value = 0;
+  std::optional<std::errc> error = read_decimal(text, value);
+  return error && *error == std::errc::result_out_of_range;
 }
 
 namespace {
@@ -92,7 +106,7 @@ ColumnKind infer_column_kind(const Column& column) {
   for (const std::string& cell : column.cells) {
     if (is_missing(cell)) continue;
     ++filled;
-    if (parse_number(cell))
+    if (parse_number(cell) || is_out_of_range_number(cell))
       ++numbers;
     else if (parse_date(cell))
       ++dates;
@@ -108,17 +122,22 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
   DAMO_ASSERT(!is_missing(cell), "parse_cell called on a missing cell");
   if (kind == ColumnKind::Numeric) {
     if (auto value = parse_number(cell)) return *value;
+    if (is_out_of_range_number(cell))
+      throw damo::UserError(fmt::format(
+          "{}: '{}' is out of the range of a 64-bit float (about 1e-308 to 1e308 in "
+          "magnitude); fix the value, or leave the cell empty to mark it missing",
+          table.cell_location(row, column), shorten(cell)));
     throw damo::UserError(
         fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
                     "the value, or leave the cell empty to mark it missing",
-                    table.cell_location(row, column), cell));
+                    table.cell_location(row, column), shorten(cell)));
   }
   DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
   if (auto value = parse_date(cell)) return *value;
   throw damo::UserError(
       fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
                   "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
-                  table.cell_location(row, column), cell));
+                  table.cell_location(row, column), shorten(cell)));
 }
 
 bool is_id_name(std::string_view name) {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <array>
 
 #include "byte_io.h"
@@ -58,11 +60,14 @@ FeatureSchema get_schema(ByteReader& in) {
       in.fail("an unknown column kind");
     column.kind = static_cast<ColumnKind>(kind);
     column.median = in.get<double>();
+    if (!std::isfinite(column.median)) in.fail("a median that is not finite");
     auto log1p = in.get<std::uint8_t>();
     if (log1p > 1) in.fail("a log1p flag other than 0 or 1");
     column.log1p = log1p != 0;
     column.mean = in.get<double>();
     column.scale = in.get<double>();
+    if (!std::isfinite(column.mean) || !std::isfinite(column.scale) || column.scale <= 0)
+      in.fail("a standardization mean or scale that is not a finite number (scale above 0)");
     auto categories = in.get<std::uint64_t>();
     for (std::uint64_t c = 0; c < categories; ++c) column.categories.push_back(in.get_string());
     column.mode = in.get_string();
@@ -96,7 +101,10 @@ damo::Tensor get_tensor(ByteReader& in) {
   }
   damo::Tensor tensor(damo::DType::Float32, shape);
   float* data = tensor.data<float>();
-  for (std::int64_t i = 0; i < tensor.numel(); ++i) data[i] = in.get<float>();
+  for (std::int64_t i = 0; i < tensor.numel(); ++i) {
+    data[i] = in.get<float>();
+    if (!std::isfinite(data[i])) in.fail("a weight that is not finite");
+  }
   return tensor;
 }
 

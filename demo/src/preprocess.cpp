@@ -200,6 +200,12 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   // that differ in their last bits too.
   auto [low, high] = std::minmax_element(values.begin(), values.end());
   auto [mean, deviation] = mean_and_deviation(values);
+  if (!std::isfinite(mean) || !std::isfinite(deviation)) {
+    notes.push_back(fmt::format("column '{}' holds values too large to standardize in float64 "
+                                "(its standard deviation overflows) and is not used",
+                                feature.name));
+    return std::nullopt;
+  }
   if (*low == *high || !(deviation > 0)) {
     notes.push_back(
         fmt::format("column '{}' is constant ({}) in the training rows and is not "

@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -91,41 +93,113 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-void write_file_atomically(const std::string& path, std::string_view data) {
+namespace {
+
+// Writes all of data to fd; returns 0, or the errno of the failed write.
+int write_all(int fd, std::string_view data) {
+  std::size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    written += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+// The descriptor that /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N names, or -1.
+int own_descriptor(std::string_view path) {
+  if (path == "/dev/stdout") return 1;
+  if (path == "/dev/stderr") return 2;
+  for (std::string_view prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+    if (!path.starts_with(prefix) || path.size() == prefix.size() || path.size() > prefix.size() + 6) continue;
+    int fd = 0;
+    for (char c : path.substr(prefix.size())) {
+      if (c < '0' || c > '9') return -1;
+      fd = fd * 10 + (c - '0');
+    }
+    return fd;
+  }
+  return -1;
+}
+
+// Writes through a path that is not a regular file, such as a pipe or a terminal, or that
+// names one of this process's descriptors. A descriptor of this process is written
+// directly, after the program's buffered output, so that both land in order: opening
+// /dev/stdout anew would start at offset 0 of a redirected file and overwrite it.
+void write_in_place(const std::string& path, std::string_view data) {
+  if (int own = own_descriptor(path); own >= 0) {
+    std::fflush(nullptr);
+    if (int failure = write_all(own, data); failure != 0)
+      throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
+    return;
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw UserError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
+  int failure = write_all(fd, data);
+  ::close(fd);
+  if (failure != 0) throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
+}
+
+// The file that path names once symbolic links are followed; path itself when it is not
+// a link. A link to a file that does not exist yet resolves to that new file's path.
+std::string resolve_links(const std::string& path) {
+  std::filesystem::path current(path);
+  std::error_code error;
+  for (int hops = 0; hops < 40 && std::filesystem::is_symlink(current, error); ++hops) {
+    std::filesystem::path target = std::filesystem::read_symlink(current, error);
+    if (error) break;
+    current = target.is_absolute() ? target : current.parent_path() / target;
+  }
+  return current.string();
+}
+
+// Paths under /dev and /proc, such as /dev/stdout, stand for open files of a process:
+// replacing what they point to would leave that process writing to a removed file.
+bool is_process_path(const std::string& path) { return path.starts_with("/dev/") || path.starts_with("/proc/"); }
+
+}  // namespace
+
+void write_file_atomically(const std::string& given_path, std::string_view data) {
+  struct stat status {};
+  if (::stat(given_path.c_str(), &status) == 0) {
+    if (S_ISDIR(status.st_mode))
+      throw UserError(fmt::format("cannot write '{}': it is a folder; give a file name", given_path));
+    if (!S_ISREG(status.st_mode) || is_process_path(given_path)) return write_in_place(given_path, data);
+  }
+  std::string path = resolve_links(given_path);
   remove_orphaned_temporaries(path);
 
   std::random_device device;
   std::string temp = fmt::format("{}{}{}.{:08x}", path, kTempInfix, ::getpid(), device());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw UserError(fmt::format("cannot create '{}': {}", temp, std::strerror(errno)));
+  if (fd < 0) {
+    int saved = errno;
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    throw UserError(fmt::format("cannot write '{}': cannot create a file in the folder '{}': {}", given_path,
+                                parent.empty() ? "." : parent.string(), std::strerror(saved)));
+  }
   // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
   // that cannot see this pid. The kernel releases it when fd closes or the process dies.
   ::flock(fd, LOCK_EX | LOCK_NB);
-  std::size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(saved)));
-    }
-    written += static_cast<std::size_t>(n);
+  if (int failure = write_all(fd, data); failure != 0) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw UserError(fmt::format("cannot write '{}': {}", given_path, std::strerror(failure)));
   }
   if (::fsync(fd) != 0) {
     int saved = errno;
     ::close(fd);
     ::unlink(temp.c_str());
-    throw UserError(fmt::format("cannot flush '{}': {}", path, std::strerror(saved)));
+    throw UserError(fmt::format("cannot flush '{}': {}", given_path, std::strerror(saved)));
   }
   // The rename happens while the lock is held, so no other process removes the file first.
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     ::close(fd);
     ::unlink(temp.c_str());
-    throw UserError(
-        fmt::format("cannot rename '{}' to '{}': {}", temp, path, std::strerror(saved)));
+    throw UserError(fmt::format("cannot write '{}': renaming the finished temporary file onto it "
+                                "failed: {}", given_path, std::strerror(saved)));
   }
   ::close(fd);
   sync_parent_directory(path);

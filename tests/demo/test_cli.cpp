@@ -204,3 +204,68 @@ TEST_CASE("progress bar redraws one terminal line") {
   CHECK(contains(text, "fold 1/2  [############............] epoch 2/4  loss 0.5000"));
   CHECK_FALSE(contains(text, "validation"));
 }
+
+TEST_CASE("cli outputs never replace an input") {
+  std::string dir = temp_dir("cli_output_paths");
+  std::string table = dir + "/t.csv";
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 24; ++i) text += std::to_string(i) + "," + std::to_string(i % 5) + "," + "xy"[i % 2] + "\n";
+  write_text(table, text);
+
+  Run model_over_data = run({"train", "--data", table, "--label", "label", "--model", table, "--quiet"});
+  CHECK(model_over_data.status == 2);
+  CHECK(contains(model_over_data.err, "is the same file as --data"));
+  // Another spelling of the same path is the same file too.
+  Run dotted = run({"cluster", "--data", table, "-k", "2", "--out", dir + "/./t.csv"});
+  CHECK(dotted.status == 2);
+  CHECK(contains(dotted.err, "--out '" + dir + "/./t.csv' is the same file as --data"));
+  CHECK(read_text(table) == text);
+
+  Run two_outputs = run({"train", "--data", table, "--label", "label", "--model", dir + "/o",
+                         "--report-json", dir + "/o", "--quiet"});
+  CHECK(two_outputs.status == 2);
+  CHECK(contains(two_outputs.err, "--model '" + dir + "/o' and --report-json '" + dir + "/o' are the same file"));
+  CHECK_FALSE(file_exists(dir + "/o"));
+
+  Run no_folder = run({"train", "--data", table, "--label", "label", "--model", dir + "/none/m", "--quiet"});
+  CHECK(no_folder.status == 2);
+  CHECK(contains(no_folder.err, "the folder '" + dir + "/none' does not exist"));
+  // The check comes before training: no progress was printed.
+  CHECK_FALSE(contains(no_folder.err, "epoch"));
+  Run folder = run({"predict", "--model", dir + "/m", "--data", table, "--out", dir});
+  CHECK(folder.status == 2);
+  CHECK(contains(folder.err, "--out '" + dir + "' is a folder"));
+}
+
+TEST_CASE("cli rejects duplicate and contradictory options") {
+  std::string data = shipped_data("wholesale_customers.csv");
+  Run twice = run({"train", "--data", data, "--label", "Channel", "--features", "Fresh,Milk,Fresh"});
+  CHECK(twice.status == 2);
+  CHECK(contains(twice.err, "--features names column 'Fresh' twice"));
+  Run both = run({"train", "--data", data, "--label", "Channel", "--folds", "5", "--test-fraction", "0.3"});
+  CHECK(both.status == 2);
+  CHECK(contains(both.err, "--folds and --test-fraction contradict each other"));
+  Run column = run({"cluster", "--data", data, "-k", "2", "--segment-column", " "});
+  CHECK(column.status == 2);
+  CHECK(contains(column.err, "--segment-column is empty"));
+  Run help = run({"help", "bogus"});
+  CHECK(help.status == 2);
+  CHECK(contains(help.err, "no help for 'bogus'"));
+  Run tiny = run({"train", "--data", data, "--label", "Channel", "--lr", "1e-400"});
+  CHECK(tiny.status == 2);
+  CHECK(contains(tiny.err, "--lr '1e-400' is out of the range of a 64-bit float"));
+  Run infinite = run({"train", "--data", data, "--label", "Channel", "--lr", "inf"});
+  CHECK(contains(infinite.err, "--lr 'inf' is not a finite decimal number"));
+}
+
+TEST_CASE("cli data errors shorten long cells") {
+  std::string dir = temp_dir("cli_long_cell");
+  std::string text = "a,b,label\n1," + std::string(100000, '7') + ",x\n";
+  for (int i = 0; i < 24; ++i) text += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
+  write_text(dir + "/long.csv", text);
+  Run run_long = run({"train", "--data", dir + "/long.csv", "--label", "label", "--quiet"});
+  CHECK(run_long.status == 1);
+  CHECK(contains(run_long.err, "line 2, column 'b': '7777777777777777777777777777777777777777... (100000 characters)' "
+                               "is out of the range of a 64-bit float"));
+  CHECK(run_long.err.size() < 1000);
+}

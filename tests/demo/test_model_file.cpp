@@ -2,6 +2,8 @@
 // other-version files.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "demo/test_util.h"
 #include "segment/model.h"
 
@@ -143,4 +145,16 @@ TEST_CASE("model shapes checked against schema") {
 
 TEST_CASE("model load names a missing file") {
   CHECK(contains(error_message([] { load_model("/nonexistent/m.bin"); }), "/nonexistent/m.bin"));
+}
+
+TEST_CASE("model with non-finite numbers rejected") {
+  // serialize_model adds a valid checksum, so only the value checks can catch these.
+  Model model = small_model();
+  model.weights[2].set_double(3, std::nan(""));
+  std::string message = error_message([&] { parse_model(serialize_model(model), "nan.bin"); });
+  CHECK(contains(message, "nan.bin is not a valid model file: a weight that is not finite"));
+  model = small_model();
+  model.schema.columns[0].scale = 0;
+  message = error_message([&] { parse_model(serialize_model(model), "scale.bin"); });
+  CHECK(contains(message, "scale.bin is not a valid model file: a standardization mean or scale"));
 }

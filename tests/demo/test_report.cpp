@@ -59,3 +59,16 @@ TEST_CASE("json report holds the same numbers") {
   CHECK(json.front() == '{');
   CHECK(json.substr(json.size() - 2) == "}\n");
 }
+
+TEST_CASE("json report replaces bytes that are not UTF-8") {
+  TrainingReport r = sample_report();
+  // A Latin-1 e-acute, a stray continuation byte, a truncated sequence and an overlong
+  // slash become U+FFFD; well-formed two-, three- and four-byte characters stay.
+  r.features = {"caf\xe9", "a\x80z", "b\xe2\x82", "\xc0\xaf", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"};
+  std::string json = report_json(r);
+  CHECK(contains(json, "\"caf\\ufffd\""));
+  CHECK(contains(json, "\"a\\ufffdz\""));
+  CHECK(contains(json, "\"b\\ufffd\\ufffd\""));
+  CHECK(contains(json, "\"\\ufffd\\ufffd\""));
+  CHECK(contains(json, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""));
+}

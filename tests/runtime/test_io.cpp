@@ -2,6 +2,7 @@
 // killing a writing child process at random moments.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,9 +66,41 @@ TEST_CASE("write_file_atomically names an unwritable folder") {
     write_file_atomically("/nonexistent/damo/file.bin", "x");
     FAIL("no error");
   } catch (const UserError& e) {
-    std::string message = e.what();
-    CHECK(message.starts_with("cannot create '/nonexistent/damo/file.bin.tmp."));
-    CHECK(message.ends_with("': No such file or directory"));
+    CHECK(std::string(e.what()) == "cannot write '/nonexistent/damo/file.bin': cannot create a file in "
+                                   "the folder '/nonexistent/damo': No such file or directory");
+  }
+}
+
+TEST_CASE("write_file_atomically keeps a symbolic link") {
+  std::string dir = fresh_dir("io_link");
+  std::string target = dir + "/target.bin";
+  write_file_atomically(target, "old");
+  fs::create_symlink("target.bin", dir + "/link.bin");
+  write_file_atomically(dir + "/link.bin", "new");
+  CHECK(fs::is_symlink(dir + "/link.bin"));
+  CHECK(read_file(target) == "new");
+  CHECK(file_names(dir) == std::vector<std::string>{"link.bin", "target.bin"});
+}
+
+TEST_CASE("write_file_atomically writes through a pipe") {
+  std::string dir = fresh_dir("io_fifo");
+  std::string fifo = dir + "/pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });
+  write_file_atomically(fifo, "through the pipe");
+  reader.join();
+  CHECK(received == "through the pipe");
+  CHECK(fs::is_fifo(fifo));
+}
+
+TEST_CASE("write_file_atomically rejects a folder") {
+  std::string dir = fresh_dir("io_folder");
+  try {
+    write_file_atomically(dir, "x");
+    FAIL("no error");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()) == "cannot write '" + dir + "': it is a folder; give a file name");
   }
 }
 

@@ -30,6 +30,10 @@ std::optional<ColumnKind> parse_column_kind(std::string_view name);
 /// for anything else, including "nan", "inf", hexadecimal and trailing text.
 std::optional<double> parse_number(std::string_view text);
 
+/// True when text is written as a decimal number whose value a float64 cannot hold
+/// ("1e400", "1e-400"); parse_number returns nullopt for it.
+bool is_out_of_range_number(std::string_view text);
+
 /// Days since 1970-01-01 of a date written dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or
 /// yyyy-mm-dd. Returns nullopt for other text and for days that do not exist.
 std::optional<double> parse_date(std::string_view text);

@@ -17,6 +17,10 @@ std::string read_file(const std::string& path);
 /// rename leaves it behind. The next write to the same path removes such orphans when no
 /// process with their pid runs and no writer holds their flock() lock. Readers of path
 /// never open temporaries.
+///
+/// A symbolic link is followed: the file it points to is replaced and the link stays.
+/// A pipe, a terminal or /dev/stdout cannot be renamed over, so such a path is written
+/// through in place, which is not atomic.
 void write_file_atomically(const std::string& path, std::string_view data);
 
 }  // namespace damo
