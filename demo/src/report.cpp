@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "damo/frontend/diagnostics.h"
+
 namespace segment {
 
 std::string format_table(const std::vector<std::vector<std::string>>& rows, bool right_align) {
@@ -107,31 +109,6 @@ std::string timing_section(const TrainingReport& r) {
   return text;
 }
 
-// Length of the well-formed UTF-8 sequence that starts text[at], or 0 when the bytes there
-// are not one (a stray continuation byte, a truncated, overlong or surrogate sequence).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  unsigned char lead = byte(at);
-  std::size_t length = 0;
-  if (lead < 0x80)
-    length = 1;
-  else if (lead >= 0xC2 && lead <= 0xDF)
-    length = 2;
-  else if (lead >= 0xE0 && lead <= 0xEF)
-    length = 3;
-  else if (lead >= 0xF0 && lead <= 0xF4)
-    length = 4;
-  if (length == 0 || at + length > text.size()) return 0;
-  for (std::size_t i = 1; i < length; ++i)
-    if ((byte(at + i) & 0xC0) != 0x80) return 0;
-  // The second byte's range rules out overlong forms, surrogates and values past U+10FFFF.
-  unsigned char second = length > 1 ? byte(at + 1) : 0;
-  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) || (lead == 0xF0 && second < 0x90) ||
-      (lead == 0xF4 && second > 0x8F))
-    return 0;
-  return length;
-}
-
 // JSON string literal with the escapes RFC 8259 requires. JSON text is UTF-8, so a byte
 // that is not part of well-formed UTF-8 (a Latin-1 header, say) becomes U+FFFD.
 std::string json_string(std::string_view text) {
@@ -139,7 +116,7 @@ std::string json_string(std::string_view text) {
   for (std::size_t at = 0; at < text.size(); ++at) {
     char c = text[at];
     if (static_cast<unsigned char>(c) >= 0x80) {
-      std::size_t length = utf8_sequence_length(text, at);
+      std::size_t length = damo::utf8_sequence_length(text, at);
       if (length == 0) {
         out += "\\ufffd";
         continue;

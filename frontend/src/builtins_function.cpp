@@ -11,9 +11,17 @@ namespace {
 
 Value make_grad(Args& a) {
   Expr cost = a.tensor("cost");
-  if (!a.value("wrt").is(Value::Kind::List)) return Value::tensor(grad(cost, a.tensor("wrt")));
+  GradOptions options;
+  if (a.has("disconnected")) {
+    std::string policy = a.string("disconnected");
+    if (policy == "zeros")
+      options.disconnected = DisconnectedPolicy::Zeros;
+    else if (policy != "raise")
+      a.fail("disconnected", fmt::format("disconnected must be \"raise\" or \"zeros\", not \"{}\"", policy));
+  }
+  if (!a.value("wrt").is(Value::Kind::List)) return Value::tensor(grad(cost, a.tensor("wrt"), options));
   std::vector<Value> out;
-  for (const Expr& g : grad(cost, a.tensors("wrt"))) out.push_back(Value::tensor(g));
+  for (const Expr& g : grad(cost, a.tensors("wrt"), options)) out.push_back(Value::tensor(g));
   return Value::list(std::move(out));
 }
 
@@ -60,8 +68,9 @@ Value make_function(Args& a) {
 }  // namespace
 
 void add_function_builtins(std::vector<Builtin>& out) {
-  out.push_back(define("grad(cost, wrt)",
-                       "gradient of a scalar cost with respect to a tensor or a list of them",
+  out.push_back(define("grad(cost, wrt, disconnected=\"raise\")",
+                       "gradient of a scalar cost with respect to a tensor or a list of them; "
+                       "disconnected=\"zeros\" gives zeros for one the cost does not depend on",
                        make_grad));
   out.push_back(define("simplify(e)", "e after algebraic simplification and stabilization",
                        [](Args& a) -> Value {

@@ -124,8 +124,8 @@ void CommandRunner::run() {
     interpreter_.request_quit();
     return;
   }
-  fail(fmt::format("unknown command ':{}'{}; :help lists the commands", name,
-                   did_you_mean(":" + name, command_names())));
+  std::string hint = did_you_mean(":" + name, command_names());
+  fail(fmt::format("unknown command ':{}'{}", name, hint.empty() ? "; :help lists the commands" : hint));
 }
 
 void CommandRunner::help() {
@@ -168,6 +168,15 @@ void CommandRunner::dot() {
   std::size_t split = text.find_last_of(" \t");
   if (text.empty() || split == std::string_view::npos)
     fail(":dot needs an expression and a file name, as in :dot x + 1 graph.dot");
+  // The whole argument parsing as one expression means the file name is missing: its last
+  // word would otherwise be taken as the file.
+  bool whole_is_expression = true;
+  try {
+    parse_expression(source(), command_.argument_begin, command_.argument_end);
+  } catch (const UserError&) {
+    whole_is_expression = false;
+  }
+  if (whole_is_expression) fail(":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
   std::string path = file_argument(text.substr(split + 1));
   std::size_t end = static_cast<std::size_t>(text.data() + split - source().text().data());
   Expr e = expression_argument(end);

@@ -89,11 +89,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string closest_name(std::string_view name, const std::vector<std::string>& candidates) {
+  // The edit distance takes time in the product of the two lengths, and a name this long is
+  // no typo of a short one.
+  constexpr std::size_t kLongestCompared = 64;
+  if (name.size() > kLongestCompared) return "";
   std::size_t limit = std::max<std::size_t>(1, name.size() / 3);
   std::string best;
   std::size_t best_distance = limit + 1;
   for (const std::string& candidate : candidates) {
     if (candidate == name) continue;
+    // Lengths that differ by more than the limit need more edits than it allows.
+    std::size_t gap = candidate.size() > name.size() ? candidate.size() - name.size() : name.size() - candidate.size();
+    if (gap > limit) continue;
     std::size_t distance = edit_distance(name, candidate);
     // Ties go to the alphabetically first candidate, so the hint does not depend on the
     // order of the candidate list.

@@ -2,6 +2,8 @@
 // factories. Errors from a factory are re-raised at the operator or call that built it.
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <cstring>
 #include <utility>
 
@@ -12,6 +14,12 @@
 namespace damo {
 
 namespace {
+
+// A name for a message: its first 40 characters and its length when it is much longer.
+std::string shown_name(std::string_view name) {
+  if (name.size() <= 60) return std::string(name);
+  return fmt::format("{}... ({} characters)", name.substr(0, 40), name.size());
+}
 
 Expr apply_binary(ast::BinaryOp op, Expr a, Expr b) {
   switch (op) {
@@ -75,7 +83,7 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
   if (builtin_table().find(name.name) != nullptr) return Value::builtin(name.name);
   if (std::optional<DType> d = dtype_named(name.name)) return Value::dtype(*d);
   fail(expr.offset,
-       fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
+       fmt::format("unknown variable '{}'{}", shown_name(name.name), did_you_mean(name.name, known_names())));
 }
 
 Value Interpreter::evaluate_list(const ast::List& list) {
@@ -112,7 +120,7 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
   const auto* name = std::get_if<ast::Name>(&call.callee->node);
   if (name != nullptr && lookup(name->name) == nullptr && !builtin_table().find(name->name) &&
       !dtype_named(name->name)) {
-    fail(call.callee->offset, fmt::format("unknown function '{}'{}", name->name,
+    fail(call.callee->offset, fmt::format("unknown function '{}'{}", shown_name(name->name),
                                           did_you_mean(name->name, known_names())));
   }
   callee = evaluate(*call.callee);
@@ -180,6 +188,14 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
                              "cannot represent; pass values that fit",
                              i + 1, param->name(), dtype_name(param.dtype()), t.get_double(k),
                              dtype_name(param.dtype())));
+      // A finite literal beyond float32's range would become infinity.
+      if (param.dtype() == DType::Float32)
+        for (std::int64_t k = 0; k < t.numel(); ++k)
+          if (std::isfinite(t.get_double(k)) && !std::isfinite(converted.get_double(k)))
+            fail(argument.offset,
+                 fmt::format("argument {} ('{}') is f32, but the literal holds {}, beyond f32's "
+                             "largest value 3.4e38; pass values that fit or declare the input f64",
+                             i + 1, param->name(), t.get_double(k)));
       t = std::move(converted);
     }
     if (t.dtype() != param.dtype())

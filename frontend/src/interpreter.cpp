@@ -183,7 +183,9 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
 }
 
 std::string Interpreter::print_tensor(const Expr& expr, std::size_t offset) {
-  if (has_value(expr)) {
+  // Without inputs but with a symbolic dimension (the gradient of sum(x) is ones of x's
+  // shape), there is no size to compute with, so such an expression prints as text.
+  if (has_value(expr) && expr.shape().static_numel().has_value()) {
     Tensor t = constant_value(expr, offset);
     return options_.json ? tensor_to_json(t) : format_tensor_with_type(t);
   }

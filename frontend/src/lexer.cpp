@@ -91,7 +91,10 @@ Lexer::Lexer(const SourceFile& source, std::size_t begin, std::size_t end, bool 
       position_(std::min(begin, source.size())),
       end_(std::min(end, source.size())),
       commands_(commands),
-      at_line_start_(commands) {}
+      at_line_start_(commands) {
+  // A UTF-8 byte-order mark, which some editors put at the start of a file, is not text.
+  if (position_ == 0 && std::string_view(text_).starts_with("\xEF\xBB\xBF")) position_ = 3;
+}
 
 Token Lexer::make(TokenKind kind, std::size_t start) const {
   Token token;

@@ -116,6 +116,11 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
   std::vector<const Node*> targets;
   for (std::size_t i = 0; i < wrt.size(); ++i) {
     check_same_graph(caller, outputs[0], wrt[i], fmt::format("variable {}", i));
+    // A constant has no variable to vary; its gradient would always be disconnected.
+    if (wrt[i].node()->is_constant())
+      throw UserError(fmt::format("{}: variable {} is a constant {} {}; take gradients with respect "
+                                  "to inputs, shared variables or expressions of them",
+                                  caller, i, dtype_name(wrt[i].dtype()), wrt[i].shape().to_string()));
     if (!is_float(wrt[i].dtype()))
       throw UserError(fmt::format("{}: variable '{}' has dtype {}; only f32 and f64 variables "
                                   "have gradients",
@@ -139,7 +144,8 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
         caller, caller == "grad" ? "the cost" : "the output", variable_name(x));
     if (options.disconnected == DisconnectedPolicy::Raise)
       throw UserError(message +
-                      "; pass GradOptions{DisconnectedPolicy::Zeros} to get zeros instead");
+                      "; to get zeros instead, pass GradOptions{DisconnectedPolicy::Zeros} in C++ "
+                      "or disconnected=\"zeros\" to grad() in the expression language");
     if (options.disconnected == DisconnectedPolicy::Warn)
       log_at(1, "{}; its gradient is zero", message);
     result.push_back(detail::zeros(x.graph(), x.dtype(), x.shape()));

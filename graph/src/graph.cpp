@@ -99,6 +99,11 @@ Expr Graph::input(const std::string& name, DType dtype, const Shape& shape) {
                                   existing->shape().to_string(), dtype_name(dtype),
                                   shape.to_string()));
     }
+    // Printed graphs name both kinds of leaf by name alone, so the names must differ.
+    if (shared_by_name_.count(name) != 0)
+      throw UserError(fmt::format("a shared variable named '{}' already exists in this graph; "
+                                  "give the input another name",
+                                  name));
   }
   NodeSpec spec;
   spec.op = OpKind::Input;
@@ -158,6 +163,10 @@ Expr Graph::shared(const std::shared_ptr<SharedVariable>& variable) {
     if (it != shared_by_name_.end() && it->second != variable)
       throw UserError(fmt::format("another shared variable named '{}' already exists in this "
                                   "graph",
+                                  variable->name()));
+    if (inputs_by_name_.count(variable->name()) != 0)
+      throw UserError(fmt::format("an input named '{}' already exists in this graph; give the "
+                                  "shared variable another name",
                                   variable->name()));
     shared_by_name_[variable->name()] = variable;
   }

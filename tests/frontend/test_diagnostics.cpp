@@ -18,6 +18,8 @@ constexpr const char* kPrelude =
 
 std::string with_prelude(const std::string& code) { return kPrelude + code; }
 
+bool contains_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 }  // namespace
 
 TEST_CASE("diagnostic unknown function") {
@@ -183,7 +185,7 @@ TEST_CASE("diagnostic float subscript") {
 
 TEST_CASE("diagnostic unknown command") {
   auto e = error_of(":grap 1");
-  CHECK(e.message == "unknown command ':grap'; did you mean ':graph'?; :help lists the commands");
+  CHECK(e.message == "unknown command ':grap'; did you mean ':graph'?");
 }
 
 TEST_CASE("diagnostic command argument error column") {
@@ -345,4 +347,59 @@ TEST_CASE("diagnostic missing file for load") {
   CHECK(e.line == 1);
   CHECK(e.column == 1);
   CHECK(e.message.find("/nonexistent/file.damo") != std::string::npos);
+}
+
+TEST_CASE("diagnostic long unknown name") {
+  // A name of a million characters: no suggestion search (which takes time in the square
+  // of the length), and a message that shows its start and length only.
+  std::string name(1'000'000, 'q');
+  auto e = error_of(name + " = 1\n" + name + "z + 1");
+  CHECK(e.message == "unknown variable '" + std::string(40, 'q') + "... (1000001 characters)'");
+  CHECK(e.what.size() < 600);
+  CHECK(contains_text(e.what, "\n  " + std::string(160, 'q') + "...\n  ^"));
+}
+
+TEST_CASE("diagnostic caret in a window of a long line") {
+  auto e = error_of(with_prelude("x + " + std::string(400, ' ') + "* 2"));
+  CHECK(e.message == "expected an expression, found '*'");
+  CHECK(e.column == 405);
+  // The window keeps 80 characters before the caret and marks the cut with "...".
+  CHECK(contains_text(e.what, "\n  ..." + std::string(80, ' ') + "* 2\n  " + std::string(83, ' ') + "^"));
+}
+
+TEST_CASE("diagnostic byte-order mark skipped") {
+  CHECK(damo::testing::output("\xEF\xBB\xBF" "1 + 2") == "3 : i64 ()");
+}
+
+TEST_CASE("diagnostic input named like a shared variable") {
+  auto e = error_of("s = shared(\"a\", [1.0, 2.0])\na = vector(f32, [2])");
+  CHECK(e.message == "a shared variable named 'a' already exists in this graph; give the input another name");
+  CHECK(e.line == 2);
+}
+
+TEST_CASE("diagnostic grad of a constant") {
+  auto e = error_of(with_prelude("grad(sum(x), 3.0)"));
+  CHECK(e.message == "grad: variable 0 is a constant f64 (); take gradients with respect to inputs, "
+                     "shared variables or expressions of them");
+}
+
+TEST_CASE("diagnostic grad disconnected policy") {
+  auto e = error_of(with_prelude("grad(sum(X), x)"));
+  CHECK(contains_text(e.message, "or disconnected=\"zeros\" to grad() in the expression language"));
+  CHECK(damo::testing::output(with_prelude("grad(sum(X), x, disconnected=\"zeros\")")) ==
+        "broadcast_to(0, [x_0]) : f32 (x_0,)");
+  auto policy = error_of(with_prelude("grad(sum(X), x, disconnected=\"ignore\")"));
+  CHECK(policy.message == "disconnected must be \"raise\" or \"zeros\", not \"ignore\"");
+}
+
+TEST_CASE("diagnostic f32 literal beyond range") {
+  auto e = error_of(with_prelude("f = function([x], x * 2)\nf([1.0, 1e300])"));
+  CHECK(e.message == "argument 1 ('x') is f32, but the literal holds 1e+300, beyond f32's largest "
+                     "value 3.4e38; pass values that fit or declare the input f64");
+  CHECK(e.line == 5);
+}
+
+TEST_CASE("diagnostic dot without a file") {
+  auto e = error_of(with_prelude(":dot x * 2"));
+  CHECK(e.message == ":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
 }

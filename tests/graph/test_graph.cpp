@@ -153,6 +153,12 @@ TEST_CASE("shared variables") {
   auto other = std::make_shared<SharedVariable>("w", Tensor::zeros(F32, {3}));
   CHECK(user_error([&] { g.shared(other); }) ==
         "another shared variable named 'w' already exists in this graph");
+  // Inputs and shared variables print by name alone, so they cannot share one.
+  CHECK(user_error([&] { g.input("w", F32, {3}); }) ==
+        "a shared variable named 'w' already exists in this graph; give the input another name");
+  g.input("x", F32, {3});
+  CHECK(user_error([&] { g.shared("x", Tensor::zeros(F32, {3})); }) ==
+        "an input named 'x' already exists in this graph; give the shared variable another name");
   CHECK(user_error([&] { g.shared("", Tensor::zeros(F32, {3})); }) ==
         "Graph::shared: a shared variable needs a non-empty name");
   CHECK(user_error([&] { g.shared(std::shared_ptr<SharedVariable>()); }) ==
