@@ -151,6 +151,7 @@ TEST_CASE("repl session on a terminal") {
   std::string saved = damo::testing::read_text(history);
   CHECK(saved.find("softmax(x)") != std::string::npos);
   CHECK(saved.find("3\\040*\\0403") != std::string::npos);
+  std::remove(history.c_str());
 }
 
 TEST_CASE("repl end of input exits cleanly") {
@@ -164,4 +165,5 @@ TEST_CASE("repl end of input exits cleanly") {
   REQUIRE(terminal.wait_for("damo> "));
   terminal.type("\x04");
   CHECK(terminal.exit_status() == 0);
+  std::remove(history.c_str());
 }
