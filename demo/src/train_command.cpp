@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "damo/runtime/error.h"
@@ -166,6 +168,14 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
                             const ProgressCallback& progress, const FoldCallback& on_fold) {
   Split split = stratified_split(d.labels.classes, r.test_fraction, r.training.seed);
   TrainingReport report = base_report(d, r);
+  // Every segment keeps at least one test row and one training row, so many small
+  // segments pull the test share away from the one asked for.
+  double share = static_cast<double>(split.test.size()) / static_cast<double>(d.labels.classes.size());
+  if (std::abs(share - r.test_fraction) > 0.05)
+    report.notes.push_back(fmt::format(
+        "the test split holds {} of {} rows ({:.0f}%), not the {:.0f}% asked for, because each "
+        "segment keeps at least one test row and one training row",
+        split.test.size(), d.labels.classes.size(), 100 * share, 100 * r.test_fraction));
   if (on_fold) on_fold(0, 0);
   Fit fit = fit_network(d, split.train, r, progress, report.notes);
 

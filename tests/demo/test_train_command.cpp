@@ -2,6 +2,8 @@
 // network, a train -> save -> load -> predict round trip, and damaged model files.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "demo/test_util.h"
@@ -212,4 +214,27 @@ TEST_CASE("train on mall table when present") {
   CHECK(outcome.report.segments == std::vector<std::string>{"Female", "Male"});
   CHECK(outcome.report.features ==
         std::vector<std::string>{"Age", "Annual Income (k$)", "Spending Score (1-100)"});
+}
+
+TEST_CASE("test split share note for small segments") {
+  // 40 segments of 3 rows: each keeps one test row, a third of the table.
+  std::string dir = temp_dir("train_small_segments");
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 120; ++i)
+    text += std::to_string((i * 13) % 17) + "," + std::to_string((i * 7) % 11) + ",c" + std::to_string(i % 40) + "\n";
+  write_text(dir + "/small.csv", text);
+  TrainRequest request;
+  request.data = dir + "/small.csv";
+  request.label = "label";
+  request.training.epochs = 1;
+  TrainOutcome outcome = train_and_evaluate(request);
+  CHECK(outcome.report.evaluated_rows == 40);
+  bool noted = std::any_of(outcome.report.notes.begin(), outcome.report.notes.end(), [](const std::string& note) {
+    return note == "the test split holds 40 of 120 rows (33%), not the 20% asked for, because each segment keeps "
+                   "at least one test row and one training row";
+  });
+  CHECK(noted);
+  // The shipped table splits as asked and gets no such note.
+  TrainOutcome wholesale = train_and_evaluate(wholesale_request());
+  for (const std::string& note : wholesale.report.notes) CHECK_FALSE(contains(note, "the test split holds"));
 }
