@@ -222,7 +222,27 @@ std::int64_t Interpreter::constant_int(const ast::Expr& expr, const std::string&
 }
 
 Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index) {
-  Expr x = to_expr(evaluate(*index.target), index.target->offset);
+  Value target = evaluate(*index.target);
+  // A list whose items form one tensor is indexed as that tensor. Other lists, such as the
+  // gradients grad(cost, [W, b]) returns, whose items differ in shape, take one integer
+  // subscript, which picks an item.
+  bool forms_tensor = true;
+  if (target.is(Value::Kind::List)) {
+    try {
+      to_expr(target, index.target->offset);
+    } catch (const UserError&) {
+      forms_tensor = false;
+    }
+  }
+  if (!forms_tensor && index.subscripts.size() == 1 && !index.subscripts[0].is_slice) {
+    const ast::Subscript& s = index.subscripts[0];
+    std::int64_t k = constant_int(*s.index, "a list subscript");
+    auto count = static_cast<std::int64_t>(target.items().size());
+    if (k < -count || k >= count)
+      fail(s.offset, fmt::format("index {} is out of range for a list of {} items", k, count));
+    return target.items()[static_cast<std::size_t>(k < 0 ? k + count : k)];
+  }
+  Expr x = to_expr(target, index.target->offset);
   if (static_cast<int>(index.subscripts.size()) > x.rank())
     fail(index.subscripts[static_cast<std::size_t>(x.rank())].offset,
          fmt::format("too many subscripts: the tensor has rank {} ({}) but {} were given", x.rank(),

@@ -333,3 +333,14 @@ TEST_CASE("session opt command fuses") {
   CHECK(text.find("fused_elementwise") != std::string::npos);
   CHECK(text.find("sigmoid") != std::string::npos);
 }
+
+TEST_CASE("session list subscripts") {
+  // Items of different shapes: an integer subscript picks one.
+  std::string prelude = "a = vector(f32, [n])\nb = vector(f32, [m])\ng = grad(sum(a) + sum(b * b), [a, b])\n";
+  CHECK(output(prelude + "g[-1]") == "broadcast_to(expand_dims(1, 0), [m]) * b + broadcast_to(expand_dims(1, 0), [m]) * b : f32 (m,)");
+  CHECK(output(prelude + ":type g[0]") == "f32 (n,)");
+  CHECK(damo::testing::error_of(prelude + "g[2]").message == "index 2 is out of range for a list of 2 items");
+  // A list that forms a tensor is indexed as that tensor.
+  CHECK(output("[[1, 2], [3, 4]][1]") == "[3, 4] : i64 (2,)");
+  CHECK(output("[[1, 2], [3, 4]][1, 0]") == "3 : i64 ()");
+}
