@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 
 #include <algorithm>
 
@@ -77,6 +79,49 @@ void add_notes(std::vector<std::string>& notes, const std::vector<std::string>& 
     if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
 }
 
+// Bytes of memory the system can still give this process (MemAvailable in /proc/meminfo),
+// or 0 when it cannot be read.
+std::uint64_t available_memory_bytes() {
+  std::FILE* file = std::fopen("/proc/meminfo", "r");
+  if (file == nullptr) return 0;
+  char line[256];
+  std::uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, file) != nullptr)
+    if (std::sscanf(line, "MemAvailable: %" SCNu64 " kB", &kib) == 1) break;
+  std::fclose(file);
+  return kib * 1024;
+}
+
+// Refuses a network whose training would need more memory than the system has left, before
+// any of it is allocated: with overcommitted memory, the allocations themselves would
+// succeed and the system would run out part way through training. The estimate counts the
+// float32 weights with their gradients, update values and optimizer state, the activations
+// of a batch forward and backward, and one prediction pass over the evaluated rows.
+void check_network_memory(const NetworkLayout& layout, const TrainRequest& r, std::size_t rows) {
+  std::vector<std::int64_t> sizes = {layout.inputs};
+  sizes.insert(sizes.end(), layout.hidden.begin(), layout.hidden.end());
+  sizes.push_back(layout.classes);
+  double weights = 0, widths = 0, widest = 0;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    weights += static_cast<double>(sizes[i]) * static_cast<double>(sizes[i + 1]) + static_cast<double>(sizes[i + 1]);
+    widths += static_cast<double>(sizes[i + 1]);
+    widest = std::max(widest, static_cast<double>(sizes[i + 1]));
+  }
+  // Adam keeps two values per weight, momentum one, plain gradient descent none.
+  double state = 0;
+  if (r.training.optimizer.kind == OptimizerKind::Adam) state = 2;
+  if (r.training.optimizer.kind == OptimizerKind::Momentum) state = 1;
+  double batch = static_cast<double>(std::min(r.training.batch_size, rows));
+  double bytes = 4 * (weights * (3 + state) + 3 * batch * widths + 2 * static_cast<double>(rows) * widest);
+  std::uint64_t available = available_memory_bytes();
+  if (available == 0 || bytes <= static_cast<double>(available)) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  throw damo::RuntimeError(fmt::format(
+      "out of memory: the network {} has {:.0f} weights and needs about {:.1f} GiB to train on {} "
+      "rows, but the system has {:.1f} GiB available",
+      describe_layout(layout), weights, bytes / kGiB, rows, static_cast<double>(available) / kGiB));
+}
+
 Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, const TrainRequest& r,
                 const ProgressCallback& progress, std::vector<std::string>& notes) {
   // Hold out validation rows from the training positions, stratified like the test split.
@@ -105,6 +150,7 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, con
 
   NetworkLayout layout{static_cast<std::int64_t>(fit.schema.width()), r.hidden, classes,
                        r.activation};
+  check_network_memory(layout, r, std::max(train.classes.size(), d.labels.classes.size() - fit_positions.size()));
   fit.network = std::make_unique<Network>(layout, r.training.seed);
   fit.training = train_network(*fit.network, train, validation, r.training, progress);
   return fit;

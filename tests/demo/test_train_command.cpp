@@ -238,3 +238,18 @@ TEST_CASE("test split share note for small segments") {
   TrainOutcome wholesale = train_and_evaluate(wholesale_request());
   for (const std::string& note : wholesale.report.notes) CHECK_FALSE(contains(note, "the test split holds"));
 }
+
+TEST_CASE("train refuses a network larger than memory before allocating it") {
+  // 10^12 weights need terabytes; the check runs before any weight exists.
+  TrainRequest request = wholesale_request();
+  request.hidden = {100'000'000'000};
+  std::string message;
+  try {
+    train_and_evaluate(request);
+  } catch (const damo::RuntimeError& e) {
+    message = e.what();
+  }
+  CHECK(message.starts_with("out of memory: the network 7 -> 100000000000 sigmoid -> 2 softmax has 1000000000002 "
+                            "weights and needs about "));
+  CHECK(contains(message, "GiB to train on 317 rows, but the system has "));
+}
