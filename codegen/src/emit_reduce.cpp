@@ -376,6 +376,11 @@ class ReductionEmitter {
     llvm::Type* type = value_type(f_.context, spec_.op == OpKind::All || spec_.op == OpKind::Any
                                                   ? DType::Bool
                                                   : spec_.element_dtype);
+    llvm::Type* wide = accumulator_type(f_, spec_);
+    if (spec_.op != OpKind::All && spec_.op != OpKind::Any && wide != type) {
+      emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
+      return;
+    }
     f_.loop(low, high, [&](Value* p) {
       std::vector<Value*> kept_index = unflatten(p, prefix);
       kept_index.push_back(f_.constant(0));
@@ -402,6 +407,43 @@ class ReductionEmitter {
           f_.store(kernel_.output, target, b.CreateFDiv(f_.load(kernel_.output, target), count));
         });
       }
+    });
+  }
+
+  // emit_accumulate_rows for float32 sums, which accumulate in double: a tile of columns at
+  // a time adds up in a double array on the stack, then rounds once into the output.
+  void emit_accumulate_rows_wide(const std::vector<std::size_t>& prefix, Value* row_length, Value* low,
+                                 Value* high, Value* first_column, Value* end_column, llvm::Type* wide) {
+    auto& b = f_.b;
+    constexpr std::int64_t kTile = 512;  // 4 KiB of doubles, which stay in the first-level cache
+    llvm::AllocaInst* tile = alloca_in_entry(llvm::ArrayType::get(wide, kTile));
+    Value* columns = b.CreateSub(end_column, first_column);
+    Value* tiles = b.CreateUDiv(b.CreateAdd(columns, f_.constant(kTile - 1)), f_.constant(kTile));
+    auto slot = [&](Value* column) { return b.CreateGEP(wide, tile, {column}); };
+    f_.loop(low, high, [&](Value* p) {
+      std::vector<Value*> kept_index = unflatten(p, prefix);
+      kept_index.push_back(f_.constant(0));
+      std::vector<Value*> base = kept_offsets(kept_index);
+      Value* out_row = b.CreateMul(p, row_length);
+      f_.loop(f_.constant(0), tiles, [&](Value* t) {
+        Value* start = b.CreateAdd(first_column, b.CreateMul(t, f_.constant(kTile)));
+        Value* stop = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(start, f_.constant(kTile)), end_column);
+        Value* length = b.CreateSub(stop, start);
+        f_.loop(f_.constant(0), length, [&](Value* c) { b.CreateStore(identity(f_, spec_.op, wide), slot(c)); });
+        reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+          f_.loop(f_.constant(0), length, [&](Value* c) {
+            Value* q = b.CreateAdd(start, c);
+            std::vector<Value*> at = offsets;
+            for (std::size_t j = 0; j < at.size(); ++j) at[j] = b.CreateAdd(at[j], b.CreateMul(q, strides_[j][kept_.back()]));
+            Value* x = prepare_element(f_, spec_.op, element(at), spec_.element_dtype);
+            b.CreateStore(combine(f_, spec_.op, b.CreateLoad(wide, slot(c)), x), slot(c));
+          });
+        });
+        f_.loop(f_.constant(0), length, [&](Value* c) {
+          Value* target = b.CreateAdd(out_row, b.CreateAdd(start, c));
+          f_.store(kernel_.output, target, finalize(b.CreateLoad(wide, slot(c)), reduced_count()));
+        });
+      });
     });
   }
 

@@ -64,6 +64,47 @@ TEST_CASE("jit float32 sum of ten million values is accurate") {
   CHECK(std::abs(got - exact) / exact < 1e-6);
 }
 
+TEST_CASE("jit float32 column sums round once") {
+  // Every float32 sum accumulates in double and rounds once, whichever axis it reduces:
+  // 2^24 + 1 + 1 + 1 + 1 is 2^24 + 4 exactly, while float32 additions would stay at 2^24.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", "m"});
+  Expr y = g.input("y", DType::Float32, {"n", "m"});
+  CompileOptions options;
+  options.use_cache = false;
+  Function f = compile({x, y}, {sum(x, Axes{0}), mean(x, Axes{0}), sum(x * y, Axes{0})}, {}, options);
+  Tensor column = Tensor::empty(DType::Float32, {5, 3});
+  Tensor ones = Tensor::empty(DType::Float32, {5, 3});
+  for (std::int64_t i = 0; i < 15; ++i) {
+    column.data<float>()[i] = i < 3 ? 16777216.0f : 1.0f;
+    ones.data<float>()[i] = 1.0f;
+  }
+  std::vector<Tensor> out = f({column, ones});
+  for (std::int64_t j = 0; j < 3; ++j) {
+    CHECK(out[0].data<float>()[j] == 16777220.0f);
+    CHECK(out[1].data<float>()[j] == static_cast<float>(16777220.0 / 5));
+    CHECK(out[2].data<float>()[j] == 16777220.0f);
+  }
+
+  // Random columns, wider than one tile of the accumulator (512), against float64 sums.
+  std::int64_t rows = 3000, columns = 1100;
+  Tensor value = Tensor::empty(DType::Float32, {rows, columns});
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<float> dist(-1000.0f, 1000.0f);
+  std::vector<double> exact(static_cast<std::size_t>(columns), 0.0);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < columns; ++c) {
+      float v = dist(rng);
+      value.data<float>()[r * columns + c] = v;
+      exact[static_cast<std::size_t>(c)] += v;
+    }
+  Tensor sums = f({value, value})[0];
+  for (std::int64_t c = 0; c < columns; ++c) {
+    INFO("column " << c);
+    REQUIRE(sums.data<float>()[c] == static_cast<float>(exact[static_cast<std::size_t>(c)]));
+  }
+}
+
 TEST_CASE("jit matmul in every rank combination") {
   std::mt19937_64 rng(22);
   struct Case {
