@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   try {
     damo::Value value = session.evaluate(text);
     if (!value.is(damo::Value::Kind::Tensor)) {
-      fmt::print(stderr, "'{}' is a {}, not a tensor expression\n", text, value.kind_name());
+      fmt::print(stderr, "'{}' is {}, not a tensor expression\n", text, value.kind_name());
       return 1;
     }
     damo::Function f = damo::compile({x}, {value.expr()});

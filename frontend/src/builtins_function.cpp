@@ -16,8 +16,11 @@ Value make_grad(Args& a) {
     std::string policy = a.string("disconnected");
     if (policy == "zeros")
       options.disconnected = DisconnectedPolicy::Zeros;
+    else if (policy == "warn")
+      options.disconnected = DisconnectedPolicy::Warn;
     else if (policy != "raise")
-      a.fail("disconnected", fmt::format("disconnected must be \"raise\" or \"zeros\", not \"{}\"", policy));
+      a.fail("disconnected",
+             fmt::format("disconnected must be \"raise\", \"warn\" or \"zeros\", not \"{}\"", policy));
   }
   if (!a.value("wrt").is(Value::Kind::List)) return Value::tensor(grad(cost, a.tensor("wrt"), options));
   std::vector<Value> out;
@@ -70,7 +73,8 @@ Value make_function(Args& a) {
 void add_function_builtins(std::vector<Builtin>& out) {
   out.push_back(define("grad(cost, wrt, disconnected=\"raise\")",
                        "gradient of a scalar cost with respect to a tensor or a list of them; "
-                       "disconnected=\"zeros\" gives zeros for one the cost does not depend on",
+                       "disconnected=\"zeros\" (or \"warn\", which also logs) gives zeros for one the "
+                       "cost does not depend on",
                        make_grad));
   out.push_back(define("simplify(e)", "e after algebraic simplification and stabilization",
                        [](Args& a) -> Value {

@@ -27,16 +27,22 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
 
   std::vector<Tensor> items;
   std::optional<OperandType> type;
-  for (const Value& item : list.items()) {
+  for (std::size_t position = 0; position < list.items().size(); ++position) {
+    const Value& item = list.items()[position];
     if (!item.is(Value::Kind::Tensor) && !item.is(Value::Kind::List))
       fail(offset, fmt::format("a list that is used as a tensor must hold numbers or tensors, "
                                "but an item is {}",
                                item.kind_name()));
     Expr e = to_expr(item, offset);
-    if (!has_value(e))
-      fail(offset, fmt::format("a list literal holds constants, but the item '{}' is "
-                               "symbolic; join symbolic tensors with concatenate",
-                               e.to_string()));
+    if (!has_value(e)) {
+      // The item's text can be a whole gradient graph; its start is enough to recognize it.
+      std::string text = e.to_string();
+      if (text.size() > 60) text = text.substr(0, 40) + "...";
+      fail(offset, fmt::format("a list is used as a tensor here, which needs constant items, but "
+                               "item {} ('{}') is symbolic; join symbolic tensors with "
+                               "concatenate, or pick one item with a subscript",
+                               position, text));
+    }
     items.push_back(constant_value(e, offset));
     OperandType item_type{e.dtype(), e->weak()};
     type = type ? promote(*type, item_type) : item_type;

@@ -169,6 +169,10 @@ std::vector<Expr> grad(Expr cost, const std::vector<Expr>& wrt, const GradOption
   return vjp_checked("grad", {cost}, {one}, wrt, options);
 }
 
+std::vector<Expr> grad(Expr cost, std::initializer_list<Expr> wrt, const GradOptions& options) {
+  return grad(cost, std::vector<Expr>(wrt), options);
+}
+
 Expr grad(Expr cost, Expr wrt, const GradOptions& options) {
   return grad(cost, std::vector<Expr>{wrt}, options)[0];
 }

@@ -154,8 +154,8 @@ TEST_CASE("diagnostic input shape rank") {
 TEST_CASE("diagnostic symbolic list item") {
   auto e = error_of(with_prelude("[x, x]"));
   CHECK(e.message ==
-        "a list literal holds constants, but the item 'x' is symbolic; join symbolic "
-        "tensors with concatenate");
+        "a list is used as a tensor here, which needs constant items, but item 0 ('x') is "
+        "symbolic; join symbolic tensors with concatenate, or pick one item with a subscript");
   CHECK(e.column == 1);
 }
 
@@ -389,7 +389,9 @@ TEST_CASE("diagnostic grad disconnected policy") {
   CHECK(damo::testing::output(with_prelude("grad(sum(X), x, disconnected=\"zeros\")")) ==
         "broadcast_to(0, [x_0]) : f32 (x_0,)");
   auto policy = error_of(with_prelude("grad(sum(X), x, disconnected=\"ignore\")"));
-  CHECK(policy.message == "disconnected must be \"raise\" or \"zeros\", not \"ignore\"");
+  CHECK(policy.message == "disconnected must be \"raise\", \"warn\" or \"zeros\", not \"ignore\"");
+  CHECK(damo::testing::output(with_prelude("grad(sum(X), x, disconnected=\"warn\")")) ==
+        "broadcast_to(0, [x_0]) : f32 (x_0,)");
 }
 
 TEST_CASE("diagnostic f32 literal beyond range") {

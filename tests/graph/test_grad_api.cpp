@@ -239,3 +239,12 @@ TEST_CASE("verify_grad rejects non-f64 variables") {
   std::string missing = user_error_message([&] { verify_grad(sin(y), {y}, feeds); });
   CHECK(contains(missing, "'y'"));
 }
+
+TEST_CASE("grad of a braced list of one variable is a list") {
+  Graph g;
+  Expr w = g.input("w", DType::Float64, {3});
+  Expr cost = sum(w * w);
+  std::vector<Expr> listed = grad(cost, {w});
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].node() == grad(cost, w).node());
+}

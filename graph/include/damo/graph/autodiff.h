@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,8 @@ struct GradOptions {
 /// dtype. Throws UserError when cost is not a scalar (naming its shape), when a variable
 /// has an integer or bool dtype, or (by default) when cost does not depend on a variable.
 std::vector<Expr> grad(Expr cost, const std::vector<Expr>& wrt, const GradOptions& options = {});
+/// A braced list, even of one variable (grad(cost, {W})), gives a list of gradients.
+std::vector<Expr> grad(Expr cost, std::initializer_list<Expr> wrt, const GradOptions& options = {});
 Expr grad(Expr cost, Expr wrt, const GradOptions& options = {});
 
 /// Vector-Jacobian product: sum over outputs of cotangent_i^T d(output_i)/d(wrt_j), which is
