@@ -110,6 +110,8 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
     if (::access(folder.c_str(), W_OK) != 0)
       throw UsageError(fmt::format("{} '{}': the folder '{}' is not writable ({}); choose "
                                    "another path", option, path, folder, std::strerror(errno)));
+    // A device or a pipe, such as /dev/null or /dev/stdout, takes any number of writes.
+    if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error)) continue;
     for (const NamedPath& input : inputs)
       if (same_file(path, input.path))
         throw UsageError(fmt::format("{} '{}' is the same file as {} '{}'; writing it would "

@@ -232,6 +232,10 @@ TEST_CASE("cli outputs never replace an input") {
   CHECK(contains(no_folder.err, "the folder '" + dir + "/none' does not exist"));
   // The check comes before training: no progress was printed.
   CHECK_FALSE(contains(no_folder.err, "epoch"));
+  // /dev/null may take every output.
+  Run discard = run({"train", "--data", table, "--label", "label", "--model", "/dev/null", "--report-json",
+                     "/dev/null", "--epochs", "1", "--quiet"});
+  CHECK(discard.status == 0);
   Run folder = run({"predict", "--model", dir + "/m", "--data", table, "--out", dir});
   CHECK(folder.status == 2);
   CHECK(contains(folder.err, "--out '" + dir + "' is a folder"));
