@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include <cctype>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -123,17 +123,8 @@ int own_descriptor(std::string_view path) {
   return -1;
 }
 
-// Writes through a path that is not a regular file, such as a pipe or a terminal, or that
-// names one of this process's descriptors. A descriptor of this process is written
-// directly, after the program's buffered output, so that both land in order: opening
-// /dev/stdout anew would start at offset 0 of a redirected file and overwrite it.
+// Writes through a path that is not a regular file, such as a pipe or a terminal.
 void write_in_place(const std::string& path, std::string_view data) {
-  if (int own = own_descriptor(path); own >= 0) {
-    std::fflush(nullptr);
-    if (int failure = write_all(own, data); failure != 0)
-      throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
-    return;
-  }
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) throw UserError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
   int failure = write_all(fd, data);
@@ -141,33 +132,48 @@ void write_in_place(const std::string& path, std::string_view data) {
   if (failure != 0) throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
 }
 
-// The file that path names once symbolic links are followed; path itself when it is not
-// a link. A link to a file that does not exist yet resolves to that new file's path.
-std::string resolve_links(const std::string& path) {
+// Where path leads once symbolic links are followed: the final path (a link to a file that
+// does not exist yet leads to that new file's path), and the descriptor of this process
+// that a hop names (/dev/stdout, /proc/self/fd/1), or -1.
+struct LinkTarget {
+  std::string path;
+  int descriptor = -1;
+};
+
+LinkTarget follow_links(const std::string& path) {
   std::filesystem::path current(path);
   std::error_code error;
-  for (int hops = 0; hops < 40 && std::filesystem::is_symlink(current, error); ++hops) {
+  for (int hops = 0; hops < 40; ++hops) {
+    if (int own = own_descriptor(current.string()); own >= 0) return {current.string(), own};
+    if (!std::filesystem::is_symlink(current, error)) break;
     std::filesystem::path target = std::filesystem::read_symlink(current, error);
     if (error) break;
     current = target.is_absolute() ? target : current.parent_path() / target;
   }
-  return current.string();
+  return {current.string(), -1};
 }
-
-// Paths under /dev and /proc, such as /dev/stdout, stand for open files of a process:
-// replacing what they point to would leave that process writing to a removed file.
-bool is_process_path(const std::string& path) { return path.starts_with("/dev/") || path.starts_with("/proc/"); }
 
 }  // namespace
 
 void write_file_atomically(const std::string& given_path, std::string_view data) {
+  LinkTarget target = follow_links(given_path);
+  // A descriptor of this process, such as stdout redirected to a file, is written directly
+  // after the program's buffered output, so that both land in order. Opening it anew would
+  // start at offset 0 of the file, and replacing the file would leave the descriptor
+  // writing to a removed one.
+  if (target.descriptor >= 0) {
+    std::fflush(nullptr);
+    if (int failure = write_all(target.descriptor, data); failure != 0)
+      throw UserError(fmt::format("cannot write '{}': {}", given_path, std::strerror(failure)));
+    return;
+  }
   struct stat status {};
   if (::stat(given_path.c_str(), &status) == 0) {
     if (S_ISDIR(status.st_mode))
       throw UserError(fmt::format("cannot write '{}': it is a folder; give a file name", given_path));
-    if (!S_ISREG(status.st_mode) || is_process_path(given_path)) return write_in_place(given_path, data);
+    if (!S_ISREG(status.st_mode)) return write_in_place(given_path, data);
   }
-  std::string path = resolve_links(given_path);
+  const std::string& path = target.path;
   remove_orphaned_temporaries(path);
 
   std::random_device device;

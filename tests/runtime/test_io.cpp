@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -176,4 +177,29 @@ TEST_CASE("write_file_atomically survives SIGKILL at random moments") {
   MESSAGE("complete files found after " << seen_old_or_new << " of 25 kills; " << orphans_seen
                                         << " orphaned temporaries removed");
   CHECK(seen_old_or_new > 0);
+}
+
+TEST_CASE("write_file_atomically to a redirected stdout keeps the order") {
+  // A child process with stdout redirected to a file prints buffered text, writes through
+  // /dev/stdout and a link to it, then prints more: the file holds all of it in order.
+  std::string dir = fresh_dir("io_stdout");
+  std::string out = dir + "/out.txt";
+  fs::create_symlink("/dev/stdout", dir + "/link");
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (std::freopen(out.c_str(), "w", stdout) == nullptr) ::_exit(2);
+    std::printf("before\n");
+    write_file_atomically("/dev/stdout", "middle\n");
+    write_file_atomically(dir + "/link", "through the link\n");
+    std::printf("after\n");
+    std::fflush(stdout);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(read_file(out) == "before\nmiddle\nthrough the link\nafter\n");
+  CHECK(fs::is_symlink(dir + "/link"));
 }
