@@ -132,9 +132,9 @@ void write_in_place(const std::string& path, std::string_view data) {
   if (failure != 0) throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
 }
 
-// Where path leads once symbolic links are followed: the final path (a link to a file that
-// does not exist yet leads to that new file's path), and the descriptor of this process
-// that a hop names (/dev/stdout, /proc/self/fd/1), or -1.
+// Where path leads once symbolic links are followed. path is the last hop; a link to a
+// file that does not exist yet leads to that new file's path. descriptor is the descriptor
+// of this process that a hop names (/dev/stdout, /proc/self/fd/1), or -1.
 struct LinkTarget {
   std::string path;
   int descriptor = -1;

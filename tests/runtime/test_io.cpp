@@ -181,7 +181,7 @@ TEST_CASE("write_file_atomically survives SIGKILL at random moments") {
 
 TEST_CASE("write_file_atomically to a redirected stdout keeps the order") {
   // A child process with stdout redirected to a file prints buffered text, writes through
-  // /dev/stdout and a link to it, then prints more: the file holds all of it in order.
+  // /dev/stdout and a link to it, then prints more: the file gets all of it, in that order.
   std::string dir = fresh_dir("io_stdout");
   std::string out = dir + "/out.txt";
   fs::create_symlink("/dev/stdout", dir + "/link");
