@@ -77,15 +77,24 @@ std::vector<std::string> column_list(const ParsedOptions& options, const std::st
   return columns;
 }
 
-// The same file, whether or not it exists yet: one inode, or one absolute path once
-// symbolic links and "." and ".." are resolved.
+// The path that path leads to once symbolic links are followed, dangling ones included
+// (a link to a file not written yet leads to that file), absolute and without "." or "..".
+std::filesystem::path resolved(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path current = std::filesystem::absolute(path, error);
+  for (int hops = 0; hops < 40 && std::filesystem::is_symlink(current, error); ++hops) {
+    std::filesystem::path target = std::filesystem::read_symlink(current, error);
+    if (error) break;
+    current = target.is_absolute() ? target : current.parent_path() / target;
+  }
+  return std::filesystem::weakly_canonical(current, error);
+}
+
+// The same file, whether or not it exists yet: one inode, or one resolved path.
 bool same_file(const std::string& a, const std::string& b) {
   std::error_code error;
   if (std::filesystem::equivalent(a, b, error) && !error) return true;
-  std::filesystem::path pa = std::filesystem::weakly_canonical(std::filesystem::absolute(a, error), error);
-  if (error) return false;
-  std::filesystem::path pb = std::filesystem::weakly_canonical(std::filesystem::absolute(b, error), error);
-  return !error && pa == pb;
+  return resolved(a) == resolved(b);
 }
 
 struct NamedPath {
@@ -102,16 +111,19 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
     std::error_code error;
     if (std::filesystem::is_directory(path, error))
       throw UsageError(fmt::format("{} '{}' is a folder; give a file name inside it", option, path));
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    // /dev/null takes any number of writes.
+    if (resolved(path) == "/dev/null") continue;
+    // A regular file is replaced by a new one in its folder, after symbolic links. A pipe
+    // or a terminal is written in place, so its folder does not matter.
+    bool stream = std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error);
+    std::filesystem::path parent = resolved(path).parent_path();
     std::string folder = parent.empty() ? "." : parent.string();
-    if (!std::filesystem::is_directory(folder, error))
+    if (!stream && !std::filesystem::is_directory(folder, error))
       throw UsageError(fmt::format("{} '{}': the folder '{}' does not exist; create it or "
                                    "choose another path", option, path, folder));
-    if (::access(folder.c_str(), W_OK) != 0)
+    if (!stream && ::access(folder.c_str(), W_OK) != 0)
       throw UsageError(fmt::format("{} '{}': the folder '{}' is not writable ({}); choose "
                                    "another path", option, path, folder, std::strerror(errno)));
-    // A device or a pipe, such as /dev/null or /dev/stdout, takes any number of writes.
-    if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error)) continue;
     for (const NamedPath& input : inputs)
       if (same_file(path, input.path))
         throw UsageError(fmt::format("{} '{}' is the same file as {} '{}'; writing it would "

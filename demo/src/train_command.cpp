@@ -286,6 +286,14 @@ TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallb
   std::size_t label_column = d.table.require_column(request.label, "--label");
   d.selection = select_columns(d.table, request.label, request.features);
   d.labels = encode_labels(d.table, label_column);
+  // Every labelled row's numbers and dates are read once before training, so that a bad
+  // cell in a row that lands in the test split stops the run before training, not after.
+  for (std::size_t i = 0; i < d.selection.columns.size(); ++i) {
+    if (d.selection.kinds[i] == ColumnKind::Categorical) continue;
+    std::size_t column = d.selection.columns[i];
+    for (std::size_t row : d.labels.rows)
+      if (!is_missing(d.table.columns[column].cells[row])) parse_cell(d.table, row, column, d.selection.kinds[i]);
+  }
   if (request.folds > 0) return evaluate_folds(d, request, progress, on_fold);
   return evaluate_split(d, request, progress, on_fold);
 }

@@ -46,6 +46,8 @@ SourceLocation SourceFile::location(std::size_t offset) const {
   std::size_t start = line_starts_[line_index];
   std::size_t end = text_.find('\n', start);
   if (end == std::string::npos) end = text_.size();
+  // A UTF-8 byte-order mark before the first line is not part of it.
+  if (start == 0 && std::string_view(text_).starts_with("\xEF\xBB\xBF")) start = std::min<std::size_t>(3, end);
   std::string_view line(text_.data() + start, end - start);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 

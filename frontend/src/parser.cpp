@@ -491,12 +491,16 @@ ast::ExprPtr Parser::parse_number(const Token& token, bool negative, std::size_t
     auto [ptr, error] = std::from_chars(token.text.data(), end, magnitude);
     std::uint64_t limit =
         static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
-    if (error != std::errc() || ptr != end || magnitude > limit)
+    if (error != std::errc() || ptr != end || magnitude > limit) {
+      // A literal of thousands of digits is named by its start and length.
+      std::string text(token.text);
+      if (text.size() > 40) text = fmt::format("{}... ({} digits)", text.substr(0, 24), text.size());
       source_.fail(offset,
                    fmt::format("integer literal {}{} does not fit in i64 (the range is "
                                "-9223372036854775808 to 9223372036854775807); write it "
-                               "as a float, such as {}{}.0",
-                               negative ? "-" : "", token.text, negative ? "-" : "", token.text));
+                               "as a float by adding .0",
+                               negative ? "-" : "", text));
+    }
     number.integer =
         negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
   } else {

@@ -40,7 +40,13 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Cos: return map_unary<T, T>(out, x, [](T v) { return std::cos(v); });
     case OpKind::Tanh: return map_unary<T, T>(out, x, [](T v) { return std::tanh(v); });
     case OpKind::Sigmoid:
-      return map_unary<T, T>(out, x, [](T v) { return T{1} / (T{1} + std::exp(-v)); });
+      // From e = exp(-|x|), which cannot overflow: e / (1 + e) below zero keeps the tiny
+      // values of large negative x, which 1 / (1 + exp(-x)) rounds to 0.
+      return map_unary<T, T>(out, x, [](T v) {
+        T e = std::exp(-std::fabs(v));
+        T r = T{1} / (T{1} + e);
+        return v < 0 ? e * r : r;
+      });
     case OpKind::Softplus:
       // exp(-|x|) is at most 1, so this cannot overflow. NaN propagates through log1p.
       return map_unary<T, T>(

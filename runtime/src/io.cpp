@@ -132,9 +132,9 @@ void write_in_place(const std::string& path, std::string_view data) {
   if (failure != 0) throw UserError(fmt::format("cannot write '{}': {}", path, std::strerror(failure)));
 }
 
-// Where path leads once symbolic links are followed. path is the last hop; a link to a
-// file that does not exist yet leads to that new file's path. descriptor is the descriptor
-// of this process that a hop names (/dev/stdout, /proc/self/fd/1), or -1.
+// The end of a chain of symbolic links. path is the last hop; a link to a file that does
+// not exist yet leads to that new file's path. descriptor is the descriptor of this
+// process that a hop names (/dev/stdout, /proc/self/fd/1), or -1.
 struct LinkTarget {
   std::string path;
   int descriptor = -1;
@@ -168,7 +168,8 @@ void write_file_atomically(const std::string& given_path, std::string_view data)
     return;
   }
   struct stat status {};
-  if (::stat(given_path.c_str(), &status) == 0) {
+  bool replacing = ::stat(given_path.c_str(), &status) == 0;
+  if (replacing) {
     if (S_ISDIR(status.st_mode))
       throw UserError(fmt::format("cannot write '{}': it is a folder; give a file name", given_path));
     if (!S_ISREG(status.st_mode)) return write_in_place(given_path, data);
@@ -188,6 +189,12 @@ void write_file_atomically(const std::string& given_path, std::string_view data)
   // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
   // that cannot see this pid. The kernel releases it when fd closes or the process dies.
   ::flock(fd, LOCK_EX | LOCK_NB);
+  // A replaced file keeps its permissions (a private 0600 model stays private) and, where
+  // this process may set it, its owner.
+  if (replacing) {
+    ::fchmod(fd, status.st_mode & 07777);
+    if (::fchown(fd, status.st_uid, status.st_gid) != 0) errno = 0;
+  }
   if (int failure = write_all(fd, data); failure != 0) {
     ::close(fd);
     ::unlink(temp.c_str());

@@ -369,6 +369,10 @@ TEST_CASE("diagnostic caret in a window of a long line") {
 
 TEST_CASE("diagnostic byte-order mark skipped") {
   CHECK(damo::testing::output("\xEF\xBB\xBF" "1 + 2") == "3 : i64 ()");
+  // Columns on the first line count from after the mark, which the shown line leaves out.
+  auto e = error_of("\xEF\xBB\xBF" "1 + foo");
+  CHECK(e.column == 5);
+  CHECK(e.what == "<test>:1:5: unknown variable 'foo'\n  1 + foo\n      ^");
 }
 
 TEST_CASE("diagnostic input named like a shared variable") {

@@ -139,6 +139,11 @@ TEST_CASE("eval softplus and sigmoid extremes") {
   Tensor sigmoid = eval_unary_op(OpKind::Sigmoid, x);
   CHECK(sigmoid.get_double(0) == 0.0);
   CHECK(sigmoid.get_double(3) == 1.0);
+  // Between the float32 overflow of exp(-x) and the subnormal limit, sigmoid is e^x, a
+  // subnormal float32, not 0.
+  Tensor tiny = eval_unary_op(OpKind::Sigmoid, tensor_of({-88.9, -100}, DType::Float32));
+  CHECK(tiny.get_double(0) == doctest::Approx(std::exp(static_cast<double>(-88.9f))).epsilon(1e-5));
+  CHECK(tiny.get_double(1) == doctest::Approx(std::exp(-100.0)).epsilon(1e-3));
 }
 
 namespace {

@@ -72,6 +72,16 @@ TEST_CASE("write_file_atomically names an unwritable folder") {
   }
 }
 
+TEST_CASE("write_file_atomically keeps the permissions of a replaced file") {
+  std::string dir = fresh_dir("io_mode");
+  std::string path = dir + "/private.bin";
+  write_file_atomically(path, "old");
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(path, "new");
+  CHECK(read_file(path) == "new");
+  CHECK(fs::status(path).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+}
+
 TEST_CASE("write_file_atomically keeps a symbolic link") {
   std::string dir = fresh_dir("io_link");
   std::string target = dir + "/target.bin";

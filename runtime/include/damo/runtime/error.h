@@ -32,7 +32,9 @@ class Error : public std::runtime_error {
 
 class UserError : public Error {
  public:
-  explicit UserError(const std::string& message) : Error(message), message_(message) {}
+  /// A value quoted in the message ('...') longer than 80 characters is cut to its first 40
+  /// and its length. A message still over 2,000 characters keeps its start and end.
+  explicit UserError(const std::string& message);
   UserError(const std::string& message, SourceLocation location);
 
   /// The message without the location prefix and caret lines that what() adds.
