@@ -60,6 +60,14 @@ const std::vector<OptionSpec> kPredictOptions{
 const std::vector<OptionSpec> kClusterOptions =
     with_features({{"-k"}, {"--out"}, {"--restarts"}, {"--max-iterations"}, {"--segment-column"}});
 
+// --seed: any whole number from 0 to 2^63 - 1.
+std::optional<std::uint64_t> read_seed(const ParsedOptions& options) {
+  std::optional<long long> seed = options.get_int("--seed");
+  if (seed && *seed < 0)
+    throw UsageError(fmt::format("--seed {} is negative; use a whole number from 0", *seed));
+  return seed ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*seed)) : std::nullopt;
+}
+
 int to_int(long long value, const std::string& option) {
   if (value < INT32_MIN || value > INT32_MAX)
     throw UsageError(fmt::format("{} {} is out of range", option, value));
@@ -210,7 +218,7 @@ TrainRequest train_request(const ParsedOptions& options) {
   if (auto epochs = options.get_int("--epochs")) r.training.epochs = to_int(*epochs, "--epochs");
   if (auto patience = options.get_int("--patience"))
     r.training.patience = to_int(*patience, "--patience");
-  if (auto seed = options.get_int("--seed")) r.training.seed = static_cast<std::uint64_t>(*seed);
+  if (auto seed = read_seed(options)) r.training.seed = *seed;
 
   r.test_fraction = options.get_double("--test-fraction").value_or(r.test_fraction);
   if (auto folds = options.get_int("--folds")) r.folds = to_int(*folds, "--folds");
@@ -275,7 +283,7 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
     r.kmeans.restarts = to_int(*restarts, "--restarts");
   if (auto iterations = options.get_int("--max-iterations"))
     r.kmeans.max_iterations = to_int(*iterations, "--max-iterations");
-  if (auto seed = options.get_int("--seed")) r.kmeans.seed = static_cast<std::uint64_t>(*seed);
+  if (auto seed = read_seed(options)) r.kmeans.seed = *seed;
   r.segment_column = options.get("--segment-column").value_or(r.segment_column);
   if (trim(r.segment_column).empty())
     throw UsageError("--segment-column is empty; give the name of the new column, such as segment");
@@ -317,7 +325,9 @@ int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FIL
   const std::string& command = arguments[0];
   if (command == "--help" || command == "-h" || command == "help") {
     std::string topic = arguments.size() > 1 ? arguments[1] : "";
-    if (!topic.empty() && topic != "train" && topic != "predict" && topic != "cluster")
+    if (arguments.size() > 2)
+      throw UsageError(fmt::format("help takes one command name, but '{}' follows '{}'", shorten(arguments[2]), shorten(topic)));
+    if (arguments.size() > 1 && topic != "train" && topic != "predict" && topic != "cluster")
       throw UsageError(fmt::format("no help for '{}'; the commands are train, predict and cluster",
                                    shorten(topic)));
     fmt::print(out, "{}", help_text(topic));

@@ -255,6 +255,10 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   Run help = run({"help", "bogus"});
   CHECK(help.status == 2);
   CHECK(contains(help.err, "no help for 'bogus'"));
+  CHECK(contains(run({"help", "train", "extra"}).err, "help takes one command name, but 'extra' follows 'train'"));
+  Run seed = run({"train", "--data", data, "--label", "Channel", "--seed", "-1"});
+  CHECK(seed.status == 2);
+  CHECK(contains(seed.err, "--seed -1 is negative"));
   Run tiny = run({"train", "--data", data, "--label", "Channel", "--lr", "1e-400"});
   CHECK(tiny.status == 2);
   CHECK(contains(tiny.err, "--lr '1e-400' is out of the range of a 64-bit float"));
