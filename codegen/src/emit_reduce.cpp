@@ -378,7 +378,12 @@ class ReductionEmitter {
                                                   : spec_.element_dtype);
     llvm::Type* wide = accumulator_type(f_, spec_);
     if (spec_.op != OpKind::All && spec_.op != OpKind::Any && wide != type) {
-      emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
+      // A plain float32 column sum over contiguous columns keeps its double sums in vector
+      // registers; other sums go through a double array on the stack.
+      if (spec_.body == nullptr && operands_.size() == 1 && !space_.broadcast[last][0] && type->isFloatTy())
+        emit_accumulate_rows_vectors(prefix, row_length, low, high, first_column, end_column);
+      else
+        emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
       return;
     }
     f_.loop(low, high, [&](Value* p) {
@@ -407,6 +412,87 @@ class ReductionEmitter {
           f_.store(kernel_.output, target, b.CreateFDiv(f_.load(kernel_.output, target), count));
         });
       }
+    });
+  }
+
+  // emit_accumulate_rows for a float32 sum of one contiguous operand. Columns go in chunks
+  // of up to four float vectors. Their sums add up in twice as many double vectors, kept in
+  // registers while the loop runs down the rows, and round once into the output.
+  void emit_accumulate_rows_vectors(const std::vector<std::size_t>& prefix, Value* row_length, Value* low,
+                                    Value* high, Value* first_column, Value* end_column) {
+    auto& b = f_.b;
+    const int lanes = f_.state.vector_bytes / 4;  // floats in a vector
+    // Fewer vectors when the rows are known to be short (3 classes, say).
+    int float_vectors = 4;
+    std::int64_t known_length = 1;
+    bool known = true;
+    for (const Dim& d : space_.dims[kept_.back()]) {
+      known = known && d.is_static();
+      if (d.is_static()) known_length *= d.size();
+    }
+    if (known) float_vectors = static_cast<int>(std::clamp<std::int64_t>((known_length + lanes - 1) / lanes, 1, 4));
+    const std::int64_t chunk = static_cast<std::int64_t>(lanes) * float_vectors;
+    auto* floats = llvm::FixedVectorType::get(b.getFloatTy(), static_cast<unsigned>(lanes));
+    auto* doubles = llvm::FixedVectorType::get(b.getDoubleTy(), static_cast<unsigned>(lanes / 2));
+    std::vector<llvm::AllocaInst*> sums;
+    for (int v = 0; v < 2 * float_vectors; ++v) sums.push_back(alloca_in_entry(doubles));
+    std::vector<llvm::Constant*> lane_numbers;
+    for (int i = 0; i < lanes; ++i) lane_numbers.push_back(b.getInt64(static_cast<std::uint64_t>(i)));
+    Value* lane_index = llvm::ConstantVector::get(lane_numbers);
+    std::vector<int> low_half, high_half;
+    for (int i = 0; i < lanes / 2; ++i) {
+      low_half.push_back(i);
+      high_half.push_back(i + lanes / 2);
+    }
+    llvm::Align align(4);
+    auto tag = [&](llvm::Instruction* access, int slot) {
+      access->setMetadata(llvm::LLVMContext::MD_alias_scope, f_.state.scope_lists[static_cast<std::size_t>(slot)]);
+      access->setMetadata(llvm::LLVMContext::MD_noalias, f_.state.noalias_lists[static_cast<std::size_t>(slot)]);
+    };
+    Value* columns = b.CreateSub(end_column, first_column);
+    Value* chunks = b.CreateUDiv(b.CreateAdd(columns, f_.constant(chunk - 1)), f_.constant(chunk));
+    f_.loop(low, high, [&](Value* p) {
+      std::vector<Value*> kept_index = unflatten(p, prefix);
+      kept_index.push_back(f_.constant(0));
+      std::vector<Value*> base = kept_offsets(kept_index);
+      Value* out_row = b.CreateMul(p, row_length);
+      f_.loop(f_.constant(0), chunks, [&](Value* c) {
+        Value* start = b.CreateAdd(first_column, b.CreateMul(c, f_.constant(chunk)));
+        Value* left = b.CreateSub(end_column, start);
+        // Lanes of float vector v that hold columns of this chunk.
+        std::vector<Value*> masks;
+        for (int v = 0; v < float_vectors; ++v) {
+          Value* remaining = b.CreateSub(left, f_.constant(static_cast<std::int64_t>(v) * lanes));
+          masks.push_back(b.CreateICmpSLT(lane_index, b.CreateVectorSplat(static_cast<unsigned>(lanes), remaining)));
+        }
+        for (llvm::AllocaInst* sum : sums) b.CreateStore(llvm::Constant::getNullValue(doubles), sum);
+        reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+          Value* row_start = b.CreateAdd(offsets[0], start);
+          for (int v = 0; v < float_vectors; ++v) {
+            Value* pointer = f_.element_pointer(kernel_.inputs[0], b.CreateAdd(row_start, f_.constant(static_cast<std::int64_t>(v) * lanes)));
+            auto* load = b.CreateMaskedLoad(floats, pointer, align, masks[static_cast<std::size_t>(v)],
+                                            llvm::Constant::getNullValue(floats));
+            tag(load, kernel_.inputs[0]);
+            for (int half = 0; half < 2; ++half) {
+              Value* part = b.CreateFPExt(b.CreateShuffleVector(load, half == 0 ? low_half : high_half), doubles);
+              llvm::AllocaInst* sum = sums[static_cast<std::size_t>(2 * v + half)];
+              b.CreateStore(b.CreateFAdd(b.CreateLoad(doubles, sum), part), sum);
+            }
+          }
+        });
+        Value* count = b.CreateSIToFP(reduced_count(), b.getDoubleTy());
+        for (int v = 0; v < float_vectors; ++v) {
+          Value* low_sum = b.CreateLoad(doubles, sums[static_cast<std::size_t>(2 * v)]);
+          Value* high_sum = b.CreateLoad(doubles, sums[static_cast<std::size_t>(2 * v + 1)]);
+          std::vector<int> both;
+          for (int i = 0; i < lanes; ++i) both.push_back(i);
+          Value* sum = b.CreateShuffleVector(low_sum, high_sum, both);
+          if (spec_.op == OpKind::Mean) sum = b.CreateFDiv(sum, b.CreateVectorSplat(static_cast<unsigned>(lanes), count));
+          Value* pointer = f_.element_pointer(kernel_.output, b.CreateAdd(out_row, b.CreateAdd(start, f_.constant(static_cast<std::int64_t>(v) * lanes))));
+          auto* store = b.CreateMaskedStore(b.CreateFPTrunc(sum, floats), pointer, align, masks[static_cast<std::size_t>(v)]);
+          tag(store, kernel_.output);
+        }
+      });
     });
   }
 
