@@ -361,6 +361,17 @@ class ReductionEmitter {
     return b.CreateLoad(f_.i64(), best_index);
   }
 
+  // Runs body for each output row in [low, high): the operand offsets of the row's first
+  // column, and the row's offset in the output.
+  void for_each_kept_row(const std::vector<std::size_t>& prefix, Value* row_length, Value* low, Value* high,
+                         const std::function<void(const std::vector<Value*>&, Value*)>& body) {
+    f_.loop(low, high, [&](Value* p) {
+      std::vector<Value*> kept_index = unflatten(p, prefix);
+      kept_index.push_back(f_.constant(0));
+      body(kept_offsets(kept_index), f_.b.CreateMul(p, row_length));
+    });
+  }
+
   // The last kept group is contiguous in the output: each reduced position adds a whole
   // row of it, a loop the vectorizer handles well (column sums, for example).
   void emit_accumulate_rows() {
@@ -386,11 +397,7 @@ class ReductionEmitter {
         emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
       return;
     }
-    f_.loop(low, high, [&](Value* p) {
-      std::vector<Value*> kept_index = unflatten(p, prefix);
-      kept_index.push_back(f_.constant(0));
-      std::vector<Value*> base = kept_offsets(kept_index);
-      Value* out_row = b.CreateMul(p, row_length);
+    for_each_kept_row(prefix, row_length, low, high, [&](const std::vector<Value*>& base, Value* out_row) {
       f_.loop(first_column, end_column, [&](Value* q) {
         f_.store(kernel_.output, b.CreateAdd(out_row, q), identity(f_, spec_.op, type));
       });
@@ -451,11 +458,7 @@ class ReductionEmitter {
     };
     Value* columns = b.CreateSub(end_column, first_column);
     Value* chunks = b.CreateUDiv(b.CreateAdd(columns, f_.constant(chunk - 1)), f_.constant(chunk));
-    f_.loop(low, high, [&](Value* p) {
-      std::vector<Value*> kept_index = unflatten(p, prefix);
-      kept_index.push_back(f_.constant(0));
-      std::vector<Value*> base = kept_offsets(kept_index);
-      Value* out_row = b.CreateMul(p, row_length);
+    for_each_kept_row(prefix, row_length, low, high, [&](const std::vector<Value*>& base, Value* out_row) {
       f_.loop(f_.constant(0), chunks, [&](Value* c) {
         Value* start = b.CreateAdd(first_column, b.CreateMul(c, f_.constant(chunk)));
         Value* left = b.CreateSub(end_column, start);
@@ -506,11 +509,7 @@ class ReductionEmitter {
     Value* columns = b.CreateSub(end_column, first_column);
     Value* tiles = b.CreateUDiv(b.CreateAdd(columns, f_.constant(kTile - 1)), f_.constant(kTile));
     auto slot = [&](Value* column) { return b.CreateGEP(wide, tile, {column}); };
-    f_.loop(low, high, [&](Value* p) {
-      std::vector<Value*> kept_index = unflatten(p, prefix);
-      kept_index.push_back(f_.constant(0));
-      std::vector<Value*> base = kept_offsets(kept_index);
-      Value* out_row = b.CreateMul(p, row_length);
+    for_each_kept_row(prefix, row_length, low, high, [&](const std::vector<Value*>& base, Value* out_row) {
       f_.loop(f_.constant(0), tiles, [&](Value* t) {
         Value* start = b.CreateAdd(first_column, b.CreateMul(t, f_.constant(kTile)));
         Value* stop = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(start, f_.constant(kTile)), end_column);
