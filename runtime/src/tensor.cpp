@@ -120,7 +120,9 @@ void collect_list(const NestedList& list, std::size_t depth, Dims& shape, std::v
     // The first list seen at this depth fixes the dimension, unless a leaf came first.
     if (!flat.empty())
       throw UserError("Tensor::from_list: a nested list appears where a number was expected");
-    shape.push_back(length);
+    // resize rather than push_back: GCC 12 reports a false out-of-bounds write
+    // (-Warray-bounds) in push_back's reallocation here.
+    shape.resize(shape.size() + 1, length);
   } else if (shape[depth] != length) {
     throw UserError(fmt::format("Tensor::from_list: a row at depth {} has {} items but an "
                                 "earlier row has {}",
