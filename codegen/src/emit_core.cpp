@@ -122,11 +122,15 @@ Value* FunctionBuilder::element_pointer(int slot, Value* index) {
   return b.CreateGEP(memory_type(context, dtype), slot_pointer(slot), index);
 }
 
+void FunctionBuilder::tag_access(llvm::Instruction* access, int slot) {
+  access->setMetadata(llvm::LLVMContext::MD_alias_scope, state.scope_lists[static_cast<std::size_t>(slot)]);
+  access->setMetadata(llvm::LLVMContext::MD_noalias, state.noalias_lists[static_cast<std::size_t>(slot)]);
+}
+
 Value* FunctionBuilder::load(int slot, Value* index) {
   DType dtype = state.program.spec.slots[slot].dtype;
   auto* load = b.CreateLoad(memory_type(context, dtype), element_pointer(slot, index));
-  load->setMetadata(llvm::LLVMContext::MD_alias_scope, state.scope_lists[slot]);
-  load->setMetadata(llvm::LLVMContext::MD_noalias, state.noalias_lists[slot]);
+  tag_access(load, slot);
   if (dtype == DType::Bool) return b.CreateICmpNE(load, b.getInt8(0));
   return load;
 }
@@ -135,8 +139,7 @@ void FunctionBuilder::store(int slot, Value* index, Value* value) {
   DType dtype = state.program.spec.slots[slot].dtype;
   if (dtype == DType::Bool) value = b.CreateZExt(value, b.getInt8Ty());
   auto* store = b.CreateStore(value, element_pointer(slot, index));
-  store->setMetadata(llvm::LLVMContext::MD_alias_scope, state.scope_lists[slot]);
-  store->setMetadata(llvm::LLVMContext::MD_noalias, state.noalias_lists[slot]);
+  tag_access(store, slot);
 }
 
 void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body) {
@@ -293,8 +296,8 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   case OpKind::Cos: return unary_intrinsic(f, llvm::Intrinsic::cos, x);
   case OpKind::Tanh: return libm_call(f, "tanh", x);
   case OpKind::Sigmoid: {
-    // With e = exp(-|x|), which never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
-    // below, which keeps the tiny values of large negative x.
+    // e = exp(-|x|) is at most 1, so it cannot overflow. Sigmoid is 1 / (1 + e) for x >= 0
+    // and e / (1 + e) below, which keeps the tiny values of large negative x.
     Value* e = emit_exp(f, b.CreateFNeg(unary_intrinsic(f, llvm::Intrinsic::fabs, x)));
     Value* r = b.CreateFDiv(one, b.CreateFAdd(one, e));
     return b.CreateSelect(b.CreateFCmpOLT(x, zero), b.CreateFMul(e, r), r);

@@ -452,10 +452,6 @@ class ReductionEmitter {
       high_half.push_back(i + lanes / 2);
     }
     llvm::Align align(4);
-    auto tag = [&](llvm::Instruction* access, int slot) {
-      access->setMetadata(llvm::LLVMContext::MD_alias_scope, f_.state.scope_lists[static_cast<std::size_t>(slot)]);
-      access->setMetadata(llvm::LLVMContext::MD_noalias, f_.state.noalias_lists[static_cast<std::size_t>(slot)]);
-    };
     Value* columns = b.CreateSub(end_column, first_column);
     Value* chunks = b.CreateUDiv(b.CreateAdd(columns, f_.constant(chunk - 1)), f_.constant(chunk));
     for_each_kept_row(prefix, row_length, low, high, [&](const std::vector<Value*>& base, Value* out_row) {
@@ -475,7 +471,7 @@ class ReductionEmitter {
             Value* pointer = f_.element_pointer(kernel_.inputs[0], b.CreateAdd(row_start, f_.constant(static_cast<std::int64_t>(v) * lanes)));
             auto* load = b.CreateMaskedLoad(floats, pointer, align, masks[static_cast<std::size_t>(v)],
                                             llvm::Constant::getNullValue(floats));
-            tag(load, kernel_.inputs[0]);
+            f_.tag_access(load, kernel_.inputs[0]);
             for (int half = 0; half < 2; ++half) {
               Value* part = b.CreateFPExt(b.CreateShuffleVector(load, half == 0 ? low_half : high_half), doubles);
               llvm::AllocaInst* sum = sums[static_cast<std::size_t>(2 * v + half)];
@@ -493,7 +489,7 @@ class ReductionEmitter {
           if (spec_.op == OpKind::Mean) sum = b.CreateFDiv(sum, b.CreateVectorSplat(static_cast<unsigned>(lanes), count));
           Value* pointer = f_.element_pointer(kernel_.output, b.CreateAdd(out_row, b.CreateAdd(start, f_.constant(static_cast<std::int64_t>(v) * lanes))));
           auto* store = b.CreateMaskedStore(b.CreateFPTrunc(sum, floats), pointer, align, masks[static_cast<std::size_t>(v)]);
-          tag(store, kernel_.output);
+          f_.tag_access(store, kernel_.output);
         }
       });
     });

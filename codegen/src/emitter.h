@@ -66,6 +66,9 @@ class FunctionBuilder {
   void store(int slot, llvm::Value* index, llvm::Value* value);
   /// Pointer to element index of slot.
   llvm::Value* element_pointer(int slot, llvm::Value* index);
+  /// Marks a load or store of slot with the slot's alias scope, so LLVM knows it touches
+  /// no other buffer.
+  void tag_access(llvm::Instruction* access, int slot);
 
   /// Emits for (i = low; i < high; ++i) body(i).
   void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body);

@@ -81,7 +81,7 @@ std::vector<std::string> column_list(const ParsedOptions& options, const std::st
     for (std::size_t j = 0; j < i; ++j)
       if (columns[i] == columns[j])
         throw UsageError(fmt::format("{} names column '{}' twice; list each column once", name,
-                                     shorten(columns[i])));
+                                     columns[i]));
   return columns;
 }
 
@@ -326,10 +326,10 @@ int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FIL
   if (command == "--help" || command == "-h" || command == "help") {
     std::string topic = arguments.size() > 1 ? arguments[1] : "";
     if (arguments.size() > 2)
-      throw UsageError(fmt::format("help takes one command name, but '{}' follows '{}'", shorten(arguments[2]), shorten(topic)));
+      throw UsageError(fmt::format("help takes one command name, but '{}' follows '{}'", arguments[2], topic));
     if (arguments.size() > 1 && topic != "train" && topic != "predict" && topic != "cluster")
       throw UsageError(fmt::format("no help for '{}'; the commands are train, predict and cluster",
-                                   shorten(topic)));
+                                   topic));
     fmt::print(out, "{}", help_text(topic));
     return 0;
   }

@@ -81,9 +81,9 @@ std::optional<double> ParsedOptions::get_double(const std::string& name) const {
   if (!text) return std::nullopt;
   std::optional<double> value = parse_number(*text);
   if (!value && is_out_of_range_number(*text))
-    throw UsageError(fmt::format("{} '{}' is out of the range of a 64-bit float", name, shorten(*text)));
+    throw UsageError(fmt::format("{} '{}' is out of the range of a 64-bit float", name, *text));
   if (!value)
-    throw UsageError(fmt::format("{} '{}' is not a finite decimal number", name, shorten(*text)));
+    throw UsageError(fmt::format("{} '{}' is not a finite decimal number", name, *text));
   return value;
 }
 

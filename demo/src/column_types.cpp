@@ -126,18 +126,18 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
       throw damo::UserError(fmt::format(
           "{}: '{}' is out of the range of a 64-bit float (about 1e-308 to 1e308 in "
           "magnitude); fix the value, or leave the cell empty to mark it missing",
-          table.cell_location(row, column), shorten(cell)));
+          table.cell_location(row, column), cell));
     throw damo::UserError(
         fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
                     "the value, or leave the cell empty to mark it missing",
-                    table.cell_location(row, column), shorten(cell)));
+                    table.cell_location(row, column), cell));
   }
   DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
   if (auto value = parse_date(cell)) return *value;
   throw damo::UserError(
       fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
                   "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
-                  table.cell_location(row, column), shorten(cell)));
+                  table.cell_location(row, column), cell));
 }
 
 bool is_id_name(std::string_view name) {

@@ -178,13 +178,13 @@ std::string field_count_message(const Table& table, const RawRow& row) {
     return fmt::format(
         "{}; field {} holds '{}' after the last column '{}'. Quote values "
         "that contain the delimiter",
-        prefix, expected + 1, shorten(trim(row.fields[expected])), table.columns.back().name);
+        prefix, expected + 1, trim(row.fields[expected]), table.columns.back().name);
   DAMO_ASSERT(found > 0, "libcsv reported a row without fields");
   const std::string& last_name = table.columns[found - 1].name;
   return fmt::format(
       "{}; the row ends at column '{}' with '{}', so column '{}' has no value. "
       "Check for a missing delimiter",
-      prefix, last_name, shorten(trim(row.fields[found - 1])), table.columns[found].name);
+      prefix, last_name, trim(row.fields[found - 1]), table.columns[found].name);
 }
 
 void append_row(Table& table, const RawRow& row) {

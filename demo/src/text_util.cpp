@@ -44,12 +44,6 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
   return text;
 }
 
-std::string shorten(std::string_view text) {
-  constexpr std::size_t kShown = 40;
-  if (text.size() <= kShown + 20) return std::string(text);
-  return fmt::format("{}... ({} characters)", text.substr(0, kShown), text.size());
-}
-
 std::string format_number(double value) {
   if (std::isfinite(value) && value == std::round(value) && std::fabs(value) < 1e15)
     return fmt::format("{}", static_cast<long long>(value));

@@ -19,10 +19,6 @@ std::vector<std::string> split(std::string_view text, char separator);
 /// "'a', 'b' and 'c'": names for a message, at most limit of them, then "and N more".
 std::string quoted_list(const std::vector<std::string>& names, std::size_t limit = 12);
 
-/// text for an error message: whole when short, else its first 40 characters, "..." and
-/// its length, so that a runaway cell cannot flood the terminal.
-std::string shorten(std::string_view text);
-
 /// A number as short text: integers without a decimal point, others with up to 6
 /// significant digits.
 std::string format_number(double value);

@@ -15,12 +15,6 @@ namespace damo {
 
 namespace {
 
-// A name for a message: its first 40 characters and its length when it is much longer.
-std::string shown_name(std::string_view name) {
-  if (name.size() <= 60) return std::string(name);
-  return fmt::format("{}... ({} characters)", name.substr(0, 40), name.size());
-}
-
 Expr apply_binary(ast::BinaryOp op, Expr a, Expr b) {
   switch (op) {
   case ast::BinaryOp::Or: return logical_or(a, b);
@@ -83,7 +77,7 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
   if (builtin_table().find(name.name) != nullptr) return Value::builtin(name.name);
   if (std::optional<DType> d = dtype_named(name.name)) return Value::dtype(*d);
   fail(expr.offset,
-       fmt::format("unknown variable '{}'{}", shown_name(name.name), did_you_mean(name.name, known_names())));
+       fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
 }
 
 Value Interpreter::evaluate_list(const ast::List& list) {
@@ -120,7 +114,7 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
   const auto* name = std::get_if<ast::Name>(&call.callee->node);
   if (name != nullptr && lookup(name->name) == nullptr && !builtin_table().find(name->name) &&
       !dtype_named(name->name)) {
-    fail(call.callee->offset, fmt::format("unknown function '{}'{}", shown_name(name->name),
+    fail(call.callee->offset, fmt::format("unknown function '{}'{}", name->name,
                                           did_you_mean(name->name, known_names())));
   }
   callee = evaluate(*call.callee);

@@ -13,27 +13,27 @@ std::string format_located(const std::string& message, const SourceLocation& loc
   if (!loc.valid()) return message;
   std::string text = fmt::format("{}:{}:{}: {}", loc.source_name, loc.line, loc.column, message);
   if (!loc.line_text.empty()) {
-    std::string shown = loc.line_text;
+    std::string line = loc.line_text;
     int caret_column = loc.column > 0 ? loc.column - 1 : 0;
     // A very long line shows only a window around the caret, marked with "...".
     constexpr int kWindow = 160;
-    if (static_cast<int>(shown.size()) > kWindow + 40) {
+    if (static_cast<int>(line.size()) > kWindow + 40) {
       std::size_t start = static_cast<std::size_t>(std::max(0, caret_column - kWindow / 2));
-      std::size_t stop = std::min(shown.size(), start + kWindow);
+      std::size_t stop = std::min(line.size(), start + kWindow);
       // Whole UTF-8 sequences only: the window does not start or end inside one.
-      auto continuation = [&](std::size_t i) { return i < shown.size() && (static_cast<unsigned char>(shown[i]) & 0xC0) == 0x80; };
+      auto continuation = [&](std::size_t i) { return i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80; };
       while (continuation(start)) ++start;
       while (stop > start && continuation(stop)) --stop;
       std::string before = start > 0 ? "..." : "";
-      std::string after = stop < shown.size() ? "..." : "";
+      std::string after = stop < line.size() ? "..." : "";
       caret_column = caret_column - static_cast<int>(start) + static_cast<int>(before.size());
-      shown = before + shown.substr(start, stop - start) + after;
+      line = before + line.substr(start, stop - start) + after;
     }
     std::string pad;
     // Tabs are kept so that the caret lines up under tab-indented source.
-    for (int i = 0; i < caret_column && i < static_cast<int>(shown.size()); ++i)
-      pad += shown[i] == '\t' ? '\t' : ' ';
-    text += fmt::format("\n  {}\n  {}^", shown, pad);
+    for (int i = 0; i < caret_column && i < static_cast<int>(line.size()); ++i)
+      pad += line[i] == '\t' ? '\t' : ' ';
+    text += fmt::format("\n  {}\n  {}^", line, pad);
   }
   return text;
 }
