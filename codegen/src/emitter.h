@@ -66,8 +66,8 @@ class FunctionBuilder {
   void store(int slot, llvm::Value* index, llvm::Value* value);
   /// Pointer to element index of slot.
   llvm::Value* element_pointer(int slot, llvm::Value* index);
-  /// Marks a load or store of slot with the slot's alias scope, so LLVM knows it touches
-  /// no other buffer.
+  /// Marks a load or store of slot with the slot's alias scope, which tells LLVM that it
+  /// touches no other buffer.
   void tag_access(llvm::Instruction* access, int slot);
 
   /// Emits for (i = low; i < high; ++i) body(i).
