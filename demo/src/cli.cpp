@@ -41,6 +41,7 @@ std::vector<OptionSpec> with_features(std::vector<OptionSpec> specs) {
 const std::vector<OptionSpec> kTrainOptions = with_features({{"--label"},
                                                              {"--model"},
                                                              {"--report-json"},
+                                                             {"--predictions"},
                                                              {"--test-fraction"},
                                                              {"--folds"},
                                                              {"--hidden"},
@@ -238,7 +239,7 @@ TrainRequest train_request(const ParsedOptions& options) {
 
 int run_train(const ParsedOptions& options, const TrainRequest& request, std::FILE* out,
               std::FILE* err) {
-  check_command_outputs(options, {{"--data", request.data}}, {"--model", "--report-json"});
+  check_command_outputs(options, {{"--data", request.data}}, {"--model", "--report-json", "--predictions"});
   ProgressPrinter printer(err, is_terminal(err), options.has("--quiet"));
   auto on_fold = [&](int fold, int folds) {
     if (fold > 0)
@@ -258,6 +259,10 @@ int run_train(const ParsedOptions& options, const TrainRequest& request, std::FI
   if (auto path = options.get("--report-json")) {
     damo::write_file_atomically(*path, report_json(outcome.report));
     fmt::print(out, "report written to {}\n", *path);
+  }
+  if (auto path = options.get("--predictions")) {
+    damo::write_file_atomically(*path, held_out_csv(outcome));
+    fmt::print(out, "{} held-out predictions written to {}\n", outcome.held_out.size(), *path);
   }
   return 0;
 }

@@ -109,6 +109,10 @@ Output:
   --model OUT              save the model: weights, preprocessing statistics, feature
                            schema and segment names, with a format version and a CRC-32
   --report-json FILE       write the report as JSON too
+  --predictions FILE       write the prediction for each evaluated row by the network that
+                           did not train on it (the test rows, or every row with --folds) as
+                           CSV: line, identifier, fold, actual and predicted segment and the
+                           probability of each segment
 )",
                      join_sizes(d.hidden), d.test_fraction, d.validation_fraction,
                      join_sizes(d.hidden), activation_name(d.activation), optimizer_name(o.kind),

@@ -156,10 +156,32 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, con
   return fit;
 }
 
-std::vector<int> predict_classes(const Dataset& d, Fit& fit,
-                                 const std::vector<std::size_t>& positions) {
+// Predicts the rows at positions, appends one held-out entry per row and returns the
+// predicted classes.
+std::vector<int> predict_held_out(const Dataset& d, Fit& fit, const std::vector<std::size_t>& positions,
+                                  int fold, std::vector<HeldOutPrediction>& held_out) {
   LabelledData data = labelled_data(d, fit, positions);
-  return argmax_rows(fit.network->predict(data.features));
+  damo::Tensor probabilities = fit.network->predict(data.features);
+  std::vector<int> predicted = argmax_rows(probabilities);
+  std::size_t segments = d.labels.segments.size();
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    std::size_t row = d.labels.rows[positions[i]];
+    HeldOutPrediction entry;
+    entry.line = d.table.row_lines[row];
+    if (d.selection.id_column) entry.id = d.table.columns[*d.selection.id_column].cells[row];
+    entry.fold = fold;
+    entry.actual = data.classes[i];
+    entry.predicted = predicted[i];
+    for (std::size_t s = 0; s < segments; ++s)
+      entry.probabilities.push_back(probabilities.get_double(static_cast<std::int64_t>(i * segments + s)));
+    held_out.push_back(std::move(entry));
+  }
+  return predicted;
+}
+
+void sort_by_line(std::vector<HeldOutPrediction>& held_out) {
+  std::sort(held_out.begin(), held_out.end(),
+            [](const HeldOutPrediction& a, const HeldOutPrediction& b) { return a.line < b.line; });
 }
 
 Model make_model(const Dataset& d, const Fit& fit, const TrainRequest& r) {
@@ -226,7 +248,9 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
   Fit fit = fit_network(d, split.train, r, progress, report.notes);
 
   std::vector<int> truth = gather(d.labels.classes, split.test);
-  std::vector<int> predicted = predict_classes(d, fit, split.test);
+  std::vector<HeldOutPrediction> held_out;
+  std::vector<int> predicted = predict_held_out(d, fit, split.test, 0, held_out);
+  sort_by_line(held_out);
   int classes = static_cast<int>(d.labels.segments.size());
   report.model = compute_metrics(truth, predicted, classes);
   report.baseline = compute_metrics(truth, std::vector<int>(truth.size(), fit.majority), classes);
@@ -235,7 +259,7 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
   report.evaluated_rows = split.test.size();
   report.epochs_run = fit.training.epochs_run;
   fill_from_fit(report, fit, r);
-  return TrainOutcome{make_model(d, fit, r), std::move(report)};
+  return TrainOutcome{make_model(d, fit, r), std::move(report), std::move(held_out)};
 }
 
 TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
@@ -245,12 +269,14 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   TrainingReport report = base_report(d, r);
   int classes = static_cast<int>(d.labels.segments.size());
   std::vector<int> truth, predicted, baseline;
+  std::vector<HeldOutPrediction> held_out;
 
   for (std::size_t f = 0; f < folds.size(); ++f) {
     if (on_fold) on_fold(static_cast<int>(f) + 1, r.folds);
     Fit fit = fit_network(d, folds[f].train, r, progress, report.notes);
     std::vector<int> fold_truth = gather(d.labels.classes, folds[f].test);
-    std::vector<int> fold_predicted = predict_classes(d, fit, folds[f].test);
+    std::vector<int> fold_predicted =
+        predict_held_out(d, fit, folds[f].test, static_cast<int>(f) + 1, held_out);
     Metrics scores = compute_metrics(fold_truth, fold_predicted, classes);
     report.folds.push_back({scores.accuracy, scores.macro_f1, fit.training.epochs_run});
 
@@ -266,6 +292,7 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   report.baseline_class = majority_class(baseline, classes);
   report.evaluation = fmt::format("{}-fold cross-validation", r.folds);
   report.evaluated_rows = truth.size();
+  sort_by_line(held_out);
 
   // The saved model uses every labelled row; its time is not part of the fold report.
   std::vector<std::size_t> all(d.labels.rows.size());
@@ -273,10 +300,33 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   if (on_fold) on_fold(0, r.folds);
   std::vector<std::string> final_notes;
   Fit final_fit = fit_network(d, all, r, progress, final_notes);
-  return TrainOutcome{make_model(d, final_fit, r), std::move(report)};
+  return TrainOutcome{make_model(d, final_fit, r), std::move(report), std::move(held_out)};
 }
 
 }  // namespace
+
+std::string held_out_csv(const TrainOutcome& outcome) {
+  bool with_id = !outcome.model.id_column.empty();
+  bool with_folds = !outcome.report.folds.empty();
+  std::vector<std::string> header{"line"};
+  if (with_id) header.push_back(outcome.model.id_column);
+  if (with_folds) header.push_back("fold");
+  header.push_back("actual");
+  header.push_back("predicted");
+  for (const std::string& segment : outcome.model.segments) header.push_back("probability_" + segment);
+  std::string text = format_csv_row(header);
+  const std::vector<std::string>& names = outcome.model.segments;
+  for (const HeldOutPrediction& entry : outcome.held_out) {
+    std::vector<std::string> row{std::to_string(entry.line)};
+    if (with_id) row.push_back(entry.id);
+    if (with_folds) row.push_back(std::to_string(entry.fold));
+    row.push_back(names[static_cast<std::size_t>(entry.actual)]);
+    row.push_back(names[static_cast<std::size_t>(entry.predicted)]);
+    for (double p : entry.probabilities) row.push_back(fmt::format("{:.6f}", p));
+    text += format_csv_row(row);
+  }
+  return text;
+}
 
 TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallback& progress,
                                 const FoldCallback& on_fold) {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "demo/test_util.h"
 #include "segment/cli.h"
 #include "segment/progress.h"
@@ -160,6 +162,34 @@ TEST_CASE("cli cross-validation report") {
   CHECK(contains(folds.out, "3-fold cross-validation"));
   CHECK(contains(folds.out, "fold  accuracy  macro-F1  epochs"));
   CHECK(folds.err.empty());
+}
+
+TEST_CASE("cli writes held-out predictions with the identifier column") {
+  std::string dir = temp_dir("cli_held_out");
+  std::string table = dir + "/t.csv";
+  std::string text = "CustomerID,a,label\n";
+  for (int i = 0; i < 30; ++i) text += fmt::format("C{},{},{}\n", 100 + i, i % 2 ? 5 + i % 3 : i % 3, "xy"[i % 2]);
+  write_text(table, text);
+  Run train = run({"train", "--data", table, "--label", "label", "--predictions", dir + "/held.csv",
+                   "--test-fraction", "0.2", "--epochs", "40", "--quiet"});
+  CHECK(train.status == 0);
+  CHECK(contains(train.out, "6 held-out predictions written to " + dir + "/held.csv"));
+  Table written = read_csv(dir + "/held.csv");
+  REQUIRE(written.columns.size() == 6);
+  CHECK(written.columns[0].name == "line");
+  CHECK(written.columns[1].name == "CustomerID");
+  CHECK(written.columns[2].name == "actual");
+  CHECK(written.columns[5].name == "probability_y");
+  REQUIRE(written.row_count() == 6);
+  for (std::size_t r = 0; r < 6; ++r) {
+    // Line L of the table has customer C(98 + L) with label x on even customers.
+    int line = std::stoi(written.columns[0].cells[r]);
+    CHECK(written.columns[1].cells[r] == fmt::format("C{}", 98 + line));
+    CHECK(written.columns[2].cells[r] == ((line - 2) % 2 ? "y" : "x"));
+  }
+  Run same = run({"train", "--data", table, "--label", "label", "--predictions", table, "--quiet"});
+  CHECK(same.status == 2);
+  CHECK(contains(same.err, "--predictions '" + table + "' is the same file as --data"));
 }
 
 TEST_CASE("cli finds the shipped data") {

@@ -57,6 +57,51 @@ TEST_CASE("test split report is consistent") {
   CHECK(r.model.accuracy > 0.8);
 }
 
+TEST_CASE("held-out predictions agree with the report") {
+  // The test split: one entry per test row, in line order, scored like the report.
+  TrainOutcome split = train_and_evaluate(wholesale_request());
+  REQUIRE(split.held_out.size() == 88);
+  std::size_t correct = 0, actual_retail = 0;
+  for (std::size_t i = 0; i < split.held_out.size(); ++i) {
+    const HeldOutPrediction& e = split.held_out[i];
+    if (i > 0) CHECK(e.line > split.held_out[i - 1].line);
+    CHECK(e.fold == 0);
+    CHECK(e.id.empty());
+    REQUIRE(e.probabilities.size() == 2);
+    CHECK(e.probabilities[0] + e.probabilities[1] == doctest::Approx(1).epsilon(1e-5));
+    CHECK(e.predicted == (e.probabilities[1] > e.probabilities[0] ? 1 : 0));
+    correct += e.actual == e.predicted;
+    actual_retail += e.actual == 1;
+  }
+  CHECK(actual_retail == 28);
+  CHECK(static_cast<double>(correct) / 88 == doctest::Approx(split.report.model.accuracy));
+
+  // Folds: every labelled row once, predicted by the fold that left it out.
+  TrainRequest request = wholesale_request();
+  request.folds = 4;
+  request.training.epochs = 3;
+  TrainOutcome folds = train_and_evaluate(request);
+  REQUIRE(folds.held_out.size() == 440);
+  std::vector<int> per_fold(5, 0);
+  correct = 0;
+  for (std::size_t i = 0; i < folds.held_out.size(); ++i) {
+    const HeldOutPrediction& e = folds.held_out[i];
+    CHECK(e.line == static_cast<std::int64_t>(i) + 2);  // the header is line 1
+    REQUIRE(e.fold >= 1);
+    REQUIRE(e.fold <= 4);
+    ++per_fold[static_cast<std::size_t>(e.fold)];
+    correct += e.actual == e.predicted;
+  }
+  CHECK(per_fold == std::vector<int>{0, 110, 110, 110, 110});
+  CHECK(static_cast<double>(correct) / 440 == doctest::Approx(folds.report.model.accuracy));
+
+  std::string text = held_out_csv(folds);
+  CHECK(text.rfind("line,fold,actual,predicted,probability_1,probability_2\n", 0) == 0);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 441);
+  const HeldOutPrediction& first = folds.held_out[0];
+  CHECK(contains(text, fmt::format("\n2,{},{},", first.fold, first.actual == 0 ? "1" : "2")));
+}
+
 TEST_CASE("no hidden layer is softmax regression") {
   TrainRequest request = wholesale_request();
   request.hidden = {};

@@ -29,11 +29,28 @@ struct TrainRequest {
   double validation_fraction = 0.1;
 };
 
+/// The prediction for one evaluated row by a network that did not train on it: a test-split
+/// row, or with folds a row of the fold left out.
+struct HeldOutPrediction {
+  /// Line of the row in the CSV file, the header being line 1.
+  std::int64_t line = 0;
+  /// The row's identifier cell, or empty when the table has no identifier column.
+  std::string id;
+  /// The 1-based fold that left the row out, or 0 for the test split.
+  int fold = 0;
+  int actual = 0;
+  int predicted = 0;
+  /// Probability of each segment, in the order of the segment names.
+  std::vector<double> probabilities;
+};
+
 struct TrainOutcome {
   /// The evaluated model for a test split. With folds, a model trained afterwards on
   /// every labelled row with the same settings.
   Model model;
   TrainingReport report;
+  /// One entry per evaluated row, in the table's row order.
+  std::vector<HeldOutPrediction> held_out;
 };
 
 /// Reports the fold (1-based, 0 for the test split or the final model) before its epochs.
@@ -42,6 +59,10 @@ using FoldCallback = std::function<void(int fold, int folds)>;
 /// Runs the whole train command; throws UserError for bad data or settings.
 TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallback& progress = {},
                                 const FoldCallback& on_fold = {});
+
+/// The held-out predictions as CSV text: line, the identifier column when the model has one,
+/// fold (with cross-validation), actual, predicted, then probability_<segment> per segment.
+std::string held_out_csv(const TrainOutcome& outcome);
 
 /// Checks the numeric settings of a request (sizes, rates, fractions); throws UserError
 /// naming the option and the valid range.
