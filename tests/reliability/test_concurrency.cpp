@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "damo/frontend/function.h"
+#include "damo/graph/autodiff.h"
 #include "damo/graph/eval.h"
 #include "damo/graph/ops.h"
+#include "damo/runtime/thread_pool.h"
 
 using namespace damo;
 
@@ -99,5 +101,50 @@ TEST_CASE("four threads compile and call concurrently") {
     ++entries;
   }
   CHECK(entries == kThreads + 1);
+  std::filesystem::remove_all(cache_dir);
+}
+
+TEST_CASE("threads compile, call and drop functions") {
+  // Every iteration compiles (from the caches after the first), calls and drops a function
+  // whose code spans two LLVM modules, so that code is linked in one thread while another
+  // thread frees its copy. Without the lock that makes linking and freeing take turns,
+  // about half of the runs crash.
+  std::string cache_dir =
+      (std::filesystem::path(DAMO_BINARY_DIR) / "test_tmp" / "concurrency_drop_cache").string();
+  std::filesystem::remove_all(cache_dir);
+  set_num_threads(2);
+
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n", 3});
+  Expr w = g.shared("w", Tensor::full(DType::Float64, {3}, 0.5));
+  Expr loss = mean(square(matmul(x, w) - 1.0));
+  Expr gradient = grad(loss, w);
+  CompileOptions options;
+  options.cache_dir = cache_dir;
+
+  // Rows of ones give x @ w = 1.5, so the loss is 0.25 and its gradient 2 * 0.5 * 1 = 1.
+  std::vector<int> wrong(kThreads, 0);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        for (int i = 0; i < 100; ++i) {
+          Function f = compile({x}, {loss, gradient}, {}, options);
+          std::vector<Tensor> out = f({Tensor::full(DType::Float64, {4, 3}, 1.0)});
+          if (out[0].get_double(0) != 0.25 || out[1].get_double(0) != 1.0) ++wrong[t];
+        }
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  for (std::thread& thread : threads) thread.join();
+  set_num_threads(0);
+
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("thread " << t);
+    CHECK(errors[t] == "");
+    CHECK(wrong[t] == 0);
+  }
   std::filesystem::remove_all(cache_dir);
 }
