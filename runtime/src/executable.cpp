@@ -439,6 +439,22 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
   check(entry_(const_cast<void**>(buffers.data()), plan.sizes.data(), spec_.row_kernels_end, kAllKernels));
 }
 
+namespace {
+
+// True when the bytes of tensor overlap those of any of the arguments.
+bool overlaps_any(const Tensor& tensor, const std::vector<Tensor>& arguments) {
+  auto begin = reinterpret_cast<std::uintptr_t>(tensor.raw_data());
+  std::uintptr_t end = begin + tensor.nbytes();
+  for (const Tensor& argument : arguments) {
+    if (!argument.defined() || argument.nbytes() == 0) continue;
+    auto other = reinterpret_cast<std::uintptr_t>(argument.raw_data());
+    if (other < end && begin < other + argument.nbytes()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const SymbolSizes& bound,
                                     bool borrow) const {
   std::vector<std::int64_t> sizes = ordered_sizes(bound);
@@ -451,7 +467,10 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
   for (std::size_t i = 0; i < spec_.output_slots.size(); ++i) {
     int slot = spec_.output_slots[i];
     const Dims& dims = plan->dims[slot];
-    if (borrow && borrowed_[i].defined() && borrowed_[i].shape() == dims) {
+    // A borrowed output passed back as an argument (x = f(x)) gets a new buffer, because the
+    // kernels assume that outputs and arguments do not overlap.
+    if (borrow && borrowed_[i].defined() && borrowed_[i].shape() == dims &&
+        !overlaps_any(borrowed_[i], arguments)) {
       outputs[i] = borrowed_[i];
       continue;
     }

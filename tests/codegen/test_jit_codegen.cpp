@@ -69,3 +69,22 @@ TEST_CASE("jit borrowed outputs are reused") {
   CHECK(resized[0].shape() == Dims{3});
   CHECK(resized[0].get_double(2) == 6.0);
 }
+
+TEST_CASE("jit borrowed output passed back as an argument") {
+  Graph g;
+  Expr m = g.input("m", DType::Float32, {3, 3});
+  Function f = compile({m}, {transpose(m)});
+  CallOptions borrow;
+  borrow.borrow_outputs = true;
+  Tensor a = Tensor::from_list({{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, DType::Float32);
+  Tensor t = f.call({a}, borrow)[0];
+  // The borrowed buffer is the argument now, so the output goes to a new buffer.
+  Tensor back = f.call({t}, borrow)[0];
+  CHECK(back.raw_data() != t.raw_data());
+  CHECK(back.bitwise_equals(a));
+  CHECK(t.bitwise_equals(evaluate(transpose(m), {{"m", a}})));
+  // The next borrowing call with an unrelated argument reuses the new buffer.
+  Tensor again = f.call({a}, borrow)[0];
+  CHECK(again.raw_data() == back.raw_data());
+  CHECK(again.bitwise_equals(t));
+}
