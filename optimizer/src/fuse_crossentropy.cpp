@@ -1,7 +1,8 @@
 // Softmax cross-entropy fusion. The forward rules look for a cross-entropy on a softmax
 // along the last axis. The gradient rules look for the softmax (or log_softmax) gradient
 // that autodiff builds, y * (G - sum(G * y)) or G - exp(ls) * sum(G), where the upstream
-// gradient G is a per-row value times the targets.
+// gradient G is best a per-row value times the targets, and otherwise serves as the
+// targets itself.
 #include "damo/optimizer/fuse_crossentropy.h"
 
 #include "damo/graph/ops.h"
@@ -128,6 +129,11 @@ std::optional<RowScaledTargets> row_scaled_targets(const Node* g, const Node* z)
         indices->op() == OpKind::ExpandDims && indices->attr(0) == indices->rank() - 1;
     if (one_per_row && spread->shape() == indices->shape())
       found = RowScaledTargets{Expr(indices->input(0)), squeeze(Expr(spread), Axes(-1))};
+  } else if (g->shape() == z->shape() && is_float(g->dtype())) {
+    // Any other G is its own targets with a row value of 1: G - softmax(z) * sum(G) is the
+    // fused gradient for every G. This covers a mean over a static batch of one row, whose
+    // factor 1 has been simplified away, and constant targets that were folded.
+    found = RowScaledTargets{Expr(g), broadcast_to(literal_like(Expr(z), 1.0), loss_shape(z))};
   }
   if (found && negated) found->row_value = -found->row_value;
   return found;

@@ -79,6 +79,41 @@ TEST_CASE("fuse crossentropy gradient forms") {
   }
 }
 
+TEST_CASE("fuse crossentropy gradient of a one-row batch") {
+  // A mean over a static batch of one row has the factor 1, which simplification removes,
+  // and constant targets fold: the upstream gradient is then -t or a constant, not a*t.
+  Graph g;
+  Expr z = g.input("z", DType::Float64, {1, 3});
+  Expr t = g.input("t", DType::Float64, {1, 3});
+  Tensor constant_targets = Tensor::from_list({{0.0, 0.5, 0.5}}, DType::Float64);
+  std::vector<std::pair<Expr, std::string>> cases = {
+      {grad(mean(categorical_crossentropy(softmax(z), t)), z),
+       "softmax_crossentropy_grad(z, t, broadcast_to(1, [1]))"},
+      {grad(sum(categorical_crossentropy(softmax(z), g.constant(constant_targets))), z),
+       "softmax_crossentropy_grad(z, [[-0, -0.5, -0.5]], broadcast_to(-1, [1]))"},
+  };
+  Feeds moderate = {{"z", Tensor::from_list({{0.5, -1.0, 2.0}}, DType::Float64)},
+                    {"t", Tensor::from_list({{0.0, 0.0, 1.0}}, DType::Float64)}};
+  for (const auto& [gradient, expected] : cases) {
+    Expr actual = fused({gradient})[0];
+    INFO(to_infix(gradient) << " became " << to_infix(actual));
+    CHECK(to_infix(actual) == expected);
+    CHECK(testing::count_op({actual}, OpKind::Div) == 0);
+    check_close(evaluate(actual, moderate), evaluate(gradient, moderate), 1e-12, expected);
+  }
+
+  // Logits 800 apart: the unfused gradient divides 0 by an underflowed softmax, while the
+  // fused one is softmax(z) - t.
+  Feeds extreme = {{"z", Tensor::from_list({{800.0, 0.0, -800.0}}, DType::Float64)},
+                   {"t", Tensor::from_list({{0.0, 0.0, 1.0}}, DType::Float64)}};
+  Tensor unfused = evaluate(cases[0].first, extreme);
+  CHECK_FALSE(std::isfinite(unfused.get_double(0)));
+  Tensor value = evaluate(fused({cases[0].first})[0], extreme);
+  CHECK(value.get_double(0) == 1.0);
+  CHECK(value.get_double(1) == 0.0);
+  CHECK(value.get_double(2) == -1.0);
+}
+
 TEST_CASE("fuse crossentropy leaves other axes and shapes alone") {
   Logits l;
   Expr over_rows = categorical_crossentropy(transpose(softmax(l.z, 0)), transpose(l.t));
