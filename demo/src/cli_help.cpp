@@ -34,9 +34,11 @@ the other columns and reports its scores on held-out rows next to the majority-c
 baseline. predict applies a saved model to new customers. cluster finds K segments with
 k-means when there is no label; its output CSV can be passed back to train --label.
 
-Tables are CSV files with a header row. The delimiter (comma, semicolon or tab) is taken
-from the header line; quoted fields, CRLF line endings and a UTF-8 byte-order mark are
-accepted, and blank cells are missing values.
+Tables are CSV files with a header row. The delimiter (comma, semicolon or tab) is the one
+that splits the header and the first rows into equally many fields, else the most frequent
+one in the header. Quoted fields, CRLF line endings and a UTF-8 byte-order mark are
+accepted. Spaces around a cell are dropped, except inside quotes, and blank cells are
+missing values.
 
 Exit status: 0 success, 1 bad data or file, 2 bad command line, 3 internal error.
 )";

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <set>
+#include <string_view>
 
 #include "damo/runtime/error.h"
 #include "segment/report.h"
@@ -30,8 +32,7 @@ std::string format_days(double days) {
 // the mean of numbers and dates, the most frequent value of categories.
 std::string column_summary(const Table& table, std::size_t column, ColumnKind kind,
                            const std::vector<int>& segments, int wanted) {
-  double sum = 0;
-  std::size_t count = 0;
+  std::vector<double> values;
   std::map<std::string, std::size_t> counts;
   for (std::size_t row = 0; row < table.row_count(); ++row) {
     if (wanted >= 0 && segments[row] != wanted) continue;
@@ -41,8 +42,7 @@ std::string column_summary(const Table& table, std::size_t column, ColumnKind ki
       ++counts[cell];
       continue;
     }
-    sum += parse_cell(table, row, column, kind);
-    ++count;
+    values.push_back(parse_cell(table, row, column, kind));
   }
   if (kind == ColumnKind::Categorical) {
     if (counts.empty()) return "-";
@@ -50,11 +50,13 @@ std::string column_summary(const Table& table, std::size_t column, ColumnKind ki
                                  [](const auto& a, const auto& b) { return a.second < b.second; });
     return mode->first;
   }
-  if (count == 0) return "-";
-  double mean = sum / static_cast<double>(count);
+  if (values.empty()) return "-";
+  double mean = mean_and_deviation(values).first;
   if (kind == ColumnKind::Date) return format_days(mean);
-  // Four significant digits, without switching to exponents for amounts like 52250.
-  return std::fabs(mean) >= 1000 ? fmt::format("{:.0f}", mean) : fmt::format("{:.4g}", mean);
+  // Four significant digits, without switching to exponents for amounts like 52250, but
+  // with an exponent from 1e15 on, where whole digits would fill the table.
+  double size = std::fabs(mean);
+  return size >= 1000 && size < 1e15 ? fmt::format("{:.0f}", mean) : fmt::format("{:.4g}", mean);
 }
 
 std::string profile_table(const Table& table, const FeatureSchema& schema,
@@ -103,6 +105,16 @@ std::string labelled_csv(const Table& table, const std::string& segment_column,
   return text;
 }
 
+// Number of different rows of a float32 matrix, compared bit for bit.
+std::size_t distinct_rows(const damo::Tensor& points) {
+  std::size_t row_bytes = static_cast<std::size_t>(points.dim(1)) * sizeof(float);
+  const char* data = static_cast<const char*>(points.raw_data());
+  std::set<std::string_view> rows;
+  for (std::int64_t r = 0; r < points.dim(0); ++r)
+    rows.insert(std::string_view(data + static_cast<std::size_t>(r) * row_bytes, row_bytes));
+  return rows.size();
+}
+
 }  // namespace
 
 ClusterOutcome cluster_table(const ClusterRequest& request) {
@@ -127,11 +139,20 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
   damo::Tensor points = transform_features(schema, table, columns, rows);
   outcome.result = kmeans(points, request.kmeans);
   auto empty = std::count(outcome.result.sizes.begin(), outcome.result.sizes.end(), 0);
-  if (empty > 0)
-    outcome.notes.push_back(
-        fmt::format("{} of the {} segments {} empty because the table has fewer distinct "
-                    "customers than -k {}; use a smaller -k",
-                    empty, request.kmeans.k, empty == 1 ? "is" : "are", request.kmeans.k));
+  if (empty > 0) {
+    std::size_t distinct = distinct_rows(points);
+    std::string verb = empty == 1 ? "is" : "are";
+    if (distinct < static_cast<std::size_t>(request.kmeans.k))
+      outcome.notes.push_back(fmt::format(
+          "{} of the {} segments {} empty because the rows have only {} distinct feature "
+          "vectors; use -k {} or less",
+          empty, request.kmeans.k, verb, distinct, distinct));
+    else
+      outcome.notes.push_back(fmt::format(
+          "{} of the {} segments {} empty after k-means moved every row to another centre; "
+          "try more --restarts or a smaller -k",
+          empty, request.kmeans.k, verb));
+  }
   outcome.profile = profile_table(table, schema, columns, outcome.result);
   outcome.csv = labelled_csv(table, request.segment_column, outcome.result.assignment);
   return outcome;

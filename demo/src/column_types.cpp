@@ -34,6 +34,7 @@ namespace {
 // from_chars on the whole of text, which must start like a decimal number: from_chars
 // also accepts "inf" and "nan", which are not data values here.
 std::optional<std::errc> read_decimal(std::string_view text, double& value) {
+  text = trim_view(text);
   if (text.starts_with('+')) text.remove_prefix(1);
   if (text.empty()) return std::nullopt;
   char first = text.front() == '-' && text.size() > 1 ? text[1] : text.front();
@@ -81,6 +82,7 @@ std::optional<double> days_since_epoch(int year, int month, int day) {
 }  // namespace
 
 std::optional<double> parse_date(std::string_view text) {
+  text = trim_view(text);
   if (text.size() != 10) return std::nullopt;
 
   // yyyy-mm-dd

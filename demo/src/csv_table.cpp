@@ -6,6 +6,7 @@
 #include <csv.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "damo/runtime/error.h"
@@ -38,16 +39,44 @@ std::vector<std::string> Table::column_names() const {
   return names;
 }
 
-char detect_delimiter(std::string_view header_line) {
-  std::size_t commas = 0, semicolons = 0, tabs = 0;
+namespace {
+
+// Occurrences of delimiter outside double quotes in one line.
+std::size_t count_outside_quotes(std::string_view line, char delimiter) {
+  std::size_t count = 0;
   bool in_quotes = false;
-  for (char c : header_line) {
+  for (char c : line) {
     if (c == '"') in_quotes = !in_quotes;
-    if (in_quotes) continue;
-    if (c == ',') ++commas;
-    if (c == ';') ++semicolons;
-    if (c == '\t') ++tabs;
+    if (!in_quotes && c == delimiter) ++count;
   }
+  return count;
+}
+
+}  // namespace
+
+char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
+  constexpr char kCandidates[] = {',', ';', '\t'};
+  // A delimiter that splits the header and every sampled row into the same number of
+  // fields wins over one that does not: a tab-separated header whose names contain commas
+  // has rows without commas.
+  char consistent = 0;
+  std::size_t consistent_count = 0;
+  for (char candidate : kCandidates) {
+    std::size_t count = count_outside_quotes(header_line, candidate);
+    if (count == 0 || next_lines.empty()) continue;
+    bool same = std::all_of(next_lines.begin(), next_lines.end(), [&](std::string_view line) {
+      return count_outside_quotes(line, candidate) == count;
+    });
+    if (same && count > consistent_count) {
+      consistent = candidate;
+      consistent_count = count;
+    }
+  }
+  if (consistent != 0) return consistent;
+
+  std::size_t commas = count_outside_quotes(header_line, ',');
+  std::size_t semicolons = count_outside_quotes(header_line, ';');
+  std::size_t tabs = count_outside_quotes(header_line, '\t');
   if (semicolons > commas && semicolons >= tabs) return ';';
   if (tabs > commas && tabs > semicolons) return '\t';
   return ',';
@@ -190,7 +219,7 @@ std::string field_count_message(const Table& table, const RawRow& row) {
 void append_row(Table& table, const RawRow& row) {
   if (row.fields.size() != table.column_count()) throw UserError(field_count_message(table, row));
   for (std::size_t i = 0; i < row.fields.size(); ++i)
-    table.columns[i].cells.push_back(trim(row.fields[i]));
+    table.columns[i].cells.push_back(row.fields[i]);
   table.row_lines.push_back(row.line);
 }
 
@@ -220,7 +249,12 @@ Table parse_csv(std::string_view text, const std::string& source) {
         fmt::format("{}: the file is empty; expected a header row with the column "
                     "names",
                     source));
-  table.delimiter = detect_delimiter(lines[first]);
+  // Samples up to 20 following lines with more than blanks, each taken as one row. A quoted
+  // field across lines makes its lines count differently, so the header decides then.
+  std::vector<std::string_view> sample;
+  for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
+    if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);
+  table.delimiter = detect_delimiter(lines[first], sample);
 
   auto parser = make_parser(table.delimiter);
   CallbackState state;

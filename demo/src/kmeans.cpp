@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
 #include "damo/graph/ops.h"
@@ -77,25 +78,34 @@ double total(const Tensor& values) {
 }
 
 // k-means++: each next centre is a point drawn with probability proportional to its
-// squared distance from the nearest centre chosen so far.
+// squared distance from the nearest centre chosen so far. Those distances are kept and
+// lowered with each new centre, so seeding takes k passes over the points, not k^2 / 2.
 Tensor seed_centres(const KMeansSteps& steps, const Tensor& points, int k, Rng& rng) {
   auto n = static_cast<std::uint64_t>(points.dim(0));
-  std::vector<std::size_t> chosen{static_cast<std::size_t>(rng.below(n))};
+  std::vector<std::size_t> chosen;
+  std::vector<float> nearest(n, std::numeric_limits<float>::infinity());
+  auto add_centre = [&](std::size_t index) {
+    chosen.push_back(index);
+    Tensor distances = steps.assign(points, rows_of(points, {index})).second;
+    const float* d = distances.data<float>();
+    for (std::size_t i = 0; i < n; ++i) nearest[i] = std::min(nearest[i], d[i]);
+  };
+  add_centre(static_cast<std::size_t>(rng.below(n)));
   while (chosen.size() < static_cast<std::size_t>(k)) {
-    Tensor distances = steps.assign(points, rows_of(points, chosen)).second;
-    double sum = total(distances);
+    double sum = 0;
+    for (float d : nearest) sum += d;
     if (sum <= 0) {
       // Every point coincides with a centre, so any point will do.
-      chosen.push_back(static_cast<std::size_t>(rng.below(n)));
+      add_centre(static_cast<std::size_t>(rng.below(n)));
       continue;
     }
     double target = rng.uniform() * sum;
     std::size_t pick = 0;
     for (double running = 0; pick + 1 < n; ++pick) {
-      running += distances.get_double(static_cast<std::int64_t>(pick));
+      running += nearest[pick];
       if (running > target) break;
     }
-    chosen.push_back(pick);
+    add_centre(pick);
   }
   return rows_of(points, chosen);
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "damo/runtime/error.h"
@@ -10,6 +11,30 @@
 #include "segment/network.h"
 
 namespace segment {
+
+void require_finite_probabilities(const damo::Tensor& probabilities, const damo::Tensor& features,
+                                  const FeatureSchema& schema, const Table& table,
+                                  const std::vector<std::size_t>& rows) {
+  std::int64_t segments = probabilities.dim(1), width = features.dim(1);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    auto row = static_cast<std::int64_t>(r);
+    bool finite = true;
+    for (std::int64_t s = 0; s < segments; ++s)
+      finite = finite && std::isfinite(probabilities.get_double(row * segments + s));
+    if (finite) continue;
+    std::vector<std::string> names = schema.feature_names();
+    std::int64_t furthest = 0;
+    for (std::int64_t j = 1; j < width; ++j)
+      if (std::fabs(features.get_double(row * width + j)) > std::fabs(features.get_double(row * width + furthest)))
+        furthest = j;
+    throw damo::UserError(fmt::format(
+        "{} line {}: the segment probabilities of the model for this row are not numbers, "
+        "because its features are too far from the training rows. The furthest is '{}' at "
+        "{:.3g} standard deviations from its training mean; check the values of that row",
+        table.source, table.row_lines[rows[r]], names[static_cast<std::size_t>(furthest)],
+        features.get_double(row * width + furthest)));
+  }
+}
 
 Predictions predict_table(const Model& model, const Table& table) {
   std::vector<std::size_t> columns = match_schema(model.schema, table);
@@ -21,6 +46,7 @@ Predictions predict_table(const Model& model, const Table& table) {
                        static_cast<std::int64_t>(model.segments.size()), model.activation};
   Network network(layout, model.weights);
   damo::Tensor probabilities = network.predict(features);
+  require_finite_probabilities(probabilities, features, model.schema, table, rows);
 
   Predictions predictions;
   std::optional<std::size_t> id_column;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "damo/runtime/error.h"
@@ -117,7 +118,9 @@ double median(std::vector<double> values) {
   double upper = values[middle];
   if (values.size() % 2 == 1) return upper;
   double lower = *std::max_element(values.begin(), values.begin() + middle);
-  return (lower + upper) / 2;
+  // Two values near the float64 limit overflow when added, but not when halved first.
+  double sum = lower + upper;
+  return std::isfinite(sum) ? sum / 2 : lower / 2 + upper / 2;
 }
 
 namespace {
@@ -151,9 +154,6 @@ double skewness(const std::vector<double>& values) {
   return m3 / std::pow(m2, 1.5);
 }
 
-namespace {
-
-// Mean and population standard deviation, computed in units of the largest magnitude.
 std::pair<double, double> mean_and_deviation(const std::vector<double>& values) {
   double unit = magnitude(values);
   double mean = 0;
@@ -164,6 +164,8 @@ std::pair<double, double> mean_and_deviation(const std::vector<double>& values) 
   variance /= static_cast<double>(values.size());
   return {mean * unit, std::sqrt(variance) * unit};
 }
+
+namespace {
 
 // Fits a numeric or date column; nullopt (with a note) when it carries no information.
 std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column, ColumnKind kind,
@@ -338,7 +340,16 @@ float numeric_feature(const FeatureColumn& feature, const Table& table, std::siz
   const std::string& cell = table.columns[column].cells[row];
   double value = is_missing(cell) ? feature.median : parse_cell(table, row, column, feature.kind);
   if (feature.log1p) value = std::log1p(std::max(value, 0.0));
-  return static_cast<float>((value - feature.mean) / feature.scale);
+  // A value and a mean of opposite signs near the float64 limit overflow when subtracted.
+  double standardized = (value - feature.mean) / feature.scale;
+  if (!std::isfinite(standardized)) standardized = value / feature.scale - feature.mean / feature.scale;
+  if (!(std::fabs(standardized) <= std::numeric_limits<float>::max()))
+    throw UserError(fmt::format(
+        "{} line {}, column '{}': '{}' is {:.3g} standard deviations from the training mean "
+        "of the column, beyond the range of float32 features; check the value",
+        table.source, table.row_lines[row], feature.name, cell,
+        standardized));
+  return static_cast<float>(standardized);
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 
 namespace segment {
 
-std::string trim(std::string_view text) {
+std::string_view trim_view(std::string_view text) {
   std::size_t begin = text.find_first_not_of(" \t");
   if (begin == std::string_view::npos) return {};
   std::size_t end = text.find_last_not_of(" \t");
-  return std::string(text.substr(begin, end + 1 - begin));
+  return text.substr(begin, end + 1 - begin);
 }
+
+std::string trim(std::string_view text) { return std::string(trim_view(text)); }
 
 std::string to_lower(std::string_view text) {
   std::string lower(text);

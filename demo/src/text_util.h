@@ -9,6 +9,7 @@ namespace segment {
 
 /// text without leading and trailing spaces and tabs.
 std::string trim(std::string_view text);
+std::string_view trim_view(std::string_view text);
 
 /// ASCII lower case.
 std::string to_lower(std::string_view text);

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "damo/runtime/error.h"
+#include "segment/predict_command.h"
 #include "segment/split.h"
 
 namespace segment {
@@ -162,6 +163,8 @@ std::vector<int> predict_held_out(const Dataset& d, Fit& fit, const std::vector<
                                   int fold, std::vector<HeldOutPrediction>& held_out) {
   LabelledData data = labelled_data(d, fit, positions);
   damo::Tensor probabilities = fit.network->predict(data.features);
+  require_finite_probabilities(probabilities, data.features, fit.schema, d.table,
+                               table_rows(d.labels, positions));
   std::vector<int> predicted = argmax_rows(probabilities);
   std::size_t segments = d.labels.segments.size();
   for (std::size_t i = 0; i < positions.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include "damo/runtime/error.h"
 #include "demo/test_util.h"
+#include "segment/column_types.h"
 #include "segment/csv_table.h"
 
 using namespace segment;
@@ -50,6 +51,15 @@ TEST_CASE("csv spaces around cells are trimmed") {
   CHECK(t.columns[1].name == "b");
   CHECK(t.columns[0].cells[0] == "1");
   CHECK(is_missing(t.columns[1].cells[0]));
+}
+
+TEST_CASE("csv quoted cells keep their spaces") {
+  Table t = parse_csv("code,amount\n\"  AB \",\" 12 \"\n\"AB\",\"  \"\n", "t.csv");
+  CHECK(t.columns[0].cells[0] == "  AB ");
+  CHECK(t.columns[0].cells[1] == "AB");
+  // Numbers and blanks read the same with spaces inside the quotes.
+  CHECK(parse_number(t.columns[1].cells[0]) == 12.0);
+  CHECK(is_missing(t.columns[1].cells[1]));
 }
 
 TEST_CASE("csv byte-order mark is dropped") {
@@ -143,6 +153,11 @@ TEST_CASE("csv delimiter detection") {
   CHECK(detect_delimiter("single") == ',');
   CHECK(detect_delimiter("\"x,y\";\"z\"") == ';');
   CHECK(detect_delimiter("a,b;c,d") == ',');
+  // Commas in the names of a tab-separated header: the rows decide.
+  CHECK(detect_delimiter("Income, k$\tSpend, k$\tseg", {"50\t30\tA", "60\t20\tB"}) == '\t');
+  CHECK(detect_delimiter("Income, k$\tSpend, k$\tseg") == ',');
+  // Rows that agree with no delimiter leave the choice to the header.
+  CHECK(detect_delimiter("a;b;c", {"1;2", "x"}) == ';');
 }
 
 TEST_CASE("csv require_column lists the columns") {

@@ -152,8 +152,24 @@ TEST_CASE("cluster command notes empty segments") {
   CHECK(outcome.result.sizes == std::vector<std::int64_t>{4, 1, 0});
   REQUIRE_FALSE(outcome.notes.empty());
   CHECK(outcome.notes.back() ==
-        "1 of the 3 segments is empty because the table has fewer distinct customers than -k "
-        "3; use a smaller -k");
+        "1 of the 3 segments is empty because the rows have only 2 distinct feature vectors; "
+        "use -k 2 or less");
+}
+
+TEST_CASE("cluster values near the float64 limit") {
+  std::string dir = temp_dir("cluster_huge");
+  write_text(dir + "/huge.csv",
+             "a,b\n1.7e308,1\n1.7e308,2\n1.7e308,3\n1.7e308,4\n-1.7e308,5\n-1.7e308,6\n");
+  ClusterRequest request;
+  request.data = dir + "/huge.csv";
+  request.kmeans.k = 2;
+  ClusterOutcome outcome = cluster_table(request);
+  CHECK(std::isfinite(outcome.result.inertia));
+  CHECK(outcome.result.sizes == std::vector<std::int64_t>{4, 2});
+  CHECK(outcome.notes.empty());
+  // The profile shows the column means with an exponent.
+  CHECK(contains(outcome.profile, "5.667e+307"));
+  CHECK(contains(outcome.profile, "-1.7e+308"));
 }
 
 TEST_CASE("cluster mall table when present") {

@@ -210,6 +210,37 @@ TEST_CASE("skewness and median against hand values") {
   CHECK(skewness({4, 4, 4}) == 0.0);
   CHECK(median({5, 1, 3}) == 3.0);
   CHECK(median({4, 1, 3, 2}) == 2.5);
+  // The two middle values add up beyond the float64 range.
+  CHECK(median({1.7e308, 1.0e308}) == doctest::Approx(1.35e308));
+  CHECK(median({-1.7e308, -1.1e308}) == doctest::Approx(-1.4e308));
+}
+
+TEST_CASE("values near the float64 limit standardize") {
+  // 1.7e308 minus a mean of the other sign overflows unless computed in steps.
+  std::string text = "a,label\n";
+  for (int i = 0; i < 6; ++i) text += i < 4 ? "1.7e308,x\n" : "-1.7e308,y\n";
+  Table t = parse_csv(text, "t.csv");
+  std::vector<std::size_t> rows = {0, 1, 2, 3, 4, 5};
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), rows, no_log(), notes);
+  CHECK(notes.empty());
+  REQUIRE(schema.columns.size() == 1);
+  CHECK(schema.columns[0].mean == doctest::Approx(1.7e308 / 3));
+  damo::Tensor features = transform_features(schema, t, {0}, rows);
+  // Four rows at +1.7e308 and two at -1.7e308 standardize to sqrt(2)/2 and -sqrt(2).
+  CHECK(features.get_double(0) == doctest::Approx(std::sqrt(0.5)).epsilon(1e-6));
+  CHECK(features.get_double(5) == doctest::Approx(-std::sqrt(2.0)).epsilon(1e-6));
+}
+
+TEST_CASE("a value beyond the float32 feature range is an error") {
+  Table train = parse_csv("a,label\n1,x\n2,y\n3,x\n4,y\n", "train.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(train, select_columns(train, "label", {}), {0, 1, 2, 3}, no_log(), notes);
+  Table fresh = parse_csv("a\n2\n1e43\n", "new.csv");
+  std::string message = error_message([&] { transform_features(schema, fresh, {0}, {0, 1}); });
+  CHECK(contains(message, "new.csv line 3, column 'a': '1e43' is 8.94e+42 standard deviations"));
+  CHECK(contains(message, "check the value"));
 }
 
 TEST_CASE("date column becomes days") {

@@ -102,6 +102,22 @@ TEST_CASE("held-out predictions agree with the report") {
   CHECK(contains(text, fmt::format("\n2,{},{},", first.fold, first.actual == 0 ? "1" : "2")));
 }
 
+TEST_CASE("probabilities that are not numbers name the row") {
+  Table table = parse_csv("a,b\n1,2\n3,4\n", "new.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(table, select_columns(table, "", {}), {0, 1}, PreprocessOptions{}, notes);
+  damo::Tensor features = damo::Tensor::from_list({{0.5, -1.0}, {2.0, -3e38}}, damo::DType::Float32);
+  damo::Tensor fine = damo::Tensor::from_list({{0.25, 0.75}, {0.5, 0.5}}, damo::DType::Float32);
+  require_finite_probabilities(fine, features, schema, table, {0, 1});
+  damo::Tensor broken = damo::Tensor::from_list({{0.25, 0.75}, {NAN, NAN}}, damo::DType::Float32);
+  std::string message = error_message(
+      [&] { require_finite_probabilities(broken, features, schema, table, {0, 1}); });
+  CHECK(contains(message, "new.csv line 3: the segment probabilities of the model for this row are "
+                          "not numbers"));
+  CHECK(contains(message, "The furthest is 'b' at -3e+38 standard deviations"));
+}
+
 TEST_CASE("no hidden layer is softmax regression") {
   TrainRequest request = wholesale_request();
   request.hidden = {};

@@ -47,11 +47,15 @@ struct Table {
 };
 
 /// True when a cell is a missing value.
-inline bool is_missing(std::string_view cell) { return cell.empty(); }
+inline bool is_missing(std::string_view cell) {
+  return cell.find_first_not_of(" \t") == std::string_view::npos;
+}
 
-/// The delimiter of a header line: whichever of comma, semicolon and tab occurs most often
-/// outside double quotes; comma for a one-column header.
-char detect_delimiter(std::string_view header_line);
+/// The delimiter of a table: among comma, semicolon and tab, the one that splits the header
+/// line and every one of next_lines (a sample of the rows) into the same number of fields,
+/// the most fields if several do. When none does, whichever occurs most often outside
+/// double quotes in the header; comma for a one-column header.
+char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines = {});
 
 /// Parses CSV text; source names the text in messages. Throws UserError for an empty input,
 /// a NUL byte (a binary file), a header with an empty or repeated name, a row whose field

@@ -20,6 +20,13 @@ struct Predictions {
   std::vector<int> classes;
 };
 
+/// Throws UserError naming the line of the first of rows whose segment probabilities are not
+/// all finite, and the feature of that row furthest from its training mean. Row r of
+/// probabilities and features belongs to table row rows[r].
+void require_finite_probabilities(const damo::Tensor& probabilities, const damo::Tensor& features,
+                                  const FeatureSchema& schema, const Table& table,
+                                  const std::vector<std::size_t>& rows);
+
 /// Predicts the segment of every row of table. Throws UserError naming the columns when the
 /// table does not match the model's schema, and naming the cell when a value does not parse.
 Predictions predict_table(const Model& model, const Table& table);

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "damo/runtime/tensor.h"
@@ -100,6 +101,10 @@ damo::Tensor transform_features(const FeatureSchema& schema, const Table& table,
 
 /// Sample skewness (the third standardized moment) of values; 0 when they are constant.
 double skewness(const std::vector<double>& values);
+
+/// Mean and population standard deviation of a non-empty vector, computed in units of the
+/// largest magnitude so that values near the float64 limit do not overflow.
+std::pair<double, double> mean_and_deviation(const std::vector<double>& values);
 
 /// Median of values (the mean of the two middle values for an even count); values is
 /// reordered. Requires a non-empty vector.
