@@ -164,6 +164,14 @@ TEST_CASE("jit compile cache hit skips LLVM") {
   CHECK(out[0].get_double(0) == doctest::Approx(1.0));
   Graph fourth_graph;
   CHECK(build(fourth_graph).stats().cache_hit);
+
+  // Another LLVM pass pipeline makes other machine code, so it is not a hit.
+  ::setenv("DAMO_LLVM_PASSES", "function(instcombine)", 1);
+  Graph fifth_graph;
+  Function other_passes = build(fifth_graph);
+  ::unsetenv("DAMO_LLVM_PASSES");
+  CHECK_FALSE(other_passes.stats().cache_hit);
+  CHECK(other_passes({Tensor::from_list({0, 1})})[0].get_double(0) == doctest::Approx(1.0));
   std::filesystem::remove_all(dir);
 }
 
