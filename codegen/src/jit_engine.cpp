@@ -157,10 +157,10 @@ class Engine {
     // epilogue and a scalar remainder triple the machine code of each loop, and machine code
     // generation dominates compile time, so each vectorized loop gets one body and a scalar
     // remainder. LLVM's Zen scheduling models turn on a second instruction scheduler after
-    // register allocation; without it the cold compile of the benchmark training step took
-    // 101 ms instead of 110 ms, and the step, a 100,000-row epoch and a million-row
-    // inference pass ran within 3% of before, inside the noise of those runs. DAMO_LLVM_ARGS
-    // passes further options to LLVM, such as -time-passes.
+    // register allocation. Without it the cold compile of the benchmark training step took
+    // 101 ms instead of 110 ms. The step, a 100,000-row epoch and a million-row inference
+    // pass ran within 3% of their times with it, inside the noise of those runs.
+    // DAMO_LLVM_ARGS passes further options to LLVM, such as -time-passes.
     std::vector<std::string> words = {"damo", "-enable-epilogue-vectorization=false",
                                       "-force-vector-interleave=1", "-post-RA-scheduler=false"};
     if (const char* text = std::getenv("DAMO_LLVM_ARGS"); text && *text) {
