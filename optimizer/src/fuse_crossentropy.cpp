@@ -64,16 +64,29 @@ Expr summed_log_softmax(const Node& node) {
   return Expr();
 }
 
+// Labels under the index rule of take_along_axis and scatter_add_along_axis: a negative
+// label has the class count added once, and the result is clamped into [0, classes - 1].
+// The sparse cross-entropy ops take labels outside [0, classes) as NaN instead. Undefined
+// when the class count is not static.
+Expr labels_by_index_rule(const Node* labels, const Dim& classes) {
+  if (!classes.is_static() || classes.size() < 1) return Expr();
+  Expr y(labels);
+  Expr shifted = where(y < 0, y + literal_like(y, classes.size()), y);
+  return clip(shifted, literal_like(y, 0), literal_like(y, classes.size() - 1));
+}
+
 // take_along_axis(log_softmax(z), expand_dims(labels, -1), -1) ->
-// expand_dims(-sparse_softmax_crossentropy(z, labels), -1).
+// expand_dims(-sparse_softmax_crossentropy(z, labels), -1), with the labels wrapped and
+// clamped as take_along_axis does.
 Expr log_softmax_at_labels(const Node& node) {
   const Node* ls = node.input(0);
   const Node* indices = node.input(1);
   if (node.attr(0) != node.rank() - 1 || !is_last_axis_op(ls, OpKind::LogSoftmax)) return Expr();
   if (indices->op() != OpKind::ExpandDims || indices->attr(0) != indices->rank() - 1) return Expr();
-  return guarded(node, [&] {
-    return expand_dims(-softmax_crossentropy(Expr(ls->input(0)), Expr(indices->input(0))), -1);
-  });
+  const Node* z = ls->input(0);
+  Expr labels = labels_by_index_rule(indices->input(0), z->shape()[z->rank() - 1]);
+  if (!labels.defined()) return Expr();
+  return guarded(node, [&] { return expand_dims(-softmax_crossentropy(Expr(z), labels), -1); });
 }
 
 // An upstream gradient G of log(softmax(z)) of the form a[..., None] * t (dense) or a
@@ -127,8 +140,10 @@ std::optional<RowScaledTargets> row_scaled_targets(const Node* g, const Node* z)
     const Node* spread = g->input(0);
     bool one_per_row =
         indices->op() == OpKind::ExpandDims && indices->attr(0) == indices->rank() - 1;
-    if (one_per_row && spread->shape() == indices->shape())
-      found = RowScaledTargets{Expr(indices->input(0)), squeeze(Expr(spread), Axes(-1))};
+    Expr labels;
+    if (one_per_row) labels = labels_by_index_rule(indices->input(0), z->shape()[z->rank() - 1]);
+    if (labels.defined() && spread->shape() == indices->shape())
+      found = RowScaledTargets{labels, squeeze(Expr(spread), Axes(-1))};
   } else if (g->shape() == z->shape() && is_float(g->dtype())) {
     // Any other G is its own targets with a row value of 1: G - softmax(z) * sum(G) is the
     // fused gradient for every G. This covers a mean over a static batch of one row, whose
