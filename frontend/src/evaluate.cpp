@@ -141,6 +141,10 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
                                     dtype_name(callee.dtype()), dtype_name(callee.dtype())));
     const ast::Expr& argument = *call.arguments[0].value;
     Expr x = to_expr(evaluate(argument), argument.offset);
+    // A literal that has the dtype already stays weak through cast(); the call makes it
+    // typed, as f64([1.5, 2]) promises.
+    if (x->weak() && x.dtype() == callee.dtype())
+      return Value::tensor(graph_.constant(constant_value(x, argument.offset)));
     return Value::tensor(
         with_location(*this, expr.offset, [&] { return cast(x, callee.dtype()); }));
   }
