@@ -123,19 +123,19 @@ int main(int argc, char** argv) {
   if (line->code) return damo::run_script(session, *line->code, "<string>", std::cout, std::cerr);
 
   bool read_stdin = line->file ? *line->file == "-" : !isatty(STDIN_FILENO);
-  if (read_stdin) {
-    std::string text(std::istreambuf_iterator<char>(std::cin), {});
-    return damo::run_script(session, text, "<stdin>", std::cout, std::cerr);
-  }
-  if (line->file) {
+  if (read_stdin || line->file) {
+    std::string source = read_stdin ? "<stdin>" : *line->file;
     std::string text;
     try {
-      text = damo::read_file(*line->file);
+      text = damo::read_text_file(read_stdin ? "-" : *line->file, damo::kMaxScriptBytes);
     } catch (const damo::Error& error) {
       std::cerr << "damo: " << error.what() << '\n';
       return 1;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "damo: out of memory reading " << source << '\n';
+      return 1;
     }
-    return damo::run_script(session, text, *line->file, std::cout, std::cerr);
+    return damo::run_script(session, text, source, std::cout, std::cerr);
   }
 
   damo::ReplOptions options;

@@ -220,13 +220,17 @@ void CommandRunner::time() {
   std::mt19937_64 engine(0);
   std::vector<Tensor> arguments;
   for (const Expr& input : inputs) {
-    std::int64_t numel = 1;
-    for (const Dim& d : input.shape()) numel *= d.is_static() ? d.size() : kTimingDimSize;
-    if (numel > kMaxEvaluatedElements)
+    // In double, because static sizes near the int64 limit overflow an integer product.
+    double numel = 1;
+    for (const Dim& d : input.shape())
+      numel *= static_cast<double>(d.is_static() ? d.size() : kTimingDimSize);
+    if (numel > static_cast<double>(kMaxEvaluatedElements))
       fail(
           fmt::format(":time: input '{}' would have {} elements, more than the {} that the "
                       "interpreter creates",
-                      input->name(), numel, kMaxEvaluatedElements));
+                      input->name(),
+                      numel < 1e18 ? fmt::format("{:.0f}", numel) : fmt::format("{:.3g}", numel),
+                      kMaxEvaluatedElements));
     arguments.push_back(random_input(input, engine));
   }
 
@@ -253,7 +257,8 @@ void CommandRunner::time() {
 void CommandRunner::load() {
   std::string path = file_argument(argument_text());
   if (path.empty()) fail(":load needs a file name, as in :load model.damo");
-  std::string text = with_location(interpreter_, offset_, [&] { return read_file(path); });
+  std::string text =
+      with_location(interpreter_, offset_, [&] { return read_text_file(path, kMaxScriptBytes); });
   SourceFile file(path, std::move(text));
   with_location(interpreter_, offset_, [&] { interpreter_.run(file, print_); });
 }

@@ -197,6 +197,9 @@ void json_data(const Tensor& t, int axis, std::int64_t offset, const Dims& strid
 
 std::string format_tensor(const Tensor& t) {
   if (!t.defined()) return "<undefined>";
+  // An empty tensor prints as [] whatever its shape, as NumPy prints it: a shape such as
+  // (100000000, 0) would otherwise print a line per row. The type beside it gives the shape.
+  if (t.numel() == 0 && t.rank() > 0) return "[]";
   return TensorFormatter(t).format();
 }
 
@@ -212,8 +215,11 @@ std::string format_tensor_with_type(const Tensor& t) {
 std::string tensor_to_json(const Tensor& t) {
   Dims strides(t.shape().size(), 1);
   for (int i = t.rank() - 2; i >= 0; --i) strides[i] = strides[i + 1] * t.dim(i + 1);
-  std::string data;
-  json_data(t, 0, 0, strides, data);
+  std::string data = "[]";
+  if (t.numel() > 0 || t.rank() == 0) {
+    data.clear();
+    json_data(t, 0, 0, strides, data);
+  }
   return fmt::format("{{\"dtype\": \"{}\", \"shape\": {}, \"data\": {}}}", dtype_name(t.dtype()),
                      shape_to_json(Shape::from_dims(t.shape())), data);
 }

@@ -63,7 +63,31 @@ void Expr::fail_undefined() {
 Graph::Graph() = default;
 Graph::~Graph() = default;
 
+namespace {
+
+// Rejects a node shape that no tensor could have: more than kMaxRank axes, a negative
+// static size, or static sizes whose product overflows int64.
+void check_node_shape(const NodeSpec& spec) {
+  const Shape& shape = spec.shape;
+  if (shape.rank() > kMaxRank)
+    throw UserError(fmt::format("{}: the result would have {} axes; tensors have at most {}",
+                                op_name(spec.op), shape.rank(), kMaxRank));
+  std::int64_t elements = 1;
+  for (const Dim& d : shape.dims()) {
+    if (d.is_symbolic()) continue;
+    if (d.size() < 0)
+      throw UserError(fmt::format("{}: the result shape {} has a negative dimension",
+                                  op_name(spec.op), shape.to_string()));
+    if (__builtin_mul_overflow(elements, d.size(), &elements))
+      throw UserError(fmt::format("{}: the result shape {} has more elements than fit in int64",
+                                  op_name(spec.op), shape.to_string()));
+  }
+}
+
+}  // namespace
+
 const Node* Graph::intern(NodeSpec spec) {
+  check_node_shape(spec);
   std::size_t h = spec.hash();
   std::lock_guard lock(mutex_);
   auto [begin, end] = table_.equal_range(h);

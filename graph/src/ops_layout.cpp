@@ -45,12 +45,13 @@ struct DimProduct {
   std::int64_t size = 1;
   std::map<std::string, int> symbols;
   int inferred = 0;
+  bool overflow = false;
 
   explicit DimProduct(const std::vector<Dim>& dims) {
     for (const Dim& d : dims) {
       if (d.is_symbolic()) ++symbols[d.symbol()];
       else if (d.size() == -1) ++inferred;
-      else size *= d.size();
+      else overflow = __builtin_mul_overflow(size, d.size(), &size) || overflow;
     }
   }
 };
@@ -69,6 +70,7 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
   if (out.inferred > 1)
     throw UserError(fmt::format("reshape: only one dimension may be -1, in {}", dims_text(dims)));
   std::string failure = fmt::format("reshape: cannot reshape {} to {}", describe(x), dims_text(dims));
+  if (out.overflow) throw UserError(failure + ": the target has more elements than fit in int64");
 
   // Symbols of the target must appear in the operand's shape; the rest stays to be matched.
   std::map<std::string, int> remaining = in.symbols;
@@ -174,7 +176,10 @@ Expr concatenate(const std::vector<Expr>& parts, int axis) {
       throw UserError(fmt::format("concatenate: axis {} of {} is symbolic; Damo concatenates "
                                   "only along static axes",
                                   normalized, describe(part)));
-    total += d.size();
+    if (__builtin_add_overflow(total, d.size(), &total))
+      throw UserError(fmt::format("concatenate: axis {} of the result would have more "
+                                  "elements than fit in int64",
+                                  normalized));
     type = promote(type, {part.dtype(), part->weak()});
   }
   if (parts.size() == 1) return parts[0];
@@ -206,10 +211,11 @@ SliceBounds resolve_slice(std::int64_t length, std::optional<std::int64_t> start
   };
   std::int64_t s = clamp_bound(start, step > 0 ? lower : upper);
   std::int64_t e = clamp_bound(stop, step > 0 ? upper : lower);
-  std::int64_t count = 0;
-  if (step > 0 && e > s) count = (e - s + step - 1) / step;
-  if (step < 0 && s > e) count = (s - e + (-step) - 1) / (-step);
-  return {s, e, count};
+  // In 128 bits, because a step near the int64 limits overflows e - s + step - 1 and -step.
+  __int128 wide_step = step, count = 0;
+  if (step > 0 && e > s) count = (__int128{e} - s + wide_step - 1) / wide_step;
+  if (step < 0 && s > e) count = (__int128{s} - e - wide_step - 1) / -wide_step;
+  return {s, e, static_cast<std::int64_t>(count)};
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -91,6 +92,34 @@ std::string read_file(const std::string& path) {
   buffer << in.rdbuf();
   if (in.bad()) throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
   return buffer.str();
+}
+
+std::string read_text(std::istream& in, const std::string& source, std::size_t max_bytes) {
+  std::string text;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    std::string_view part(chunk, static_cast<std::size_t>(in.gcount()));
+    if (std::size_t nul = part.find('\0'); nul != std::string_view::npos)
+      throw UserError(fmt::format("{} contains a NUL byte at byte {}, so it is binary data rather "
+                                  "than text; pass a text file",
+                                  source, text.size() + nul + 1));
+    if (text.size() + part.size() > max_bytes)
+      throw UserError(fmt::format("{} is larger than {} MiB, the most that is read as text",
+                                  source, max_bytes >> 20));
+    text += part;
+  }
+  if (in.bad()) throw UserError(fmt::format("cannot read {}: {}", source, std::strerror(errno)));
+  return text;
+}
+
+std::string read_text_file(const std::string& path, std::size_t max_bytes) {
+  if (path == "-") return read_text(std::cin, "standard input", max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(EISDIR)));
+  return read_text(in, fmt::format("'{}'", path), max_bytes);
 }
 
 namespace {

@@ -223,17 +223,17 @@ std::string serialize_npy(const Tensor& tensor) {
   std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}",
                                  descr_for(tensor.dtype()), shape);
   // The header, including magic and length fields, is padded with spaces to a multiple of
-  // 64 bytes and ends with a newline.
-  bool v2 = dict.size() + 11 > 65535;
-  std::size_t prefix = v2 ? 12 : 10;
+  // 64 bytes and ends with a newline. Version 1 allows 65,535 header bytes, and kMaxRank
+  // sizes of at most 19 digits take under 1,500.
+  std::size_t prefix = 10;
   std::size_t total = (prefix + dict.size() + 1 + 63) / 64 * 64;
   dict.append(total - prefix - dict.size() - 1, ' ');
   dict += '\n';
   std::string out(kMagic, kMagicSize);
-  out += static_cast<char>(v2 ? 2 : 1);
+  out += static_cast<char>(1);
   out += '\0';
   std::size_t length = dict.size();
-  for (std::size_t i = 0; i < (v2 ? 4u : 2u); ++i) out += static_cast<char>((length >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < 2; ++i) out += static_cast<char>((length >> (8 * i)) & 0xff);
   out += dict;
   out.append(static_cast<const char*>(tensor.raw_data()), tensor.nbytes());
   return out;

@@ -48,6 +48,9 @@ struct Tensor::Storage {
 };
 
 std::int64_t dims_numel(const Dims& dims) {
+  if (dims.size() > static_cast<std::size_t>(kMaxRank))
+    throw UserError(fmt::format("a shape with {} axes is invalid; tensors have at most {}",
+                                dims.size(), kMaxRank));
   std::int64_t count = 1;
   for (std::int64_t d : dims) {
     if (d < 0) throw UserError(fmt::format("negative dimension {} in shape {}", d, dims_to_string(dims)));

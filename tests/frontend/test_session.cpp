@@ -194,6 +194,8 @@ TEST_CASE("session shared variables print their values") {
   CHECK(output("W = shared(\"W\", [[1.0, 2.0]])\nW\n:type W") ==
         "[[1., 2.]] : f32 (1, 2)\nf32 (1, 2)");
   CHECK(output("b = shared(\"b\", zeros(f64, [2]))\nb + 1") == "[1., 1.] : f64 (2,)");
+  // An empty tensor prints as [] whatever its shape, not as a line per row.
+  CHECK(output("zeros(f32, [100000000, 0])") == "[] : f32 (100000000, 0)");
   // A dtype call makes a literal typed, also when the literal has that dtype already.
   CHECK(output("c = shared(\"c\", f64([1.5, 2.0]))\n:type c") == "f64 (2,)");
   CHECK(output("x = vector(f32, [2])\n:type x + f64(1.0)\n:type x + 1.0") == "f64 (2,)\nf32 (2,)");

@@ -139,6 +139,22 @@ TEST_CASE("reshape errors") {
         "reshape: cannot reshape f32 (2, 3) to (5,): the element counts differ");
   CHECK(user_error([&] { reshape(x, {6}); }) ==
         "reshape: cannot reshape f32 (n, 6) to (6,): the element counts differ");
+  // A target whose sizes multiply beyond int64 is rejected before any division.
+  CHECK(user_error([&] { reshape(s, {3, 6148914691236517205, -1}); }) ==
+        "reshape: cannot reshape f32 (2, 3) to (3, 6148914691236517205, -1): the target has more "
+        "elements than fit in int64");
+}
+
+TEST_CASE("node shapes beyond the limits") {
+  Graph g;
+  CHECK(user_error([&] { g.input("x", F32, {4294967296, 4294967296}); }) ==
+        "input: the result shape (4294967296, 4294967296) has more elements than fit in int64");
+  std::vector<Dim> many(kMaxRank + 1, Dim(1));
+  CHECK(user_error([&] { g.input("y", F32, Shape(many)); }) ==
+        "input: the result would have 65 axes; tensors have at most 64");
+  Expr quarter = g.input("q", F32, {4611686018427387904});
+  CHECK(user_error([&] { concatenate({quarter, quarter, quarter}, 0); }) ==
+        "concatenate: axis 0 of the result would have more elements than fit in int64");
 }
 
 TEST_CASE("expand dims and squeeze errors") {
@@ -198,6 +214,18 @@ TEST_CASE("slice errors") {
         "slice: axis 0 of f32 (n, 3) is symbolic; Damo slices symbolic axes only as a whole (:)");
   CHECK(user_error([&] { slice(x, 2, 0, 1); }) ==
         "slice: axis 2 is out of range for rank 2; valid axes are -2 to 1");
+}
+
+TEST_CASE("slices with steps near the int64 limits") {
+  // Python's rules give one element for each of these.
+  Graph g;
+  Expr v = g.input("v", F32, {5});
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
+  CHECK(slice(v, 0, 0, 5, kMax).shape() == Shape({1}));
+  CHECK(slice(v, 0, std::nullopt, std::nullopt, kMin).shape() == Shape({1}));
+  CHECK(slice(v, 0, kMin, kMax, kMax).shape() == Shape({1}));
+  CHECK(slice(v, 0, 4, 0, -2).shape() == Shape({2}));
 }
 
 TEST_CASE("take errors") {

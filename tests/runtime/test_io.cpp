@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -60,6 +61,24 @@ TEST_CASE("read_file names a missing file") {
     CHECK(std::string(e.what()) ==
           "cannot open '/nonexistent/damo/file.bin': No such file or directory");
   }
+}
+
+TEST_CASE("read_text stops at a NUL byte or the size limit") {
+  std::istringstream text("a = 1\nb = 2\n");
+  CHECK(read_text(text, "script", 100) == "a = 1\nb = 2\n");
+  std::istringstream binary(std::string("ab\0cd", 5));
+  CHECK_THROWS_WITH_AS(read_text(binary, "script", 100),
+                       "script contains a NUL byte at byte 3, so it is binary data rather than "
+                       "text; pass a text file",
+                       UserError);
+  std::istringstream large(std::string(3 << 20, 'x'));
+  CHECK_THROWS_WITH_AS(read_text(large, "script", 2 << 20),
+                       "script is larger than 2 MiB, the most that is read as text", UserError);
+  // An endless source stops at the first chunk instead of filling memory.
+  CHECK_THROWS_WITH_AS(read_text_file("/dev/zero", 1 << 20),
+                       "'/dev/zero' contains a NUL byte at byte 1, so it is binary data rather "
+                       "than text; pass a text file",
+                       UserError);
 }
 
 TEST_CASE("write_file_atomically names an unwritable folder") {

@@ -16,6 +16,9 @@
 
 namespace damo {
 
+/// The largest script, in bytes, that the damo program and :load read.
+inline constexpr std::size_t kMaxScriptBytes = std::size_t{256} << 20;
+
 class Interpreter;
 
 struct SessionOptions {

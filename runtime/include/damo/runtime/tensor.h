@@ -21,6 +21,9 @@ using Dims = std::vector<std::int64_t>;
 /// Number of elements of a shape; throws UserError when the count overflows int64.
 std::int64_t dims_numel(const Dims& dims);
 
+/// The maximum number of axes of a tensor or a graph node.
+constexpr int kMaxRank = 64;
+
 /// "(2, 3)" for {2, 3}; "()" for a scalar.
 std::string dims_to_string(const Dims& dims);
 
