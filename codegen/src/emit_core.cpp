@@ -29,17 +29,11 @@ ModuleState::ModuleState(llvm::Module& module_in, const Program& program_in, int
   for (std::size_t i = 0; i < count; ++i)
     scopes.push_back(md.createAnonymousAliasScope(domain, "slot" + std::to_string(i)));
   // Aliased slots share memory with their root, so they share its scope.
-  auto root = [&](std::size_t slot) {
-    while (program.spec.slots[slot].kind == BufferSlot::Kind::Alias)
-      slot = static_cast<std::size_t>(program.spec.slots[slot].index);
-    return slot;
-  };
   for (std::size_t i = 0; i < count; ++i) {
-    scope_lists.push_back(llvm::MDNode::get(context, {scopes[root(i)]}));
-    std::vector<llvm::Metadata*> others;
-    for (std::size_t j = 0; j < count; ++j)
-      if (root(j) == j && j != root(i)) others.push_back(scopes[j]);
-    noalias_lists.push_back(llvm::MDNode::get(context, others));
+    std::size_t root = i;
+    while (program.spec.slots[root].kind == BufferSlot::Kind::Alias)
+      root = static_cast<std::size_t>(program.spec.slots[root].index);
+    scopes[i] = scopes[root];
   }
 }
 
@@ -123,8 +117,7 @@ Value* FunctionBuilder::element_pointer(int slot, Value* index) {
 }
 
 void FunctionBuilder::tag_access(llvm::Instruction* access, int slot) {
-  access->setMetadata(llvm::LLVMContext::MD_alias_scope, state.scope_lists[static_cast<std::size_t>(slot)]);
-  access->setMetadata(llvm::LLVMContext::MD_noalias, state.noalias_lists[static_cast<std::size_t>(slot)]);
+  accesses_.emplace_back(access, state.scopes[static_cast<std::size_t>(slot)]);
 }
 
 Value* FunctionBuilder::load(int slot, Value* index) {
@@ -174,6 +167,23 @@ void FunctionBuilder::if_then(Value* condition, const std::function<void()>& the
 }
 
 void FunctionBuilder::finish() {
+  // The scopes this function touches, in first-use order; each access's noalias list
+  // holds all of them but its own.
+  std::vector<llvm::MDNode*> touched;
+  for (const auto& [access, scope] : accesses_)
+    if (std::find(touched.begin(), touched.end(), scope) == touched.end()) touched.push_back(scope);
+  std::unordered_map<llvm::MDNode*, std::pair<llvm::MDNode*, llvm::MDNode*>> lists;
+  for (llvm::MDNode* scope : touched) {
+    std::vector<llvm::Metadata*> others;
+    for (llvm::MDNode* other : touched)
+      if (other != scope) others.push_back(other);
+    lists[scope] = {llvm::MDNode::get(context, {scope}), llvm::MDNode::get(context, others)};
+  }
+  for (const auto& [access, scope] : accesses_) {
+    access->setMetadata(llvm::LLVMContext::MD_alias_scope, lists[scope].first);
+    access->setMetadata(llvm::LLVMContext::MD_noalias, lists[scope].second);
+  }
+  accesses_.clear();
   b.CreateRetVoid();
   std::string problems;
   llvm::raw_string_ostream stream(problems);

@@ -77,17 +77,12 @@ class SmallMatmul {
     return llvm::ConstantVector::get(bits);
   }
 
-  void tag(ModuleState& state, llvm::Instruction* access, int slot) {
-    access->setMetadata(llvm::LLVMContext::MD_alias_scope, state.scope_lists[slot]);
-    access->setMetadata(llvm::LLVMContext::MD_noalias, state.noalias_lists[slot]);
-  }
-
   // Loads `valid` lanes (all when valid >= lanes) from a pointer; the rest are zero.
   Value* load_vector(FunctionBuilder& f, Value* pointer, std::int64_t valid, int slot) {
     llvm::Instruction* load;
     if (valid >= lanes_) load = f.b.CreateAlignedLoad(vector_type(), pointer, alignment());
     else load = f.b.CreateMaskedLoad(vector_type(), pointer, alignment(), mask(f, valid), llvm::Constant::getNullValue(vector_type()));
-    if (slot >= 0) tag(state_, load, slot);
+    if (slot >= 0) f.tag_access(load, slot);
     return load;
   }
 
@@ -95,7 +90,7 @@ class SmallMatmul {
     llvm::Instruction* store;
     if (valid >= lanes_) store = f.b.CreateAlignedStore(value, pointer, alignment());
     else store = f.b.CreateMaskedStore(value, pointer, alignment(), mask(f, valid));
-    tag(state_, store, slot);
+    f.tag_access(store, slot);
   }
 
   Value* fma(FunctionBuilder& f, Value* x, Value* y, Value* acc) {

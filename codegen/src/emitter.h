@@ -26,10 +26,9 @@ struct ModuleState {
   const Program& program;
   /// Width of the widest vector registers of the target, in bytes (64 with AVX-512).
   int vector_bytes;
-  /// One alias scope per slot, so LLVM knows that distinct buffers never overlap.
+  /// One alias scope per slot, so LLVM knows that distinct buffers never overlap. An
+  /// aliased slot shares the scope of the slot whose memory it uses.
   std::vector<llvm::MDNode*> scopes;
-  std::vector<llvm::MDNode*> scope_lists;
-  std::vector<llvm::MDNode*> noalias_lists;
   int next_function = 0;
 
   std::string fresh_name(const std::string& stem) { return stem + "_" + std::to_string(next_function++); }
@@ -67,7 +66,9 @@ class FunctionBuilder {
   /// Pointer to element index of slot.
   llvm::Value* element_pointer(int slot, llvm::Value* index);
   /// Marks a load or store of slot with the slot's alias scope, which tells LLVM that it
-  /// touches no other buffer.
+  /// touches no other buffer. finish() attaches the metadata: each access then lists the
+  /// other buffers of this function as ones it does not alias, which keeps the metadata
+  /// linear in the program's size instead of one list of every buffer per buffer.
   void tag_access(llvm::Instruction* access, int slot);
 
   /// Emits for (i = low; i < high; ++i) body(i).
@@ -83,6 +84,7 @@ class FunctionBuilder {
   llvm::Value* sizes_ = nullptr;
   std::unordered_map<int, llvm::Value*> slot_pointers_;
   std::unordered_map<std::string, llvm::Value*> symbol_sizes_;
+  std::vector<std::pair<llvm::Instruction*, llvm::MDNode*>> accesses_;  // with their scope
 };
 
 /// How the entry function launches a kernel: total iterations split across threads, and
