@@ -168,7 +168,7 @@ void FunctionBuilder::if_then(Value* condition, const std::function<void()>& the
 
 void FunctionBuilder::finish() {
   // The scopes this function touches, in first-use order; each access's noalias list
-  // holds all of them but its own.
+  // contains all of them but its own.
   std::vector<llvm::MDNode*> touched;
   for (const auto& [access, scope] : accesses_)
     if (std::find(touched.begin(), touched.end(), scope) == touched.end()) touched.push_back(scope);
