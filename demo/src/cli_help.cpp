@@ -34,9 +34,9 @@ the other columns and reports its scores on held-out rows next to the majority-c
 baseline. predict applies a saved model to new customers. cluster finds K segments with
 k-means when there is no label; its output CSV can be passed back to train --label.
 
-Tables are CSV files with a header row. The delimiter (comma, semicolon or tab) is the one
-that splits the header and the first rows into equally many fields, else the most frequent
-one in the header. Quoted fields, CRLF line endings and a UTF-8 byte-order mark are
+Tables are CSV files with a header row. The delimiter is the first of tab, semicolon and
+comma that splits the header and the first rows into equally many fields, else the most
+frequent one in the header. Quoted fields, CRLF line endings and a UTF-8 byte-order mark are
 accepted. Spaces around a cell are dropped, except inside quotes, and blank cells are
 missing values.
 

@@ -54,34 +54,6 @@ std::size_t count_outside_quotes(std::string_view line, char delimiter) {
 
 }  // namespace
 
-char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
-  constexpr char kCandidates[] = {',', ';', '\t'};
-  // A delimiter that splits the header and every sampled row into the same number of
-  // fields wins over one that does not: a tab-separated header whose names contain commas
-  // has rows without commas.
-  char consistent = 0;
-  std::size_t consistent_count = 0;
-  for (char candidate : kCandidates) {
-    std::size_t count = count_outside_quotes(header_line, candidate);
-    if (count == 0 || next_lines.empty()) continue;
-    bool same = std::all_of(next_lines.begin(), next_lines.end(), [&](std::string_view line) {
-      return count_outside_quotes(line, candidate) == count;
-    });
-    if (same && count > consistent_count) {
-      consistent = candidate;
-      consistent_count = count;
-    }
-  }
-  if (consistent != 0) return consistent;
-
-  std::size_t commas = count_outside_quotes(header_line, ',');
-  std::size_t semicolons = count_outside_quotes(header_line, ';');
-  std::size_t tabs = count_outside_quotes(header_line, '\t');
-  if (semicolons > commas && semicolons >= tabs) return ';';
-  if (tabs > commas && tabs > semicolons) return '\t';
-  return ',';
-}
-
 namespace {
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
@@ -233,7 +205,49 @@ void take_rows(Table& table, CallbackState& state) {
   state.rows.clear();
 }
 
+// Field counts of the complete records in lines parsed with delimiter, quoted fields across
+// lines included; nullopt when libcsv rejects the text.
+std::optional<std::vector<std::size_t>> record_widths(const std::vector<std::string_view>& lines,
+                                                      char delimiter) {
+  auto parser = make_parser(delimiter);
+  CallbackState state;
+  for (std::string_view line : lines) {
+    if (csv_parse(parser.get(), line.data(), line.size(), on_field, on_row_end, &state) != line.size())
+      return std::nullopt;
+    if (!line.ends_with('\n') && !line.ends_with('\r') &&
+        csv_parse(parser.get(), "\n", 1, on_field, on_row_end, &state) != 1)
+      return std::nullopt;
+  }
+  std::vector<std::size_t> widths;
+  for (const RawRow& row : state.rows) widths.push_back(row.fields.size());
+  return widths;
+}
+
 }  // namespace
+
+char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
+  // The first delimiter that splits the header and every sampled record into the same
+  // number of fields, two or more, wins. Tab and semicolon come first, because commas
+  // often stand inside unquoted fields (names such as "Smith, J", decimal commas) and
+  // would split those files evenly too.
+  if (!next_lines.empty()) {
+    std::vector<std::string_view> lines{header_line};
+    lines.insert(lines.end(), next_lines.begin(), next_lines.end());
+    for (char candidate : {'\t', ';', ','}) {
+      std::optional<std::vector<std::size_t>> widths = record_widths(lines, candidate);
+      if (!widths || widths->size() < 2 || widths->front() < 2) continue;
+      if (std::all_of(widths->begin(), widths->end(), [&](std::size_t w) { return w == widths->front(); }))
+        return candidate;
+    }
+  }
+
+  std::size_t commas = count_outside_quotes(header_line, ',');
+  std::size_t semicolons = count_outside_quotes(header_line, ';');
+  std::size_t tabs = count_outside_quotes(header_line, '\t');
+  if (semicolons > commas && semicolons >= tabs) return ';';
+  if (tabs > commas && tabs > semicolons) return '\t';
+  return ',';
+}
 
 Table parse_csv(std::string_view text, const std::string& source) {
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
@@ -249,8 +263,8 @@ Table parse_csv(std::string_view text, const std::string& source) {
         fmt::format("{}: the file is empty; expected a header row with the column "
                     "names",
                     source));
-  // Samples up to 20 following lines with more than blanks, each taken as one row. A quoted
-  // field across lines makes its lines count differently, so the header decides then.
+  // Samples up to 20 following lines with more than blanks; detect_delimiter parses them
+  // into records, and a record that the sample cuts off does not count.
   std::vector<std::string_view> sample;
   for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
     if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);

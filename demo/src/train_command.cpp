@@ -311,12 +311,18 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
 std::string held_out_csv(const TrainOutcome& outcome) {
   bool with_id = !outcome.model.id_column.empty();
   bool with_folds = !outcome.report.folds.empty();
+  std::vector<std::string> fixed{"line", "fold", "actual", "predicted"};
+  for (const std::string& segment : outcome.model.segments) fixed.push_back("probability_" + segment);
+  // An identifier column named like one of the other columns gets "_id" appended, so that
+  // every column of the file has its own name.
+  std::string id_name = outcome.model.id_column;
+  while (std::find(fixed.begin(), fixed.end(), id_name) != fixed.end()) id_name += "_id";
   std::vector<std::string> header{"line"};
-  if (with_id) header.push_back(outcome.model.id_column);
+  if (with_id) header.push_back(id_name);
   if (with_folds) header.push_back("fold");
   header.push_back("actual");
   header.push_back("predicted");
-  for (const std::string& segment : outcome.model.segments) header.push_back("probability_" + segment);
+  header.insert(header.end(), fixed.begin() + 4, fixed.end());
   std::string text = format_csv_row(header);
   const std::vector<std::string>& names = outcome.model.segments;
   for (const HeldOutPrediction& entry : outcome.held_out) {

@@ -187,6 +187,17 @@ TEST_CASE("cli writes held-out predictions with the identifier column") {
     CHECK(written.columns[1].cells[r] == fmt::format("C{}", 98 + line));
     CHECK(written.columns[2].cells[r] == ((line - 2) % 2 ? "y" : "x"));
   }
+  // An identifier column named "line" (distinct integers) does not repeat the name of the
+  // line column.
+  std::string renamed = dir + "/renamed.csv";
+  std::string numbered = "line,a,label\n";
+  for (int i = 0; i < 30; ++i) numbered += fmt::format("{},{},{}\n", 500 + 7 * i, i % 3, "xy"[i % 2]);
+  write_text(renamed, numbered);
+  Run line_id = run({"train", "--data", renamed, "--label", "label", "--predictions",
+                     dir + "/renamed_held.csv", "--epochs", "1", "--quiet"});
+  CHECK(line_id.status == 0);
+  CHECK(read_text(dir + "/renamed_held.csv").rfind("line,line_id,actual,predicted,", 0) == 0);
+
   Run same = run({"train", "--data", table, "--label", "label", "--predictions", table, "--quiet"});
   CHECK(same.status == 2);
   CHECK(contains(same.err, "--predictions '" + table + "' is the same file as --data"));

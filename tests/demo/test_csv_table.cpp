@@ -158,6 +158,13 @@ TEST_CASE("csv delimiter detection") {
   CHECK(detect_delimiter("Income, k$\tSpend, k$\tseg") == ',');
   // Rows that agree with no delimiter leave the choice to the header.
   CHECK(detect_delimiter("a;b;c", {"1;2", "x"}) == ';');
+  // Commas inside fields split some files evenly too, so tab and semicolon go first.
+  CHECK(detect_delimiter("Spend, EUR;Visits, n\n", {"1,5;2,5\n", "2,5;3,5\n"}) == ';');
+  CHECK(detect_delimiter("Name, full\tCity, State\tspend\n",
+                         {"Smith, J\tAustin, TX\t5\n", "Doe, A\tBoston, MA\t7\n"}) == '\t');
+  // A quoted field across lines is one record.
+  CHECK(detect_delimiter("Income, k$\tSpending, score\tSegment\n",
+                         {"1\t\"multi\n", "line\"\tA\n", "2\t3\tB\n"}) == '\t');
 }
 
 TEST_CASE("csv require_column lists the columns") {

@@ -51,9 +51,9 @@ inline bool is_missing(std::string_view cell) {
   return cell.find_first_not_of(" \t") == std::string_view::npos;
 }
 
-/// The delimiter of a table: among comma, semicolon and tab, the one that splits the header
-/// line and every one of next_lines (a sample of the rows) into the same number of fields,
-/// the most fields if several do. When none does, whichever occurs most often outside
+/// The delimiter of a table: the first of tab, semicolon and comma that splits the header
+/// line and every record of next_lines (a sample of the following lines) into the same
+/// number of fields, two or more. When none does, whichever occurs most often outside
 /// double quotes in the header; comma for a one-column header.
 char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines = {});
 
