@@ -341,7 +341,10 @@ Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
       return;
     }
     RowStats stats = row_log_sum_exp(f, type, classes, [&](Value* c) { return at(0, c); });
-    Value* lse = b.CreateFAdd(stats.max, stats.log_sum);
+    // As in log_softmax, a row that contains +inf is NaN throughout, so the loss and the
+    // gradient of such a row are NaN.
+    Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
+    Value* lse = b.CreateSelect(infinite, nan, b.CreateFAdd(stats.max, stats.log_sum));
     Value* target_sum = sparse ? fconst(f, type, 1.0)
                                : row_reduce(f, classes, type, fconst(f, type, 0.0), false, [&](Value* c) { return at(1, c); });
     if (!gradient) {
@@ -356,13 +359,10 @@ Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
       f.store(kernel.output, row, loss);
       return;
     }
-    // Gradient: g * (softmax(z) * sum(t) - t), or g * (softmax(z) - one_hot(label)). As in
-    // softmax, a row that contains +inf has a softmax of NaN throughout.
+    // Gradient: g * (softmax(z) * sum(t) - t), or g * (softmax(z) - one_hot(label)).
     Value* g = f.load(kernel.inputs[2], row);
-    Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
-    Value* grad_lse = b.CreateSelect(infinite, nan, lse);
     f.loop(f.constant(0), classes, [&](Value* c) {
-      Value* p = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(at(0, c), grad_lse));
+      Value* p = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(at(0, c), lse));
       Value* t = sparse ? b.CreateSelect(b.CreateICmpEQ(c, label), fconst(f, type, 1.0), fconst(f, type, 0.0)) : at(1, c);
       Value* value = b.CreateFMul(g, b.CreateFSub(b.CreateFMul(p, target_sum), t));
       if (sparse) value = b.CreateSelect(label_valid, value, nan);

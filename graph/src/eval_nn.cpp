@@ -33,6 +33,12 @@ struct RowStats {
 
   /// softmax of element x of the row.
   T softmax(T x) const { return std::exp(x - max) / static_cast<T>(sum); }
+
+  /// logsumexp() for the cross-entropies, where a row that contains +inf is NaN, as in
+  /// log_softmax.
+  T crossentropy_logsumexp() const {
+    return max == std::numeric_limits<T>::infinity() ? std::numeric_limits<T>::quiet_NaN() : logsumexp();
+  }
 };
 
 template <class T>
@@ -89,7 +95,7 @@ void softmax_crossentropy_dense(const T* z, const T* t, T* loss, std::int64_t ro
                                 std::int64_t classes) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = z + r * classes;
-    T lse = RowStats<T>(row, classes, 1).logsumexp();
+    T lse = RowStats<T>(row, classes, 1).crossentropy_logsumexp();
     double sum = 0;
     for (std::int64_t j = 0; j < classes; ++j) sum += t[r * classes + j] * (row[j] - lse);
     loss[r] = static_cast<T>(-sum);
@@ -106,7 +112,7 @@ void softmax_crossentropy_sparse(const T* z, const std::vector<std::int64_t>& la
       loss[r] = nan_value<T>();
       continue;
     }
-    loss[r] = RowStats<T>(row, classes, 1).logsumexp() - row[label];
+    loss[r] = RowStats<T>(row, classes, 1).crossentropy_logsumexp() - row[label];
   }
 }
 

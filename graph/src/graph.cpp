@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "damo/graph/expr.h"
@@ -72,15 +73,26 @@ void check_node_shape(const NodeSpec& spec) {
   if (shape.rank() > kMaxRank)
     throw UserError(fmt::format("{}: the result would have {} axes; tensors have at most {}",
                                 op_name(spec.op), shape.rank(), kMaxRank));
-  std::int64_t elements = 1;
-  for (const Dim& d : shape.dims()) {
-    if (d.is_symbolic()) continue;
-    if (d.size() < 0)
+  for (const Dim& d : shape.dims())
+    if (d.is_static() && d.size() < 0)
       throw UserError(fmt::format("{}: the result shape {} has a negative dimension",
                                   op_name(spec.op), shape.to_string()));
-    if (__builtin_mul_overflow(elements, d.size(), &elements))
-      throw UserError(fmt::format("{}: the result shape {} has more elements than fit in int64",
-                                  op_name(spec.op), shape.to_string()));
+  // Sizes of 0 are left out of the product, so that (0, 2^32, 2^32) is rejected like
+  // (2^32, 2^32, 0): strides are products of sizes in either order.
+  std::int64_t elements = 1;
+  for (const Dim& d : shape.dims()) {
+    if (d.is_symbolic() || d.size() == 0) continue;
+    if (__builtin_mul_overflow(elements, d.size(), &elements)) {
+      bool empty = std::any_of(shape.dims().begin(), shape.dims().end(),
+                               [](const Dim& e) { return e.is_static() && e.size() == 0; });
+      std::string_view op = op_name(spec.op);
+      throw UserError(empty ? fmt::format("{}: the nonzero sizes of the result shape {} multiply "
+                                          "beyond int64",
+                                          op, shape.to_string())
+                            : fmt::format("{}: the result shape {} has more elements than fit "
+                                          "in int64",
+                                          op, shape.to_string()));
+    }
   }
 }
 

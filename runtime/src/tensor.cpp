@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -51,15 +52,22 @@ std::int64_t dims_numel(const Dims& dims) {
   if (dims.size() > static_cast<std::size_t>(kMaxRank))
     throw UserError(fmt::format("a shape with {} axes is invalid; tensors have at most {}",
                                 dims.size(), kMaxRank));
+  for (std::int64_t d : dims)
+    if (d < 0) throw UserError(fmt::format("negative dimension {} in shape {}", d, dims_to_string(dims)));
+  // Sizes of 0 are left out of the overflow check, so that (0, 2^40, 2^40) is rejected like
+  // (2^40, 2^40, 0): strides are products of sizes in either order.
+  bool empty = std::find(dims.begin(), dims.end(), 0) != dims.end();
   std::int64_t count = 1;
   for (std::int64_t d : dims) {
-    if (d < 0) throw UserError(fmt::format("negative dimension {} in shape {}", d, dims_to_string(dims)));
-    if (d != 0 && count > std::numeric_limits<std::int64_t>::max() / d)
-      throw UserError(fmt::format("shape {} has more elements than fit in int64",
-                                  dims_to_string(dims)));
+    if (d == 0) continue;
+    if (count > std::numeric_limits<std::int64_t>::max() / d)
+      throw UserError(empty ? fmt::format("the nonzero sizes of shape {} multiply beyond int64",
+                                          dims_to_string(dims))
+                            : fmt::format("shape {} has more elements than fit in int64",
+                                          dims_to_string(dims)));
     count *= d;
   }
-  return count;
+  return empty ? 0 : count;
 }
 
 std::string dims_to_string(const Dims& dims) {

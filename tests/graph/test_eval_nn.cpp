@@ -163,6 +163,29 @@ TEST_CASE("eval softmax cross-entropy stays finite for far logits") {
   }
 }
 
+TEST_CASE("eval softmax cross-entropy of a row with +inf is NaN") {
+  // As log_softmax of such a row is NaN throughout, so are the losses and gradients.
+  Graph g;
+  double inf = std::numeric_limits<double>::infinity();
+  Tensor z = Tensor::from_list({{inf, 0.0, 1.0}, {1.0, 2.0, 3.0}}, DType::Float64);
+  Tensor t = Tensor::from_list({{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}}, DType::Float64);
+  Tensor labels = Tensor::from_vector(std::vector<std::int64_t>{1, 0}, {2});
+  Tensor ones = Tensor::from_list({1.0, 1.0}, DType::Float64);
+  Feeds feeds = {{"z", z}, {"t", t}, {"l", labels}, {"g", ones}};
+  Expr zi = input_for(g, "z", z), ti = input_for(g, "t", t), li = input_for(g, "l", labels);
+  Expr gi = input_for(g, "g", ones);
+  for (Expr loss : {softmax_crossentropy(zi, ti), softmax_crossentropy(zi, li)}) {
+    Tensor value = evaluate(loss, feeds);
+    CHECK(std::isnan(value.get_double(0)));
+    CHECK(value.get_double(1) == doctest::Approx(-ref_log_softmax({1.0, 2.0, 3.0})[0]));
+  }
+  for (Expr gradient : {softmax_crossentropy_grad(zi, ti, gi), softmax_crossentropy_grad(zi, li, gi)}) {
+    Tensor value = evaluate(gradient, feeds);
+    for (std::int64_t j = 0; j < 3; ++j) CHECK(std::isnan(value.get_double(j)));
+    CHECK(std::isfinite(value.get_double(3)));
+  }
+}
+
 TEST_CASE("eval softmax cross-entropy gradient") {
   for (DType dtype : {DType::Float32, DType::Float64}) {
     INFO(dtype_name(dtype));

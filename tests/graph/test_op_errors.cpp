@@ -152,6 +152,13 @@ TEST_CASE("node shapes beyond the limits") {
   std::vector<Dim> many(kMaxRank + 1, Dim(1));
   CHECK(user_error([&] { g.input("y", F32, Shape(many)); }) ==
         "input: the result would have 65 axes; tensors have at most 64");
+  // A size of 0 does not hide an overflowing product of the others, in any order.
+  CHECK(user_error([&] { g.input("z", F32, {0, 4294967296, 4294967296}); }) ==
+        "input: the nonzero sizes of the result shape (0, 4294967296, 4294967296) multiply beyond "
+        "int64");
+  CHECK(user_error([&] { g.input("w", F32, {4294967296, 4294967296, 0}); }) ==
+        "input: the nonzero sizes of the result shape (4294967296, 4294967296, 0) multiply beyond "
+        "int64");
   Expr quarter = g.input("q", F32, {4611686018427387904});
   CHECK(user_error([&] { concatenate({quarter, quarter, quarter}, 0); }) ==
         "concatenate: axis 0 of the result would have more elements than fit in int64");
