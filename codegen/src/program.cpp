@@ -278,11 +278,31 @@ class Lowering {
     for (const auto& [variable, value] : updates) bind_update(variable.node(), value.node());
     plan_row_blocks(program_);
     compute_live_ranges();
+    add_iteration_shapes();
     return std::move(program_);
   }
 
  private:
   std::vector<std::string>& symbols() { return program_.spec.symbols; }
+
+  // Records the broadcast of each kernel's operand shapes when it has a symbolic size and
+  // is no operand's own shape: a fused kernel iterates over it without a buffer.
+  void add_iteration_shapes() {
+    std::vector<std::vector<ParameterDim>>& shapes = program_.spec.iteration_shapes;
+    for (const Kernel& kernel : program_.kernels) {
+      if (kernel.copy || kernel.node->inputs().size() < 2) continue;
+      std::optional<Shape> domain = kernel.node->input(0)->shape();
+      for (const Node* input : kernel.node->inputs())
+        if (domain) domain = broadcast_shapes(*domain, input->shape());
+      if (!domain || std::none_of(domain->begin(), domain->end(), [](const Dim& d) { return d.is_symbolic(); }))
+        continue;
+      bool an_operand = std::any_of(kernel.node->inputs().begin(), kernel.node->inputs().end(),
+                                    [&](const Node* input) { return input->shape() == *domain; });
+      std::vector<ParameterDim> dims = parameter_dims(*domain);
+      if (!an_operand && std::find(shapes.begin(), shapes.end(), dims) == shapes.end())
+        shapes.push_back(std::move(dims));
+    }
+  }
 
   int add_slot(BufferSlot::Kind kind, int index, const Node* node) {
     BufferSlot slot;

@@ -52,11 +52,11 @@ std::size_t temporary_bytes(const Dims& dims, DType dtype) {
   return align_up(static_cast<std::size_t>(count) * element);
 }
 
-Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
-               const std::vector<std::int64_t>& sizes) {
+Dims bound_dims(const std::vector<ParameterDim>& shape, const std::vector<std::string>& symbols,
+                const std::vector<std::int64_t>& sizes) {
   Dims dims;
-  dims.reserve(slot.dims.size());
-  for (const ParameterDim& d : slot.dims) {
+  dims.reserve(shape.size());
+  for (const ParameterDim& d : shape) {
     if (d.symbol.empty()) {
       dims.push_back(d.size);
       continue;
@@ -66,6 +66,11 @@ Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
     dims.push_back(sizes[static_cast<std::size_t>(it - symbols.begin())]);
   }
   return dims;
+}
+
+Dims slot_dims(const BufferSlot& slot, const std::vector<std::string>& symbols,
+               const std::vector<std::int64_t>& sizes) {
+  return bound_dims(slot.dims, symbols, sizes);
 }
 
 }  // namespace
@@ -199,6 +204,19 @@ std::shared_ptr<const Executable::Plan> Executable::plan_for(
     if (last_plan_ && last_plan_->sizes == sizes &&
         last_plan_->forced_block_rows == forced_block_rows.load(std::memory_order_relaxed))
       return last_plan_;
+  }
+  // A fused kernel can iterate over more elements than any of its buffers holds, and with
+  // a count beyond int64 its loop would not end.
+  for (const std::vector<ParameterDim>& shape : spec_.iteration_shapes) {
+    Dims dims = bound_dims(shape, spec_.symbols, sizes);
+    try {
+      dims_numel(dims);
+    } catch (const UserError&) {
+      throw UserError(fmt::format("the sizes bound in this call make a kernel iterate over "
+                                  "shape {}, which has more elements than fit in int64; "
+                                  "pass smaller inputs",
+                                  dims_to_string(dims)));
+    }
   }
   std::shared_ptr<const Plan> plan = make_plan(sizes, Layout::Whole);
   std::lock_guard lock(mutex_);

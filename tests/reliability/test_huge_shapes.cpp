@@ -96,3 +96,24 @@ TEST_CASE("compiled call whose intermediates are too large") {
         "than the address space holds");
   CHECK(f({Tensor::zeros(DType::Float32, {3, 0})})[0].item() == 1.0);
 }
+
+TEST_CASE("fused kernel over a domain beyond int64") {
+  // Four vectors of 2^16 elements broadcast to 2^64 elements, which no buffer holds: the
+  // sum fuses into one kernel over that domain, and the call reports it instead of looping
+  // over a wrapped count.
+  Graph g;
+  Expr a = g.input("a", DType::Float32, {"n"});
+  Expr b = g.input("b", DType::Float32, {"m"});
+  Expr c = g.input("c", DType::Float32, {"k"});
+  Expr d = g.input("d", DType::Float32, {"l"});
+  Expr outer = reshape(a, {"n", 1, 1, 1}) * reshape(b, {1, "m", 1, 1}) * reshape(c, {1, 1, "k", 1}) * d;
+  Function f = compile({a, b, c, d}, {sum(outer)});
+  Tensor v = Tensor::zeros(DType::Float32, {std::int64_t{1} << 16});
+  CHECK(message_of<UserError>([&] { f({v, v, v, v}); }) ==
+        "the sizes bound in this call make a kernel iterate over shape (65536, 65536, 65536, "
+        "65536), which has more elements than fit in int64; pass smaller inputs");
+  // Small sizes still run: 2 * 3 * 4 * 5 products of ones.
+  std::vector<Tensor> small = {Tensor::full(DType::Float32, {2}, 1.0), Tensor::full(DType::Float32, {3}, 1.0),
+                               Tensor::full(DType::Float32, {4}, 1.0), Tensor::full(DType::Float32, {5}, 1.0)};
+  CHECK(f(small)[0].item() == 120.0);
+}

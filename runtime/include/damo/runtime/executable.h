@@ -89,6 +89,10 @@ struct ExecutableSpec {
   /// block. Every block reads them whole, so when they exceed the cache budget, blocks sized
   /// for the cache would read them from memory once per block.
   std::vector<int> row_block_weights;
+  /// Shapes that kernels iterate over without a buffer of that shape: the broadcast of a
+  /// fused kernel's operands. A call checks that their element counts fit int64, as it does
+  /// for every buffer.
+  std::vector<std::vector<ParameterDim>> iteration_shapes;
 };
 
 /// Sets the rows per block of row-separable calls (see ExecutableSpec::row_block_symbol)

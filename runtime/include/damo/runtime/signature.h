@@ -15,6 +15,8 @@ namespace damo {
 struct ParameterDim {
   std::int64_t size = 0;
   std::string symbol;  // empty for a static size
+
+  bool operator==(const ParameterDim& other) const = default;
 };
 
 struct ParameterSpec {
