@@ -93,9 +93,11 @@ damo::Tensor get_tensor(ByteReader& in) {
     auto dim = in.get<std::int64_t>();
     if (dim < 0) in.fail("a negative weight dimension");
     shape.push_back(dim);
-    // Compared by division, so that a product of huge dimensions cannot wrap around.
+    // Compared by division, so that a product of huge dimensions cannot wrap around. Sizes
+    // of 0 are left out, as Tensor leaves them out of its own overflow check.
+    if (dim == 0) continue;
     std::uint64_t limit = in.remaining() / sizeof(float);
-    if (dim != 0 && count > limit / static_cast<std::uint64_t>(dim))
+    if (count > limit / static_cast<std::uint64_t>(dim))
       in.fail("a weight tensor larger than the file");
     count *= static_cast<std::uint64_t>(dim);
   }

@@ -143,10 +143,14 @@ NpyLayout parse_header(std::string_view bytes, const std::string& source) {
 }
 
 // The tensor a header describes, with its elements stored in file order still to fill.
-Tensor allocate_for(const NpyLayout& layout) {
+Tensor allocate_for(const NpyLayout& layout, const std::string& source) {
   Dims stored_shape = layout.shape;
   if (layout.fortran) std::reverse(stored_shape.begin(), stored_shape.end());
-  return Tensor::empty(layout.descr.dtype, stored_shape);
+  try {
+    return Tensor::empty(layout.descr.dtype, stored_shape);
+  } catch (const UserError& e) {
+    fail(source, e.what());  // a shape beyond the limits of a tensor
+  }
 }
 
 [[noreturn]] void fail_truncated(const std::string& source, const NpyLayout& layout, const Tensor& t,
@@ -175,7 +179,7 @@ Tensor finish(Tensor t, const NpyLayout& layout) {
 
 Tensor parse_npy(std::string_view bytes, const std::string& source) {
   NpyLayout layout = parse_header(bytes, source);
-  Tensor t = allocate_for(layout);
+  Tensor t = allocate_for(layout, source);
   std::size_t available = bytes.size() - layout.data_start;
   if (available < t.nbytes()) fail_truncated(source, layout, t, available);
   if (t.nbytes() > 0) std::memcpy(t.raw_data(), bytes.data() + layout.data_start, t.nbytes());
@@ -204,7 +208,7 @@ Tensor load_npy(const std::string& path) {
     }
   }
   NpyLayout layout = parse_header(head, path);
-  Tensor t = allocate_for(layout);
+  Tensor t = allocate_for(layout, path);
   std::size_t available = file_size - std::min(file_size, layout.data_start);
   if (available < t.nbytes()) fail_truncated(path, layout, t, available);
   in.clear();

@@ -297,6 +297,15 @@ TEST_CASE("npy unsupported contents") {
         "invalid .npy file 'test.npy': invalid shape '(2, x)'");
   CHECK(with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': [2], }") ==
         "invalid .npy file 'test.npy': shape is not a tuple");
+  // Shapes beyond the limits of a tensor name the file too.
+  CHECK(with_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, "
+                  "4294967296), }") ==
+        "invalid .npy file 'test.npy': the nonzero sizes of shape (0, 4294967296, 4294967296) "
+        "multiply beyond int64");
+  CHECK(with_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, "
+                  "2), }") ==
+        "invalid .npy file 'test.npy': shape (4294967296, 4294967296, 2) has more elements than "
+        "fit in int64");
 }
 
 TEST_CASE("npy load errors name the file") {
