@@ -26,7 +26,7 @@ struct ModuleState {
   const Program& program;
   /// Width of the widest vector registers of the target, in bytes (64 with AVX-512).
   int vector_bytes;
-  /// One alias scope per slot, which tells LLVM that distinct buffers never overlap. An
+  /// One alias scope per slot, so that LLVM treats distinct buffers as disjoint. An
   /// aliased slot shares the scope of the slot whose memory it uses.
   std::vector<llvm::MDNode*> scopes;
   int next_function = 0;

@@ -263,8 +263,8 @@ Table parse_csv(std::string_view text, const std::string& source) {
         fmt::format("{}: the file is empty; expected a header row with the column "
                     "names",
                     source));
-  // Samples up to 20 following lines with more than blanks; detect_delimiter parses them
-  // into records, and a record that the sample cuts off does not count.
+  // Samples up to 20 following lines with more than blanks. detect_delimiter parses them
+  // into records and ignores a record that the sample cuts off.
   std::vector<std::string_view> sample;
   for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
     if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);
