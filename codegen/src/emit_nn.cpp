@@ -344,25 +344,29 @@ Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
     // As in log_softmax, a row that contains +inf is NaN throughout, so the loss and the
     // gradient of such a row are NaN.
     Value* infinite = b.CreateFCmpOEQ(stats.log_sum, llvm::ConstantFP::getInfinity(type));
-    Value* lse = b.CreateSelect(infinite, nan, b.CreateFAdd(stats.max, stats.log_sum));
-    Value* target_sum = sparse ? fconst(f, type, 1.0)
-                               : row_reduce(f, classes, type, fconst(f, type, 0.0), false, [&](Value* c) { return at(1, c); });
+    Value* log_sum = b.CreateSelect(infinite, nan, stats.log_sum);
+    // log_softmax(z) = (z - max) - log_sum. Adding log_sum to a large maximum first would
+    // round away most of its digits.
+    auto log_softmax = [&](Value* z) { return b.CreateFSub(b.CreateFSub(z, stats.max), log_sum); };
     if (!gradient) {
       Value* loss;
       if (sparse) {
         Value* safe = b.CreateSelect(label_valid, label, f.constant(0));
-        loss = b.CreateSelect(label_valid, b.CreateFSub(lse, at(0, safe)), nan);
+        loss = b.CreateSelect(label_valid, b.CreateFNeg(log_softmax(at(0, safe))), nan);
       } else {
-        Value* dot = row_reduce(f, classes, type, fconst(f, type, 0.0), false, [&](Value* c) { return b.CreateFMul(at(1, c), at(0, c)); });
-        loss = b.CreateFSub(b.CreateFMul(lse, target_sum), dot);
+        Value* sum = row_reduce(f, classes, type, fconst(f, type, 0.0), false,
+                                [&](Value* c) { return b.CreateFMul(at(1, c), log_softmax(at(0, c))); });
+        loss = b.CreateFNeg(sum);
       }
       f.store(kernel.output, row, loss);
       return;
     }
     // Gradient: g * (softmax(z) * sum(t) - t), or g * (softmax(z) - one_hot(label)).
+    Value* target_sum = sparse ? fconst(f, type, 1.0)
+                               : row_reduce(f, classes, type, fconst(f, type, 0.0), false, [&](Value* c) { return at(1, c); });
     Value* g = f.load(kernel.inputs[2], row);
     f.loop(f.constant(0), classes, [&](Value* c) {
-      Value* p = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(at(0, c), lse));
+      Value* p = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, log_softmax(at(0, c)));
       Value* t = sparse ? b.CreateSelect(b.CreateICmpEQ(c, label), fconst(f, type, 1.0), fconst(f, type, 0.0)) : at(1, c);
       Value* value = b.CreateFMul(g, b.CreateFSub(b.CreateFMul(p, target_sum), t));
       if (sparse) value = b.CreateSelect(label_valid, value, nan);

@@ -33,12 +33,6 @@ struct RowStats {
 
   /// softmax of element x of the row.
   T softmax(T x) const { return std::exp(x - max) / static_cast<T>(sum); }
-
-  /// logsumexp() for the cross-entropies, where a row that contains +inf is NaN, as in
-  /// log_softmax.
-  T crossentropy_logsumexp() const {
-    return max == std::numeric_limits<T>::infinity() ? std::numeric_limits<T>::quiet_NaN() : logsumexp();
-  }
 };
 
 template <class T>
@@ -88,20 +82,36 @@ void categorical_sparse(const T* p, const std::vector<std::int64_t>& labels, T* 
   }
 }
 
-// -sum(t * log_softmax(z)) of each row, computed as -sum(t * (z - logsumexp(z))) so that
-// it stays finite for logits far apart.
+// log_softmax(z[j]) = (z[j] - max) - log(sum) of a row, or NaN throughout for a row that
+// contains +inf, as log_softmax gives. Adding log(sum) to a large maximum first would round
+// away most of its digits.
+template <class T>
+struct RowLogSoftmax {
+  RowStats<T> stats;
+  T log_sum;
+
+  RowLogSoftmax(const T* row, std::int64_t classes)
+      : stats(row, classes, 1),
+        log_sum(stats.max == std::numeric_limits<T>::infinity() ? std::numeric_limits<T>::quiet_NaN()
+                                                                : static_cast<T>(std::log(stats.sum))) {}
+
+  T operator()(T z) const { return (z - stats.max) - log_sum; }
+};
+
+// -sum(t * log_softmax(z)) of each row.
 template <class T>
 void softmax_crossentropy_dense(const T* z, const T* t, T* loss, std::int64_t rows,
                                 std::int64_t classes) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* row = z + r * classes;
-    T lse = RowStats<T>(row, classes, 1).crossentropy_logsumexp();
+    RowLogSoftmax<T> log_softmax(row, classes);
     double sum = 0;
-    for (std::int64_t j = 0; j < classes; ++j) sum += t[r * classes + j] * (row[j] - lse);
+    for (std::int64_t j = 0; j < classes; ++j) sum += t[r * classes + j] * log_softmax(row[j]);
     loss[r] = static_cast<T>(-sum);
   }
 }
 
+// -log_softmax(z)[label] of each row, or NaN for a label outside [0, classes).
 template <class T>
 void softmax_crossentropy_sparse(const T* z, const std::vector<std::int64_t>& labels, T* loss,
                                  std::int64_t rows, std::int64_t classes) {
@@ -112,7 +122,7 @@ void softmax_crossentropy_sparse(const T* z, const std::vector<std::int64_t>& la
       loss[r] = nan_value<T>();
       continue;
     }
-    loss[r] = RowStats<T>(row, classes, 1).crossentropy_logsumexp() - row[label];
+    loss[r] = -RowLogSoftmax<T>(row, classes)(row[label]);
   }
 }
 

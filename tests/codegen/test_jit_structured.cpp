@@ -252,6 +252,54 @@ TEST_CASE("jit softmax family and cross-entropies") {
   }
 }
 
+TEST_CASE("jit softmax cross-entropy keeps its digits for large logits") {
+  // Shifting every logit of a row by c leaves the loss and its gradient unchanged. The
+  // rows (c, c, c - 1) and (c - 1, c, c + 0.5) are exact in float32 up to c = 1e5, where
+  // logsumexp(z) itself is rounded to 0.008.
+  for (double c : {1e3, 1e4, 1e5}) {
+    Graph g;
+    Expr z = g.input("z", DType::Float32, {"n", 3});
+    Expr label = g.input("label", DType::Int64, {"n"});
+    Expr t = g.input("t", DType::Float32, {"n", 3});
+    Expr gr = g.input("g", DType::Float32, {"n"});
+    std::vector<std::vector<double>> shifted = {{0, 0, -1}, {-1, 0, 0.5}};
+    std::vector<std::int64_t> labels = {2, 0};
+    Tensor logits = Tensor::empty(DType::Float32, {2, 3});
+    Tensor hot = Tensor::zeros(DType::Float32, {2, 3});
+    Tensor label_values = Tensor::empty(DType::Int64, {2});
+    Tensor ones = Tensor::full(DType::Float32, {2}, 1.0);
+    // Losses and gradients in float64 from the shifted rows.
+    Tensor loss = Tensor::empty(DType::Float32, {2});
+    Tensor gradient = Tensor::empty(DType::Float32, {2, 3});
+    for (std::int64_t r = 0; r < 2; ++r) {
+      const std::vector<double>& row = shifted[static_cast<std::size_t>(r)];
+      double sum = 0;
+      for (double v : row) sum += std::exp(v - 0.5 * (r == 1));
+      double log_sum = std::log(sum) + 0.5 * (r == 1);
+      std::int64_t y = labels[static_cast<std::size_t>(r)];
+      label_values.set_double(r, static_cast<double>(y));
+      hot.set_double(r * 3 + y, 1);
+      loss.set_double(r, log_sum - row[static_cast<std::size_t>(y)]);
+      for (std::int64_t j = 0; j < 3; ++j) {
+        logits.set_double(r * 3 + j, c + row[static_cast<std::size_t>(j)]);
+        gradient.set_double(r * 3 + j, std::exp(row[static_cast<std::size_t>(j)] - log_sum) - (j == y));
+      }
+    }
+    std::vector<Expr> outputs = {softmax_crossentropy(z, label), softmax_crossentropy(z, t),
+                                 softmax_crossentropy_grad(z, label, gr), softmax_crossentropy_grad(z, t, gr)};
+    std::vector<Tensor> expected = {loss, loss, gradient, gradient};
+    CompileOptions options;
+    options.use_cache = false;
+    Function f = compile({z, label, t, gr}, outputs, {}, options);
+    std::vector<Tensor> compiled = f({logits, label_values, hot, ones});
+    std::vector<Tensor> reference = evaluate(outputs, {{"z", logits}, {"label", label_values}, {"t", hot}, {"g", ones}});
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      check_close(compiled[i], expected[i], 1e-6, fmt::format("compiled output {} at c = {}", i, c));
+      check_close(reference[i], expected[i], 1e-6, fmt::format("reference output {} at c = {}", i, c));
+    }
+  }
+}
+
 TEST_CASE("jit fused reduction") {
   std::mt19937_64 rng(27);
   Graph g;
