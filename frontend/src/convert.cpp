@@ -25,7 +25,8 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
   // An empty list is a weak float of shape (0,), as NumPy makes float64 for [].
   if (list.items().empty()) return graph_.weak_constant(Tensor::empty(DType::Float64, {0}));
 
-  std::vector<Tensor> items;
+  std::vector<Expr> exprs;
+  bool constant = true;
   std::optional<OperandType> type;
   for (std::size_t position = 0; position < list.items().size(); ++position) {
     const Value& item = list.items()[position];
@@ -34,24 +35,27 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
                                "but an item is {}",
                                item.kind_name()));
     Expr e = to_expr(item, offset);
-    if (!has_value(e)) {
-      // The item's text can be a whole gradient graph; its start is enough to recognize it.
-      std::string text = e.to_string();
-      if (text.size() > 60) text = text.substr(0, 40) + "...";
-      fail(offset, fmt::format("a list is used as a tensor here, which needs constant items, but "
-                               "item {} ('{}') is symbolic; join symbolic tensors with "
-                               "concatenate, or pick one item with a subscript",
-                               position, text));
-    }
-    items.push_back(constant_value(e, offset));
+    // An item that reads an input or a shared variable keeps the list symbolic: a shared
+    // variable's value at this moment would go stale once an update changes it.
+    constant = constant && is_constant_expr(e);
+    exprs.push_back(e);
     OperandType item_type{e.dtype(), e->weak()};
     type = type ? promote(*type, item_type) : item_type;
-    if (items.back().shape() != items.front().shape())
+    if (exprs.back().shape() != exprs.front().shape())
       fail(offset, fmt::format("list items must have one shape, but they have shapes {} and {}",
-                               dims_to_string(items.front().shape()),
-                               dims_to_string(items.back().shape())));
+                               exprs.front().shape().to_string(), exprs.back().shape().to_string()));
   }
 
+  if (!constant) {
+    // Stacked along a new first axis, as np.stack does.
+    std::vector<Expr> parts;
+    for (const Expr& e : exprs)
+      parts.push_back(with_location(*this, offset, [&] { return expand_dims(cast(e, type->dtype), 0); }));
+    return with_location(*this, offset, [&] { return concatenate(parts, 0); });
+  }
+
+  std::vector<Tensor> items;
+  for (const Expr& e : exprs) items.push_back(constant_value(e, offset));
   Dims shape = {static_cast<std::int64_t>(items.size())};
   for (std::int64_t d : items.front().shape()) shape.push_back(d);
   std::int64_t numel = dims_numel(shape);

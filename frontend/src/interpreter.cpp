@@ -137,6 +137,13 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
   return inputs;
 }
 
+bool Interpreter::is_constant_expr(const Expr& expr) {
+  for (const Node* node : topo_order(std::vector<Expr>{expr}))
+    if (node->op() == OpKind::Input || node->op() == OpKind::Param || node->op() == OpKind::Shared)
+      return false;
+  return true;
+}
+
 bool Interpreter::has_value(const Expr& expr) {
   for (const Node* node : topo_order(std::vector<Expr>{expr}))
     if (node->op() == OpKind::Input || node->op() == OpKind::Param) return false;

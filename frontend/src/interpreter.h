@@ -57,6 +57,8 @@ class Interpreter {
   /// True when expr has a value without inputs: it contains no Input node and no $i
   /// placeholder of a fused body.
   static bool has_value(const Expr& expr);
+  /// True when expr reads no input, param or shared variable, so its value never changes.
+  static bool is_constant_expr(const Expr& expr);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;
 

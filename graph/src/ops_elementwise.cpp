@@ -1,6 +1,8 @@
 // Factories of the elementwise ops (unary, binary, ternary and cast) and shared helpers.
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "op_builder.h"
 
 namespace damo {
@@ -25,7 +27,22 @@ Expr convert(Expr x, DType dtype) {
   if (x.dtype() == dtype) return x;
   // A weak constant is re-created in dtype and stays weak, so that it still yields to a
   // typed operand it meets later.
-  if (x->is_constant() && x->weak()) return x.graph().weak_constant(x->value().cast(dtype));
+  if (x->is_constant() && x->weak()) {
+    // A literal that the typed operand's integer dtype cannot hold would wrap around and
+    // compare or clip wrongly, so it is an error, as for NumPy's and JAX's Python integers.
+    const Tensor& value = x->value();
+    if (dtype == DType::Int32 && value.dtype() == DType::Int64) {
+      for (std::int64_t i = 0; i < value.numel(); ++i) {
+        std::int64_t v = value.get_int64(i);
+        if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max())
+          throw UserError(fmt::format(
+              "the integer literal {} does not fit i32, the dtype of the tensor it is combined with "
+              "(i32 holds -2147483648 to 2147483647); cast that tensor to i64 first",
+              v));
+      }
+    }
+    return x.graph().weak_constant(value.cast(dtype));
+  }
   return cast(x, dtype);
 }
 

@@ -151,12 +151,15 @@ TEST_CASE("diagnostic input shape rank") {
   CHECK(e.column == 17);
 }
 
-TEST_CASE("diagnostic symbolic list item") {
-  auto e = error_of(with_prelude("[x, x]"));
+TEST_CASE("diagnostic integer literal beyond i32") {
+  // The literal would wrap around to 705032704 in i32 and compare wrongly.
+  auto e = error_of("x = vector(i32)\nx < 5000000000");
   CHECK(e.message ==
-        "a list is used as a tensor here, which needs constant items, but item 0 ('x') is "
-        "symbolic; join symbolic tensors with concatenate, or pick one item with a subscript");
-  CHECK(e.column == 1);
+        "the integer literal 5000000000 does not fit i32, the dtype of the tensor it is combined "
+        "with (i32 holds -2147483648 to 2147483647); cast that tensor to i64 first");
+  CHECK(e.line == 2);
+  CHECK(error_of("clip(i32([1]), 0, -2147483649)").message.find("-2147483649 does not fit i32") !=
+        std::string::npos);
 }
 
 TEST_CASE("diagnostic ragged list") {

@@ -202,6 +202,20 @@ TEST_CASE("session shared variables print their values") {
   CHECK(output("x = vector(i32, [2])\n:type x + i64(1)") == "i64 (2,)");
 }
 
+TEST_CASE("session lists with symbolic items stack") {
+  // A list with an input or a shared variable among its items stacks them on a new first
+  // axis, with the items' common dtype.
+  CHECK(output("x = vector(f32)\n:type [x, 2 * x, x] * 1") == "f32 (3, x_0)");
+  CHECK(output("x = vector(f32, [2])\nf = function([x], sum([x, [1, 2]], axis=0))\nf([3, 4])") ==
+        "[4., 6.] : f32 (2,)");
+  // A shared variable in a list is read when the function runs, not when it is defined.
+  CHECK(output("W = shared(\"W\", [1.0])\ng = function([], [[W[0], 5.0]])\n"
+               "up = function([], [], updates=[W: W + 1])\ng()\nup()\ng()") ==
+        "[1., 5.] : f32 (2,)\n[2., 5.] : f32 (2,)");
+  // Integer literals within i32 still meet i32 tensors.
+  CHECK(output("i32([5]) < 2147483647") == "[true] : bool (1,)");
+}
+
 TEST_CASE("session grad of shared variables") {
   // d/dW sum(W * W) = 2 W, evaluated right away since no input is involved.
   CHECK(output("W = shared(\"W\", [1.0, 2.0])\ngrad(sum(W * W), W)") == "[2., 4.] : f32 (2,)");
