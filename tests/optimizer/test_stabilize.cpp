@@ -2,6 +2,7 @@
 // that one is accurate, and finite, accurate results where it is not.
 #include <doctest/doctest.h>
 
+#include "damo/graph/autodiff.h"
 #include "damo/optimizer/canonicalize.h"
 #include "damo/optimizer/stabilize.h"
 #include "optimizer_test_util.h"
@@ -39,6 +40,7 @@ TEST_CASE("stabilize golden text") {
       {log(e / sum(e, Axes(1), true)), "log_softmax(x, axis=1)"},
       {e / sum(e, Axes({0, 1}), true), "exp(x) / sum(exp(x), keepdims=true)"},
       {log(x + 2.0), "log(x + 2)"},
+      {binary_crossentropy(sigmoid(x), 0.25 + 0.0 * x), "softplus(x) - x * (x * 0 + 0.25)"},
   };
   Feeds feeds = {{"x", testing::random_tensor(DType::Float64, {2, 3}, 5, -0.9, 0.9)}};
   for (const auto& [input, expected] : cases) {
@@ -72,6 +74,61 @@ TEST_CASE("stabilized forms stay finite and accurate") {
   Tensor log_probabilities = evaluate(stabilized(log(softmax(x))), feeds);
   CHECK(log_probabilities.get_double(0) == doctest::Approx(-2000));
   CHECK(std::isinf(evaluate(log(softmax(x)), feeds).get_double(0)));
+}
+
+TEST_CASE("binary cross-entropy of a sigmoid and its gradient stay finite") {
+  // f32 sigmoid(20) rounds to 1, so log(1 - s) is -inf and the gradient's division by
+  // 1 - s meets the sigmoid's derivative s (1 - s) = 0.
+  Graph g;
+  Expr z = g.input("z", DType::Float32, {"n"});
+  Expr t = g.input("t", DType::Float32, {"n"});
+  Expr loss = mean(binary_crossentropy(sigmoid(z), t));
+  Expr upstream = g.input("u", DType::Float32, {"n"});
+  std::vector<Expr> gradients = {grad(loss, z), grad(sum(binary_crossentropy(sigmoid(z), t) * upstream), z)};
+  Feeds feeds = {{"z", Tensor::from_list({20, -3, 100, -100, 0.5}, DType::Float32)},
+                 {"t", Tensor::from_list({0.5, 0.5, 1, 0, 0.25}, DType::Float32)},
+                 {"u", Tensor::from_list({2, 2, 2, 2, -1}, DType::Float32)}};
+  std::vector<double> zs = {20, -3, 100, -100, 0.5}, ts = {0.5, 0.5, 1, 0, 0.25}, us = {2, 2, 2, 2, -1};
+
+  // Unstabilized, the gradient is NaN at z = 20.
+  CHECK(std::isnan(evaluate(gradients[0], feeds).get_double(0)));
+
+  OptimizeOptions options = testing::test_options(PipelineKind::Training);
+  std::vector<Expr> optimized = optimize({loss, gradients[0], gradients[1]}, options).roots;
+  for (const Expr& e : optimized) {
+    std::string text = to_infix(e);
+    INFO(text);
+    CHECK(text.find("binary_crossentropy") == std::string::npos);
+    CHECK(text.find("/ (1 - sigmoid") == std::string::npos);
+  }
+  double expected_loss = 0;
+  for (std::size_t i = 0; i < zs.size(); ++i)
+    expected_loss += (std::log1p(std::exp(-std::abs(zs[i]))) + std::max(zs[i], 0.0) - ts[i] * zs[i]) / 5;
+  CHECK(evaluate(optimized[0], feeds).item() == doctest::Approx(expected_loss).epsilon(1e-6));
+  Tensor mean_gradient = evaluate(optimized[1], feeds);
+  Tensor scaled_gradient = evaluate(optimized[2], feeds);
+  for (std::size_t i = 0; i < zs.size(); ++i) {
+    double slope = 1 / (1 + std::exp(-zs[i])) - ts[i];
+    auto at = static_cast<std::int64_t>(i);
+    CHECK(mean_gradient.get_double(at) == doctest::Approx(slope / 5).epsilon(1e-5));
+    CHECK(scaled_gradient.get_double(at) == doctest::Approx(slope * us[i]).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("sigmoid gradient cancellation keeps values where the original is finite") {
+  Graph g;
+  Expr z = g.input("z", DType::Float64, {6});
+  Expr t = g.input("t", DType::Float64, {6});
+  Feeds feeds = {{"z", testing::random_tensor(DType::Float64, {6}, 7, -4, 4)},
+                 {"t", testing::random_tensor(DType::Float64, {6}, 8, 0, 1)}};
+  Expr s = sigmoid(z);
+  Expr gradient = ((1.0 - t) / (1.0 - s) - t / s) * (s * (1.0 - s));
+  Expr actual = stabilized(gradient);
+  CHECK(to_infix(actual) == "sigmoid(z) * (1 - t) - t * (1 - sigmoid(z))");
+  check_close(evaluate(actual, feeds), evaluate(gradient, feeds), 1e-12, "cancelled gradient");
+  Expr scaled = (3.0 * ((1.0 - t) / (1.0 - s) - t / s)) * (s * (1.0 - s));
+  CHECK(to_infix(stabilized(scaled)).find("/") == std::string::npos);
+  check_close(evaluate(stabilized(scaled), feeds), evaluate(scaled, feeds), 1e-12, "scaled gradient");
 }
 
 }  // namespace
