@@ -83,10 +83,20 @@ Contributions extreme_grad(const GradContext& c) {
   return {select_or_zero(is_extreme, share)};
 }
 
-// d logsumexp(x) / dx = exp(x - logsumexp(x)), the softmax over the reduced axes.
+// d logsumexp(x) / dx is the softmax over the reduced axes. exp(x - logsumexp(x)) would
+// lose the digits that rounding logsumexp(x) drops, which are many for large x (float32
+// x near 1e4 gave 3e-4 relative error), so the shift is by the maximum:
+// exp((x - m) - log(sum(exp(x - m)))), which is softmax itself over one axis.
 Contributions logsumexp_grad(const GradContext& c) {
   Expr x = c.in(0);
-  Expr weights = exp(x - broadcast_reduced(c.out(), c.node));
+  const std::vector<std::int64_t>& axes = c.node.attrs().ints;
+  Expr weights;
+  if (axes.size() == 1) {
+    weights = softmax(x, static_cast<int>(axes[0]));
+  } else {
+    Expr shifted = x - max(x, reduced_axes(c.node), true);
+    weights = exp(shifted - log(sum(exp(shifted), reduced_axes(c.node), true)));
+  }
   return {broadcast_reduced(c.g, c.node) * weights};
 }
 

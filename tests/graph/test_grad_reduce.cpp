@@ -105,3 +105,18 @@ TEST_CASE("prod hessian with zeros is exact") {
     }
   }
 }
+
+TEST_CASE("logsumexp gradient keeps its digits for large values") {
+  // Shifting x by 1e4 leaves the softmax weights unchanged; float32 logsumexp(x) near 1e4
+  // is rounded to 0.001, which exp(x - logsumexp(x)) would carry into every weight.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {1, 3});
+  Tensor value = Tensor::from_list({{1e4, 1e4, 1e4 - 1}}, DType::Float32);
+  double top = 1 / (2 + std::exp(-1.0));
+  std::vector<double> expected = {top, top, top * std::exp(-1.0)};
+  for (const Axes& axes : {Axes(1), Axes()}) {
+    Tensor weights = evaluate(grad(sum(logsumexp(x, axes)), x), {{"x", value}});
+    for (std::int64_t i = 0; i < 3; ++i)
+      CHECK(weights.get_double(i) == doctest::Approx(expected[static_cast<std::size_t>(i)]).epsilon(1e-6));
+  }
+}
