@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 
@@ -51,13 +52,68 @@ Dims constant_shape(Args& a) {
 
 Value constant(Args& a, const Tensor& t) { return Value::tensor(a.graph().constant(t)); }
 
+// Checks that value fits an integer dtype, for the builtins that fill tensors.
+void check_fits(Args& a, const std::string& param, DType dtype, double value) {
+  if (is_float(dtype) || dtype == DType::Bool) return;
+  double low = dtype == DType::Int32 ? -2147483648.0 : -9223372036854775808.0;
+  double high = dtype == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
+  if (!(value >= low && value < high))
+    a.fail(param, fmt::format("{}(): {} does not fit {}; use a wider dtype or a smaller value",
+                              a.name(), value, dtype_name(dtype)));
+}
+
+void check_fits(Args& a, const std::string& param, DType dtype, std::int64_t value) {
+  if (dtype == DType::Int32 && (value < std::numeric_limits<std::int32_t>::min() ||
+                                value > std::numeric_limits<std::int32_t>::max()))
+    a.fail(param, fmt::format("{}(): {} does not fit i32; use i64 or a smaller value", a.name(), value));
+}
+
+// Stores an integer exactly, beyond the 2^53 that a double holds.
+void set_integer(Tensor& t, std::int64_t index, std::int64_t value) {
+  if (t.dtype() == DType::Int64) t.data<std::int64_t>()[index] = value;
+  else if (t.dtype() == DType::Int32) t.data<std::int32_t>()[index] = static_cast<std::int32_t>(value);
+  else t.set_double(index, static_cast<double>(value));
+}
+
+// arange over integers, counted in 128 bits so that no bound or step overflows.
+Value integer_arange(Args& a) {
+  std::int64_t start = a.has("stop") ? a.integer("start") : 0;
+  std::int64_t stop = a.has("stop") ? a.integer("stop") : a.integer("start");
+  std::int64_t step = a.integer("step", 1);
+  if (step == 0) a.fail("step", "arange(): step must not be 0");
+  __int128 span = static_cast<__int128>(stop) - start;
+  // Rounded up: division truncates toward zero, which rounds a positive quotient down.
+  __int128 count = span / step;
+  if (span % step != 0 && (span > 0) == (step > 0)) ++count;
+  if (count < 0) count = 0;
+  if (count > kMaxEvaluatedElements)
+    a.fail("stop", fmt::format("arange(): {} elements are more than the {} that the interpreter "
+                               "creates",
+                               static_cast<std::int64_t>(count), kMaxEvaluatedElements));
+  auto length = static_cast<std::int64_t>(count);
+  DType dtype = a.dtype("dtype", DType::Int64);
+  Tensor t = Tensor::empty(dtype, {length});
+  for (std::int64_t i = 0; i < length; ++i) {
+    // Every value lies between start and stop, so it fits int64.
+    auto value = static_cast<std::int64_t>(static_cast<__int128>(start) + static_cast<__int128>(i) * step);
+    if (is_float(dtype)) {
+      t.set_double(i, static_cast<double>(value));
+    } else {
+      check_fits(a, i == 0 ? "start" : "stop", dtype, value);
+      set_integer(t, i, value);
+    }
+  }
+  return constant(a, t);
+}
+
 Value make_arange(Args& a) {
   bool integral = true;
+  for (const char* param : {"start", "stop", "step"})
+    if (a.has(param) && !is_integer(a.tensor(param).dtype())) integral = false;
+  if (integral) return integer_arange(a);
+
   auto read = [&](const std::string& param, double fallback) {
-    if (!a.has(param)) return fallback;
-    Expr e = a.tensor(param);
-    if (!is_integer(e.dtype())) integral = false;
-    return a.number(param);
+    return a.has(param) ? a.number(param) : fallback;
   };
   double start = read("start", 0);
   double stop = a.has("stop") ? read("stop", 0) : start;
@@ -73,9 +129,13 @@ Value make_arange(Args& a) {
                                "creates",
                                count, kMaxEvaluatedElements));
   auto length = static_cast<std::int64_t>(std::max(0.0, count));
-  DType dtype = a.dtype("dtype", integral ? DType::Int64 : DType::Float32);
+  DType dtype = a.dtype("dtype", DType::Float32);
   Tensor t = Tensor::empty(dtype, {length});
-  for (std::int64_t i = 0; i < length; ++i) t.set_double(i, start + static_cast<double>(i) * step);
+  for (std::int64_t i = 0; i < length; ++i) {
+    double value = start + static_cast<double>(i) * step;
+    check_fits(a, "stop", dtype, value);
+    t.set_double(i, value);
+  }
   return constant(a, t);
 }
 
@@ -142,7 +202,17 @@ void add_value_builtins(std::vector<Builtin>& out) {
   out.push_back(define("full(dtype, shape, value)", "a constant filled with value", [](Args& a) {
     DType dtype = a.dtype("dtype");
     Dims dims = constant_shape(a);
-    return constant(a, Tensor::full(dtype, dims, a.number("value")));
+    if (is_integer(dtype) && is_integer(a.tensor("value").dtype())) {
+      // Integers go through int64, which keeps values beyond 2^53 exact.
+      std::int64_t value = a.integer("value");
+      check_fits(a, "value", dtype, value);
+      Tensor t = Tensor::empty(dtype, dims);
+      for (std::int64_t i = 0; i < t.numel(); ++i) set_integer(t, i, value);
+      return constant(a, t);
+    }
+    double value = a.number("value");
+    check_fits(a, "value", dtype, value);
+    return constant(a, Tensor::full(dtype, dims, value));
   }));
   out.push_back(define("arange(start, stop=none, step=1, dtype=none)",
                        "evenly spaced values in [start, stop); arange(n) counts from 0",

@@ -135,6 +135,21 @@ TEST_CASE("session constant makers") {
   CHECK(output("arange(0, 1, 0.25)") == "[0.  , 0.25, 0.5 , 0.75] : f32 (4,)");
   CHECK(output("arange(3, dtype=f64)") == "[0., 1., 2.] : f64 (3,)");
   CHECK(output("arange(5, 0, -2)") == "[5, 3, 1] : i64 (3,)");
+  // Integer bounds count exactly, beyond the 2^53 that a double holds.
+  CHECK(output("arange(9007199254740993, 9007199254740996)") ==
+        "[9007199254740993, 9007199254740994, 9007199254740995] : i64 (3,)");
+  CHECK(output("arange(3, 9007199254740993, 9007199254740989)") == "[               3, 9007199254740992] : i64 (2,)");
+  CHECK(output("full(i64, [1], 9007199254740993)") == "[9007199254740993] : i64 (1,)");
+}
+
+TEST_CASE("session constants that do not fit their dtype") {
+  auto error_message = [](const std::string& code) { return damo::testing::error_of(code).message; };
+  CHECK(error_message("full(i32, [1], 3000000000)") == "full(): 3000000000 does not fit i32; use i64 or a smaller value");
+  CHECK(error_message("arange(2147483646, 2147483649, dtype=i32)") ==
+        "arange(): 2147483648 does not fit i32; use i64 or a smaller value");
+  CHECK(error_message("i32(3000000000)") ==
+        "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
+  CHECK(output("i32(-2147483648)") == "-2147483648 : i32 ()");
 }
 
 TEST_CASE("session random values are seeded") {
