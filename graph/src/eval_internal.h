@@ -65,9 +65,12 @@ inline std::int64_t clamp_index(std::int64_t index, std::int64_t size) {
 
 /// Number of elements that the slice start:stop:step selects, for bounds that are already
 /// normalized: in range, with stop == -1 meaning "before index 0" when step is negative.
+/// In 128 bits, because a step near the int64 limits overflows stop - start + step - 1 and
+/// -step.
 inline std::int64_t slice_length(std::int64_t start, std::int64_t stop, std::int64_t step) {
-  if (step > 0) return stop > start ? (stop - start + step - 1) / step : 0;
-  return start > stop ? (start - stop - step - 1) / -step : 0;
+  __int128 s = start, e = stop, wide = step;
+  if (step > 0) return e > s ? static_cast<std::int64_t>((e - s + wide - 1) / wide) : 0;
+  return s > e ? static_cast<std::int64_t>((s - e - wide - 1) / -wide) : 0;
 }
 
 // Elementwise (eval_elementwise.cpp).

@@ -162,6 +162,13 @@ TEST_CASE("diagnostic integer literal beyond i32") {
         std::string::npos);
 }
 
+TEST_CASE("diagnostic param outside a fused body") {
+  auto e = error_of("f = function([], param(0, f32) * 2)");
+  CHECK(e.message ==
+        "compile: the outputs contain param(0), which stands for an operand inside a "
+        "fused_elementwise body and has no value elsewhere; use an input instead");
+}
+
 TEST_CASE("diagnostic ragged list") {
   auto e = error_of("[[1, 2], [3]]");
   CHECK(e.message == "list items must have one shape, but they have shapes (2,) and (1,)");

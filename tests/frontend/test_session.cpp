@@ -118,6 +118,18 @@ TEST_CASE("session subscripts") {
   CHECK(output("reshape(arange(6), [2, 3])[:, 1]") == "[1, 4] : i64 (2,)");
   CHECK(output("reshape(arange(6), [2, 3])[0, 1:]") == "[1, 2] : i64 (2,)");
   CHECK(output("arange(5)[[4, 0]]") == "[4, 0] : i64 (2,)");
+  // Steps near the int64 limits, as NumPy gives them, also in a compiled function.
+  SessionOptions jit;
+  jit.compile.backend = Backend::Jit;
+  jit.compile.use_cache = false;
+  for (const SessionOptions& options : {damo::testing::reference_options(), jit}) {
+    std::string a = "A = [[1., 2., 3.], [4., 5., 6.]]\n";
+    CHECK(output(a + "A[::9223372036854775807]", options) == "[[1., 2., 3.]] : f64 (1, 3)");
+    CHECK(output(a + "A[::-9223372036854775807]", options) == "[[4., 5., 6.]] : f64 (1, 3)");
+    CHECK(output(a + "A[::-9223372036854775808]", options) == "[[4., 5., 6.]] : f64 (1, 3)");
+    CHECK(output(a + "A[-2**63:2**63-1:2**63-1]", options) == "[[1., 2., 3.]] : f64 (1, 3)");
+    CHECK(output(a + "f = function([], A[1:-2**63:-2**63] * 1)\nf()", options) == "[[4., 5., 6.]] : f64 (1, 3)");
+  }
 }
 
 TEST_CASE("session symbolic subscripts") {
