@@ -281,7 +281,7 @@ std::string help_text() {
       "Statements, one a line: 'name = expr', an expression (its value is printed), or a\n"
       "command. A line that ends inside brackets continues on the next; '#' starts a comment.\n"
       "\n"
-      "  x = vector(f32)              a symbolic input named x, of shape (x_0,)\n"
+      "  x = vector(f32, [4])         a symbolic input named x, of shape (4,)\n"
       "  W = shared(\"W\", randn(f32, [3, 4], seed=1))\n"
       "  y = softmax(x[:3] @ W)       builtins take keyword arguments: sum(y, axis=0)\n"
       "  g = grad(sum(y), W)\n"

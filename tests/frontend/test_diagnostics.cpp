@@ -196,6 +196,10 @@ TEST_CASE("diagnostic float subscript") {
 TEST_CASE("diagnostic unknown command") {
   auto e = error_of(":grap 1");
   CHECK(e.message == "unknown command ':grap'; did you mean ':graph'?");
+  // Two neighbouring letters swapped count as one edit.
+  CHECK(error_of(":tpye 1").message == "unknown command ':tpye'; did you mean ':type'?");
+  CHECK(error_of(":qiut").message == "unknown command ':qiut'; did you mean ':quit'?");
+  CHECK(error_of("sotfmax(1)").message == "unknown function 'sotfmax'; did you mean 'softmax'?");
 }
 
 TEST_CASE("diagnostic command argument error column") {

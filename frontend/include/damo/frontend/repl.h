@@ -20,8 +20,8 @@ std::string default_history_path();
 
 /// Reads statements from the terminal with libedit (prompt "damo> ", "...> " while brackets
 /// are open), runs each entry, prints values to stdout and errors to stderr, and keeps going
-/// after an error. Tab completes names in scope, builtins and ':' commands, and Ctrl-C
-/// discards the entry being typed. Returns 0 at end of input or :quit, or 1 when some entry
+/// after an error. Tab completes names in scope, builtins, dtypes, keywords and ':'
+/// commands, and Ctrl-C discards the entry being typed. Returns 0 at end of input or :quit, or 1 when some entry
 /// failed.
 int run_repl(Session& session, const ReplOptions& options);
 
