@@ -71,6 +71,23 @@ volatile std::sig_atomic_t interrupted = 0;
 
 void note_interrupt(int) { interrupted = 1; }
 
+// While an entry runs, compiled code cannot be stopped safely part way, so the first Ctrl-C
+// says so and the second ends damo, as an unhandled SIGINT would.
+volatile std::sig_atomic_t interrupts_while_running = 0;
+
+void interrupt_running(int) {
+  if (interrupts_while_running == 0) {
+    interrupts_while_running = 1;
+    static const char message[] =
+        "\nCtrl-C: the running entry cannot be stopped part way; press Ctrl-C again to quit damo\n";
+    ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
+    (void)written;
+    return;
+  }
+  ::signal(SIGINT, SIG_DFL);
+  ::raise(SIGINT);
+}
+
 // Reads one key for libedit. Ctrl-C ends the line as Enter would and marks it interrupted,
 // whether it arrives as the byte 0x03 or as SIGINT. The kernel may deliver SIGINT to any
 // thread that does not block it (OpenBLAS starts threads of its own), so the wait cannot
@@ -173,6 +190,13 @@ int run_repl(Session& session, const ReplOptions& options) {
   while (!session.quit_requested() && read_entry(entry)) {
     if (is_blank(entry)) continue;
     add_history(entry.c_str());
+    // Saved before the entry runs, so that quitting with Ctrl-C during it keeps the history.
+    if (!options.history_path.empty()) write_history(options.history_path.c_str());
+    struct sigaction running = {};
+    running.sa_handler = interrupt_running;
+    sigemptyset(&running.sa_mask);
+    interrupts_while_running = 0;
+    sigaction(SIGINT, &running, nullptr);
     try {
       session.run(entry, "<repl>", [](const std::string& text) { std::cout << text << '\n'; });
     } catch (const std::exception& error) {
@@ -180,6 +204,7 @@ int run_repl(Session& session, const ReplOptions& options) {
       std::cerr << describe_error(error) << std::endl;
       failed = true;
     }
+    sigaction(SIGINT, &handler, nullptr);
     std::cout.flush();
   }
   if (!session.quit_requested()) std::cout << '\n';

@@ -48,6 +48,20 @@ class Terminal {
     CHECK(write(fd_, text.data(), text.size()) > 0);
   }
 
+  // Types text at once, as keys pressed while an entry runs and the terminal is in
+  // canonical mode, where Ctrl-C becomes SIGINT.
+  void press(const std::string& text) { CHECK(write(fd_, text.data(), text.size()) > 0); }
+
+  // Waits up to 10 seconds until libedit has handed the terminal back in canonical mode,
+  // which it does once it has read a line.
+  void wait_for_canonical_mode() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    termios settings = {};
+    while (tcgetattr(fd_, &settings) == 0 && (settings.c_lflag & ICANON) == 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      usleep(1000);
+  }
+
   // Waits up to 10 seconds until the terminal leaves canonical mode, which libedit does
   // while it reads a line; the master side reports the terminal's settings.
   void wait_for_raw_mode() {
@@ -165,5 +179,31 @@ TEST_CASE("repl end of input exits cleanly") {
   REQUIRE(terminal.wait_for("damo> "));
   terminal.type("\x04");
   CHECK(terminal.exit_status() == 0);
+  std::remove(history.c_str());
+}
+
+TEST_CASE("repl ctrl-c during a long entry") {
+  std::string history =
+      std::string(DAMO_BINARY_DIR) + "/tests/repl_history_running_" + std::to_string(getpid());
+  std::remove(history.c_str());
+  Terminal terminal(history);
+  REQUIRE(terminal.started());
+  CAPTURE(terminal.output());
+
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("X = matrix(f32, [n, n])\n");
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("f = function([X], sum(X @ X))\n");
+  REQUIRE(terminal.wait_for("damo> "));
+  // The reference backend takes far longer than this test waits for a 3000 x 3000 product.
+  terminal.type("f(ones(f32, [3000, 3000]))\n");
+  terminal.wait_for_canonical_mode();
+  usleep(200000);
+  terminal.press("\x03");
+  CHECK(terminal.wait_for("the running entry cannot be stopped part way; press Ctrl-C again to quit damo"));
+  terminal.press("\x03");
+  CHECK(terminal.exit_status() == 128 + SIGINT);
+  // The history was saved before the entry ran.
+  CHECK(damo::testing::read_text(history).find("3000") != std::string::npos);
   std::remove(history.c_str());
 }
