@@ -2,6 +2,7 @@
 // script file, a script from standard input, or one -e snippet.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <iterator>
@@ -29,18 +30,21 @@ NumPy-style array followed by its dtype and shape, such as "[1, 2] : i64 (2,)"; 
 expression over symbolic inputs as its infix form, such as "sigmoid(x @ W) : f32 (n, 64)".
 
 Options:
-  -e CODE              runs CODE instead of a file or the REPL
+  -e CODE              runs CODE instead of a file or the REPL; several -e run in order,
+                       as lines of one script
+  --                   ends the options: the next argument is the script file
   --json               prints each value as a JSON object:
                        {"dtype": "f32", "shape": [2, 3], "data": [[...], [...]]}, with NaN
                        and infinities as the strings "nan", "inf" and "-inf"; a symbolic
                        value as {"expr": "...", "dtype": "f32", "shape": ["n", 3]}
-  --backend=jit|reference
+  --backend=jit|reference, --backend jit|reference
                        the backend of function(...), :ir, :asm and :time (default: jit)
   -h, --help           prints this text
 
 REPL: the prompt is "damo> ", and "...> " while a bracket is open. Tab completes names in
 scope, builtins, dtypes, keywords and :commands. Ctrl-C discards the entry being typed; while
-an entry runs, a second Ctrl-C quits. Ctrl-D or :quit leaves. The history is kept in $DAMO_HISTORY, or ~/.damo_history when that is unset.
+an entry runs, a second Ctrl-C quits. Ctrl-D or :quit leaves. The history is kept in
+$DAMO_HISTORY, or ~/.damo_history when that is unset.
 
 Commands (in the REPL and in scripts, each on its own line):
   :help [NAME]         the language in brief, or a builtin's arguments
@@ -69,20 +73,38 @@ struct CommandLine {
 // Parses argv, or prints the problem and returns nullopt.
 std::optional<CommandLine> parse_command_line(int argc, char** argv, bool& help) {
   CommandLine line;
+  bool options_ended = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
+    if (options_ended) {
+      // Everything after -- is a file name, even when it starts with '-'.
+    } else if (arg == "--") {
+      options_ended = true;
+      continue;
+    } else if (arg == "-h" || arg == "--help") {
       help = true;
+      continue;
     } else if (arg == "--json") {
       line.options.json = true;
+      continue;
     } else if (arg == "-e") {
       if (i + 1 >= argc) {
         std::cerr << "damo: -e needs the code to run, as in damo -e '1 + 2'\n";
         return std::nullopt;
       }
-      line.code = argv[++i];
-    } else if (arg.rfind("--backend=", 0) == 0) {
-      std::string backend = arg.substr(std::strlen("--backend="));
+      line.code = line.code ? *line.code + "\n" + argv[++i] : std::string(argv[++i]);
+      continue;
+    } else if (arg == "--backend" || arg.rfind("--backend=", 0) == 0) {
+      std::string backend;
+      if (arg == "--backend") {
+        if (i + 1 >= argc) {
+          std::cerr << "damo: --backend needs jit or reference, as in --backend=reference\n";
+          return std::nullopt;
+        }
+        backend = argv[++i];
+      } else {
+        backend = arg.substr(std::strlen("--backend="));
+      }
       if (backend == "jit")
         line.options.compile.backend = damo::Backend::Jit;
       else if (backend == "reference")
@@ -91,21 +113,31 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, bool& help)
         std::cerr << "damo: unknown backend '" << backend << "'; use jit or reference\n";
         return std::nullopt;
       }
+      continue;
     } else if (arg.size() > 1 && arg[0] == '-') {
       std::cerr << "damo: unknown option '" << arg << "'; damo --help lists the options\n";
       return std::nullopt;
-    } else if (line.file) {
+    }
+    if (line.file) {
       std::cerr << "damo: only one script file can run at a time\n";
       return std::nullopt;
-    } else {
-      line.file = arg;
     }
+    line.file = arg;
   }
   if (line.code && line.file) {
     std::cerr << "damo: give either -e CODE or a FILE, not both\n";
     return std::nullopt;
   }
   return line;
+}
+
+// The exit status once standard output is flushed: 1 when writing it failed (a full disk,
+// a closed pipe), which would otherwise lose the printed values unnoticed.
+int checked_output(int status) {
+  std::cout.flush();
+  if (std::cout) return status;
+  std::cerr << "damo: writing the output failed (" << std::strerror(errno) << ")\n";
+  return 1;
 }
 
 }  // namespace
@@ -120,7 +152,8 @@ int main(int argc, char** argv) {
   }
 
   damo::Session session(line->options);
-  if (line->code) return damo::run_script(session, *line->code, "<string>", std::cout, std::cerr);
+  if (line->code)
+    return checked_output(damo::run_script(session, *line->code, "<string>", std::cout, std::cerr));
 
   bool read_stdin = line->file ? *line->file == "-" : !isatty(STDIN_FILENO);
   if (read_stdin || line->file) {
@@ -135,7 +168,7 @@ int main(int argc, char** argv) {
       std::cerr << "damo: out of memory reading " << source << '\n';
       return 1;
     }
-    return damo::run_script(session, text, source, std::cout, std::cerr);
+    return checked_output(damo::run_script(session, text, source, std::cout, std::cerr));
   }
 
   damo::ReplOptions options;

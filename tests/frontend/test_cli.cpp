@@ -111,3 +111,35 @@ TEST_CASE("cli jit function") {
   CHECK(result.status == 0);
   CHECK(result.out == "3. : f32 ()\n");
 }
+
+TEST_CASE("cli several snippets and option forms") {
+  // Several -e run in order as one script.
+  auto several = run_damo({"-e", "x = 2", "-e", "x * 3"});
+  CHECK(several.status == 0);
+  CHECK(several.out == "6 : i64 ()\n");
+  // --backend takes its value after = or as the next argument.
+  auto spaced = run_damo({"--backend", "reference", "-e", "1 + 1"});
+  CHECK(spaced.status == 0);
+  CHECK(spaced.out == "2 : i64 ()\n");
+  auto missing = run_damo({"--backend"});
+  CHECK(missing.status == 2);
+  CHECK(missing.err == "damo: --backend needs jit or reference, as in --backend=reference\n");
+  // After --, a name that starts with '-' is the script file.
+  std::string script = std::string(DAMO_BINARY_DIR) + "/tests/frontend_scratch/-dash.damo";
+  {
+    std::ofstream out(script);
+    out << "2 * 2\n";
+  }
+  auto dashed = run_damo({"--", script});
+  CHECK(dashed.status == 0);
+  CHECK(dashed.out == "4 : i64 ()\n");
+  std::remove(script.c_str());
+}
+
+TEST_CASE("cli failed output write exit status") {
+  // Printed values that cannot be written make the exit status 1, not 0.
+  std::string damo = std::string(DAMO_BINARY_DIR) + "/tools/damo";
+  int raw = std::system(("'" + damo + "' -e '1 + 1' > /dev/full 2> /dev/null").c_str());
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 1);
+}
