@@ -64,6 +64,7 @@ Value make_function(Args& a) {
 
   auto compiled = std::make_shared<CompiledFunction>();
   compiled->list_outputs = list_outputs;
+  compiled->has_updates = !updates.empty();
   compiled->function = compile(inputs, outputs, updates, a.interpreter().options().compile);
   return Value::function(std::move(compiled));
 }

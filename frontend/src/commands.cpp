@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -101,6 +103,16 @@ Expr CommandRunner::expression_argument(std::size_t end) {
 
 void CommandRunner::run() {
   const std::string& name = command_.name;
+  // These commands show an expression; running a call's updates there would change shared
+  // variables behind the user's back. :time runs the expression on purpose.
+  struct Inspecting {
+    Interpreter& interpreter;
+    Inspecting(Interpreter& i, const std::string& command) : interpreter(i) { interpreter.set_inspecting(command); }
+    ~Inspecting() { interpreter.set_inspecting(""); }
+  };
+  bool inspects = name == "type" || name == "graph" || name == "opt" || name == "ir" || name == "asm" || name == "dot";
+  std::optional<Inspecting> inspecting;
+  if (inspects) inspecting.emplace(interpreter_, name);
   if (name == "help") return help();
   if (name == "type") return type();
   if (name == "graph") {

@@ -218,6 +218,10 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
     arguments.push_back(std::move(t));
   }
 
+  if (compiled.has_updates && !inspecting_.empty())
+    fail(offset, fmt::format(":{} shows an expression without running its updates, but this call "
+                             "updates shared variables; call the function on its own line",
+                             inspecting_));
   std::vector<Tensor> results = with_location(*this, offset, [&] { return function(arguments); });
   std::vector<Value> values;
   for (const Tensor& t : results) values.push_back(Value::tensor(graph_.constant(t)));

@@ -78,6 +78,10 @@ class Interpreter {
   bool quit_requested() const { return quit_requested_; }
   void request_quit() { quit_requested_ = true; }
 
+  /// Names the inspecting command (type, graph, ...) whose expression is being evaluated,
+  /// during which calls of functions with updates are rejected; empty for none.
+  void set_inspecting(std::string command) { inspecting_ = std::move(command); }
+
  private:
   void execute(const ast::Statement& statement, const OutputSink& print);
   void assign_name(const std::string& name, Value value, std::size_t offset);
@@ -108,6 +112,7 @@ class Interpreter {
   // The name the builtin being called may use; see assignment_target().
   std::optional<std::string> assignment_target_;
   bool quit_requested_ = false;
+  std::string inspecting_;
   // Operand dtypes of the fused bodies being evaluated, innermost last, for $i.
   std::vector<std::vector<DType>> param_dtypes_;
 };

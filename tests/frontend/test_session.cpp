@@ -243,6 +243,22 @@ TEST_CASE("session lists with symbolic items stack") {
   CHECK(output("i32([5]) < 2147483647") == "[true] : bool (1,)");
 }
 
+TEST_CASE("session inspecting commands run no updates") {
+  // :type, :graph and the other inspecting commands never apply a call's updates; a call of
+  // a function without updates still runs.
+  std::string setup = "S = shared(\"S\", 0)\nf = function([], S, updates=[S: S + 1])\n";
+  for (const char* command : {":type f()", ":graph f() * 2", ":opt f() + 1"}) {
+    auto e = damo::testing::error_of(setup + command);
+    CHECK(e.thrown);
+    CHECK(e.message.find("shows an expression without running its updates") != std::string::npos);
+  }
+  Session session(damo::testing::reference_options());
+  session.run(setup);
+  CHECK_THROWS_AS(session.run(":type f()"), UserError);
+  CHECK(session.compute("S").item() == 0);
+  CHECK(output(setup + "g = function([], S * 2)\n:type g()") == "i64 ()");
+}
+
 TEST_CASE("session grad of shared variables") {
   // d/dW sum(W * W) = 2 W, evaluated right away since no input is involved.
   CHECK(output("W = shared(\"W\", [1.0, 2.0])\ngrad(sum(W * W), W)") == "[2., 4.] : f32 (2,)");

@@ -19,6 +19,8 @@ struct CompiledFunction {
   Function function;
   /// True when the outputs were given as a list, so a call returns a list even for one.
   bool list_outputs = false;
+  /// True when a call updates shared variables.
+  bool has_updates = false;
 };
 
 class Value {
