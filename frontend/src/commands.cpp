@@ -155,6 +155,9 @@ void CommandRunner::type() {
   if (trim(argument_text()).empty()) fail(":type needs an expression, as in :type x + 1");
   ast::ExprPtr expr = parse_expression(source(), command_.argument_begin, command_.argument_end);
   Value value = interpreter_.evaluate(*expr);
+  if (value.is(Value::Kind::List))
+    if (std::optional<Expr> tensor = interpreter_.constant_list_tensor(value, expr->offset))
+      value = Value::tensor(*tensor);
   if (!value.is(Value::Kind::Tensor)) return print_(value.kind_name());
   const Expr& e = value.expr();
   print_(format_type(e.dtype(), e.shape()));

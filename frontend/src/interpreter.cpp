@@ -137,6 +137,21 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
   return inputs;
 }
 
+std::optional<Expr> Interpreter::constant_list_tensor(const Value& list, std::size_t offset) {
+  if (list.items().empty()) return std::nullopt;
+  for (const Value& item : list.items()) {
+    if (item.is(Value::Kind::List)) continue;
+    if (!item.is(Value::Kind::Tensor) || !is_constant_expr(item.expr())) return std::nullopt;
+  }
+  try {
+    Expr e = list_to_expr(list, offset);
+    if (is_constant_expr(e)) return e;
+  } catch (const UserError&) {
+    // Items of different shapes, or nested lists of other values, stay a list.
+  }
+  return std::nullopt;
+}
+
 bool Interpreter::is_constant_expr(const Expr& expr) {
   for (const Node* node : topo_order(std::vector<Expr>{expr}))
     if (node->op() == OpKind::Input || node->op() == OpKind::Param || node->op() == OpKind::Shared)
@@ -161,6 +176,9 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
   }
   case Value::Kind::String: return json_quote(value.text());
   case Value::Kind::List: {
+    // A list of constant numbers, such as one bound by c = [[1, 2], [3, 4]], prints as the
+    // tensor it makes, like the literal itself.
+    if (std::optional<Expr> tensor = constant_list_tensor(value, offset)) return print_tensor(*tensor, offset);
     std::vector<std::string> items;
     for (const Value& item : value.items()) items.push_back(print_value(item, offset));
     if (json) return fmt::format("[{}]", fmt::join(items, ", "));

@@ -259,6 +259,14 @@ TEST_CASE("session inspecting commands run no updates") {
   CHECK(output(setup + "g = function([], S * 2)\n:type g()") == "i64 ()");
 }
 
+TEST_CASE("session lists bound to names print as tensors") {
+  CHECK(output("c = [1, 2]\nc") == "[1, 2] : i64 (2,)");
+  CHECK(output("d = [[1, 2], [3, 4]]\nd\n:type d") == "[[1, 2],\n [3, 4]] : i64 (2, 2)\ni64 (2, 2)");
+  // A list of shared variables or of differently shaped values still prints item by item.
+  CHECK(output("W = shared(\"W\", [1.0, 2.0])\ne = [W, W]\ne") == "[1., 2.] : f32 (2,)\n[1., 2.] : f32 (2,)");
+  CHECK(output("m = [[1, 2], 3]\n:type m") == "a list");
+}
+
 TEST_CASE("session grad of shared variables") {
   // d/dW sum(W * W) = 2 W, evaluated right away since no input is involved.
   CHECK(output("W = shared(\"W\", [1.0, 2.0])\ngrad(sum(W * W), W)") == "[2., 4.] : f32 (2,)");
