@@ -89,7 +89,7 @@ Value Interpreter::evaluate_list(const ast::List& list) {
   }
   std::vector<Value> items;
   for (const ast::ListItem& item : list.items) items.push_back(evaluate(*item.value));
-  return Value::list(std::move(items));
+  return Value::list(std::move(items), true);
 }
 
 Value Interpreter::evaluate_unary(const ast::Expr& expr, const ast::Unary& unary) {

@@ -138,7 +138,7 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
 }
 
 std::optional<Expr> Interpreter::constant_list_tensor(const Value& list, std::size_t offset) {
-  if (list.items().empty()) return std::nullopt;
+  if (!list.literal() || list.items().empty()) return std::nullopt;
   for (const Value& item : list.items()) {
     if (item.is(Value::Kind::List)) continue;
     if (!item.is(Value::Kind::Tensor) || !is_constant_expr(item.expr())) return std::nullopt;

@@ -59,7 +59,8 @@ class Interpreter {
   static bool has_value(const Expr& expr);
   /// True when expr reads no input, param or shared variable, so its value never changes.
   static bool is_constant_expr(const Expr& expr);
-  /// The constant tensor that a list of constant numbers makes, or nullopt for other lists.
+  /// The constant tensor that a list literal of constant numbers makes, or nullopt for other
+  /// lists, such as those that builtins and compiled functions return.
   std::optional<Expr> constant_list_tensor(const Value& list, std::size_t offset);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;

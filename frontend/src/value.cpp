@@ -24,10 +24,11 @@ Value Value::string(std::string text) {
   return v;
 }
 
-Value Value::list(std::vector<Value> items) {
+Value Value::list(std::vector<Value> items, bool literal) {
   Value v;
   v.kind_ = Kind::List;
   v.items_ = std::move(items);
+  v.literal_ = literal;
   return v;
 }
 

@@ -40,7 +40,8 @@ class Value {
   static Value tensor(Expr expr);
   static Value dtype(DType dtype);
   static Value string(std::string text);
-  static Value list(std::vector<Value> items);
+  /// literal marks a list written as [a, b] in the code, not one that a builtin returned.
+  static Value list(std::vector<Value> items, bool literal = false);
   static Value map(std::vector<std::pair<Value, Value>> entries);
   static Value function(std::shared_ptr<const CompiledFunction> function);
   static Value builtin(std::string name);
@@ -53,6 +54,7 @@ class Value {
   /// The text of a String, the name of a Builtin.
   const std::string& text() const { return text_; }
   const std::vector<Value>& items() const { return items_; }
+  bool literal() const { return literal_; }
   const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
   const std::shared_ptr<const CompiledFunction>& compiled() const { return function_; }
 
@@ -65,6 +67,7 @@ class Value {
   DType dtype_ = DType::Float32;
   std::string text_;
   std::vector<Value> items_;
+  bool literal_ = false;
   std::vector<std::pair<Value, Value>> entries_;
   std::shared_ptr<const CompiledFunction> function_;
 };
