@@ -41,6 +41,14 @@ struct Network {
   }
 };
 
+// Compiles program with the JIT, without the compile cache.
+std::unique_ptr<Executable> compile_executable(const Program& program) {
+  JitOptions jit;
+  jit.use_cache = false;
+  CompiledCode code = jit_compile(program, jit);
+  return std::make_unique<Executable>(program.spec, code.entry, code.owner);
+}
+
 // Compiles outputs (optimized when asked), checks that a call with `rows` rows runs in
 // blocks, and compares its outputs with the reference evaluator's at 1 and 2 threads.
 void check_blocked_call(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
@@ -55,10 +63,8 @@ void check_blocked_call(const std::vector<Expr>& inputs, const std::vector<Expr>
   Program program = lower_to_program(inputs, lowered, {});
   INFO(program.to_string());
   REQUIRE(program.spec.row_block_symbol >= 0);
-  JitOptions jit;
-  jit.use_cache = false;
-  CompiledCode code = jit_compile(program, jit);
-  Executable executable(program.spec, code.entry, code.owner);
+  std::unique_ptr<Executable> compiled = compile_executable(program);
+  Executable& executable = *compiled;
   SymbolSizes sizes = bind_arguments(program.spec.parameters, arguments);
 
   Feeds feeds;
@@ -272,10 +278,8 @@ TEST_CASE("row blocks: training step matches reference") {
   std::vector<Expr> step = optimize(outputs, options).roots;
   Program program = lower_to_program({net.x, labels}, {step[0]},
                                      {{net.w1, step[1]}, {net.b1, step[2]}, {net.w2, step[3]}});
-  JitOptions jit;
-  jit.use_cache = false;
-  CompiledCode code = jit_compile(program, jit);
-  Executable executable(program.spec, code.entry, code.owner);
+  std::unique_ptr<Executable> compiled = compile_executable(program);
+  Executable& executable = *compiled;
   set_num_threads(2);
   CHECK(executable.block_rows({{"n", n}}) > 0);
   std::vector<Tensor> result = executable.run({x, y}, {{"n", n}});
@@ -283,4 +287,77 @@ TEST_CASE("row blocks: training step matches reference") {
   check_close(result[0], expected[0], 1e-4, "loss");
   for (std::size_t i = 0; i < weights.size(); ++i)
     check_close(weights[i]->shared()->storage(), expected[i + 1], 1e-4, fmt::format("updated weight {}", i));
+}
+
+TEST_CASE("row blocks: large sums over many blocks") {
+  // A (64, 1024) gradient summed over 70 blocks of 16 rows has more partial sums than a call
+  // keeps per block (4,194,304 elements), so each thread adds up a fixed range of blocks.
+  std::mt19937_64 rng(8);
+  const std::int64_t n = 16 * 70 - 5;
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 64});
+  Expr d = g.input("d", DType::Float32, {"n", 1024});
+  Expr gradient = matmul(transpose(x), tanh(d));
+  Expr total = sum(d, Axes(0));
+  Tensor xv = random_tensor(DType::Float32, {n, 64}, rng);
+  Tensor dv = random_tensor(DType::Float32, {n, 1024}, rng);
+  Feeds feeds = {{"x", xv}, {"d", dv}};
+  std::vector<Tensor> expected = evaluate({gradient, total}, feeds);
+
+  OptimizeOptions options;
+  options.pipeline_options.read_environment = false;
+  std::vector<Expr> lowered = optimize({gradient, total}, options).roots;
+  Program program = lower_to_program({x, d}, lowered, {});
+  INFO(program.to_string());
+  REQUIRE(program.spec.row_block_symbol >= 0);
+  std::unique_ptr<Executable> compiled = compile_executable(program);
+  Executable& executable = *compiled;
+  ForcedRowBlocks forced(16);
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    CHECK(executable.block_rows({{"n", n}}) == 16);
+    std::vector<Tensor> first = executable.run({xv, dv}, {{"n", n}});
+    check_close(first[0], expected[0], 1e-4, fmt::format("gradient at {} threads", threads));
+    check_close(first[1], expected[1], 1e-4, fmt::format("sum at {} threads", threads));
+    // The partial sums add up in the same order on every call with the same thread count.
+    std::vector<Tensor> again = executable.run({xv, dv}, {{"n", n}});
+    for (std::size_t i = 0; i < first.size(); ++i)
+      CHECK(std::memcmp(first[i].raw_data(), again[i].raw_data(), first[i].nbytes()) == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("row blocks: repeated calls give the same sums") {
+  // Blocks go to whichever thread is free, but each block keeps its own partial sums, which
+  // add up in block order: the same bits on every call.
+  std::mt19937_64 rng(9);
+  const std::int64_t n = 16 * 40 + 3;
+  Network net(rng);
+  Expr labels = net.g.input("y", DType::Int32, {"n"});
+  Expr loss = mean(categorical_crossentropy(net.probabilities, labels));
+  std::vector<Expr> gradients = grad(loss, {net.w1, net.b1, net.w2});
+  std::vector<Expr> outputs = {loss, gradients[0], gradients[1], gradients[2]};
+  Tensor x = random_tensor(DType::Float32, {n, 8}, rng);
+  Tensor y = random_tensor(DType::Int32, {n}, rng);
+  for (std::int64_t i = 0; i < n; ++i) y.set_double(i, static_cast<double>(i % 5));
+  Feeds feeds = {{"x", x}, {"y", y}};
+  std::vector<Tensor> expected = evaluate(outputs, feeds);
+  OptimizeOptions options;
+  options.pipeline = PipelineKind::Training;
+  options.pipeline_options.read_environment = false;
+  Program program = lower_to_program({net.x, labels}, optimize(outputs, options).roots, {});
+  REQUIRE(program.spec.row_block_symbol >= 0);
+  std::unique_ptr<Executable> compiled = compile_executable(program);
+  Executable& executable = *compiled;
+  ForcedRowBlocks forced(16);
+  set_num_threads(2);
+  std::vector<Tensor> first = executable.run({x, y}, {{"n", n}});
+  for (std::size_t i = 0; i < first.size(); ++i)
+    check_close(first[i], expected[i], 1e-4, fmt::format("output {}", i));
+  for (int call = 0; call < 20; ++call) {
+    std::vector<Tensor> again = executable.run({x, y}, {{"n", n}});
+    for (std::size_t i = 0; i < first.size(); ++i)
+      CHECK(std::memcmp(first[i].raw_data(), again[i].raw_data(), first[i].nbytes()) == 0);
+  }
+  set_num_threads(0);
 }
