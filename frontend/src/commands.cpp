@@ -183,17 +183,21 @@ void CommandRunner::dot() {
   std::size_t split = text.find_last_of(" \t");
   if (text.empty() || split == std::string_view::npos)
     fail(":dot needs an expression and a file name, as in :dot x + 1 graph.dot");
-  // The whole argument parsing as one expression means the file name is missing: its last
-  // word would otherwise be taken as the file.
-  bool whole_is_expression = true;
-  try {
-    parse_expression(source(), command_.argument_begin, command_.argument_end);
-  } catch (const UserError&) {
-    whole_is_expression = false;
-  }
-  if (whole_is_expression) fail(":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
-  std::string path = file_argument(text.substr(split + 1));
+  // The last word is the file when the text before it is an expression, which also holds
+  // for a path that reads as one (:dot x /tmp/out). When only the whole argument parses, the
+  // file name is missing (:dot x + 1).
   std::size_t end = static_cast<std::size_t>(text.data() + split - source().text().data());
+  auto parses = [&](std::size_t until) {
+    try {
+      parse_expression(source(), command_.argument_begin, until);
+      return true;
+    } catch (const UserError&) {
+      return false;
+    }
+  };
+  if (!parses(end) && parses(command_.argument_end))
+    fail(":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
+  std::string path = file_argument(text.substr(split + 1));
   Expr e = expression_argument(end);
   std::string graph = with_location(interpreter_, offset_, [&] { return to_dot({e}); });
   with_location(interpreter_, offset_, [&] { write_file_atomically(path, graph); });

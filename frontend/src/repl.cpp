@@ -154,6 +154,19 @@ bool read_entry(std::string& entry) {
   return true;
 }
 
+// Writes the history to path, and says once per session when that fails.
+void save_history(const std::string& path) {
+  static bool reported = false;
+  if (path.empty()) return;
+  errno = 0;
+  if (write_history(path.c_str()) == 0 || reported) return;
+  reported = true;
+  std::cerr << "damo: cannot save the history to " << path
+            << (errno != 0 ? std::string(" (") + std::strerror(errno) + ")" : std::string())
+            << "; set DAMO_HISTORY to a writable file, or to an empty value for no history"
+            << std::endl;
+}
+
 }  // namespace
 
 std::string default_history_path() {
@@ -191,7 +204,7 @@ int run_repl(Session& session, const ReplOptions& options) {
     if (is_blank(entry)) continue;
     add_history(entry.c_str());
     // Saved before the entry runs, so that quitting with Ctrl-C during it keeps the history.
-    if (!options.history_path.empty()) write_history(options.history_path.c_str());
+    save_history(options.history_path);
     struct sigaction running = {};
     running.sa_handler = interrupt_running;
     sigemptyset(&running.sa_mask);
@@ -210,7 +223,7 @@ int run_repl(Session& session, const ReplOptions& options) {
   if (!session.quit_requested()) std::cout << '\n';
 
   sigaction(SIGINT, &previous, nullptr);
-  if (!options.history_path.empty()) write_history(options.history_path.c_str());
+  save_history(options.history_path);
   completion_session = nullptr;
   return failed ? 1 : 0;
 }

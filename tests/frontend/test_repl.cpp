@@ -207,3 +207,17 @@ TEST_CASE("repl ctrl-c during a long entry") {
   CHECK(damo::testing::read_text(history).find("3000") != std::string::npos);
   std::remove(history.c_str());
 }
+
+TEST_CASE("repl unwritable history file") {
+  // /proc takes no new files, even for root.
+  Terminal terminal("/proc/damo_no_such_folder/history");
+  REQUIRE(terminal.started());
+  CAPTURE(terminal.output());
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("1 + 1\n");
+  CHECK(terminal.wait_for("damo: cannot save the history to /proc/damo_no_such_folder/history"));
+  CHECK(terminal.wait_for("2 : i64 ()"));
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type(":quit\n");
+  CHECK(terminal.exit_status() == 0);
+}

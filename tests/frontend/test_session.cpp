@@ -342,6 +342,12 @@ TEST_CASE("session dot command writes a file") {
   std::string text((std::istreambuf_iterator<char>(file)), {});
   CHECK(text.starts_with("digraph"));
   CHECK(text.find("exp") != std::string::npos);
+  // A path that also reads as a division (a / b / c) is still the file.
+  std::string plain = std::string(DAMO_BINARY_DIR) + "/tests/session_dot_plain";
+  std::remove(plain.c_str());
+  CHECK(output("x = vector(f32)\n:dot x " + plain) == "wrote " + plain);
+  CHECK(damo::testing::read_text(plain).starts_with("digraph"));
+  std::remove(plain.c_str());
 }
 
 TEST_CASE("session load command") {
