@@ -103,8 +103,8 @@ Expr CommandRunner::expression_argument(std::size_t end) {
 
 void CommandRunner::run() {
   const std::string& name = command_.name;
-  // These commands show an expression; running a call's updates there would change shared
-  // variables behind the user's back. :time runs the expression on purpose.
+  // These commands show an expression, so a call there must not change shared variables.
+  // :time runs the expression on purpose.
   struct Inspecting {
     Interpreter& interpreter;
     Inspecting(Interpreter& i, const std::string& command) : interpreter(i) { interpreter.set_inspecting(command); }

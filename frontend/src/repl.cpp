@@ -72,7 +72,7 @@ volatile std::sig_atomic_t interrupted = 0;
 void note_interrupt(int) { interrupted = 1; }
 
 // While an entry runs, compiled code cannot be stopped safely part way, so the first Ctrl-C
-// says so and the second ends damo, as an unhandled SIGINT would.
+// prints a message and the second ends damo, as an unhandled SIGINT would.
 volatile std::sig_atomic_t interrupts_while_running = 0;
 
 void interrupt_running(int) {
@@ -154,7 +154,7 @@ bool read_entry(std::string& entry) {
   return true;
 }
 
-// Writes the history to path, and says once per session when that fails.
+// Writes the history to path, and prints a warning the first time that fails in a session.
 void save_history(const std::string& path) {
   static bool reported = false;
   if (path.empty()) return;
@@ -203,7 +203,7 @@ int run_repl(Session& session, const ReplOptions& options) {
   while (!session.quit_requested() && read_entry(entry)) {
     if (is_blank(entry)) continue;
     add_history(entry.c_str());
-    // Saved before the entry runs, so that quitting with Ctrl-C during it keeps the history.
+    // The history is saved before the entry runs, so that quitting with Ctrl-C keeps it.
     save_history(options.history_path);
     struct sigaction running = {};
     running.sa_handler = interrupt_running;
