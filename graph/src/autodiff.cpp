@@ -16,6 +16,19 @@ namespace damo {
 
 namespace detail {
 
+namespace {
+
+// The logits z when node is binary_crossentropy(sigmoid(z), t), also with a float cast
+// between the sigmoid and the loss; else null.
+const Node* sigmoid_logits(const Node& node) {
+  if (node.op() != OpKind::BinaryCrossentropy) return nullptr;
+  const Node* p = node.input(0);
+  if (p->op() == OpKind::Cast && is_float(p->input(0)->dtype())) p = p->input(0);
+  return p->op() == OpKind::Sigmoid ? p->input(0) : nullptr;
+}
+
+}  // namespace
+
 std::unordered_map<const Node*, Expr> backpropagate(const std::vector<Expr>& outputs,
                                                     const std::vector<Expr>& cotangents,
                                                     const std::vector<const Node*>& targets) {
@@ -53,6 +66,26 @@ std::unordered_map<const Node*, Expr> backpropagate(const std::vector<Expr>& out
       any_needed = any_needed || needed[i];
     }
     if (!any_needed) continue;
+
+    // binary_crossentropy(sigmoid(z), t) differentiates straight to z as g * (s - t) and to
+    // t as -g * z, the derivatives of softplus(z) - t * z. Through s they would be
+    // (t / s - (1 - t) / (1 - s)) * s * (1 - s), which is inf * 0 = NaN once s rounds to 1.
+    // A sigmoid that is itself a target gets its gradient the usual way.
+    const Node* logits = sigmoid_logits(*node);
+    const Node* probability = node->input(0);
+    const Node* sigmoid_node = probability->op() == OpKind::Cast ? probability->input(0) : probability;
+    bool through_sigmoid = logits != nullptr && target_set.count(probability) == 0 &&
+                           target_set.count(sigmoid_node) == 0;
+    if (through_sigmoid) {
+      Expr g = found->second;
+      Expr z = cast(Expr(logits), node->dtype());
+      Expr t(node->input(1));
+      if (leads_to_target.count(logits) != 0)
+        accumulate(logits, fit_to_operand(g * (sigmoid(z) - t), logits->shape(), logits->dtype()));
+      if (needed[1])
+        accumulate(node->input(1), fit_to_operand(-(g * z), node->input(1)->shape(), node->input(1)->dtype()));
+      continue;
+    }
 
     Contributions contributions = apply_grad_rule(*node, found->second, needed);
     for (std::size_t i = 0; i < contributions.size(); ++i)

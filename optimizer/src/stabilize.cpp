@@ -52,6 +52,13 @@ bool sums_one_restored_axis(const Match& m, const Node&) {
   return reduced.ints.size() == 1 && !reduced.keepdims && m[z]->attr(0) == reduced.ints[0];
 }
 
+// softplus(x) - t x for binary_crossentropy(cast(sigmoid(x)), t), the loss of float32 logits
+// with float64 targets, computed in the loss's dtype.
+Expr bce_of_cast_sigmoid(const Match& m, const Node& root) {
+  Expr logits = damo::cast(m.expr(x), root.dtype());
+  return damo::softplus(logits) - m.expr(y) * logits;
+}
+
 // The rules that cancel a sigmoid's derivative s (1 - s) against the divisions by s and by
 // 1 - s in the gradient that reaches it, as binary_crossentropy's gradient has:
 //     (y / (1 - s) - z / s) * (s (1 - s))  ->  y s - z (1 - s)
@@ -76,6 +83,8 @@ std::vector<Rule> stabilize_rules() {
   std::vector<Rule> rules = {
       // -(t log(s) + (1 - t) log(1 - s)) with s = sigmoid(x) is softplus(x) - t x.
       {"binary_crossentropy_sigmoid", binary_crossentropy(sigmoid(x), y), sub(softplus(x), mul(y, x))},
+      {"binary_crossentropy_cast_sigmoid", binary_crossentropy(op(OpKind::Cast, {sigmoid(x)}), y),
+       build(bce_of_cast_sigmoid)},
       {"log_softmax", log(bind(y, softmax(x))), build(log_softmax_of_match)},
       {"log_sigmoid", log(sigmoid(x)), neg(softplus(neg(x)))},
       {"log_one_minus_sigmoid", log(sub(one, sigmoid(x))), neg(softplus(x))},

@@ -34,6 +34,46 @@ TEST_CASE("binary cross-entropy gradients with broadcasting") {
   check_second_order(f, binary_crossentropy(p, t), {p, t});
 }
 
+TEST_CASE("binary cross-entropy of a sigmoid differentiates to the logits") {
+  // Finite differences in float64 with broadcast targets, through both operands and to
+  // second order.
+  GradFixture f;
+  Expr z = f.var("z", {4}, -3, 3);
+  Expr t = f.var("t", {2, 4}, 0, 1);
+  check_second_order(f, binary_crossentropy(sigmoid(z), t), {z, t});
+
+  // float32 logits whose sigmoid rounds to 0 or 1: g * (s - t) for z and -g * z for t.
+  Graph g;
+  Expr logits = g.input("z", DType::Float32, {4});
+  Expr targets = g.input("t", DType::Float32, {2, 4});
+  Expr wide = g.input("w", DType::Float64, {4});
+  Expr loss = sum(binary_crossentropy(sigmoid(logits), targets));
+  std::vector<Expr> gradients = grad(loss, {logits, targets});
+  Expr wide_loss = sum(binary_crossentropy(sigmoid(logits), wide));
+  Feeds feeds = {{"z", Tensor::from_list({20, 50, -100, 1}, DType::Float32)},
+                 {"t", Tensor::from_list({{0, 0.5, 1, 0.25}, {1, 1, 0, 0}}, DType::Float32)},
+                 {"w", Tensor::from_list({0, 0.5, 1, 0.25}, DType::Float64)}};
+  std::vector<double> zs = {20, 50, -100, 1};
+  std::vector<std::vector<double>> ts = {{0, 0.5, 1, 0.25}, {1, 1, 0, 0}};
+  Tensor dz = evaluate(gradients[0], feeds);
+  Tensor dt = evaluate(gradients[1], feeds);
+  Tensor dz_wide = evaluate(grad(wide_loss, logits), feeds);
+  for (std::size_t j = 0; j < 4; ++j) {
+    double s = 1 / (1 + std::exp(-zs[j]));
+    auto at = static_cast<std::int64_t>(j);
+    CHECK(dz.get_double(at) == doctest::Approx(2 * s - ts[0][j] - ts[1][j]).epsilon(1e-6));
+    CHECK(dz_wide.get_double(at) == doctest::Approx(s - ts[0][j]).epsilon(1e-6));
+    CHECK(dt.get_double(at) == doctest::Approx(-zs[j]));
+    CHECK(dt.get_double(4 + at) == doctest::Approx(-zs[j]));
+  }
+
+  // A sigmoid that is itself a variable gets its own gradient.
+  Expr p = sigmoid(logits);
+  Tensor dp = evaluate(grad(sum(binary_crossentropy(p, targets)), p), feeds);
+  double s1 = 1 / (1 + std::exp(-1.0));
+  CHECK(dp.get_double(3) == doctest::Approx((s1 - 0.25) / (s1 * (1 - s1)) + s1 / (s1 * (1 - s1))).epsilon(1e-5));
+}
+
 TEST_CASE("softmax cross-entropy gradients") {
   GradFixture f;
   Expr z = f.var("z", {3, 4}, -2, 2);
