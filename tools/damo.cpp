@@ -173,5 +173,5 @@ int main(int argc, char** argv) {
 
   damo::ReplOptions options;
   options.history_path = damo::default_history_path();
-  return damo::run_repl(session, options);
+  return checked_output(damo::run_repl(session, options));
 }

@@ -50,7 +50,9 @@ void add_unary(std::vector<Builtin>& out) {
                          [fn](Args& a) { return tensor_value(fn(a.tensor("x"))); }));
   }
   out.push_back(define("cast(x, dtype)", "x converted to dtype; f32(x) is the same", [](Args& a) {
-    return tensor_value(cast(a.tensor("x"), a.dtype("dtype")));
+    DType dtype = a.dtype("dtype");
+    a.interpreter().check_literal_fits(a.tensor("x"), dtype, a.offset("x"));
+    return tensor_value(cast(a.tensor("x"), dtype));
   }));
 }
 

@@ -55,9 +55,11 @@ Value constant(Args& a, const Tensor& t) { return Value::tensor(a.graph().consta
 // Checks that value fits an integer dtype, for the builtins that fill tensors.
 void check_fits(Args& a, const std::string& param, DType dtype, double value) {
   if (is_float(dtype) || dtype == DType::Bool) return;
+  // The value is truncated toward zero first, as the cast does.
   double low = dtype == DType::Int32 ? -2147483648.0 : -9223372036854775808.0;
   double high = dtype == DType::Int32 ? 2147483648.0 : 9223372036854775808.0;
-  if (!(value >= low && value < high))
+  double truncated = std::trunc(value);
+  if (!(truncated >= low && truncated < high))
     a.fail(param, fmt::format("{}(): {} does not fit {}; use a wider dtype or a smaller value",
                               a.name(), value, dtype_name(dtype)));
 }
@@ -75,6 +77,16 @@ void set_integer(Tensor& t, std::int64_t index, std::int64_t value) {
   else t.set_double(index, static_cast<double>(value));
 }
 
+// The decimal digits of a non-negative 128-bit count.
+std::string decimal_text(__int128 value) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  } while (value > 0);
+  return digits;
+}
+
 // arange over integers, counted in 128 bits so that no bound or step overflows.
 Value integer_arange(Args& a) {
   std::int64_t start = a.has("stop") ? a.integer("start") : 0;
@@ -87,9 +99,9 @@ Value integer_arange(Args& a) {
   if (span % step != 0 && (span > 0) == (step > 0)) ++count;
   if (count < 0) count = 0;
   if (count > kMaxEvaluatedElements)
-    a.fail("stop", fmt::format("arange(): {} elements are more than the {} that the interpreter "
-                               "creates",
-                               static_cast<std::int64_t>(count), kMaxEvaluatedElements));
+    a.fail("stop", fmt::format("arange(): {} elements are more than the {} that the "
+                               "interpreter creates",
+                               decimal_text(count), kMaxEvaluatedElements));
   auto length = static_cast<std::int64_t>(count);
   DType dtype = a.dtype("dtype", DType::Int64);
   Tensor t = Tensor::empty(dtype, {length});

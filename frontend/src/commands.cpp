@@ -156,7 +156,7 @@ void CommandRunner::type() {
   ast::ExprPtr expr = parse_expression(source(), command_.argument_begin, command_.argument_end);
   Value value = interpreter_.evaluate(*expr);
   if (value.is(Value::Kind::List))
-    if (std::optional<Expr> tensor = interpreter_.constant_list_tensor(value, expr->offset))
+    if (std::optional<Expr> tensor = interpreter_.list_literal_tensor(value, expr->offset))
       value = Value::tensor(*tensor);
   if (!value.is(Value::Kind::Tensor)) return print_(value.kind_name());
   const Expr& e = value.expr();
@@ -180,6 +180,15 @@ void CommandRunner::compile_and_print(bool assembly) {
 
 void CommandRunner::dot() {
   std::string_view text = trim(argument_text());
+  // A comment after the file name is not part of it, unless the '#' is inside a string.
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"') quoted = !quoted;
+    if (text[i] == '#' && !quoted) {
+      text = trim(text.substr(0, i));
+      break;
+    }
+  }
   std::size_t split = text.find_last_of(" \t");
   if (text.empty() || split == std::string_view::npos)
     fail(":dot needs an expression and a file name, as in :dot x + 1 graph.dot");

@@ -49,13 +49,18 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
   if (!constant) {
     // Stacked along a new first axis, as np.stack does.
     std::vector<Expr> parts;
-    for (const Expr& e : exprs)
+    for (const Expr& e : exprs) {
+      check_literal_fits(e, type->dtype, offset);
       parts.push_back(with_location(*this, offset, [&] { return expand_dims(cast(e, type->dtype), 0); }));
+    }
     return with_location(*this, offset, [&] { return concatenate(parts, 0); });
   }
 
   std::vector<Tensor> items;
-  for (const Expr& e : exprs) items.push_back(constant_value(e, offset));
+  for (const Expr& e : exprs) {
+    check_literal_fits(e, type->dtype, offset);
+    items.push_back(constant_value(e, offset));
+  }
   Dims shape = {static_cast<std::int64_t>(items.size())};
   for (std::int64_t d : items.front().shape()) shape.push_back(d);
   std::int64_t numel = dims_numel(shape);

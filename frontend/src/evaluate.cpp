@@ -145,16 +145,7 @@ Value Interpreter::evaluate_call(const ast::Expr& expr, const ast::Call& call) {
     // typed, as f64([1.5, 2]) promises.
     if (x->weak() && x.dtype() == callee.dtype())
       return Value::tensor(graph_.constant(constant_value(x, argument.offset)));
-    // A literal that i32 cannot hold is an error, as NumPy's int32(3000000000) is, rather
-    // than a value that wraps around.
-    if (x->is_constant() && x->weak() && x.dtype() == DType::Int64 && callee.dtype() == DType::Int32) {
-      const Tensor& value = x->value();
-      for (std::int64_t i = 0; i < value.numel(); ++i)
-        if (value.get_int64(i) != static_cast<std::int32_t>(value.get_int64(i)))
-          fail(argument.offset, fmt::format("the integer literal {} does not fit i32 (-2147483648 to "
-                                            "2147483647); use i64",
-                                            value.get_int64(i)));
-    }
+    check_literal_fits(x, callee.dtype(), argument.offset);
     return Value::tensor(
         with_location(*this, expr.offset, [&] { return cast(x, callee.dtype()); }));
   }

@@ -98,7 +98,7 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Param)
-      throw UserError(fmt::format("compile: the outputs contain param({}), which is an operand placeholder "
+      throw UserError(fmt::format("compile: the outputs or updates contain param({}), which is an operand placeholder "
                                   "of a fused_elementwise body and has no value elsewhere; use an "
                                   "input instead",
                                   n->attr(0)));

@@ -137,19 +137,28 @@ std::vector<Expr> Interpreter::free_inputs(const Expr& expr) {
   return inputs;
 }
 
-std::optional<Expr> Interpreter::constant_list_tensor(const Value& list, std::size_t offset) {
-  if (!list.literal() || list.items().empty()) return std::nullopt;
-  for (const Value& item : list.items()) {
-    if (item.is(Value::Kind::List)) continue;
-    if (!item.is(Value::Kind::Tensor) || !is_constant_expr(item.expr())) return std::nullopt;
-  }
+std::optional<Expr> Interpreter::list_literal_tensor(const Value& list, std::size_t offset) {
+  if (!list.literal()) return std::nullopt;
+  for (const Value& item : list.items())
+    if (!item.is(Value::Kind::List) && !item.is(Value::Kind::Tensor)) return std::nullopt;
   try {
-    Expr e = list_to_expr(list, offset);
-    if (is_constant_expr(e)) return e;
+    return list_to_expr(list, offset);
   } catch (const UserError&) {
     // Items of different shapes, or nested lists of other values, stay a list.
   }
   return std::nullopt;
+}
+
+void Interpreter::check_literal_fits(const Expr& x, DType dtype, std::size_t offset) const {
+  // A literal that i32 cannot hold is an error, as NumPy's int32(3000000000) is, rather than
+  // a value that wraps around.
+  if (!x->is_constant() || !x->weak() || x.dtype() != DType::Int64 || dtype != DType::Int32) return;
+  const Tensor& value = x->value();
+  for (std::int64_t i = 0; i < value.numel(); ++i)
+    if (value.get_int64(i) != static_cast<std::int32_t>(value.get_int64(i)))
+      fail(offset, fmt::format("the integer literal {} does not fit i32 (-2147483648 to 2147483647); "
+                               "use i64",
+                               value.get_int64(i)));
 }
 
 bool Interpreter::is_constant_expr(const Expr& expr) {
@@ -176,9 +185,9 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
   }
   case Value::Kind::String: return json_quote(value.text());
   case Value::Kind::List: {
-    // A list of constant numbers, such as one bound by c = [[1, 2], [3, 4]], prints as the
-    // tensor it makes, like the literal itself.
-    if (std::optional<Expr> tensor = constant_list_tensor(value, offset)) return print_tensor(*tensor, offset);
+    // A list literal, also one bound by c = [[1, 2], [3, 4]], prints as the tensor it makes
+    // when its items have one shape.
+    if (std::optional<Expr> tensor = list_literal_tensor(value, offset)) return print_tensor(*tensor, offset);
     std::vector<std::string> items;
     for (const Value& item : value.items()) items.push_back(print_value(item, offset));
     if (json) return fmt::format("[{}]", fmt::join(items, ", "));

@@ -57,11 +57,13 @@ class Interpreter {
   /// True when expr has a value without inputs: it contains no Input node and no $i
   /// placeholder of a fused body.
   static bool has_value(const Expr& expr);
+  /// Fails at offset when x is an integer literal with a value that dtype i32 cannot hold.
+  void check_literal_fits(const Expr& x, DType dtype, std::size_t offset) const;
   /// True when expr reads no input, param or shared variable, so its value never changes.
   static bool is_constant_expr(const Expr& expr);
-  /// The constant tensor that a list literal of constant numbers makes, or nullopt for other
+  /// The tensor that a list literal of tensors of one shape makes, or nullopt for other
   /// lists, such as those that builtins and compiled functions return.
-  std::optional<Expr> constant_list_tensor(const Value& list, std::size_t offset);
+  std::optional<Expr> list_literal_tensor(const Value& list, std::size_t offset);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;
 

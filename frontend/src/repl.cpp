@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <new>
 #include <ostream>
@@ -154,6 +155,27 @@ bool read_entry(std::string& entry) {
   return true;
 }
 
+// The history file to read and write: path, or "" when path names something other than a
+// regular file of at most kMaxHistoryBytes (a device such as /dev/zero would be read without
+// end), which gets a warning. A path that does not exist yet is created on the first save.
+std::string usable_history_path(const std::string& path) {
+  constexpr std::uintmax_t kMaxHistoryBytes = std::uintmax_t{16} << 20;
+  if (path.empty()) return path;
+  std::error_code error;
+  std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) return path;
+  const char* problem = nullptr;
+  if (!std::filesystem::is_regular_file(status))
+    problem = "is not a regular file";
+  else if (std::filesystem::file_size(path, error) > kMaxHistoryBytes)
+    problem = "is larger than 16 MiB";
+  if (problem == nullptr) return path;
+  std::cerr << "damo: the history file " << path << " " << problem
+            << ", so no history is kept; set DAMO_HISTORY to a regular file, or to an empty value"
+            << std::endl;
+  return "";
+}
+
 // Writes the history to path, and prints a warning the first time that fails in a session.
 void save_history(const std::string& path) {
   static bool reported = false;
@@ -190,7 +212,8 @@ int run_repl(Session& session, const ReplOptions& options) {
   rl_basic_word_break_characters = " \t\n\"'()[],=+-*/%@<>!:#";
   completion_session = &session;
   stifle_history(kHistoryLength);
-  if (!options.history_path.empty()) read_history(options.history_path.c_str());
+  std::string history_path = usable_history_path(options.history_path);
+  if (!history_path.empty()) read_history(history_path.c_str());
 
   struct sigaction handler = {};
   handler.sa_handler = note_interrupt;
@@ -204,7 +227,7 @@ int run_repl(Session& session, const ReplOptions& options) {
     if (is_blank(entry)) continue;
     add_history(entry.c_str());
     // The history is saved before the entry runs, so that quitting with Ctrl-C keeps it.
-    save_history(options.history_path);
+    save_history(history_path);
     struct sigaction running = {};
     running.sa_handler = interrupt_running;
     sigemptyset(&running.sa_mask);
@@ -223,7 +246,7 @@ int run_repl(Session& session, const ReplOptions& options) {
   if (!session.quit_requested()) std::cout << '\n';
 
   sigaction(SIGINT, &previous, nullptr);
-  save_history(options.history_path);
+  save_history(history_path);
   completion_session = nullptr;
   return failed ? 1 : 0;
 }

@@ -165,7 +165,7 @@ TEST_CASE("diagnostic integer literal beyond i32") {
 TEST_CASE("diagnostic param outside a fused body") {
   auto e = error_of("f = function([], param(0, f32) * 2)");
   CHECK(e.message ==
-        "compile: the outputs contain param(0), which is an operand placeholder of a "
+        "compile: the outputs or updates contain param(0), which is an operand placeholder of a "
         "fused_elementwise body and has no value elsewhere; use an input instead");
 }
 

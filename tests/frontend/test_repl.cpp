@@ -221,3 +221,17 @@ TEST_CASE("repl unwritable history file") {
   terminal.type(":quit\n");
   CHECK(terminal.exit_status() == 0);
 }
+
+TEST_CASE("repl history that is a device") {
+  // /dev/zero would be read without end: the REPL warns and keeps no history.
+  Terminal terminal("/dev/zero");
+  REQUIRE(terminal.started());
+  CAPTURE(terminal.output());
+  CHECK(terminal.wait_for("damo: the history file /dev/zero is not a regular file, so no history is kept"));
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("2 + 2\n");
+  CHECK(terminal.wait_for("4 : i64 ()"));
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type(":quit\n");
+  CHECK(terminal.exit_status() == 0);
+}

@@ -162,6 +162,12 @@ TEST_CASE("session constants that do not fit their dtype") {
   CHECK(error_message("i32(3000000000)") ==
         "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
   CHECK(output("i32(-2147483648)") == "-2147483648 : i32 ()");
+  // A float value fits when its truncation does, as the cast truncates.
+  CHECK(output("full(i32, [1], -2147483648.5)") == "[-2147483648] : i32 (1,)");
+  CHECK(error_message("full(i32, [1], 2147483648.5)") ==
+        "full(): 2147483648.5 does not fit i32; use a wider dtype or a smaller value");
+  CHECK(error_message("arange(-9223372036854775808, 9223372036854775807)") ==
+        "arange(): 18446744073709551615 elements are more than the 268435456 that the interpreter creates");
 }
 
 TEST_CASE("session random values are seeded") {
@@ -262,9 +268,17 @@ TEST_CASE("session inspecting commands run no updates") {
 TEST_CASE("session lists bound to names print as tensors") {
   CHECK(output("c = [1, 2]\nc") == "[1, 2] : i64 (2,)");
   CHECK(output("d = [[1, 2], [3, 4]]\nd\n:type d") == "[[1, 2],\n [3, 4]] : i64 (2, 2)\ni64 (2, 2)");
-  // A list of shared variables or of differently shaped values still prints item by item.
-  CHECK(output("W = shared(\"W\", [1.0, 2.0])\ne = [W, W]\ne") == "[1., 2.] : f32 (2,)\n[1., 2.] : f32 (2,)");
+  // A list of shared variables or inputs prints as the tensor it stacks, as the literal does;
+  // one of differently shaped values stays a list.
+  CHECK(output("W = shared(\"W\", [1.0, 2.0])\ne = [W, W]\ne") == "[[1., 2.],\n [1., 2.]] : f32 (2, 2)");
+  CHECK(output("x = vector(f32)\n:type [x, 2 * x]") == "f32 (2, x_0)");
+  CHECK(output("e = []\ne\n:type e") == "[] : f64 (0,)\nf64 (0,)");
   CHECK(output("m = [[1, 2], 3]\n:type m") == "a list");
+  // Literals beyond i32 are rejected in stacked lists and cast() too.
+  CHECK(damo::testing::error_of("[i32([1, 2]), [3000000000, 1]]").message ==
+        "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
+  CHECK(damo::testing::error_of("cast(3000000000, i32)").message ==
+        "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
 }
 
 TEST_CASE("session grad of shared variables") {
@@ -346,6 +360,8 @@ TEST_CASE("session dot command writes a file") {
   std::string plain = std::string(DAMO_BINARY_DIR) + "/tests/session_dot_plain";
   std::remove(plain.c_str());
   CHECK(output("x = vector(f32)\n:dot x " + plain) == "wrote " + plain);
+  // A comment after the file name is not part of it.
+  CHECK(output("x = vector(f32)\n:dot x " + plain + " # the graph") == "wrote " + plain);
   CHECK(damo::testing::read_text(plain).starts_with("digraph"));
   std::remove(plain.c_str());
 }
