@@ -567,7 +567,10 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   }
   result.stats.emit_ms = elapsed_ms(start);
 
-  identity += fmt::format("\n{}\nO{}\nLLVM {}", jit.code_settings(), options.opt_level, LLVM_VERSION_STRING);
+  // The pass list is part of the key, so code that another version of Damo optimized with
+  // other passes is compiled again.
+  identity += fmt::format("\n{}\nO{}\n{}\nLLVM {}", jit.code_settings(), options.opt_level,
+                          kernel_pipeline(options.opt_level), LLVM_VERSION_STRING);
   std::uint64_t key = llvm::xxh3_64bits(identity);
   std::uint64_t check = std::hash<std::string>{}(identity);
 
