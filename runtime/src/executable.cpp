@@ -406,8 +406,17 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
   // same on every call with the same thread count.
   bool fixed_ranges = sum_elements * static_cast<std::size_t>(blocks.count) > kMaxBlockSumElements;
   std::size_t partial_sets = fixed_ranges ? threads : static_cast<std::size_t>(blocks.count);
-  std::vector<std::vector<double>> sums(sum_elements == 0 ? 0 : partial_sets,
-                                        std::vector<double>(sum_elements, 0.0));
+  // The partial sums of calls that keep one set per block live in a buffer of the calling
+  // thread, kept between calls: allocated and freed on every call, they made glibc hand the
+  // memory back to the system and fault it in again each time (a C training epoch ran 38%
+  // slower when no compile had grown the heap first). Larger sums are allocated per call.
+  thread_local std::vector<double> kept_sums;
+  std::vector<double> call_sums;
+  std::size_t sum_total = sum_elements * partial_sets;
+  std::vector<double>& sum_storage = fixed_ranges ? call_sums : kept_sums;
+  if (sum_storage.size() < sum_total) sum_storage.resize(sum_total);
+  std::fill(sum_storage.begin(), sum_storage.begin() + static_cast<std::ptrdiff_t>(sum_total), 0.0);
+  auto sums = [&](std::size_t set) { return sum_storage.data() + set * sum_elements; };
   std::atomic<std::int64_t> next{0};
   parallel_for(static_cast<std::int64_t>(threads), 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t t = begin; t < end; ++t) {
@@ -433,10 +442,10 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
         }
         check(entry_(block_buffers.data(), sizes.data(), spec_.row_kernels_begin, spec_.row_kernels_end));
         for (std::size_t r = 0; r < spec_.row_reductions.size(); ++r) {
-          std::vector<double>& sum = sums[static_cast<std::size_t>(fixed_ranges ? t : b)];
+          double* sum = sums(static_cast<std::size_t>(fixed_ranges ? t : b));
           auto slot = static_cast<std::size_t>(spec_.row_reductions[r].slot);
           double weight = spec_.row_reductions[r].mean ? static_cast<double>(sizes[symbol]) : 1.0;
-          add_partial(sum.data() + sum_offsets[r], block_buffers[slot], spec_.slots[slot].dtype,
+          add_partial(sum + sum_offsets[r], block_buffers[slot], spec_.slots[slot].dtype,
                       dims_numel(plan.dims[slot]), weight);
         }
         b = fixed_ranges ? b + 1 : next.fetch_add(1);
@@ -447,9 +456,9 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
   for (std::size_t r = 0; r < spec_.row_reductions.size(); ++r) {
     auto slot = static_cast<std::size_t>(spec_.row_reductions[r].slot);
     std::int64_t count = dims_numel(plan.dims[slot]);
-    double* total = sums[0].data() + sum_offsets[r];
-    for (std::size_t set = 1; set < sums.size(); ++set)
-      for (std::int64_t i = 0; i < count; ++i) total[i] += sums[set][sum_offsets[r] + static_cast<std::size_t>(i)];
+    double* total = sums(0) + sum_offsets[r];
+    for (std::size_t set = 1; set < partial_sets; ++set)
+      for (std::int64_t i = 0; i < count; ++i) total[i] += sums(set)[sum_offsets[r] + static_cast<std::size_t>(i)];
     double scale = spec_.row_reductions[r].mean ? 1.0 / static_cast<double>(rows) : 1.0;
     store_sum(buffers[slot], total, spec_.slots[slot].dtype, count, scale);
   }
