@@ -406,10 +406,10 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
   // same on every call with the same thread count.
   bool fixed_ranges = sum_elements * static_cast<std::size_t>(blocks.count) > kMaxBlockSumElements;
   std::size_t partial_sets = fixed_ranges ? threads : static_cast<std::size_t>(blocks.count);
-  // The partial sums of calls that keep one set per block live in a buffer of the calling
-  // thread, kept between calls: allocated and freed on every call, they made glibc hand the
-  // memory back to the system and fault it in again each time (a C training epoch ran 38%
-  // slower when no compile had grown the heap first). Larger sums are allocated per call.
+  // With one set per block, the partial sums live in a buffer of the calling thread that is
+  // kept between calls. Freed after each call, glibc handed that memory back to the system
+  // and faulted it in again on the next: a C training epoch ran 38% slower. Larger sums are
+  // allocated per call.
   thread_local std::vector<double> kept_sums;
   std::vector<double> call_sums;
   std::size_t sum_total = sum_elements * partial_sets;
