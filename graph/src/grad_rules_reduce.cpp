@@ -84,9 +84,9 @@ Contributions extreme_grad(const GradContext& c) {
 }
 
 // d logsumexp(x) / dx is the softmax over the reduced axes. exp(x - logsumexp(x)) would
-// lose the digits that rounding logsumexp(x) drops, which are many for large x (float32
-// x near 1e4 gave 3e-4 relative error), so the shift is by the maximum:
-// exp((x - m) - log(sum(exp(x - m)))), which is softmax itself over one axis.
+// lose the digits that rounding logsumexp(x) drops: 3e-4 relative error for float32 x near
+// 1e4. So the shift is by the maximum m, exp((x - m) - log(sum(exp(x - m)))), which over
+// one axis is softmax itself.
 Contributions logsumexp_grad(const GradContext& c) {
   Expr x = c.in(0);
   const std::vector<std::int64_t>& axes = c.node.attrs().ints;

@@ -342,6 +342,7 @@ TEST_CASE("row blocks: repeated calls give the same sums") {
   for (std::int64_t i = 0; i < n; ++i) y.set_double(i, static_cast<double>(i % 5));
   Feeds feeds = {{"x", x}, {"y", y}};
   std::vector<Tensor> expected = evaluate(outputs, feeds);
+
   OptimizeOptions options;
   options.pipeline = PipelineKind::Training;
   options.pipeline_options.read_environment = false;
@@ -349,6 +350,7 @@ TEST_CASE("row blocks: repeated calls give the same sums") {
   REQUIRE(program.spec.row_block_symbol >= 0);
   std::unique_ptr<Executable> compiled = compile_executable(program);
   Executable& executable = *compiled;
+
   ForcedRowBlocks forced(16);
   set_num_threads(2);
   std::vector<Tensor> first = executable.run({x, y}, {{"n", n}});

@@ -107,8 +107,8 @@ TEST_CASE("prod hessian with zeros is exact") {
 }
 
 TEST_CASE("logsumexp gradient keeps its digits for large values") {
-  // Shifting x by 1e4 leaves the softmax weights unchanged; float32 logsumexp(x) near 1e4
-  // is rounded to 0.001, which exp(x - logsumexp(x)) would carry into every weight.
+  // Shifting x by 1e4 leaves the softmax weights unchanged. float32 logsumexp(x) near 1e4
+  // is rounded to 0.001, and exp(x - logsumexp(x)) would carry that into every weight.
   Graph g;
   Expr x = g.input("x", DType::Float32, {1, 3});
   Tensor value = Tensor::from_list({{1e4, 1e4, 1e4 - 1}}, DType::Float32);
