@@ -104,6 +104,9 @@ Args::Args(Interpreter& interpreter, const Builtin& builtin, const ast::Call& ca
         interpreter.fail(argument.offset, fmt::format("{}() got two values for argument '{}'",
                                                       builtin.name, argument.keyword));
     }
+    // none as an argument leaves the parameter at its default, as the signatures write it.
+    if (const auto* name = std::get_if<ast::Name>(&argument.value->node); name != nullptr && name->name == "none")
+      continue;
     Slot& slot = slots_[index];
     slot.expr = argument.value.get();
     slot.offset = argument.value->offset;

@@ -76,6 +76,9 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
   if (const Value* value = lookup(name.name)) return *value;
   if (builtin_table().find(name.name) != nullptr) return Value::builtin(name.name);
   if (std::optional<DType> d = dtype_named(name.name)) return Value::dtype(*d);
+  if (name.name == "none")
+    fail(expr.offset, "none has no value: it is written only as a builtin's argument, which then "
+                      "keeps its default, as in slice(x, 0, 1, none, 2)");
   fail(expr.offset,
        fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
 }

@@ -105,6 +105,9 @@ void Interpreter::assign_name(const std::string& name, Value value, std::size_t 
     fail(offset, fmt::format("cannot assign to '{}': it names a builtin function; choose "
                              "another name",
                              name));
+  if (name == "none")
+    fail(offset, "cannot assign to 'none': it means a builtin argument left at its default; "
+                 "choose another name");
   if (parse_dtype(name) && dtype_name(*parse_dtype(name)) == name)
     fail(offset, fmt::format("cannot assign to '{}': it names a dtype; choose another name", name));
   if (value.is(Value::Kind::None))

@@ -281,6 +281,17 @@ TEST_CASE("session lists bound to names print as tensors") {
         "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
 }
 
+TEST_CASE("session none leaves an argument at its default") {
+  CHECK(output("slice([1, 2, 3, 4, 5], 0, 1, none, 2)") == "[2, 4] : i64 (2,)");
+  CHECK(output("sum([[1, 2], [3, 4]], axis=none)") == "10 : i64 ()");
+  CHECK(damo::testing::error_of("none = 3").message ==
+        "cannot assign to 'none': it means a builtin argument left at its default; choose "
+        "another name");
+  CHECK(damo::testing::error_of("none + 1").message ==
+        "none has no value: it is written only as a builtin's argument, which then keeps its "
+        "default, as in slice(x, 0, 1, none, 2)");
+}
+
 TEST_CASE("session grad of shared variables") {
   // d/dW sum(W * W) = 2 W, evaluated right away since no input is involved.
   CHECK(output("W = shared(\"W\", [1.0, 2.0])\ngrad(sum(W * W), W)") == "[2., 4.] : f32 (2,)");
