@@ -59,26 +59,6 @@ Expr bce_of_cast_sigmoid(const Match& m, const Node& root) {
   return damo::softplus(logits) - m.expr(y) * logits;
 }
 
-// The rules that cancel a sigmoid's derivative s (1 - s) against the divisions by s and by
-// 1 - s in the gradient that reaches it, as binary_crossentropy's gradient has:
-//     (y / (1 - s) - z / s) * (s (1 - s))  ->  y s - z (1 - s)
-// Once s rounds to 0 or 1 the left side is inf * 0 = NaN, while the right side stays exact.
-// The upstream gradient w may multiply the divisions on either side, and the derivative
-// may come first or last.
-void add_sigmoid_gradient_rules(std::vector<Rule>& rules) {
-  Pattern s = sigmoid(x);
-  Pattern slope = mul(s, sub(one, s));
-  Pattern divided = sub(div(y, sub(one, s)), div(z, s));
-  Pattern cancelled = sub(mul(y, s), mul(z, sub(one, s)));
-  rules.push_back({"sigmoid_gradient", mul(divided, slope), cancelled});
-  rules.push_back({"sigmoid_gradient_first", mul(slope, divided), cancelled});
-  rules.push_back({"sigmoid_gradient_scaled", mul(mul(w, divided), slope), mul(w, cancelled)});
-  rules.push_back({"sigmoid_gradient_scaled_last", mul(mul(divided, w), slope), mul(cancelled, w)});
-  rules.push_back({"sigmoid_gradient_first_scaled", mul(slope, mul(w, divided)), mul(w, cancelled)});
-  rules.push_back(
-      {"sigmoid_gradient_first_scaled_last", mul(slope, mul(divided, w)), mul(cancelled, w)});
-}
-
 std::vector<Rule> stabilize_rules() {
   std::vector<Rule> rules = {
       // -(t log(s) + (1 - t) log(1 - s)) with s = sigmoid(x) is softplus(x) - t x.
@@ -99,7 +79,6 @@ std::vector<Rule> stabilize_rules() {
       {"softmax_expand_dims", div(exp(x), bind(z, expand_dims(bind(y, sum(exp(x)))))),
        build(softmax_of_match), sums_one_restored_axis},
   };
-  add_sigmoid_gradient_rules(rules);
   return rules;
 }
 
