@@ -19,9 +19,13 @@
 #include <llvm/TargetParser/Host.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -378,21 +382,35 @@ std::string emit_machine_code(llvm::Module& module, llvm::TargetMachine& machine
   return std::string(buffer.begin(), buffer.end());
 }
 
-// The on-disk cache: one file per key holding a header and the object code.
+// The on-disk cache: one file per key holding a header and the object code. Any problem
+// with the folder or an entry makes a compile skip the cache, never fail.
 class DiskCache {
  public:
+  /// Largest entry read or written. Object code of real functions is far smaller, and the
+  /// limit keeps a damaged or foreign file from being read into memory whole.
+  static constexpr std::size_t kMaxEntryBytes = std::size_t{256} << 20;
+
   explicit DiskCache(const std::string& configured) {
     std::string dir = configured;
     if (dir.empty()) {
       if (const char* env = std::getenv("DAMO_CACHE_DIR"); env && *env) dir = env;
-      else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) dir = std::string(xdg) + "/damo";
+    }
+    // A folder the user named gets warnings; the default locations only log, because a
+    // read-only home folder is common and compiling works without a cache.
+    explicit_ = !dir.empty();
+    if (dir.empty()) {
+      if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) dir = std::string(xdg) + "/damo";
       else if (const char* home = std::getenv("HOME"); home && *home) dir = std::string(home) + "/.cache/damo";
     }
     if (dir.empty()) return;
     std::error_code error;
     std::filesystem::create_directories(dir, error);
+    if (!error && !std::filesystem::is_directory(dir, error) && !error)
+      error = std::make_error_code(std::errc::not_a_directory);
     if (error) {
-      log_at(1, "jit: on-disk cache disabled: cannot create '{}': {}", dir, error.message());
+      report(fmt::format("cannot use '{}' as the compile cache folder: {}; compiled code is not "
+                         "cached (set DAMO_CACHE_DIR to a writable folder)",
+                         dir, error.message()));
       return;
     }
     dir_ = dir;
@@ -402,14 +420,32 @@ class DiskCache {
 
   std::optional<std::string> read(std::uint64_t key, std::uint64_t check) const {
     std::string path = path_for(key);
-    if (!std::filesystem::exists(path)) return std::nullopt;
     std::string bytes;
-    try {
-      bytes = read_file(path);
-    } catch (const UserError& error) {
-      log_at(1, "jit: cannot read cache entry: {}", error.what());
+    // O_NONBLOCK keeps open() from waiting for a writer when the entry is a FIFO.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENOENT) log_at(1, "jit: cannot read cache entry '{}': {}", path, std::strerror(errno));
       return std::nullopt;
     }
+    struct stat status {};
+    if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
+      ::close(fd);
+      return corrupt(path, "not a regular file");
+    }
+    if (static_cast<std::uint64_t>(status.st_size) > kMaxEntryBytes) {
+      ::close(fd);
+      return corrupt(path, "larger than any entry this cache writes");
+    }
+    bytes.resize(static_cast<std::size_t>(status.st_size));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    ::close(fd);
+    bytes.resize(done);
     Header header{};
     if (bytes.size() < sizeof header) return corrupt(path, "shorter than its header");
     std::memcpy(&header, bytes.data(), sizeof header);
@@ -423,6 +459,11 @@ class DiskCache {
   }
 
   void write(std::uint64_t key, std::uint64_t check, const std::string& object) const {
+    std::string path = path_for(key);
+    if (object.size() + sizeof(Header) > kMaxEntryBytes) {
+      log_at(1, "jit: not caching '{}': {} bytes of object code is over the entry limit", path, object.size());
+      return;
+    }
     Header header{};
     std::memcpy(header.magic, kMagic, sizeof header.magic);
     header.key = key;
@@ -431,10 +472,19 @@ class DiskCache {
     header.checksum = llvm::xxh3_64bits(object);
     std::string bytes(reinterpret_cast<const char*>(&header), sizeof header);
     bytes += object;
+    // An entry that is not a regular file (a FIFO, a device or a link) is removed first, so
+    // that the new entry replaces it instead of writing through it.
+    struct stat status {};
+    if (::lstat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode) && ::unlink(path.c_str()) != 0) {
+      report(fmt::format("cannot replace the compile cache entry '{}': {}", path, std::strerror(errno)));
+      return;
+    }
     try {
-      write_file_atomically(path_for(key), bytes);
+      write_file_atomically(path, bytes);
     } catch (const UserError& error) {
-      log_at(1, "jit: cannot write cache entry: {}", error.what());
+      report(fmt::format("cannot write to the compile cache: {}; compiled code is not cached (set "
+                         "DAMO_CACHE_DIR to a writable folder)",
+                         error.what()));
     }
   }
 
@@ -448,6 +498,13 @@ class DiskCache {
     std::uint64_t checksum;
   };
 
+  // Warns once per process about a cache folder the user named, and logs otherwise.
+  void report(const std::string& message) const {
+    static std::atomic<bool> warned{false};
+    if (explicit_ && !warned.exchange(true)) write_log_line("warning: " + message);
+    else log_at(1, "jit: {}", message);
+  }
+
   std::string path_for(std::uint64_t key) const { return fmt::format("{}/{:016x}.o", dir_, key); }
 
   std::optional<std::string> corrupt(const std::string& path, const char* why) const {
@@ -456,6 +513,7 @@ class DiskCache {
   }
 
   std::string dir_;
+  bool explicit_ = false;
 };
 
 }  // namespace
@@ -582,10 +640,11 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
       return result;
     }
   }
-  DiskCache disk(options.use_cache ? options.cache_dir : std::string());
+  std::optional<DiskCache> disk;
+  if (options.use_cache) disk.emplace(options.cache_dir);
   std::optional<std::vector<std::string>> objects;
-  if (options.use_cache && disk.enabled() && !options.keep_text) {
-    if (std::optional<std::string> packed = disk.read(key, check)) objects = unpack_objects(*packed);
+  if (disk && disk->enabled() && !options.keep_text) {
+    if (std::optional<std::string> packed = disk->read(key, check)) objects = unpack_objects(*packed);
   }
 
   if (objects) {
@@ -633,7 +692,7 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
       result.assembly += p.assembly;
       objects->push_back(p.object);
     }
-    if (options.use_cache && disk.enabled()) disk.write(key, check, pack_objects(partitions));
+    if (disk && disk->enabled()) disk->write(key, check, pack_objects(partitions));
   }
 
   auto link_start = Clock::now();

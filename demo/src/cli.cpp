@@ -369,12 +369,12 @@ std::string find_data_dir() {
     for (const auto& candidate : {executable.parent_path().parent_path().parent_path() / "data",
                                   executable.parent_path().parent_path() / "data"}) {
       tried.push_back(candidate.string());
-      if (std::filesystem::exists(candidate / "wholesale_customers.csv")) return candidate.string();
+      if (std::filesystem::exists(candidate / "wholesale_customers.csv", error)) return candidate.string();
     }
   }
   std::filesystem::path source = DAMO_SEGMENT_SOURCE_DATA_DIR;
   tried.push_back(source.string());
-  if (std::filesystem::exists(source / "wholesale_customers.csv")) return source.string();
+  if (std::filesystem::exists(source / "wholesale_customers.csv", error)) return source.string();
   throw damo::UserError(
       fmt::format("the shipped data folder was not found (tried {}); pass a "
                   "table with 'damo-segment train --data FILE --label COLUMN'",

@@ -23,7 +23,11 @@ int read_level_from_environment() {
     std::fprintf(stderr, "damo: ignoring DAMO_LOG='%s': expected a level from 0 to 3\n", text);
     return 0;
   }
-  return value > 3 ? 3 : static_cast<int>(value);
+  if (value > 3) {
+    std::fprintf(stderr, "damo: DAMO_LOG='%s' is above the highest level, 3; using 3\n", text);
+    return 3;
+  }
+  return static_cast<int>(value);
 }
 
 std::atomic<int>& level_storage() {

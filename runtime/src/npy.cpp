@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
+#include <optional>
 
 #include "damo/runtime/io.h"
 
@@ -153,10 +155,26 @@ Tensor allocate_for(const NpyLayout& layout, const std::string& source) {
   }
 }
 
-[[noreturn]] void fail_truncated(const std::string& source, const NpyLayout& layout, const Tensor& t,
-                                 std::size_t available) {
+// Bytes of the elements a header describes, or nullopt when the count overflows.
+std::optional<std::size_t> data_bytes(const NpyLayout& layout) {
+  std::size_t total = dtype_size(layout.descr.dtype);
+  for (std::int64_t d : layout.shape) {
+    if (d < 0) return std::nullopt;
+    if (d != 0 && total > std::numeric_limits<std::size_t>::max() / static_cast<std::size_t>(d))
+      return std::nullopt;
+    total *= static_cast<std::size_t>(d);
+  }
+  return total;
+}
+
+// Rejects a file with fewer data bytes than its header describes. It runs before the
+// tensor is allocated, so a damaged header cannot make a small file allocate its claimed
+// size first. A size that overflows is left to allocate_for(), which names the limit.
+void check_available(const std::string& source, const NpyLayout& layout, std::size_t available) {
+  std::optional<std::size_t> needed = data_bytes(layout);
+  if (!needed || *needed <= available) return;
   fail(source, fmt::format("truncated data: shape {} of {} needs {} bytes, the file has {}",
-                           dims_to_string(layout.shape), dtype_name(layout.descr.dtype), t.nbytes(),
+                           dims_to_string(layout.shape), dtype_name(layout.descr.dtype), *needed,
                            available));
 }
 
@@ -179,9 +197,8 @@ Tensor finish(Tensor t, const NpyLayout& layout) {
 
 Tensor parse_npy(std::string_view bytes, const std::string& source) {
   NpyLayout layout = parse_header(bytes, source);
+  check_available(source, layout, bytes.size() - layout.data_start);
   Tensor t = allocate_for(layout, source);
-  std::size_t available = bytes.size() - layout.data_start;
-  if (available < t.nbytes()) fail_truncated(source, layout, t, available);
   if (t.nbytes() > 0) std::memcpy(t.raw_data(), bytes.data() + layout.data_start, t.nbytes());
   return finish(std::move(t), layout);
 }
@@ -208,9 +225,8 @@ Tensor load_npy(const std::string& path) {
     }
   }
   NpyLayout layout = parse_header(head, path);
+  check_available(path, layout, file_size - std::min(file_size, layout.data_start));
   Tensor t = allocate_for(layout, path);
-  std::size_t available = file_size - std::min(file_size, layout.data_start);
-  if (available < t.nbytes()) fail_truncated(path, layout, t, available);
   in.clear();
   in.seekg(static_cast<std::streamoff>(layout.data_start));
   in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(t.nbytes()));

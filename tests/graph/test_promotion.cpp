@@ -2,6 +2,7 @@
 // division, comparisons, unary ops and reductions.
 #include <doctest/doctest.h>
 
+#include "damo/graph/eval.h"
 #include "damo/graph/ops.h"
 #include "damo/graph/promotion.h"
 
@@ -254,4 +255,36 @@ TEST_CASE("neural network result dtypes") {
   CHECK(categorical_crossentropy(i, t).dtype() == F32);
   CHECK(binary_crossentropy(d, i).dtype() == F64);
   CHECK(one_hot(labels, 3).dtype() == F32);
+}
+
+TEST_CASE("ops take C++ numbers as weak literals") {
+  Graph g;
+  Expr x = g.input("x", F32, {3});
+  Expr i = g.input("i", I32, {3});
+  Expr mask = x > 0;
+  Feeds feeds{{"x", Tensor::from_list({-1.5, 0.0, 2.5})}, {"i", Tensor::from_list({-7, 0, 7}, I32)}};
+  auto values = [&](Expr e) {
+    Tensor t = evaluate(e, feeds);
+    return std::vector<double>{t.get_double(0), t.get_double(1), t.get_double(2)};
+  };
+  // A literal 0 is a weak literal here, not a null node pointer.
+  CHECK(maximum(x, 0).dtype() == F32);
+  CHECK(values(maximum(x, 0)) == std::vector<double>{0, 0, 2.5});
+  CHECK(values(minimum(1, x)) == std::vector<double>{-1.5, 0, 1});
+  CHECK(values(pow(x, 2)) == std::vector<double>{2.25, 0, 6.25});
+  CHECK(values(pow(2.0, i)) == std::vector<double>{0.0078125, 1, 128});
+  CHECK(pow(2.0, i).dtype() == F32);
+  CHECK(values(floor_div(i, 2)) == std::vector<double>{-4, 0, 3});
+  CHECK(floor_div(i, 2).dtype() == I32);
+  CHECK(values(where(mask, x, 0)) == std::vector<double>{0, 0, 2.5});
+  CHECK(values(where(mask, -1.0, x)) == std::vector<double>{-1.5, 0, -1});
+  CHECK(where(mask, i, 0).dtype() == I32);
+  // Two weak literals meet no tensor dtype, so they keep a literal's own dtype, as in NumPy.
+  CHECK(where(mask, 1.0, 0.0).dtype() == F64);
+  CHECK(where(mask, 1, 0).dtype() == I64);
+  CHECK(values(where(mask, 1.0, 0.0)) == std::vector<double>{0, 0, 1});
+  CHECK(values(clip(x, 0, 1)) == std::vector<double>{0, 0, 1});
+  CHECK(values(clip(i, -5, x)) == std::vector<double>{-5, 0, 2.5});
+  CHECK(values(clip(x, -1.0, 2)) == std::vector<double>{-1, 0, 2});
+  CHECK(clip(i, 0, 3).dtype() == I32);
 }

@@ -1,6 +1,7 @@
 // Damaged on-disk compile cache entries: each kind of damage makes the compile rebuild the
 // entry, and the rebuilt function computes the right values.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,24 @@ TEST_CASE("compile cache rebuilds every kind of damaged entry") {
        }},
       {"extra bytes",
        [](const fs::path& p) { std::ofstream(p, std::ios::binary | std::ios::app) << "tail"; }},
+      // Reading a FIFO would wait for a writer that never comes.
+      {"FIFO",
+       [](const fs::path& p) {
+         fs::remove(p);
+         REQUIRE(::mkfifo(p.c_str(), 0644) == 0);
+       }},
+      {"link to itself",
+       [](const fs::path& p) {
+         fs::remove(p);
+         fs::create_symlink(p.filename(), p);
+       }},
+      // An endless device must not be read into memory.
+      {"link to /dev/zero",
+       [](const fs::path& p) {
+         fs::remove(p);
+         fs::create_symlink("/dev/zero", p);
+       }},
+      {"larger than any entry (sparse)", [](const fs::path& p) { fs::resize_file(p, std::uintmax_t{1} << 30); }},
   };
   for (const auto& [what, damage] : damages) {
     INFO(what);
@@ -84,5 +103,28 @@ TEST_CASE("compile cache folder that cannot be created") {
   Function f = build(g, blocker + "/cache");
   CHECK_FALSE(f.stats().cache_hit);
   CHECK(f({Tensor::from_list({1})})[0].get_double(0) == 3.0);
+  // A file named as the folder itself, and a link that loops.
+  f = Function();
+  Function on_file = build(g, blocker);
+  CHECK_FALSE(on_file.stats().cache_hit);
+  CHECK(on_file({Tensor::from_list({2})})[0].get_double(0) == 6.0);
+  on_file = Function();
+  std::string loop = parent + "/loop";
+  fs::create_symlink("loop", loop);
+  Function on_loop = build(g, loop);
+  CHECK_FALSE(on_loop.stats().cache_hit);
+  CHECK(on_loop({Tensor::from_list({4})})[0].get_double(0) == 18.0);
   fs::remove_all(parent);
+}
+
+TEST_CASE("compile cache folder that cannot be read") {
+  std::string dir = fresh_cache("cache_unreadable");
+  Graph g;
+  { Function cold = build(g, dir); }
+  fs::permissions(dir, fs::perms::none);
+  // As root the permissions change nothing, so the check is that the compile still works.
+  Function f = build(g, dir);
+  CHECK(f({Tensor::from_list({1})})[0].get_double(0) == 3.0);
+  fs::permissions(dir, fs::perms::owner_all);
+  fs::remove_all(dir);
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <string>
 
 #include "damo/runtime/io.h"
@@ -270,6 +271,35 @@ TEST_CASE("npy truncated files") {
                              std::string(8, '\0'));
   CHECK(npy_error(v2.substr(0, 11)) == "invalid .npy file 'test.npy': truncated header");
   CHECK(npy_error(valid) == "<no error>");
+}
+
+TEST_CASE("npy header claiming more data than the file holds fails before allocating") {
+  // 4e12 bytes could not be allocated here, so an out-of-memory error would mean the tensor
+  // was allocated before the size check.
+  std::string huge = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }",
+                               "abcd");
+  std::string expected =
+      "invalid .npy file 'test.npy': truncated data: shape (1000000000000,) of f32 needs "
+      "4000000000000 bytes, the file has 4";
+  CHECK(npy_error(huge) == expected);
+  std::string path = temp_path("huge");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << huge;
+  }
+  std::string message;
+  try {
+    load_npy(path);
+  } catch (const UserError& e) {
+    message = e.what();
+  }
+  CHECK(message == fmt::format("invalid .npy file '{}': truncated data: shape (1000000000000,) of f32 "
+                               "needs 4000000000000 bytes, the file has 4",
+                               path));
+  CHECK(npy_error(npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+                            "")) ==
+        "invalid .npy file 'test.npy': shape (4294967296, 4294967296) has more elements than fit in "
+        "int64");
 }
 
 TEST_CASE("npy unsupported contents") {

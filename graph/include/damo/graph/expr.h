@@ -12,10 +12,25 @@
 
 namespace damo {
 
+template <class T>
+concept Number = std::is_arithmetic_v<T>;
+
+template <class T>
+inline constexpr bool kAlwaysFalse = false;
+
 class Expr {
  public:
   Expr() = default;
   Expr(const Node* node) : node_(node) {}
+  /// A C++ number is not an Expr: a literal needs a graph and a dtype to take. Without this
+  /// constructor a literal 0 would convert to a null node pointer, so maximum(x, 0) would
+  /// compile and then fail at run time with "operand 2 is undefined".
+  template <Number T>
+  Expr(T) {
+    static_assert(kAlwaysFalse<T>,
+                  "a C++ number is not a damo::Expr; write damo::literal_like(x, value) for a weak "
+                  "literal in x's graph, or use an op overload that takes a number");
+  }
 
   const Node* node() const { return node_; }
   const Node* operator->() const { return node_; }
@@ -41,9 +56,6 @@ class Expr {
 
   const Node* node_ = nullptr;
 };
-
-template <class T>
-concept Number = std::is_arithmetic_v<T>;
 
 /// A weak literal for value in the graph of like.
 template <Number T> Expr literal_like(const Expr& like, T value) {

@@ -71,6 +71,35 @@ Expr where(Expr condition, Expr if_true, Expr if_false);
 /// minimum(maximum(x, low), high), in x's dtype.
 Expr clip(Expr x, Expr low, Expr high);
 
+// The binary and ternary ops above with C++ numbers as operands, such as maximum(x, 0) or
+// where(mask, x, 0.0). Each number becomes a weak literal (see literal_like), so it takes the
+// dtype of the tensor operands as it does in x * 0.5.
+#define DAMO_OPS_WITH_NUMBER(function)                                                      \
+  template <Number T> Expr function(Expr a, T b) { return function(a, literal_like(a, b)); } \
+  template <Number T> Expr function(T a, Expr b) { return function(literal_like(b, a), b); }
+DAMO_OPS_WITH_NUMBER(floor_div)
+DAMO_OPS_WITH_NUMBER(pow)
+DAMO_OPS_WITH_NUMBER(maximum)
+DAMO_OPS_WITH_NUMBER(minimum)
+#undef DAMO_OPS_WITH_NUMBER
+
+template <Number T> Expr where(Expr condition, Expr if_true, T if_false) {
+  return where(condition, if_true, literal_like(if_true, if_false));
+}
+template <Number T> Expr where(Expr condition, T if_true, Expr if_false) {
+  return where(condition, literal_like(if_false, if_true), if_false);
+}
+/// Both branches numbers: with no tensor dtype to take, the result is float64 when either
+/// number is floating-point and int64 otherwise, as in NumPy.
+template <Number T, Number U> Expr where(Expr condition, T if_true, U if_false) {
+  return where(condition, literal_like(condition, if_true), literal_like(condition, if_false));
+}
+template <Number T> Expr clip(Expr x, Expr low, T high) { return clip(x, low, literal_like(x, high)); }
+template <Number T> Expr clip(Expr x, T low, Expr high) { return clip(x, literal_like(x, low), high); }
+template <Number T, Number U> Expr clip(Expr x, T low, U high) {
+  return clip(x, literal_like(x, low), literal_like(x, high));
+}
+
 // Reductions over a set of axes.
 Expr sum(Expr x, Axes axes = {}, bool keepdims = false);
 Expr mean(Expr x, Axes axes = {}, bool keepdims = false);
