@@ -251,18 +251,18 @@ int run_train(const ParsedOptions& options, const TrainRequest& request, std::FI
   TrainOutcome outcome = train_and_evaluate(request, progress, on_fold);
   printer.finish();
 
-  fmt::print(out, "{}", format_report(outcome.report));
+  print_to(out, "{}", format_report(outcome.report));
   if (auto path = options.get("--model")) {
     save_model(*path, outcome.model);
-    fmt::print(out, "\nmodel written to {}\n", *path);
+    print_to(out, "\nmodel written to {}\n", *path);
   }
   if (auto path = options.get("--report-json")) {
     damo::write_file_atomically(*path, report_json(outcome.report));
-    fmt::print(out, "report written to {}\n", *path);
+    print_to(out, "report written to {}\n", *path);
   }
   if (auto path = options.get("--predictions")) {
     damo::write_file_atomically(*path, held_out_csv(outcome));
-    fmt::print(out, "{} held-out predictions written to {}\n", outcome.held_out.size(), *path);
+    print_to(out, "{} held-out predictions written to {}\n", outcome.held_out.size(), *path);
   }
   return 0;
 }
@@ -273,7 +273,7 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
   std::string target = options.require("--out");
   check_command_outputs(options, {{"--model", model}, {"--data", data}}, {"--out"});
   std::size_t rows = run_predict(model, data, target);
-  if (!options.has("--quiet")) fmt::print(err, "wrote {} predictions to {}\n", rows, target);
+  if (!options.has("--quiet")) print_to(err, "wrote {} predictions to {}\n", rows, target);
   return 0;
 }
 
@@ -301,17 +301,17 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   }
 
   ClusterOutcome outcome = cluster_table(r);
-  fmt::print(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,
+  print_to(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,
              r.kmeans.k, outcome.feature_names.size());
-  for (const std::string& note : outcome.notes) fmt::print(out, "  note: {}\n", note);
-  fmt::print(out,
+  for (const std::string& note : outcome.notes) print_to(out, "  note: {}\n", note);
+  print_to(out,
              "  inertia {:.4g} after {} iterations (best of {} restarts), compile {:.1f} ms\n\n",
              outcome.result.inertia, outcome.result.iterations, r.kmeans.restarts,
              outcome.result.compile_ms);
-  fmt::print(out, "{}", outcome.profile);
+  print_to(out, "{}", outcome.profile);
   if (auto path = options.get("--out")) {
     damo::write_file_atomically(*path, outcome.csv);
-    fmt::print(out, "\nsegments written to {} (column '{}'; train on it with --label {})\n", *path,
+    print_to(out, "\nsegments written to {} (column '{}'; train on it with --label {})\n", *path,
                r.segment_column, r.segment_column);
   }
   return 0;
@@ -335,7 +335,7 @@ int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FIL
     if (arguments.size() > 1 && topic != "train" && topic != "predict" && topic != "cluster")
       throw UsageError(fmt::format("no help for '{}'; the commands are train, predict and cluster",
                                    topic));
-    fmt::print(out, "{}", help_text(topic));
+    print_to(out, "{}", help_text(topic));
     return 0;
   }
   std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
@@ -350,7 +350,7 @@ int dispatch(const std::vector<std::string>& arguments, std::FILE* out, std::FIL
                     command));
   ParsedOptions options(command, rest, *specs);
   if (options.has("--help")) {
-    fmt::print(out, "{}", help_text(command));
+    print_to(out, "{}", help_text(command));
     return 0;
   }
   if (command == "train") return run_train(options, train_request(options), out, err);
@@ -385,30 +385,38 @@ int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::
   try {
     return dispatch(arguments, out, err);
   } catch (const UsageError& e) {
-    fmt::print(err, "damo-segment: error: {}\nRun 'damo-segment --help' for the options.\n",
+    print_to(err, "damo-segment: error: {}\nRun 'damo-segment --help' for the options.\n",
                e.what());
     return 2;
   } catch (const damo::UserError& e) {
-    fmt::print(err, "damo-segment: error: {}\n", e.what());
+    print_to(err, "damo-segment: error: {}\n", e.what());
     return 1;
   } catch (const damo::RuntimeError& e) {
     // A failure of the run rather than of Damo, such as an allocation larger than memory.
     std::string_view message = e.what();
-    fmt::print(err, "damo-segment: error: {}{}\n", message,
+    print_to(err, "damo-segment: error: {}{}\n", message,
                message.starts_with("out of memory")
                    ? "; use smaller --hidden layers or a smaller --batch-size"
                    : "");
     return 1;
   } catch (const damo::Error& e) {
     // InternalError: a Damo bug.
-    fmt::print(err, "damo-segment: internal error: {}\n", e.what());
+    print_to(err, "damo-segment: internal error: {}\n", e.what());
     return 3;
   }
 }
 
 int run_cli(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
-  return run_command(arguments, stdout, stderr);
+  int status = run_command(arguments, stdout, stderr);
+  // A report lost to a full disk or a closed stdout is a failure, not a success.
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    print_to(stderr, "damo-segment: error: cannot write to standard output: {}\n",
+             std::strerror(errno != 0 ? errno : EIO));
+    return status == 0 ? 1 : status;
+  }
+  return status;
 }
 
 }  // namespace segment

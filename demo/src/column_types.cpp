@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -161,13 +162,27 @@ bool is_id_column(const Table& table, std::size_t column, ColumnKind kind) {
   if (is_id_name(cells.name)) return true;
   if (kind != ColumnKind::Numeric || table.row_count() < kMinRowsForDistinctIdRule) return false;
 
+  // Distinct integers alone also describe spending amounts in a small table, so the values
+  // must also number the rows: increasing down the table, or spanning a range of at most
+  // twice the row count (a shuffled 1..n).
   std::unordered_set<double> seen;
+  bool increasing = true;
+  double low = 0;
+  double high = 0;
   for (const std::string& cell : cells.cells) {
     std::optional<double> value = parse_number(cell);
     if (!value || *value != std::round(*value)) return false;
     if (!seen.insert(*value).second) return false;
+    if (seen.size() == 1) {
+      low = high = *value;
+      continue;
+    }
+    if (*value < high) increasing = false;
+    low = std::min(low, *value);
+    high = std::max(high, *value);
   }
-  return true;
+  double rows = static_cast<double>(table.row_count());
+  return increasing || high - low + 1 <= 2 * rows;
 }
 
 }  // namespace segment

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <algorithm>
 #include <numeric>
 
 #include "damo/runtime/error.h"
@@ -51,10 +52,14 @@ Predictions predict_table(const Model& model, const Table& table) {
   Predictions predictions;
   std::optional<std::size_t> id_column;
   if (!model.id_column.empty()) id_column = table.find_column(model.id_column);
-  predictions.header.push_back(id_column ? model.id_column : "line");
-  predictions.header.push_back("segment");
-  for (const std::string& segment : model.segments)
-    predictions.header.push_back("probability_" + segment);
+  std::vector<std::string> fixed{"segment"};
+  for (const std::string& segment : model.segments) fixed.push_back("probability_" + segment);
+  // An identifier column named like one of the other columns gets "_id" appended, so that
+  // the file reads back with every column under its own name.
+  std::string id_name = id_column ? model.id_column : "line";
+  while (std::find(fixed.begin(), fixed.end(), id_name) != fixed.end()) id_name += "_id";
+  predictions.header.push_back(id_name);
+  predictions.header.insert(predictions.header.end(), fixed.begin(), fixed.end());
 
   predictions.classes = argmax_rows(probabilities);
   std::size_t segments = model.segments.size();

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "text_util.h"
+
 namespace segment {
 
 namespace {
@@ -40,19 +42,19 @@ void ProgressPrinter::operator()(const EpochProgress& p) {
     int filled = p.epochs == 0 ? kBarWidth : kBarWidth * p.epoch / p.epochs;
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kBarWidth, '.');
-    fmt::print(stream_, "\r\033[K{}[{}] {}", prefix_, bar, progress_line(p));
+    print_to(stream_, "\r\033[K{}[{}] {}", prefix_, bar, progress_line(p));
     std::fflush(stream_);
     line_open_ = true;
     return;
   }
   int every = std::max(1, p.epochs / 10);
   if (p.epoch % every == 0 || p.epoch == p.epochs || p.epoch == 1)
-    fmt::print(stream_, "{}{}\n", prefix_, progress_line(p));
+    print_to(stream_, "{}{}\n", prefix_, progress_line(p));
 }
 
 void ProgressPrinter::finish() {
   if (!line_open_) return;
-  fmt::print(stream_, "\n");
+  print_to(stream_, "\n");
   line_open_ = false;
 }
 

@@ -1,6 +1,9 @@
 // Small string helpers shared by the reader, the preprocessing and the reports.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,5 +26,14 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
 /// A number as short text: integers without a decimal point, others with up to 6
 /// significant digits.
 std::string format_number(double value);
+
+/// Formats and writes text to stream without throwing: fmt::print throws when a write
+/// fails, and a full or closed stderr must not end the program. run_cli() checks stdout
+/// for errors once at the end instead.
+template <class... Args>
+void print_to(std::FILE* stream, fmt::format_string<Args...> format, Args&&... args) {
+  std::string text = fmt::format(format, std::forward<Args>(args)...);
+  std::fwrite(text.data(), 1, text.size(), stream);
+}
 
 }  // namespace segment

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "demo/test_util.h"
@@ -198,6 +201,24 @@ TEST_CASE("cli writes held-out predictions with the identifier column") {
   CHECK(line_id.status == 0);
   CHECK(read_text(dir + "/renamed_held.csv").rfind("line,line_id,actual,predicted,", 0) == 0);
 
+  // predict renames an identifier column called "segment" the same way.
+  std::string segment_ids = dir + "/segment_ids.csv";
+  std::string by_segment = "segment,a,label\n";
+  for (int i = 0; i < 30; ++i) by_segment += fmt::format("{},{},{}\n", 40 + i, i % 3, "xy"[i % 2]);
+  write_text(segment_ids, by_segment);
+  Run segment_train = run({"train", "--data", segment_ids, "--label", "label", "--model",
+                           dir + "/segment_ids.model", "--epochs", "1", "--quiet"});
+  CHECK(segment_train.status == 0);
+  Run segment_predict = run({"predict", "--model", dir + "/segment_ids.model", "--data", segment_ids,
+                             "--out", dir + "/segment_predictions.csv", "--quiet"});
+  CHECK(segment_predict.status == 0);
+  Table predicted = read_csv(dir + "/segment_predictions.csv");
+  REQUIRE(predicted.columns.size() == 4);
+  CHECK(predicted.columns[0].name == "segment_id");
+  CHECK(predicted.columns[0].cells[0] == "40");
+  CHECK(predicted.columns[1].name == "segment");
+  CHECK(predicted.columns[3].name == "probability_y");
+
   Run same = run({"train", "--data", table, "--label", "label", "--predictions", table, "--quiet"});
   CHECK(same.status == 2);
   CHECK(contains(same.err, "--predictions '" + table + "' is the same file as --data"));
@@ -317,4 +338,36 @@ TEST_CASE("cli data errors shorten long cells") {
   CHECK(contains(run_long.err, "line 2, column 'b': '7777777777777777777777777777777777777777... (100000 characters)' "
                                "is out of the range of a 64-bit float"));
   CHECK(run_long.err.size() < 1000);
+}
+
+TEST_CASE("cli survives an unwritable stderr") {
+  // fmt::print throws when a write fails; an uncaught throw would end in std::terminate.
+  std::FILE* full = std::fopen("/dev/full", "w");
+  REQUIRE(full != nullptr);
+  std::setvbuf(full, nullptr, _IONBF, 0);
+  char* out_buffer = nullptr;
+  std::size_t out_size = 0;
+  std::FILE* out = open_memstream(&out_buffer, &out_size);
+  CHECK(run_command({"train", "--data", "no_such_file.csv", "--label", "Channel"}, out, full) == 1);
+  CHECK(run_command({"train", "--bogus"}, out, full) == 2);
+  std::fclose(out);
+  std::free(out_buffer);
+  std::fclose(full);
+}
+
+TEST_CASE("cli exits 1 when standard output cannot be written") {
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (std::freopen("/dev/full", "w", stdout) == nullptr) ::_exit(90);
+    if (std::freopen("/dev/null", "w", stderr) == nullptr) ::_exit(91);
+    char name[] = "damo-segment";
+    char help[] = "--help";
+    char* argv[] = {name, help, nullptr};
+    ::_exit(run_cli(2, argv));
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
 }

@@ -1,8 +1,11 @@
 // Column kinds: number and date parsing, the majority rule, cell errors and identifiers.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include "demo/test_util.h"
 #include "segment/column_types.h"
+#include "segment/csv_table.h"
 
 using namespace segment;
 using namespace segment_test;
@@ -89,4 +92,28 @@ TEST_CASE("distinct integer column is an identifier") {
 
   Table small = parse_csv("code,amount\n1,5\n2,6\n3,7\n", "small.csv");
   CHECK_FALSE(is_id_column(small, 0, ColumnKind::Numeric));
+}
+
+TEST_CASE("distinct amounts in a small table are features") {
+  // Shuffled 1..30 numbers the rows; distinct spending amounts in any order do not.
+  std::string text = "shuffled,spend,sparse\n";
+  for (int i = 0; i < 30; ++i)
+    text += fmt::format("{},{},{}\n", (i * 7) % 30 + 1, 100 + (i * 37) % 900 * 13, 1000 * ((i * 11) % 30));
+  Table t = parse_csv(text, "amounts.csv");
+  CHECK(is_id_column(t, 0, ColumnKind::Numeric));
+  CHECK_FALSE(is_id_column(t, 1, ColumnKind::Numeric));
+  CHECK_FALSE(is_id_column(t, 2, ColumnKind::Numeric));
+
+  // The first 60 customers of the wholesale table: four spending columns hold distinct
+  // integers there, and all six stay features.
+  Table wholesale = read_csv(shipped_data("wholesale_customers.csv"));
+  std::string first = "Fresh,Milk,Grocery,Frozen,Detergents_Paper,Delicassen\n";
+  for (std::size_t r = 0; r < 60; ++r) {
+    for (std::size_t c = 2; c < 8; ++c) first += wholesale.columns[c].cells[r] + (c == 7 ? "\n" : ",");
+  }
+  Table sixty = parse_csv(first, "sixty.csv");
+  for (std::size_t c = 0; c < 6; ++c) {
+    CAPTURE(sixty.columns[c].name);
+    CHECK_FALSE(is_id_column(sixty, c, ColumnKind::Numeric));
+  }
 }
