@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -159,6 +160,11 @@ void read_feature_options(const ParsedOptions& options, FeatureOptions& features
                           PreprocessOptions& preprocess) {
   features.features = column_list(options, "--features");
   features.drop = column_list(options, "--drop");
+  for (const std::string& name : features.drop)
+    if (std::find(features.features.begin(), features.features.end(), name) != features.features.end())
+      throw UsageError(fmt::format("--features and --drop both name column '{}', which contradicts; "
+                                   "name it in one of them",
+                                   name));
   features.categorical = column_list(options, "--categorical");
   if (options.has("--log-transform") && options.has("--no-log-transform"))
     throw UsageError("--log-transform and --no-log-transform contradict each other; give one");

@@ -308,10 +308,23 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
     bool all_missing = std::all_of(column.cells.begin(), column.cells.end(),
                                    [](const std::string& cell) { return is_missing(cell); });
     if (feature.kind != ColumnKind::Categorical && !all_missing &&
-        infer_column_kind(column) != feature.kind)
-      mismatched.push_back(fmt::format("'{}' (the model expects {} values, the file has {})",
+        infer_column_kind(column) != feature.kind) {
+      // The first cell that does not parse as the model's kind shows what to fix.
+      std::string example;
+      for (std::size_t row = 0; row < column.cells.size(); ++row) {
+        const std::string& cell = column.cells[row];
+        if (is_missing(cell)) continue;
+        bool parses = feature.kind == ColumnKind::Numeric ? parse_number(cell).has_value()
+                                                          : parse_date(cell).has_value();
+        if (!parses) {
+          example = fmt::format(", such as '{}' on line {}", cell, table.row_lines.at(row));
+          break;
+        }
+      }
+      mismatched.push_back(fmt::format("'{}' (the model expects {} values, the file has {}{})",
                                        feature.name, column_kind_name(feature.kind),
-                                       column_kind_name(infer_column_kind(column))));
+                                       column_kind_name(infer_column_kind(column)), example));
+    }
   }
 
   std::vector<std::string> problems;

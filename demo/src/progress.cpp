@@ -20,7 +20,9 @@ bool is_terminal(std::FILE* stream) { return ::isatty(::fileno(stream)) == 1; }
 
 std::string progress_line(const EpochProgress& p) {
   int digits = static_cast<int>(std::to_string(p.epochs).size());
-  std::string line = fmt::format("epoch {:>{}}/{}  loss {:.4f}", p.epoch, digits, p.epochs, p.loss);
+  // A diverging loss of 1e30 would otherwise print 31 digits.
+  std::string loss = p.loss < 1e6 ? fmt::format("{:.4f}", p.loss) : fmt::format("{:.4e}", p.loss);
+  std::string line = fmt::format("epoch {:>{}}/{}  loss {}", p.epoch, digits, p.epochs, loss);
   if (!std::isnan(p.validation_accuracy))
     line += fmt::format("  validation accuracy {:.3f}", p.validation_accuracy);
   return line;

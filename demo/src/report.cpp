@@ -7,10 +7,15 @@
 #include <cmath>
 
 #include "damo/frontend/diagnostics.h"
+#include "text_util.h"
 
 namespace segment {
 
-std::string format_table(const std::vector<std::vector<std::string>>& rows, bool right_align) {
+std::string format_table(const std::vector<std::vector<std::string>>& cells, bool right_align) {
+  // A cell such as a category with a line break in it would break the table's layout.
+  std::vector<std::vector<std::string>> rows = cells;
+  for (auto& row : rows)
+    for (std::string& cell : row) cell = printable_text(cell);
   std::vector<std::size_t> widths;
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size(); ++i) {

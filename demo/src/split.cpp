@@ -36,9 +36,19 @@ std::map<int, std::vector<std::size_t>> positions_by_class(const std::vector<int
 
 Labels encode_labels(const Table& table, std::size_t label_column) {
   const Column& column = table.columns.at(label_column);
+  // In a column of numbers, "1", "1.0" and "01" are one segment, named "1".
+  bool numeric = std::all_of(column.cells.begin(), column.cells.end(), [](const std::string& cell) {
+    return is_missing(cell) || parse_number(cell).has_value();
+  });
+  auto segment_of = [numeric](const std::string& cell) {
+    if (!numeric) return cell;
+    double value = *parse_number(cell) + 0.0;  // -0 becomes 0
+    if (value == std::round(value) && std::abs(value) < 1e15) return fmt::format("{:.0f}", value);
+    return fmt::format("{}", value);
+  };
   std::map<std::string, std::size_t> counts;
   for (const std::string& cell : column.cells)
-    if (!is_missing(cell)) ++counts[cell];
+    if (!is_missing(cell)) ++counts[segment_of(cell)];
 
   Labels labels;
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
@@ -66,7 +76,7 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
       continue;
     }
     labels.rows.push_back(row);
-    labels.classes.push_back(class_of.at(column.cells[row]));
+    labels.classes.push_back(class_of.at(segment_of(column.cells[row])));
   }
   return labels;
 }

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "damo/frontend/diagnostics.h"
+
 namespace segment {
 
 std::string_view trim_view(std::string_view text) {
@@ -50,6 +52,36 @@ std::string format_number(double value) {
   if (std::isfinite(value) && value == std::round(value) && std::fabs(value) < 1e15)
     return fmt::format("{}", static_cast<long long>(value));
   return fmt::format("{:.6g}", value);
+}
+
+std::string printable_text(std::string_view text, bool keep_layout) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    auto byte = static_cast<unsigned char>(text[at]);
+    if (byte >= 0x80) {
+      std::size_t length = damo::utf8_sequence_length(text, at);
+      if (length == 0) {
+        out += fmt::format("\\x{:02x}", byte);
+        continue;
+      }
+      out += text.substr(at, length);
+      at += length - 1;
+      continue;
+    }
+    bool layout = byte == '\n' || byte == '\r' || byte == '\t' || byte == 0x1b;
+    if ((byte >= 0x20 && byte != 0x7f) || (keep_layout && layout)) {
+      out += static_cast<char>(byte);
+      continue;
+    }
+    switch (byte) {
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default: out += fmt::format("\\x{:02x}", byte);
+    }
+  }
+  return out;
 }
 
 }  // namespace segment

@@ -27,12 +27,18 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
 /// significant digits.
 std::string format_number(double value);
 
-/// Formats and writes text to stream without throwing: fmt::print throws when a write
-/// fails, and a full or closed stderr must not end the program. run_cli() checks stdout
-/// for errors once at the end instead.
+/// text safe to show on a terminal: each byte that is not part of well-formed UTF-8, and each
+/// control character, becomes \xNN (\n, \r and \t for line breaks and tabs). With
+/// keep_layout, line breaks, tabs and the escape character pass through, for text whose
+/// layout is its own (a report, a progress bar).
+std::string printable_text(std::string_view text, bool keep_layout = false);
+
+/// Formats and writes printable_text(..., true) to stream without throwing: fmt::print throws
+/// when a write fails, and a full or closed stderr must not end the program. run_cli()
+/// checks stdout for errors once at the end instead.
 template <class... Args>
 void print_to(std::FILE* stream, fmt::format_string<Args...> format, Args&&... args) {
-  std::string text = fmt::format(format, std::forward<Args>(args)...);
+  std::string text = printable_text(fmt::format(format, std::forward<Args>(args)...), true);
   std::fwrite(text.data(), 1, text.size(), stream);
 }
 

@@ -132,6 +132,22 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, con
                                    r.training.seed + 1);
     fit_positions = gather(positions, inner.train);
     validation_positions = gather(positions, inner.test);
+    // Each segment keeps at least one row for fitting, so small segments shrink the share.
+    // One note covers every fold.
+    double share = static_cast<double>(validation_positions.size()) / static_cast<double>(positions.size());
+    bool noted = std::any_of(notes.begin(), notes.end(), [](const std::string& note) {
+      return note.find("held out for validation") != std::string::npos;
+    });
+    if (!noted && validation_positions.empty())
+      notes.push_back(fmt::format(
+          "no training rows are held out for validation, because each segment keeps at least one "
+          "row for fitting; training runs without validation{}",
+          r.training.patience > 0 ? ", so --patience has no effect" : ""));
+    else if (!noted && std::abs(share - r.validation_fraction) > 0.05)
+      notes.push_back(fmt::format(
+          "{} of {} training rows ({:.0f}%) are held out for validation, not the {:.0f}% asked "
+          "for, because each segment keeps at least one row for fitting",
+          validation_positions.size(), positions.size(), 100 * share, 100 * r.validation_fraction));
   }
 
   Fit fit;
@@ -154,6 +170,17 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, con
   check_network_memory(layout, r, std::max(train.classes.size(), d.labels.classes.size() - fit_positions.size()));
   fit.network = std::make_unique<Network>(layout, r.training.seed);
   fit.training = train_network(*fit.network, train, validation, r.training, progress);
+  // Guessing every segment equally likely has a loss of log(classes). A finite loss far above
+  // it means that the weights ran away, which the accuracy alone does not show.
+  double guess_loss = std::log(static_cast<double>(classes));
+  bool noted = std::any_of(notes.begin(), notes.end(), [](const std::string& note) {
+    return note.starts_with("the training loss ended at");
+  });
+  if (!noted && fit.training.final_loss > 10 * std::max(guess_loss, 0.1))
+    notes.push_back(fmt::format(
+        "the training loss ended at {:.4g}, far above the {:.4g} of guessing every segment equally "
+        "likely, so training diverged; lower --lr (now {})",
+        fit.training.final_loss, guess_loss, r.training.optimizer.learning_rate));
   return fit;
 }
 

@@ -326,6 +326,40 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   CHECK(contains(tiny.err, "--lr '1e-400' is out of the range of a 64-bit float"));
   Run infinite = run({"train", "--data", data, "--label", "Channel", "--lr", "inf"});
   CHECK(contains(infinite.err, "--lr 'inf' is not a finite decimal number"));
+  Run kept_and_dropped = run({"train", "--data", data, "--label", "Channel", "--features", "Milk,Fresh",
+                              "--drop", "Fresh"});
+  CHECK(kept_and_dropped.status == 2);
+  CHECK(contains(kept_and_dropped.err, "--features and --drop both name column 'Fresh'"));
+}
+
+TEST_CASE("cli notes a validation share that differs from the one asked for") {
+  // 110 segments of two rows each: the test split takes one row of each, and no training
+  // row is left for validation.
+  std::string dir = temp_dir("cli_validation_share");
+  std::string text = "a,b,segment_name\n";
+  for (int s = 0; s < 110; ++s)
+    for (int k = 0; k < 2; ++k) text += fmt::format("{},{},s{}\n", s * 0.5 + k, (s * 7) % 13, s);
+  write_text(dir + "/pairs.csv", text);
+  Run pairs = run({"train", "--data", dir + "/pairs.csv", "--label", "segment_name", "--patience", "2",
+                   "--epochs", "2", "--quiet"});
+  CHECK(pairs.status == 0);
+  CHECK(contains(pairs.out, "no training rows are held out for validation, because each segment keeps "
+                            "at least one row for fitting; training runs without validation, so "
+                            "--patience has no effect"));
+  // With the default 10% on the wholesale table no note appears.
+  Run wholesale = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Channel",
+                       "--epochs", "1", "--quiet"});
+  CHECK_FALSE(contains(wholesale.out, "held out for validation"));
+}
+
+TEST_CASE("cli notes a training loss that ran away") {
+  Run diverged = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Channel",
+                      "--lr", "1e30", "--epochs", "2"});
+  CHECK(diverged.status == 0);
+  CHECK(contains(diverged.out, "so training diverged; lower --lr (now 1e+30)"));
+  // The progress line prints such a loss in exponent form.
+  CHECK(contains(diverged.err, "e+"));
+  CHECK(diverged.err.find("0000000000") == std::string::npos);
 }
 
 TEST_CASE("cli data errors shorten long cells") {
@@ -338,6 +372,14 @@ TEST_CASE("cli data errors shorten long cells") {
   CHECK(contains(run_long.err, "line 2, column 'b': '7777777777777777777777777777777777777777... (100000 characters)' "
                                "is out of the range of a 64-bit float"));
   CHECK(run_long.err.size() < 1000);
+
+  // A byte that is not UTF-8 reaches the terminal as an escape, not raw.
+  std::string raw = "a,b,label\n1,12\xff,x\n";
+  for (int i = 0; i < 24; ++i) raw += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
+  write_text(dir + "/raw.csv", raw);
+  Run run_raw = run({"train", "--data", dir + "/raw.csv", "--label", "label", "--quiet"});
+  CHECK(run_raw.status == 1);
+  CHECK(contains(run_raw.err, "line 2, column 'b': '12\\xff' is not a number"));
 }
 
 TEST_CASE("cli survives an unwritable stderr") {

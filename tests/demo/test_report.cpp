@@ -38,6 +38,11 @@ TEST_CASE("table columns are aligned") {
   CHECK(table == "  segment     F1\n  a        0.500\n  longer   1.000\n");
 }
 
+TEST_CASE("table cells show line breaks and raw bytes as escapes") {
+  std::string table = format_table({{"note", "multi\nline", "12\xff", "tab\there", "caf\xc3\xa9"}}, false);
+  CHECK(table == "  note  multi\\nline  12\\xff  tab\\there  caf\xc3\xa9\n");
+}
+
 TEST_CASE("text report holds scores, baseline and matrix") {
   std::string text = format_report(sample_report());
   CHECK(contains(text, "damo-segment: data/w.csv, label 'Channel'"));

@@ -124,3 +124,14 @@ TEST_CASE("labels need two segments of two rows") {
   Table single_row = parse_csv("y\na\na\nb\n", "single.csv");
   CHECK(contains(error_message([&] { encode_labels(single_row, 0); }), "segment 'b'"));
 }
+
+TEST_CASE("numeric labels written differently are one segment") {
+  Table t = parse_csv("x,label\n1,1\n2,1.0\n3,01\n4,2\n5,2.00\n6,-0\n7,0\n8,2.5\n9,2.50\n", "labels.csv");
+  Labels labels = encode_labels(t, 1);
+  CHECK(labels.segments == std::vector<std::string>{"0", "1", "2", "2.5"});
+  CHECK(labels.classes == std::vector<int>{1, 1, 1, 2, 2, 0, 0, 3, 3});
+
+  // Text labels keep their spelling.
+  Table text = parse_csv("x,label\n1,a\n2,a\n3,1\n4,1.0\n5,1\n6,1.0\n", "text.csv");
+  CHECK(encode_labels(text, 1).segments == std::vector<std::string>{"1", "1.0", "a"});
+}
