@@ -4,10 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -131,9 +133,18 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
     if (!stream && !std::filesystem::is_directory(folder, error))
       throw UsageError(fmt::format("{} '{}': the folder '{}' does not exist; create it or "
                                    "choose another path", option, path, folder));
-    if (!stream && ::access(folder.c_str(), W_OK) != 0)
-      throw UsageError(fmt::format("{} '{}': the folder '{}' is not writable ({}); choose "
-                                   "another path", option, path, folder, std::strerror(errno)));
+    if (!stream) {
+      // Creating a file is the only sure test, because access() passes for root on /proc.
+      std::string probe = fmt::format("{}/.damo-segment-probe-{}", folder, ::getpid());
+      int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST)
+        throw UsageError(fmt::format("{} '{}': cannot create a file in the folder '{}' ({}); choose "
+                                     "another path", option, path, folder, std::strerror(errno)));
+      if (fd >= 0) {
+        ::close(fd);
+        ::unlink(probe.c_str());
+      }
+    }
     for (const NamedPath& input : inputs)
       if (same_file(path, input.path))
         throw UsageError(fmt::format("{} '{}' is the same file as {} '{}'; writing it would "
@@ -180,13 +191,15 @@ std::vector<std::int64_t> parse_hidden(const std::vector<std::string>& parts) {
   if (parts.size() == 1 && parts[0] == "none") return {};
   std::vector<std::int64_t> sizes;
   for (const std::string& part : parts) {
-    std::optional<double> value = parse_number(part);
-    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value)) || *value < 1)
+    // Digits only, as the other integer options take: "1e1" and "64.0" are rejected.
+    std::int64_t value = 0;
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (error != std::errc() || end != part.data() + part.size() || value < 1)
       throw UsageError(
           fmt::format("--hidden entry '{}' is not a positive layer size; write sizes "
                       "such as 64 or 64,32, or none for no hidden layer",
                       part));
-    sizes.push_back(static_cast<std::int64_t>(*value));
+    sizes.push_back(value);
   }
   return sizes;
 }
@@ -279,7 +292,7 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
   std::string target = options.require("--out");
   check_command_outputs(options, {{"--model", model}, {"--data", data}}, {"--out"});
   std::size_t rows = run_predict(model, data, target);
-  if (!options.has("--quiet")) print_to(err, "wrote {} predictions to {}\n", rows, target);
+  if (!options.has("--quiet")) print_to(err, "wrote {} to {}\n", count_of(rows, "prediction"), target);
   return 0;
 }
 
@@ -307,12 +320,14 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   }
 
   ClusterOutcome outcome = cluster_table(r);
-  print_to(out, "damo-segment: {} clustered into {} segments on {} features\n", r.data,
-             r.kmeans.k, outcome.feature_names.size());
+  print_to(out, "damo-segment: {} clustered into {} on {}\n", r.data,
+           count_of(static_cast<std::size_t>(r.kmeans.k), "segment"),
+           count_of(outcome.feature_names.size(), "feature"));
   for (const std::string& note : outcome.notes) print_to(out, "  note: {}\n", note);
   print_to(out,
-             "  inertia {:.4g} after {} iterations (best of {} restarts), compile {:.1f} ms\n\n",
-             outcome.result.inertia, outcome.result.iterations, r.kmeans.restarts,
+           "  inertia {:.4g} after {} (best of {}), compile {:.1f} ms\n\n", outcome.result.inertia,
+           count_of(static_cast<std::size_t>(outcome.result.iterations), "iteration"),
+           count_of(static_cast<std::size_t>(r.kmeans.restarts), "restart"),
              outcome.result.compile_ms);
   print_to(out, "{}", outcome.profile);
   if (auto path = options.get("--out")) {

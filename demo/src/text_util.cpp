@@ -84,4 +84,8 @@ std::string printable_text(std::string_view text, bool keep_layout) {
   return out;
 }
 
+std::string count_of(std::size_t count, std::string_view noun) {
+  return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
+}
+
 }  // namespace segment

@@ -27,6 +27,9 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
 /// significant digits.
 std::string format_number(double value);
 
+/// "1 row" or "2 rows": count and noun, with an "s" unless count is 1.
+std::string count_of(std::size_t count, std::string_view noun);
+
 /// text safe to show on a terminal: each byte that is not part of well-formed UTF-8, and each
 /// control character, becomes \xNN (\n, \r and \t for line breaks and tabs). With
 /// keep_layout, line breaks, tabs and the escape character pass through, for text whose

@@ -244,7 +244,9 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
   report.notes = d.selection.notes;
   if (d.labels.unlabelled > 0)
     report.notes.push_back(
-        fmt::format("{} rows have no '{}' value and are not used", d.labels.unlabelled, r.label));
+        fmt::format("{} no '{}' value and {} not used",
+                    d.labels.unlabelled == 1 ? "1 row has" : fmt::format("{} rows have", d.labels.unlabelled),
+                    r.label, d.labels.unlabelled == 1 ? "is" : "are"));
   report.rows = d.labels.rows.size();
   report.training = describe_training(r);
   report.compile_cache_hit = true;  // until a fit compiles without the cache

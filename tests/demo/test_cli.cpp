@@ -84,6 +84,10 @@ TEST_CASE("cli usage errors exit with 2") {
                  "has an empty entry"));
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "none,8"}).err,
                  "--hidden entry 'none' is not a positive layer size"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "1e1"}).err,
+                 "--hidden entry '1e1' is not a positive layer size"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "99999999999999999999999"}).err,
+                 "--hidden entry '99999999999999999999999' is not a positive layer size"));
   CHECK(contains(run({"predict", "--model"}).err, "option --model needs a value"));
   // Values out of their range are command-line errors as well.
   Run epochs = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "0"});
@@ -330,6 +334,10 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
                               "--drop", "Fresh"});
   CHECK(kept_and_dropped.status == 2);
   CHECK(contains(kept_and_dropped.err, "--features and --drop both name column 'Fresh'"));
+  // Even root cannot create files in /proc, so the check fails before training.
+  Run proc = run({"train", "--data", data, "--label", "Channel", "--model", "/proc/damo_test.model"});
+  CHECK(proc.status == 2);
+  CHECK(contains(proc.err, "--model '/proc/damo_test.model': cannot create a file in the folder '/proc'"));
 }
 
 TEST_CASE("cli notes a validation share that differs from the one asked for") {
