@@ -8,6 +8,7 @@
 #include <random>
 
 #include "builtins.h"
+#include "damo/frontend/lexer.h"
 
 namespace damo {
 
@@ -179,6 +180,12 @@ Value make_random(Args& a, bool normal) {
 
 Value make_shared_variable(Args& a) {
   std::string name = a.string("name");
+  // Printed expressions show the name as it is, so it must read back as this variable.
+  if (!is_plain_name(name))
+    a.fail("name", fmt::format("the shared variable name '{}' is not a plain name; use letters, "
+                               "digits and underscores, starting with a letter or underscore, "
+                               "and no keyword",
+                               name));
   Expr value = a.tensor("value");
   Tensor initial = a.interpreter().constant_value(value, a.offset("value"));
   // A literal's f64 becomes f32, the default float, as it would next to an f32 tensor.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -131,6 +132,13 @@ auto with_location(const Interpreter& interpreter, std::size_t offset, F&& f) {
   } catch (const UserError& error) {
     if (error.location().valid()) throw;
     interpreter.fail(offset, error.message());
+  } catch (const RuntimeError& error) {
+    // Running out of memory is located too, with the fix the user controls.
+    std::string message = error.what();
+    if (message.starts_with("out of memory")) message += "; use smaller shapes or inputs";
+    interpreter.fail(offset, message);
+  } catch (const std::bad_alloc&) {
+    interpreter.fail(offset, "out of memory; use smaller shapes or inputs");
   }
 }
 

@@ -312,6 +312,13 @@ void Lexer::reject_character() {
   source_.fail(position_, fmt::format("unexpected character '{}'{}", c, hint));
 }
 
+bool is_plain_name(std::string_view text) {
+  if (text.empty() || !is_name_start(text.front())) return false;
+  if (!std::all_of(text.begin(), text.end(), is_name_char)) return false;
+  return std::none_of(kKeywords.begin(), kKeywords.end(),
+                      [text](const auto& keyword) { return keyword.first == text; });
+}
+
 std::vector<Token> tokenize(const SourceFile& source) {
   Lexer lexer(source);
   std::vector<Token> tokens;

@@ -137,6 +137,23 @@ TEST_CASE("function rejects a wrong shape at call time") {
   CHECK(e.column == 3);
 }
 
+TEST_CASE("function call out of memory is located") {
+  // 2^45 f32 elements (128 TiB) cannot be allocated on any machine these tests run on.
+  for (const char* backend : {"reference", "jit"}) {
+    CAPTURE(backend);
+    SessionOptions options = damo::testing::reference_options();
+    if (std::string(backend) == "jit") options.compile.backend = Backend::Jit;
+    auto e = damo::testing::error_of(
+        "x = vector(f32, [n])\nf = function([x], broadcast_to(x, [8388608, 4194304, n]))\nf([1])",
+        options);
+    CHECK(e.thrown);
+    CHECK(e.line == 3);
+    CHECK(e.message ==
+          "out of memory: cannot allocate 140737488355328 bytes for a f32 tensor of shape (8388608, "
+          "4194304, 1); use smaller shapes or inputs");
+  }
+}
+
 TEST_CASE("function compile errors are located") {
   auto e =
       damo::testing::error_of("x = vector(f32)\nz = vector(f32, [x_0])\nf = function([x], x + z)");

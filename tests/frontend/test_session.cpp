@@ -8,6 +8,7 @@
 #include "frontend_test_util.h"
 
 using namespace damo;
+using damo::testing::error_of;
 using damo::testing::output;
 
 namespace {
@@ -221,6 +222,18 @@ TEST_CASE("session input declarations") {
   // A call inside the shape does not take the name of the input being declared.
   CHECK(output("X = matrix(f32, [sum([1, 2]), 3])\n:type X") == "f32 (3, 3)");
   CHECK(output("T = tensor(f32, [max(ones(i64, [1])), n])\n:type T") == "f32 (1, n)");
+}
+
+TEST_CASE("session shared variable names read back") {
+  // A name printed in an expression must parse as the same variable.
+  for (const char* name : {"b - 1", "", "1W", "W.1", "and", "nan", "a b"}) {
+    CAPTURE(name);
+    auto e = error_of(fmt::format("c = shared(\"{}\", [5.0])", name));
+    CHECK(e.thrown);
+    CHECK(e.message.starts_with("the shared variable name '"));
+    CHECK(e.column == 12);
+  }
+  CHECK(output("c = shared(\"_W1\", [5.0])\nx = vector(f32)\nx + c") == "x + _W1 : f32 (x_0,)");
 }
 
 TEST_CASE("session shared variables print their values") {

@@ -108,6 +108,10 @@ class Lexer {
   std::vector<std::size_t> open_brackets_;
 };
 
+/// True when text is a name of the language: a letter or underscore, then letters, digits
+/// and underscores, and no keyword such as "and" or "nan".
+bool is_plain_name(std::string_view text);
+
 /// Every token of source up to and including End; throws on the first malformed token.
 std::vector<Token> tokenize(const SourceFile& source);
 
