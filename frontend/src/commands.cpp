@@ -189,7 +189,13 @@ void CommandRunner::dot() {
       break;
     }
   }
+  // A quoted file name may hold spaces: :dot x + 1 "my graph.dot".
   std::size_t split = text.find_last_of(" \t");
+  if (text.size() >= 2 && text.back() == '"') {
+    std::size_t open = text.rfind('"', text.size() - 2);
+    if (open != std::string_view::npos && open > 0 && (text[open - 1] == ' ' || text[open - 1] == '\t'))
+      split = open - 1;
+  }
   if (text.empty() || split == std::string_view::npos)
     fail(":dot needs an expression and a file name, as in :dot x + 1 graph.dot");
   // The last word is the file when the text before it is an expression, which also holds

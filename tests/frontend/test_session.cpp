@@ -388,6 +388,12 @@ TEST_CASE("session dot command writes a file") {
   CHECK(output("x = vector(f32)\n:dot x " + plain + " # the graph") == "wrote " + plain);
   CHECK(damo::testing::read_text(plain).starts_with("digraph"));
   std::remove(plain.c_str());
+  // A quoted file name may hold spaces.
+  std::string spaced = std::string(DAMO_BINARY_DIR) + "/tests/session dot spaced.dot";
+  std::remove(spaced.c_str());
+  CHECK(output("x = vector(f32)\n:dot x + 1 \"" + spaced + "\"") == "wrote " + spaced);
+  CHECK(damo::testing::read_text(spaced).starts_with("digraph"));
+  std::remove(spaced.c_str());
 }
 
 TEST_CASE("session load command") {
