@@ -420,7 +420,6 @@ class DiskCache {
 
   std::optional<std::string> read(std::uint64_t key, std::uint64_t check) const {
     std::string path = path_for(key);
-    std::string bytes;
     // O_NONBLOCK keeps open() from waiting for a writer when the entry is a FIFO.
     int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -436,24 +435,43 @@ class DiskCache {
       ::close(fd);
       return corrupt(path, "larger than any entry this cache writes");
     }
-    bytes.resize(static_cast<std::size_t>(status.st_size));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) break;
-      done += static_cast<std::size_t>(got);
-    }
-    ::close(fd);
-    bytes.resize(done);
+    // The header is read and checked first, so that a large file of another kind is
+    // rejected before its bytes are read into memory.
+    auto read_exactly = [fd](char* into, std::size_t count) {
+      std::size_t done = 0;
+      while (done < count) {
+        ssize_t got = ::read(fd, into + done, count - done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        done += static_cast<std::size_t>(got);
+      }
+      return done;
+    };
     Header header{};
-    if (bytes.size() < sizeof header) return corrupt(path, "shorter than its header");
-    std::memcpy(&header, bytes.data(), sizeof header);
-    if (std::memcmp(header.magic, kMagic, sizeof header.magic) != 0) return corrupt(path, "wrong magic");
-    if (header.key != key || header.check != check) return corrupt(path, "written for another module");
-    if (header.size != bytes.size() - sizeof header)
-      return corrupt(path, header.size > bytes.size() - sizeof header ? "truncated" : "longer than its header says");
-    std::string object = bytes.substr(sizeof header);
+    std::size_t file_size = static_cast<std::size_t>(status.st_size);
+    if (read_exactly(reinterpret_cast<char*>(&header), sizeof header) < sizeof header) {
+      ::close(fd);
+      return corrupt(path, "shorter than its header");
+    }
+    std::optional<std::string> problem;
+    if (std::memcmp(header.magic, kMagic, sizeof header.magic) != 0) problem = "wrong magic";
+    else if (header.key != key || header.check != check) problem = "written for another module";
+    else if (header.size != file_size - sizeof header)
+      problem = header.size > file_size - sizeof header ? "truncated" : "longer than its header says";
+    if (problem) {
+      ::close(fd);
+      return corrupt(path, problem->c_str());
+    }
+    std::string object;
+    try {
+      object.resize(header.size);
+    } catch (const std::bad_alloc&) {
+      ::close(fd);
+      return corrupt(path, "too large to load into memory");
+    }
+    std::size_t got = read_exactly(object.data(), object.size());
+    ::close(fd);
+    if (got != object.size()) return corrupt(path, "truncated");
     if (llvm::xxh3_64bits(object) != header.checksum) return corrupt(path, "checksum mismatch");
     return object;
   }

@@ -130,20 +130,29 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
     bool stream = std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error);
     std::filesystem::path parent = resolved(path).parent_path();
     std::string folder = parent.empty() ? "." : parent.string();
+    // /dev/stdout leads to /proc/<pid>/fd/1, which is missing when stdout is closed.
+    if (!stream && parent.filename() == "fd" && parent.parent_path().parent_path() == "/proc")
+      throw UsageError(fmt::format("{} '{}': descriptor {} of this process is closed, so "
+                                   "nothing can be written there; give a file name",
+                                   option, path, resolved(path).filename().string()));
     if (!stream && !std::filesystem::is_directory(folder, error))
       throw UsageError(fmt::format("{} '{}': the folder '{}' does not exist; create it or "
                                    "choose another path", option, path, folder));
     if (!stream) {
       // Creating a file is the only sure test, because access() passes for root on /proc.
-      std::string probe = fmt::format("{}/.damo-segment-probe-{}", folder, ::getpid());
-      int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd < 0 && errno != EEXIST)
+      // O_TMPFILE makes a file without a name, which nothing can leave behind; a file system
+      // without it gets a named file that is removed at once.
+      int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        std::string probe = fmt::format("{}/.damo-segment-probe-{}", folder, ::getpid());
+        fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) ::unlink(probe.c_str());
+        else if (errno == EEXIST) fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      }
+      if (fd < 0)
         throw UsageError(fmt::format("{} '{}': cannot create a file in the folder '{}' ({}); choose "
                                      "another path", option, path, folder, std::strerror(errno)));
-      if (fd >= 0) {
-        ::close(fd);
-        ::unlink(probe.c_str());
-      }
+      ::close(fd);
     }
     for (const NamedPath& input : inputs)
       if (same_file(path, input.path))
@@ -323,7 +332,7 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   print_to(out, "damo-segment: {} clustered into {} on {}\n", r.data,
            count_of(static_cast<std::size_t>(r.kmeans.k), "segment"),
            count_of(outcome.feature_names.size(), "feature"));
-  for (const std::string& note : outcome.notes) print_to(out, "  note: {}\n", note);
+  for (const std::string& note : outcome.notes) print_to(out, "  note: {}\n", printable_text(note));
   print_to(out,
            "  inertia {:.4g} after {} (best of {}), compile {:.1f} ms\n\n", outcome.result.inertia,
            count_of(static_cast<std::size_t>(outcome.result.iterations), "iteration"),
@@ -407,22 +416,22 @@ int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::
     return dispatch(arguments, out, err);
   } catch (const UsageError& e) {
     print_to(err, "damo-segment: error: {}\nRun 'damo-segment --help' for the options.\n",
-               e.what());
+             printable_text(e.what()));
     return 2;
   } catch (const damo::UserError& e) {
-    print_to(err, "damo-segment: error: {}\n", e.what());
+    print_to(err, "damo-segment: error: {}\n", printable_text(e.what()));
     return 1;
   } catch (const damo::RuntimeError& e) {
     // A failure of the run rather than of Damo, such as an allocation larger than memory.
     std::string_view message = e.what();
-    print_to(err, "damo-segment: error: {}{}\n", message,
+    print_to(err, "damo-segment: error: {}{}\n", printable_text(message),
                message.starts_with("out of memory")
                    ? "; use smaller --hidden layers or a smaller --batch-size"
                    : "");
     return 1;
   } catch (const damo::Error& e) {
     // InternalError: a Damo bug.
-    print_to(err, "damo-segment: internal error: {}\n", e.what());
+    print_to(err, "damo-segment: internal error: {}\n", printable_text(e.what()));
     return 3;
   }
 }

@@ -60,9 +60,9 @@ Features:
   --quiet                 no progress output
 
 By default every column is a feature except the label and identifier columns: a column
-named id, ID, Id, CustomerID, customer_id and the like, or one whose values are distinct
-integers that number the rows of a table of at least 20 rows: they increase down the
-table, or span at most twice the row count. A column whose filled cells are mostly numbers
+named id, ID, Id, CustomerID, customer_id and the like, or one whose values number the
+rows of a table of at least 20 rows: n distinct integers that fill a range of n, in any
+order. A column whose filled cells are mostly numbers
 is numeric; a cell that is not a number is then an error naming its line. Columns of
 dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of days since
 1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}

@@ -162,27 +162,20 @@ bool is_id_column(const Table& table, std::size_t column, ColumnKind kind) {
   if (is_id_name(cells.name)) return true;
   if (kind != ColumnKind::Numeric || table.row_count() < kMinRowsForDistinctIdRule) return false;
 
-  // Distinct integers alone also describe spending amounts in a small table, so the values
-  // must also number the rows: increasing down the table, or spanning a range of at most
-  // twice the row count (a shuffled 1..n).
+  // Distinct integers alone also describe spending amounts or ages, so the values must
+  // number the rows: n distinct integers that fill a range of n, in any order (1..n,
+  // 1001..1000+n).
   std::unordered_set<double> seen;
-  bool increasing = true;
   double low = 0;
   double high = 0;
   for (const std::string& cell : cells.cells) {
     std::optional<double> value = parse_number(cell);
     if (!value || *value != std::round(*value)) return false;
     if (!seen.insert(*value).second) return false;
-    if (seen.size() == 1) {
-      low = high = *value;
-      continue;
-    }
-    if (*value < high) increasing = false;
-    low = std::min(low, *value);
-    high = std::max(high, *value);
+    low = seen.size() == 1 ? *value : std::min(low, *value);
+    high = seen.size() == 1 ? *value : std::max(high, *value);
   }
-  double rows = static_cast<double>(table.row_count());
-  return increasing || high - low + 1 <= 2 * rows;
+  return high - low + 1 == static_cast<double>(table.row_count());
 }
 
 }  // namespace segment

@@ -44,7 +44,10 @@ void ProgressPrinter::operator()(const EpochProgress& p) {
     int filled = p.epochs == 0 ? kBarWidth : kBarWidth * p.epoch / p.epochs;
     std::string bar(static_cast<std::size_t>(filled), '#');
     bar.resize(kBarWidth, '.');
-    print_to(stream_, "\r\033[K{}[{}] {}", prefix_, bar, progress_line(p));
+    // The carriage return and the erase-line sequence are written as they are; print_to
+    // would escape them.
+    std::fputs("\r\033[K", stream_);
+    print_to(stream_, "{}[{}] {}", prefix_, bar, progress_line(p));
     std::fflush(stream_);
     line_open_ = true;
     return;

@@ -16,11 +16,18 @@ std::string format_table(const std::vector<std::vector<std::string>>& cells, boo
   std::vector<std::vector<std::string>> rows = cells;
   for (auto& row : rows)
     for (std::string& cell : row) cell = printable_text(cell);
+  // Widths count code points, not bytes, so that "Zoë" lines up with "Zoe". A character
+  // that a terminal draws two columns wide (CJK, most emoji) still counts as one.
+  auto width_of = [](const std::string& cell) {
+    return static_cast<std::size_t>(std::count_if(cell.begin(), cell.end(), [](char c) {
+      return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
+  };
   std::vector<std::size_t> widths;
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (widths.size() <= i) widths.push_back(0);
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], width_of(row[i]));
     }
 
   std::string text;
@@ -28,8 +35,8 @@ std::string format_table(const std::vector<std::vector<std::string>>& cells, boo
     std::string line = "  ";
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (i > 0) line += "  ";
-      line += i == 0 || !right_align ? fmt::format("{:<{}}", row[i], widths[i])
-                                     : fmt::format("{:>{}}", row[i], widths[i]);
+      std::string padding(widths[i] - width_of(row[i]), ' ');
+      line += i == 0 || !right_align ? row[i] + padding : padding + row[i];
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     text += line + "\n";
@@ -42,7 +49,8 @@ namespace {
 std::string score(double value) { return fmt::format("{:.3f}", value); }
 
 std::string summary_section(const TrainingReport& r) {
-  std::string text = fmt::format("damo-segment: {}, label '{}'\n", r.data, r.label);
+  std::string text =
+      fmt::format("damo-segment: {}, label '{}'\n", printable_text(r.data), printable_text(r.label));
   std::vector<std::vector<std::string>> rows{
       {"rows", fmt::format("{} ({} for training, {} for validation{}, {} evaluated by {})", r.rows,
                            r.train_rows, r.validation_rows, r.folds.empty() ? "" : " per fold",
@@ -55,7 +63,7 @@ std::string summary_section(const TrainingReport& r) {
   };
   for (auto& row : rows) row[0] += ":";
   text += format_table(rows, false);
-  for (const std::string& note : r.notes) text += "  note: " + note + "\n";
+  for (const std::string& note : r.notes) text += "  note: " + printable_text(note) + "\n";
   return text;
 }
 

@@ -10,6 +10,7 @@
 #include "damo/runtime/error.h"
 #include "segment/column_types.h"
 #include "segment/random.h"
+#include "text_util.h"
 
 namespace segment {
 
@@ -36,15 +37,18 @@ std::map<int, std::vector<std::size_t>> positions_by_class(const std::vector<int
 
 Labels encode_labels(const Table& table, std::size_t label_column) {
   const Column& column = table.columns.at(label_column);
-  // In a column of numbers, "1", "1.0" and "01" are one segment, named "1".
+  // In a column of numbers, "1", "1.0" and "01" are one segment, named "1". An integer of
+  // magnitude 2^53 or more, where doubles skip integers, keeps its own text, so that
+  // distinct large codes stay distinct.
   bool numeric = std::all_of(column.cells.begin(), column.cells.end(), [](const std::string& cell) {
     return is_missing(cell) || parse_number(cell).has_value();
   });
   auto segment_of = [numeric](const std::string& cell) {
     if (!numeric) return cell;
     double value = *parse_number(cell) + 0.0;  // -0 becomes 0
-    if (value == std::round(value) && std::abs(value) < 1e15) return fmt::format("{:.0f}", value);
-    return fmt::format("{}", value);
+    if (value != std::round(value)) return fmt::format("{}", value);
+    if (std::abs(value) < 9007199254740992.0) return fmt::format("{:.0f}", value);
+    return trim(cell);
   };
   std::map<std::string, std::size_t> counts;
   for (const std::string& cell : column.cells)

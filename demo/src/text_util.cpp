@@ -61,7 +61,9 @@ std::string printable_text(std::string_view text, bool keep_layout) {
     auto byte = static_cast<unsigned char>(text[at]);
     if (byte >= 0x80) {
       std::size_t length = damo::utf8_sequence_length(text, at);
-      if (length == 0) {
+      // U+0080 to U+009F, encoded C2 80 to C2 9F, are C1 control characters.
+      bool c1_control = length == 2 && byte == 0xC2 && static_cast<unsigned char>(text[at + 1]) < 0xA0;
+      if (length == 0 || c1_control) {
         out += fmt::format("\\x{:02x}", byte);
         continue;
       }
@@ -69,7 +71,7 @@ std::string printable_text(std::string_view text, bool keep_layout) {
       at += length - 1;
       continue;
     }
-    bool layout = byte == '\n' || byte == '\r' || byte == '\t' || byte == 0x1b;
+    bool layout = byte == '\n' || byte == '\t';
     if ((byte >= 0x20 && byte != 0x7f) || (keep_layout && layout)) {
       out += static_cast<char>(byte);
       continue;

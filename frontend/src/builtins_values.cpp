@@ -180,11 +180,17 @@ Value make_random(Args& a, bool normal) {
 
 Value make_shared_variable(Args& a) {
   std::string name = a.string("name");
-  // Printed expressions show the name as it is, so it must read back as this variable.
+  // Printed expressions show the name as it is, so it must read back as this variable: a
+  // plain name that no builtin, dtype or none takes.
   if (!is_plain_name(name))
     a.fail("name", fmt::format("the shared variable name '{}' is not a plain name; use letters, "
                                "digits and underscores, starting with a letter or underscore, "
                                "and no keyword",
+                               name));
+  bool dtype_word = parse_dtype(name) && dtype_name(*parse_dtype(name)) == name;
+  if (builtin_table().find(name) != nullptr || dtype_word || name == "none")
+    a.fail("name", fmt::format("the shared variable name '{}' names a builtin, a dtype or none, so "
+                               "printed expressions would not read back; choose another name",
                                name));
   Expr value = a.tensor("value");
   Tensor initial = a.interpreter().constant_value(value, a.offset("value"));

@@ -181,18 +181,18 @@ void CommandRunner::compile_and_print(bool assembly) {
 void CommandRunner::dot() {
   std::string_view text = trim(argument_text());
   // A comment after the file name is not part of it, unless the '#' is inside a string.
-  bool quoted = false;
+  char quote = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '"') quoted = !quoted;
-    if (text[i] == '#' && !quoted) {
+    if ((text[i] == '"' || text[i] == '\'') && (quote == 0 || quote == text[i])) quote = quote ? 0 : text[i];
+    if (text[i] == '#' && quote == 0) {
       text = trim(text.substr(0, i));
       break;
     }
   }
   // A quoted file name may hold spaces: :dot x + 1 "my graph.dot".
   std::size_t split = text.find_last_of(" \t");
-  if (text.size() >= 2 && text.back() == '"') {
-    std::size_t open = text.rfind('"', text.size() - 2);
+  if (text.size() >= 2 && (text.back() == '"' || text.back() == '\'')) {
+    std::size_t open = text.rfind(text.back(), text.size() - 2);
     if (open != std::string_view::npos && open > 0 && (text[open - 1] == ' ' || text[open - 1] == '\t'))
       split = open - 1;
   }
@@ -213,6 +213,11 @@ void CommandRunner::dot() {
   if (!parses(end) && parses(command_.argument_end))
     fail(":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
   std::string path = file_argument(text.substr(split + 1));
+  if (trim(path).empty()) fail(":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
+  if (path.front() == '"' || path.front() == '\'' || path.back() == '"' || path.back() == '\'')
+    fail(fmt::format(":dot's file name {} has an unmatched quote; quote the whole name, as in "
+                     "\"my graph.dot\"",
+                     path));
   Expr e = expression_argument(end);
   std::string graph = with_location(interpreter_, offset_, [&] { return to_dot({e}); });
   with_location(interpreter_, offset_, [&] { write_file_atomically(path, graph); });

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <sstream>
 
 #include "damo/runtime/io.h"
 
@@ -207,8 +209,21 @@ Tensor load_npy(const std::string& path) {
   // The elements are read straight into the tensor, so a large file is never held twice.
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(EISDIR)));
   in.seekg(0, std::ios::end);
-  auto file_size = static_cast<std::size_t>(in.tellg());
+  std::streamoff end = in.tellg();
+  // A pipe cannot seek. It is read whole from the stream already open, because opening it
+  // again would wait for another writer.
+  if (end < 0) {
+    in.clear();
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    if (in.bad()) throw UserError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+    return parse_npy(bytes.str(), path);
+  }
+  auto file_size = static_cast<std::size_t>(end);
   in.seekg(0);
   // Headers are at most 4 GiB by format, but real ones are a few hundred bytes; this reads
   // up to 64 KiB first and the rest of a longer header when it says so.

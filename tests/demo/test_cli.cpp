@@ -198,7 +198,7 @@ TEST_CASE("cli writes held-out predictions with the identifier column") {
   // line column.
   std::string renamed = dir + "/renamed.csv";
   std::string numbered = "line,a,label\n";
-  for (int i = 0; i < 30; ++i) numbered += fmt::format("{},{},{}\n", 500 + 7 * i, i % 3, "xy"[i % 2]);
+  for (int i = 0; i < 30; ++i) numbered += fmt::format("{},{},{}\n", 500 + i, i % 3, "xy"[i % 2]);
   write_text(renamed, numbered);
   Run line_id = run({"train", "--data", renamed, "--label", "label", "--predictions",
                      dir + "/renamed_held.csv", "--epochs", "1", "--quiet"});
@@ -388,6 +388,15 @@ TEST_CASE("cli data errors shorten long cells") {
   Run run_raw = run({"train", "--data", dir + "/raw.csv", "--label", "label", "--quiet"});
   CHECK(run_raw.status == 1);
   CHECK(contains(run_raw.err, "line 2, column 'b': '12\\xff' is not a number"));
+
+  // Terminal control sequences in a cell are escaped in the error, as are C1 controls.
+  std::string control = "a,b,label\n1,\"\x1b[2J\r\nX\xc2\x9b\",x\n";
+  for (int i = 0; i < 24; ++i) control += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
+  write_text(dir + "/control.csv", control);
+  Run run_control = run({"train", "--data", dir + "/control.csv", "--label", "label", "--quiet"});
+  CHECK(run_control.status == 1);
+  CHECK(contains(run_control.err, "'\\x1b[2J\\r\\nX\\xc2\\x9b' is not a number"));
+  CHECK(run_control.err.find('\x1b') == std::string::npos);
 }
 
 TEST_CASE("cli survives an unwritable stderr") {

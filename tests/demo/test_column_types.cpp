@@ -84,7 +84,7 @@ TEST_CASE("identifier names") {
 TEST_CASE("distinct integer column is an identifier") {
   std::string text = "code,amount\n";
   for (int i = 0; i < 25; ++i)
-    text += std::to_string(1000 + 7 * i) + "," + std::to_string(i % 5) + "\n";
+    text += std::to_string(1000 + (i * 7) % 25) + "," + std::to_string(i % 5) + "\n";
   Table t = parse_csv(text, "ids.csv");
   CHECK(is_id_column(t, 0, ColumnKind::Numeric));
   CHECK_FALSE(is_id_column(t, 1, ColumnKind::Numeric));
@@ -95,14 +95,18 @@ TEST_CASE("distinct integer column is an identifier") {
 }
 
 TEST_CASE("distinct amounts in a small table are features") {
-  // Shuffled 1..30 numbers the rows; distinct spending amounts in any order do not.
-  std::string text = "shuffled,spend,sparse\n";
+  // Shuffled 1..30 numbers the rows. Distinct amounts do not, in any order, and neither do
+  // 30 distinct ages, sorted or not, nor increasing codes with gaps.
+  std::string text = "shuffled,spend,sparse,age,sorted_spend,gapped\n";
   for (int i = 0; i < 30; ++i)
-    text += fmt::format("{},{},{}\n", (i * 7) % 30 + 1, 100 + (i * 37) % 900 * 13, 1000 * ((i * 11) % 30));
+    text += fmt::format("{},{},{},{},{},{}\n", (i * 7) % 30 + 1, 100 + (i * 37) % 900 * 13,
+                        1000 * ((i * 11) % 30), 20 + (i * 13) % 31 * 2 % 60, 50 + i * i, 500 + 7 * i);
   Table t = parse_csv(text, "amounts.csv");
   CHECK(is_id_column(t, 0, ColumnKind::Numeric));
-  CHECK_FALSE(is_id_column(t, 1, ColumnKind::Numeric));
-  CHECK_FALSE(is_id_column(t, 2, ColumnKind::Numeric));
+  for (std::size_t c = 1; c < 6; ++c) {
+    CAPTURE(t.columns[c].name);
+    CHECK_FALSE(is_id_column(t, c, ColumnKind::Numeric));
+  }
 
   // The first 60 customers of the wholesale table: four spending columns hold distinct
   // integers there, and all six stay features.

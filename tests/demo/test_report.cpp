@@ -43,6 +43,11 @@ TEST_CASE("table cells show line breaks and raw bytes as escapes") {
   CHECK(table == "  note  multi\\nline  12\\xff  tab\\there  caf\xc3\xa9\n");
 }
 
+TEST_CASE("table widths count characters, not bytes") {
+  std::string table = format_table({{"name", "n"}, {"Zo\xc3\xab", "1"}, {"Zoe", "22"}}, true);
+  CHECK(table == "  name   n\n  Zo\xc3\xab    1\n  Zoe   22\n");
+}
+
 TEST_CASE("text report holds scores, baseline and matrix") {
   std::string text = format_report(sample_report());
   CHECK(contains(text, "damo-segment: data/w.csv, label 'Channel'"));

@@ -131,6 +131,13 @@ TEST_CASE("numeric labels written differently are one segment") {
   CHECK(labels.segments == std::vector<std::string>{"0", "1", "2", "2.5"});
   CHECK(labels.classes == std::vector<int>{1, 1, 1, 2, 2, 0, 0, 3, 3});
 
+  // Integers beyond 2^53 keep their text, so distinct large codes stay distinct.
+  Table large = parse_csv("x,label\n1,9007199254740993\n2,9007199254740993\n3,9007199254740992\n"
+                          "4,9007199254740992\n5,12345678901234567891\n6,12345678901234567891\n",
+                          "large.csv");
+  CHECK(encode_labels(large, 1).segments ==
+        std::vector<std::string>{"9007199254740992", "9007199254740993", "12345678901234567891"});
+
   // Text labels keep their spelling.
   Table text = parse_csv("x,label\n1,a\n2,a\n3,1\n4,1.0\n5,1\n6,1.0\n", "text.csv");
   CHECK(encode_labels(text, 1).segments == std::vector<std::string>{"1", "1.0", "a"});

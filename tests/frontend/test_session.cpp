@@ -226,7 +226,7 @@ TEST_CASE("session input declarations") {
 
 TEST_CASE("session shared variable names read back") {
   // A name printed in an expression must parse as the same variable.
-  for (const char* name : {"b - 1", "", "1W", "W.1", "and", "nan", "a b"}) {
+  for (const char* name : {"b - 1", "", "1W", "W.1", "and", "nan", "a b", "f32", "sum", "none"}) {
     CAPTURE(name);
     auto e = error_of(fmt::format("c = shared(\"{}\", [5.0])", name));
     CHECK(e.thrown);
@@ -388,12 +388,18 @@ TEST_CASE("session dot command writes a file") {
   CHECK(output("x = vector(f32)\n:dot x " + plain + " # the graph") == "wrote " + plain);
   CHECK(damo::testing::read_text(plain).starts_with("digraph"));
   std::remove(plain.c_str());
-  // A quoted file name may hold spaces.
+  // A quoted file name may hold spaces, in double or single quotes.
   std::string spaced = std::string(DAMO_BINARY_DIR) + "/tests/session dot spaced.dot";
   std::remove(spaced.c_str());
   CHECK(output("x = vector(f32)\n:dot x + 1 \"" + spaced + "\"") == "wrote " + spaced);
   CHECK(damo::testing::read_text(spaced).starts_with("digraph"));
   std::remove(spaced.c_str());
+  CHECK(output("x = vector(f32)\n:dot x + 1 '" + spaced + "'") == "wrote " + spaced);
+  std::remove(spaced.c_str());
+  CHECK(error_of("x = vector(f32)\n:dot x + 1 \"\"").message ==
+        ":dot needs a file name after the expression, as in :dot x + 1 graph.dot");
+  CHECK(error_of("x = vector(f32)\n:dot x + 1 \"open.dot").message.starts_with(
+      ":dot's file name \"open.dot has an unmatched quote"));
 }
 
 TEST_CASE("session load command") {

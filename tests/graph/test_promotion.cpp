@@ -287,4 +287,15 @@ TEST_CASE("ops take C++ numbers as weak literals") {
   CHECK(values(clip(i, -5, x)) == std::vector<double>{-5, 0, 2.5});
   CHECK(values(clip(x, -1.0, 2)) == std::vector<double>{-1, 0, 2});
   CHECK(clip(i, 0, 3).dtype() == I32);
+
+  // Integers beyond 2^53 stay exact with an i64 tensor; beyond int64 they are an error.
+  Expr l = g.input("l", I64, {1});
+  Feeds zero{{"l", Tensor::zeros(I64, {1})}};
+  CHECK(evaluate(maximum(l, 9007199254740993LL), zero).get_int64(0) == 9007199254740993LL);
+  CHECK(evaluate(l + 9007199254740993LL, zero).get_int64(0) == 9007199254740993LL);
+  CHECK(evaluate(where(l == 0, l, 9007199254740993LL), zero).get_int64(0) == 0);
+  CHECK_THROWS_WITH_AS(maximum(l, 18446744073709551615ULL),
+                       "the integer literal 18446744073709551615 does not fit in int64, the widest "
+                       "integer dtype; pass a smaller value or a float",
+                       UserError);
 }

@@ -2,11 +2,13 @@
 // layout NumPy writes (versions 1.0, 2.0 and 3.0, big-endian, Fortran order), and the
 // errors for damaged files.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <thread>
 #include <string>
 
 #include "damo/runtime/io.h"
@@ -271,6 +273,30 @@ TEST_CASE("npy truncated files") {
                              std::string(8, '\0'));
   CHECK(npy_error(v2.substr(0, 11)) == "invalid .npy file 'test.npy': truncated header");
   CHECK(npy_error(valid) == "<no error>");
+}
+
+TEST_CASE("npy load from a pipe and from a folder") {
+  // A pipe cannot seek, so load_npy reads it whole, as from <(cat file.npy) in a shell.
+  Tensor original = Tensor::from_list({1.5, -2, 3});
+  std::string fifo = temp_path("pipe");
+  std::remove(fifo.c_str());
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out << serialize_npy(original);
+  });
+  Tensor loaded = load_npy(fifo);
+  writer.join();
+  CHECK(loaded.bitwise_equals(original));
+  std::remove(fifo.c_str());
+
+  std::string folder_message;
+  try {
+    load_npy(std::string(DAMO_BINARY_DIR));
+  } catch (const UserError& e) {
+    folder_message = e.what();
+  }
+  CHECK(folder_message == fmt::format("cannot read '{}': Is a directory", DAMO_BINARY_DIR));
 }
 
 TEST_CASE("npy header claiming more data than the file holds fails before allocating") {

@@ -55,8 +55,8 @@ bool is_id_name(std::string_view name);
 inline constexpr std::size_t kMinRowsForDistinctIdRule = 20;
 
 /// True when the column looks like a row identifier: is_id_name(), or a numeric column of
-/// at least kMinRowsForDistinctIdRule rows whose cells are all filled, integer and distinct,
-/// and either increase down the table or span at most twice the row count.
+/// at least kMinRowsForDistinctIdRule rows whose cells are distinct integers that fill a
+/// range of the row count (a permutation of a..a+n-1).
 bool is_id_column(const Table& table, std::size_t column, ColumnKind kind);
 
 }  // namespace segment

@@ -4,6 +4,10 @@
 // x's float32. Comparisons build boolean expressions; use node() to compare identity.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -24,7 +28,8 @@ class Expr {
   Expr(const Node* node) : node_(node) {}
   /// A C++ number is not an Expr: a literal needs a graph and a dtype to take. Without this
   /// constructor a literal 0 would convert to a null node pointer, so maximum(x, 0) would
-  /// compile and then fail at run time with "operand 2 is undefined".
+  /// compile and then fail at run time with "operand 2 is undefined". It also rejects
+  /// std::vector<Expr>{n} and Expr e = NULL; write std::vector<Expr>(n) and nullptr.
   template <Number T>
   Expr(T) {
     static_assert(kAlwaysFalse<T>,
@@ -59,10 +64,22 @@ class Expr {
 
 /// A weak literal for value in the graph of like.
 template <Number T> Expr literal_like(const Expr& like, T value) {
-  if constexpr (std::is_same_v<T, bool>)
+  if constexpr (std::is_same_v<T, bool>) {
     return like.graph().weak_constant(Tensor::scalar(DType::Bool, value ? 1.0 : 0.0));
-  else
-    return like.graph().literal(static_cast<double>(value), std::is_integral_v<T>);
+  } else if constexpr (std::is_integral_v<T>) {
+    // Stored as int64 directly: a double would round integers beyond 2^53.
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (value > static_cast<T>(std::numeric_limits<std::int64_t>::max()))
+        throw UserError(fmt::format("the integer literal {} does not fit in int64, the widest "
+                                    "integer dtype; pass a smaller value or a float",
+                                    value));
+    }
+    Tensor exact = Tensor::empty(DType::Int64, {});
+    exact.data<std::int64_t>()[0] = static_cast<std::int64_t>(value);
+    return like.graph().weak_constant(exact);
+  } else {
+    return like.graph().literal(static_cast<double>(value), false);
+  }
 }
 
 Expr add(Expr a, Expr b);
