@@ -372,28 +372,26 @@ TEST_CASE("cli notes a training loss that ran away") {
 
 TEST_CASE("cli data errors shorten long cells") {
   std::string dir = temp_dir("cli_long_cell");
-  std::string text = "a,b,label\n1," + std::string(100000, '7') + ",x\n";
-  for (int i = 0; i < 24; ++i) text += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
-  write_text(dir + "/long.csv", text);
-  Run run_long = run({"train", "--data", dir + "/long.csv", "--label", "label", "--quiet"});
+  // Trains on a table whose first row has cell in column b, followed by 24 good rows.
+  auto train_with_cell = [&dir](const std::string& name, const std::string& cell) {
+    std::string text = "a,b,label\n1," + cell + ",x\n";
+    for (int i = 0; i < 24; ++i) text += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
+    write_text(dir + "/" + name, text);
+    return run({"train", "--data", dir + "/" + name, "--label", "label", "--quiet"});
+  };
+  Run run_long = train_with_cell("long.csv", std::string(100000, '7'));
   CHECK(run_long.status == 1);
   CHECK(contains(run_long.err, "line 2, column 'b': '7777777777777777777777777777777777777777... (100000 characters)' "
                                "is out of the range of a 64-bit float"));
   CHECK(run_long.err.size() < 1000);
 
   // A byte that is not UTF-8 reaches the terminal as an escape, not raw.
-  std::string raw = "a,b,label\n1,12\xff,x\n";
-  for (int i = 0; i < 24; ++i) raw += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
-  write_text(dir + "/raw.csv", raw);
-  Run run_raw = run({"train", "--data", dir + "/raw.csv", "--label", "label", "--quiet"});
+  Run run_raw = train_with_cell("raw.csv", "12\xff");
   CHECK(run_raw.status == 1);
   CHECK(contains(run_raw.err, "line 2, column 'b': '12\\xff' is not a number"));
 
   // Terminal control sequences in a cell are escaped in the error, as are C1 controls.
-  std::string control = "a,b,label\n1,\"\x1b[2J\r\nX\xc2\x9b\",x\n";
-  for (int i = 0; i < 24; ++i) control += std::to_string(i) + "," + std::to_string(i * 2) + "," + "xy"[i % 2] + "\n";
-  write_text(dir + "/control.csv", control);
-  Run run_control = run({"train", "--data", dir + "/control.csv", "--label", "label", "--quiet"});
+  Run run_control = train_with_cell("control.csv", "\"\x1b[2J\r\nX\xc2\x9b\"");
   CHECK(run_control.status == 1);
   CHECK(contains(run_control.err, "'\\x1b[2J\\r\\nX\\xc2\\x9b' is not a number"));
   CHECK(run_control.err.find('\x1b') == std::string::npos);
