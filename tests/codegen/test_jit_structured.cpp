@@ -44,6 +44,39 @@ TEST_CASE("jit reductions with NaN and ties") {
   check_jit_matches_reference({x}, outputs, {value}, "NaN and ties");
 }
 
+TEST_CASE("jit argmax and argmin of long rows with ties, NaN, zeros and infinities") {
+  // Rows long enough for vector loops, along the contiguous axis and along axis 0 with a
+  // short (4) and a long (300) row stride, which take different code paths.
+  std::mt19937_64 rng(5);
+  double nan = std::nan("");
+  double inf = std::numeric_limits<double>::infinity();
+  for (Dims shape : {Dims{37, 4}, Dims{4, 37}, Dims{300, 300}, Dims{3, 1001}}) {
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Bool}) {
+      Graph g;
+      Expr x = g.input("x", dtype, Shape::from_dims(shape));
+      Tensor value = random_tensor(dtype, shape, rng);
+      std::int64_t n = value.numel();
+      if (is_float(dtype)) {
+        // Ties of the largest value, signed zeros, infinities and a NaN late in the data.
+        for (std::int64_t i = 0; i < n; i += 7) value.set_double(i, 9.0);
+        for (std::int64_t i = 3; i < n; i += 11) value.set_double(i, i % 2 ? -0.0 : 0.0);
+        for (std::int64_t i = 5; i < n; i += 13) value.set_double(i, i % 2 ? inf : -inf);
+        value.set_double(n - 2, nan);
+        value.set_double(n / 2, nan);
+      } else if (dtype == DType::Int32) {
+        for (std::int64_t i = 0; i < n; i += 5) value.set_double(i, 1000);
+      }
+      std::vector<Expr> outputs;
+      for (Axes axes : {Axes(), Axes(0), Axes(1)}) {
+        outputs.push_back(argmax(x, axes));
+        outputs.push_back(argmin(x, axes));
+      }
+      check_jit_matches_reference({x}, outputs, {value},
+                                  fmt::format("{} {}", dtype_name(dtype), dims_to_string(shape)));
+    }
+  }
+}
+
 TEST_CASE("jit float32 sum of ten million values is accurate") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {"n"});
