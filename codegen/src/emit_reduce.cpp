@@ -363,7 +363,7 @@ class ReductionEmitter {
                     first);
       b.CreateStore(b.CreateAdd(p, f_.constant(1)), position);
     });
-    // No position (an empty reduction) gives -1, as the single pass did.
+    // No position (an empty reduction) gives -1, as in the single pass.
     Value* index = b.CreateLoad(f_.i64(), first);
     return b.CreateSelect(b.CreateICmpEQ(index, none), f_.constant(-1), index);
   }

@@ -11,6 +11,7 @@
 #include <shared_mutex>
 
 #include "damo/runtime/thread_pool.h"
+#include "allocation.h"
 
 namespace damo {
 
@@ -108,7 +109,7 @@ struct Executable::Workspace {
     std::free(memory);
     memory = nullptr;
     bytes = 0;
-    void* fresh = std::aligned_alloc(kAlignment, align_up(wanted));
+    void* fresh = detail::allocate_buffer(wanted);
     if (fresh == nullptr)
       throw RuntimeError(fmt::format("out of memory: cannot allocate a workspace of {} bytes",
                                      wanted));

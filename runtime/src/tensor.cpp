@@ -10,11 +10,11 @@
 #include <limits>
 #include <new>
 
+#include "allocation.h"
+
 namespace damo {
 
 namespace {
-
-constexpr std::size_t kAlignment = 64;
 
 // Maximum number of elements printed in full; larger tensors show their edges only.
 constexpr std::int64_t kPrintThreshold = 1000;
@@ -86,10 +86,7 @@ Tensor Tensor::empty(DType dtype, Dims shape) {
     throw UserError(fmt::format("cannot allocate a {} tensor of shape {}: too many bytes",
                                 dtype_name(dtype), dims_to_string(shape)));
   std::size_t bytes = static_cast<std::size_t>(count) * element;
-  // aligned_alloc needs a size that is a multiple of the alignment, and never zero here.
-  std::size_t padded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (padded == 0) padded = kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, padded);
+  void* memory = detail::allocate_buffer(bytes);
   if (memory == nullptr)
     throw RuntimeError(fmt::format("out of memory: cannot allocate {} bytes for a {} tensor of "
                                    "shape {}",
