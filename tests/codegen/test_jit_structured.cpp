@@ -1,5 +1,6 @@
 // Reductions, matrix products, layout ops and neural-network ops compiled by the JIT
 // against the reference evaluator.
+#include "damo/runtime/thread_pool.h"
 #include "jit_check.h"
 
 using namespace damo;
@@ -189,6 +190,51 @@ TEST_CASE("jit fused matmul with bias, activation and transposes") {
       }
     }
   }
+}
+
+TEST_CASE("jit matrix-vector products through BLAS") {
+  // Sizes above the BLAS threshold with one output column or one output row, which run as
+  // gemv, in every transpose combination, with and without a bias and an activation, at
+  // one and two threads.
+  std::mt19937_64 rng(25);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+          Graph g;
+          // One output column: op(A) is 300 x 200, op(B) is 200 x 1.
+          Expr a = g.input("a", dtype, ta ? Shape{200, 300} : Shape{300, 200});
+          Expr column = g.input("column", dtype, tb ? Shape{1, 200} : Shape{200, 1});
+          Expr v = g.input("v", dtype, {200});
+          // One output row: op(R) is 1 x 300, op(B) is 300 x 200.
+          Expr row = g.input("row", dtype, ta ? Shape{300, 1} : Shape{1, 300});
+          Expr b = g.input("b", dtype, tb ? Shape{200, 300} : Shape{300, 200});
+          Expr w = g.input("w", dtype, {300});
+          Expr bias = g.input("bias", dtype, {200});
+          std::vector<Expr> outputs = {
+              fused_matmul(a, column, Expr(), OpKind::Param, ta, tb),
+              fused_matmul(a, v, Expr(), OpKind::Param, ta, false),
+              fused_matmul(row, b, Expr(), OpKind::Param, ta, tb),
+              fused_matmul(w, b, bias, OpKind::Tanh, false, tb),
+          };
+          std::vector<Tensor> arguments = {
+              random_tensor(dtype, ta ? Dims{200, 300} : Dims{300, 200}, rng),
+              random_tensor(dtype, tb ? Dims{1, 200} : Dims{200, 1}, rng),
+              random_tensor(dtype, {200}, rng),
+              random_tensor(dtype, ta ? Dims{300, 1} : Dims{1, 300}, rng),
+              random_tensor(dtype, tb ? Dims{200, 300} : Dims{300, 200}, rng),
+              random_tensor(dtype, {300}, rng),
+              random_tensor(dtype, {200}, rng)};
+          check_jit_matches_reference({a, column, v, row, b, w, bias}, outputs, arguments,
+                                      fmt::format("matrix-vector {} ta={} tb={} threads={}", dtype_name(dtype),
+                                                  ta, tb, threads),
+                                      dtype == DType::Float32 ? 1e-4 : -1);
+        }
+      }
+    }
+  }
+  set_num_threads(0);  // back to the default
 }
 
 TEST_CASE("jit layout ops") {
