@@ -272,6 +272,89 @@ RowStats row_log_sum_exp(FunctionBuilder& f, llvm::Type* type, Value* length, co
   return {shift, log_sum};
 }
 
+// Softmax over an axis that is not the last one. A lane (one softmax) reads its elements
+// `inner` apart, so lanes are taken in tiles of consecutive inner positions: each pass walks
+// the axis once and updates the whole tile's contiguous elements, which vectorizes and
+// reads memory in order. One lane at a time read a 2048 x 2048 float32 matrix column by
+// column, three times, and took 8 to 10 times as long as NumPy for softmax over axis 0.
+void emit_softmax_tiles(FunctionBuilder& f, const Kernel& kernel, const RowShape& rows, llvm::Type* type,
+                        bool log_form) {
+  constexpr std::int64_t kTile = 64;
+  auto& b = f.b;
+  llvm::Type* wide = type->isFloatTy() ? b.getDoubleTy() : type;
+  auto tile_buffer = [&](llvm::Type* element) { return entry_alloca(f, llvm::ArrayType::get(element, kTile)); };
+  llvm::AllocaInst* shifts = tile_buffer(type);
+  llvm::AllocaInst* sums = tile_buffer(wide);
+  llvm::AllocaInst* log_sums = tile_buffer(type);
+  auto slot = [&](llvm::AllocaInst* buffer, Value* l) {
+    return b.CreateInBoundsGEP(buffer->getAllocatedType(), buffer, {f.constant(0), l});
+  };
+
+  llvm::BasicBlock* before = b.GetInsertBlock();
+  auto* header = llvm::BasicBlock::Create(f.context, "tile", f.function);
+  auto* body = llvm::BasicBlock::Create(f.context, "tile_body", f.function);
+  auto* exit = llvm::BasicBlock::Create(f.context, "tile_exit", f.function);
+  b.CreateBr(header);
+  b.SetInsertPoint(header);
+  llvm::PHINode* lane = b.CreatePHI(f.i64(), 2, "lane");
+  lane->addIncoming(f.begin, before);
+  b.CreateCondBr(b.CreateICmpSLT(lane, f.end), body, exit);
+
+  b.SetInsertPoint(body);
+  Value* o = b.CreateUDiv(lane, rows.inner);
+  Value* i = b.CreateURem(lane, rows.inner);
+  // The tile stays within one outer position and within this thread's lanes.
+  Value* count = b.CreateBinaryIntrinsic(
+      llvm::Intrinsic::smin, f.constant(kTile),
+      b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateSub(rows.inner, i), b.CreateSub(f.end, lane)));
+  Value* base = b.CreateAdd(b.CreateMul(b.CreateMul(o, rows.length), rows.inner), i);
+  auto offset = [&](Value* a, Value* l) { return b.CreateAdd(b.CreateAdd(base, b.CreateMul(a, rows.inner)), l); };
+
+  // Pass 1: the maximum of each lane, which propagates NaN.
+  f.loop(f.constant(0), count, [&](Value* l) { b.CreateStore(llvm::ConstantFP::getInfinity(type, true), slot(shifts, l)); });
+  f.loop(f.constant(0), rows.length, [&](Value* a) {
+    f.loop(f.constant(0), count, [&](Value* l) {
+      Value* x = f.load(kernel.inputs[0], offset(a, l));
+      Value* current = b.CreateLoad(type, slot(shifts, l));
+      b.CreateStore(b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, current, x), slot(shifts, l));
+    });
+  });
+  // With an infinite maximum, shift by 0 so that the infinities themselves reach exp.
+  f.loop(f.constant(0), count, [&](Value* l) {
+    Value* max = b.CreateLoad(type, slot(shifts, l));
+    Value* finite = b.CreateFCmpONE(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, max), llvm::ConstantFP::getInfinity(type));
+    b.CreateStore(b.CreateSelect(finite, max, fconst(f, type, 0.0)), slot(shifts, l));
+    b.CreateStore(fconst(f, wide, 0.0), slot(sums, l));
+  });
+  // Pass 2: the sum of exp(x - shift), accumulated in double for float32.
+  f.loop(f.constant(0), rows.length, [&](Value* a) {
+    f.loop(f.constant(0), count, [&](Value* l) {
+      Value* x = f.load(kernel.inputs[0], offset(a, l));
+      Value* e = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFSub(x, b.CreateLoad(type, slot(shifts, l))));
+      if (e->getType() != wide) e = b.CreateFPExt(e, wide);
+      b.CreateStore(b.CreateFAdd(b.CreateLoad(wide, slot(sums, l)), e), slot(sums, l));
+    });
+  });
+  // log_sum is +inf only when the lane contains +inf; the whole lane is NaN then, as for a
+  // NaN in the lane and as in the last-axis kernel.
+  f.loop(f.constant(0), count, [&](Value* l) {
+    Value* log_sum = b.CreateUnaryIntrinsic(llvm::Intrinsic::log, b.CreateFPCast(b.CreateLoad(wide, slot(sums, l)), type));
+    Value* infinite = b.CreateFCmpOEQ(log_sum, llvm::ConstantFP::getInfinity(type));
+    b.CreateStore(b.CreateSelect(infinite, llvm::ConstantFP::getNaN(type), log_sum), slot(log_sums, l));
+  });
+  // Pass 3: (x - shift) - log_sum, or its exp.
+  f.loop(f.constant(0), rows.length, [&](Value* a) {
+    f.loop(f.constant(0), count, [&](Value* l) {
+      Value* x = f.load(kernel.inputs[0], offset(a, l));
+      Value* shifted = b.CreateFSub(b.CreateFSub(x, b.CreateLoad(type, slot(shifts, l))), b.CreateLoad(type, slot(log_sums, l)));
+      f.store(kernel.output, offset(a, l), log_form ? shifted : b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted));
+    });
+  });
+  lane->addIncoming(b.CreateAdd(lane, count), b.GetInsertBlock());
+  b.CreateBr(header);
+  b.SetInsertPoint(exit);
+}
+
 Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
   const Node& node = *kernel.node;
   FunctionBuilder f(state, state.fresh_name(log_form ? "log_softmax" : "softmax"));
@@ -279,6 +362,13 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
   int axis = static_cast<int>(node.attr(0));
   RowShape rows = split_axis(f, node.shape(), axis);
   llvm::Type* type = value_type(f.context, node.dtype());
+  if (axis != node.rank() - 1) {
+    emit_softmax_tiles(f, kernel, rows, type, log_form);
+    f.finish();
+    std::vector<Dim> total(node.shape().begin(), node.shape().begin() + axis);
+    total.insert(total.end(), node.shape().begin() + axis + 1, node.shape().end());
+    return {f.function, total, {node.shape()[axis]}};
+  }
   f.loop(f.begin, f.end, [&](Value* lane) {
     Value* o = b.CreateUDiv(lane, rows.inner);
     Value* i = b.CreateURem(lane, rows.inner);

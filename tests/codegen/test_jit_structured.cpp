@@ -287,6 +287,38 @@ TEST_CASE("jit gradient scatter ops") {
                               "scatter ops");
 }
 
+TEST_CASE("jit softmax over a leading axis in tiles of lanes") {
+  // Inner sizes below, at and above the 64-lane tile, so that tiles are whole, partial and
+  // clipped where a thread's or a row block's lanes end; lanes with NaN, +inf, -inf and only
+  // -inf; one and two threads.
+  std::mt19937_64 rng(27);
+  double inf = std::numeric_limits<double>::infinity();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      for (Dims shape : {Dims{3, 5, 7}, Dims{4, 3, 64}, Dims{5, 2, 130}, Dims{17, 1, 65}}) {
+        Graph g;
+        Expr z = g.input("z", dtype, Shape::from_dims(shape));
+        Tensor logits = random_tensor(dtype, shape, rng, -5, 5);
+        std::int64_t inner = shape[2];
+        // Lanes of softmax over axis 0 are (j, k) positions; element (a, j, k) is at
+        // a * shape[1] * inner + j * inner + k.
+        logits.set_double(1 * shape[1] * inner + 1, std::nan(""));
+        logits.set_double(2 * shape[1] * inner + 2, inf);
+        logits.set_double(0 * shape[1] * inner + 3, -inf);
+        for (std::int64_t a = 0; a < shape[0]; ++a) logits.set_double(a * shape[1] * inner + 4, -inf);
+        logits.set_double(0, 1000);
+        std::vector<Expr> outputs = {softmax(z, 0), log_softmax(z, 0), softmax(z, 1), log_softmax(z, 1)};
+        check_jit_matches_reference({z}, outputs, {logits},
+                                    fmt::format("softmax tiles {} {} threads={}", dtype_name(dtype),
+                                                dims_to_string(shape), threads),
+                                    dtype == DType::Float32 ? 1e-4 : -1);
+      }
+    }
+  }
+  set_num_threads(0);  // back to the default
+}
+
 TEST_CASE("jit softmax family and cross-entropies") {
   std::mt19937_64 rng(26);
   for (DType dtype : {DType::Float32, DType::Float64}) {
