@@ -585,6 +585,7 @@ class ReductionEmitter {
 }  // namespace
 
 Launch emit_reduction(ModuleState& state, const Kernel& kernel) {
+  if (std::optional<Launch> tiles = emit_logsumexp_tiles(state, kernel)) return *tiles;
   return ReductionEmitter(state, kernel).emit();
 }
 

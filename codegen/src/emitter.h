@@ -118,6 +118,9 @@ Launch emit_matmul(ModuleState& state, const Kernel& kernel);
 /// do not suit them (the caller then uses OpenBLAS or generic loops).
 std::optional<Launch> emit_small_matmul(ModuleState& state, const Kernel& kernel);
 Launch emit_neural_net(ModuleState& state, const Kernel& kernel);
+/// logsumexp over one axis that is not the last, in tiles of lanes as softmax over such an
+/// axis; nullopt for other reductions.
+std::optional<Launch> emit_logsumexp_tiles(ModuleState& state, const Kernel& kernel);
 
 /// A kernel emitted into some module, named by kernel_symbol(kernel).
 struct KernelLaunch {

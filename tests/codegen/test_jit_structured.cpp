@@ -287,7 +287,7 @@ TEST_CASE("jit gradient scatter ops") {
                               "scatter ops");
 }
 
-TEST_CASE("jit softmax over a leading axis in tiles of lanes") {
+TEST_CASE("jit softmax and logsumexp over a leading axis in tiles of lanes") {
   // Inner sizes below, at and above the 64-lane tile, so that tiles are whole, partial and
   // clipped where a thread's or a row block's lanes end; lanes with NaN, +inf, -inf and only
   // -inf; one and two threads.
@@ -308,7 +308,9 @@ TEST_CASE("jit softmax over a leading axis in tiles of lanes") {
         logits.set_double(0 * shape[1] * inner + 3, -inf);
         for (std::int64_t a = 0; a < shape[0]; ++a) logits.set_double(a * shape[1] * inner + 4, -inf);
         logits.set_double(0, 1000);
-        std::vector<Expr> outputs = {softmax(z, 0), log_softmax(z, 0), softmax(z, 1), log_softmax(z, 1)};
+        std::vector<Expr> outputs = {softmax(z, 0),       log_softmax(z, 0),         softmax(z, 1),
+                                     log_softmax(z, 1),   logsumexp(z, Axes(0)),     logsumexp(z, Axes(1), true),
+                                     logsumexp(z, Axes(-1))};
         check_jit_matches_reference({z}, outputs, {logits},
                                     fmt::format("softmax tiles {} {} threads={}", dtype_name(dtype),
                                                 dims_to_string(shape), threads),
