@@ -355,7 +355,7 @@ void emit_softmax_tiles(FunctionBuilder& f, const Kernel& kernel, const RowShape
     b.SetInsertPoint(exit);
     return;
   }
-  // log_sum is +inf only when the lane contains +inf; the whole lane is NaN then, as for a
+  // log_sum is +inf only when the lane contains +inf. The whole lane is NaN then, as for a
   // NaN in the lane and as in the last-axis kernel.
   f.loop(f.constant(0), count, [&](Value* l) {
     Value* log_sum = b.CreateUnaryIntrinsic(llvm::Intrinsic::log, b.CreateFPCast(b.CreateLoad(wide, slot(sums, l)), type));

@@ -382,8 +382,8 @@ std::string emit_machine_code(llvm::Module& module, llvm::TargetMachine& machine
   return std::string(buffer.begin(), buffer.end());
 }
 
-// The on-disk cache: one file per key holding a header and the object code. Any problem
-// with the folder or an entry makes a compile skip the cache, never fail.
+// The on-disk cache: one file per key holding a header and the object code. A damaged,
+// foreign or unreadable entry and an unusable folder make a compile skip the cache.
 class DiskCache {
  public:
   /// Largest entry read or written. Object code of real functions is far smaller, and the

@@ -140,8 +140,8 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
                                    "choose another path", option, path, folder));
     if (!stream) {
       // Creating a file is the only sure test, because access() passes for root on /proc.
-      // O_TMPFILE makes a file without a name, which nothing can leave behind; a file system
-      // without it gets a named file that is removed at once.
+      // O_TMPFILE makes a file without a name, which nothing can leave behind. A file system
+      // without O_TMPFILE gets a named file that is removed at once.
       int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
       if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
         std::string probe = fmt::format("{}/.damo-segment-probe-{}", folder, ::getpid());

@@ -33,7 +33,7 @@ std::string count_of(std::size_t count, std::string_view noun);
 /// text safe to show on a terminal: each byte that is not part of well-formed UTF-8, and each
 /// control character (C0, DEL and C1), becomes \xNN (\n, \r and \t for line breaks and
 /// tabs). With keep_layout, line breaks and tabs pass through, for text whose layout is its
-/// own, such as a report; values from the data inside it need their own full escaping.
+/// own, such as a report. Values from the data inside such text need their own escaping.
 std::string printable_text(std::string_view text, bool keep_layout = false);
 
 /// Formats and writes printable_text(..., true) to stream without throwing: fmt::print throws

@@ -288,9 +288,9 @@ TEST_CASE("jit gradient scatter ops") {
 }
 
 TEST_CASE("jit softmax and logsumexp over a leading axis in tiles of lanes") {
-  // Inner sizes below, at and above the 64-lane tile, so that tiles are whole, partial and
-  // clipped where a thread's or a row block's lanes end; lanes with NaN, +inf, -inf and only
-  // -inf; one and two threads.
+  // Inner sizes below, at and above the 64-lane tile make tiles whole, partial and clipped
+  // where a thread's lanes end. Some lanes hold NaN, +inf, -inf or only -inf. The test runs
+  // at one and two threads.
   std::mt19937_64 rng(27);
   double inf = std::numeric_limits<double>::infinity();
   for (int threads : {1, 2}) {
@@ -301,7 +301,7 @@ TEST_CASE("jit softmax and logsumexp over a leading axis in tiles of lanes") {
         Expr z = g.input("z", dtype, Shape::from_dims(shape));
         Tensor logits = random_tensor(dtype, shape, rng, -5, 5);
         std::int64_t inner = shape[2];
-        // Lanes of softmax over axis 0 are (j, k) positions; element (a, j, k) is at
+        // Lanes of softmax over axis 0 are (j, k) positions. Element (a, j, k) is at
         // a * shape[1] * inner + j * inner + k.
         logits.set_double(1 * shape[1] * inner + 1, std::nan(""));
         logits.set_double(2 * shape[1] * inner + 2, inf);
