@@ -331,7 +331,8 @@ class ReductionEmitter {
   // reduced positions lie close together, two passes: the extreme value (max or min, which
   // propagate NaN), then the smallest position holding it. Each pass is a reduction the
   // vectorizer handles, where one pass that carries the best value and its index from
-  // element to element runs serially (4.6 ns per float32 element against 0.3 ns). Far
+  // element to element runs serially (4.6 ns per float32 element against 0.3 ns, over the
+  // rows of a 2048 x 2048 matrix at one thread). Far
   // apart positions (argmax over axis 0 of a wide matrix) keep the single pass, because
   // there each element costs a cache miss and a second pass would double them.
   Value* arg_extreme(const std::vector<Value*>& base) {

@@ -395,7 +395,7 @@ class DiskCache {
     if (dir.empty()) {
       if (const char* env = std::getenv("DAMO_CACHE_DIR"); env && *env) dir = env;
     }
-    // A folder the user named gets warnings; the default locations only log, because a
+    // A folder the user named gets warnings. The default locations only log, because a
     // read-only home folder is common and compiling works without a cache.
     explicit_ = !dir.empty();
     if (dir.empty()) {

@@ -56,7 +56,7 @@ void gemm_rows(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
   auto as_int = [](std::int64_t v) { return static_cast<int>(v); };
   // A product with one output column or one output row is a matrix-vector product.
   // OpenBLAS 0.3.21's gemm packs its operands even then, so A @ v of a 4096 x 4096 float64
-  // matrix ran at 4 GB/s. Its gemv streams the matrix once, at about 20 GB/s.
+  // matrix ran at 4 GB/s at one thread. Its gemv streams the matrix once, at about 20 GB/s.
   if (n == 1) {
     // op(B) is a column whose elements lie ldb apart, or 1 apart when B is a stored row.
     std::int64_t incx = transpose_b ? 1 : ldb;

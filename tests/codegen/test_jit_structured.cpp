@@ -45,9 +45,10 @@ TEST_CASE("jit reductions with NaN and ties") {
   check_jit_matches_reference({x}, outputs, {value}, "NaN and ties");
 }
 
-TEST_CASE("jit argmax and argmin of long rows with ties, NaN, zeros and infinities") {
-  // Rows long enough for vector loops, along the contiguous axis and along axis 0 with a
-  // short (4) and a long (300) row stride, which take different code paths.
+TEST_CASE("jit argmax and argmin of long rows") {
+  // Rows long enough for vector loops, with ties, NaN, signed zeros and infinities. They lie
+  // along the contiguous axis and along axis 0 with a short (4) and a long (300) row stride,
+  // which take different code paths.
   std::mt19937_64 rng(5);
   double nan = std::nan("");
   double inf = std::numeric_limits<double>::infinity();
@@ -287,7 +288,7 @@ TEST_CASE("jit gradient scatter ops") {
                               "scatter ops");
 }
 
-TEST_CASE("jit softmax and logsumexp over a leading axis in tiles of lanes") {
+TEST_CASE("jit softmax over a leading axis") {
   // Inner sizes below, at and above the 64-lane tile make tiles whole, partial and clipped
   // where a thread's lanes end. Some lanes hold NaN, +inf, -inf or only -inf. The test runs
   // at one and two threads.

@@ -194,22 +194,22 @@ TEST_CASE("cli writes held-out predictions with the identifier column") {
     CHECK(written.columns[1].cells[r] == fmt::format("C{}", 98 + line));
     CHECK(written.columns[2].cells[r] == ((line - 2) % 2 ? "y" : "x"));
   }
-  // An identifier column named "line" (distinct integers) does not repeat the name of the
-  // line column.
-  std::string renamed = dir + "/renamed.csv";
-  std::string numbered = "line,a,label\n";
-  for (int i = 0; i < 30; ++i) numbered += fmt::format("{},{},{}\n", 500 + i, i % 3, "xy"[i % 2]);
-  write_text(renamed, numbered);
+  // Writes a 30-row table whose identifier column, id_name, numbers the rows from first_id.
+  auto write_numbered = [&dir](const std::string& file, const std::string& id_name, int first_id) {
+    std::string text = id_name + ",a,label\n";
+    for (int i = 0; i < 30; ++i) text += fmt::format("{},{},{}\n", first_id + i, i % 3, "xy"[i % 2]);
+    write_text(dir + "/" + file, text);
+    return dir + "/" + file;
+  };
+  // An identifier column named "line" does not repeat the name of the line column.
+  std::string renamed = write_numbered("renamed.csv", "line", 500);
   Run line_id = run({"train", "--data", renamed, "--label", "label", "--predictions",
                      dir + "/renamed_held.csv", "--epochs", "1", "--quiet"});
   CHECK(line_id.status == 0);
   CHECK(read_text(dir + "/renamed_held.csv").rfind("line,line_id,actual,predicted,", 0) == 0);
 
   // predict renames an identifier column called "segment" the same way.
-  std::string segment_ids = dir + "/segment_ids.csv";
-  std::string by_segment = "segment,a,label\n";
-  for (int i = 0; i < 30; ++i) by_segment += fmt::format("{},{},{}\n", 40 + i, i % 3, "xy"[i % 2]);
-  write_text(segment_ids, by_segment);
+  std::string segment_ids = write_numbered("segment_ids.csv", "segment", 40);
   Run segment_train = run({"train", "--data", segment_ids, "--label", "label", "--model",
                            dir + "/segment_ids.model", "--epochs", "1", "--quiet"});
   CHECK(segment_train.status == 0);
