@@ -51,31 +51,78 @@ void scalar_once(FunctionBuilder& f, const std::function<void()>& body) {
   f.if_then(f.b.CreateICmpSLT(f.begin, f.end), body);
 }
 
+// An operand of an elementwise kernel: the node whose shape it has, and the slice when the
+// kernel reads a slice in place (the loads then go to the slice's operand).
+struct Operand {
+  const Node* node;
+  const Node* view;
+};
+
+// The output axis that a slice read in place cuts, and whether its step is not 1, which
+// leaves gaps between neighbouring elements of that axis.
+struct ViewCut {
+  int axis;
+  bool strided;
+};
+
 // Axis groups of an elementwise index space: adjacent axes with the same broadcast pattern
-// across operands merge into one, and axes of static size 1 disappear.
+// across operands merge into one, and axes of static size 1 disappear. The sliced axis of
+// a slice read in place starts a new group, because the slice's rows are a whole operand
+// row apart. When the step is not 1, the axis after it starts a new group too.
 struct Grouping {
   std::vector<std::vector<Dim>> group_dims;
   std::vector<std::vector<bool>> broadcast;  // [group][operand]
+  std::vector<int> last_axis;                // [group]: its innermost output axis
 };
 
-Grouping group_axes(const Shape& out, const std::vector<const Node*>& operands) {
+bool breaks_group(const std::vector<ViewCut>& cuts, int previous, int axis) {
+  return std::any_of(cuts.begin(), cuts.end(), [&](const ViewCut& cut) {
+    return (previous < cut.axis && cut.axis <= axis) ||
+           (cut.strided && previous <= cut.axis && cut.axis < axis);
+  });
+}
+
+Grouping group_axes(const Shape& out, const std::vector<Operand>& operands) {
   Grouping g;
   int rank = out.rank();
+  std::vector<ViewCut> cuts;
+  for (const Operand& operand : operands)
+    if (operand.view != nullptr)
+      cuts.push_back({static_cast<int>(operand.view->attr(0)) + rank - operand.node->rank(),
+                      operand.view->attr(3) != 1});
   for (int k = 0; k < rank; ++k) {
     if (out[k].is_static() && out[k].size() == 1) continue;
     std::vector<bool> pattern;
-    for (const Node* operand : operands) {
-      int axis = k - (rank - operand->rank());
-      pattern.push_back(axis < 0 || operand->shape()[axis] == Dim(1));
+    for (const Operand& operand : operands) {
+      int axis = k - (rank - operand.node->rank());
+      pattern.push_back(axis < 0 || operand.node->shape()[axis] == Dim(1));
     }
-    if (!g.broadcast.empty() && g.broadcast.back() == pattern) {
+    if (!g.broadcast.empty() && g.broadcast.back() == pattern &&
+        !breaks_group(cuts, g.last_axis.back(), k)) {
       g.group_dims.back().push_back(out[k]);
+      g.last_axis.back() = k;
       continue;
     }
     g.group_dims.push_back({out[k]});
     g.broadcast.push_back(pattern);
+    g.last_axis.push_back(k);
   }
   return g;
+}
+
+// The stride of each axis of a slice read in place, in elements of its operand, and the
+// offset of its first element there.
+struct ViewLayout {
+  std::vector<Value*> strides;
+  Value* base;
+};
+
+ViewLayout view_layout(FunctionBuilder& f, const Node& view) {
+  int axis = static_cast<int>(view.attr(0));
+  ViewLayout layout{contiguous_strides(f, view.input(0)->shape()), nullptr};
+  layout.base = f.b.CreateMul(f.constant(view.attr(1)), layout.strides[axis]);
+  layout.strides[axis] = f.b.CreateMul(layout.strides[axis], f.constant(view.attr(3)));
+  return layout;
 }
 
 /// Emits out = compute(loaded operands) over the output's shape with broadcasting.
@@ -83,8 +130,11 @@ Launch elementwise_kernel(ModuleState& state, const Kernel& kernel, const std::s
                           const std::function<Value*(FunctionBuilder&, const std::vector<Value*>&)>& compute) {
   FunctionBuilder f(state, state.fresh_name(stem));
   const Shape& out_shape = state.program.slot_nodes[kernel.output]->shape();
-  std::vector<const Node*> operands;
-  for (int slot : kernel.inputs) operands.push_back(state.program.slot_nodes[slot]);
+  std::vector<Operand> operands;
+  for (std::size_t j = 0; j < kernel.inputs.size(); ++j) {
+    const Node* view = kernel.views.empty() ? nullptr : kernel.views[j];
+    operands.push_back({view != nullptr ? view : state.program.slot_nodes[kernel.inputs[j]], view});
+  }
   Grouping g = group_axes(out_shape, operands);
   std::size_t groups = g.group_dims.size();
 
@@ -92,7 +142,17 @@ Launch elementwise_kernel(ModuleState& state, const Kernel& kernel, const std::s
   for (const auto& d : g.group_dims) dims.push_back(f.product(d));
   // Operand 0..n-1 are the inputs; the last is the output.
   std::vector<std::vector<Value*>> strides(operands.size() + 1, std::vector<Value*>(groups));
+  std::vector<Value*> start(operands.size() + 1, f.constant(0));
   for (std::size_t j = 0; j <= operands.size(); ++j) {
+    bool view = j < operands.size() && operands[j].view != nullptr;
+    if (view) {
+      ViewLayout layout = view_layout(f, *operands[j].view);
+      start[j] = layout.base;
+      int shift = out_shape.rank() - operands[j].node->rank();
+      for (std::size_t k = 0; k < groups; ++k)
+        strides[j][k] = g.broadcast[k][j] ? f.constant(0) : layout.strides[g.last_axis[k] - shift];
+      continue;
+    }
     Value* stride = f.constant(1);
     for (std::size_t k = groups; k-- > 0;) {
       bool broadcast = j < operands.size() && g.broadcast[k][j];
@@ -100,14 +160,13 @@ Launch elementwise_kernel(ModuleState& state, const Kernel& kernel, const std::s
       if (!broadcast) stride = f.b.CreateMul(stride, dims[k]);
     }
   }
-  std::vector<Value*> zero(operands.size() + 1, f.constant(0));
   auto body = [&](const std::vector<Value*>& offsets) {
     std::vector<Value*> args;
     for (std::size_t j = 0; j < operands.size(); ++j) args.push_back(f.load(kernel.inputs[j], offsets[j]));
     f.store(kernel.output, offsets.back(), compute(f, args));
   };
-  if (groups == 0) scalar_once(f, [&] { body(zero); });
-  else strided_nest(f, dims, strides, zero, body);
+  if (groups == 0) scalar_once(f, [&] { body(start); });
+  else strided_nest(f, dims, strides, start, body);
   f.finish();
 
   Launch launch{f.function, {}, {}};

@@ -348,18 +348,42 @@ class Lowering {
       slot_of_[node] = add_slot(BufferSlot::Kind::Constant, index, node);
       return;
     }
+    case OpKind::Slice:
+      // Gets a slot only when a consumer other than an elementwise kernel reads it.
+      deferred_slices_.insert(node);
+      return;
     default: break;
     }
     if (is_view(node->op())) {
-      slot_of_[node] = add_slot(BufferSlot::Kind::Alias, root_of(slot_of_.at(node->input(0))), node);
+      slot_of_[node] = add_slot(BufferSlot::Kind::Alias, root_of(slot_for(node->input(0))), node);
       return;
     }
+    add_kernel(node);
+  }
+
+  void add_kernel(const Node* node) {
     Kernel kernel;
     kernel.node = node;
+    bool reads_views = is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise;
+    for (const Node* input : node->inputs()) {
+      bool view = reads_views && deferred_slices_.count(input) != 0 && slot_of_.count(input) == 0;
+      kernel.inputs.push_back(slot_for(view ? input->input(0) : input));
+      kernel.views.push_back(view ? input : nullptr);
+    }
+    if (std::none_of(kernel.views.begin(), kernel.views.end(), [](const Node* v) { return v != nullptr; }))
+      kernel.views.clear();
     kernel.output = add_slot(BufferSlot::Kind::Temporary, 0, node);
-    for (const Node* input : node->inputs()) kernel.inputs.push_back(slot_of_.at(input));
     slot_of_[node] = kernel.output;
     program_.kernels.push_back(kernel);
+  }
+
+  // Returns the slot of node's value. A slice read only in place so far gets its kernel here.
+  int slot_for(const Node* node) {
+    auto it = slot_of_.find(node);
+    if (it != slot_of_.end()) return it->second;
+    DAMO_ASSERT(deferred_slices_.count(node) != 0, "node %" + std::to_string(node->id()) + " has no slot");
+    add_kernel(node);
+    return slot_of_.at(node);
   }
 
   // Adds a kernel that copies slot source into a new slot of the given kind.
@@ -375,7 +399,7 @@ class Lowering {
   }
 
   void bind_output(int index, const Node* node) {
-    int slot = slot_of_.at(node);
+    int slot = slot_for(node);
     BufferSlot& s = program_.spec.slots[slot];
     bool claimed = std::find(program_.spec.output_slots.begin(), program_.spec.output_slots.end(),
                              slot) != program_.spec.output_slots.end();
@@ -396,7 +420,7 @@ class Lowering {
       list.push_back(variable->shared());
       add_slot(BufferSlot::Kind::Shared, shared_index, variable);
     }
-    int slot = root_of(slot_of_.at(value));
+    int slot = root_of(slot_for(value));
     BufferSlot::Kind kind = program_.spec.slots[slot].kind;
     // A value that is not computed by a kernel of this call (a shared variable, argument or
     // constant) is copied first, so that no update reads memory another update writes.
@@ -425,6 +449,7 @@ class Lowering {
   Program program_;
   std::unordered_map<const Node*, int> argument_index_;
   std::unordered_map<const Node*, int> slot_of_;
+  std::unordered_set<const Node*> deferred_slices_;
 };
 
 std::string_view kind_name(BufferSlot::Kind kind) {
@@ -487,6 +512,8 @@ void enable_nan_guard(Program& program) {
     GuardedKernel guarded;
     guarded.kernel = static_cast<int>(k);
     guarded.output = kernel.output;
+    // A slice read in place is checked through its whole operand, so a non-finite value
+    // outside the slice also exempts the output.
     guarded.inputs = kernel.inputs;
     guarded.node.expression = node_label(*kernel.node);
     guarded.node.op = op_name(kernel.node->op());
@@ -505,9 +532,16 @@ std::string Program::to_string() const {
   }
   for (std::size_t k = 0; k < kernels.size(); ++k) {
     const Kernel& kernel = kernels[k];
+    std::vector<std::string> operands;
+    for (std::size_t j = 0; j < kernel.inputs.size(); ++j) {
+      const Node* view = kernel.views.empty() ? nullptr : kernel.views[j];
+      operands.push_back(view == nullptr ? std::to_string(kernel.inputs[j])
+                                         : fmt::format("{} sliced on axis {} {}:{}:{}", kernel.inputs[j],
+                                                       view->attr(0), view->attr(1), view->attr(2),
+                                                       view->attr(3)));
+    }
     out += fmt::format("kernel {}: slot {} = {}({})\n", k, kernel.output,
-                       kernel.copy ? "copy" : op_name(kernel.node->op()),
-                       fmt::join(kernel.inputs, ", "));
+                       kernel.copy ? "copy" : op_name(kernel.node->op()), fmt::join(operands, ", "));
   }
   if (spec.row_block_symbol >= 0) {
     std::vector<int> sums;

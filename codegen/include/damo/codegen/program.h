@@ -19,6 +19,10 @@ struct Kernel {
   std::vector<int> inputs;
   /// Copies inputs[0] into output instead of computing node.
   bool copy = false;
+  /// Slices read in place, one entry per input or none. Entry j is the Slice node that an
+  /// elementwise kernel reads as operand j, from the slot of the slice's operand; nullptr
+  /// for an operand read whole.
+  std::vector<const Node*> views;
 };
 
 struct Program {
@@ -43,7 +47,8 @@ void enable_nan_guard(Program& program);
 
 /// Lowers outputs and shared-variable updates (variable, value) to a Program whose
 /// arguments are inputs, in order. Reshapes, expand_dims, squeeze and stop_gradient reuse
-/// their operand's memory; every other op gets a kernel.
+/// their operand's memory. Elementwise kernels read a slice in place, so a slice gets its
+/// own kernel only when another consumer needs it. Every other op gets a kernel.
 Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
                          const std::vector<std::pair<Expr, Expr>>& updates);
 

@@ -1,0 +1,156 @@
+// Slices read in place: an elementwise kernel reads a slice straight from the slice's
+// operand, so the slice gets no kernel and no buffer of its own. These tests check the
+// lowering and, for every layout of a slice that the loops handle, the values against the
+// reference evaluator.
+#include <algorithm>
+#include <optional>
+
+#include "damo/codegen/program.h"
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+constexpr std::nullopt_t kAll = std::nullopt;
+
+// The ops of program's kernels, in order, with "copy" for a copy.
+std::vector<std::string> kernel_ops(const Program& program) {
+  std::vector<std::string> ops;
+  for (const Kernel& kernel : program.kernels)
+    ops.emplace_back(kernel.copy ? "copy" : op_name(kernel.node->op()));
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("slice views: an elementwise consumer reads the slice in place") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {9});
+  Program program = lower_to_program({x}, {slice(x, 0, 1, kAll) - slice(x, 0, kAll, -1)}, {});
+  INFO(program.to_string());
+
+  REQUIRE(program.kernels.size() == 1);
+  const Kernel& kernel = program.kernels[0];
+  CHECK(std::string(op_name(kernel.node->op())) == "sub");
+  REQUIRE(kernel.views.size() == 2);
+  REQUIRE(kernel.views[0] != nullptr);
+  REQUIRE(kernel.views[1] != nullptr);
+  CHECK(kernel.views[0]->attr(1) == 1);
+  CHECK(kernel.views[1]->attr(2) == 8);
+  // Both operands load from the argument's slot.
+  CHECK(kernel.inputs[0] == 0);
+  CHECK(kernel.inputs[1] == 0);
+  CHECK(program.to_string().find("0 sliced on axis 0 1:9:1") != std::string::npos);
+}
+
+TEST_CASE("slice views: other consumers get the slice in its own slot, once") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {4, 6});
+  Expr s = slice(x, 1, 1, 5);
+
+  // A reduction and an output need the slice's values in a buffer; the product reads it in
+  // place all the same.
+  Program program = lower_to_program({x}, {sum(s, Axes(1)), s * 2.0, s}, {});
+  INFO(program.to_string());
+  std::vector<std::string> ops = kernel_ops(program);
+  CHECK(std::count(ops.begin(), ops.end(), "slice") == 1);
+  CHECK(ops.front() == "slice");
+  const Kernel* product = nullptr;
+  for (const Kernel& kernel : program.kernels)
+    if (!kernel.copy && kernel.node->op() == OpKind::Mul) product = &kernel;
+  REQUIRE(product != nullptr);
+  CHECK(product->views.empty());
+
+  // With only elementwise consumers, there is no slice kernel at all.
+  Program alone = lower_to_program({x}, {exp(s) + s}, {});
+  INFO(alone.to_string());
+  std::vector<std::string> alone_ops = kernel_ops(alone);
+  CHECK(std::count(alone_ops.begin(), alone_ops.end(), "slice") == 0);
+  CHECK(alone_ops.size() == 2);
+}
+
+TEST_CASE("slice views: one-dimensional slices match the reference") {
+  std::mt19937_64 rng(41);
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {7});
+  Expr i = g.input("i", DType::Int32, {7});
+  std::vector<Expr> outputs = {
+      slice(x, 0, 1, kAll) - slice(x, 0, kAll, -1),             // neighbour differences
+      slice(x, 0, 0, 6, 2) * slice(x, 0, 1, kAll, 2),            // even times odd positions
+      slice(x, 0, kAll, kAll, -1) + x,                           // reversed
+      slice(x, 0, 5, 0, -2) / 2.0,                               // negative step, odd start
+      slice(x, 0, 2, 3) * 3.0 + x,                               // length 1, broadcast
+      slice(x, 0, 3, 3) + 1.0,                                   // length 0
+      slice(i, 0, 1, kAll) - slice(i, 0, kAll, -1),              // integers
+      slice(slice(x, 0, 1, kAll), 0, kAll, kAll, -1) + 1.0,      // a slice of a slice
+      slice(exp(x), 0, 1, kAll) - slice(exp(x), 0, kAll, -1),    // a slice of a temporary
+  };
+  check_jit_matches_reference({x, i}, outputs,
+                              {random_tensor(DType::Float64, {7}, rng), random_tensor(DType::Int32, {7}, rng)},
+                              "one-dimensional slices");
+}
+
+TEST_CASE("slice views: slices of matrices and 3-d tensors match the reference") {
+  std::mt19937_64 rng(42);
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {5, 6});
+  Expr v = g.input("v", DType::Float32, {6});
+  Expr t = g.input("t", DType::Float64, {3, 4, 5});
+  std::vector<Expr> outputs = {
+      slice(x, 0, 1, 4) + slice(x, 0, 0, 3),                         // rows
+      slice(x, 1, 1, kAll) - slice(x, 1, kAll, -1),                  // columns
+      slice(x, 1, kAll, kAll, 2) * slice(x, 1, 1, kAll, 2),          // strided columns
+      slice(x, 0, kAll, kAll, -1) * x,                               // rows reversed
+      slice(x, 1, 2, 3) * x,                                         // a column, broadcast
+      slice(x, 0, 1, 2) + x,                                         // a row, broadcast
+      slice(v, 0, kAll, kAll, -1) + x,                               // a vector, broadcast
+      slice(reshape(x, {30}), 0, 3, 27, 4) * 2.0,                    // a slice of a reshape
+      slice(transpose(x), 0, 1, 5) + 1.0,                            // a slice of a transpose
+      slice(t, 1, 1, kAll, 2) * 2.0 + slice(t, 1, 0, 2),             // middle axis, strided
+      slice(t, 2, 4, 0, -3) - slice(t, 2, 1, 3),                     // last axis backwards
+      slice(t, 0, 2, 3) * t,                                         // first axis broadcast
+      slice(t, 0, 1, 2) + slice(t, 2, 0, 1),                         // two broadcast slices
+  };
+  check_jit_matches_reference({x, v, t}, outputs,
+                              {random_tensor(DType::Float32, {5, 6}, rng),
+                               random_tensor(DType::Float32, {6}, rng),
+                               random_tensor(DType::Float64, {3, 4, 5}, rng)},
+                              "matrix slices");
+}
+
+TEST_CASE("slice views: symbolic rows run in blocks and match the reference") {
+  std::mt19937_64 rng(43);
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 6});
+  std::vector<Expr> outputs = {
+      slice(x, 1, 1, kAll) * slice(x, 1, kAll, -1),
+      slice(x, 1, 5, kAll, -2) + slice(x, 1, 0, 3),
+  };
+  Program program = lower_to_program({x}, outputs, {});
+  INFO(program.to_string());
+  CHECK(program.spec.row_block_symbol == 0);
+  for (std::int64_t rows : {0, 1, 7}) {
+    check_jit_matches_reference({x}, outputs, {random_tensor(DType::Float32, {rows, 6}, rng)},
+                                fmt::format("{} rows", rows));
+  }
+}
+
+TEST_CASE("slice views: the optimizer's fused kernels read slices in place") {
+  std::mt19937_64 rng(44);
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {1001});
+  Expr diff = slice(x, 0, 1, kAll) - slice(x, 0, kAll, -1);
+  Expr y = diff * 0.5 + exp(slice(x, 0, 1, kAll)) * slice(x, 0, 0, 1000);
+  CompileOptions options;
+  options.use_cache = false;
+  Function f = compile({x}, {y}, {}, options);
+  INFO(f.optimized_graph());
+
+  Tensor argument = random_tensor(DType::Float64, {1001}, rng);
+  Feeds feeds;
+  feeds["x"] = argument;
+  check_close(f(std::vector<Tensor>{argument}).at(0), evaluate(y, feeds), tolerance_for(DType::Float64),
+              "fused slices");
+}
