@@ -130,11 +130,11 @@ void prepare_matmul(const bench::Options& options) {
 void prepare_ops(const bench::Options& options) {
   std::string folder = output_folder(options);
   std::int64_t square = options.integer("square"), matrix = options.integer("matrix");
+  std::int64_t wide_rows = options.integer("wide_rows");
+  std::int64_t wide_columns = options.integer("wide_columns");
   Rng rng(static_cast<std::uint64_t>(options.integer("seed")));
   damo::save_npy(folder + "/square.npy", normal_matrix(rng, {square, square}, 2.0));
-  damo::save_npy(folder + "/wide.npy",
-                 normal_matrix(rng, {options.integer("wide_rows"), options.integer("wide_columns")},
-                               1.0));
+  damo::save_npy(folder + "/wide.npy", normal_matrix(rng, {wide_rows, wide_columns}, 1.0));
   damo::save_npy(folder + "/matrix.npy", uniform_matrix(rng, {matrix, matrix}, 1.0));
   damo::save_npy(folder + "/vector.npy", uniform_matrix(rng, {matrix}, 1.0));
 }

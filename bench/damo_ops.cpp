@@ -3,6 +3,7 @@
 // borrows its output from the function; affine_new gets a fresh output from each call.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,16 +47,17 @@ Tensor time_op(const bench::Options& options, bench::Report& report,
   auto reset = [&] {
     if (outputs == Outputs::Fresh) result = Tensor();
   };
-  report.set_times(bench::time_repeats(
-      options.integer("warmup"), options.integer("repeats"), reset,
-      [&] { result = function.call(values, call_options).at(0); }));
+  report.set_times(
+      bench::time_repeats(options.integer("warmup"), options.integer("repeats"), reset,
+                          [&] { result = function.call(values, call_options).at(0); }));
   report.add_info("compile_ms", function.stats().total_ms);
   return result;
 }
 
 // The sum of the values and the sum of position * value of an integer tensor, both exact
 // in int64. The second sum changes when two different values swap places.
-template <class T> void add_integer_sums(const Tensor& t, bench::Report& report) {
+template <class T>
+void add_integer_sums(const Tensor& t, bench::Report& report) {
   const T* values = t.data<T>();
   std::int64_t sum = 0, weighted = 0;
   for (std::int64_t i = 0; i < t.numel(); ++i) {
@@ -87,8 +89,8 @@ void run_softmax_axis0(const bench::Options& options, bench::Report& report) {
 void run_logsumexp_axis0(const bench::Options& options, bench::Report& report) {
   Tensor x = load_input(options, "square");
   Tensor result = time_op(
-      options, report, {x},
-      [](const std::vector<Expr>& in) { return damo::logsumexp(in[0], 0); }, Outputs::Borrowed);
+      options, report, {x}, [](const std::vector<Expr>& in) { return damo::logsumexp(in[0], 0); },
+      Outputs::Borrowed);
   add_sums(result, report);
 }
 
