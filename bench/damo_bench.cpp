@@ -41,6 +41,14 @@ const std::map<std::string, Workload>& workloads() {
       {"chain", damo_bench::run_chain},
       {"softmax_crossentropy", damo_bench::run_softmax_crossentropy},
       {"matmul", damo_bench::run_matmul},
+      {"argmax_rows", damo_bench::run_argmax_rows},
+      {"softmax_axis0", damo_bench::run_softmax_axis0},
+      {"logsumexp_axis0", damo_bench::run_logsumexp_axis0},
+      {"matvec", damo_bench::run_matvec},
+      {"affine_new", damo_bench::run_affine_new},
+      {"row_max", damo_bench::run_row_max},
+      {"diff", damo_bench::run_diff},
+      {"cast_i32", damo_bench::run_cast_i32},
       {"compile_cold", damo_bench::run_compile_cold},
       {"compile_cached", damo_bench::run_compile_cached},
       {"rewrite", damo_bench::run_rewrite},
@@ -54,6 +62,7 @@ const std::map<std::string, Preparation>& preparations() {
       {"prepare-chain", damo_bench::prepare_chain},
       {"prepare-softmax_crossentropy", damo_bench::prepare_softmax_crossentropy},
       {"prepare-matmul", damo_bench::prepare_matmul},
+      {"prepare-ops", damo_bench::prepare_ops},
   };
   return table;
 }

@@ -56,6 +56,15 @@ Tensor uniform_matrix(Rng& rng, damo::Dims shape, double limit) {
   return t;
 }
 
+// A float32 tensor of values normal with mean 0 and the given standard deviation.
+Tensor normal_matrix(Rng& rng, damo::Dims shape, double deviation) {
+  Tensor t = Tensor::empty(DType::Float32, std::move(shape));
+  float* values = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    values[i] = static_cast<float>(deviation * rng.normal());
+  return t;
+}
+
 }  // namespace
 
 void prepare_mlp(const bench::Options& options) {
@@ -116,6 +125,18 @@ void prepare_matmul(const bench::Options& options) {
   Rng rng(static_cast<std::uint64_t>(options.integer("seed")));
   damo::save_npy(folder + "/a.npy", uniform_matrix(rng, {size, size}, 1.0));
   damo::save_npy(folder + "/b.npy", uniform_matrix(rng, {size, size}, 1.0));
+}
+
+void prepare_ops(const bench::Options& options) {
+  std::string folder = output_folder(options);
+  std::int64_t square = options.integer("square"), matrix = options.integer("matrix");
+  std::int64_t wide_rows = options.integer("wide_rows");
+  std::int64_t wide_columns = options.integer("wide_columns");
+  Rng rng(static_cast<std::uint64_t>(options.integer("seed")));
+  damo::save_npy(folder + "/square.npy", normal_matrix(rng, {square, square}, 2.0));
+  damo::save_npy(folder + "/wide.npy", normal_matrix(rng, {wide_rows, wide_columns}, 1.0));
+  damo::save_npy(folder + "/matrix.npy", uniform_matrix(rng, {matrix, matrix}, 1.0));
+  damo::save_npy(folder + "/vector.npy", uniform_matrix(rng, {matrix}, 1.0));
 }
 
 }  // namespace damo_bench

@@ -17,8 +17,9 @@ using damo::DType;
 using damo::Expr;
 using damo::Tensor;
 
-// The sum of absolute values and the sum of squares, in float64, of a float32 tensor. Plain
-// sums would not do: a cross-entropy gradient sums to zero over each row.
+}  // namespace
+
+// Plain sums would not do, because a cross-entropy gradient sums to zero over each row.
 void add_sums(const Tensor& t, bench::Report& report) {
   const float* values = t.data<float>();
   double sum_abs = 0, sum_squares = 0;
@@ -29,8 +30,6 @@ void add_sums(const Tensor& t, bench::Report& report) {
   report.add_check(sum_abs);
   report.add_check(sum_squares);
 }
-
-}  // namespace
 
 void run_chain(const bench::Options& options, bench::Report& report) {
   Tensor x_value = damo::load_npy(options.text("data") + "/x.npy");

@@ -60,10 +60,13 @@ def output_paths(arguments, build_dir):
 
 
 def difference(kind, expected, actual):
-    """Largest difference between two check lists: relative, or absolute over the total
-    count for kind "count". Missing or non-finite values count as infinitely different."""
+    """Largest difference between two check lists: relative, absolute over the total count
+    for kind "count", or absolute for kind "exact". Missing or non-finite values count as
+    infinitely different."""
     if len(expected) != len(actual) or None in expected or None in actual:
         return float("inf")
+    if kind == "exact":
+        return max(abs(a - b) for a, b in zip(expected, actual))
     if kind == "count":
         total = max(sum(expected), 1)
         return max(abs(a - b) for a, b in zip(expected, actual)) / total
@@ -72,18 +75,19 @@ def difference(kind, expected, actual):
 
 def check_agreement(workload, threads, row):
     """Compare every implementation's check values with Damo's; raise BenchError naming all
-    of them when one differs by more than CHECK_TOLERANCE."""
+    of them when one differs by more than CHECK_TOLERANCE, or at all for kind "exact"."""
     damo = next((m for m in row if m["implementation"] == "damo"), None)
     compared = {i.key for i in workload.implementations if i.compared}
     others = [m for m in row if m is not damo and m["implementation"] in compared]
     if damo is None or not others:
         return None
     largest = max(difference(workload.check_kind, damo["check"], m["check"]) for m in others)
-    if largest > CHECK_TOLERANCE:
+    tolerance = 0 if workload.check_kind == "exact" else CHECK_TOLERANCE
+    if largest > tolerance:
         values = "\n".join(f"  {m['label']}: {m['check']}" for m in row)
         raise BenchError(f"{workload.key} at {threads} thread(s): the implementations "
                          f"disagree (largest {workload.check_kind} difference {largest:.2e}, "
-                         f"tolerance {CHECK_TOLERANCE:.0e}):\n{values}")
+                         f"tolerance {tolerance:.0e}):\n{values}")
     return {"workload": workload.key, "threads": threads, "kind": workload.check_kind,
             "implementations": [m["label"] for m in others], "largest_difference": largest}
 

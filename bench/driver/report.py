@@ -4,13 +4,14 @@
 import json
 
 from targets import Medians, format_seconds
-from workloads import WORKLOADS
+from workloads import SINGLE_OPS, WORKLOADS
 
 # Column order of the time table; an implementation a workload lacks shows "-".
 COLUMNS = (("damo", "Damo"), ("cpp_loops", "C++ loops"), ("cpp_blas", "C++ OpenBLAS"),
            ("cpp_blas_fastmath", "C++ OpenBLAS -ffast-math"), ("memcpy", "memcpy"),
            ("numpy", "NumPy"), ("torch", "PyTorch eager"))
-TIMED_WORKLOADS = ("A", "B", "C", "Cinf", "chain", "softmax_crossentropy", "matmul")
+TIMED_WORKLOADS = ("A", "B", "C", "Cinf", "chain", "softmax_crossentropy", "matmul") + tuple(
+    key for key, *_ in SINGLE_OPS)
 
 
 def _table(header, rows):
@@ -28,7 +29,7 @@ def _ratio_text(numerator, denominator):
 def time_table(results):
     medians = Medians(results["measurements"])
     header = ["workload", "threads"] + [label for _, label in COLUMNS] + [
-        "Damo / C++ OpenBLAS", "PyTorch / Damo"]
+        "Damo / C++ OpenBLAS", "NumPy / Damo", "PyTorch / Damo"]
     rows = []
     for workload in TIMED_WORKLOADS:
         for threads in (1, 2):
@@ -38,6 +39,7 @@ def time_table(results):
             damo = medians.get(workload, "damo", threads)
             rows.append([workload, threads] + [format_seconds(c) for c in cells] + [
                 _ratio_text(damo, medians.get(workload, "cpp_blas", threads)),
+                _ratio_text(medians.get(workload, "numpy", threads), damo),
                 _ratio_text(medians.get(workload, "torch", threads), damo)])
     return _table(header, rows)
 
@@ -150,6 +152,10 @@ ran one workload before the next workload started. bench/README.md describes the
 
 ## Times
 
+The ratio columns divide medians: Damo / C++ OpenBLAS below 1.0x, and NumPy / Damo or
+PyTorch / Damo above 1.0x, mean that Damo was faster. The single-op rows, from argmax_rows
+to cast_i32, have no targets.
+
 {time_table(results)}
 
 ## Compile time and memory
@@ -160,7 +166,9 @@ ran one workload before the next workload started. bench/README.md describes the
 
 Every implementation started from the same initial weights and inputs. The training
 workloads compare the losses of the first 11 steps (the last one after 10 updates), the
-others sums over their outputs, and Cinf how many rows fall in each class.
+others sums over their outputs, and Cinf how many rows fall in each class. The integer
+outputs of argmax_rows and cast_i32 must match exactly: their sum and the sum of
+position times value.
 
 {checks_table(results)}
 

@@ -21,6 +21,8 @@ DATA_SETS = {
     "softmax_crossentropy": ("prepare-softmax_crossentropy",
                              {"rows": 1_000_000, "classes": 10, "seed": 5}),
     "matmul": ("prepare-matmul", {"size": 1024, "seed": 6}),
+    "ops": ("prepare-ops", {"square": 2048, "matrix": 4096, "wide_rows": 16,
+                            "wide_columns": 262144, "seed": 7}),
 }
 
 
@@ -55,6 +57,7 @@ REWRITE_BENCH = Implementation("rewrite_bench", "optimizer's rewrite_bench", "re
                                compared=False)
 
 NETWORK_PEERS = (DAMO, CPP_LOOPS, CPP_BLAS, CPP_FAST, NUMPY, TORCH)
+SINGLE_OP_PEERS = (DAMO, NUMPY, TORCH)
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,8 @@ class Workload:
     quick: tuple
     options: dict = field(default_factory=dict)
     threads: tuple = (1, 2)
-    # How check values are compared: "relative" (relative difference) or "count" (absolute
-    # difference over the total count).
+    # How check values are compared: "relative" (relative difference), "count" (absolute
+    # difference over the total count) or "exact" (equal values only, for integer outputs).
     check_kind: str = "relative"
 
 
@@ -101,3 +104,23 @@ WORKLOADS = (
              (DAMO, REWRITE_BENCH), full=(1, 11), quick=(1, 3), options={"nodes": 10_000},
              threads=(1,)),
 )
+
+# Single ops, each one compiled Damo function called on the whole input, float32 unless
+# noted. They run at 1 thread and have no targets. The time table shows them with the
+# other workloads.
+SINGLE_OPS = (
+    ("argmax_rows", "argmax(x, axis 1) of a 2048 x 2048 x, int64 indices", "ops", "exact"),
+    ("softmax_axis0", "softmax(x, axis 0) of a 2048 x 2048 x", "ops", "relative"),
+    ("logsumexp_axis0", "logsumexp(x, axis 0) of a 2048 x 2048 x", "ops", "relative"),
+    ("matvec", "A @ v, A 4096 x 4096, v 4096", "ops", "relative"),
+    ("affine_new", "x * 2.5 + 1 over 10,000,000 floats into a fresh output per call", "chain",
+     "relative"),
+    ("row_max", "max(x, axis 1) of a 16 x 262144 x", "ops", "relative"),
+    ("diff", "x[1:] - x[:-1] over 10,000,000 floats", "chain", "relative"),
+    ("cast_i32", "cast of 10,000,000 floats to int32", "chain", "exact"),
+)
+
+WORKLOADS += tuple(
+    Workload(key, description, key, data, SINGLE_OP_PEERS, full=(5, 51), quick=(1, 5),
+             threads=(1,), check_kind=check_kind)
+    for key, description, data, check_kind in SINGLE_OPS)

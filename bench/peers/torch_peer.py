@@ -125,12 +125,45 @@ def run_matmul(options):
     return times, sums(result["c"])
 
 
+def integer_sums(values):
+    """Sum of the values and sum of position * value, exactly, as damo_bench reports them."""
+    wide = values.long()
+    return [int(wide.sum()), int((torch.arange(wide.numel()) * wide).sum())]
+
+
+# The single-op workloads: (input files, the op, the check values of its output).
+SINGLE_OPS = {
+    "argmax_rows": (("square",), lambda x: x.argmax(dim=1), integer_sums),
+    "softmax_axis0": (("square",), lambda x: torch.softmax(x, dim=0), sums),
+    "logsumexp_axis0": (("square",), lambda x: torch.logsumexp(x, dim=0), sums),
+    "matvec": (("matrix", "vector"), lambda a, v: a @ v, sums),
+    "affine_new": (("x",), lambda x: x * 2.5 + 1, sums),
+    "row_max": (("wide",), lambda x: x.amax(dim=1), sums),
+    "diff": (("x",), lambda x: x[1:] - x[:-1], sums),
+    "cast_i32": (("x",), lambda x: x.to(torch.int32), integer_sums),
+}
+
+
+def run_single_op(options):
+    names, op, check = SINGLE_OPS[options["workload"]]
+    inputs = [load(options["data"], name) for name in names]
+    result = {}
+
+    def call():
+        result["y"] = op(*inputs)
+
+    times = peer_common.time_repeats(int(options["warmup"]), int(options["repeats"]),
+                                     lambda: result.clear(), call)
+    return times, check(result["y"])
+
+
 WORKLOADS = {
     "train": run_train,
     "infer": run_infer,
     "chain": run_chain,
     "softmax_crossentropy": run_softmax_crossentropy,
     "matmul": run_matmul,
+    **{name: run_single_op for name in SINGLE_OPS},
 }
 
 if __name__ == "__main__":
