@@ -135,7 +135,8 @@ void FunctionBuilder::store(int slot, Value* index, Value* value) {
   tag_access(store, slot);
 }
 
-void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body) {
+void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body,
+                           int interleave) {
   llvm::BasicBlock* before = b.GetInsertBlock();
   auto* header = llvm::BasicBlock::Create(context, "loop", function);
   auto* body_block = llvm::BasicBlock::Create(context, "body", function);
@@ -151,7 +152,16 @@ void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Val
   body(index);
   Value* next = b.CreateAdd(index, constant(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
   index->addIncoming(next, b.GetInsertBlock());
-  b.CreateBr(header);
+  llvm::BranchInst* latch = b.CreateBr(header);
+  if (interleave > 1) {
+    // The loop's identity node refers to itself, as LLVM's loop metadata requires.
+    llvm::Metadata* count[] = {llvm::MDString::get(context, "llvm.loop.interleave.count"),
+                               llvm::ConstantAsMetadata::get(b.getInt32(static_cast<std::uint32_t>(interleave)))};
+    llvm::MDNode* hint = llvm::MDNode::get(context, count);
+    llvm::MDNode* id = llvm::MDNode::getDistinct(context, {nullptr, hint});
+    id->replaceOperandWith(0, id);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, id);
+  }
 
   b.SetInsertPoint(exit);
 }

@@ -131,6 +131,10 @@ Value* prepare_element(FunctionBuilder& f, OpKind op, Value* x, DType dtype) {
   return x;
 }
 
+// Number of vector accumulators of a scalar reduction loop. With one, each step waits on
+// the previous combine, and llvm.maximum becomes several dependent instructions on x86.
+constexpr int kReductionInterleave = 4;
+
 class ReductionEmitter {
  public:
   ReductionEmitter(ModuleState& state, const Kernel& kernel)
@@ -226,19 +230,24 @@ class ReductionEmitter {
   }
 
   // Loops over every reduced position in row-major order; body gets the operand offsets.
+  // The innermost loop gets the given interleave count.
   void reduced_nest(std::vector<Value*> offsets, std::size_t level,
-                    const std::function<void(const std::vector<Value*>&)>& body) {
+                    const std::function<void(const std::vector<Value*>&)>& body, int interleave = 1) {
     if (level == reduced_.size()) {
       body(offsets);
       return;
     }
     std::size_t group = reduced_[level];
-    f_.loop(f_.constant(0), dims_[group], [&](Value* r) {
-      std::vector<Value*> inner = offsets;
-      for (std::size_t j = 0; j < inner.size(); ++j)
-        inner[j] = f_.b.CreateAdd(inner[j], f_.b.CreateMul(r, strides_[j][group]));
-      reduced_nest(inner, level + 1, body);
-    });
+    bool innermost = level + 1 == reduced_.size();
+    f_.loop(
+        f_.constant(0), dims_[group],
+        [&](Value* r) {
+          std::vector<Value*> inner = offsets;
+          for (std::size_t j = 0; j < inner.size(); ++j)
+            inner[j] = f_.b.CreateAdd(inner[j], f_.b.CreateMul(r, strides_[j][group]));
+          reduced_nest(inner, level + 1, body, interleave);
+        },
+        innermost ? interleave : 1);
   }
 
   Value* reduced_count() {
@@ -261,7 +270,7 @@ class ReductionEmitter {
         x = e;
       }
       b.CreateStore(combine(f_, op, b.CreateLoad(type, acc), x), acc);
-    });
+    }, kReductionInterleave);
     return b.CreateLoad(type, acc);
   }
 

@@ -71,8 +71,11 @@ class FunctionBuilder {
   /// linear in the program's size instead of one list of every buffer per buffer.
   void tag_access(llvm::Instruction* access, int slot);
 
-  /// Emits for (i = low; i < high; ++i) body(i).
-  void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body);
+  /// Emits for (i = low; i < high; ++i) body(i). With an interleave count above 1, the
+  /// vectorizer emits that many vector bodies per iteration, so a reduction keeps as many
+  /// independent accumulators. Other loops get one body.
+  void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body,
+            int interleave = 1);
   /// Emits if (condition) then().
   void if_then(llvm::Value* condition, const std::function<void()>& then);
 

@@ -27,6 +27,24 @@ TEST_CASE("jit vectorizes transcendental loops") {
   CHECK(f.llvm_ir(false).find("_ZGV") == std::string::npos);
 }
 
+TEST_CASE("jit reductions keep several vector accumulators") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 4096});
+  CompileOptions options;
+  options.keep_text = true;
+  options.use_cache = false;
+  Function f = compile({x}, {max(x, 1)}, {}, options);
+  CHECK(f.llvm_ir(false).find("llvm.loop.interleave.count") != std::string::npos);
+
+  // Four vector maxima a step, then three that combine the four accumulators.
+  std::string ir = f.llvm_ir(true);
+  std::size_t vector_maxima = 0;
+  for (std::size_t at = ir.find("float> @llvm.maximum.v"); at != std::string::npos;
+       at = ir.find("float> @llvm.maximum.v", at + 1))
+    ++vector_maxima;
+  CHECK(vector_maxima >= 7);
+}
+
 TEST_CASE("jit results do not depend on thread count") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {"n", 64});
