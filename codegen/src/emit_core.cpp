@@ -4,6 +4,7 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <cmath>
 #include <limits>
 
 #include "emitter.h"
@@ -214,8 +215,18 @@ Value* emit_cast(FunctionBuilder& f, Value* value, DType from, DType to) {
   if (is_integer(from) && is_integer(to)) return b.CreateSExtOrTrunc(value, target);
   if (is_integer(from)) return b.CreateSIToFP(value, target);
   if (is_float(to)) return b.CreateFPCast(value, target);
-  // Float to integer saturates and maps NaN to 0, never producing poison.
-  return b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {target, value->getType()}, {value});
+  // Float to integer saturates and maps NaN to 0, as llvm.fptosi.sat does. The vectorizer
+  // leaves that intrinsic scalar, so these steps compute the same result in vectors. Values
+  // from 2^(bits-1) up give the largest integer and NaN gives 0. The rest convert after
+  // clamping from below. A lane that a select drops may be poison.
+  unsigned bits = target->getIntegerBitWidth();
+  llvm::Type* source = value->getType();
+  Value* limit = llvm::ConstantFP::get(source, std::ldexp(1.0, static_cast<int>(bits) - 1));
+  Value* lowest = llvm::ConstantFP::get(source, -std::ldexp(1.0, static_cast<int>(bits) - 1));
+  Value* converted = b.CreateFPToSI(b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, value, lowest), target);
+  Value* largest = llvm::ConstantInt::get(target, llvm::APInt::getSignedMaxValue(bits));
+  converted = b.CreateSelect(b.CreateFCmpOGE(value, limit), largest, converted);
+  return b.CreateSelect(b.CreateFCmpUNO(value, value), llvm::ConstantInt::get(target, 0), converted);
 }
 
 namespace {

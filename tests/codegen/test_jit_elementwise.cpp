@@ -87,6 +87,26 @@ TEST_CASE("jit casts between every dtype pair") {
   }
 }
 
+TEST_CASE("jit float to integer casts saturate at the limits") {
+  const double inf = std::numeric_limits<double>::infinity();
+  // Values at and around each integer type's limits, in float32 and float64.
+  const std::vector<double> limits = {
+      std::nan(""), inf, -inf, -0.0, 0.9, -0.9, 2147483520.0, 2147483647.5, 2147483648.0,
+      -2147483648.0, -2147483648.5, -2147483649.5, -2147483904.0, 9223372036854774784.0,
+      9223372036854775808.0, -9223372036854775808.0, -9223373136366403584.0, 1e30, -1e30};
+  for (DType from : {DType::Float32, DType::Float64}) {
+    Graph g;
+    Expr x = g.input("x", from, {"n"});
+    // 1000 values go through the vector loop, with each limit repeated along it.
+    Tensor value = Tensor::empty(from, {1000});
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      value.set_double(i, limits[static_cast<std::size_t>(i) % limits.size()]);
+    for (DType to : {DType::Int32, DType::Int64})
+      check_jit_matches_reference({x}, {cast(x, to)}, {value},
+                                  fmt::format("cast {} to {} at the limits", dtype_name(from), dtype_name(to)));
+  }
+}
+
 TEST_CASE("jit binary ops with broadcasting") {
   std::mt19937_64 rng(10);
   struct ShapePair {
