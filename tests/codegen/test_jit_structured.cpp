@@ -79,6 +79,41 @@ TEST_CASE("jit argmax and argmin of long rows") {
   }
 }
 
+TEST_CASE("jit argmax over leading axes in column tiles") {
+  // Column counts around the 256-column tile, a 3-d tensor reduced over its middle axis, and
+  // an empty reduced axis, at one to three threads. NaN in the first row, ties of the largest
+  // value and signed zeros test which position each column keeps.
+  std::mt19937_64 rng(6);
+  double nan = std::nan("");
+  for (Dims shape : {Dims{5, 255}, Dims{5, 256}, Dims{5, 257}, Dims{3, 600}, Dims{0, 20},
+                     Dims{6, 9, 40}}) {
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int64}) {
+      Graph g;
+      Expr x = g.input("x", dtype, Shape::from_dims(shape));
+      Tensor value = random_tensor(dtype, shape, rng);
+      std::int64_t n = value.numel();
+      for (std::int64_t i = 0; i < n; i += 3) value.set_double(i, 7.0);
+      if (is_float(dtype)) {
+        for (std::int64_t i = 1; i < n; i += 17) value.set_double(i, i % 2 ? -0.0 : 0.0);
+        for (std::int64_t i = 0; i < n && i < 50; i += 10) value.set_double(i, nan);
+        if (n > 0) value.set_double(n - 1, nan);
+      }
+      std::vector<Expr> outputs = {argmax(x, Axes(0)), argmin(x, Axes(0))};
+      if (shape.size() == 3) {
+        outputs.push_back(argmax(x, Axes(1)));
+        outputs.push_back(argmin(x, Axes(1), true));
+      }
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        check_jit_matches_reference({x}, outputs, {value},
+                                    fmt::format("{} {} at {} threads", dtype_name(dtype),
+                                                dims_to_string(shape), threads));
+      }
+      set_num_threads(0);
+    }
+  }
+}
+
 TEST_CASE("jit float32 sum of ten million values is accurate") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {"n"});
