@@ -56,7 +56,9 @@ struct ReductionSpec {
 
 llvm::Type* accumulator_type(FunctionBuilder& f, const ReductionSpec& r) {
   // float32 sums accumulate in double, so a sum of millions of values keeps its accuracy.
-  if ((r.op == OpKind::Sum || r.op == OpKind::Mean) && r.element_dtype == DType::Float32)
+  // Products do too, so that no partial product overflows or underflows in float32.
+  if ((r.op == OpKind::Sum || r.op == OpKind::Mean || r.op == OpKind::Prod) &&
+      r.element_dtype == DType::Float32)
     return f.b.getDoubleTy();
   if (r.op == OpKind::LogSumExp && r.element_dtype == DType::Float32) return f.b.getDoubleTy();
   return value_type(f.context, r.element_dtype);
@@ -483,7 +485,8 @@ class ReductionEmitter {
     if (spec_.op != OpKind::All && spec_.op != OpKind::Any && wide != type) {
       // A plain float32 column sum over contiguous columns keeps its double sums in vector
       // registers; other sums go through a double array on the stack.
-      if (spec_.body == nullptr && operands_.size() == 1 && !space_.broadcast[last][0] && type->isFloatTy())
+      if (spec_.op != OpKind::Prod && spec_.body == nullptr && operands_.size() == 1 &&
+          !space_.broadcast[last][0] && type->isFloatTy())
         emit_accumulate_rows_vectors(prefix, row_length, low, high, first_column, end_column);
       else
         emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);

@@ -50,9 +50,17 @@ T sum_row(const T* p, std::int64_t n) {
 
 template <class T>
 T prod_row(const T* p, std::int64_t n) {
-  T product = 1;
-  for (std::int64_t i = 0; i < n; ++i) product = mul_values(product, p[i]);
-  return product;
+  // float32 multiplies in double and rounds once, so the result does not depend on where
+  // a partial product would overflow or underflow in float32.
+  if constexpr (std::is_same_v<T, float>) {
+    double product = 1;
+    for (std::int64_t i = 0; i < n; ++i) product *= p[i];
+    return static_cast<float>(product);
+  } else {
+    T product = 1;
+    for (std::int64_t i = 0; i < n; ++i) product = mul_values(product, p[i]);
+    return product;
+  }
 }
 
 template <class T>

@@ -114,6 +114,31 @@ TEST_CASE("jit argmax over leading axes in column tiles") {
   }
 }
 
+TEST_CASE("jit float32 products round once from double") {
+  // Rows 0 and 1 and columns 4 and 5 hold two factors of 1e30 and two of 1e-30. The large
+  // ones come first in row 0 and column 4, where float32 partial products overflow. In row
+  // 1 and column 5 they underflow. Every exact product is 1.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n", 64});
+  Tensor value = Tensor::full(DType::Float32, {6, 64}, 1.0);
+  auto set = [&](std::int64_t row, std::int64_t column, double v) { value.set_double(row * 64 + column, v); };
+  for (int k = 0; k < 4; ++k) {
+    double first = k < 2 ? 1e30 : 1e-30;
+    set(0, k, first);
+    set(1, k, 1 / first);
+    set(2 + k, 4, first);
+    set(2 + k, 5, 1 / first);
+  }
+  std::vector<Expr> outputs = {prod(x, Axes(1)), prod(x, Axes(0)), prod(x * 2.0, Axes(1))};
+  check_jit_matches_reference({x}, outputs, {value}, "float32 products");
+
+  Feeds feeds = {{"x", value}};
+  Tensor rows = evaluate(outputs[0], feeds);
+  Tensor columns = evaluate(outputs[1], feeds);
+  for (std::int64_t i = 0; i < 6; ++i) CHECK(rows.get_double(i) == doctest::Approx(1.0).epsilon(1e-6));
+  for (std::int64_t i = 0; i < 64; ++i) CHECK(columns.get_double(i) == doctest::Approx(1.0).epsilon(1e-6));
+}
+
 TEST_CASE("jit float32 sum of ten million values is accurate") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {"n"});

@@ -184,6 +184,13 @@ TEST_CASE("eval logsumexp with infinities") {
                {kInf, -kInf, kNaN, 1000, std::log(2.0)});
 }
 
+TEST_CASE("eval float32 products round once from double") {
+  // In float32 the first row overflows to inf after two factors and the second underflows
+  // to 0; their exact products are 1 and 4.
+  Tensor x = Tensor::from_list({{1e30, 1e30, 1e-30, 1e-30}, {1e-30, 1e-30, 2e30, 2e30}}, DType::Float32);
+  check_values(reduce_input(OpKind::Prod, x, {1}, false), DType::Float32, {2}, {1, 4});
+}
+
 TEST_CASE("eval empty reductions give identities") {
   Tensor f = Tensor::zeros(DType::Float32, {3, 0});
   const std::pair<OpKind, double> float_cases[] = {
