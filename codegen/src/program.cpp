@@ -256,6 +256,8 @@ void plan_row_blocks(Program& program) {
 
 class Lowering {
  public:
+  explicit Lowering(bool slices_in_place) : slices_in_place_(slices_in_place) {}
+
   Program run(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
               const std::vector<std::pair<Expr, Expr>>& updates) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -364,7 +366,8 @@ class Lowering {
   void add_kernel(const Node* node) {
     Kernel kernel;
     kernel.node = node;
-    bool reads_views = is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise;
+    bool reads_views =
+        slices_in_place_ && (is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise);
     for (const Node* input : node->inputs()) {
       bool view = reads_views && deferred_slices_.count(input) != 0 && slot_of_.count(input) == 0;
       kernel.inputs.push_back(slot_for(view ? input->input(0) : input));
@@ -377,12 +380,19 @@ class Lowering {
     program_.kernels.push_back(kernel);
   }
 
-  // Returns the slot of node's value. A slice read only in place so far gets its kernel here.
+  // Returns the slot of node's value. A slice read only in place so far gets its kernel
+  // here, after the kernels of the slices below it that have none yet. The walk down is a
+  // loop, so a chain of 100,000 slices does not grow the stack.
   int slot_for(const Node* node) {
     auto it = slot_of_.find(node);
     if (it != slot_of_.end()) return it->second;
-    DAMO_ASSERT(deferred_slices_.count(node) != 0, "node %" + std::to_string(node->id()) + " has no slot");
-    add_kernel(node);
+    std::vector<const Node*> chain;
+    for (const Node* current = node; slot_of_.count(current) == 0; current = current->input(0)) {
+      DAMO_ASSERT(deferred_slices_.count(current) != 0,
+                  "node %" + std::to_string(current->id()) + " has no slot");
+      chain.push_back(current);
+    }
+    for (auto slice = chain.rbegin(); slice != chain.rend(); ++slice) add_kernel(*slice);
     return slot_of_.at(node);
   }
 
@@ -450,6 +460,7 @@ class Lowering {
   std::unordered_map<const Node*, int> argument_index_;
   std::unordered_map<const Node*, int> slot_of_;
   std::unordered_set<const Node*> deferred_slices_;
+  bool slices_in_place_ = true;
 };
 
 std::string_view kind_name(BufferSlot::Kind kind) {
@@ -467,8 +478,8 @@ std::string_view kind_name(BufferSlot::Kind kind) {
 }  // namespace
 
 Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
-                         const std::vector<std::pair<Expr, Expr>>& updates) {
-  return Lowering().run(inputs, outputs, updates);
+                         const std::vector<std::pair<Expr, Expr>>& updates, bool slices_in_place) {
+  return Lowering(slices_in_place).run(inputs, outputs, updates);
 }
 
 namespace {
@@ -511,9 +522,9 @@ void enable_nan_guard(Program& program) {
     if (kernel.copy || !is_float(kernel.node->dtype())) continue;
     GuardedKernel guarded;
     guarded.kernel = static_cast<int>(k);
+    // The guard checks each operand whole, which a slice read in place is not.
+    DAMO_ASSERT(kernel.views.empty(), "the NaN guard needs a program lowered without slices read in place");
     guarded.output = kernel.output;
-    // A slice read in place is checked through its whole operand, so a non-finite value
-    // outside the slice also exempts the output.
     guarded.inputs = kernel.inputs;
     guarded.node.expression = node_label(*kernel.node);
     guarded.node.op = op_name(kernel.node->op());

@@ -41,7 +41,8 @@ std::unique_ptr<Executor> make_jit_executor(const std::vector<Expr>& inputs,
   std::vector<std::pair<Expr, Expr>> pairs;
   for (const Update& u : updates) pairs.emplace_back(u.variable, u.value);
   auto lowering_start = std::chrono::steady_clock::now();
-  Program program = lower_to_program(inputs, outputs, pairs);
+  // The NaN guard checks whole operands, so under it every slice gets its own buffer.
+  Program program = lower_to_program(inputs, outputs, pairs, /*slices_in_place=*/!options.nan_guard);
   double lower_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - lowering_start).count();
   if (options.nan_guard) enable_nan_guard(program);
   JitOptions jit_options;

@@ -154,3 +154,22 @@ TEST_CASE("slice views: the optimizer's fused kernels read slices in place") {
   check_close(f(std::vector<Tensor>{argument}).at(0), evaluate(y, feeds), tolerance_for(DType::Float64),
               "fused slices");
 }
+
+TEST_CASE("slice views: a chain of 100,000 slices lowers") {
+  // Each slice reads the one below it, so the first consumer that needs the outermost in a
+  // buffer gives every slice of the chain its kernel.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {100'005});
+  Expr s = x;
+  for (int i = 0; i < 100'000; ++i) s = slice(s, 0, 1, kAll);
+  Program program = lower_to_program({x}, {sum(s)}, {});
+  CHECK(program.kernels.size() == 100'001);
+  CHECK(std::string(op_name(program.kernels.front().node->op())) == "slice");
+  CHECK(program.kernels.front().node->shape()[0] == Dim(100'004));
+  CHECK(std::string(op_name(program.kernels.back().node->op())) == "sum");
+
+  // Without slices in place, as under the NaN guard, no kernel reads a view.
+  Program whole = lower_to_program({x}, {slice(x, 0, 1, kAll) * 2.0}, {}, false);
+  REQUIRE(whole.kernels.size() == 2);
+  CHECK(whole.kernels[1].views.empty());
+}

@@ -82,6 +82,20 @@ TEST_CASE("nan guard reports division by zero") {
   }
 }
 
+TEST_CASE("nan guard checks a slice of an argument with infinities") {
+  // The infinity lies outside the slice, so the slice's values are finite and the product
+  // that overflows is reported.
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {2});
+    Function f = compile({x}, {slice(x, 0, 1, std::nullopt) * 1e30}, {}, guarded(backend));
+    std::string message = guard_message(f, {Tensor::from_list({kInf, 1e30})});
+    CHECK(message.find("produced +inf at element 0") != std::string::npos);
+    CHECK(message.find("its inputs were finite") != std::string::npos);
+  }
+}
+
 TEST_CASE("nan guard lets non-finite arguments propagate") {
   for (Backend backend : kBackends) {
     INFO(backend_name(backend));

@@ -20,8 +20,8 @@ struct Kernel {
   /// Copies inputs[0] into output instead of computing node.
   bool copy = false;
   /// Slices read in place, one entry per input or none. Entry j is the Slice node that an
-  /// elementwise kernel reads as operand j, from the slot of the slice's operand; nullptr
-  /// for an operand read whole.
+  /// elementwise kernel reads as operand j, from the slot of the slice's operand. It is
+  /// nullptr for an operand read whole.
   std::vector<const Node*> views;
 };
 
@@ -43,13 +43,15 @@ std::string node_label(const Node& node);
 
 /// Turns the NaN guard on: lists every kernel that computes a floating-point node (copies
 /// excluded) in program.spec.guarded_kernels, so that the entry point checks its output.
+/// The program must come from lower_to_program with slices_in_place false.
 void enable_nan_guard(Program& program);
 
 /// Lowers outputs and shared-variable updates (variable, value) to a Program whose
 /// arguments are inputs, in order. Reshapes, expand_dims, squeeze and stop_gradient reuse
-/// their operand's memory. Elementwise kernels read a slice in place, so a slice gets its
-/// own kernel only when another consumer needs it. Every other op gets a kernel.
+/// their operand's memory. With slices_in_place, elementwise kernels read a slice in place,
+/// so a slice gets its own kernel only when another consumer needs it. Every other op gets
+/// a kernel.
 Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
-                         const std::vector<std::pair<Expr, Expr>>& updates);
+                         const std::vector<std::pair<Expr, Expr>>& updates, bool slices_in_place = true);
 
 }  // namespace damo
