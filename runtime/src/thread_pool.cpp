@@ -107,10 +107,18 @@ class Pool {
     if (claimed_[chunk].load(std::memory_order_relaxed) ||
         claimed_[chunk].exchange(true, std::memory_order_acq_rel))
       return;
-    std::int64_t begin = total_ * chunk / chunks_;
-    std::int64_t end = total_ * (chunk + 1) / chunks_;
-    fn_(context_, begin, end);
+    fn_(context_, chunk_start(chunk), chunk_start(chunk + 1));
     remaining_.fetch_sub(1, std::memory_order_release);
+  }
+
+  // First iteration of chunk c of the current job. When every chunk gets 1,024 or more
+  // iterations, the starts fall on multiples of 64. A vectorized loop over a chunk then
+  // leaves the same elements to its scalar remainder at any thread count, and those call
+  // libm where the vector body calls libmvec, which may differ in the last bit.
+  std::int64_t chunk_start(std::int64_t c) const {
+    if (c >= chunks_) return total_;
+    std::int64_t start = total_ * c / chunks_;
+    return total_ / chunks_ >= kAlignedChunk ? start / kAlignment * kAlignment : start;
   }
 
   void work(std::int64_t self) {
@@ -140,6 +148,8 @@ class Pool {
   }
 
   static constexpr std::chrono::microseconds kSpinTime{50};
+  static constexpr std::int64_t kAlignment = 64;
+  static constexpr std::int64_t kAlignedChunk = 1024;
 
   std::vector<std::thread> workers_;
   std::mutex busy_;
