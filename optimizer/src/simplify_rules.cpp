@@ -10,6 +10,7 @@
 #include "simplify_rules.h"
 
 #include <cmath>
+#include <optional>
 
 namespace damo::detail {
 
@@ -42,6 +43,7 @@ Pattern reshape(Pattern a) { return op(OpKind::Reshape, {std::move(a)}); }
 Pattern expand_dims(Pattern a) { return op(OpKind::ExpandDims, {std::move(a)}); }
 Pattern squeeze(Pattern a) { return op(OpKind::Squeeze, {std::move(a)}); }
 Pattern broadcast_to(Pattern a) { return op(OpKind::BroadcastTo, {std::move(a)}); }
+Pattern slice(Pattern a) { return op(OpKind::Slice, {std::move(a)}); }
 
 // Conditions.
 Condition is_float_var(Var v) {
@@ -98,6 +100,25 @@ Expr compose_transposes(const Match& m, const Node& root) {
   for (std::int64_t axis : outer)
     perm.push_back(static_cast<int>(inner[static_cast<std::size_t>(axis)]));
   return damo::transpose(m.expr(x), perm);
+}
+
+// One slice in place of a slice of a slice along the same axis. The outer slice's k-th
+// element is element s2 + k * t2 of the inner slice, which is element
+// s1 + (s2 + k * t2) * t1 of x.
+bool slices_same_axis(const Match& m, const Node& root) { return m[y]->attr(0) == root.attr(0); }
+
+Expr compose_slices(const Match& m, const Node& root) {
+  int axis = static_cast<int>(root.attr(0));
+  std::int64_t length = root.shape()[axis].size();
+  if (length == 0) return damo::slice(m.expr(x), axis, 0, 0);
+  std::int64_t step = m[y]->attr(3) * root.attr(3);
+  std::int64_t start = m[y]->attr(1) + root.attr(1) * m[y]->attr(3);
+  std::int64_t last = start + (length - 1) * step;
+  // A negative stop would count from the end, so a backward slice that ends at element 0
+  // leaves its stop open.
+  std::optional<std::int64_t> stop = last + (step > 0 ? 1 : -1);
+  if (*stop < 0) stop = std::nullopt;
+  return damo::slice(m.expr(x), axis, start, stop, step);
 }
 
 Expr reshape_to_root(const Match& m, const Node& root) {
@@ -221,6 +242,7 @@ std::vector<Rule> exact_simplify_rules() {
       {"squeeze_expand_dims", squeeze(bind(y, expand_dims(x))), x, squeezes_expanded_axis},
       {"expand_dims_squeeze", expand_dims(bind(y, squeeze(x))), x, expands_squeezed_axis},
       {"broadcast_broadcast", broadcast_to(broadcast_to(x)), build(broadcast_to_root)},
+      {"slice_slice", slice(bind(y, slice(x))), build(compose_slices), slices_same_axis},
       {"reshape_broadcast_scalar", reshape(broadcast_to(x)), build(broadcast_to_root),
        is_scalar_var},
       {"expand_dims_broadcast_scalar", expand_dims(broadcast_to(x)), build(broadcast_to_root),

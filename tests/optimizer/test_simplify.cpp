@@ -165,9 +165,46 @@ TEST_CASE("simplify layout rules") {
        "expand_dims(m, 1)"},
       {"broadcast broadcast", broadcast_to(broadcast_to(m, Shape{4, 2, 3}), Shape{5, 4, 2, 3}),
        "broadcast_to(m, [5, 4, 2, 3])"},
+      {"slices compose", slice(slice(t, 2, 1, std::nullopt), 2, 1, std::nullopt), "t[:, :, 2:]"},
+      {"slices compose with steps", slice(slice(in.x, 0, 3, std::nullopt, 2), 0, 1, 60, 3),
+       "x[5:120:6]"},
+      {"slices compose backwards", slice(slice(in.x, 0, std::nullopt, std::nullopt, -1), 0, 4, std::nullopt, 5),
+       "x[139:3:-5]"},
+      {"slices compose to the start", slice(slice(in.x, 0, 10, std::nullopt), 0, std::nullopt, std::nullopt, -1),
+       "x[:9:-1]"},
+      {"slices compose empty", slice(slice(in.x, 0, 3, std::nullopt), 0, 5, 5), "x[:0]"},
+      {"slices on two axes kept", slice(slice(t, 1, 1, std::nullopt), 2, 1, std::nullopt),
+       "t[:, 1:, 1:]"},
   };
   Feeds feeds = in.feeds();
   for (const Case& c : cases) check_case(c, feeds);
+}
+
+TEST_CASE("simplify composes every pair of slices") {
+  // Bounds from -15 to 15 or open, and steps of either sign, over 13 elements: each pair of
+  // slices becomes one slice (or the input itself) with the same values.
+  Graph g;
+  Expr v = g.input("v", DType::Float32, {13});
+  Feeds feeds = {{"v", testing::random_tensor(DType::Float32, {13}, 9)}};
+  const std::vector<std::optional<std::int64_t>> bounds = {std::nullopt, -15, -4, 0, 2, 7, 12, 15};
+  int pairs = 0;
+  for (std::int64_t inner_step : {-3, -1, 1, 2})
+    for (std::int64_t outer_step : {-2, -1, 1, 4})
+      for (std::size_t a = 0; a < bounds.size(); a += 2)
+        for (std::size_t b = 1; b < bounds.size(); b += 3)
+          for (std::size_t c = 0; c < bounds.size(); c += 3) {
+            Expr inner = slice(v, 0, bounds[a], bounds[b], inner_step);
+            Expr input = slice(inner, 0, bounds[c], bounds[(c + 5) % bounds.size()], outer_step);
+            Expr actual = simplified(input);
+            INFO(to_infix(input) << " -> " << to_infix(actual));
+            CHECK(actual.shape() == input.shape());
+            bool single = actual.node() == v.node() ||
+                          (actual->op() == OpKind::Slice && actual->input(0) == v.node());
+            CHECK(single);
+            check_same_values(evaluate(actual, feeds), evaluate(input, feeds), "slice pair");
+            ++pairs;
+          }
+  CHECK(pairs == 4 * 4 * 4 * 3 * 3);
 }
 
 TEST_CASE("fast-math rules are off by default") {
