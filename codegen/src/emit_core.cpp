@@ -137,7 +137,7 @@ void FunctionBuilder::store(int slot, Value* index, Value* value) {
 }
 
 void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body,
-                           int interleave) {
+                           int interleave, bool unroll) {
   llvm::BasicBlock* before = b.GetInsertBlock();
   auto* header = llvm::BasicBlock::Create(context, "loop", function);
   auto* body_block = llvm::BasicBlock::Create(context, "body", function);
@@ -154,12 +154,16 @@ void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Val
   Value* next = b.CreateAdd(index, constant(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
   index->addIncoming(next, b.GetInsertBlock());
   llvm::BranchInst* latch = b.CreateBr(header);
+  std::vector<llvm::Metadata*> hints = {nullptr};
   if (interleave > 1) {
-    // The loop's identity node refers to itself, as LLVM's loop metadata requires.
     llvm::Metadata* count[] = {llvm::MDString::get(context, "llvm.loop.interleave.count"),
                                llvm::ConstantAsMetadata::get(b.getInt32(static_cast<std::uint32_t>(interleave)))};
-    llvm::MDNode* hint = llvm::MDNode::get(context, count);
-    llvm::MDNode* id = llvm::MDNode::getDistinct(context, {nullptr, hint});
+    hints.push_back(llvm::MDNode::get(context, count));
+  }
+  if (!unroll) hints.push_back(llvm::MDNode::get(context, {llvm::MDString::get(context, "llvm.loop.unroll.disable")}));
+  if (hints.size() > 1) {
+    // The loop's identity node refers to itself, as LLVM's loop metadata requires.
+    llvm::MDNode* id = llvm::MDNode::getDistinct(context, hints);
     id->replaceOperandWith(0, id);
     latch->setMetadata(llvm::LLVMContext::MD_loop, id);
   }

@@ -107,12 +107,10 @@ Value* combine(FunctionBuilder& f, OpKind op, Value* acc, Value* x) {
     }
     return b.CreateAdd(acc, x);
   case OpKind::Prod:
-    if (floating) {
-      auto* product = llvm::cast<llvm::Instruction>(b.CreateFMul(acc, x));
-      product->setFastMathFlags(reassociate);
-      return product;
-    }
-    return b.CreateMul(acc, x);
+    // Float products keep their order, as in the evaluator: in another order a partial
+    // product can overflow where the ordered one does not (and the reverse), which turns
+    // the product of 1e30 and 1e-30 repeated into inf * 0 = NaN.
+    return floating ? b.CreateFMul(acc, x) : b.CreateMul(acc, x);
   case OpKind::Max:
     if (floating) return b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x);
     return acc->getType()->isIntegerTy(1) ? b.CreateOr(acc, x)
@@ -141,9 +139,9 @@ constexpr int kReductionInterleave = 4;
 // Columns that argmax and argmin over a leading axis update together: their best values
 // (at most 2 KiB) and positions stay in the L1 cache while the rows stream past.
 constexpr std::int64_t kArgTileColumns = 256;
-// Minimum number of columns for that strategy. At one thread, argmax over axis 0 of a 1,000,000 x 3
-// float64 matrix took 2.9 ms per output and 7.2 ms by tiles; 100,000 x 10 float32 took
-// 1.19 ms and 0.75 ms.
+// Minimum number of columns for that strategy. At one thread, argmax over axis 0 of a
+// 1,000,000 x 6 float32 matrix took 4.7 ms per output and 9.5 ms by tiles; 1,000,000 x 8
+// took 10.3 ms per output and 2.5 ms by tiles.
 constexpr std::int64_t kArgRowsMinColumns = 8;
 
 class ReductionEmitter {
@@ -189,15 +187,21 @@ class ReductionEmitter {
       accumulate_rows = !columns || *columns >= kArgRowsMinColumns;
     }
     if (accumulate_rows) {
+      // Threads split the leading kept groups, or the columns of the last one when it is the
+      // only one (a column sum, for example). argmax splits columns only in whole tiles, since
+      // threads that share a tile of a row each read all of it.
+      bool split_columns = kept_.size() == 1;
+      if (arg && split_columns) {
+        std::optional<std::int64_t> columns = static_size(space_.dims[kept_.back()]);
+        split_columns = !columns || *columns >= 2 * kArgTileColumns;
+      }
       if (arg)
-        emit_arg_extreme_rows();
+        emit_arg_extreme_rows(split_columns);
       else
         emit_accumulate_rows();
-      // Threads split the leading kept groups, or the columns of the last one when it is the
-      // only one (a column sum, for example).
       for (std::size_t i = 0; i + 1 < kept_.size(); ++i)
         append(launch.total, space_.dims[kept_[i]]);
-      if (kept_.size() == 1)
+      if (split_columns)
         append(launch.total, space_.dims[kept_.back()]);
       else
         append(launch.work, space_.dims[kept_.back()]);
@@ -485,8 +489,7 @@ class ReductionEmitter {
     if (spec_.op != OpKind::All && spec_.op != OpKind::Any && wide != type) {
       // A plain float32 column sum over contiguous columns keeps its double sums in vector
       // registers; other sums go through a double array on the stack.
-      if (spec_.op != OpKind::Prod && spec_.body == nullptr && operands_.size() == 1 &&
-          !space_.broadcast[last][0] && type->isFloatTy())
+      if (spec_.body == nullptr && operands_.size() == 1 && !space_.broadcast[last][0] && type->isFloatTy())
         emit_accumulate_rows_vectors(prefix, row_length, low, high, first_column, end_column);
       else
         emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
@@ -519,17 +522,18 @@ class ReductionEmitter {
 
   // argmax or argmin where the last kept group is contiguous (argmax over axis 0, for
   // example): each reduced position updates a tile of columns at once, keeping the best
-  // values in a stack array and their positions in the output. A column takes the value at
-  // a position when it has none yet, or the value beats the best strictly, or the value is
-  // the first NaN. So ties and NaNs give the first position, as in arg_extreme().
-  void emit_arg_extreme_rows() {
+  // values in a stack array and their positions in the output. A column takes the value
+  // at a position when it has none yet, or the value beats the best strictly, or the value
+  // is the first NaN. So ties and NaNs give the first position, as in arg_extreme().
+  // Without split_columns, one call covers every column.
+  void emit_arg_extreme_rows(bool split_columns) {
     auto& b = f_.b;
     std::vector<std::size_t> prefix(kept_.begin(), kept_.end() - 1);
     Value* row_length = dims_[kept_.back()];
     Value* low = prefix.empty() ? f_.constant(0) : f_.begin;
     Value* high = prefix.empty() ? f_.constant(1) : f_.end;
-    Value* first_column = prefix.empty() ? f_.begin : f_.constant(0);
-    Value* end_column = prefix.empty() ? f_.end : row_length;
+    Value* first_column = split_columns ? f_.begin : f_.constant(0);
+    Value* end_column = split_columns ? f_.end : row_length;
     bool is_max = spec_.op == OpKind::ArgMax;
     llvm::Type* type = value_type(f_.context, spec_.element_dtype);
     llvm::AllocaInst* best = alloca_array_in_entry(type, kArgTileColumns);
@@ -560,7 +564,7 @@ class ReductionEmitter {
             Value* take = b.CreateOr(b.CreateICmpSLT(index, f_.constant(0)), beats(x, current, is_max));
             b.CreateStore(b.CreateSelect(take, x, current), slot);
             f_.store(kernel_.output, target, b.CreateSelect(take, p, index));
-          });
+          }, 1, /*unroll=*/false);
           b.CreateStore(b.CreateAdd(p, f_.constant(1)), position);
         });
       });
@@ -581,9 +585,10 @@ class ReductionEmitter {
     return is_max ? b.CreateICmpSGT(x, current) : b.CreateICmpSLT(x, current);
   }
 
-  // emit_accumulate_rows for a float32 sum of one contiguous operand. Columns go in chunks
-  // of up to four float vectors. Their sums add up in twice as many double vectors, kept in
-  // registers while the loop runs down the rows, and round once into the output.
+  // emit_accumulate_rows for a float32 sum, mean or product of one contiguous operand.
+  // Columns go in chunks of up to four float vectors. Their sums (products) accumulate in
+  // twice as many double vectors, kept in registers while the loop runs down the rows, and
+  // round once into the output. Each column still adds (multiplies) its rows in order.
   void emit_accumulate_rows_vectors(const std::vector<std::size_t>& prefix, Value* row_length, Value* low,
                                     Value* high, Value* first_column, Value* end_column) {
     auto& b = f_.b;
@@ -623,7 +628,9 @@ class ReductionEmitter {
           Value* remaining = b.CreateSub(left, f_.constant(static_cast<std::int64_t>(v) * lanes));
           masks.push_back(b.CreateICmpSLT(lane_index, b.CreateVectorSplat(static_cast<unsigned>(lanes), remaining)));
         }
-        for (llvm::AllocaInst* sum : sums) b.CreateStore(llvm::Constant::getNullValue(doubles), sum);
+        bool product = spec_.op == OpKind::Prod;
+        Value* start_value = product ? llvm::ConstantFP::get(doubles, 1.0) : llvm::Constant::getNullValue(doubles);
+        for (llvm::AllocaInst* sum : sums) b.CreateStore(start_value, sum);
         reduced_nest(base, 0, [&](const std::vector<Value*>& offsets) {
           Value* row_start = b.CreateAdd(offsets[0], start);
           for (int v = 0; v < float_vectors; ++v) {
@@ -634,7 +641,8 @@ class ReductionEmitter {
             for (int half = 0; half < 2; ++half) {
               Value* part = b.CreateFPExt(b.CreateShuffleVector(load, half == 0 ? low_half : high_half), doubles);
               llvm::AllocaInst* sum = sums[static_cast<std::size_t>(2 * v + half)];
-              b.CreateStore(b.CreateFAdd(b.CreateLoad(doubles, sum), part), sum);
+              Value* previous = b.CreateLoad(doubles, sum);
+              b.CreateStore(product ? b.CreateFMul(previous, part) : b.CreateFAdd(previous, part), sum);
             }
           }
         });

@@ -73,9 +73,10 @@ class FunctionBuilder {
 
   /// Emits for (i = low; i < high; ++i) body(i). With an interleave count above 1, the
   /// vectorizer emits that many vector bodies per iteration, so a reduction keeps as many
-  /// independent accumulators. Other loops get one body.
+  /// independent accumulators. Other loops get one body. Without unroll, a loop of a few
+  /// static iterations is not unrolled before the vectorizer, which can then widen it.
   void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body,
-            int interleave = 1);
+            int interleave = 1, bool unroll = true);
   /// Emits if (condition) then().
   void if_then(llvm::Value* condition, const std::function<void()>& then);
 

@@ -132,6 +132,15 @@ TEST_CASE("jit float32 products round once from double") {
   std::vector<Expr> outputs = {prod(x, Axes(1)), prod(x, Axes(0)), prod(x * 2.0, Axes(1))};
   check_jit_matches_reference({x}, outputs, {value}, "float32 products");
 
+  // Alternating 1e30 and 1e-30 over a whole row: in vector lanes the partial products
+  // would overflow and underflow, and inf * 0 gave NaN. Products keep their order, so they
+  // match the evaluator bit for bit.
+  Expr v = g.input("v", DType::Float32, {64});
+  Tensor alternating = Tensor::empty(DType::Float32, {64});
+  for (std::int64_t i = 0; i < 64; ++i) alternating.set_double(i, i % 2 == 0 ? 1e30 : 1e-30);
+  check_jit_matches_reference({v}, {prod(v), prod(reshape(v, {2, 32}), Axes(1))}, {alternating},
+                              "alternating products", 0.0);
+
   Feeds feeds = {{"x", value}};
   Tensor rows = evaluate(outputs[0], feeds);
   Tensor columns = evaluate(outputs[1], feeds);
