@@ -84,13 +84,13 @@ TEST_CASE("jit vector math results do not depend on thread count") {
                               random_tensor(DType::Float64, {33, 200, 16}, rng, -50, 50),
                               random_tensor(DType::Float64, {7, 131, 1024}, rng, -50, 50)};
   set_num_threads(1);
-  std::vector<Tensor> one = f(args);
+  std::vector<Tensor> single = f(args);
   for (int threads : {2, 3, 4}) {
     set_num_threads(threads);
-    std::vector<Tensor> more = f(args);
-    for (std::size_t i = 0; i < one.size(); ++i) {
+    std::vector<Tensor> several = f(args);
+    for (std::size_t i = 0; i < single.size(); ++i) {
       INFO("output " << i << " at " << threads << " threads");
-      CHECK(one[i].bitwise_equals(more[i]));
+      CHECK(single[i].bitwise_equals(several[i]));
     }
   }
   set_num_threads(0);
