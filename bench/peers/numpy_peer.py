@@ -167,17 +167,12 @@ SINGLE_OPS = {
 }
 
 
+def load(folder, name):
+    return np.load(os.path.join(folder, name + ".npy"))
+
+
 def run_single_op(options):
-    names, op, check = SINGLE_OPS[options["workload"]]
-    inputs = [np.load(os.path.join(options["data"], name + ".npy")) for name in names]
-    result = {}
-
-    def call():
-        result["y"] = op(*inputs)
-
-    times = peer_common.time_repeats(int(options["warmup"]), int(options["repeats"]),
-                                     lambda: result.clear(), call)
-    return times, check(result["y"])
+    return peer_common.time_single_op(options, SINGLE_OPS, load)
 
 
 WORKLOADS = {

@@ -45,6 +45,21 @@ def time_repeats(warmup, repeats, reset, body):
     return seconds
 
 
+def time_single_op(options, ops, load):
+    """Time the single-op workload options["workload"]. ops maps each workload to its input
+    file names, the op and the check function, and load(folder, name) reads one input.
+    Returns the seconds of the timed calls and the check values of the last output."""
+    names, op, check = ops[options["workload"]]
+    inputs = [load(options["data"], name) for name in names]
+    result = {}
+
+    def call():
+        result["y"] = op(*inputs)
+
+    times = time_repeats(int(options["warmup"]), int(options["repeats"]), result.clear, call)
+    return times, check(result["y"])
+
+
 def print_report(times, check, info):
     """Print the JSON report on standard output; NaN and infinity become null."""
     clean = [value if math.isfinite(value) else None for value in map(float, check)]

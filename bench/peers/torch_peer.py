@@ -145,16 +145,7 @@ SINGLE_OPS = {
 
 
 def run_single_op(options):
-    names, op, check = SINGLE_OPS[options["workload"]]
-    inputs = [load(options["data"], name) for name in names]
-    result = {}
-
-    def call():
-        result["y"] = op(*inputs)
-
-    times = peer_common.time_repeats(int(options["warmup"]), int(options["repeats"]),
-                                     lambda: result.clear(), call)
-    return times, check(result["y"])
+    return peer_common.time_single_op(options, SINGLE_OPS, load)
 
 
 WORKLOADS = {
