@@ -18,14 +18,126 @@ namespace detail {
 
 namespace {
 
-// The logits z when node is binary_crossentropy(sigmoid(z), t), also with a float cast
-// between the sigmoid and the loss; else null.
-const Node* sigmoid_logits(const Node& node) {
-  if (node.op() != OpKind::BinaryCrossentropy) return nullptr;
-  const Node* p = node.input(0);
-  if (p->op() == OpKind::Cast && is_float(p->input(0)->dtype())) p = p->input(0);
-  return p->op() == OpKind::Sigmoid ? p->input(0) : nullptr;
-}
+// Gradients that skip a saturating operand. Chaining the rules of log and sigmoid (or of a
+// cross-entropy and the softmax or sigmoid under it) multiplies an infinite factor by a
+// zero one once a probability rounds to 0 or 1: log(sigmoid(-200)) gets the gradient
+// (1 / 0) * 0 = NaN. These forms differentiate their stable equivalent instead, straight
+// to the operand below the sigmoid or softmax, and give every leaf the contribution in its
+// own shape and dtype. A node in between that is itself a target keeps the usual chain, so
+// that it still gets its gradient.
+class Shortcut {
+ public:
+  Shortcut(const Node& node, const std::unordered_set<const Node*>& targets) : node_(node) {
+    match(targets);
+  }
+
+  bool applies() const { return kind_ != Kind::None; }
+
+  // Calls add(leaf, contribution) for each leaf that wants a gradient.
+  template <class Wants, class Add>
+  void apply(const Expr& g, const Wants& wants, const Add& add) const {
+    switch (kind_) {
+    case Kind::None: return;
+    case Kind::LogSigmoid:  // log(sigmoid(z)) = -softplus(-z)
+      if (wants(z_)) add(z_, g * sigmoid(-Expr(z_)));
+      return;
+    case Kind::LogOneMinusSigmoid:  // log(1 - sigmoid(z)) = -softplus(z)
+      if (wants(z_)) add(z_, -(g * sigmoid(Expr(z_))));
+      return;
+    case Kind::BinaryCrossentropy: {  // softplus(z) - t z, in the loss's dtype
+      Expr z = cast(Expr(z_), node_.dtype());
+      Expr t(node_.input(1));
+      if (wants(z_)) add(z_, fit_to_operand(g * (sigmoid(z) - t), z_->shape(), z_->dtype()));
+      if (wants(t.node())) add(t.node(), fit_to_operand(-(g * z), t.shape(), t.dtype()));
+      return;
+    }
+    case Kind::Equivalent: {  // a single stable node whose inputs are the leaves
+      std::vector<bool> needed;
+      for (const Node* leaf : equivalent_->inputs()) needed.push_back(wants(leaf));
+      Contributions contributions = apply_grad_rule(*equivalent_.node(), g, needed);
+      for (std::size_t i = 0; i < contributions.size(); ++i)
+        if (contributions[i].defined()) add(equivalent_->input(i), contributions[i]);
+      return;
+    }
+    }
+  }
+
+ private:
+  enum class Kind { None, LogSigmoid, LogOneMinusSigmoid, BinaryCrossentropy, Equivalent };
+
+  void match(const std::unordered_set<const Node*>& targets) {
+    auto free = [&](const Node* between) { return targets.count(between) == 0; };
+    auto same_type = [&](const Node* other) {
+      return other->dtype() == node_.dtype() && other->shape() == node_.shape();
+    };
+    const Node* operand = node_.input_count() > 0 ? node_.input(0) : nullptr;
+    switch (node_.op()) {
+    case OpKind::Log:
+      if (operand->op() == OpKind::Sigmoid && free(operand) && same_type(operand)) {
+        set(Kind::LogSigmoid, operand->input(0));
+      } else if (operand->op() == OpKind::Sub && free(operand) && same_type(operand) &&
+                 operand->input(0)->is_constant_value(1.0)) {
+        const Node* s = operand->input(1);
+        if (s->op() == OpKind::Sigmoid && free(s) && same_type(s))
+          set(Kind::LogOneMinusSigmoid, s->input(0));
+      } else if (operand->op() == OpKind::Softmax && free(operand)) {
+        equivalent(
+            [&] { return log_softmax(Expr(operand->input(0)), static_cast<int>(operand->attr(0))); });
+      }
+      return;
+    case OpKind::Log1p:
+      if (operand->op() == OpKind::Neg && free(operand) && same_type(operand)) {
+        const Node* s = operand->input(0);
+        if (s->op() == OpKind::Sigmoid && free(s) && same_type(s))
+          set(Kind::LogOneMinusSigmoid, s->input(0));
+      }
+      return;
+    case OpKind::BinaryCrossentropy: {
+      const Node* s = operand;
+      if (s->op() == OpKind::Cast && is_float(s->input(0)->dtype()) && free(s)) s = s->input(0);
+      if (s->op() == OpKind::Sigmoid && free(s)) set(Kind::BinaryCrossentropy, s->input(0));
+      return;
+    }
+    case OpKind::CategoricalCrossentropy:
+    case OpKind::SparseCategoricalCrossentropy:
+      if (operand->op() == OpKind::Softmax && free(operand) &&
+          operand->attr(0) == operand->rank() - 1)
+        equivalent([&] {
+          return softmax_crossentropy(Expr(operand->input(0)), Expr(node_.input(1)));
+        });
+      return;
+    default: return;
+    }
+  }
+
+  void set(Kind kind, const Node* z) {
+    kind_ = kind;
+    z_ = z;
+  }
+
+  // Builds the equivalent node. It applies only when it matches the node's dtype and shape
+  // and reads the leaves themselves, not new conversions of them.
+  template <class Build>
+  void equivalent(const Build& build) {
+    Expr candidate;
+    try {
+      candidate = build();
+    } catch (const UserError&) {
+      return;
+    }
+    if (candidate.dtype() != node_.dtype() || candidate.shape() != node_.shape()) return;
+    const Node* below = node_.input(0)->input(0);
+    if (candidate->input(0) != below) return;
+    if (candidate->input_count() > 1 && candidate->input(1) != node_.input(1)) return;
+    kind_ = Kind::Equivalent;
+    equivalent_ = candidate;
+  }
+
+  const Node& node_;
+  Kind kind_ = Kind::None;
+  const Node* z_ = nullptr;
+  Expr equivalent_;
+};
 
 }  // namespace
 
@@ -67,23 +179,10 @@ std::unordered_map<const Node*, Expr> backpropagate(const std::vector<Expr>& out
     }
     if (!any_needed) continue;
 
-    // binary_crossentropy(sigmoid(z), t) differentiates straight to z as g * (s - t) and to
-    // t as -g * z, the derivatives of softplus(z) - t * z. Through s they would be
-    // (t / s - (1 - t) / (1 - s)) * s * (1 - s), which is inf * 0 = NaN once s rounds to 1.
-    // A sigmoid that is itself a target gets its gradient the usual way.
-    const Node* logits = sigmoid_logits(*node);
-    const Node* probability = node->input(0);
-    const Node* sigmoid_node = probability->op() == OpKind::Cast ? probability->input(0) : probability;
-    bool through_sigmoid = logits != nullptr && target_set.count(probability) == 0 &&
-                           target_set.count(sigmoid_node) == 0;
-    if (through_sigmoid) {
-      Expr g = found->second;
-      Expr z = cast(Expr(logits), node->dtype());
-      Expr t(node->input(1));
-      if (leads_to_target.count(logits) != 0)
-        accumulate(logits, fit_to_operand(g * (sigmoid(z) - t), logits->shape(), logits->dtype()));
-      if (needed[1])
-        accumulate(node->input(1), fit_to_operand(-(g * z), node->input(1)->shape(), node->input(1)->dtype()));
+    Shortcut shortcut(*node, target_set);
+    if (shortcut.applies()) {
+      auto wants = [&](const Node* leaf) { return leads_to_target.count(leaf) != 0; };
+      shortcut.apply(found->second, wants, accumulate);
       continue;
     }
 

@@ -74,6 +74,70 @@ TEST_CASE("binary cross-entropy of a sigmoid differentiates to the logits") {
   CHECK(dp.get_double(3) == doctest::Approx((s1 - 0.25) / (s1 * (1 - s1)) + s1 / (s1 * (1 - s1))).epsilon(1e-5));
 }
 
+TEST_CASE("log of sigmoid or softmax gradients") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4}, -3, 3);
+  Expr t = f.var("t", {3, 4}, 0, 1);
+  Expr labels = f.indices({2, 0, 3}, {3});
+  for (Expr e : {log(sigmoid(z)), log(1.0 - sigmoid(z)), log1p(-sigmoid(z)), log(softmax(z)),
+                 log(softmax(z, 0)), categorical_crossentropy(softmax(z), t)})
+    check_second_order(f, e, {z});
+  check_second_order(f, categorical_crossentropy(softmax(z), t), {t});
+  check_second_order(f, categorical_crossentropy(softmax(z), labels), {z});
+
+  // float32 logits whose sigmoid or softmax rounds to 0 or 1. Through the chain rule each
+  // of these gradients is (1 / 0) * 0 = NaN. The stable forms give sigmoid(-z), -sigmoid(z)
+  // and g - softmax(z) * sum(g), computed here in float64.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {4});
+  Expr rows = g.input("rows", DType::Float32, {2, 3});
+  std::vector<double> xs = {-200, -30, 30, 200};
+  Feeds feeds = {{"x", Tensor::from_list({-200, -30, 30, 200}, DType::Float32)},
+                 {"rows", Tensor::from_list({{-200, 0, 200}, {1, 2, 3}}, DType::Float32)}};
+  auto sigmoid64 = [](double v) { return 1 / (1 + std::exp(-v)); };
+  Tensor up = evaluate(grad(sum(log(sigmoid(x))), x), feeds);
+  Tensor down = evaluate(grad(sum(log(1.0 - sigmoid(x))), x), feeds);
+  Tensor down1p = evaluate(grad(sum(log1p(-sigmoid(x))), x), feeds);
+  for (std::int64_t i = 0; i < 4; ++i) {
+    double v = xs[static_cast<std::size_t>(i)];
+    INFO("x = " << v);
+    CHECK(up.get_double(i) == doctest::Approx(sigmoid64(-v)).epsilon(1e-6));
+    CHECK(down.get_double(i) == doctest::Approx(-sigmoid64(v)).epsilon(1e-6));
+    CHECK(down1p.get_double(i) == doctest::Approx(-sigmoid64(v)).epsilon(1e-6));
+  }
+
+  // Row 0 of rows has the float32 softmax (0, 0, 1). In the log sum every class weight is 1.
+  Tensor weights = Tensor::from_list({{1, 0, 0}, {0, 0, 1}}, DType::Float32);
+  Tensor dense = evaluate(grad(sum(categorical_crossentropy(softmax(rows), g.constant(weights))),
+                               rows),
+                          feeds);
+  Tensor logs = evaluate(grad(sum(log(softmax(rows))), rows), feeds);
+  std::vector<std::vector<double>> values = {{-200, 0, 200}, {1, 2, 3}};
+  for (std::size_t r = 0; r < 2; ++r) {
+    double total = 0;
+    for (double v : values[r]) total += std::exp(v - values[r][2]);
+    for (std::size_t c = 0; c < 3; ++c) {
+      double softmax = std::exp(values[r][c] - values[r][2]) / total;
+      auto at = static_cast<std::int64_t>(r * 3 + c);
+      INFO("row " << r << ", class " << c);
+      CHECK(dense.get_double(at) ==
+            doctest::Approx(softmax - weights.get_double(at)).epsilon(1e-6).scale(1e-6));
+      CHECK(logs.get_double(at) == doctest::Approx(1 - 3 * softmax).epsilon(1e-6).scale(1e-6));
+    }
+  }
+
+  // A sigmoid or softmax that is itself a variable keeps the chain rule and gets its own
+  // gradient: 1 / s for the sigmoid, 1 / p for the softmax.
+  Expr s = sigmoid(x);
+  std::vector<Expr> both = grad(sum(log(s)), {x, s});
+  Tensor ds = evaluate(both[1], feeds);
+  CHECK(ds.get_double(1) == doctest::Approx(1 / sigmoid64(-30)).epsilon(1e-5));
+  CHECK(std::isnan(evaluate(both[0], feeds).get_double(0)));
+  Expr p = softmax(rows);
+  Tensor dp = evaluate(grad(sum(log(p)), p), feeds);
+  CHECK(dp.get_double(5) == doctest::Approx(1 / 0.66524096).epsilon(1e-5));
+}
+
 TEST_CASE("softmax cross-entropy gradients") {
   GradFixture f;
   Expr z = f.var("z", {3, 4}, -2, 2);
