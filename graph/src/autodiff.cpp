@@ -66,32 +66,67 @@ class Shortcut {
   enum class Kind { None, LogSigmoid, LogOneMinusSigmoid, BinaryCrossentropy, Equivalent };
 
   void match(const std::unordered_set<const Node*>& targets) {
+    // A node between this one and the leaves: not a variable, and for elementwise steps of
+    // the node's own dtype and shape, so that no broadcast or cast is skipped.
     auto free = [&](const Node* between) { return targets.count(between) == 0; };
-    auto same_type = [&](const Node* other) {
-      return other->dtype() == node_.dtype() && other->shape() == node_.shape();
+    auto step = [&](const Node* between, OpKind op) {
+      return between->op() == op && free(between) && between->dtype() == node_.dtype() &&
+             between->shape() == node_.shape();
     };
-    const Node* operand = node_.input_count() > 0 ? node_.input(0) : nullptr;
+    // The operand of exp when node is exp(z), free.
+    auto exp_operand = [&](const Node* node) {
+      return node->op() == OpKind::Exp && free(node) ? node->input(0) : nullptr;
+    };
+    if (node_.input_count() == 0) return;
+    const Node* operand = node_.input(0);
     switch (node_.op()) {
     case OpKind::Log:
-      if (operand->op() == OpKind::Sigmoid && free(operand) && same_type(operand)) {
+      if (step(operand, OpKind::Sigmoid)) {
         set(Kind::LogSigmoid, operand->input(0));
-      } else if (operand->op() == OpKind::Sub && free(operand) && same_type(operand) &&
-                 operand->input(0)->is_constant_value(1.0)) {
-        const Node* s = operand->input(1);
-        if (s->op() == OpKind::Sigmoid && free(s) && same_type(s))
-          set(Kind::LogOneMinusSigmoid, s->input(0));
+      } else if (step(operand, OpKind::Sub) && operand->input(0)->is_constant_value(1.0) &&
+                 step(operand->input(1), OpKind::Sigmoid)) {
+        set(Kind::LogOneMinusSigmoid, operand->input(1)->input(0));
+      } else if (step(operand, OpKind::Add)) {  // log(1 + exp(z)) = softplus(z)
+        for (int i = 0; i < 2; ++i) {
+          const Node* e = operand->input(i);
+          if (operand->input(1 - i)->is_constant_value(1.0) && step(e, OpKind::Exp))
+            equivalent([&] { return softplus(Expr(e->input(0))); }, e->input(0));
+        }
       } else if (operand->op() == OpKind::Softmax && free(operand)) {
-        equivalent(
-            [&] { return log_softmax(Expr(operand->input(0)), static_cast<int>(operand->attr(0))); });
+        const Node* z = operand->input(0);
+        equivalent([&] { return log_softmax(Expr(z), static_cast<int>(operand->attr(0))); }, z);
+      } else if (operand->op() == OpKind::Sum && free(operand)) {
+        // log(sum(exp(z))) = logsumexp(z) over the same axes.
+        if (const Node* z = exp_operand(operand->input(0))) {
+          const Attrs& sum = operand->attrs();
+          equivalent([&] { return logsumexp(Expr(z), Axes(sum.ints), sum.keepdims); }, z);
+        }
       }
       return;
     case OpKind::Log1p:
-      if (operand->op() == OpKind::Neg && free(operand) && same_type(operand)) {
-        const Node* s = operand->input(0);
-        if (s->op() == OpKind::Sigmoid && free(s) && same_type(s))
-          set(Kind::LogOneMinusSigmoid, s->input(0));
-      }
+      if (step(operand, OpKind::Neg) && step(operand->input(0), OpKind::Sigmoid))
+        set(Kind::LogOneMinusSigmoid, operand->input(0)->input(0));
+      else if (step(operand, OpKind::Exp))
+        equivalent([&] { return softplus(Expr(operand->input(0))); }, operand->input(0));
       return;
+    case OpKind::Div: {
+      // exp(z) / sum(exp(z), axis) = softmax(z, axis), with the axis kept, put back by
+      // expand_dims, or summed away from a vector.
+      const Node* z = exp_operand(operand);
+      const Node* total = node_.input(1);
+      bool restored = total->op() == OpKind::ExpandDims && free(total);
+      const Node* sum = restored ? total->input(0) : total;
+      if (z == nullptr || sum->op() != OpKind::Sum || !free(sum) || sum->input(0) != operand ||
+          sum->attrs().ints.size() != 1)
+        return;
+      auto axis = sum->attrs().ints[0];
+      bool keepdims = sum->attrs().keepdims;
+      bool put_back = restored && !keepdims && total->attr(0) == axis;
+      bool whole_vector = !restored && !keepdims && operand->rank() == 1;
+      if ((keepdims && !restored) || put_back || whole_vector)
+        equivalent([&] { return softmax(Expr(z), static_cast<int>(axis)); }, z);
+      return;
+    }
     case OpKind::BinaryCrossentropy: {
       const Node* s = operand;
       if (s->op() == OpKind::Cast && is_float(s->input(0)->dtype()) && free(s)) s = s->input(0);
@@ -101,10 +136,11 @@ class Shortcut {
     case OpKind::CategoricalCrossentropy:
     case OpKind::SparseCategoricalCrossentropy:
       if (operand->op() == OpKind::Softmax && free(operand) &&
-          operand->attr(0) == operand->rank() - 1)
-        equivalent([&] {
-          return softmax_crossentropy(Expr(operand->input(0)), Expr(node_.input(1)));
-        });
+          operand->attr(0) == operand->rank() - 1) {
+        const Node* z = operand->input(0);
+        equivalent([&] { return softmax_crossentropy(Expr(z), Expr(node_.input(1))); }, z,
+                   node_.input(1));
+      }
       return;
     default: return;
     }
@@ -115,10 +151,10 @@ class Shortcut {
     z_ = z;
   }
 
-  // Builds the equivalent node. It applies only when it matches the node's dtype and shape
-  // and reads the leaves themselves, not new conversions of them.
+  // Builds the equivalent node. It applies only when it has the node's dtype and shape and
+  // its inputs are the given leaves themselves, not new conversions of them.
   template <class Build>
-  void equivalent(const Build& build) {
+  void equivalent(const Build& build, const Node* leaf, const Node* second_leaf = nullptr) {
     Expr candidate;
     try {
       candidate = build();
@@ -126,9 +162,9 @@ class Shortcut {
       return;
     }
     if (candidate.dtype() != node_.dtype() || candidate.shape() != node_.shape()) return;
-    const Node* below = node_.input(0)->input(0);
-    if (candidate->input(0) != below) return;
-    if (candidate->input_count() > 1 && candidate->input(1) != node_.input(1)) return;
+    std::vector<const Node*> leaves = {leaf};
+    if (second_leaf != nullptr) leaves.push_back(second_leaf);
+    if (candidate->inputs() != leaves) return;
     kind_ = Kind::Equivalent;
     equivalent_ = candidate;
   }

@@ -46,6 +46,12 @@ bool sums_one_kept_axis(const Match& m, const Node&) {
   return m[y]->attrs().ints.size() == 1 && m[y]->attrs().keepdims;
 }
 
+// The sum reduces the only axis of a vector to a scalar, which broadcasts along it.
+bool sums_whole_vector(const Match& m, const Node&) {
+  const Attrs& reduced = m[y]->attrs();
+  return m[y]->input(0)->rank() == 1 && reduced.ints.size() == 1 && !reduced.keepdims;
+}
+
 // The sum reduces one axis and expand_dims puts it back in place.
 bool sums_one_restored_axis(const Match& m, const Node&) {
   const Attrs& reduced = m[y]->attrs();
@@ -76,6 +82,8 @@ std::vector<Rule> stabilize_rules() {
       {"log_sum_exp", log(bind(y, sum(exp(x)))), build(logsumexp_of_match)},
       {"softmax_keepdims", div(exp(x), bind(y, sum(exp(x)))), build(softmax_of_match),
        sums_one_kept_axis},
+      {"softmax_vector", div(exp(x), bind(y, sum(exp(x)))), build(softmax_of_match),
+       sums_whole_vector},
       {"softmax_expand_dims", div(exp(x), bind(z, expand_dims(bind(y, sum(exp(x)))))),
        build(softmax_of_match), sums_one_restored_axis},
   };

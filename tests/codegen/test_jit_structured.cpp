@@ -484,7 +484,7 @@ TEST_CASE("jit softmax cross-entropy keeps its digits for large logits") {
   }
 }
 
-TEST_CASE("jit saturated log-sigmoid and log-softmax gradients") {
+TEST_CASE("jit gradients of saturated log and exp forms") {
   // Compiled with the whole optimizer and against the evaluator on the graph as written:
   // both take the stable derivatives, so no element is NaN.
   Graph g;
@@ -494,7 +494,10 @@ TEST_CASE("jit saturated log-sigmoid and log-softmax gradients") {
   std::vector<Expr> outputs = {grad(sum(log(sigmoid(x))), x), grad(sum(log1p(-sigmoid(x))), x),
                                grad(sum(log(1.0 - sigmoid(x))), x),
                                grad(sum(log(softmax(z)) * t), z),
-                               grad(sum(categorical_crossentropy(softmax(z), t)), z)};
+                               grad(sum(categorical_crossentropy(softmax(z), t)), z),
+                               grad(sum(log1p(exp(x))), x),
+                               grad(sum(log(sum(exp(z), Axes(1)))), z),
+                               grad(sum(exp(z) / sum(exp(z), Axes(1), true) * t), z)};
   Tensor xs = Tensor::from_list({-200, -90, -30, -1, 0, 2, 30, 90, 200}, DType::Float32);
   Tensor zs = Tensor::from_list({{-200, 0, 200}, {1, 2, 3}, {100, -100, 0}}, DType::Float32);
   Tensor ts = Tensor::from_list({{1, 0, 0}, {0, 0.5, 0.5}, {0, 1, 0}}, DType::Float32);

@@ -138,6 +138,44 @@ TEST_CASE("log of sigmoid or softmax gradients") {
   CHECK(dp.get_double(5) == doctest::Approx(1 / 0.66524096).epsilon(1e-5));
 }
 
+TEST_CASE("exp forms differentiate without overflow") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4}, -3, 3);
+  Expr v = f.var("v", {5}, -3, 3);
+  Expr e = exp(z);
+  for (Expr form : {log1p(exp(z)), log(1.0 + exp(z)), log(exp(z) + 1.0), log(sum(exp(z), Axes(1))),
+                    log(sum(exp(z))), e / sum(e, Axes(1), true), e / expand_dims(sum(e, Axes(0)), 0)})
+    check_second_order(f, form, {z});
+  check_second_order(f, exp(v) / sum(exp(v)), {v});
+
+  // exp(1000) overflows float32. Through the chain rule these gradients are inf / inf = NaN.
+  // Stable, they are sigmoid(x) for softplus and softmax(x) for logsumexp.
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {3});
+  Feeds feeds = {{"x", Tensor::from_list({1000, 0, -5}, DType::Float32)}};
+  Tensor weights = Tensor::from_list({1, 2, 3}, DType::Float32);
+  Expr w = g.constant(weights);
+  Tensor softplus_slope = evaluate(grad(sum(log1p(exp(x))), x), feeds);
+  Tensor added_slope = evaluate(grad(sum(log(1.0 + exp(x))), x), feeds);
+  Tensor lse_slope = evaluate(grad(log(sum(exp(x))), x), feeds);
+  Tensor softmax_slope = evaluate(grad(sum(exp(x) / sum(exp(x)) * w), x), feeds);
+  std::vector<double> sigmoid_values = {1, 0.5, 1 / (1 + std::exp(5.0))};
+  for (std::int64_t i = 0; i < 3; ++i) {
+    auto at = static_cast<std::size_t>(i);
+    INFO("element " << i);
+    CHECK(softplus_slope.get_double(i) == doctest::Approx(sigmoid_values[at]).epsilon(1e-6));
+    CHECK(added_slope.get_double(i) == doctest::Approx(sigmoid_values[at]).epsilon(1e-6));
+    // softmax(x) is (1, 0, 0) in float32, so its gradient for weights w, p * (w - sum(w p)), is 0.
+    CHECK(lse_slope.get_double(i) == doctest::Approx(i == 0 ? 1.0 : 0.0));
+    CHECK(softmax_slope.get_double(i) == doctest::Approx(0.0));
+  }
+
+  // An exp that is itself a variable keeps the chain rule: d/de log(1 + e) = 1 / (1 + e).
+  Expr ex = exp(x);
+  Tensor de = evaluate(grad(sum(log1p(ex)), ex), feeds);
+  CHECK(de.get_double(1) == doctest::Approx(0.5));
+}
+
 TEST_CASE("softmax cross-entropy gradients") {
   GradFixture f;
   Expr z = f.var("z", {3, 4}, -2, 2);

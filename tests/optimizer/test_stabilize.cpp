@@ -37,6 +37,7 @@ TEST_CASE("stabilize golden text") {
       {log(sum(exp(x))), "logsumexp(x)"},
       {e / sum(e, Axes(1), true), "softmax(x, axis=1)"},
       {e / expand_dims(sum(e, Axes(0)), 0), "softmax(x, axis=0)"},
+      {exp(reshape(x, {6})) / sum(exp(reshape(x, {6}))), "softmax(reshape(x, [6]), axis=0)"},
       {log(e / sum(e, Axes(1), true)), "log_softmax(x, axis=1)"},
       {e / sum(e, Axes({0, 1}), true), "exp(x) / sum(exp(x), keepdims=true)"},
       {log(x + 2.0), "log(x + 2)"},
