@@ -1,4 +1,5 @@
-// Builtins that transform or compile expressions: grad, simplify and function.
+// Builtins that transform or compile expressions: grad and the other derivatives, simplify
+// and function.
 #include <fmt/format.h>
 
 #include "builtins.h"
@@ -9,8 +10,7 @@ namespace damo {
 
 namespace {
 
-Value make_grad(Args& a) {
-  Expr cost = a.tensor("cost");
+GradOptions grad_options(Args& a) {
   GradOptions options;
   if (a.has("disconnected")) {
     std::string policy = a.string("disconnected");
@@ -22,10 +22,43 @@ Value make_grad(Args& a) {
       a.fail("disconnected",
              fmt::format("disconnected must be \"raise\", \"warn\" or \"zeros\", not \"{}\"", policy));
   }
-  if (!a.value("wrt").is(Value::Kind::List)) return Value::tensor(grad(cost, a.tensor("wrt"), options));
+  return options;
+}
+
+// Returns one tensor when param was one tensor, else a list with one item per result.
+Value tensor_or_list(Args& a, const std::string& param, const std::vector<Expr>& results) {
+  if (!a.value(param).is(Value::Kind::List)) return Value::tensor(results.at(0));
   std::vector<Value> out;
-  for (const Expr& g : grad(cost, a.tensors("wrt"), options)) out.push_back(Value::tensor(g));
+  for (const Expr& e : results) out.push_back(Value::tensor(e));
   return Value::list(std::move(out));
+}
+
+Value make_grad(Args& a) {
+  Expr cost = a.tensor("cost");
+  return tensor_or_list(a, "wrt", grad(cost, a.tensors("wrt"), grad_options(a)));
+}
+
+// Checks that two paired arguments (outputs and cotangents, or wrt and tangents) are both
+// tensors or both lists. vjp and jvp check that the lists have the same length.
+void check_pairs(Args& a, const std::string& first, const std::string& second) {
+  bool first_list = a.value(first).is(Value::Kind::List);
+  if (first_list != a.value(second).is(Value::Kind::List))
+    a.fail(second, fmt::format("{}() takes {} and {} both as tensors or both as lists", a.name(),
+                               first, second));
+}
+
+Value make_vjp(Args& a) {
+  check_pairs(a, "outputs", "cotangents");
+  return tensor_or_list(a, "wrt",
+                        vjp(a.tensors("outputs"), a.tensors("cotangents"), a.tensors("wrt"),
+                            grad_options(a)));
+}
+
+Value make_jvp(Args& a) {
+  check_pairs(a, "wrt", "tangents");
+  return tensor_or_list(a, "outputs",
+                        jvp(a.tensors("outputs"), a.tensors("wrt"), a.tensors("tangents"),
+                            grad_options(a)));
 }
 
 std::vector<Update> read_updates(Args& a) {
@@ -77,6 +110,28 @@ void add_function_builtins(std::vector<Builtin>& out) {
                        "disconnected=\"zeros\" (or \"warn\", which also logs) gives zeros for one the "
                        "cost does not depend on",
                        make_grad));
+  out.push_back(define("vjp(outputs, cotangents, wrt, disconnected=\"raise\")",
+                       "vector-Jacobian product: the gradient of sum(cotangent * output) over the "
+                       "outputs, for each of wrt; tensors or lists",
+                       make_vjp));
+  out.push_back(define("jvp(outputs, wrt, tangents, disconnected=\"raise\")",
+                       "Jacobian-vector product: the derivative of each output along the tangents "
+                       "of wrt; tensors or lists",
+                       make_jvp));
+  out.push_back(define("jacobian(output, wrt, disconnected=\"raise\")",
+                       "the Jacobian of output with respect to wrt, of shape output.shape + "
+                       "wrt.shape; static shapes only",
+                       [](Args& a) {
+                         return Value::tensor(
+                             jacobian(a.tensor("output"), a.tensor("wrt"), grad_options(a)));
+                       }));
+  out.push_back(define("hessian(cost, wrt, disconnected=\"raise\")",
+                       "the Hessian of a scalar cost with respect to wrt, of shape wrt.shape + "
+                       "wrt.shape; static shapes only",
+                       [](Args& a) {
+                         return Value::tensor(
+                             hessian(a.tensor("cost"), a.tensor("wrt"), grad_options(a)));
+                       }));
   out.push_back(define("simplify(e)", "e after algebraic simplification and stabilization",
                        [](Args& a) -> Value {
                          OptimizeOptions options;

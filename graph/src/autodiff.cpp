@@ -430,6 +430,10 @@ Expr jacobian(Expr output, Expr wrt, const GradOptions& options) {
 
 // The gradient may not depend on wrt at all (a linear cost), so its Jacobian takes zeros.
 Expr hessian(Expr cost, Expr wrt, const GradOptions& options) {
+  if (cost.defined() && cost.rank() != 0)
+    throw UserError(fmt::format("hessian: the cost must be a scalar but has shape {}; reduce it "
+                                "first, for example with sum() or mean()",
+                                cost.shape().to_string()));
   Expr gradient = grad(cost, std::vector<Expr>{wrt}, options)[0];
   return jacobian(gradient, wrt, GradOptions{DisconnectedPolicy::Zeros});
 }

@@ -312,6 +312,27 @@ TEST_CASE("session grad of shared variables") {
                "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
 }
 
+TEST_CASE("session jacobian, hessian, jvp and vjp") {
+  // f(W) = W^3 elementwise: J = diag(3 W^2), the Hessian of sum(W^3) is diag(6 W).
+  std::string prelude = "W = shared(\"W\", f64([1, 2]))\n";
+  CHECK(output(prelude + "jacobian(W ** 3, W)") == "[[ 3.,  0.],\n [ 0., 12.]] : f64 (2, 2)");
+  CHECK(output(prelude + "hessian(sum(W ** 3), W)") == "[[ 6.,  0.],\n [ 0., 12.]] : f64 (2, 2)");
+  CHECK(output(prelude + "jvp(W ** 3, W, f64([1, -1]))") == "[  3., -12.] : f64 (2,)");
+  CHECK(output(prelude + "vjp(W ** 3, f64([2, 1]), W)") == "[ 6., 12.] : f64 (2,)");
+  CHECK(output(prelude + "vjp([W ** 3, W * 2], [f64([1, 0]), f64([0, 1])], [W])") ==
+        "[3., 2.] : f64 (2,)");
+  CHECK(output(prelude + "jvp([W ** 3, W * 2], [W], [f64([0, 1])])") ==
+        "[ 0., 12.] : f64 (2,)\n[0., 2.] : f64 (2,)");
+
+  CHECK(error_of(prelude + "jvp([W ** 3], [W], f64([1, 1]))").message ==
+        "jvp() takes wrt and tangents both as tensors or both as lists");
+  CHECK(error_of(prelude + "hessian(W ** 3, W)").message ==
+        "hessian: the cost must be a scalar but has shape (2,); reduce it first, for example "
+        "with sum() or mean()");
+  CHECK(error_of("x = vector(f64, [n])\njacobian(sin(x), x)").message ==
+        "jacobian: 'sin(x)' has the symbolic shape (n,); the Jacobian needs static shapes");
+}
+
 TEST_CASE("session grad over an input stays symbolic") {
   std::string out = output("x = vector(f32)\ng = grad(sum(x * x), x)\n:type g");
   CHECK(out == "f32 (x_0,)");
