@@ -143,6 +143,9 @@ constexpr std::int64_t kArgTileColumns = 256;
 // 1,000,000 x 6 float32 matrix took 4.7 ms per output and 9.5 ms by tiles; 1,000,000 x 8
 // took 10.3 ms per output and 2.5 ms by tiles.
 constexpr std::int64_t kArgRowsMinColumns = 8;
+// Vector accumulators of the one-pass argmax over rows (arg_extreme_vectors): independent
+// chains of compare and select, so that each step need not wait on the previous one.
+constexpr int kArgAccumulators = 4;
 
 class ReductionEmitter {
  public:
@@ -390,9 +393,12 @@ class ReductionEmitter {
   // element to element runs serially (4.6 ns per float32 element against 0.3 ns, over the
   // rows of a 2048 x 2048 matrix at one thread). Far apart positions keep the single pass,
   // because there each element costs a cache miss and a second pass would double them.
-  // A leading axis of 8 or more columns goes by column tiles (emit_arg_extreme_rows).
+  // A float operand along one contiguous group takes explicit vectors in one pass
+  // (arg_extreme_vectors), and a leading axis of 8 or more columns goes by column tiles
+  // (emit_arg_extreme_rows).
   Value* arg_extreme(const std::vector<Value*>& base) {
     if (reduced_.empty()) return arg_extreme_one_pass(base);
+    if (Value* index = arg_extreme_vectors(base)) return index;
     bool contiguous = kept_.empty() || kept_.back() < reduced_.front();
     auto* stride = llvm::dyn_cast<llvm::ConstantInt>(strides_[0][reduced_.back()]);
     bool close = contiguous || (stride != nullptr && stride->getSExtValue() <= 16);
@@ -432,6 +438,123 @@ class ReductionEmitter {
     Value* index = b.CreateLoad(index_type, first);
     Value* found = b.CreateSExt(index, f_.i64());
     return b.CreateSelect(b.CreateICmpEQ(index, none), f_.constant(-1), found);
+  }
+
+  // arg_extreme of a float operand over one reduced group of unit stride (argmax over rows,
+  // for example), in one pass of explicit vectors. Each lane of kArgAccumulators vector
+  // pairs keeps its best value and that value's first position, taking a later element only
+  // when it beats the best strictly, or is a NaN over a number. The pairs then merge lane by
+  // lane, equal values going to the smaller position, and the positions past the last whole
+  // vector step run as scalars. Null when the operand does not fit.
+  Value* arg_extreme_vectors(const std::vector<Value*>& base) {
+    auto* unit = llvm::dyn_cast<llvm::ConstantInt>(strides_[0][reduced_.back()]);
+    bool fits = spec_.body == nullptr && operands_.size() == 1 && reduced_.size() == 1 &&
+                is_float(spec_.element_dtype) && unit != nullptr && unit->getSExtValue() == 1;
+    if (!fits) return nullptr;
+    auto& b = f_.b;
+    bool is_max = spec_.op == OpKind::ArgMax;
+    llvm::Type* scalar = value_type(f_.context, spec_.element_dtype);
+    const auto lanes = static_cast<unsigned>(f_.state.vector_bytes / dtype_size(spec_.element_dtype));
+    // Rows known to be short get fewer accumulators, so that fewer positions are left over.
+    std::optional<std::int64_t> length = static_reduced_count();
+    int accumulators = length ? static_cast<int>(std::clamp<std::int64_t>(*length / lanes, 1, kArgAccumulators))
+                              : kArgAccumulators;
+    const std::int64_t step = static_cast<std::int64_t>(lanes) * accumulators;
+    bool narrow = length && *length < std::numeric_limits<std::int32_t>::max();
+    llvm::IntegerType* index_type = narrow ? b.getInt32Ty() : b.getInt64Ty();
+    auto* value_vector = llvm::FixedVectorType::get(scalar, lanes);
+    auto* index_vector = llvm::FixedVectorType::get(index_type, lanes);
+    std::vector<llvm::Constant*> lane_numbers;
+    for (unsigned i = 0; i < lanes; ++i) lane_numbers.push_back(llvm::ConstantInt::get(index_type, i));
+    Value* lane_index = llvm::ConstantVector::get(lane_numbers);
+    int input = kernel_.inputs[0];
+    Value* count = reduced_count();
+
+    // Whether a beats current: current is a number, and a is better or a NaN (an unordered
+    // comparison is true for a NaN). Works on vectors too.
+    auto beats_value = [&](Value* a, Value* current) {
+      Value* better = is_max ? b.CreateFCmpUGT(a, current) : b.CreateFCmpULT(a, current);
+      return b.CreateAnd(b.CreateFCmpORD(current, current), better);
+    };
+    // Whether pair (a, at) replaces pair (current, current_at): it beats it, or the values
+    // are equal (both NaN counts as equal) at a smaller position.
+    auto replaces = [&](Value* a, Value* at, Value* current, Value* current_at) {
+      Value* same = b.CreateOr(b.CreateFCmpOEQ(a, current),
+                               b.CreateAnd(b.CreateFCmpUNO(a, a), b.CreateFCmpUNO(current, current)));
+      return b.CreateOr(beats_value(a, current), b.CreateAnd(same, b.CreateICmpSLT(at, current_at)));
+    };
+
+    llvm::AllocaInst* result = alloca_in_entry(f_.i64());
+    b.CreateStore(f_.constant(-1), result);
+    f_.if_then(b.CreateICmpSGT(count, f_.constant(0)), [&] {
+      // Every lane starts from the row's first element, a real candidate at position 0.
+      Value* first = f_.load(input, base[0]);
+      // best[k], best_at[k]: accumulator k's values and positions. at[k]: the positions that
+      // its next load reads.
+      std::vector<llvm::AllocaInst*> best, best_at, at;
+      Value* step_vector = b.CreateVectorSplat(lanes, llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(step)));
+      for (int k = 0; k < accumulators; ++k) {
+        best.push_back(alloca_in_entry(value_vector));
+        best_at.push_back(alloca_in_entry(index_vector));
+        at.push_back(alloca_in_entry(index_vector));
+        b.CreateStore(b.CreateVectorSplat(lanes, first), best.back());
+        b.CreateStore(llvm::Constant::getNullValue(index_vector), best_at.back());
+        Value* offset = llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(k) * lanes);
+        b.CreateStore(b.CreateAdd(lane_index, b.CreateVectorSplat(lanes, offset)), at.back());
+      }
+      Value* steps = b.CreateSDiv(count, f_.constant(step));
+      llvm::Align align(static_cast<std::uint64_t>(dtype_size(spec_.element_dtype)));
+      f_.loop(f_.constant(0), steps, [&](Value* s) {
+        Value* start = b.CreateMul(s, f_.constant(step));
+        for (std::size_t k = 0; k < best.size(); ++k) {
+          Value* offset = b.CreateAdd(base[0], b.CreateAdd(start, f_.constant(static_cast<std::int64_t>(k) * lanes)));
+          auto* load = b.CreateAlignedLoad(value_vector, f_.element_pointer(input, offset), align);
+          f_.tag_access(load, input);
+          Value* positions = b.CreateLoad(index_vector, at[k]);
+          Value* current = b.CreateLoad(value_vector, best[k]);
+          Value* take = beats_value(load, current);
+          b.CreateStore(b.CreateSelect(take, load, current), best[k]);
+          b.CreateStore(b.CreateSelect(take, positions, b.CreateLoad(index_vector, best_at[k])), best_at[k]);
+          b.CreateStore(b.CreateAdd(positions, step_vector), at[k]);
+        }
+      }, 1, false);
+
+      // Merge the accumulators, then the lanes, then the scalars past the last whole step.
+      Value* values = b.CreateLoad(value_vector, best[0]);
+      Value* positions = b.CreateLoad(index_vector, best_at[0]);
+      for (std::size_t k = 1; k < best.size(); ++k) {
+        Value* other = b.CreateLoad(value_vector, best[k]);
+        Value* other_at = b.CreateLoad(index_vector, best_at[k]);
+        Value* take = replaces(other, other_at, values, positions);
+        values = b.CreateSelect(take, other, values);
+        positions = b.CreateSelect(take, other_at, positions);
+      }
+      // Lane i merges with lane i + width, halving the width, until lane 0 has the best pair.
+      for (unsigned width = lanes / 2; width >= 1; width /= 2) {
+        std::vector<int> upper(lanes);
+        for (unsigned i = 0; i < lanes; ++i) upper[i] = static_cast<int>((i + width) % lanes);
+        Value* other = b.CreateShuffleVector(values, upper);
+        Value* other_at = b.CreateShuffleVector(positions, upper);
+        Value* take = replaces(other, other_at, values, positions);
+        values = b.CreateSelect(take, other, values);
+        positions = b.CreateSelect(take, other_at, positions);
+      }
+      Value* value = b.CreateExtractElement(values, std::uint64_t{0});
+      Value* position = b.CreateExtractElement(positions, std::uint64_t{0});
+      llvm::AllocaInst* tail_best = alloca_in_entry(scalar);
+      llvm::AllocaInst* tail_at = alloca_in_entry(f_.i64());
+      b.CreateStore(value, tail_best);
+      b.CreateStore(b.CreateZExt(position, f_.i64()), tail_at);
+      f_.loop(b.CreateMul(steps, f_.constant(step)), count, [&](Value* p) {
+        Value* x = f_.load(input, b.CreateAdd(base[0], p));
+        Value* current = b.CreateLoad(scalar, tail_best);
+        Value* take = beats_value(x, current);
+        b.CreateStore(b.CreateSelect(take, x, current), tail_best);
+        b.CreateStore(b.CreateSelect(take, p, b.CreateLoad(f_.i64(), tail_at)), tail_at);
+      }, 1, false);
+      b.CreateStore(b.CreateLoad(f_.i64(), tail_at), result);
+    });
+    return b.CreateLoad(f_.i64(), result);
   }
 
   // arg_extreme in one pass that keeps the best value and its index.

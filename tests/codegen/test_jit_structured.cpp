@@ -1,5 +1,8 @@
 // Reductions, matrix products, layout ops and neural-network ops compiled by the JIT
 // against the reference evaluator.
+#include <functional>
+#include <limits>
+
 #include "damo/graph/autodiff.h"
 #include "damo/runtime/thread_pool.h"
 #include "jit_check.h"
@@ -76,6 +79,69 @@ TEST_CASE("jit argmax and argmin of long rows") {
       }
       check_jit_matches_reference({x}, outputs, {value},
                                   fmt::format("{} {}", dtype_name(dtype), dims_to_string(shape)));
+    }
+  }
+}
+
+TEST_CASE("jit argmax over rows in vector steps") {
+  // Row lengths around the vector steps (16 float32 or 8 float64 lanes, up to 4 vectors a
+  // step), with each row holding one pattern: the first position must win every tie, and
+  // the first NaN beats every number.
+  double nan = std::nan("");
+  double inf = std::numeric_limits<double>::infinity();
+  std::mt19937_64 rng(11);
+  // Each pattern fills one row.
+  struct Pattern {
+    std::string name;
+    std::function<void(std::vector<double>&)> fill;
+  };
+  std::vector<Pattern> patterns = {
+      {"all equal", [](std::vector<double>& row) { std::fill(row.begin(), row.end(), 2.5); }},
+      {"ties in later lanes", [](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = i % 3 == 1 ? 7.0 : -7.0;
+       }},
+      {"max last", [](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = static_cast<double>(i);
+       }},
+      {"two NaNs", [&](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = static_cast<double>(rng() % 100);
+         row[row.size() * 2 / 3] = nan;
+         row[row.size() - 1] = nan;
+       }},
+      {"NaN first", [&](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = static_cast<double>(rng() % 100);
+         row[0] = nan;
+       }},
+      {"infinities", [&](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = i % 2 ? inf : -inf;
+       }},
+      {"signed zeros", [](std::vector<double>& row) {
+         for (std::size_t i = 0; i < row.size(); ++i) row[i] = i % 2 ? 0.0 : -0.0;
+       }},
+  };
+  for (std::int64_t n : {1, 2, 15, 16, 17, 33, 63, 64, 65, 100, 128, 257}) {
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      auto rows = static_cast<std::int64_t>(patterns.size());
+      Tensor value = Tensor::empty(dtype, {rows, n});
+      for (std::int64_t r = 0; r < rows; ++r) {
+        std::vector<double> row(static_cast<std::size_t>(n));
+        patterns[static_cast<std::size_t>(r)].fill(row);
+        for (std::int64_t i = 0; i < n; ++i) value.set_double(r * n + i, row[static_cast<std::size_t>(i)]);
+      }
+      std::string label = fmt::format("{} rows of length {}", dtype_name(dtype), n);
+      for (bool symbolic : {false, true}) {
+        Graph g;
+        Expr x = symbolic ? g.input("x", dtype, {"r", "n"}) : g.input("x", dtype, {rows, n});
+        check_jit_matches_reference({x}, {argmax(x, Axes(1)), argmin(x, Axes(1))}, {value},
+                                    label + (symbolic ? ", symbolic" : ""));
+      }
+      // Two values fixed by hand: ties in later lanes give position 1, and the max of
+      // 0, 1, ..., n - 1 lies at n - 1.
+      Graph g;
+      Expr x = g.input("x", dtype, {rows, n});
+      Tensor positions = compile({x}, {argmax(x, Axes(1))})({value})[0];
+      if (n > 1) CHECK(positions.get_int64(1) == 1);
+      CHECK(positions.get_int64(2) == n - 1);
     }
   }
 }
