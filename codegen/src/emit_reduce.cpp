@@ -456,7 +456,9 @@ class ReductionEmitter {
     llvm::Type* scalar = value_type(f_.context, spec_.element_dtype);
     const auto lanes = static_cast<unsigned>(f_.state.vector_bytes / dtype_size(spec_.element_dtype));
     // Rows known to be short get fewer accumulators, so that fewer positions are left over.
+    // Rows shorter than one vector keep the scalar passes.
     std::optional<std::int64_t> length = static_reduced_count();
+    if (length && *length < static_cast<std::int64_t>(lanes)) return nullptr;
     int accumulators = length ? static_cast<int>(std::clamp<std::int64_t>(*length / lanes, 1, kArgAccumulators))
                               : kArgAccumulators;
     const std::int64_t step = static_cast<std::int64_t>(lanes) * accumulators;
@@ -489,62 +491,65 @@ class ReductionEmitter {
     f_.if_then(b.CreateICmpSGT(count, f_.constant(0)), [&] {
       // Every lane starts from the row's first element, a real candidate at position 0.
       Value* first = f_.load(input, base[0]);
-      // best[k], best_at[k]: accumulator k's values and positions. at[k]: the positions that
-      // its next load reads.
-      std::vector<llvm::AllocaInst*> best, best_at, at;
-      Value* step_vector = b.CreateVectorSplat(lanes, llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(step)));
-      for (int k = 0; k < accumulators; ++k) {
-        best.push_back(alloca_in_entry(value_vector));
-        best_at.push_back(alloca_in_entry(index_vector));
-        at.push_back(alloca_in_entry(index_vector));
-        b.CreateStore(b.CreateVectorSplat(lanes, first), best.back());
-        b.CreateStore(llvm::Constant::getNullValue(index_vector), best_at.back());
-        Value* offset = llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(k) * lanes);
-        b.CreateStore(b.CreateAdd(lane_index, b.CreateVectorSplat(lanes, offset)), at.back());
-      }
-      Value* steps = b.CreateSDiv(count, f_.constant(step));
-      llvm::Align align(static_cast<std::uint64_t>(dtype_size(spec_.element_dtype)));
-      f_.loop(f_.constant(0), steps, [&](Value* s) {
-        Value* start = b.CreateMul(s, f_.constant(step));
-        for (std::size_t k = 0; k < best.size(); ++k) {
-          Value* offset = b.CreateAdd(base[0], b.CreateAdd(start, f_.constant(static_cast<std::int64_t>(k) * lanes)));
-          auto* load = b.CreateAlignedLoad(value_vector, f_.element_pointer(input, offset), align);
-          f_.tag_access(load, input);
-          Value* positions = b.CreateLoad(index_vector, at[k]);
-          Value* current = b.CreateLoad(value_vector, best[k]);
-          Value* take = beats_value(load, current);
-          b.CreateStore(b.CreateSelect(take, load, current), best[k]);
-          b.CreateStore(b.CreateSelect(take, positions, b.CreateLoad(index_vector, best_at[k])), best_at[k]);
-          b.CreateStore(b.CreateAdd(positions, step_vector), at[k]);
-        }
-      }, 1, false);
-
-      // Merge the accumulators, then the lanes, then the scalars past the last whole step.
-      Value* values = b.CreateLoad(value_vector, best[0]);
-      Value* positions = b.CreateLoad(index_vector, best_at[0]);
-      for (std::size_t k = 1; k < best.size(); ++k) {
-        Value* other = b.CreateLoad(value_vector, best[k]);
-        Value* other_at = b.CreateLoad(index_vector, best_at[k]);
-        Value* take = replaces(other, other_at, values, positions);
-        values = b.CreateSelect(take, other, values);
-        positions = b.CreateSelect(take, other_at, positions);
-      }
-      // Lane i merges with lane i + width, halving the width, until lane 0 has the best pair.
-      for (unsigned width = lanes / 2; width >= 1; width /= 2) {
-        std::vector<int> upper(lanes);
-        for (unsigned i = 0; i < lanes; ++i) upper[i] = static_cast<int>((i + width) % lanes);
-        Value* other = b.CreateShuffleVector(values, upper);
-        Value* other_at = b.CreateShuffleVector(positions, upper);
-        Value* take = replaces(other, other_at, values, positions);
-        values = b.CreateSelect(take, other, values);
-        positions = b.CreateSelect(take, other_at, positions);
-      }
-      Value* value = b.CreateExtractElement(values, std::uint64_t{0});
-      Value* position = b.CreateExtractElement(positions, std::uint64_t{0});
+      // A row shorter than one step runs as scalars only.
       llvm::AllocaInst* tail_best = alloca_in_entry(scalar);
       llvm::AllocaInst* tail_at = alloca_in_entry(f_.i64());
-      b.CreateStore(value, tail_best);
-      b.CreateStore(b.CreateZExt(position, f_.i64()), tail_at);
+      b.CreateStore(first, tail_best);
+      b.CreateStore(f_.constant(0), tail_at);
+      Value* steps = b.CreateSDiv(count, f_.constant(step));
+      f_.if_then(b.CreateICmpSGT(steps, f_.constant(0)), [&] {
+        // best[k], best_at[k]: accumulator k's values and positions. at[k]: the positions that
+        // its next load reads.
+        std::vector<llvm::AllocaInst*> best, best_at, at;
+        Value* step_vector = b.CreateVectorSplat(lanes, llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(step)));
+        for (int k = 0; k < accumulators; ++k) {
+          best.push_back(alloca_in_entry(value_vector));
+          best_at.push_back(alloca_in_entry(index_vector));
+          at.push_back(alloca_in_entry(index_vector));
+          b.CreateStore(b.CreateVectorSplat(lanes, first), best.back());
+          b.CreateStore(llvm::Constant::getNullValue(index_vector), best_at.back());
+          Value* offset = llvm::ConstantInt::get(index_type, static_cast<std::uint64_t>(k) * lanes);
+          b.CreateStore(b.CreateAdd(lane_index, b.CreateVectorSplat(lanes, offset)), at.back());
+        }
+        llvm::Align align(static_cast<std::uint64_t>(dtype_size(spec_.element_dtype)));
+        f_.loop(f_.constant(0), steps, [&](Value* s) {
+          Value* start = b.CreateMul(s, f_.constant(step));
+          for (std::size_t k = 0; k < best.size(); ++k) {
+            Value* offset = b.CreateAdd(base[0], b.CreateAdd(start, f_.constant(static_cast<std::int64_t>(k) * lanes)));
+            auto* load = b.CreateAlignedLoad(value_vector, f_.element_pointer(input, offset), align);
+            f_.tag_access(load, input);
+            Value* positions = b.CreateLoad(index_vector, at[k]);
+            Value* current = b.CreateLoad(value_vector, best[k]);
+            Value* take = beats_value(load, current);
+            b.CreateStore(b.CreateSelect(take, load, current), best[k]);
+            b.CreateStore(b.CreateSelect(take, positions, b.CreateLoad(index_vector, best_at[k])), best_at[k]);
+            b.CreateStore(b.CreateAdd(positions, step_vector), at[k]);
+          }
+        }, 1, false);
+
+        // Merge the accumulators, then the lanes, then the scalars past the last whole step.
+        Value* values = b.CreateLoad(value_vector, best[0]);
+        Value* positions = b.CreateLoad(index_vector, best_at[0]);
+        for (std::size_t k = 1; k < best.size(); ++k) {
+          Value* other = b.CreateLoad(value_vector, best[k]);
+          Value* other_at = b.CreateLoad(index_vector, best_at[k]);
+          Value* take = replaces(other, other_at, values, positions);
+          values = b.CreateSelect(take, other, values);
+          positions = b.CreateSelect(take, other_at, positions);
+        }
+        // Lane i merges with lane i + width, halving the width, until lane 0 has the best pair.
+        for (unsigned width = lanes / 2; width >= 1; width /= 2) {
+          std::vector<int> upper(lanes);
+          for (unsigned i = 0; i < lanes; ++i) upper[i] = static_cast<int>((i + width) % lanes);
+          Value* other = b.CreateShuffleVector(values, upper);
+          Value* other_at = b.CreateShuffleVector(positions, upper);
+          Value* take = replaces(other, other_at, values, positions);
+          values = b.CreateSelect(take, other, values);
+          positions = b.CreateSelect(take, other_at, positions);
+        }
+        b.CreateStore(b.CreateExtractElement(values, std::uint64_t{0}), tail_best);
+        b.CreateStore(b.CreateZExt(b.CreateExtractElement(positions, std::uint64_t{0}), f_.i64()), tail_at);
+      });
       f_.loop(b.CreateMul(steps, f_.constant(step)), count, [&](Value* p) {
         Value* x = f_.load(input, b.CreateAdd(base[0], p));
         Value* current = b.CreateLoad(scalar, tail_best);
