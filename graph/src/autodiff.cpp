@@ -22,13 +22,15 @@ namespace {
 // cross-entropy and the softmax or sigmoid under it) multiplies an infinite factor by a
 // zero one once a probability rounds to 0 or 1: log(sigmoid(-200)) gets the gradient
 // (1 / 0) * 0 = NaN. These forms differentiate their stable equivalent instead, straight
-// to the operand below the sigmoid or softmax, and give every leaf the contribution in its
-// own shape and dtype. A node in between that is itself a target keeps the usual chain, so
-// that it still gets its gradient.
+// to the operand z below the sigmoid, softmax or exp. The equivalent is computed in the
+// node's dtype, so a float cast may sit under the log (log(f64(sigmoid(z))), for example).
+// Every leaf gets its contribution in its own shape and dtype. A node in between that is
+// itself a target keeps the usual chain, so that it still gets its gradient.
 class Shortcut {
  public:
-  Shortcut(const Node& node, const std::unordered_set<const Node*>& targets) : node_(node) {
-    match(targets);
+  Shortcut(const Node& node, const std::unordered_set<const Node*>& targets)
+      : node_(node), targets_(targets) {
+    match();
   }
 
   bool applies() const { return kind_ != Kind::None; }
@@ -36,27 +38,30 @@ class Shortcut {
   // Calls add(leaf, contribution) for each leaf that wants a gradient.
   template <class Wants, class Add>
   void apply(const Expr& g, const Wants& wants, const Add& add) const {
+    const Node* z = leaves_.empty() ? nullptr : leaves_[0];
+    auto to_leaf = [](const Node* leaf, const Expr& contribution) {
+      return fit_to_operand(contribution, leaf->shape(), leaf->dtype());
+    };
     switch (kind_) {
     case Kind::None: return;
     case Kind::LogSigmoid:  // log(sigmoid(z)) = -softplus(-z)
-      if (wants(z_)) add(z_, g * sigmoid(-Expr(z_)));
+      if (wants(z)) add(z, to_leaf(z, g * sigmoid(-logits())));
       return;
     case Kind::LogOneMinusSigmoid:  // log(1 - sigmoid(z)) = -softplus(z)
-      if (wants(z_)) add(z_, -(g * sigmoid(Expr(z_))));
+      if (wants(z)) add(z, to_leaf(z, -(g * sigmoid(logits()))));
       return;
-    case Kind::BinaryCrossentropy: {  // softplus(z) - t z, in the loss's dtype
-      Expr z = cast(Expr(z_), node_.dtype());
-      Expr t(node_.input(1));
-      if (wants(z_)) add(z_, fit_to_operand(g * (sigmoid(z) - t), z_->shape(), z_->dtype()));
-      if (wants(t.node())) add(t.node(), fit_to_operand(-(g * z), t.shape(), t.dtype()));
+    case Kind::BinaryCrossentropy: {  // softplus(z) - t z
+      const Node* t = leaves_[1];
+      if (wants(z)) add(z, to_leaf(z, g * (sigmoid(logits()) - Expr(t))));
+      if (wants(t)) add(t, to_leaf(t, -(g * logits())));
       return;
     }
-    case Kind::Equivalent: {  // a single stable node whose inputs are the leaves
+    case Kind::Equivalent: {  // a single stable node over the leaves, each maybe cast
       std::vector<bool> needed;
-      for (const Node* leaf : equivalent_->inputs()) needed.push_back(wants(leaf));
+      for (const Node* leaf : leaves_) needed.push_back(wants(leaf));
       Contributions contributions = apply_grad_rule(*equivalent_.node(), g, needed);
       for (std::size_t i = 0; i < contributions.size(); ++i)
-        if (contributions[i].defined()) add(equivalent_->input(i), contributions[i]);
+        if (contributions[i].defined()) add(leaves_[i], to_leaf(leaves_[i], contributions[i]));
       return;
     }
     }
@@ -65,80 +70,94 @@ class Shortcut {
  private:
   enum class Kind { None, LogSigmoid, LogOneMinusSigmoid, BinaryCrossentropy, Equivalent };
 
-  void match(const std::unordered_set<const Node*>& targets) {
-    // A node between this one and the leaves: not a variable, and for elementwise steps of
-    // the node's own dtype and shape, so that no broadcast or cast is skipped.
-    auto free = [&](const Node* between) { return targets.count(between) == 0; };
-    auto step = [&](const Node* between, OpKind op) {
-      return between->op() == op && free(between) && between->dtype() == node_.dtype() &&
-             between->shape() == node_.shape();
-    };
-    // The operand of exp when node is exp(z), free.
-    auto exp_operand = [&](const Node* node) {
-      return node->op() == OpKind::Exp && free(node) ? node->input(0) : nullptr;
-    };
+  // A node between this one and the leaves that is not a variable.
+  bool free(const Node* between) const { return targets_.count(between) == 0; }
+
+  // Whether between is a free op node of this node's shape, so that no broadcast is skipped.
+  bool step(const Node* between, OpKind op) const {
+    return between->op() == op && free(between) && between->shape() == node_.shape();
+  }
+
+  // The operand of a free float-to-float cast, or node itself when it is no such cast.
+  const Node* uncast(const Node* node) const {
+    bool float_cast = node->op() == OpKind::Cast && is_float(node->dtype()) &&
+                      is_float(node->input(0)->dtype()) && free(node);
+    return float_cast ? node->input(0) : node;
+  }
+
+  // The operand z of exp(z), under at most one float cast, or null.
+  const Node* exp_operand(const Node* node) const {
+    node = uncast(node);
+    return node->op() == OpKind::Exp && free(node) ? node->input(0) : nullptr;
+  }
+
+  // The first leaf in this node's dtype.
+  Expr logits() const { return cast(Expr(leaves_[0]), node_.dtype()); }
+
+  void match() {
     if (node_.input_count() == 0) return;
-    const Node* operand = node_.input(0);
+    const Node* operand = uncast(node_.input(0));
     switch (node_.op()) {
     case OpKind::Log:
       if (step(operand, OpKind::Sigmoid)) {
         set(Kind::LogSigmoid, operand->input(0));
       } else if (step(operand, OpKind::Sub) && operand->input(0)->is_constant_value(1.0) &&
-                 step(operand->input(1), OpKind::Sigmoid)) {
-        set(Kind::LogOneMinusSigmoid, operand->input(1)->input(0));
+                 step(uncast(operand->input(1)), OpKind::Sigmoid)) {
+        set(Kind::LogOneMinusSigmoid, uncast(operand->input(1))->input(0));
       } else if (step(operand, OpKind::Add)) {  // log(1 + exp(z)) = softplus(z)
         for (int i = 0; i < 2; ++i) {
           const Node* e = operand->input(i);
           if (operand->input(1 - i)->is_constant_value(1.0) && step(e, OpKind::Exp))
-            equivalent([&] { return softplus(Expr(e->input(0))); }, e->input(0));
+            equivalent([&](Expr z) { return softplus(z); }, e->input(0));
         }
       } else if (operand->op() == OpKind::Softmax && free(operand)) {
-        const Node* z = operand->input(0);
-        equivalent([&] { return log_softmax(Expr(z), static_cast<int>(operand->attr(0))); }, z);
+        auto axis = static_cast<int>(operand->attr(0));
+        equivalent([&](Expr z) { return log_softmax(z, axis); }, operand->input(0));
       } else if (operand->op() == OpKind::Sum && free(operand)) {
         // log(sum(exp(z))) = logsumexp(z) over the same axes.
         if (const Node* z = exp_operand(operand->input(0))) {
           const Attrs& sum = operand->attrs();
-          equivalent([&] { return logsumexp(Expr(z), Axes(sum.ints), sum.keepdims); }, z);
+          equivalent([&](Expr x) { return logsumexp(x, Axes(sum.ints), sum.keepdims); }, z);
         }
       }
       return;
     case OpKind::Log1p:
-      if (step(operand, OpKind::Neg) && step(operand->input(0), OpKind::Sigmoid))
-        set(Kind::LogOneMinusSigmoid, operand->input(0)->input(0));
-      else if (step(operand, OpKind::Exp))
-        equivalent([&] { return softplus(Expr(operand->input(0))); }, operand->input(0));
+      if (step(operand, OpKind::Neg) && step(uncast(operand->input(0)), OpKind::Sigmoid))
+        set(Kind::LogOneMinusSigmoid, uncast(operand->input(0))->input(0));
+      else if (const Node* z = exp_operand(operand))
+        equivalent([&](Expr x) { return softplus(x); }, z);
       return;
     case OpKind::Div: {
       // exp(z) / sum(exp(z), axis) = softmax(z, axis), with the axis kept, put back by
       // expand_dims, or summed away from a vector.
-      const Node* z = exp_operand(operand);
+      const Node* numerator = node_.input(0);
+      const Node* z = numerator->op() == OpKind::Exp && free(numerator) ? numerator->input(0) : nullptr;
       const Node* total = node_.input(1);
       bool restored = total->op() == OpKind::ExpandDims && free(total);
       const Node* sum = restored ? total->input(0) : total;
-      if (z == nullptr || sum->op() != OpKind::Sum || !free(sum) || sum->input(0) != operand ||
+      if (z == nullptr || sum->op() != OpKind::Sum || !free(sum) || sum->input(0) != numerator ||
           sum->attrs().ints.size() != 1)
         return;
       auto axis = sum->attrs().ints[0];
       bool keepdims = sum->attrs().keepdims;
       bool put_back = restored && !keepdims && total->attr(0) == axis;
-      bool whole_vector = !restored && !keepdims && operand->rank() == 1;
+      bool whole_vector = !restored && !keepdims && numerator->rank() == 1;
       if ((keepdims && !restored) || put_back || whole_vector)
-        equivalent([&] { return softmax(Expr(z), static_cast<int>(axis)); }, z);
+        equivalent([&](Expr x) { return softmax(x, static_cast<int>(axis)); }, z);
       return;
     }
-    case OpKind::BinaryCrossentropy: {
-      const Node* s = operand;
-      if (s->op() == OpKind::Cast && is_float(s->input(0)->dtype()) && free(s)) s = s->input(0);
-      if (s->op() == OpKind::Sigmoid && free(s)) set(Kind::BinaryCrossentropy, s->input(0));
+    case OpKind::BinaryCrossentropy:
+      if (operand->op() == OpKind::Sigmoid && free(operand)) {
+        set(Kind::BinaryCrossentropy, operand->input(0));
+        leaves_.push_back(node_.input(1));
+      }
       return;
-    }
     case OpKind::CategoricalCrossentropy:
     case OpKind::SparseCategoricalCrossentropy:
       if (operand->op() == OpKind::Softmax && free(operand) &&
           operand->attr(0) == operand->rank() - 1) {
-        const Node* z = operand->input(0);
-        equivalent([&] { return softmax_crossentropy(Expr(z), Expr(node_.input(1))); }, z,
+        Expr t(node_.input(1));
+        equivalent([&](Expr z) { return softmax_crossentropy(z, t); }, operand->input(0),
                    node_.input(1));
       }
       return;
@@ -148,30 +167,35 @@ class Shortcut {
 
   void set(Kind kind, const Node* z) {
     kind_ = kind;
-    z_ = z;
+    leaves_ = {z};
   }
 
-  // Builds the equivalent node. It applies only when it has the node's dtype and shape and
-  // its inputs are the given leaves themselves, not new conversions of them.
+  // Builds the equivalent node from z in this node's dtype. It applies only when it has
+  // the node's dtype and shape and its inputs are the leaves, z maybe through that cast.
   template <class Build>
-  void equivalent(const Build& build, const Node* leaf, const Node* second_leaf = nullptr) {
+  void equivalent(const Build& build, const Node* z, const Node* second_leaf = nullptr) {
     Expr candidate;
+    Expr converted;
     try {
-      candidate = build();
+      converted = cast(Expr(z), node_.dtype());
+      candidate = build(converted);
     } catch (const UserError&) {
       return;
     }
     if (candidate.dtype() != node_.dtype() || candidate.shape() != node_.shape()) return;
-    std::vector<const Node*> leaves = {leaf};
-    if (second_leaf != nullptr) leaves.push_back(second_leaf);
-    if (candidate->inputs() != leaves) return;
+    std::vector<const Node*> inputs = {converted.node()};
+    if (second_leaf != nullptr) inputs.push_back(second_leaf);
+    if (candidate->inputs() != inputs) return;
     kind_ = Kind::Equivalent;
     equivalent_ = candidate;
+    leaves_ = {z};
+    if (second_leaf != nullptr) leaves_.push_back(second_leaf);
   }
 
   const Node& node_;
+  const std::unordered_set<const Node*>& targets_;
   Kind kind_ = Kind::None;
-  const Node* z_ = nullptr;
+  std::vector<const Node*> leaves_;  // the operands that get the gradient: z, then targets
   Expr equivalent_;
 };
 

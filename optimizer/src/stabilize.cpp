@@ -23,6 +23,7 @@ Pattern softplus(Pattern a) { return op(OpKind::Softplus, {std::move(a)}); }
 Pattern softmax(Pattern a) { return op(OpKind::Softmax, {std::move(a)}); }
 Pattern sum(Pattern a) { return op(OpKind::Sum, {std::move(a)}); }
 Pattern expand_dims(Pattern a) { return op(OpKind::ExpandDims, {std::move(a)}); }
+Pattern cast(Pattern a) { return op(OpKind::Cast, {std::move(a)}); }
 Pattern binary_crossentropy(Pattern p, Pattern t) {
   return op(OpKind::BinaryCrossentropy, {std::move(p), std::move(t)});
 }
@@ -58,6 +59,26 @@ bool sums_one_restored_axis(const Match& m, const Node&) {
   return reduced.ints.size() == 1 && !reduced.keepdims && m[z]->attr(0) == reduced.ints[0];
 }
 
+// The forms below read x through a float cast (log(f64(sigmoid(x))), for example) and compute
+// the stable op on x cast to the root's dtype.
+Expr cast_x(const Match& m, const Node& root) { return damo::cast(m.expr(x), root.dtype()); }
+
+Expr log_sigmoid_of_cast(const Match& m, const Node& root) { return -damo::softplus(-cast_x(m, root)); }
+
+Expr log_one_minus_sigmoid_of_cast(const Match& m, const Node& root) {
+  return -damo::softplus(cast_x(m, root));
+}
+
+Expr log_softmax_of_cast(const Match& m, const Node& root) {
+  return damo::log_softmax(cast_x(m, root), axis_of(m[y]));
+}
+
+Expr softplus_of_cast(const Match& m, const Node& root) { return damo::softplus(cast_x(m, root)); }
+
+Expr logsumexp_of_cast(const Match& m, const Node& root) {
+  return damo::logsumexp(cast_x(m, root), Axes(m[y]->attrs().ints), m[y]->attrs().keepdims);
+}
+
 // softplus(x) - t x for binary_crossentropy(cast(sigmoid(x)), t), the loss of float32 logits
 // with float64 targets, computed in the loss's dtype.
 Expr bce_of_cast_sigmoid(const Match& m, const Node& root) {
@@ -74,6 +95,14 @@ std::vector<Rule> stabilize_rules() {
       {"log_softmax", log(bind(y, softmax(x))), build(log_softmax_of_match)},
       {"log_sigmoid", log(sigmoid(x)), neg(softplus(neg(x)))},
       {"log_one_minus_sigmoid", log(sub(one, sigmoid(x))), neg(softplus(x))},
+      {"log1p_minus_sigmoid", log1p(neg(sigmoid(x))), neg(softplus(x))},
+      {"log_cast_sigmoid", log(cast(sigmoid(x))), build(log_sigmoid_of_cast)},
+      {"log_one_minus_cast_sigmoid", log(sub(one, cast(sigmoid(x)))),
+       build(log_one_minus_sigmoid_of_cast)},
+      {"log1p_minus_cast_sigmoid", log1p(neg(cast(sigmoid(x)))), build(log_one_minus_sigmoid_of_cast)},
+      {"log_cast_softmax", log(cast(bind(y, softmax(x)))), build(log_softmax_of_cast)},
+      {"log1p_cast_exp", log1p(cast(exp(x))), build(softplus_of_cast)},
+      {"log_sum_cast_exp", log(bind(y, sum(cast(exp(x))))), build(logsumexp_of_cast)},
       {"log_one_plus", log(add(x, one)), log1p(x)},
       {"log_one_minus", log(sub(one, x)), log1p(neg(x))},
       {"log1p_exp", log1p(exp(x)), softplus(x)},

@@ -126,6 +126,27 @@ TEST_CASE("log of sigmoid or softmax gradients") {
     }
   }
 
+  // The same forms with a float64 cast under the log, and a float64 finite-difference check
+  // of each through a float32 cast.
+  auto wide = [](Expr e) { return cast(e, DType::Float64); };
+  Tensor cast_up = evaluate(grad(sum(log(wide(sigmoid(x)))), x), feeds);
+  Tensor cast_down = evaluate(grad(sum(log(1.0 - wide(sigmoid(x)))), x), feeds);
+  Tensor cast_down1p = evaluate(grad(sum(log1p(-wide(sigmoid(x)))), x), feeds);
+  for (std::int64_t i = 0; i < 4; ++i) {
+    double v = xs[static_cast<std::size_t>(i)];
+    INFO("x = " << v << " through a cast");
+    CHECK(cast_up.get_double(i) == doctest::Approx(sigmoid64(-v)).epsilon(1e-6));
+    CHECK(cast_down.get_double(i) == doctest::Approx(-sigmoid64(v)).epsilon(1e-6));
+    CHECK(cast_down1p.get_double(i) == doctest::Approx(-sigmoid64(v)).epsilon(1e-6));
+  }
+  Tensor cast_logs = evaluate(grad(sum(log(wide(softmax(rows)))), rows), feeds);
+  CHECK(cast_logs.get_double(0) == doctest::Approx(1.0));
+  CHECK(cast_logs.get_double(2) == doctest::Approx(-2.0));
+  Expr narrow_z = cast(z, DType::Float32);
+  for (Expr e : {log(wide(sigmoid(narrow_z))), log(wide(softmax(narrow_z))), log1p(wide(exp(narrow_z))),
+                 log(sum(wide(exp(narrow_z)), Axes(1)))})
+    check_gradient(f, e, {z}, GradCheckOptions{1e-3, 1e-3, 1e-3});
+
   // A sigmoid or softmax that is itself a variable keeps the chain rule and gets its own
   // gradient: 1 / s for the sigmoid, 1 / p for the softmax.
   Expr s = sigmoid(x);
