@@ -124,6 +124,19 @@ void add_reductions(std::vector<Builtin>& out) {
               reduce(op, a.tensor("x"), a.axes("axis"), a.boolean("keepdims", false)));
         }));
   }
+  out.push_back(define("var(x, axis=all, keepdims=false, ddof=0)",
+                       "variance over axes: squared deviations from the mean, summed and divided "
+                       "by the count minus ddof",
+                       [](Args& a) {
+                         return tensor_value(var(a.tensor("x"), a.axes("axis"),
+                                                 a.boolean("keepdims", false), a.integer("ddof", 0)));
+                       }));
+  out.push_back(define("std(x, axis=all, keepdims=false, ddof=0)",
+                       "standard deviation over axes: sqrt(var(x, axis, keepdims, ddof))",
+                       [](Args& a) {
+                         return tensor_value(stddev(a.tensor("x"), a.axes("axis"),
+                                                    a.boolean("keepdims", false), a.integer("ddof", 0)));
+                       }));
 }
 
 int axis_argument(Args& a, const std::string& param, int fallback) {

@@ -74,6 +74,45 @@ Expr min(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::Min, x, std::
 Expr argmax(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::ArgMax, x, std::move(axes), keepdims); }
 Expr argmin(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::ArgMin, x, std::move(axes), keepdims); }
 Expr logsumexp(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::LogSumExp, x, std::move(axes), keepdims); }
+// Two passes (the mean, then the squared deviations from it), which keep their digits
+// where the one-pass mean(x^2) - mean(x)^2 cancels.
+Expr var(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
+  detail::check_operands("var", {x});
+  if (ddof < 0)
+    throw UserError(fmt::format("var: ddof {} is negative; pass 0 for the population variance or "
+                                "1 for the sample variance",
+                                ddof));
+  std::vector<std::int64_t> reduced = detail::normalize_axes(axes, x.rank(), "var");
+  Expr values = detail::convert(x, reduction_dtype(OpKind::Mean, x));
+  Expr squares = square(values - mean(values, axes, true));
+  if (ddof == 0) return mean(squares, axes, keepdims);
+
+  // The count of reduced elements, with symbolic sizes read at run time.
+  std::int64_t count = 1;
+  Expr symbolic_count;
+  for (std::int64_t axis : reduced) {
+    const Dim& d = x.shape()[static_cast<std::size_t>(axis)];
+    if (d.is_static()) {
+      count *= d.size();
+      continue;
+    }
+    Expr size = dim_size(x.graph(), d.symbol());
+    symbolic_count = symbolic_count.defined() ? symbolic_count * size : size;
+  }
+  // As in NumPy, a count of ddof or less divides by 0: inf, or NaN for no elements.
+  auto rest = static_cast<double>(count) - static_cast<double>(ddof);
+  Expr divisor = literal_like(values, std::max(rest, 0.0));
+  if (symbolic_count.defined())
+    divisor = maximum(cast(symbolic_count, values.dtype()) * static_cast<double>(count) -
+                          static_cast<double>(ddof),
+                      0.0);
+  return sum(squares, axes, keepdims) / divisor;
+}
+
+Expr stddev(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
+  return sqrt(var(x, std::move(axes), keepdims, ddof));
+}
+
 Expr all(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::All, x, std::move(axes), keepdims); }
 Expr any(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::Any, x, std::move(axes), keepdims); }
 

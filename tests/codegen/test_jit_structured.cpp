@@ -39,6 +39,27 @@ TEST_CASE("jit reductions over axis sets") {
   }
 }
 
+TEST_CASE("jit var and std") {
+  // Symbolic sizes, so that the sample variance reads its count at run time; empty and
+  // one-row inputs divide by 0.
+  std::mt19937_64 rng(23);
+  std::vector<Axes> axis_sets = {Axes(), Axes(0), Axes(1), Axes({0, 2})};
+  for (DType dtype : {DType::Float32, DType::Float64, DType::Int32}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {"a", "b", 5});
+    std::vector<Expr> outputs;
+    for (const Axes& axes : axis_sets)
+      for (std::int64_t ddof : {0, 1}) {
+        outputs.push_back(var(x, axes, true, ddof));
+        outputs.push_back(stddev(x, axes, false, ddof));
+      }
+    for (Dims shape : {Dims{4, 3, 5}, Dims{0, 3, 5}, Dims{1, 1, 5}, Dims{7, 17, 5}})
+      check_jit_matches_reference({x}, outputs, {random_tensor(dtype, shape, rng)},
+                                  fmt::format("{} {}", dtype_name(dtype), dims_to_string(shape)),
+                                  dtype == DType::Float64 ? -1 : 1e-4);
+  }
+}
+
 TEST_CASE("jit reductions with NaN and ties") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {2, 4});

@@ -312,6 +312,15 @@ TEST_CASE("session grad of shared variables") {
                "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
 }
 
+TEST_CASE("session var and std") {
+  std::string prelude = "x = f64([[1, 2, 4], [3, 5, 9]])\n";
+  CHECK(output(prelude + "var(x, axis=1)") == "[1.5555555555555554, 6.222222222222221 ] : f64 (2,)");
+  CHECK(output(prelude + "std(x, axis=0, ddof=1)") ==
+        "[1.4142135623730951, 2.1213203435596424, 3.5355339059327378] : f64 (3,)");
+  CHECK(error_of(prelude + "var(x, ddof=-1)").message ==
+        "var: ddof -1 is negative; pass 0 for the population variance or 1 for the sample variance");
+}
+
 TEST_CASE("session jacobian, hessian, jvp and vjp") {
   // f(W) = W^3 elementwise: J = diag(3 W^2), the Hessian of sum(W^3) is diag(6 W).
   std::string prelude = "W = shared(\"W\", f64([1, 2]))\n";

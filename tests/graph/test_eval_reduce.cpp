@@ -162,6 +162,64 @@ TEST_CASE("eval float reductions over axis sets") {
   }
 }
 
+// The float64 variance of v with ddof: squared deviations from the mean, divided by the
+// count minus ddof.
+double ref_var(const std::vector<double>& v, std::int64_t ddof) {
+  double mean = ref_sum(v) / static_cast<double>(v.size());
+  double squares = 0;
+  for (double x : v) squares += (x - mean) * (x - mean);
+  return squares / std::max(static_cast<double>(v.size()) - static_cast<double>(ddof), 0.0);
+}
+
+TEST_CASE("eval var and std over axis sets") {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    // An offset of 1000 makes the one-pass formula mean(x^2) - mean(x)^2 lose the float32
+    // variance of values spread over 1; the two-pass form keeps it.
+    Tensor x = test::random_tensor(dtype, {3, 5, 7}, 22, 1000, 1001);
+    for (const auto& axes : kAxisSets) {
+      for (bool keepdims : {false, true}) {
+        for (std::int64_t ddof : {0, 1}) {
+          INFO(dtype_name(dtype), " axes ", dims_to_string(axes), " keepdims ", keepdims, " ddof ", ddof);
+          Groups groups = group_values(x, axes, keepdims);
+          std::vector<double> variances, deviations;
+          for (const auto& group : groups.values) {
+            variances.push_back(ref_var(group, ddof));
+            deviations.push_back(std::sqrt(ref_var(group, ddof)));
+          }
+          Graph g;
+          Expr in = g.input("x", dtype, Shape::from_dims(x.shape()));
+          test::Tolerance tol = dtype == DType::Float32 ? test::Tolerance{1e-4, 1e-6} : test::tolerance_for(dtype);
+          check_values(evaluate(var(in, Axes(axes), keepdims, ddof), {{"x", x}}), dtype, groups.dims,
+                       variances, tol);
+          check_values(evaluate(stddev(in, Axes(axes), keepdims, ddof), {{"x", x}}), dtype, groups.dims,
+                       deviations, tol);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("eval var edge cases") {
+  Graph g;
+  // Integers become the default float, as in mean; one element with ddof 1 divides 0 by 0.
+  CHECK(evaluate(var(g.constant(Tensor::from_list({1, 2, 3, 4}, DType::Int32)))).dtype() == DType::Float32);
+  CHECK(evaluate(var(g.constant(Tensor::from_list({1, 2, 3, 4}, DType::Int32)))).item() == 1.25);
+  CHECK(std::isnan(evaluate(var(g.constant(Tensor::from_list({5.0}, DType::Float64)), {}, false, 1)).item()));
+  CHECK(evaluate(var(g.constant(Tensor::from_list({5.0}, DType::Float64)))).item() == 0.0);
+  // A symbolic row count is read at run time: 4 rows, ddof 1.
+  Expr rows = g.input("rows", DType::Float64, {"n", 2});
+  Tensor values = Tensor::from_list({{1.0, 0.0}, {2.0, 0.0}, {3.0, 0.0}, {6.0, 0.0}}, DType::Float64);
+  Tensor sample = evaluate(var(rows, Axes(0), false, 1), {{"rows", values}});
+  CHECK(sample.get_double(0) == doctest::Approx(14.0 / 3));
+  CHECK(sample.get_double(1) == 0.0);
+  Tensor empty = evaluate(var(rows, Axes(0), false, 1), {{"rows", Tensor::zeros(DType::Float64, {0, 2})}});
+  CHECK(std::isnan(empty.get_double(0)));
+  CHECK_THROWS_WITH_AS(var(rows, Axes(0), false, -1),
+                       "var: ddof -1 is negative; pass 0 for the population variance or 1 for the "
+                       "sample variance",
+                       UserError);
+}
+
 TEST_CASE("eval argmax ties, NaN and row-major index") {
   Tensor x = Tensor::from_list({{{1, 3}, {3, 2}}, {{0, 0}, {0, 0}}}, DType::Float32);
   // Over axes 1 and 2 the index is row-major within the 2 x 2 block; ties give the first.

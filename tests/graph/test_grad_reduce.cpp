@@ -41,6 +41,18 @@ TEST_CASE("reduction gradients over axis sets") {
   }
 }
 
+TEST_CASE("var and std gradients over axis sets") {
+  for (const AxesCase& c : kAxesCases) {
+    for (std::int64_t ddof : {0, 1}) {
+      INFO("over " << c.text << ", ddof " << ddof);
+      GradFixture f;
+      Expr x = f.var("x", {2, 3, 4}, -1.5, 1.5);
+      check_second_order(f, var(x, c.axes, c.keepdims, ddof), {x});
+      check_second_order(f, stddev(x, c.axes, c.keepdims, ddof), {x});
+    }
+  }
+}
+
 TEST_CASE("mean gradient over a symbolic axis") {
   GradFixture f;
   Expr x = f.graph.input("x", DType::Float64, Shape{"n", 3});

@@ -110,6 +110,12 @@ Expr min(Expr x, Axes axes = {}, bool keepdims = false);
 Expr argmax(Expr x, Axes axes = {}, bool keepdims = false);
 Expr argmin(Expr x, Axes axes = {}, bool keepdims = false);
 Expr logsumexp(Expr x, Axes axes = {}, bool keepdims = false);
+/// Variance over axes: the sum of squared deviations from the mean, divided by the count of
+/// reduced elements minus ddof (0 for the population variance, 1 for the sample variance).
+/// Integer x is converted to a float first, as mean() does.
+Expr var(Expr x, Axes axes = {}, bool keepdims = false, std::int64_t ddof = 0);
+/// Standard deviation over axes: sqrt(var(x, axes, keepdims, ddof)).
+Expr stddev(Expr x, Axes axes = {}, bool keepdims = false, std::int64_t ddof = 0);
 Expr all(Expr x, Axes axes = {}, bool keepdims = false);
 Expr any(Expr x, Axes axes = {}, bool keepdims = false);
 /// Builds the reduction op (Sum ... Any) by kind.
