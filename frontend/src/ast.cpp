@@ -96,7 +96,9 @@ struct SexprPrinter {
   std::string operator()(const Index& index) const {
     std::string out = fmt::format("(index {}", to_sexpr(*index.target));
     for (const Subscript& s : index.subscripts) {
-      if (s.is_slice)
+      if (s.is_ellipsis)
+        out += " ...";
+      else if (s.is_slice)
         out += fmt::format(" (slice {} {} {})", optional_sexpr(s.start), optional_sexpr(s.stop),
                            optional_sexpr(s.step));
       else

@@ -2,6 +2,7 @@
 // factories. Errors from a factory are re-raised at the operator or call that built it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <cstring>
@@ -240,7 +241,8 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       forms_tensor = false;
     }
   }
-  if (!forms_tensor && index.subscripts.size() == 1 && !index.subscripts[0].is_slice) {
+  if (!forms_tensor && index.subscripts.size() == 1 && !index.subscripts[0].is_slice &&
+      !index.subscripts[0].is_ellipsis) {
     const ast::Subscript& s = index.subscripts[0];
     std::int64_t k = constant_int(*s.index, "a list subscript");
     auto count = static_cast<std::int64_t>(target.items().size());
@@ -249,14 +251,43 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
     return target.items()[static_cast<std::size_t>(k < 0 ? k + count : k)];
   }
   Expr x = to_expr(target, index.target->offset);
-  if (static_cast<int>(index.subscripts.size()) > x.rank())
-    fail(index.subscripts[static_cast<std::size_t>(x.rank())].offset,
-         fmt::format("too many subscripts: the tensor has rank {} ({}) but {} were given", x.rank(),
-                     x.shape().to_string(), index.subscripts.size()));
 
+  // none inserts an axis of size 1, as NumPy's None does, and one ... stands for full
+  // slices of the axes that the other subscripts leave out.
+  auto is_new_axis = [](const ast::Subscript& s) {
+    if (s.is_slice || s.is_ellipsis) return false;
+    const auto* name = std::get_if<ast::Name>(&s.index->node);
+    return name != nullptr && name->name == "none";
+  };
+  const ast::Subscript* ellipsis = nullptr;
+  int consumed = 0;  // subscripts that read an axis of x
+  for (const ast::Subscript& s : index.subscripts) {
+    if (s.is_ellipsis) {
+      if (ellipsis != nullptr) fail(s.offset, "an index can have only one '...'");
+      ellipsis = &s;
+    } else if (!is_new_axis(s) && ++consumed > x.rank()) {
+      fail(s.offset, fmt::format("too many subscripts: the tensor has rank {} ({}) but {} were given",
+                                 x.rank(), x.shape().to_string(),
+                                 std::count_if(index.subscripts.begin(), index.subscripts.end(),
+                                               [&](const ast::Subscript& t) {
+                                                 return !t.is_ellipsis && !is_new_axis(t);
+                                               })));
+    }
+  }
+
+  int left_out = x.rank() - consumed;  // the axes that ... or the end of the index keeps
   int axis = 0;
   std::vector<std::int64_t> squeezed;  // axes of the result that integer subscripts removed
   for (const ast::Subscript& s : index.subscripts) {
+    if (s.is_ellipsis) {
+      axis += left_out;
+      continue;
+    }
+    if (is_new_axis(s)) {
+      x = with_location(*this, s.offset, [&] { return expand_dims(x, axis); });
+      ++axis;
+      continue;
+    }
     if (s.is_slice) {
       std::optional<std::int64_t> start, stop;
       if (s.start) start = constant_int(*s.start, "a slice start");

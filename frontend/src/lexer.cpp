@@ -67,6 +67,7 @@ std::string_view token_kind_name(TokenKind kind) {
   case TokenKind::RightBrace: return "'}'";
   case TokenKind::Comma: return "','";
   case TokenKind::Colon: return "':'";
+  case TokenKind::Ellipsis: return "'...'";
   }
   return "token";
 }
@@ -278,6 +279,15 @@ Token Lexer::lex_operator() {
   case '>': return following == '=' ? two(TokenKind::GreaterEqual) : one(TokenKind::Greater);
   case ',': return one(TokenKind::Comma);
   case ':': return one(TokenKind::Colon);
+  case '.':
+    if (following == '.' && position_ + 2 < end_ && text_[position_ + 2] == '.') {
+      position_ += 3;
+      return make(TokenKind::Ellipsis, start);
+    }
+    if (is_name_start(following))
+      source_.fail(start, "unexpected character '.': attributes such as x.T or x.shape are not part "
+                          "of the language; call transpose(x), or use :type x for the shape");
+    reject_character();
   case '(': open_brackets_.push_back(start); return one(TokenKind::LeftParen);
   case '[': open_brackets_.push_back(start); return one(TokenKind::LeftBracket);
   case '{': open_brackets_.push_back(start); return one(TokenKind::LeftBrace);

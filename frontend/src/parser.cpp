@@ -409,6 +409,10 @@ void Parser::parse_call_arguments(std::vector<ast::Argument>& arguments) {
 ast::Subscript Parser::parse_subscript() {
   ast::Subscript s;
   s.offset = peek().offset;
+  if (accept(TokenKind::Ellipsis)) {
+    s.is_ellipsis = true;
+    return s;
+  }
   auto at_slice_end = [this] {
     TokenKind k = peek().kind;
     return k == TokenKind::Colon || k == TokenKind::Comma || k == TokenKind::RightBracket;

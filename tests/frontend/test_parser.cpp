@@ -82,6 +82,7 @@ TEST_CASE("parser subscripts") {
   CHECK(parsed("x[:, -1]") == "(index (name x) (slice _ _ _) (int -1))");
   CHECK(parsed("x[1:]") == "(index (name x) (slice (int 1) _ _))");
   CHECK(parsed("x[::-1]") == "(index (name x) (slice _ _ (int -1)))");
+  CHECK(parsed("x[..., none, 0]") == "(index (name x) ... (name none) (int 0))");
   CHECK(parsed("f(x)[0][1]") == "(index (index (call (name f) (name x)) (int 0)) (int 1))");
 }
 

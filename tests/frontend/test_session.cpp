@@ -133,6 +133,28 @@ TEST_CASE("session subscripts") {
   }
 }
 
+TEST_CASE("session none and ellipsis subscripts") {
+  // The results NumPy gives for x[:, None], x[..., 0] and the like.
+  std::string x = "x = reshape(arange(6), [2, 3])\n";
+  CHECK(output(x + ":type x[:, none]") == "i64 (2, 1, 3)");
+  CHECK(output(x + ":type x[none]") == "i64 (1, 2, 3)");
+  CHECK(output(x + ":type x[none, ..., none]") == "i64 (1, 2, 3, 1)");
+  CHECK(output(x + "x[..., 0]") == "[0, 3] : i64 (2,)");
+  CHECK(output(x + "x[1, ...]") == "[3, 4, 5] : i64 (3,)");
+  CHECK(output(x + "x[1, none, 2]") == "[5] : i64 (1,)");
+  CHECK(output(x + "x[...]") == "[[0, 1, 2],\n [3, 4, 5]] : i64 (2, 3)");
+  CHECK(output("v = arange(3)\nv[:, none] * v[none, :]") ==
+        "[[0, 0, 0],\n [0, 1, 2],\n [0, 2, 4]] : i64 (3, 3)");
+  CHECK(output("t = tensor(f32, [2, n, 4])\n:type t[0, ..., none, 2]") == "f32 (n, 1)");
+
+  CHECK(error_of(x + "x[..., ...]").message == "an index can have only one '...'");
+  CHECK(error_of(x + "x[0, none, 1, 2]").message ==
+        "too many subscripts: the tensor has rank 2 ((2, 3)) but 3 were given");
+  CHECK(error_of(x + "x.T").message ==
+        "unexpected character '.': attributes such as x.T or x.shape are not part of the "
+        "language; call transpose(x), or use :type x for the shape");
+}
+
 TEST_CASE("session symbolic subscripts") {
   // A static axis is sliced and squeezed; a symbolic one is indexed with take.
   CHECK(output("X = matrix(f32, [n, 3])\nX[:, 0]") == "squeeze(X[:, :1], axis=[1]) : f32 (n,)");

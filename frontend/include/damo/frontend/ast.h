@@ -97,9 +97,11 @@ struct Call {
   std::vector<Argument> arguments;
 };
 
-/// One subscript of an index expression: x[i] or x[start:stop:step] with optional parts.
+/// One subscript of an index expression: x[i] or x[start:stop:step] with optional parts, or
+/// ... for the axes that the other subscripts leave out.
 struct Subscript {
   bool is_slice = false;
+  bool is_ellipsis = false;
   std::size_t offset = 0;
   ExprPtr index;  // when !is_slice
   ExprPtr start;

@@ -55,6 +55,7 @@ enum class TokenKind {
   RightBrace,
   Comma,
   Colon,
+  Ellipsis,  // ... in a subscript
 };
 
 /// Name of a token kind for messages and golden tests: "'+'", "name", "end of input".
