@@ -412,6 +412,86 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
   return {f.function, total, {node.shape()[axis]}};
 }
 
+// Running sums along one axis. The kernel runs over the positions of the other axes, one
+// lane each. Along the last axis each lane adds its elements in turn. Along an earlier one,
+// runs of up to kCumSumTile consecutive lanes share an accumulator array, so that each step
+// along the axis reads and writes contiguous elements in vector loops. float32 adds in
+// double and rounds each result once, as the evaluator does.
+Launch emit_cumsum(ModuleState& state, const Kernel& kernel) {
+  constexpr std::int64_t kCumSumTile = 256;
+  const Node& node = *kernel.node;
+  FunctionBuilder f(state, state.fresh_name("cumsum"));
+  auto& b = f.b;
+  int axis = static_cast<int>(node.attr(0));
+  bool reverse = node.attr(1) != 0;
+  RowShape rows = split_axis(f, node.shape(), axis);
+  llvm::Type* type = value_type(f.context, node.dtype());
+  llvm::Type* wide = type->isFloatingPointTy() ? b.getDoubleTy() : type;
+  auto add = [&](Value* sum, Value* x) {
+    if (!type->isFloatingPointTy()) return b.CreateAdd(sum, x);
+    return b.CreateFAdd(sum, b.CreateFPExt(x, wide));
+  };
+  auto narrow = [&](Value* sum) { return type->isFloatingPointTy() ? b.CreateFPTrunc(sum, type) : sum; };
+  auto position = [&](Value* k) { return reverse ? b.CreateSub(b.CreateSub(rows.length, f.constant(1)), k) : k; };
+  Value* zero = llvm::Constant::getNullValue(wide);
+  Value* contiguous = b.CreateICmpEQ(rows.inner, f.constant(1));
+
+  f.if_then(contiguous, [&] {
+    llvm::AllocaInst* sum = entry_alloca(f, wide);
+    f.loop(f.begin, f.end, [&](Value* lane) {
+      Value* base = b.CreateMul(lane, rows.length);
+      b.CreateStore(zero, sum);
+      f.loop(f.constant(0), rows.length, [&](Value* k) {
+        Value* at = b.CreateAdd(base, position(k));
+        Value* total = add(b.CreateLoad(wide, sum), f.load(kernel.inputs[0], at));
+        b.CreateStore(total, sum);
+        f.store(kernel.output, at, narrow(total));
+      }, 1, false);
+    });
+  });
+
+  f.if_then(b.CreateNot(contiguous), [&] {
+    llvm::AllocaInst* tile = entry_alloca(f, llvm::ArrayType::get(wide, kCumSumTile));
+    auto slot = [&](Value* j) { return b.CreateGEP(wide, tile, {j}); };
+    // Runs of lanes: each starts at lane `first`, stays within one outer index, and has at
+    // most kCumSumTile lanes.
+    Value* runs_per_outer = b.CreateUDiv(b.CreateAdd(rows.inner, f.constant(kCumSumTile - 1)), f.constant(kCumSumTile));
+    Value* first_run = b.CreateAdd(b.CreateMul(b.CreateUDiv(f.begin, rows.inner), runs_per_outer),
+                                   b.CreateUDiv(b.CreateURem(f.begin, rows.inner), f.constant(kCumSumTile)));
+    Value* last_lane = b.CreateSub(f.end, f.constant(1));
+    Value* end_run = b.CreateAdd(b.CreateAdd(b.CreateMul(b.CreateUDiv(last_lane, rows.inner), runs_per_outer),
+                                             b.CreateUDiv(b.CreateURem(last_lane, rows.inner), f.constant(kCumSumTile))),
+                                 f.constant(1));
+    f.if_then(b.CreateICmpSLT(f.begin, f.end), [&] {
+      f.loop(first_run, end_run, [&](Value* run) {
+        Value* o = b.CreateUDiv(run, runs_per_outer);
+        Value* run_start = b.CreateMul(b.CreateURem(run, runs_per_outer), f.constant(kCumSumTile));
+        // The lanes of the run that fall in this chunk: inner positions low to high - 1.
+        Value* lane_base = b.CreateMul(o, rows.inner);
+        Value* low = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, run_start, b.CreateSub(f.begin, lane_base));
+        Value* run_end = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(run_start, f.constant(kCumSumTile)), rows.inner);
+        Value* high = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, run_end, b.CreateSub(f.end, lane_base));
+        Value* count = b.CreateSub(high, low);
+        Value* base = b.CreateAdd(b.CreateMul(b.CreateMul(o, rows.length), rows.inner), low);
+        f.loop(f.constant(0), count, [&](Value* j) { b.CreateStore(zero, slot(j)); });
+        f.loop(f.constant(0), rows.length, [&](Value* k) {
+          Value* row = b.CreateAdd(base, b.CreateMul(position(k), rows.inner));
+          f.loop(f.constant(0), count, [&](Value* j) {
+            Value* at = b.CreateAdd(row, j);
+            Value* total = add(b.CreateLoad(wide, slot(j)), f.load(kernel.inputs[0], at));
+            b.CreateStore(total, slot(j));
+            f.store(kernel.output, at, narrow(total));
+          });
+        });
+      });
+    });
+  });
+  f.finish();
+  std::vector<Dim> total(node.shape().begin(), node.shape().begin() + axis);
+  total.insert(total.end(), node.shape().begin() + axis + 1, node.shape().end());
+  return {f.function, total, {node.shape()[axis]}};
+}
+
 // Loss per row for cross-entropies over the last axis.
 Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
   const Node& node = *kernel.node;
@@ -509,6 +589,7 @@ Launch emit_neural_net(ModuleState& state, const Kernel& kernel) {
   switch (kernel.node->op()) {
   case OpKind::Softmax: return emit_softmax(state, kernel, false);
   case OpKind::LogSoftmax: return emit_softmax(state, kernel, true);
+  case OpKind::CumSum: return emit_cumsum(state, kernel);
   case OpKind::CategoricalCrossentropy:
   case OpKind::SparseCategoricalCrossentropy:
   case OpKind::SoftmaxCrossEntropy:

@@ -216,6 +216,15 @@ void add_neural_net(std::vector<Builtin>& out) {
   out.push_back(define("log_softmax(x, axis=-1)", "log(softmax(x)), without overflow", [](Args& a) {
     return tensor_value(log_softmax(a.tensor("x"), axis_argument(a, "axis", -1)));
   }));
+  out.push_back(define("cumsum(x, axis=none, reverse=false)",
+                       "running sums along an axis, or over the flattened x when the axis is left "
+                       "out, as in NumPy; reverse=true sums from the end",
+                       [](Args& a) {
+                         Expr x = a.tensor("x");
+                         bool reverse = a.boolean("reverse", false);
+                         if (!a.has("axis")) return tensor_value(cumsum(reshape(x, {-1}), 0, reverse));
+                         return tensor_value(cumsum(x, axis_argument(a, "axis", 0), reverse));
+                       }));
   out.push_back(
       define("categorical_crossentropy(p, targets)",
              "cross-entropy of probabilities p against one-hot or class targets", [](Args& a) {

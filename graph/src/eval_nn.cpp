@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "eval_internal.h"
 #include "eval_scalar.h"
@@ -40,24 +41,29 @@ T nan_value() {
   return std::numeric_limits<T>::quiet_NaN();
 }
 
-template <class T>
-void softmax_typed(const Tensor& x, Tensor& out, int axis, bool log) {
+// Calls line(base, n, stride) for each line of x along axis: its first element's offset,
+// its length and the distance between its elements.
+template <class Line>
+void for_each_line(const Tensor& x, int axis, const Line& line) {
   std::int64_t outer = dims_product(x.shape(), 0, axis);
   std::int64_t n = x.dim(axis);
   std::int64_t inner = dims_product(x.shape(), axis + 1, x.rank());
+  for (std::int64_t b = 0; b < outer; ++b)
+    for (std::int64_t c = 0; c < inner; ++c) line(b * n * inner + c, n, inner);
+}
+
+template <class T>
+void softmax_typed(const Tensor& x, Tensor& out, int axis, bool log) {
   const T* in = x.data<T>();
   T* o = out.data<T>();
-  for (std::int64_t b = 0; b < outer; ++b) {
-    for (std::int64_t c = 0; c < inner; ++c) {
-      std::int64_t base = b * n * inner + c;
-      RowStats<T> stats(in + base, n, inner);
-      T log_sum = static_cast<T>(std::log(stats.sum));
-      for (std::int64_t i = 0; i < n; ++i) {
-        T v = in[base + i * inner];
-        o[base + i * inner] = log ? (v - stats.max) - log_sum : stats.softmax(v);
-      }
+  for_each_line(x, axis, [&](std::int64_t base, std::int64_t n, std::int64_t inner) {
+    RowStats<T> stats(in + base, n, inner);
+    T log_sum = static_cast<T>(std::log(stats.sum));
+    for (std::int64_t i = 0; i < n; ++i) {
+      T v = in[base + i * inner];
+      o[base + i * inner] = log ? (v - stats.max) - log_sum : stats.softmax(v);
     }
-  }
+  });
 }
 
 // Dense cross-entropy -sum(t * log(p)) of each row.
@@ -204,10 +210,39 @@ Tensor nn_typed(const Node& node, const std::vector<Tensor>& in) {
   return out;
 }
 
+// Running sums along axis, in the order reverse gives. Floats add in double and round each
+// result once; int64 adds wrap.
+template <class T, class Sum>
+Tensor cumsum_typed(const Tensor& x, int axis, bool reverse) {
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  const T* in = x.data<T>();
+  T* o = out.data<T>();
+  for_each_line(x, axis, [&](std::int64_t base, std::int64_t n, std::int64_t inner) {
+    Sum sum = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      std::int64_t at = base + (reverse ? n - 1 - k : k) * inner;
+      if constexpr (std::is_integral_v<Sum>)
+        sum = static_cast<Sum>(static_cast<std::uint64_t>(sum) + static_cast<std::uint64_t>(in[at]));
+      else
+        sum += static_cast<Sum>(in[at]);
+      o[at] = static_cast<T>(sum);
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor eval_nn(const Node& node, const std::vector<Tensor>& in) {
   DType dtype = in[0].dtype();
+  if (node.op() == OpKind::CumSum) {
+    DAMO_ASSERT(dtype == node.dtype(), "cumsum: the operand must have the node's dtype");
+    auto axis = static_cast<int>(node.attr(0));
+    bool reverse = node.attr(1) != 0;
+    if (dtype == DType::Float32) return cumsum_typed<float, double>(in[0], axis, reverse);
+    if (dtype == DType::Float64) return cumsum_typed<double, double>(in[0], axis, reverse);
+    return cumsum_typed<std::int64_t, std::int64_t>(in[0], axis, reverse);
+  }
   DAMO_ASSERT(is_float(dtype) && dtype == node.dtype(),
               fmt::format("{}: the operand must be of the node's float dtype", op_name(node.op())));
   if (dtype == DType::Float32) return nn_typed<float>(node, in);

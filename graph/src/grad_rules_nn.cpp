@@ -59,12 +59,19 @@ Contributions binary_crossentropy_grad(const GradContext& c) {
   return r;
 }
 
+// The sums that element j enters are those of positions j..n-1, so dx = cumsum(g) in the
+// other direction.
+Contributions cumsum_grad(const GradContext& c) {
+  return {cumsum(c.g, static_cast<int>(c.node.attr(0)), c.node.attr(1) == 0)};
+}
+
 }  // namespace
 
 GradRule nn_grad_rule(OpKind op) {
   switch (op) {
   case OpKind::Softmax: return softmax_grad;
   case OpKind::LogSoftmax: return log_softmax_grad;
+  case OpKind::CumSum: return cumsum_grad;
   case OpKind::CategoricalCrossentropy: return categorical_crossentropy_grad;
   case OpKind::SparseCategoricalCrossentropy: return sparse_categorical_crossentropy_grad;
   case OpKind::BinaryCrossentropy: return binary_crossentropy_grad;

@@ -70,6 +70,18 @@ Expr crossentropy_like(OpKind dense_op, OpKind sparse_op, Expr p, Expr targets) 
 Expr softmax(Expr x, int axis) { return softmax_like(OpKind::Softmax, x, axis); }
 Expr log_softmax(Expr x, int axis) { return softmax_like(OpKind::LogSoftmax, x, axis); }
 
+Expr cumsum(Expr x, int axis, bool reverse) {
+  check_operands("cumsum", {x});
+  if (x.rank() == 0)
+    throw UserError("cumsum: the operand is a scalar; it needs an axis to sum along, so give it "
+                    "rank 1 or more (reshape(x, [1]))");
+  DType dtype = is_float(x.dtype()) ? x.dtype() : DType::Int64;
+  Expr operand = convert(x, dtype);
+  Attrs attrs;
+  attrs.ints = {normalize_axis(axis, x.rank(), "cumsum"), reverse ? 1 : 0};
+  return make_node(OpKind::CumSum, dtype, x.shape(), {operand}, attrs, x->weak());
+}
+
 Expr categorical_crossentropy(Expr p, Expr targets) {
   return crossentropy_like(OpKind::CategoricalCrossentropy, OpKind::SparseCategoricalCrossentropy,
                            p, targets);
@@ -254,6 +266,7 @@ Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   case OpKind::OneHot: return one_hot(in.at(0), a.ints[0], a.dtype);
   case OpKind::Softmax: return softmax(in.at(0), static_cast<int>(a.ints[0]));
   case OpKind::LogSoftmax: return log_softmax(in.at(0), static_cast<int>(a.ints[0]));
+  case OpKind::CumSum: return cumsum(in.at(0), static_cast<int>(a.ints[0]), a.ints[1] != 0);
   case OpKind::CategoricalCrossentropy:
   case OpKind::SparseCategoricalCrossentropy: return categorical_crossentropy(in.at(0), in.at(1));
   case OpKind::BinaryCrossentropy: return binary_crossentropy(in.at(0), in.at(1));

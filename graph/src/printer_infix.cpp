@@ -210,6 +210,11 @@ Pieces call_pieces(const Node& node) {
   case OpKind::ScatterAddAlongAxis:
     return call(name, inputs,
                 {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0))});
+  case OpKind::CumSum: {
+    std::vector<std::string> arguments = {axis_argument(attrs.ints.at(0))};
+    if (attrs.ints.at(1) != 0) arguments.push_back("reverse=true");
+    return call(name, inputs, arguments);
+  }
   case OpKind::FusedMatMul: return fused_matmul_pieces(node);
   case OpKind::FusedElementwise:
   case OpKind::FusedReduction: return fused_pieces(node);

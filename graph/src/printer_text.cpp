@@ -40,6 +40,8 @@ std::string format_attributes(const Node& node) {
     return text + format_bool("transpose_a", attrs.ints.at(0) != 0) +
            format_bool("transpose_b", attrs.ints.at(1) != 0);
   }
+  case OpKind::CumSum:
+    return fmt::format(" axis={}", attrs.ints.at(0)) + format_bool("reverse", attrs.ints.at(1) != 0);
   case OpKind::FusedElementwise: return fmt::format(" body={{{}}}", to_infix(Expr(attrs.body)));
   case OpKind::FusedReduction:
     return fmt::format(" reduce={} axis={}{} body={{{}}}", op_name(attrs.sub_op),

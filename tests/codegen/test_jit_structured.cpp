@@ -60,6 +60,28 @@ TEST_CASE("jit var and std") {
   }
 }
 
+TEST_CASE("jit cumsum") {
+  // Lanes along the last axis and runs of up to 256 lanes along earlier axes, cut at the
+  // thread chunks; 300 inner lanes make one run end inside an outer index.
+  std::mt19937_64 rng(24);
+  for (int threads : {1, 3}) {
+    set_num_threads(threads);
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int32}) {
+      Graph g;
+      Expr x = g.input("x", dtype, {"a", "b", "c"});
+      std::vector<Expr> outputs;
+      for (int axis : {0, 1, 2})
+        for (bool reverse : {false, true}) outputs.push_back(cumsum(x, axis, reverse));
+      for (Dims shape : {Dims{4, 3, 5}, Dims{0, 3, 5}, Dims{1, 1, 1}, Dims{3, 7, 300}, Dims{2, 1000, 3}})
+        check_jit_matches_reference({x}, outputs, {random_tensor(dtype, shape, rng)},
+                                    fmt::format("{} {} at {} threads", dtype_name(dtype),
+                                                dims_to_string(shape), threads),
+                                    dtype == DType::Float32 ? 1e-6 : -1);
+    }
+  }
+  set_num_threads(0);
+}
+
 TEST_CASE("jit reductions with NaN and ties") {
   Graph g;
   Expr x = g.input("x", DType::Float32, {2, 4});

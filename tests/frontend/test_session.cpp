@@ -334,6 +334,18 @@ TEST_CASE("session grad of shared variables") {
                "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
 }
 
+TEST_CASE("session cumsum") {
+  std::string x = "x = f64([[1, 2, 3], [4, 5, 6]])\n";
+  CHECK(output(x + "cumsum(x)") == "[ 1.,  3.,  6., 10., 15., 21.] : f64 (6,)");
+  CHECK(output(x + "cumsum(x, axis=0)") == "[[1., 2., 3.],\n [5., 7., 9.]] : f64 (2, 3)");
+  CHECK(output(x + "cumsum(x, axis=-1, reverse=true)") ==
+        "[[ 6.,  5.,  3.],\n [15., 11.,  6.]] : f64 (2, 3)");
+  CHECK(output("cumsum([true, false, true])") == "[1, 1, 2] : i64 (3,)");
+  CHECK(output("v = vector(f32, [n])\n:type cumsum(v * 2, axis=0)") == "f32 (n,)");
+  CHECK(output("v = vector(f32, [n])\ncumsum(v, axis=0, reverse=true)") ==
+        "cumsum(v, axis=0, reverse=true) : f32 (n,)");
+}
+
 TEST_CASE("session var and std") {
   std::string prelude = "x = f64([[1, 2, 4], [3, 5, 9]])\n";
   CHECK(output(prelude + "var(x, axis=1)") == "[1.5555555555555554, 6.222222222222221 ] : f64 (2,)");

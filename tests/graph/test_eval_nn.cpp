@@ -69,6 +69,46 @@ TEST_CASE("eval softmax and log_softmax along each axis") {
   }
 }
 
+TEST_CASE("eval cumsum along each axis") {
+  // Lengths 0, 1 and odd ones along the summed axis, in both directions.
+  for (Dims dims : {Dims{3, 5, 7}, Dims{0, 4, 2}, Dims{1, 1, 1}, Dims{2, 9, 1}}) {
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Bool}) {
+      Tensor x = test::random_tensor(dtype, dims, 62, -4, 4);
+      for (int axis = 0; axis < 3; ++axis) {
+        for (bool reverse : {false, true}) {
+          INFO(dtype_name(dtype), " ", dims_to_string(dims), " axis ", axis, " reverse ", reverse);
+          Dims strides = {dims[1] * dims[2], dims[2], 1};
+          std::int64_t n = dims[static_cast<std::size_t>(axis)];
+          std::vector<double> expected(static_cast<std::size_t>(x.numel()));
+          for (std::int64_t i = 0; i < x.numel(); ++i) {
+            Dims index = test::unravel(i, x.shape());
+            if (index[static_cast<std::size_t>(axis)] != 0) continue;
+            double sum = 0;
+            for (std::int64_t k = 0; k < n; ++k) {
+              std::int64_t at = i + (reverse ? n - 1 - k : k) * strides[static_cast<std::size_t>(axis)];
+              sum += x.get_double(at);
+              expected[static_cast<std::size_t>(at)] = sum;
+            }
+          }
+          Graph g;
+          DType result = is_float(dtype) ? dtype : DType::Int64;
+          check_values(evaluate(cumsum(input_for(g, "x", x), axis - (reverse ? 3 : 0), reverse), {{"x", x}}),
+                       result, x.shape(), expected);
+        }
+      }
+    }
+  }
+  Graph g;
+  CHECK_THROWS_WITH_AS(cumsum(g.scalar(1.0, DType::Float32), 0),
+                       "cumsum: the operand is a scalar; it needs an axis to sum along, so give it "
+                       "rank 1 or more (reshape(x, [1]))",
+                       UserError);
+  // float32 sums in double: 2^24 + 1 + 1 + 1 + 1 keeps each 1 that float32 addition would
+  // round away, and 2^24 + 4 is a float32 value.
+  Tensor big = Tensor::from_list({16777216.0, 1.0, 1.0, 1.0, 1.0}, DType::Float32);
+  CHECK(evaluate(cumsum(input_for(g, "big", big), 0), {{"big", big}}).get_double(4) == 16777220.0);
+}
+
 TEST_CASE("eval softmax of extreme and special rows") {
   Graph g;
   Tensor x =

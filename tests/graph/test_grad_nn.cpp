@@ -18,6 +18,16 @@ TEST_CASE("softmax and log_softmax gradients") {
   check_second_order(f, log_softmax(x, 0), {x});
 }
 
+TEST_CASE("cumsum gradients") {
+  GradFixture f;
+  Expr x = f.var("x", {3, 4, 5}, -2, 2);
+  for (int axis : {0, 1, -1})
+    for (bool reverse : {false, true}) {
+      INFO("axis " << axis << ", reverse " << reverse);
+      check_second_order(f, cumsum(x, axis, reverse), {x});
+    }
+}
+
 TEST_CASE("categorical cross-entropy gradients") {
   GradFixture f;
   Expr p = f.var("p", {3, 4}, 0.1, 0.9);

@@ -107,7 +107,8 @@ enum class OpCategory : std::uint8_t {
   X(FusedMatMul, "fused_matmul", Fused)                                                     \
   X(FusedElementwise, "fused_elementwise", Fused)                                           \
   X(FusedReduction, "fused_reduction", Fused)                                               \
-  X(Param, "param", Fused)
+  X(Param, "param", Fused)                                                                  \
+  X(CumSum, "cumsum", NeuralNet)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

@@ -145,6 +145,10 @@ Expr one_hot(Expr indices, std::int64_t depth, DType dtype = DType::Float32);
 // Neural-network ops.
 Expr softmax(Expr x, int axis = -1);
 Expr log_softmax(Expr x, int axis = -1);
+/// Running sums along axis: element k is the sum of elements 0..k, or of k..n-1 when
+/// reverse is true. Floats keep their dtype (float32 sums in double and rounds each
+/// element once); integers and bools sum in i64, wrapping.
+Expr cumsum(Expr x, int axis, bool reverse = false);
 /// Cross-entropy of probabilities p (..., C) against targets along the last axis:
 /// dense targets of p's shape (one-hot or probabilities) give -sum(t * log(p), -1); integer
 /// class targets of shape (...) give -log(p[..., t]) and NaN where t is out of range.
