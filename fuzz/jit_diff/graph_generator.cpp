@@ -64,7 +64,8 @@ const OpKind kUnary[] = {OpKind::Neg,    OpKind::Abs,        OpKind::Sign,      
                          OpKind::Square, OpKind::Reciprocal, OpKind::Sin,         OpKind::Cos,
                          OpKind::Tanh,   OpKind::Sigmoid,    OpKind::Softplus,    OpKind::Relu,
                          OpKind::Floor,  OpKind::Ceil,       OpKind::Round,       OpKind::IsNan,
-                         OpKind::IsInf,  OpKind::Not,        OpKind::StopGradient};
+                         OpKind::IsInf,  OpKind::Not,        OpKind::StopGradient, OpKind::Log2,
+                         OpKind::Log10};
 const OpKind kBinary[] = {
     OpKind::Add, OpKind::Sub,     OpKind::Mul,     OpKind::Div, OpKind::FloorDiv, OpKind::Mod,
     OpKind::Pow, OpKind::Maximum, OpKind::Minimum, OpKind::Eq,  OpKind::Ne,       OpKind::Lt,
@@ -87,6 +88,8 @@ bool op_is_exact(const Node& node) {
     case OpKind::Expm1:
     case OpKind::Log:
     case OpKind::Log1p:
+    case OpKind::Log2:
+    case OpKind::Log10:
     case OpKind::Sin:
     case OpKind::Cos:
     case OpKind::Tanh:

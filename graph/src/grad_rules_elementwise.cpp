@@ -2,6 +2,8 @@
 // Contributions keep the broadcast shape of the result; apply_grad_rule() sums them back to
 // each operand's shape. Masks are applied with where(), never by multiplying with 0 or 1,
 // so that an infinite or NaN upstream gradient does not leak into an unselected element.
+#include <numbers>
+
 #include "grad_rules.h"
 
 namespace damo::detail {
@@ -20,6 +22,10 @@ Contributions expm1_grad(const GradContext& c) { return {c.g * (c.out() + 1.0)};
 Contributions log_grad(const GradContext& c) { return {c.g / c.in(0)}; }
 
 Contributions log1p_grad(const GradContext& c) { return {c.g / (c.in(0) + 1.0)}; }
+
+Contributions log2_grad(const GradContext& c) { return {c.g / (c.in(0) * std::numbers::ln2)}; }
+
+Contributions log10_grad(const GradContext& c) { return {c.g / (c.in(0) * std::numbers::ln10)}; }
 
 // sqrt'(0) = +inf: 0.5 / sqrt(0) divides by zero.
 Contributions sqrt_grad(const GradContext& c) { return {(c.g * 0.5) / c.out()}; }
@@ -137,6 +143,8 @@ GradRule elementwise_grad_rule(OpKind op) {
   case OpKind::Expm1: return expm1_grad;
   case OpKind::Log: return log_grad;
   case OpKind::Log1p: return log1p_grad;
+  case OpKind::Log2: return log2_grad;
+  case OpKind::Log10: return log10_grad;
   case OpKind::Sqrt: return sqrt_grad;
   case OpKind::Square: return square_grad;
   case OpKind::Reciprocal: return reciprocal_grad;

@@ -2,7 +2,9 @@
 // scatters that autodiff introduces are in ops_scatter.cpp.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <functional>
+#include <numbers>
 
 #include "op_builder.h"
 
@@ -69,6 +71,32 @@ Expr crossentropy_like(OpKind dense_op, OpKind sparse_op, Expr p, Expr targets) 
 
 Expr softmax(Expr x, int axis) { return softmax_like(OpKind::Softmax, x, axis); }
 Expr log_softmax(Expr x, int axis) { return softmax_like(OpKind::LogSoftmax, x, axis); }
+
+Expr leaky_relu(Expr x, double slope) {
+  x = to_float(x);
+  return where(x > 0.0, x, x * slope);
+}
+
+Expr elu(Expr x, double alpha) {
+  x = to_float(x);
+  return where(x > 0.0, x, expm1(x) * alpha);
+}
+
+Expr silu(Expr x) {
+  x = to_float(x);
+  return x * sigmoid(x);
+}
+
+Expr gelu(Expr x) {
+  x = to_float(x);
+  const double scale = std::sqrt(2.0 / std::numbers::pi);
+  return x * 0.5 * (tanh((x + x * x * x * 0.044715) * scale) + 1.0);
+}
+
+Expr softsign(Expr x) {
+  x = to_float(x);
+  return x / (abs(x) + 1.0);
+}
 
 Expr cumsum(Expr x, int axis, bool reverse) {
   check_operands("cumsum", {x});

@@ -24,6 +24,8 @@ bool is_transcendental(OpKind op) {
   case OpKind::Expm1:
   case OpKind::Log:
   case OpKind::Log1p:
+  case OpKind::Log2:
+  case OpKind::Log10:
   case OpKind::Sin:
   case OpKind::Cos:
   case OpKind::Tanh:

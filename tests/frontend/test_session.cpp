@@ -334,6 +334,14 @@ TEST_CASE("session grad of shared variables") {
                "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
 }
 
+TEST_CASE("session activations") {
+  std::string x = "x = f64([-2, 0, 2])\n";
+  CHECK(output(x + "leaky_relu(x, slope=0.5)") == "[-1.,  0.,  2.] : f64 (3,)");
+  CHECK(output(x + "elu(x, alpha=2)") == "[-1.7293294335267746,  0.                ,  2.                ] : f64 (3,)");
+  CHECK(output("log2(f32([8, 0.25]))") == "[ 3., -2.] : f32 (2,)");
+  CHECK(output("log10(f64([1000]))") == "[3.] : f64 (1,)");
+}
+
 TEST_CASE("session cumsum") {
   std::string x = "x = f64([[1, 2, 3], [4, 5, 6]])\n";
   CHECK(output(x + "cumsum(x)") == "[ 1.,  3.,  6., 10., 15., 21.] : f64 (6,)");
@@ -497,7 +505,8 @@ TEST_CASE("session completions") {
   session.run("softness = 1");
   std::vector<std::string> names = session.completions("soft");
   CHECK(names == std::vector<std::string>{"softmax", "softmax_crossentropy",
-                                          "softmax_crossentropy_grad", "softness", "softplus"});
+                                          "softmax_crossentropy_grad", "softness", "softplus",
+                                          "softsign"});
   CHECK(session.completions(":g") == std::vector<std::string>{":graph"});
   CHECK(session.completions("tr") == std::vector<std::string>{"transpose", "true"});
 }

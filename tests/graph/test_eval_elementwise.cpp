@@ -37,6 +37,8 @@ const UnaryCase kFloatUnaryCases[] = {
     {OpKind::Expm1, [](double x) { return std::expm1(x); }},
     {OpKind::Log, [](double x) { return std::log(x); }},
     {OpKind::Log1p, [](double x) { return std::log1p(x); }},
+    {OpKind::Log2, [](double x) { return std::log2(x); }},
+    {OpKind::Log10, [](double x) { return std::log10(x); }},
     {OpKind::Sqrt, [](double x) { return std::sqrt(x); }},
     {OpKind::Square, [](double x) { return x * x; }},
     {OpKind::Reciprocal, [](double x) { return 1 / x; }},
@@ -108,6 +110,47 @@ TEST_CASE("eval unary float ops") {
       check_values(eval_unary_op(c.op, x), dtype, x.shape(), expected);
     }
   }
+}
+
+TEST_CASE("eval activations built from other ops") {
+  // float64 references, with NaN and infinities, over sizes 0, 1, 4 and 7.
+  struct Case {
+    const char* name;
+    Expr (*op)(Expr);
+    double (*ref)(double);
+  };
+  const double pi = 3.14159265358979323846;
+  static const double scale = std::sqrt(2.0 / pi);
+  const Case cases[] = {
+      {"leaky_relu", [](Expr x) { return leaky_relu(x); }, [](double v) { return v > 0 ? v : 0.01 * v; }},
+      {"elu", [](Expr x) { return elu(x, 0.5); }, [](double v) { return v > 0 ? v : 0.5 * std::expm1(v); }},
+      {"silu", silu, [](double v) { return v / (1 + std::exp(-v)); }},
+      {"gelu", gelu,
+       [](double v) { return 0.5 * v * (1 + std::tanh(scale * (v + 0.044715 * v * v * v))); }},
+      {"softsign", softsign, [](double v) { return v / (1 + std::fabs(v)); }},
+  };
+
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<double>> inputs = {
+      {}, {0.75}, {-3.5, -0.25, 0.0, 0.5, 2.0, 1024.0, std::nan("")}, {-inf, inf, 1e-3, 30.0}};
+  for (DType dtype : kFloatTypes) {
+    for (const Case& c : cases) {
+      for (const std::vector<double>& values : inputs) {
+        INFO(c.name, " ", dtype_name(dtype), " ", values.size(), " values");
+        Tensor x = tensor_of(values, dtype, {static_cast<std::int64_t>(values.size())});
+        Graph g;
+        Expr in = g.input("a", dtype, Shape::from_dims(x.shape()));
+        std::vector<double> expected;
+        for (double v : values) expected.push_back(c.ref(static_cast<double>(dtype == DType::Float32 ? static_cast<float>(v) : v)));
+        check_values(evaluate(c.op(in), {{"a", x}}), dtype, x.shape(), expected);
+      }
+    }
+  }
+
+  // Integers become the default float first, and log2 of a power of two is exact.
+  Graph g;
+  CHECK(evaluate(log2(g.constant(Tensor::from_list({8, 1024}, DType::Int32)))).dtype() == DType::Float32);
+  CHECK(evaluate(log2(g.constant(Tensor::from_list({8.0, 1024.0}, DType::Float32)))).get_double(1) == 10.0);
 }
 
 TEST_CASE("eval unary signed zeros and rounding") {

@@ -24,6 +24,11 @@ const UnaryCase kUnaryCases[] = {
     {"cos", cos, -3, 3, 0},           {"tanh", tanh, -2, 2, 0},
     {"sigmoid", sigmoid, -3, 3, 0},   {"softplus", softplus, -3, 3, 0},
     {"relu", relu, -2, 2, 0.1},
+    {"leaky_relu", [](Expr x) { return leaky_relu(x); }, -2, 2, 0.1},
+    {"elu", [](Expr x) { return elu(x, 0.7); }, -2, 2, 0.1},
+    {"silu", silu, -3, 3, 0},         {"gelu", gelu, -3, 3, 0},
+    {"softsign", softsign, -2, 2, 0.1}, {"log2", log2, 0.2, 3, 0},
+    {"log10", log10, 0.2, 3, 0},
 };
 
 struct BinaryCase {

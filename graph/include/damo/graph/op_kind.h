@@ -108,7 +108,9 @@ enum class OpCategory : std::uint8_t {
   X(FusedElementwise, "fused_elementwise", Fused)                                           \
   X(FusedReduction, "fused_reduction", Fused)                                               \
   X(Param, "param", Fused)                                                                  \
-  X(CumSum, "cumsum", NeuralNet)
+  X(CumSum, "cumsum", NeuralNet)                                                            \
+  X(Log2, "log2", Unary)                                                                    \
+  X(Log10, "log10", Unary)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

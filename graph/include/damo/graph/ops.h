@@ -41,6 +41,8 @@ Expr exp(Expr x);
 Expr expm1(Expr x);
 Expr log(Expr x);
 Expr log1p(Expr x);
+Expr log2(Expr x);
+Expr log10(Expr x);
 Expr sqrt(Expr x);
 Expr square(Expr x);
 Expr reciprocal(Expr x);
@@ -50,6 +52,14 @@ Expr tanh(Expr x);
 Expr sigmoid(Expr x);
 Expr softplus(Expr x);  // log(1 + exp(x)), computed without overflow
 Expr relu(Expr x);      // x where x > 0 or NaN, else +0
+// Activations built from the ops above, so that they differentiate and fuse like them. Integer x is converted to a float first, as sigmoid() does.
+Expr leaky_relu(Expr x, double slope = 0.01);  // x where x > 0, else slope * x
+Expr elu(Expr x, double alpha = 1.0);          // x where x > 0, else alpha * expm1(x)
+Expr silu(Expr x);                             // x * sigmoid(x), also called swish
+/// The tanh approximation 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), which is
+/// jax.nn.gelu's default and PyTorch's gelu(approximate="tanh").
+Expr gelu(Expr x);
+Expr softsign(Expr x);  // x / (1 + |x|)
 Expr floor(Expr x);
 Expr ceil(Expr x);
 Expr round(Expr x);     // halves round to even
