@@ -113,12 +113,15 @@ void Interpreter::check_evaluation_cost(const std::vector<Expr>& roots, std::siz
     for (const Node* input : node->inputs()) node_work += numel_of(input);
     bool product = node->op() == OpKind::MatMul || node->op() == OpKind::FusedMatMul;
     const Shape& a = product ? node->input(0)->shape() : node->shape();
-    if (product && a.rank() > 0 && a[a.rank() - 1].is_static()) {
-      // Each output element of a matrix product sums k products. The contracted size k is
-      // one of the first operand's last two sizes, so the larger bounds it.
-      std::int64_t k = a[a.rank() - 1].size();
-      if (a.rank() > 1 && a[a.rank() - 2].is_static()) k = std::max(k, a[a.rank() - 2].size());
-      node_work = k == 0 || numel <= kMaxEvaluationWork / k ? numel * k : kMaxEvaluationWork + 1;
+    if (product && a.rank() > 0) {
+      // Each output element of a matrix product sums k products, k being the first
+      // operand's last size, or its second last when fused_matmul transposes it.
+      bool transposed = node->op() == OpKind::FusedMatMul && node->attr(0) != 0 && a.rank() > 1;
+      const Dim& contracted = a[a.rank() - (transposed ? 2 : 1)];
+      if (contracted.is_static()) {
+        std::int64_t k = contracted.size();
+        node_work = k == 0 || numel <= kMaxEvaluationWork / k ? numel * k : kMaxEvaluationWork + 1;
+      }
     }
     work += std::min(node_work, kMaxEvaluationWork + 1);
     if (work > kMaxEvaluationWork)

@@ -95,9 +95,17 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
     Dim inferred(rest);
     if (!leftover.empty()) {
       // TODO: a -1 that stands for a product such as n*6 needs derived symbolic sizes.
-      if (leftover.size() != 1 || rest != 1)
-        throw UserError(failure + ": -1 would be a product of symbolic and static sizes, which "
-                                  "Damo cannot represent; keep the symbolic axis separate");
+      if (leftover.size() != 1 || rest != 1) {
+        std::vector<std::string> factors;
+        for (const std::string& symbol : leftover) factors.push_back("'" + symbol + "'");
+        if (rest != 1) factors.push_back(std::to_string(rest));
+        std::string parts = factors[0];
+        for (std::size_t i = 1; i < factors.size(); ++i)
+          parts += (i + 1 == factors.size() ? " and " : ", ") + factors[i];
+        throw UserError(fmt::format("{}: -1 would stand for the product of {}, and Damo has no "
+                                    "symbolic size for a product; keep each symbolic axis separate",
+                                    failure, parts));
+      }
       inferred = Dim(leftover[0]);
     }
     for (Dim& d : dims)

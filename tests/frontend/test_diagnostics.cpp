@@ -239,6 +239,17 @@ TEST_CASE("diagnostic evaluation too large") {
   CHECK(e.column == 12);
 }
 
+TEST_CASE("diagnostic evaluation cost of a matrix product") {
+  // The work of a product is m * k * n with k the contracted size: 46341 x 1 times 1 x 1 is
+  // 46341 multiply-adds, not 46341^2.
+  CHECK(damo::testing::output("A = ones(f32, [46341, 1])\nB = ones(f32, [1, 1])\nsum(A @ B)") ==
+        "46341. : f32 ()");
+  auto e = error_of("A = ones(f32, [2000, 2000])\nsum(A @ A)");
+  CHECK(e.message ==
+        "evaluating this right away would take more than 2147483648 element operations; "
+        "compile it with function(...) instead");
+}
+
 TEST_CASE("diagnostic broadcast result too large") {
   auto e = error_of("a = zeros(f32, [100000])\nb = zeros(f32, [100000, 1])\na + b");
   CHECK(e.message.find("add would make a tensor of shape (100000, 100000)") == 0);

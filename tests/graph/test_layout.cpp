@@ -62,6 +62,16 @@ TEST_CASE("reshape with symbols") {
   CHECK(reshape(y, {1, "n", 1, "m"}).shape() == Shape{1, "n", 1, "m"});
   Expr z = g.input("z", F32, {"n", 0});
   CHECK(reshape(z, {0, "n"}).shape() == Shape{0, "n"});
+  CHECK_THROWS_WITH_AS(reshape(y, {-1}),
+                       "reshape: cannot reshape f32 (n, m) to (-1,): -1 would stand for the product "
+                       "of 'm' and 'n', and Damo has no symbolic size for a product; keep each "
+                       "symbolic axis separate",
+                       UserError);
+  CHECK_THROWS_WITH_AS(reshape(x, {-1}),
+                       "reshape: cannot reshape f32 (n, 2, 3) to (-1,): -1 would stand for the "
+                       "product of 'n' and 6, and Damo has no symbolic size for a product; keep "
+                       "each symbolic axis separate",
+                       UserError);
 }
 
 TEST_CASE("expand dims and squeeze") {
