@@ -326,6 +326,7 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   case OpKind::Log1p: return libm_call(f, "log1p", x);
   case OpKind::Log2: return libm_call(f, "log2", x);
   case OpKind::Log10: return libm_call(f, "log10", x);
+  case OpKind::Erf: return libm_call(f, "erf", x);
   case OpKind::Sqrt: return unary_intrinsic(f, llvm::Intrinsic::sqrt, x);
   case OpKind::Square: return b.CreateFMul(x, x);
   case OpKind::Reciprocal: return b.CreateFDiv(one, x);

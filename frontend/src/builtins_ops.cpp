@@ -36,10 +36,10 @@ void add_unary(std::vector<Builtin>& out) {
       {"softplus", &softplus, "log(1 + exp(x)), without overflow"},
       {"relu", &relu, "max(x, 0); NaN stays NaN"},
       {"silu", &silu, "x * sigmoid(x), also called swish"},
-      {"gelu", &gelu, "0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), the tanh approximation"},
       {"softsign", &softsign, "x / (1 + |x|)"},
       {"log2", &log2, "base-2 logarithm"},
       {"log10", &log10, "base-10 logarithm"},
+      {"erf", &erf, "error function"},
       {"floor", &floor, "round down"},
       {"ceil", &ceil, "round up"},
       {"round", &round, "round to nearest, halves to even"},
@@ -57,6 +57,10 @@ void add_unary(std::vector<Builtin>& out) {
   out.push_back(define("leaky_relu(x, slope=0.01)", "x where x > 0, else slope * x", [](Args& a) {
     return tensor_value(leaky_relu(a.tensor("x"), a.has("slope") ? a.number("slope") : 0.01));
   }));
+  out.push_back(define("gelu(x, approximate=true)",
+                       "x * normal CDF(x): 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), or "
+                       "with approximate=false the exact 0.5 x (1 + erf(x / sqrt(2)))",
+                       [](Args& a) { return tensor_value(gelu(a.tensor("x"), a.boolean("approximate", true))); }));
   out.push_back(define("elu(x, alpha=1.0)", "x where x > 0, else alpha * expm1(x)", [](Args& a) {
     return tensor_value(elu(a.tensor("x"), a.has("alpha") ? a.number("alpha") : 1.0));
   }));

@@ -36,6 +36,7 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Log1p: return map_unary<T, T>(out, x, [](T v) { return std::log1p(v); });
     case OpKind::Log2: return map_unary<T, T>(out, x, [](T v) { return std::log2(v); });
     case OpKind::Log10: return map_unary<T, T>(out, x, [](T v) { return std::log10(v); });
+    case OpKind::Erf: return map_unary<T, T>(out, x, [](T v) { return std::erf(v); });
     case OpKind::Sqrt: return map_unary<T, T>(out, x, [](T v) { return std::sqrt(v); });
     case OpKind::Reciprocal: return map_unary<T, T>(out, x, [](T v) { return T{1} / v; });
     case OpKind::Sin: return map_unary<T, T>(out, x, [](T v) { return std::sin(v); });

@@ -87,8 +87,9 @@ Expr silu(Expr x) {
   return x * sigmoid(x);
 }
 
-Expr gelu(Expr x) {
+Expr gelu(Expr x, bool approximate) {
   x = to_float(x);
+  if (!approximate) return x * 0.5 * (erf(x * (1.0 / std::numbers::sqrt2)) + 1.0);
   const double scale = std::sqrt(2.0 / std::numbers::pi);
   return x * 0.5 * (tanh((x + x * x * x * 0.044715) * scale) + 1.0);
 }

@@ -26,6 +26,7 @@ bool is_transcendental(OpKind op) {
   case OpKind::Log1p:
   case OpKind::Log2:
   case OpKind::Log10:
+  case OpKind::Erf:
   case OpKind::Sin:
   case OpKind::Cos:
   case OpKind::Tanh:

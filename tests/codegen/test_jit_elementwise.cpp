@@ -34,7 +34,7 @@ const std::vector<OpKind> kFloatUnary = {
     OpKind::Log,  OpKind::Log1p,    OpKind::Sqrt,       OpKind::Square, OpKind::Reciprocal,
     OpKind::Sin,  OpKind::Cos,      OpKind::Tanh,       OpKind::Sigmoid, OpKind::Softplus,
     OpKind::Relu, OpKind::Floor,    OpKind::Ceil,       OpKind::Round,  OpKind::IsNan,
-    OpKind::IsInf, OpKind::Not, OpKind::StopGradient, OpKind::Log2, OpKind::Log10};
+    OpKind::IsInf, OpKind::Not, OpKind::StopGradient, OpKind::Log2, OpKind::Log10, OpKind::Erf};
 
 const std::vector<OpKind> kIntegerUnary = {OpKind::Neg,   OpKind::Abs,   OpKind::Sign, OpKind::Square,
                                            OpKind::Relu,  OpKind::IsNan, OpKind::IsInf, OpKind::Not};
@@ -67,7 +67,8 @@ TEST_CASE("jit activations built from other ops") {
   for (DType dtype : {DType::Float32, DType::Float64}) {
     Graph g;
     Expr x = g.input("x", dtype, {"n"});
-    std::vector<Expr> outputs = {leaky_relu(x, 0.2), elu(x), silu(x), gelu(x), softsign(x), log2(x), log10(x)};
+    std::vector<Expr> outputs = {leaky_relu(x, 0.2), elu(x),      silu(x), gelu(x),
+                                 gelu(x, false),     softsign(x), log2(x), log10(x)};
     for (std::int64_t n : kSizes)
       check_jit_matches_reference({x}, outputs, {special_tensor(dtype, {n}, rng)},
                                   fmt::format("{} n={}", dtype_name(dtype), n));

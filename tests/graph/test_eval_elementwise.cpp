@@ -39,6 +39,7 @@ const UnaryCase kFloatUnaryCases[] = {
     {OpKind::Log1p, [](double x) { return std::log1p(x); }},
     {OpKind::Log2, [](double x) { return std::log2(x); }},
     {OpKind::Log10, [](double x) { return std::log10(x); }},
+    {OpKind::Erf, [](double x) { return std::erf(x); }},
     {OpKind::Sqrt, [](double x) { return std::sqrt(x); }},
     {OpKind::Square, [](double x) { return x * x; }},
     {OpKind::Reciprocal, [](double x) { return 1 / x; }},
@@ -125,7 +126,9 @@ TEST_CASE("eval activations built from other ops") {
       {"leaky_relu", [](Expr x) { return leaky_relu(x); }, [](double v) { return v > 0 ? v : 0.01 * v; }},
       {"elu", [](Expr x) { return elu(x, 0.5); }, [](double v) { return v > 0 ? v : 0.5 * std::expm1(v); }},
       {"silu", silu, [](double v) { return v / (1 + std::exp(-v)); }},
-      {"gelu", gelu,
+      {"exact gelu", [](Expr x) { return gelu(x, false); },
+       [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); }},
+      {"gelu", [](Expr x) { return gelu(x); },
        [](double v) { return 0.5 * v * (1 + std::tanh(scale * (v + 0.044715 * v * v * v))); }},
       {"softsign", softsign, [](double v) { return v / (1 + std::fabs(v)); }},
   };

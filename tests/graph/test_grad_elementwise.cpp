@@ -26,9 +26,10 @@ const UnaryCase kUnaryCases[] = {
     {"relu", relu, -2, 2, 0.1},
     {"leaky_relu", [](Expr x) { return leaky_relu(x); }, -2, 2, 0.1},
     {"elu", [](Expr x) { return elu(x, 0.7); }, -2, 2, 0.1},
-    {"silu", silu, -3, 3, 0},         {"gelu", gelu, -3, 3, 0},
+    {"silu", silu, -3, 3, 0},         {"gelu", [](Expr x) { return gelu(x); }, -3, 3, 0},
     {"softsign", softsign, -2, 2, 0.1}, {"log2", log2, 0.2, 3, 0},
-    {"log10", log10, 0.2, 3, 0},
+    {"log10", log10, 0.2, 3, 0},      {"erf", erf, -2, 2, 0},
+    {"exact gelu", [](Expr x) { return gelu(x, false); }, -3, 3, 0},
 };
 
 struct BinaryCase {

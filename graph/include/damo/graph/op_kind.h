@@ -110,7 +110,8 @@ enum class OpCategory : std::uint8_t {
   X(Param, "param", Fused)                                                                  \
   X(CumSum, "cumsum", NeuralNet)                                                            \
   X(Log2, "log2", Unary)                                                                    \
-  X(Log10, "log10", Unary)
+  X(Log10, "log10", Unary)                                                                  \
+  X(Erf, "erf", Unary)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

@@ -43,6 +43,7 @@ Expr log(Expr x);
 Expr log1p(Expr x);
 Expr log2(Expr x);
 Expr log10(Expr x);
+Expr erf(Expr x);  // the error function, 2 / sqrt(pi) times the integral of exp(-t^2) from 0 to x
 Expr sqrt(Expr x);
 Expr square(Expr x);
 Expr reciprocal(Expr x);
@@ -56,9 +57,10 @@ Expr relu(Expr x);      // x where x > 0 or NaN, else +0
 Expr leaky_relu(Expr x, double slope = 0.01);  // x where x > 0, else slope * x
 Expr elu(Expr x, double alpha = 1.0);          // x where x > 0, else alpha * expm1(x)
 Expr silu(Expr x);                             // x * sigmoid(x), also called swish
-/// The tanh approximation 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), which is
-/// jax.nn.gelu's default and PyTorch's gelu(approximate="tanh").
-Expr gelu(Expr x);
+/// With approximate, the tanh form 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), which
+/// is jax.nn.gelu's default and PyTorch's gelu(approximate="tanh"); without, the exact
+/// 0.5 x (1 + erf(x / sqrt(2))), PyTorch's default.
+Expr gelu(Expr x, bool approximate = true);
 Expr softsign(Expr x);  // x / (1 + |x|)
 Expr floor(Expr x);
 Expr ceil(Expr x);
