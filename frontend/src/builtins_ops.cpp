@@ -184,6 +184,10 @@ void add_layout(std::vector<Builtin>& out) {
       define("concatenate(parts, axis=0)", "joins a list of tensors along an axis", [](Args& a) {
         return tensor_value(concatenate(a.tensors("parts"), axis_argument(a, "axis", 0)));
       }));
+  out.push_back(define("stack(parts, axis=0)", "joins a list of tensors of one shape along a new axis",
+                       [](Args& a) {
+                         return tensor_value(stack(a.tensors("parts"), axis_argument(a, "axis", 0)));
+                       }));
   out.push_back(define("slice(x, axis, start=none, stop=none, step=1)",
                        "x[start:stop:step] along one axis", [](Args& a) {
                          return tensor_value(slice(a.tensor("x"), axis_argument(a, "axis", 0),

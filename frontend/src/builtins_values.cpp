@@ -152,6 +152,41 @@ Value make_arange(Args& a) {
   return constant(a, t);
 }
 
+// num values from start to stop, both included, as NumPy's linspace: value i is
+// start + i * (stop - start) / (num - 1), and the last one is stop itself.
+Value make_linspace(Args& a) {
+  double start = a.number("start");
+  double stop = a.number("stop");
+  if (!std::isfinite(start) || !std::isfinite(stop))
+    a.fail("start", "linspace(): start and stop must be finite");
+  std::int64_t num = a.integer("num", 50);
+  if (num < 0 || num > kMaxEvaluatedElements)
+    a.fail("num", fmt::format("linspace(): num {} must be from 0 to {}", num, kMaxEvaluatedElements));
+  DType dtype = a.dtype("dtype", DType::Float32);
+  Tensor t = Tensor::empty(dtype, {num});
+  double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
+  for (std::int64_t i = 0; i < num; ++i) {
+    double value = i + 1 == num && num > 1 ? stop : start + static_cast<double>(i) * step;
+    check_fits(a, "stop", dtype, value);
+    t.set_double(i, value);
+  }
+  return constant(a, t);
+}
+
+// The n x m identity: ones on the diagonal, zeros elsewhere.
+Value make_eye(Args& a) {
+  std::int64_t n = a.integer("n");
+  std::int64_t m = a.has("m") ? a.integer("m") : n;
+  if (n < 0 || m < 0) a.fail(n < 0 ? "n" : "m", fmt::format("eye(): sizes {} and {} must not be negative", n, m));
+  if (n > 0 && m > kMaxEvaluatedElements / n)
+    a.fail("m", fmt::format("eye(): a {} x {} matrix has more than the {} elements that the "
+                            "interpreter creates",
+                            n, m, kMaxEvaluatedElements));
+  Tensor t = Tensor::zeros(a.dtype("dtype", DType::Float32), {n, m});
+  for (std::int64_t i = 0; i < std::min(n, m); ++i) t.set_double(i * m + i, 1.0);
+  return constant(a, t);
+}
+
 // Uniform doubles in [0, 1) from the top 53 bits of a 64-bit Mersenne Twister, whose
 // output sequence the C++ standard fixes, so a seed gives the same values everywhere.
 double next_uniform(std::mt19937_64& engine) {
@@ -242,6 +277,9 @@ void add_value_builtins(std::vector<Builtin>& out) {
   out.push_back(define("arange(start, stop=none, step=1, dtype=none)",
                        "evenly spaced values in [start, stop); arange(n) counts from 0",
                        make_arange));
+  out.push_back(define("linspace(start, stop, num=50, dtype=f32)",
+                       "num evenly spaced values from start to stop, both included", make_linspace));
+  out.push_back(define("eye(n, m=n, dtype=f32)", "the n x m identity matrix", make_eye));
   out.push_back(define("rand(dtype, shape, seed=0)", "uniform random values in [0, 1)",
                        [](Args& a) { return make_random(a, false); }));
   out.push_back(define("randn(dtype, shape, seed=0)", "standard normal random values",

@@ -160,6 +160,26 @@ Expr broadcast_to(Expr x, const Shape& shape) {
   return make_node(OpKind::BroadcastTo, x.dtype(), shape, {x}, {}, x->weak());
 }
 
+Expr stack(const std::vector<Expr>& parts, int axis) {
+  if (parts.empty()) throw UserError("stack: needs at least one tensor");
+  int rank = parts[0].rank();
+  if (axis < -(rank + 1) || axis > rank)
+    throw UserError(fmt::format("stack: axis {} is out of range for a new axis of tensors of rank "
+                                "{}; use -{} to {}",
+                                axis, rank, rank + 1, rank));
+  if (axis < 0) axis += rank + 1;
+  std::vector<Expr> expanded;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    check_operands("stack", {parts[i]});
+    if (parts[i].shape() != parts[0].shape())
+      throw UserError(fmt::format("stack: part {} has shape {} but part 0 has shape {}; stacked "
+                                  "parts must match",
+                                  i, parts[i].shape().to_string(), parts[0].shape().to_string()));
+    expanded.push_back(expand_dims(parts[i], axis));
+  }
+  return concatenate(expanded, axis);
+}
+
 Expr concatenate(const std::vector<Expr>& parts, int axis) {
   if (parts.empty()) throw UserError("concatenate: needs at least one operand");
   for (const Expr& part : parts) check_operands("concatenate", {parts[0], part});

@@ -334,6 +334,20 @@ TEST_CASE("session grad of shared variables") {
                "grad(sum(W * b), [W, b])") == "[3., 3.] : f32 (2,)\n[3.] : f32 (1,)");
 }
 
+TEST_CASE("session stack, eye and linspace") {
+  CHECK(output("stack([f32([1, 2]), f32([3, 4])], axis=1)") == "[[1., 3.],\n [2., 4.]] : f32 (2, 2)");
+  CHECK(output("v = vector(f32, [n])\n:type stack([v, v * 2, v + 1], axis=-1)") == "f32 (n, 3)");
+  CHECK(output("eye(2, 3, dtype=i32)") == "[[1, 0, 0],\n [0, 1, 0]] : i32 (2, 3)");
+  CHECK(output("linspace(0, 1, 5)") == "[0.  , 0.25, 0.5 , 0.75, 1.  ] : f32 (5,)");
+  CHECK(output("linspace(0, 10, 4, dtype=i32)") == "[ 0,  3,  6, 10] : i32 (4,)");
+  CHECK(output(":type linspace(2, 3)") == "f32 (50,)");
+  CHECK(error_of("stack([f32([1, 2]), f32([3])])").message ==
+        "stack: part 1 has shape (1,) but part 0 has shape (2,); stacked parts must match");
+  CHECK(error_of("stack([f32([1, 2])], axis=2)").message ==
+        "stack: axis 2 is out of range for a new axis of tensors of rank 1; use -2 to 1");
+  CHECK(error_of("eye(-1)").message == "eye(): sizes -1 and -1 must not be negative");
+}
+
 TEST_CASE("session activations") {
   std::string x = "x = f64([-2, 0, 2])\n";
   CHECK(output(x + "leaky_relu(x, slope=0.5)") == "[-1.,  0.,  2.] : f64 (3,)");

@@ -143,6 +143,8 @@ Expr expand_dims(Expr x, int axis);
 Expr squeeze(Expr x, Axes axes = {});
 Expr broadcast_to(Expr x, const Shape& shape);
 Expr concatenate(const std::vector<Expr>& parts, int axis = 0);
+/// Joins parts of one shape along a new axis at position axis (from -(rank + 1) to rank).
+Expr stack(const std::vector<Expr>& parts, int axis = 0);
 /// Python slice start:stop:step along one axis; nullopt means the default bound.
 Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
            std::int64_t step = 1);
