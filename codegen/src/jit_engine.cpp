@@ -85,8 +85,7 @@ constexpr VectorVariant kVariants[] = {
     {"expm1f", "expm1f", 1, true},         {"expm1", "expm1", 1, false},
     {"log1pf", "log1pf", 1, true},         {"log1p", "log1p", 1, false},
     {"tanhf", "tanhf", 1, true},           {"tanh", "tanh", 1, false},
-    {"log2f", "log2f", 1, true},           {"log2", "log2", 1, false},
-    {"log10f", "log10f", 1, true},         {"log10", "log10", 1, false},
+    {"log2", "log2", 1, false},            {"log10", "log10", 1, false},
     {"erff", "erff", 1, true},             {"erf", "erf", 1, false},
 };
 

@@ -38,27 +38,35 @@ Value make_grad(Args& a) {
   return tensor_or_list(a, "wrt", grad(cost, a.tensors("wrt"), grad_options(a)));
 }
 
-// Checks that two paired arguments (outputs and cotangents, or wrt and tangents) are both
-// tensors or both lists. vjp and jvp check that the lists have the same length.
-void check_pairs(Args& a, const std::string& first, const std::string& second) {
-  bool first_list = a.value(first).is(Value::Kind::List);
-  if (first_list != a.value(second).is(Value::Kind::List))
-    a.fail(second, fmt::format("{}() takes {} and {} both as tensors or both as lists", a.name(),
-                               first, second));
+// The tensors paired with argument first (cotangents with outputs, tangents with wrt): one
+// tensor when first is one tensor, so that a literal such as [1., 2.] is one cotangent,
+// and a list of the same length when first is a list.
+std::vector<Expr> paired(Args& a, const std::string& first, const std::string& second) {
+  if (!a.value(first).is(Value::Kind::List)) return {a.tensor(second)};
+  if (!a.value(second).is(Value::Kind::List))
+    a.fail(second, fmt::format("{}() takes {} as a list when {} is a list, one per item", a.name(),
+                               second, first));
+  return a.tensors(second);
+}
+
+// The variable of jacobian and hessian, which take one tensor.
+Expr single_variable(Args& a) {
+  if (a.value("wrt").is(Value::Kind::List))
+    a.fail("wrt", fmt::format("{}() takes one tensor as wrt, not a list; call it once per variable",
+                              a.name()));
+  return a.tensor("wrt");
 }
 
 Value make_vjp(Args& a) {
-  check_pairs(a, "outputs", "cotangents");
+  std::vector<Expr> cotangents = paired(a, "outputs", "cotangents");
   return tensor_or_list(a, "wrt",
-                        vjp(a.tensors("outputs"), a.tensors("cotangents"), a.tensors("wrt"),
-                            grad_options(a)));
+                        vjp(a.tensors("outputs"), cotangents, a.tensors("wrt"), grad_options(a)));
 }
 
 Value make_jvp(Args& a) {
-  check_pairs(a, "wrt", "tangents");
+  std::vector<Expr> tangents = paired(a, "wrt", "tangents");
   return tensor_or_list(a, "outputs",
-                        jvp(a.tensors("outputs"), a.tensors("wrt"), a.tensors("tangents"),
-                            grad_options(a)));
+                        jvp(a.tensors("outputs"), a.tensors("wrt"), tangents, grad_options(a)));
 }
 
 std::vector<Update> read_updates(Args& a) {
@@ -123,14 +131,14 @@ void add_function_builtins(std::vector<Builtin>& out) {
                        "wrt.shape; static shapes only",
                        [](Args& a) {
                          return Value::tensor(
-                             jacobian(a.tensor("output"), a.tensor("wrt"), grad_options(a)));
+                             jacobian(a.tensor("output"), single_variable(a), grad_options(a)));
                        }));
   out.push_back(define("hessian(cost, wrt, disconnected=\"raise\")",
                        "the Hessian of a scalar cost with respect to wrt, of shape wrt.shape + "
                        "wrt.shape; static shapes only",
                        [](Args& a) {
                          return Value::tensor(
-                             hessian(a.tensor("cost"), a.tensor("wrt"), grad_options(a)));
+                             hessian(a.tensor("cost"), single_variable(a), grad_options(a)));
                        }));
   out.push_back(define("simplify(e)", "e after algebraic simplification and stabilization",
                        [](Args& a) -> Value {

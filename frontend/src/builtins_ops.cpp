@@ -228,6 +228,23 @@ Expr integer_targets(Args& a, const std::string& param) {
   return targets;
 }
 
+// x as a vector, for the builtins that flatten when no axis is given. A shape with one
+// symbolic size and static sizes whose product is 1 flattens to that size; a product with
+// a symbolic factor has no size Damo can represent.
+Expr flattened(Args& a, const Expr& x) {
+  std::int64_t product = 1;
+  std::vector<std::string> symbols;
+  for (const Dim& d : x.shape()) {
+    if (d.is_symbolic()) symbols.push_back(d.symbol());
+    else product *= d.size();
+  }
+  if (symbols.empty()) return reshape(x, {product});
+  if (symbols.size() == 1 && product == 1) return reshape(x, {Dim(symbols[0])});
+  a.fail("x", fmt::format("{}(): without an axis x is flattened, but its shape {} would flatten to a "
+                          "product with a symbolic size, which Damo cannot represent; pass axis=",
+                          a.name(), x.shape().to_string()));
+}
+
 void add_neural_net(std::vector<Builtin>& out) {
   out.push_back(define(
       "softmax(x, axis=-1)", "exp(x) normalized to sum to 1 along an axis",
@@ -241,8 +258,8 @@ void add_neural_net(std::vector<Builtin>& out) {
                        [](Args& a) {
                          Expr x = a.tensor("x");
                          bool reverse = a.boolean("reverse", false);
-                         if (!a.has("axis")) return tensor_value(cumsum(reshape(x, {-1}), 0, reverse));
-                         return tensor_value(cumsum(x, axis_argument(a, "axis", 0), reverse));
+                         if (a.has("axis")) return tensor_value(cumsum(x, axis_argument(a, "axis", 0), reverse));
+                         return tensor_value(cumsum(flattened(a, x), 0, reverse));
                        }));
   out.push_back(
       define("categorical_crossentropy(p, targets)",

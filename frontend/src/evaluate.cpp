@@ -301,7 +301,9 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
     Expr i = to_expr(evaluate(*s.index), s.index->offset);
     if (!is_integer(i.dtype()))
       fail(s.offset,
-           fmt::format("a subscript must be an integer or a slice, not {}", dtype_name(i.dtype())));
+           fmt::format("a subscript must be an integer, a slice, none, ... or an integer index tensor, "
+                       "not {}",
+                       dtype_name(i.dtype())));
     const Dim& d = x.shape()[axis];
     bool constant_scalar = i.rank() == 0 && has_value(i);
     if (constant_scalar && d.is_static()) {

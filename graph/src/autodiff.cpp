@@ -335,9 +335,10 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
         "gradient)",
         caller, caller == "grad" ? "the cost" : "the output", variable_name(x));
     if (options.disconnected == DisconnectedPolicy::Raise)
-      throw UserError(message +
-                      "; to get zeros instead, pass GradOptions{DisconnectedPolicy::Zeros} in C++ "
-                      "or disconnected=\"zeros\" to grad() in the expression language");
+      throw UserError(fmt::format("{}; to get zeros instead, pass "
+                                  "GradOptions{{DisconnectedPolicy::Zeros}} in C++ or "
+                                  "disconnected=\"zeros\" to {}() in the expression language",
+                                  message, caller));
     if (options.disconnected == DisconnectedPolicy::Warn)
       log_at(1, "{}; its gradient is zero", message);
     result.push_back(detail::zeros(x.graph(), x.dtype(), x.shape()));
@@ -454,6 +455,10 @@ Expr jacobian(Expr output, Expr wrt, const GradOptions& options) {
 
 // The gradient may not depend on wrt at all (a linear cost), so its Jacobian takes zeros.
 Expr hessian(Expr cost, Expr wrt, const GradOptions& options) {
+  if (wrt.defined() && !wrt.shape().is_static())
+    throw UserError(fmt::format("hessian: '{}' has the symbolic shape {}; the Hessian needs static "
+                                "shapes",
+                                variable_name(wrt), wrt.shape().to_string()));
   if (cost.defined() && cost.rank() != 0)
     throw UserError(fmt::format("hessian: the cost must be a scalar but has shape {}; reduce it "
                                 "first, for example with sum() or mean()",

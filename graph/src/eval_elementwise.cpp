@@ -34,8 +34,11 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Expm1: return map_unary<T, T>(out, x, [](T v) { return std::expm1(v); });
     case OpKind::Log: return map_unary<T, T>(out, x, [](T v) { return std::log(v); });
     case OpKind::Log1p: return map_unary<T, T>(out, x, [](T v) { return std::log1p(v); });
-    case OpKind::Log2: return map_unary<T, T>(out, x, [](T v) { return std::log2(v); });
-    case OpKind::Log10: return map_unary<T, T>(out, x, [](T v) { return std::log10(v); });
+    // In float64 and rounded once, as compiled code computes them.
+    case OpKind::Log2:
+      return map_unary<T, T>(out, x, [](T v) { return static_cast<T>(std::log2(static_cast<double>(v))); });
+    case OpKind::Log10:
+      return map_unary<T, T>(out, x, [](T v) { return static_cast<T>(std::log10(static_cast<double>(v))); });
     case OpKind::Erf: return map_unary<T, T>(out, x, [](T v) { return std::erf(v); });
     case OpKind::Sqrt: return map_unary<T, T>(out, x, [](T v) { return std::sqrt(v); });
     case OpKind::Reciprocal: return map_unary<T, T>(out, x, [](T v) { return T{1} / v; });

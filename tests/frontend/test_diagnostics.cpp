@@ -189,7 +189,8 @@ TEST_CASE("diagnostic too many subscripts") {
 
 TEST_CASE("diagnostic float subscript") {
   auto e = error_of("v = [1, 2, 3]\nv[0.5]");
-  CHECK(e.message == "a subscript must be an integer or a slice, not f64");
+  CHECK(e.message ==
+        "a subscript must be an integer, a slice, none, ... or an integer index tensor, not f64");
   CHECK(e.column == 3);
 }
 

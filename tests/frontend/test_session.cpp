@@ -364,6 +364,13 @@ TEST_CASE("session cumsum") {
         "[[ 6.,  5.,  3.],\n [15., 11.,  6.]] : f64 (2, 3)");
   CHECK(output("cumsum([true, false, true])") == "[1, 1, 2] : i64 (3,)");
   CHECK(output("v = vector(f32, [n])\n:type cumsum(v * 2, axis=0)") == "f32 (n,)");
+  // Without an axis: an empty static shape flattens, and a product with a symbolic size
+  // cannot.
+  CHECK(output("cumsum(zeros(f32, [3, 0]))") == "[] : f32 (0,)");
+  CHECK(output("c = tensor(f32, [1, n, 1])\n:type cumsum(c)") == "f32 (n,)");
+  CHECK(error_of("m = matrix(f32, [n, 3])\ncumsum(m)").message ==
+        "cumsum(): without an axis x is flattened, but its shape (n, 3) would flatten to a "
+        "product with a symbolic size, which Damo cannot represent; pass axis=");
   CHECK(output("v = vector(f32, [n])\ncumsum(v, axis=0, reverse=true)") ==
         "cumsum(v, axis=0, reverse=true) : f32 (n,)");
 }
@@ -390,7 +397,18 @@ TEST_CASE("session jacobian, hessian, jvp and vjp") {
         "[ 0., 12.] : f64 (2,)\n[0., 2.] : f64 (2,)");
 
   CHECK(error_of(prelude + "jvp([W ** 3], [W], f64([1, 1]))").message ==
-        "jvp() takes wrt and tangents both as tensors or both as lists");
+        "jvp() takes tangents as a list when wrt is a list, one per item");
+  // A literal list is one cotangent or tangent when its partner is one tensor.
+  CHECK(output(prelude + "vjp(W ** 3, [2., 1.], W)") == "[ 6., 12.] : f64 (2,)");
+  CHECK(output(prelude + "jvp(W ** 3, W, [1., -1.])") == "[  3., -12.] : f64 (2,)");
+  CHECK(error_of(prelude + "hessian(sum(W ** 3), [W])").message ==
+        "hessian() takes one tensor as wrt, not a list; call it once per variable");
+  CHECK(error_of(prelude + "jacobian(W * 2, [W])").message ==
+        "jacobian() takes one tensor as wrt, not a list; call it once per variable");
+  CHECK(error_of("x = vector(f64, [n])\nhessian(sum(x ** 2), x)").message ==
+        "hessian: 'x' has the symbolic shape (n,); the Hessian needs static shapes");
+  CHECK(error_of(prelude + "V = shared(\"V\", f64([1]))\njvp(W * 2, V, f64([1]))").message.find(
+            "disconnected=\"zeros\" to jvp() in the expression language") != std::string::npos);
   CHECK(error_of(prelude + "hessian(W ** 3, W)").message ==
         "hessian: the cost must be a scalar but has shape (2,); reduce it first, for example "
         "with sum() or mean()");
