@@ -38,9 +38,9 @@ Value make_grad(Args& a) {
   return tensor_or_list(a, "wrt", grad(cost, a.tensors("wrt"), grad_options(a)));
 }
 
-// The tensors paired with argument first (cotangents with outputs, tangents with wrt): one
-// tensor when first is one tensor, so that a literal such as [1., 2.] is one cotangent,
-// and a list of the same length when first is a list.
+// Returns the tensors paired with argument first (cotangents with outputs, tangents with
+// wrt). When first is one tensor, they are one tensor too, so a literal such as [1., 2.] is
+// one cotangent. When first is a list, they are a list of the same length.
 std::vector<Expr> paired(Args& a, const std::string& first, const std::string& second) {
   if (!a.value(first).is(Value::Kind::List)) return {a.tensor(second)};
   if (!a.value(second).is(Value::Kind::List))

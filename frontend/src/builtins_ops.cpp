@@ -228,9 +228,9 @@ Expr integer_targets(Args& a, const std::string& param) {
   return targets;
 }
 
-// x as a vector, for the builtins that flatten when no axis is given. A shape with one
-// symbolic size and static sizes whose product is 1 flattens to that size; a product with
-// a symbolic factor has no size Damo can represent.
+// Returns x as a vector, for the builtins that flatten when no axis is given. A shape with
+// one symbolic size and other sizes 1 flattens to that size. Any other symbolic shape would
+// flatten to a product with a symbolic factor, which has no size in Damo.
 Expr flattened(Args& a, const Expr& x) {
   std::int64_t product = 1;
   std::vector<std::string> symbols;
