@@ -87,6 +87,7 @@ void add_binary(std::vector<Builtin>& out) {
       {"pow", &pow, "a ** b"},
       {"maximum", &maximum, "elementwise maximum; NaN propagates"},
       {"minimum", &minimum, "elementwise minimum; NaN propagates"},
+      {"logaddexp", &logaddexp, "log(exp(a) + exp(b)), without overflow"},
       {"eq", &eq, "a == b"},
       {"ne", &ne, "a != b"},
       {"lt", &lt, "a < b"},
@@ -145,6 +146,11 @@ void add_reductions(std::vector<Builtin>& out) {
                        [](Args& a) {
                          return tensor_value(var(a.tensor("x"), a.axes("axis"),
                                                  a.boolean("keepdims", false), a.integer("ddof", 0)));
+                       }));
+  out.push_back(define("norm(x, axis=all, keepdims=false)",
+                       "Euclidean norm over axes, sqrt(sum(x^2)); its gradient at 0 is 0",
+                       [](Args& a) {
+                         return tensor_value(norm(a.tensor("x"), a.axes("axis"), a.boolean("keepdims", false)));
                        }));
   out.push_back(define("std(x, axis=all, keepdims=false, ddof=0)",
                        "standard deviation over axes: sqrt(var(x, axis, keepdims, ddof))",

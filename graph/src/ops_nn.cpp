@@ -94,6 +94,15 @@ Expr gelu(Expr x, bool approximate) {
   return x * 0.5 * (tanh((x + x * x * x * 0.044715) * scale) + 1.0);
 }
 
+// Equal operands give (a + b) / 2 + log(2): equal infinities would make a - b NaN, and the
+// mean splits the gradient evenly where maximum() would send it to one side.
+Expr logaddexp(Expr a, Expr b) {
+  a = to_float(a);
+  b = to_float(b);
+  Expr rest = maximum(a, b) + log1p(exp(-abs(a - b)));
+  return where(a == b, (a + b) * 0.5 + std::numbers::ln2, rest);
+}
+
 Expr softsign(Expr x) {
   x = to_float(x);
   return x / (abs(x) + 1.0);

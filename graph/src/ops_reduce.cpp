@@ -113,6 +113,16 @@ Expr stddev(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
   return sqrt(var(x, std::move(axes), keepdims, ddof));
 }
 
+// The sqrt reads 1 where the sum of squares is 0, so its gradient there is finite, and the
+// outer where passes a zero gradient to that branch.
+Expr norm(Expr x, Axes axes, bool keepdims) {
+  detail::check_operands("norm", {x});
+  Expr values = detail::convert(x, reduction_dtype(OpKind::Mean, x));
+  Expr squares = sum(square(values), std::move(axes), keepdims);
+  Expr positive = squares > 0.0;
+  return where(positive, sqrt(where(positive, squares, 1.0)), 0.0);
+}
+
 Expr all(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::All, x, std::move(axes), keepdims); }
 Expr any(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::Any, x, std::move(axes), keepdims); }
 

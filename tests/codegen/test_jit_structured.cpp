@@ -39,6 +39,22 @@ TEST_CASE("jit reductions over axis sets") {
   }
 }
 
+TEST_CASE("jit norm and logaddexp") {
+  std::mt19937_64 rng(25);
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {"a", 7});
+    Expr y = g.input("y", dtype, {7});
+    std::vector<Expr> outputs = {norm(x), norm(x, Axes(1)), norm(x, Axes(0), true), logaddexp(x, y),
+                                 grad(sum(norm(x, Axes(1))), x)};
+    for (std::int64_t rows : {0, 1, 5, 300})
+      check_jit_matches_reference({x, y}, outputs,
+                                  {random_tensor(dtype, {rows, 7}, rng), random_tensor(dtype, {7}, rng)},
+                                  fmt::format("{} rows={}", dtype_name(dtype), rows),
+                                  dtype == DType::Float32 ? 1e-4 : -1);
+  }
+}
+
 TEST_CASE("jit var and std") {
   // Symbolic sizes, so that the sample variance reads its count at run time; empty and
   // one-row inputs divide by 0.

@@ -348,6 +348,12 @@ TEST_CASE("session stack, eye and linspace") {
   CHECK(error_of("eye(-1)").message == "eye(): sizes -1 and -1 must not be negative");
 }
 
+TEST_CASE("session norm and logaddexp") {
+  CHECK(output("norm(f64([[3, 4], [0, 0]]), axis=1)") == "[5., 0.] : f64 (2,)");
+  CHECK(output("logaddexp(f64([1000, 0]), f64([1000, 1]))") ==
+        "[1000.6931471805599   ,    1.3132616875182228] : f64 (2,)");
+}
+
 TEST_CASE("session activations") {
   std::string x = "x = f64([-2, 0, 2])\n";
   CHECK(output(x + "leaky_relu(x, slope=0.5)") == "[-1.,  0.,  2.] : f64 (3,)");

@@ -156,6 +156,22 @@ TEST_CASE("eval activations built from other ops") {
   CHECK(evaluate(log2(g.constant(Tensor::from_list({8.0, 1024.0}, DType::Float32)))).get_double(1) == 10.0);
 }
 
+TEST_CASE("eval logaddexp") {
+  // Broadcast operands, with ties, infinities and values whose exp overflows.
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor a = tensor_of({1000, 0, -inf, inf, 2, 1e-300}, DType::Float64, {2, 3});
+  Tensor b = tensor_of({1000, 1, -inf}, DType::Float64, {3});
+  Graph g;
+  Expr x = g.input("a", DType::Float64, {2, 3});
+  Expr y = g.input("b", DType::Float64, {3});
+  std::vector<double> expected = broadcast_reference(a, b, [](double u, double v) {
+    if (u == v) return u + std::log(2.0);
+    return std::max(u, v) + std::log1p(std::exp(-std::fabs(u - v)));
+  });
+  CHECK(expected[0] == doctest::Approx(1000 + std::log(2.0)));
+  check_values(evaluate(logaddexp(x, y), {{"a", a}, {"b", b}}), DType::Float64, Dims{2, 3}, expected);
+}
+
 TEST_CASE("eval unary signed zeros and rounding") {
   for (DType dtype : kFloatTypes) {
     INFO(dtype_name(dtype));

@@ -199,6 +199,31 @@ TEST_CASE("eval var and std over axis sets") {
   }
 }
 
+TEST_CASE("eval norm over axis sets") {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Tensor x = test::random_tensor(dtype, {3, 5, 7}, 23, -2, 2);
+    for (const auto& axes : kAxisSets) {
+      for (bool keepdims : {false, true}) {
+        INFO(dtype_name(dtype), " axes ", dims_to_string(axes), " keepdims ", keepdims);
+        Groups groups = group_values(x, axes, keepdims);
+        std::vector<double> expected;
+        for (const auto& group : groups.values) {
+          double squares = 0;
+          for (double v : group) squares += v * v;
+          expected.push_back(std::sqrt(squares));
+        }
+        Graph g;
+        Expr in = g.input("x", dtype, Shape::from_dims(x.shape()));
+        check_values(evaluate(norm(in, Axes(axes), keepdims), {{"x", x}}), dtype, groups.dims, expected,
+                     test::tolerance_for(dtype));
+      }
+    }
+  }
+  Graph g;
+  CHECK(evaluate(norm(g.constant(Tensor::from_list({3, 4}, DType::Int32)))).item() == 5.0);
+  CHECK(evaluate(norm(g.constant(Tensor::zeros(DType::Float64, {0})))).item() == 0.0);
+}
+
 TEST_CASE("eval var edge cases") {
   Graph g;
   // Integers become the default float, as in mean; one element with ddof 1 divides 0 by 0.

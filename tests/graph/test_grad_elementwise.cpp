@@ -84,6 +84,19 @@ TEST_CASE("binary op gradient sums broadcast axes") {
     CHECK(db.get_double(j) == doctest::Approx(a_value.get_double(j) + a_value.get_double(3 + j)));
 }
 
+TEST_CASE("logaddexp gradients with broadcasting and ties") {
+  GradFixture f;
+  Expr a = f.var("a", {2, 3}, -2, 2);
+  Expr b = f.var("b", {3}, -2, 2);
+  check_second_order(f, logaddexp(a, b), {a, b});
+  // Equal operands split the gradient evenly: d/da log(2 e^a) at a = b is 1/2 each.
+  Expr u = f.var("u", Tensor::from_list({1.5, -3.0}, DType::Float64));
+  Expr w = f.var("w", Tensor::from_list({1.5, -3.0}, DType::Float64));
+  std::vector<Expr> both = grad(sum(logaddexp(u, w)), {u, w});
+  for (const Expr& gradient : both)
+    for (double v : damo::test::values_of(f.eval(gradient))) CHECK(v == doctest::Approx(0.5));
+}
+
 TEST_CASE("pow gradient with respect to the exponent") {
   GradFixture f;
   Expr a = f.var("a", {4}, 0.5, 2);

@@ -53,6 +53,19 @@ TEST_CASE("var and std gradients over axis sets") {
   }
 }
 
+TEST_CASE("norm gradients and the zero norm") {
+  for (const AxesCase& c : kAxesCases) {
+    INFO("over " << c.text);
+    GradFixture f;
+    Expr x = f.var("x", {2, 3, 4}, -1.5, 1.5);
+    check_second_order(f, norm(x, c.axes, c.keepdims), {x});
+  }
+  // At x = 0 the gradient is 0, not 0 * sqrt'(0) = NaN.
+  GradFixture f;
+  Expr zero = f.var("z", Tensor::zeros(DType::Float64, {3}));
+  for (double v : values_of(f.eval(grad(norm(zero), zero)))) CHECK(v == 0.0);
+}
+
 TEST_CASE("mean gradient over a symbolic axis") {
   GradFixture f;
   Expr x = f.graph.input("x", DType::Float64, Shape{"n", 3});

@@ -62,6 +62,8 @@ Expr silu(Expr x);                             // x * sigmoid(x), also called sw
 /// 0.5 x (1 + erf(x / sqrt(2))), PyTorch's default.
 Expr gelu(Expr x, bool approximate = true);
 Expr softsign(Expr x);  // x / (1 + |x|)
+/// log(exp(a) + exp(b)) without overflow: max(a, b) + log1p(exp(-|a - b|)), broadcasting.
+Expr logaddexp(Expr a, Expr b);
 Expr floor(Expr x);
 Expr ceil(Expr x);
 Expr round(Expr x);     // halves round to even
@@ -128,6 +130,9 @@ Expr logsumexp(Expr x, Axes axes = {}, bool keepdims = false);
 Expr var(Expr x, Axes axes = {}, bool keepdims = false, std::int64_t ddof = 0);
 /// Standard deviation over axes: sqrt(var(x, axes, keepdims, ddof)).
 Expr stddev(Expr x, Axes axes = {}, bool keepdims = false, std::int64_t ddof = 0);
+/// Euclidean (L2, or Frobenius) norm over axes: sqrt(sum(x^2)). Its gradient at a zero
+/// norm is 0, the subgradient that PyTorch takes, where sqrt'(0) would give NaN.
+Expr norm(Expr x, Axes axes = {}, bool keepdims = false);
 Expr all(Expr x, Axes axes = {}, bool keepdims = false);
 Expr any(Expr x, Axes axes = {}, bool keepdims = false);
 /// Builds the reduction op (Sum ... Any) by kind.
