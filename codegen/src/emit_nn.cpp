@@ -453,16 +453,16 @@ Launch emit_cumsum(ModuleState& state, const Kernel& kernel) {
   f.if_then(b.CreateNot(contiguous), [&] {
     llvm::AllocaInst* tile = entry_alloca(f, llvm::ArrayType::get(wide, kCumSumTile));
     auto slot = [&](Value* j) { return b.CreateGEP(wide, tile, {j}); };
-    // Runs of lanes: each starts at lane `first`, stays within one outer index, and has at
-    // most kCumSumTile lanes.
-    Value* runs_per_outer = b.CreateUDiv(b.CreateAdd(rows.inner, f.constant(kCumSumTile - 1)), f.constant(kCumSumTile));
-    Value* first_run = b.CreateAdd(b.CreateMul(b.CreateUDiv(f.begin, rows.inner), runs_per_outer),
-                                   b.CreateUDiv(b.CreateURem(f.begin, rows.inner), f.constant(kCumSumTile)));
-    Value* last_lane = b.CreateSub(f.end, f.constant(1));
-    Value* end_run = b.CreateAdd(b.CreateAdd(b.CreateMul(b.CreateUDiv(last_lane, rows.inner), runs_per_outer),
-                                             b.CreateUDiv(b.CreateURem(last_lane, rows.inner), f.constant(kCumSumTile))),
-                                 f.constant(1));
+    // A chunk has lanes only when inner is positive, so the divisions below are safe.
     f.if_then(b.CreateICmpSLT(f.begin, f.end), [&] {
+      // Runs of lanes: each stays within one outer index and has at most kCumSumTile lanes.
+      Value* runs_per_outer = b.CreateUDiv(b.CreateAdd(rows.inner, f.constant(kCumSumTile - 1)), f.constant(kCumSumTile));
+      auto run_of = [&](Value* lane) {
+        return b.CreateAdd(b.CreateMul(b.CreateUDiv(lane, rows.inner), runs_per_outer),
+                           b.CreateUDiv(b.CreateURem(lane, rows.inner), f.constant(kCumSumTile)));
+      };
+      Value* first_run = run_of(f.begin);
+      Value* end_run = b.CreateAdd(run_of(b.CreateSub(f.end, f.constant(1))), f.constant(1));
       f.loop(first_run, end_run, [&](Value* run) {
         Value* o = b.CreateUDiv(run, runs_per_outer);
         Value* run_start = b.CreateMul(b.CreateURem(run, runs_per_outer), f.constant(kCumSumTile));
