@@ -177,7 +177,9 @@ Value make_linspace(Args& a) {
 Value make_eye(Args& a) {
   std::int64_t n = a.integer("n");
   std::int64_t m = a.has("m") ? a.integer("m") : n;
-  if (n < 0 || m < 0) a.fail(n < 0 ? "n" : "m", fmt::format("eye(): sizes {} and {} must not be negative", n, m));
+  if (n < 0 || m < 0)
+    a.fail(n < 0 ? "n" : "m",
+           fmt::format("eye(): the sizes must be 0 or more, not n = {} and m = {}", n, m));
   if (n > 0 && m > kMaxEvaluatedElements / n)
     a.fail("m", fmt::format("eye(): a {} x {} matrix has more than the {} elements that the "
                             "interpreter creates",

@@ -161,7 +161,7 @@ Expr broadcast_to(Expr x, const Shape& shape) {
 }
 
 Expr stack(const std::vector<Expr>& parts, int axis) {
-  if (parts.empty()) throw UserError("stack: needs at least one tensor");
+  if (parts.empty()) throw UserError("stack: the list of parts is empty; pass at least one tensor");
   int rank = parts[0].rank();
   if (axis < -(rank + 1) || axis > rank)
     throw UserError(fmt::format("stack: axis {} is out of range for a new axis of tensors of rank "

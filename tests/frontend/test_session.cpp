@@ -345,7 +345,8 @@ TEST_CASE("session stack, eye and linspace") {
         "stack: part 1 has shape (1,) but part 0 has shape (2,); stacked parts must match");
   CHECK(error_of("stack([f32([1, 2])], axis=2)").message ==
         "stack: axis 2 is out of range for a new axis of tensors of rank 1; use -2 to 1");
-  CHECK(error_of("eye(-1)").message == "eye(): sizes -1 and -1 must not be negative");
+  CHECK(error_of("eye(-1)").message == "eye(): the sizes must be 0 or more, not n = -1 and m = -1");
+  CHECK(error_of("stack([])").message == "stack: the list of parts is empty; pass at least one tensor");
 }
 
 TEST_CASE("session norm and logaddexp") {
