@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // The flag is set only by the interactive REPL's Ctrl-C handler.
+  line->options.stop = damo::repl_stop_flag();
   damo::Session session(line->options);
   if (line->code)
     return checked_output(damo::run_script(session, *line->code, "<string>", std::cout, std::cerr));

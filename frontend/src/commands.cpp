@@ -274,9 +274,11 @@ void CommandRunner::time() {
   }
 
   // The first call is timed apart, then calls repeat for about 0.2 s, at most 100 times.
+  CallOptions call_options;
+  call_options.stop = interpreter_.options().stop;
   auto call_ms = [&] {
     auto start = Clock::now();
-    with_location(interpreter_, offset_, [&] { return f(arguments); });
+    with_location(interpreter_, offset_, [&] { return f.call(arguments, call_options); });
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   };
   double first = call_ms();

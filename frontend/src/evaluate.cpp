@@ -217,7 +217,10 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
     fail(offset, fmt::format(":{} shows an expression without running its updates, but this call "
                              "updates shared variables; call the function on its own line",
                              inspecting_));
-  std::vector<Tensor> results = with_location(*this, offset, [&] { return function(arguments); });
+  CallOptions call_options;
+  call_options.stop = options_.stop;
+  std::vector<Tensor> results =
+      with_location(*this, offset, [&] { return function.call(arguments, call_options); });
   std::vector<Value> values;
   for (const Tensor& t : results) values.push_back(Value::tensor(graph_.constant(t)));
   if (!compiled.list_outputs && values.size() == 1) return values[0];

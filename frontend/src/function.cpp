@@ -9,6 +9,7 @@
 #include "damo/graph/traversal.h"
 #include "damo/optimizer/optimize.h"
 #include "damo/runtime/log.h"
+#include "damo/runtime/stop.h"
 #include "function_impl.h"
 
 namespace damo {
@@ -129,6 +130,7 @@ std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
   const Impl& impl = checked(impl_);
   if (impl.reads_graph_when_called) with_graph(impl_, "calling a reference-backend function");
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
+  StopScope stop_scope(options.stop);
   return impl.executor->run(arguments, sizes, options.borrow_outputs);
 }
 

@@ -132,6 +132,9 @@ auto with_location(const Interpreter& interpreter, std::size_t offset, F&& f) {
   } catch (const UserError& error) {
     if (error.location().valid()) throw;
     interpreter.fail(offset, error.message());
+  } catch (const CallStopped&) {
+    // A stop the user asked for is no error in the text, so it keeps its own type.
+    throw;
   } catch (const RuntimeError& error) {
     // Running out of memory is located too, with the fix the user controls.
     std::string message = error.what();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -72,15 +73,19 @@ volatile std::sig_atomic_t interrupted = 0;
 
 void note_interrupt(int) { interrupted = 1; }
 
-// While an entry runs, compiled code cannot be stopped safely part way, so the first Ctrl-C
-// prints a message and the second ends damo, as an unhandled SIGINT would.
+// While an entry runs, the first Ctrl-C sets the stop flag that the session's calls read,
+// and the second ends damo, as an unhandled SIGINT would. A compile, or a call stuck in one
+// long slice of work, does not read the flag, so the second Ctrl-C is the way out of those.
 volatile std::sig_atomic_t interrupts_while_running = 0;
+std::atomic<bool> stop_calls{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set by a signal handler");
 
 void interrupt_running(int) {
   if (interrupts_while_running == 0) {
     interrupts_while_running = 1;
+    stop_calls.store(true, std::memory_order_relaxed);
     static const char message[] =
-        "\nCtrl-C: the running entry cannot be stopped part way; press Ctrl-C again to quit damo\n";
+        "\nCtrl-C: stopping the running call; press Ctrl-C again to quit damo\n";
     ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
     (void)written;
     return;
@@ -197,8 +202,13 @@ std::string default_history_path() {
   return "";
 }
 
+const std::atomic<bool>* repl_stop_flag() { return &stop_calls; }
+
 std::string describe_error(const std::exception& error) {
   if (dynamic_cast<const UserError*>(&error) != nullptr) return error.what();
+  if (dynamic_cast<const CallStopped*>(&error) != nullptr)
+    return "stopped: the call did not finish, so its outputs were discarded and no shared "
+           "variable changed";
   if (dynamic_cast<const InternalError*>(&error) != nullptr)
     return std::string("internal error (a bug in Damo): ") + error.what();
   if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) return "error: out of memory";
@@ -232,6 +242,7 @@ int run_repl(Session& session, const ReplOptions& options) {
     running.sa_handler = interrupt_running;
     sigemptyset(&running.sa_mask);
     interrupts_while_running = 0;
+    stop_calls.store(false, std::memory_order_relaxed);
     sigaction(SIGINT, &running, nullptr);
     try {
       session.run(entry, "<repl>", [](const std::string& text) { std::cout << text << '\n'; });

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "damo/graph/traversal.h"
+#include "damo/runtime/stop.h"
 #include "eval_internal.h"
 
 namespace damo {
@@ -106,6 +107,7 @@ std::vector<Tensor> evaluate(const std::vector<Expr>& outputs, const Feeds& feed
       values[i] = eval::leaf_value(node, feeds, &sizes);
       continue;
     }
+    throw_if_stopped();
     in.clear();
     for (const Node* input : node.inputs()) in.push_back(values[position.at(input)]);
     values[i] = eval::eval_op(node, in, sizes);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "damo/runtime/stop.h"
 #include "damo/runtime/thread_pool.h"
 #include "allocation.h"
 
@@ -419,7 +420,10 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
   std::fill(sum_storage.begin(), sum_storage.begin() + static_cast<std::ptrdiff_t>(sum_total), 0.0);
   auto sums = [&](std::size_t set) { return sum_storage.data() + set * sum_elements; };
   std::atomic<std::int64_t> next{0};
+  const std::atomic<bool>* stop = current_stop_flag();
   parallel_for(static_cast<std::int64_t>(threads), 1, [&](std::int64_t begin, std::int64_t end) {
+    // The worker threads read the caller's stop flag too.
+    StopScope stop_scope(stop);
     for (std::int64_t t = begin; t < end; ++t) {
       auto* base = static_cast<unsigned char*>(workspaces.list[static_cast<std::size_t>(t)]->memory);
       std::vector<void*> block_buffers(buffers.size(), nullptr);
@@ -427,7 +431,7 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
       auto thread_count = static_cast<std::int64_t>(threads);
       std::int64_t range_end = fixed_ranges ? blocks.count * (t + 1) / thread_count : blocks.count;
       std::int64_t b = fixed_ranges ? blocks.count * t / thread_count : next.fetch_add(1);
-      while (b < range_end) {
+      while (b < range_end && !stop_requested()) {
         std::int64_t first = b * blocks.rows;
         sizes[symbol] = std::min(blocks.rows, rows - first);
         const Plan& block = b + 1 == blocks.count ? *blocks.last : *blocks.full;
@@ -454,6 +458,7 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
     }
   });
 
+  if (stop_requested()) return;
   for (std::size_t r = 0; r < spec_.row_reductions.size(); ++r) {
     auto slot = static_cast<std::size_t>(spec_.row_reductions[r].slot);
     std::int64_t count = dims_numel(plan.dims[slot]);
@@ -552,6 +557,14 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
     }
   } else {
     stopped = entry_(buffers.data(), sizes.data(), 0, kAllKernels);
+  }
+  // A stopped call skipped kernels, so its outputs and update values are incomplete; the
+  // NaN guard may also have stopped on such a value.
+  if (stop_requested()) {
+    write_locks.clear();
+    read_locks.clear();
+    return_workspace(std::move(workspace));
+    throw CallStopped(call_stopped_message());
   }
   if (stopped != 0) {
     // The guard's message reads the offending buffer, so it is built before the workspace

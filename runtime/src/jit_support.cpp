@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "damo/runtime/nan_guard.h"
+#include "damo/runtime/stop.h"
 #include "damo/runtime/thread_pool.h"
 
 namespace {
@@ -39,6 +40,29 @@ void limit_blas_threads() {
 std::int64_t gemm_row_grain(std::int64_t n, std::int64_t k) {
   std::int64_t per_row = std::max<std::int64_t>(1, n * k);
   return std::max<std::int64_t>(8, (std::int64_t{1} << 18) / per_row);
+}
+
+// Rows per slice of a product that may be stopped: about 2^26 multiply-adds, and at least 256
+// rows, below which OpenBLAS's packing costs more than the slice computes.
+std::int64_t stop_slice_rows(std::int64_t n, std::int64_t k) {
+  std::int64_t per_row = std::max<std::int64_t>(1, n * k);
+  return std::max<std::int64_t>(256, (std::int64_t{1} << 26) / per_row);
+}
+
+// A kernel loop that reads the stop flag between slices of its iterations.
+struct StoppableLoop {
+  DamoKernel kernel;
+  void* context;
+  const std::atomic<bool>* stop;
+  std::int64_t slice;
+};
+
+void run_stoppable(void* raw, std::int64_t begin, std::int64_t end) {
+  const auto* loop = static_cast<const StoppableLoop*>(raw);
+  for (std::int64_t first = begin; first < end; first += loop->slice) {
+    if (loop->stop->load(std::memory_order_relaxed)) return;
+    loop->kernel(loop->context, first, std::min(end, first + loop->slice));
+  }
 }
 
 template <class T, class Gemm, class Gemv>
@@ -79,12 +103,19 @@ void gemm_rows(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
       gemv(CblasRowMajor, CblasTrans, as_int(k), as_int(n), T(1), b, as_int(ldb), a, as_int(incx), T(0), c, 1);
     return;
   }
+  // With a stop flag, each chunk runs in slices of rows and reads the flag between them.
+  const std::atomic<bool>* stop = damo::current_stop_flag();
+  std::int64_t slice_rows = stop != nullptr ? stop_slice_rows(n, k) : m;
   damo::parallel_for(m, gemm_row_grain(n, k), [&](std::int64_t begin, std::int64_t end) {
-    // Row i of op(A) starts at a + i*lda untransposed, or at column i (a + i) transposed.
-    const T* a_rows = transpose_a ? a + begin : a + begin * lda;
-    gemm(CblasRowMajor, ta, tb, static_cast<int>(end - begin), static_cast<int>(n),
-         static_cast<int>(k), T(1), a_rows, static_cast<int>(lda), b, static_cast<int>(ldb), T(0),
-         c + begin * ldc, static_cast<int>(ldc));
+    for (std::int64_t first = begin; first < end; first += slice_rows) {
+      if (stop != nullptr && stop->load(std::memory_order_relaxed)) return;
+      std::int64_t last = std::min(end, first + slice_rows);
+      // Row i of op(A) starts at a + i*lda untransposed, or at column i (a + i) transposed.
+      const T* a_rows = transpose_a ? a + first : a + first * lda;
+      gemm(CblasRowMajor, ta, tb, static_cast<int>(last - first), static_cast<int>(n),
+           static_cast<int>(k), T(1), a_rows, static_cast<int>(lda), b, static_cast<int>(ldb),
+           T(0), c + first * ldc, static_cast<int>(ldc));
+    }
   });
 }
 
@@ -93,7 +124,19 @@ void gemm_rows(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,
 extern "C" {
 
 void damo_rt_parallel_for(std::int64_t total, std::int64_t grain, DamoKernel kernel, void* context) {
-  damo::parallel_for(total, grain, kernel, context);
+  const std::atomic<bool>* stop = damo::current_stop_flag();
+  if (stop == nullptr) {
+    damo::parallel_for(total, grain, kernel, context);
+    return;
+  }
+  if (stop->load(std::memory_order_relaxed)) return;
+  // Slices are whole multiples of 256 iterations, so the vector bodies of a loop (at most 256
+  // lanes wide, interleaving included) cover the same elements as in one unsliced run.
+  // Results then do not depend on whether a call can be stopped.
+  constexpr std::int64_t kSliceMultiple = 256;
+  std::int64_t slice = (std::max(grain, kSliceMultiple) + kSliceMultiple - 1) / kSliceMultiple * kSliceMultiple;
+  StoppableLoop loop{kernel, context, stop, slice};
+  damo::parallel_for(total, grain, run_stoppable, &loop);
 }
 
 void damo_rt_gemm_f32(int transpose_a, int transpose_b, std::int64_t m, std::int64_t n,

@@ -6,9 +6,12 @@
 #include <damo/damo.h>
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -103,6 +106,34 @@ TEST_CASE("compiled functions") {
   REQUIRE(out.size() == 2);
   CHECK(out[0].get_double(2) == doctest::Approx(std::exp(2.0)));
   CHECK(out[1].item() == 3.0);
+}
+
+TEST_CASE("stopping a call part way") {
+  damo::Graph graph;
+  damo::Expr v = graph.input("v", damo::DType::Float32, {"n"});
+  damo::Expr w = graph.shared("w", damo::Tensor::from_list({1, 2}));
+  // Row sums of sin(v_i * v_j): minutes of work for 200,000 values.
+  damo::Expr rows = damo::sum(damo::sin(damo::expand_dims(v, 1) * damo::expand_dims(v, 0)), {1});
+  damo::Function slow = damo::compile({v}, {rows}, {{w, w + 1.0}}, test_options());
+  damo::Tensor x = damo::Tensor::full(damo::DType::Float32, {200000}, 0.5);
+  // snippet: stop
+  std::atomic<bool> stop{false};
+  damo::CallOptions options;
+  options.stop = &stop;
+  std::thread watchdog([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  bool stopped = false;
+  try {
+    std::vector<damo::Tensor> out = slow.call({x}, options);
+  } catch (const damo::CallStopped&) {
+    stopped = true;  // slow's shared variables hold their old values
+  }
+  watchdog.join();
+  // end snippet
+  CHECK(stopped);
+  CHECK(graph.find_shared("w")->get_value().get_double(1) == 2.0);
 }
 
 TEST_CASE("updates of shared variables") {

@@ -2,6 +2,7 @@
 // variables updated in place, in one call.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,12 @@ struct CallOptions {
   /// allocation per output and call. The next borrowing call of the same function
   /// overwrites them, and borrowing calls run one at a time.
   bool borrow_outputs = false;
+  /// When not null, the call reads *stop before each kernel (or each node on the reference
+  /// backend) and between slices of long loops. Once it is true, the call skips the rest of
+  /// its work and throws CallStopped; its outputs are discarded and no shared variable
+  /// changes. Another thread or a signal handler sets it. A single slice of a loop, or a
+  /// matrix product of up to about 2^26 multiply-adds per thread, runs to its end first.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 class Function {

@@ -1,6 +1,7 @@
 // Drivers of the damo program: the interactive REPL with line editing, and scripts.
 #pragma once
 
+#include <atomic>
 #include <exception>
 #include <iosfwd>
 #include <string>
@@ -21,9 +22,14 @@ std::string default_history_path();
 /// Reads statements from the terminal with libedit (prompt "damo> ", "...> " while brackets
 /// are open), runs each entry, prints values to stdout and errors to stderr, and keeps going
 /// after an error. Tab completes names in scope, builtins, dtypes, keywords and ':'
-/// commands, and Ctrl-C discards the entry being typed. Returns 0 at end of input or :quit, or 1 when some entry
-/// failed.
+/// commands. Ctrl-C discards the entry being typed; while an entry runs, the first Ctrl-C
+/// stops its calls of compiled functions and the second quits damo. Returns 0 at end of
+/// input or :quit, or 1 when some entry failed.
 int run_repl(Session& session, const ReplOptions& options);
+
+/// The flag that run_repl sets on the first Ctrl-C while an entry runs, so that a running
+/// call stops (CallOptions::stop). Give it to the session as SessionOptions::stop.
+const std::atomic<bool>* repl_stop_flag();
 
 /// Runs text as a script: prints each value to out as it is computed and stops at the
 /// first error, which goes to err. Returns 0 on success and 1 after an error.

@@ -5,6 +5,7 @@
 // lives. docs/language.md describes the language.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct SessionOptions {
   bool json = false;
   /// Options for function(...) and the :ir, :asm and :time commands.
   CompileOptions compile;
+  /// The stop flag of every call of a compiled function that the session makes (see
+  /// CallOptions::stop); null for none. The REPL sets it on Ctrl-C.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Receives each piece of output, such as the value of one expression statement, without a

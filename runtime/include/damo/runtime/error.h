@@ -56,6 +56,13 @@ class RuntimeError : public Error {
   explicit RuntimeError(const std::string& message) : Error(message) {}
 };
 
+/// A call stopped part way because its stop flag was set (see damo/runtime/stop.h). Its
+/// outputs were discarded and it changed no shared variable.
+class CallStopped : public RuntimeError {
+ public:
+  explicit CallStopped(const std::string& message) : RuntimeError(message) {}
+};
+
 /// Throws InternalError naming the failed condition and where it was checked.
 [[noreturn]] void fail_internal(const char* condition, const std::string& message,
                                 std::source_location where = std::source_location::current());

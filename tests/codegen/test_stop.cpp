@@ -1,0 +1,178 @@
+// Tests of CallOptions::stop. A stopped call throws CallStopped and changes no shared
+// variable, on the JIT (whole calls, row blocks, matrix products) and on the reference
+// backend. A stop flag that stays clear changes no result bit.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "damo/graph/graph.h"
+#include "damo/runtime/error.h"
+#include "damo/runtime/thread_pool.h"
+#include "jit_check.h"
+
+using namespace damo;
+using damo::testing::check_close;
+using damo::testing::ForcedRowBlocks;
+using damo::testing::random_tensor;
+
+namespace {
+
+CompileOptions uncached(Backend backend = Backend::Jit) {
+  CompileOptions options;
+  options.use_cache = false;
+  options.backend = backend;
+  return options;
+}
+
+// Sets the flag after delay on another thread, for the life of the object.
+class DelayedStop {
+ public:
+  DelayedStop(std::atomic<bool>& flag, std::chrono::milliseconds delay)
+      : thread_([&flag, delay] {
+          std::this_thread::sleep_for(delay);
+          flag.store(true);
+        }) {}
+  ~DelayedStop() { thread_.join(); }
+  DelayedStop(const DelayedStop&) = delete;
+  DelayedStop& operator=(const DelayedStop&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
+// Row sums of sin(x_i * x_j) over an n x n grid that no buffer holds: about 2 * n^2 sines.
+// With n = 200,000 that is 4e10 sines, minutes of work at any thread count.
+Expr long_rows(Expr x) { return sum(sin(expand_dims(x, 1) * expand_dims(x, 0)), {1}); }
+
+bool same_bytes(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         std::memcmp(a.raw_data(), b.raw_data(), static_cast<std::size_t>(a.nbytes())) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("stop flag set before the call") {
+  for (Backend backend : {Backend::Jit, Backend::Reference}) {
+    CAPTURE(static_cast<int>(backend));
+    Graph graph;
+    Expr x = graph.input("x", DType::Float32, {"n"});
+    Expr w = graph.shared("w", Tensor::full(DType::Float32, {3}, 1.5));
+    Function f = compile({x}, {sum(x * x)}, {{w, w + sum(x)}}, uncached(backend));
+    Tensor argument = Tensor::full(DType::Float32, {5}, 2.0);
+
+    std::atomic<bool> stop{true};
+    CallOptions options;
+    options.stop = &stop;
+    CHECK_THROWS_AS(f.call({argument}, options), CallStopped);
+    CHECK(graph.find_shared("w")->get_value().get_double(0) == 1.5);
+
+    // Cleared, the same flag lets the call run, and the update applies once.
+    stop.store(false);
+    std::vector<Tensor> result = f.call({argument}, options);
+    CHECK(result[0].get_double(0) == doctest::Approx(20.0));
+    CHECK(graph.find_shared("w")->get_value().get_double(2) == doctest::Approx(11.5));
+  }
+}
+
+TEST_CASE("stop flag set during a long call") {
+  Graph graph;
+  Expr x = graph.input("x", DType::Float32, {"n"});
+  Expr w = graph.shared("w", Tensor::full(DType::Float32, {2}, -4.0));
+  Function f = compile({x}, {long_rows(x)}, {{w, w + 1.0}}, uncached());
+
+  std::atomic<bool> stop{false};
+  CallOptions options;
+  options.stop = &stop;
+  Tensor big = Tensor::full(DType::Float32, {200000}, 0.5);
+  auto start = std::chrono::steady_clock::now();
+  {
+    DelayedStop stopper(stop, std::chrono::milliseconds(100));
+    CHECK_THROWS_AS(f.call({big}, options), CallStopped);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO("the stopped call returned after " << seconds << " s");
+  // Unstopped, the call would run for minutes; the bound leaves room for a loaded machine.
+  CHECK(seconds < 30.0);
+  CHECK(graph.find_shared("w")->get_value().get_double(0) == -4.0);
+
+  stop.store(false);
+  std::vector<Tensor> small = f.call({Tensor::from_list({0.5, 1.0, 2.0})}, options);
+  double expected = std::sin(0.5 * 0.5) + std::sin(0.5 * 1.0) + std::sin(0.5 * 2.0);
+  CHECK(small[0].get_double(0) == doctest::Approx(expected).epsilon(1e-5));
+  CHECK(graph.find_shared("w")->get_value().get_double(0) == -3.0);
+}
+
+TEST_CASE("stop during matrix products") {
+  Graph graph;
+  Expr a = graph.input("a", DType::Float64, {"m", "k"});
+  Expr b = graph.input("b", DType::Float64, {"k", "k"});
+  // Several products in a row, so that the call outlasts the delay at any speed.
+  Expr product = matmul(a, b);
+  for (int i = 0; i < 40; ++i) product = matmul(product, b) * 0.5;
+  Function f = compile({a, b}, {sum(product)}, {}, uncached());
+
+  std::atomic<bool> stop{false};
+  CallOptions options;
+  options.stop = &stop;
+  Tensor left = Tensor::full(DType::Float64, {3000, 1500}, 0.001);
+  Tensor right = Tensor::full(DType::Float64, {1500, 1500}, 0.001);
+  DelayedStop stopper(stop, std::chrono::milliseconds(50));
+  CHECK_THROWS_AS(f.call({left, right}, options), CallStopped);
+}
+
+TEST_CASE("stop of a call in row blocks") {
+  ForcedRowBlocks blocks(4);
+  Graph graph;
+  Expr x = graph.input("x", DType::Float64, {"n", 3});
+  Expr w = graph.shared("w", Tensor::full(DType::Float64, {3}, 2.0));
+  Expr loss = mean(sum(square(matmul(x, expand_dims(w, 1))), {1}));
+  Function f = compile({x}, {loss}, {{w, w - 0.01 * sum(x, {0})}}, uncached());
+
+  std::atomic<bool> stop{true};
+  CallOptions options;
+  options.stop = &stop;
+  Tensor rows = Tensor::full(DType::Float64, {64, 3}, 1.0);
+  CHECK_THROWS_AS(f.call({rows}, options), CallStopped);
+  CHECK(graph.find_shared("w")->get_value().get_double(1) == 2.0);
+
+  stop.store(false);
+  std::vector<Tensor> result = f.call({rows}, options);
+  CHECK(result[0].get_double(0) == doctest::Approx(36.0));
+  CHECK(graph.find_shared("w")->get_value().get_double(1) == doctest::Approx(2.0 - 0.64));
+}
+
+TEST_CASE("clear stop flag keeps result bits") {
+  // Lengths with vector remainders, at one and at two threads, with math calls whose
+  // vector and scalar versions may differ in the last bit.
+  std::mt19937_64 rng(31);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Graph graph;
+    Expr x = graph.input("x", DType::Float32, {"n"});
+    Expr m = graph.input("m", DType::Float32, {"r", "c"});
+    std::vector<Expr> outputs = {exp(x) * sin(x) + log1p(abs(x)), cumsum(m, 0), cumsum(m, 1),
+                                 matmul(m, transpose(m, {1, 0}))};
+    Function f = compile({x, m}, outputs, {}, uncached());
+    Tensor vector = random_tensor(DType::Float32, {1000003}, rng);
+    Tensor matrix = random_tensor(DType::Float32, {1031, 517}, rng);
+
+    std::atomic<bool> stop{false};
+    CallOptions options;
+    options.stop = &stop;
+    std::vector<Tensor> plain = f({vector, matrix});
+    std::vector<Tensor> stoppable = f.call({vector, matrix}, options);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      CAPTURE(threads);
+      CAPTURE(i);
+      CHECK(same_bytes(plain[i], stoppable[i]));
+    }
+    // And both agree with the reference evaluator.
+    std::vector<Tensor> expected = evaluate(outputs, {{"x", vector}, {"m", matrix}});
+    check_close(stoppable[0], expected[0], 2e-5, "elementwise");
+    check_close(stoppable[1], expected[1], 1e-4, "cumsum along axis 0");
+  }
+  set_num_threads(0);
+}
