@@ -543,11 +543,14 @@ std::string host_cpu_description() { return engine().cpu_description(); }
 
 namespace {
 
+// Most kernels one LLVM module gets. LLVM's memory during a compile grows with the module,
+// so a function of many thousands of kernels compiles in modules of this size.
+constexpr std::size_t kMaxModuleKernels = 256;
+
 // One module of a compile: a share of the kernels, and the entry function in the first.
 struct Partition {
   std::unique_ptr<llvm::LLVMContext> context;
   std::unique_ptr<llvm::Module> module;
-  std::string ir;
   std::string optimized_ir;
   std::string assembly;
   std::string object;
@@ -600,7 +603,7 @@ std::optional<std::vector<std::string>> unpack_objects(const std::string& packed
     return true;
   };
   std::uint64_t count = 0;
-  if (!get(count) || count > 1024) return std::nullopt;
+  if (!get(count) || count > 65536) return std::nullopt;
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t size = 0;
     if (!get(size) || packed.size() - at < size) return std::nullopt;
@@ -618,13 +621,22 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   auto start = Clock::now();
   log_at(2, "jit: program\n{}", program.to_string());
 
-  // Small programs compile fastest as one module; larger ones are split across threads.
+  // Small programs compile fastest as one module; larger ones are split across threads, and
+  // no module gets more than kMaxModuleKernels kernels.
   std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
-  std::size_t count = std::min(threads, std::max<std::size_t>(1, program.kernels.size() / 3));
+  std::size_t kernels = program.kernels.size();
+  std::size_t count = std::min(threads, std::max<std::size_t>(1, kernels / 3));
+  count = std::max(count, (kernels + kMaxModuleKernels - 1) / kMaxModuleKernels);
   std::vector<std::vector<std::size_t>> parts = partition_kernels(program, count);
   std::vector<Partition> partitions(parts.size());
+  // With more modules than threads, each module is emitted once for the cache key and
+  // dropped, then emitted again when it compiles. Memory then keeps a few modules at a time
+  // rather than all of them.
+  bool keep_modules = partitions.size() <= threads || options.keep_text;
+
+  // Module 0 contains the entry, which needs the launches of every kernel, so it comes last.
   std::vector<emit::KernelLaunch> launches;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
+  auto emit_partition = [&](std::size_t i, bool collect_launches) {
     Partition& p = partitions[i];
     p.context = std::make_unique<llvm::LLVMContext>();
     p.module = std::make_unique<llvm::Module>(fmt::format("damo_part{}", i), *p.context);
@@ -632,18 +644,29 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     p.module->setDataLayout(machine->createDataLayout());
     p.module->setTargetTriple(machine->getTargetTriple().str());
     std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i], jit.vector_bytes());
-    launches.insert(launches.end(), emitted.begin(), emitted.end());
-  }
-  emit::emit_entry(*partitions[0].module, program, launches);
-  std::string identity;
-  for (Partition& p : partitions) {
+    if (collect_launches) launches.insert(launches.end(), emitted.begin(), emitted.end());
+    if (i == 0) emit::emit_entry(*p.module, program, launches);
     std::string problems;
     llvm::raw_string_ostream problem_stream(problems);
     if (llvm::verifyModule(*p.module, &problem_stream)) fail_internal("verifyModule", problem_stream.str());
-    p.ir = module_text(*p.module);
-    identity += p.ir;
-    if (options.keep_text) result.ir_before += p.ir;
+  };
+  auto drop_module = [](Partition& p) {
+    p.module.reset();
+    p.context.reset();
+  };
+
+  // The key hashes each module's IR in module order.
+  std::string identity;
+  std::vector<std::string> module_hashes(partitions.size());
+  for (std::size_t n = 1; n <= partitions.size(); ++n) {
+    std::size_t i = n % partitions.size();
+    emit_partition(i, true);
+    std::string ir = module_text(*partitions[i].module);
+    module_hashes[i] = fmt::format("{:016x}{:016x}{}\n", llvm::xxh3_64bits(ir), std::hash<std::string>{}(ir), ir.size());
+    if (options.keep_text) result.ir_before += ir;
+    if (!keep_modules) drop_module(partitions[i]);
   }
+  for (const std::string& hash : module_hashes) identity += hash;
   result.stats.emit_ms = elapsed_ms(start);
 
   // The pass list is part of the key, so code that another version of Damo optimized with
@@ -672,7 +695,9 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     result.stats.cache_hit = true;
     result.stats.disk_cache_hit = true;
   } else {
-    auto compile_partition = [&](Partition& p) {
+    auto compile_partition = [&](std::size_t i) {
+      Partition& p = partitions[i];
+      if (!p.module) emit_partition(i, false);
       std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
       auto optimize_start = Clock::now();
       jit.optimize(*p.module, *machine, options.opt_level);
@@ -685,33 +710,46 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
       auto codegen_start = Clock::now();
       p.object = emit_machine_code(*p.module, *machine, llvm::CodeGenFileType::ObjectFile);
       p.machine_code_ms = elapsed_ms(codegen_start);
+      drop_module(p);
     };
-    std::vector<std::thread> workers;
+    // Each thread takes the next module until none is left; the first failure skips the rest.
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
     std::vector<std::exception_ptr> failures(partitions.size());
-    for (std::size_t i = 1; i < partitions.size(); ++i)
-      workers.emplace_back([&, i] {
+    auto work = [&] {
+      for (std::size_t i = next.fetch_add(1); i < partitions.size() && !failed; i = next.fetch_add(1)) {
         try {
-          compile_partition(partitions[i]);
+          compile_partition(i);
         } catch (...) {
           failures[i] = std::current_exception();
+          failed = true;
         }
-      });
-    try {
-      compile_partition(partitions[0]);
-    } catch (...) {
-      failures[0] = std::current_exception();
-    }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t t = 1; t < std::min(threads, partitions.size()); ++t) workers.emplace_back(work);
+    work();
     for (std::thread& worker : workers) worker.join();
     for (const std::exception_ptr& failure : failures)
       if (failure) std::rethrow_exception(failure);
-    // The partitions ran side by side, so the slowest one is the wall-clock cost.
+    // With one module per thread, the modules ran side by side, so the slowest one is the
+    // wall-clock cost. With more modules, each thread ran its share of them in turn.
     objects.emplace();
+    double optimize_total = 0;
+    double machine_code_total = 0;
     for (const Partition& p : partitions) {
       result.stats.llvm_optimize_ms = std::max(result.stats.llvm_optimize_ms, p.optimize_ms);
       result.stats.machine_code_ms = std::max(result.stats.machine_code_ms, p.machine_code_ms);
+      optimize_total += p.optimize_ms;
+      machine_code_total += p.machine_code_ms;
       result.ir_after += p.optimized_ir;
       result.assembly += p.assembly;
       objects->push_back(p.object);
+    }
+    if (partitions.size() > threads) {
+      auto share = static_cast<double>(std::min(threads, partitions.size()));
+      result.stats.llvm_optimize_ms = optimize_total / share;
+      result.stats.machine_code_ms = machine_code_total / share;
     }
     if (disk && disk->enabled()) disk->write(key, check, pack_objects(partitions));
   }

@@ -6,6 +6,7 @@
 
 #include "damo/graph/autodiff.h"
 #include "damo/graph/printer.h"
+#include "damo/runtime/thread_pool.h"
 #include "jit_check.h"
 
 using namespace damo;
@@ -172,6 +173,47 @@ TEST_CASE("jit compile cache hit skips LLVM") {
   ::unsetenv("DAMO_LLVM_PASSES");
   CHECK_FALSE(other_passes.stats().cache_hit);
   CHECK(other_passes({Tensor::from_list({0, 1})})[0].get_double(0) == doctest::Approx(1.0));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("jit function of more kernels than one module") {
+  // 600 outputs with distinct constants stay 600 kernels, which compile in three modules.
+  // At one thread each module is emitted, dropped and emitted again when it compiles.
+  std::string dir = std::string(DAMO_BINARY_DIR) + "/test-cache-wide-" + std::to_string(std::random_device{}());
+  std::filesystem::remove_all(dir);
+  CompileOptions options;
+  options.cache_dir = dir;
+  auto build = [&](Graph& g, std::vector<Expr>& outputs) {
+    Expr x = g.input("x", DType::Float64, {"n"});
+    for (int i = 0; i < 600; ++i) outputs.push_back(x * static_cast<double>(i + 2) - static_cast<double>(i));
+    return compile({x}, outputs, {}, options);
+  };
+  set_num_threads(1);
+  Graph graph;
+  std::vector<Expr> outputs;
+  Function cold = build(graph, outputs);
+  CHECK_FALSE(cold.stats().cache_hit);
+
+  Tensor x = Tensor::from_list({1.5, -2.0, 0.25});
+  std::vector<Tensor> expected = evaluate(outputs, {{"x", x.cast(DType::Float64)}});
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::vector<Tensor> actual = cold({x.cast(DType::Float64)});
+    REQUIRE(actual.size() == 600);
+    for (std::size_t i = 0; i < actual.size(); i += 37) check_close(actual[i], expected[i], 1e-12, "output");
+    CHECK(actual[599].get_double(1) == -2.0 * 601 - 599);
+  }
+
+  // Without the in-memory copy, the three objects come back from the disk.
+  set_num_threads(1);
+  cold = Function();
+  Graph second;
+  std::vector<Expr> second_outputs;
+  Function warm = build(second, second_outputs);
+  CHECK(warm.stats().cache_hit);
+  std::vector<Tensor> again = warm({x.cast(DType::Float64)});
+  CHECK(again[300].get_double(0) == 1.5 * 302 - 300);
+  set_num_threads(0);
   std::filesystem::remove_all(dir);
 }
 
