@@ -42,6 +42,18 @@ int default_thread_count() {
 
 thread_local bool inside_parallel_loop = false;
 
+// First iteration of chunk c of a loop of total iterations in chunks. When every chunk gets
+// 1,024 or more iterations, the starts fall on multiples of 64. A vectorized loop over a
+// chunk then leaves the same elements to its scalar remainder at any thread count, and
+// those call libm where the vector body calls libmvec, which may differ in the last bit.
+std::int64_t chunk_start(std::int64_t total, std::int64_t chunks, std::int64_t c) {
+  constexpr std::int64_t kAlignment = 64;
+  constexpr std::int64_t kAlignedChunk = 1024;
+  if (c >= chunks) return total;
+  std::int64_t start = total * c / chunks;
+  return total / chunks >= kAlignedChunk ? start / kAlignment * kAlignment : start;
+}
+
 // A fixed set of worker threads that wait for one job at a time. The calling thread takes
 // chunks too, and a job is done when every chunk has run.
 class Pool {
@@ -111,15 +123,7 @@ class Pool {
     remaining_.fetch_sub(1, std::memory_order_release);
   }
 
-  // First iteration of chunk c of the current job. When every chunk gets 1,024 or more
-  // iterations, the starts fall on multiples of 64. A vectorized loop over a chunk then
-  // leaves the same elements to its scalar remainder at any thread count, and those call
-  // libm where the vector body calls libmvec, which may differ in the last bit.
-  std::int64_t chunk_start(std::int64_t c) const {
-    if (c >= chunks_) return total_;
-    std::int64_t start = total_ * c / chunks_;
-    return total_ / chunks_ >= kAlignedChunk ? start / kAlignment * kAlignment : start;
-  }
+  std::int64_t chunk_start(std::int64_t c) const { return damo::chunk_start(total_, chunks_, c); }
 
   void work(std::int64_t self) {
     std::uint64_t seen = 0;
@@ -148,8 +152,6 @@ class Pool {
   }
 
   static constexpr std::chrono::microseconds kSpinTime{50};
-  static constexpr std::int64_t kAlignment = 64;
-  static constexpr std::int64_t kAlignedChunk = 1024;
 
   std::vector<std::thread> workers_;
   std::mutex busy_;
@@ -203,7 +205,16 @@ void parallel_for(std::int64_t total, std::int64_t grain, ChunkFunction fn, void
   }
   std::shared_ptr<Pool> pool = holder().get();
   std::int64_t chunks = std::min<std::int64_t>(pool->size(), (total + grain - 1) / grain);
-  if (chunks <= 1 || !pool->try_run(total, chunks, fn, context)) fn(context, 0, total);
+  if (chunks <= 1) {
+    fn(context, 0, total);
+    return;
+  }
+  if (pool->try_run(total, chunks, fn, context)) return;
+  // Another caller owns the pool. The chunks run here in turn, with the bounds the pool
+  // would give them, so that a call gives the same bits whether or not others run at once.
+  inside_parallel_loop = true;
+  for (std::int64_t c = 0; c < chunks; ++c) fn(context, chunk_start(total, chunks, c), chunk_start(total, chunks, c + 1));
+  inside_parallel_loop = false;
 }
 
 void parallel_for(std::int64_t total, std::int64_t grain,

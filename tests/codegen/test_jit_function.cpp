@@ -1,6 +1,8 @@
 // Compiled functions as a whole: training steps with shared-variable updates, argument
 // checks, concurrent calls and the compile cache.
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -128,6 +130,41 @@ TEST_CASE("jit function called from two threads") {
   second.join();
   CHECK(results[0] == doctest::Approx(50 * 2.0 * 100000));
   CHECK(results[1] == doctest::Approx(50 * 2.0 * std::exp(1.0) * 100000));
+}
+
+TEST_CASE("jit calls from three threads give the bits of a lone call") {
+  // A gradient over 30,000 rows runs in row blocks with matrix products. A call that finds
+  // the pool busy runs its chunks itself, and the products and loops inside them must split
+  // as they would in the pool, even when the pool frees up part way.
+  set_num_threads(2);
+  Graph g;
+  const std::int64_t d = 32;
+  const std::int64_t hidden = 64;
+  const std::int64_t rows = 30000;
+  std::mt19937_64 rng(9);
+  Expr x = g.input("X", DType::Float32, {"n", d});
+  Expr y = g.input("Y", DType::Float32, {"n"});
+  Expr w = g.shared("W", random_tensor(DType::Float32, {d, hidden}, rng, -0.1, 0.1));
+  Expr v = g.shared("v", random_tensor(DType::Float32, {hidden}, rng, -0.1, 0.1));
+  Expr loss = mean(square(matmul(tanh(matmul(x, w)), v) - y));
+  Function f = compile({x, y}, {grad(loss, std::vector<Expr>{w})[0]});
+  Tensor xs = random_tensor(DType::Float32, {rows, d}, rng, -1.0, 1.0);
+  Tensor ys = random_tensor(DType::Float32, {rows}, rng, 0.0, 4.0);
+  Tensor alone = f({xs, ys})[0];
+
+  std::atomic<int> differing{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t)
+    callers.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        Tensor result = f({xs, ys})[0];
+        if (std::memcmp(result.raw_data(), alone.raw_data(), static_cast<std::size_t>(alone.nbytes())) != 0)
+          differing.fetch_add(1);
+      }
+    });
+  for (std::thread& caller : callers) caller.join();
+  set_num_threads(0);
+  CHECK(differing.load() == 0);
 }
 
 TEST_CASE("jit compile cache hit skips LLVM") {
