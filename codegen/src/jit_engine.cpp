@@ -426,7 +426,10 @@ class DiskCache {
     // O_NONBLOCK keeps open() from waiting for a writer when the entry is a FIFO.
     int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-      if (errno != ENOENT) log_at(1, "jit: cannot read cache entry '{}': {}", path, std::strerror(errno));
+      if (errno != ENOENT)
+        report(fmt::format("cannot read the compile cache entry '{}': {}; compiling again and "
+                           "replacing it",
+                           path, std::strerror(errno)));
       return std::nullopt;
     }
     struct stat status {};
@@ -495,8 +498,12 @@ class DiskCache {
     bytes += object;
     // An entry that is not a regular file (a FIFO, a device or a link) is removed first, so
     // that the new entry replaces it instead of writing through it.
+    // So is an entry this process cannot read, because a replaced file keeps its permissions
+    // and the new entry would be unreadable too.
     struct stat status {};
-    if (::lstat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode) && ::unlink(path.c_str()) != 0) {
+    bool exists = ::lstat(path.c_str(), &status) == 0;
+    bool unreadable = exists && S_ISREG(status.st_mode) && ::access(path.c_str(), R_OK) != 0;
+    if (exists && (!S_ISREG(status.st_mode) || unreadable) && ::unlink(path.c_str()) != 0) {
       report(fmt::format("cannot replace the compile cache entry '{}': {}", path, std::strerror(errno)));
       return;
     }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_set>
 
@@ -64,6 +65,49 @@ void check_inputs(const std::vector<Expr>& inputs) {
   }
 }
 
+// Names the first output or update whose value reads node: "output 2" or "the update of
+// 'w'".
+std::string user_of(const Node* node, const std::vector<Expr>& outputs,
+                    const std::vector<Update>& updates) {
+  auto reads = [node](const Expr& root) {
+    std::vector<const Node*> order = topo_order(std::vector<Expr>{root});
+    return std::find(order.begin(), order.end(), node) != order.end();
+  };
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    if (reads(outputs[i])) return fmt::format("output {}", i + 1);
+  for (const Update& u : updates)
+    if (reads(u.value)) return fmt::format("the update of '{}'", u.variable->name());
+  return "the function";
+}
+
+// Throws UserError when the Exprs come from more than one Graph. Each Graph interns its own
+// nodes and shared variables, so a function must stay within one.
+void check_single_graph(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
+                        const std::vector<Update>& updates) {
+  const Graph* graph = nullptr;
+  std::string first;
+  auto check = [&](const Expr& e, const std::string& what) {
+    if (!e.defined()) return;
+    if (graph == nullptr) {
+      graph = &e.graph();
+      first = what;
+    } else if (&e.graph() != graph) {
+      throw UserError(fmt::format("compile: {} belongs to another Graph than {}; build the "
+                                  "inputs, outputs and updates of one function in one Graph",
+                                  what, first));
+    }
+  };
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    check(inputs[i], fmt::format("input {}", i + 1));
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    check(outputs[i], fmt::format("output {}", i + 1));
+  for (const Update& u : updates) {
+    std::string name = u.variable.defined() ? u.variable->name() : "?";
+    check(u.variable, fmt::format("the variable of the update of '{}'", name));
+    check(u.value, fmt::format("the value of the update of '{}'", name));
+  }
+}
+
 void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
                                const std::vector<Update>& updates) {
   std::vector<Expr> roots;
@@ -105,9 +149,10 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
                                   n->attr(0)));
     if (n->op() == OpKind::Input && listed.count(n) == 0)
       throw UserError(
-          fmt::format("compile: the outputs need input '{}' ({} {}), which is not in "
+          fmt::format("compile: {} needs input '{}' ({} {}), which is not in "
                       "the list of inputs; add it",
-                      n->name(), dtype_name(n->dtype()), n->shape().to_string()));
+                      user_of(n, outputs, updates), n->name(), dtype_name(n->dtype()),
+                      n->shape().to_string()));
     // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
     for (const Dim& d : n->shape())
       if (d.is_symbolic() && bound_symbols.count(d.symbol()) == 0)
@@ -151,6 +196,7 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   if (options.opt_level < 0 || options.opt_level > 3)
     throw UserError(fmt::format("compile: opt_level {} is not between 0 and 3", options.opt_level));
   check_inputs(inputs);
+  check_single_graph(inputs, outputs, updates);
   check_outputs_and_updates(inputs, outputs, updates);
 
   auto impl = std::make_shared<Function::Impl>();

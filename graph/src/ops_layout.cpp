@@ -89,6 +89,15 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
     if (in.size == 0 && leftover.empty()) {
       throw UserError(failure + ": the size of -1 is ambiguous for a tensor with 0 elements");
     }
+    if (out.size != 0 && in.size % out.size != 0 && !leftover.empty()) {
+      std::string numerator = "'" + leftover[0] + "'";
+      for (std::size_t i = 1; i < leftover.size(); ++i) numerator += " * '" + leftover[i] + "'";
+      if (in.size != 1) numerator += fmt::format(" * {}", in.size);
+      throw UserError(fmt::format("{}: -1 would stand for {} / {}, and Damo has no symbolic size "
+                                  "for a quotient; give the input an axis of size {} of its own "
+                                  "(a shape such as (m, {})) or use static sizes",
+                                  failure, numerator, out.size, out.size, out.size));
+    }
     if (out.size == 0 || in.size % out.size != 0)
       throw UserError(failure + ": the element counts do not divide");
     std::int64_t rest = in.size / out.size;

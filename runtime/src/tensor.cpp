@@ -182,7 +182,16 @@ void Tensor::check_element_type(DType requested, const char* caller) const {
                               caller, dtype_name(dtype_), dtype_name(requested)));
 }
 
+void Tensor::check_defined(const char* caller) const {
+  if (defined()) return;
+  throw UserError(fmt::format("{}: the tensor is undefined (a default-constructed Tensor has no "
+                              "dtype, shape or data); give it a value first, for example with "
+                              "Tensor::empty() or Tensor::from_list()",
+                              caller));
+}
+
 void Tensor::check_index(std::int64_t index, const char* caller) const {
+  check_defined(caller);
   if (index >= 0 && index < numel_) return;
   throw UserError(fmt::format("{}: index {} is out of range for a tensor of shape {} with {} "
                               "elements",
@@ -219,6 +228,7 @@ void Tensor::set_double(std::int64_t index, double value) {
 }
 
 double Tensor::item() const {
+  check_defined("Tensor::item");
   if (numel_ != 1)
     throw UserError(fmt::format("Tensor::item: tensor of shape {} has {} elements, not 1",
                                 dims_to_string(shape_), numel_));
@@ -233,6 +243,7 @@ Tensor Tensor::clone() const {
 }
 
 Tensor Tensor::cast(DType dtype) const {
+  check_defined("Tensor::cast");
   if (dtype == dtype_) return clone();
   Tensor t = empty(dtype, shape_);
   visit_dtype(dtype_, [&](auto from_zero) {
@@ -261,6 +272,7 @@ Tensor Tensor::cast(DType dtype) const {
 }
 
 Tensor Tensor::reshape(Dims shape) const {
+  check_defined("Tensor::reshape");
   if (dims_numel(shape) != numel_)
     throw UserError(fmt::format("cannot reshape a tensor of shape {} ({} elements) to {}",
                                 dims_to_string(shape_), numel_, dims_to_string(shape)));
@@ -268,6 +280,7 @@ Tensor Tensor::reshape(Dims shape) const {
 }
 
 Tensor Tensor::permute(const std::vector<int>& perm) const {
+  check_defined("Tensor::permute");
   int n = rank();
   if (static_cast<int>(perm.size()) != n)
     throw UserError(fmt::format("permute: {} axes given for a tensor of rank {}", perm.size(), n));

@@ -2,6 +2,8 @@
 // entry, and the rebuilt function computes the right values.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -126,5 +128,66 @@ TEST_CASE("compile cache folder that cannot be read") {
   Function f = build(g, dir);
   CHECK(f({Tensor::from_list({1})})[0].get_double(0) == 3.0);
   fs::permissions(dir, fs::perms::owner_all);
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// Compiles the test function three times as the calling user: once into an empty cache, once
+// after its entry was made write-only, and once more. Returns "" when the unreadable entry
+// was replaced by a readable one that the third compile read, else what went wrong.
+std::string replace_unreadable_entry(const std::string& dir) {
+  {
+    Graph g;
+    if (build(g, dir).stats().cache_hit) return "the first compile hit the cache";
+  }
+  fs::path entry = only_entry(dir);
+  fs::permissions(entry, fs::perms::owner_write);
+  {
+    Graph g;
+    Function again = build(g, dir);
+    if (again.stats().cache_hit) return "the write-only entry was read";
+    if (again({Tensor::from_list({2})})[0].get_double(0) != 6.0) return "wrong value";
+  }
+  if ((fs::status(entry).permissions() & fs::perms::owner_read) == fs::perms::none)
+    return "the replaced entry is still unreadable";
+  Graph g;
+  if (!build(g, dir).stats().cache_hit) return "the replaced entry was not read";
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("compile cache entry that cannot be read") {
+  std::string dir = fresh_cache("cache_unreadable_entry");
+  fs::create_directories(dir);
+  if (::geteuid() != 0) {
+    CHECK(replace_unreadable_entry(dir) == "");
+  } else {
+    // Root reads any file, so a child process runs as the unprivileged user 65534.
+    REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
+    int pipe_ends[2];
+    REQUIRE(::pipe(pipe_ends) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(pipe_ends[0]);
+      std::string problem = ::setgid(65534) == 0 && ::setuid(65534) == 0
+                                ? replace_unreadable_entry(dir)
+                                : std::string("cannot become user 65534");
+      ssize_t written = ::write(pipe_ends[1], problem.data(), problem.size());
+      ::_exit(written == static_cast<ssize_t>(problem.size()) ? 0 : 1);
+    }
+    ::close(pipe_ends[1]);
+    std::string problem;
+    char buffer[256];
+    for (ssize_t got; (got = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
+      problem.append(buffer, static_cast<std::size_t>(got));
+    ::close(pipe_ends[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(problem == "");
+  }
   fs::remove_all(dir);
 }

@@ -115,6 +115,7 @@ class Tensor {
   /// Throws UserError naming caller when T is not the C++ type of the tensor's dtype.
   void check_element_type(DType requested, const char* caller) const;
   /// Throws UserError naming caller when index is outside [0, numel()).
+  void check_defined(const char* caller) const;
   void check_index(std::int64_t index, const char* caller) const;
 
   std::shared_ptr<Storage> storage_;
