@@ -153,7 +153,8 @@ Value make_arange(Args& a) {
 }
 
 // num values from start to stop, both included, as NumPy's linspace: value i is
-// start + i * (stop - start) / (num - 1), and the last one is stop itself.
+// start + i * (stop - start) / (num - 1), and the last one is stop itself. An integer dtype
+// takes each value rounded down, as NumPy does.
 Value make_linspace(Args& a) {
   double start = a.number("start");
   double stop = a.number("stop");
@@ -167,6 +168,7 @@ Value make_linspace(Args& a) {
   double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
   for (std::int64_t i = 0; i < num; ++i) {
     double value = i + 1 == num && num > 1 ? stop : start + static_cast<double>(i) * step;
+    if (is_integer(dtype)) value = std::floor(value);
     check_fits(a, "stop", dtype, value);
     t.set_double(i, value);
   }

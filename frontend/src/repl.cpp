@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <atomic>
+#include <clocale>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -94,11 +95,11 @@ void interrupt_running(int) {
   ::raise(SIGINT);
 }
 
-// Reads one key for libedit. Ctrl-C ends the line as Enter would and marks it interrupted,
+// Reads one byte for libedit. Ctrl-C ends the line as Enter would and marks it interrupted,
 // whether it arrives as the byte 0x03 or as SIGINT. The kernel may deliver SIGINT to any
 // thread that does not block it (OpenBLAS starts threads of its own), so the wait cannot
 // rely on being interrupted: it polls the flag every 50 ms.
-int read_key(FILE* stream) {
+int read_byte(FILE* stream) {
   for (;;) {
     if (interrupted) return '\n';
     pollfd ready = {fileno(stream), POLLIN, 0};
@@ -118,6 +119,26 @@ int read_key(FILE* stream) {
     }
     return EOF;
   }
+}
+
+// Reads one key for libedit, which takes each key as a character code: the bytes of a UTF-8
+// sequence are decoded into one code point, and a malformed sequence becomes U+FFFD.
+int read_key(FILE* stream) {
+  int lead = read_byte(stream);
+  if (lead == EOF || lead < 0x80) return lead;
+  // A lead byte 110xxxxx starts two bytes, 1110xxxx three and 11110xxx four.
+  int extra = 0;
+  if (lead >= 0xf0) extra = 3;
+  else if (lead >= 0xe0) extra = 2;
+  else if (lead >= 0xc0) extra = 1;
+  if (extra == 0 || lead >= 0xf8) return 0xfffd;
+  int code = lead & (0x3f >> extra);
+  for (int i = 0; i < extra; ++i) {
+    int next = read_byte(stream);
+    if (next == EOF || next == '\n' || (next & 0xc0) != 0x80) return next == '\n' ? next : 0xfffd;
+    code = (code << 6) | (next & 0x3f);
+  }
+  return code;
 }
 
 // Reads a line with prompt. After Ctrl-C, readline returns the partial line, which the
@@ -216,6 +237,13 @@ std::string describe_error(const std::exception& error) {
 }
 
 int run_repl(Session& session, const ReplOptions& options) {
+  // libedit decodes typed bytes with the character type of the locale. In the C locale each
+  // byte of a UTF-8 character acts as an editing key, so the line would lose letters such
+  // as 'é'. The language is UTF-8 text, so C.UTF-8 replaces C.
+  const char* character_type = std::setlocale(LC_CTYPE, "");
+  if (character_type == nullptr || std::strcmp(character_type, "C") == 0 ||
+      std::strcmp(character_type, "POSIX") == 0)
+    std::setlocale(LC_CTYPE, "C.UTF-8");
   rl_readline_name = "damo";
   rl_getc_function = read_key;
   rl_attempted_completion_function = complete;

@@ -90,12 +90,13 @@ Contributions mod_grad(const GradContext& c) {
   return r;
 }
 
-// d(a^b)/db = a^b log(a), taken as 0 at a = 0 where log(a) is -inf.
+// d(a^b)/da = b a^(b-1), taken as 0 at b = 0 where a^b is 1 for every a (at a = 0 the
+// formula gives 0 * inf). d(a^b)/db = a^b log(a), taken as 0 at a = 0 where log(a) is -inf.
 Contributions pow_grad(const GradContext& c) {
   Expr a = c.in(0);
   Expr b = c.in(1);
   Contributions r(2);
-  if (c.wants(0)) r[0] = c.g * (b * pow(a, b - 1.0));
+  if (c.wants(0)) r[0] = select_or_zero(b != 0.0, c.g * (b * pow(a, b - 1.0)));
   if (c.wants(1)) r[1] = select_or_zero(a != 0.0, c.g * (c.out() * log(a)));
   return r;
 }

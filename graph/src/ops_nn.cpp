@@ -99,8 +99,13 @@ Expr gelu(Expr x, bool approximate) {
 Expr logaddexp(Expr a, Expr b) {
   a = to_float(a);
   b = to_float(b);
-  Expr rest = maximum(a, b) + log1p(exp(-abs(a - b)));
-  return where(a == b, (a + b) * 0.5 + std::numbers::ln2, rest);
+  // The other branch gets a gap of 0 at ties, so that its gradient, which where() scales by
+  // 0 there, is not NaN from inf - inf.
+  Expr tie = a == b;
+  Expr difference = a - b;
+  Expr gap = where(tie, a.graph().constant(Tensor::scalar(difference.dtype(), 0.0)), difference);
+  Expr rest = maximum(a, b) + log1p(exp(-abs(gap)));
+  return where(tie, (a + b) * 0.5 + std::numbers::ln2, rest);
 }
 
 Expr softsign(Expr x) {

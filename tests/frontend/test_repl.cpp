@@ -152,6 +152,13 @@ TEST_CASE("repl session on a terminal") {
   terminal.type("\x03");
   REQUIRE(terminal.wait_for("damo> "));
 
+  // UTF-8 text typed in a string reaches the statement whole, in the C locale too.
+  terminal.type("s = 'h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93'\n");
+  REQUIRE(terminal.wait_for("damo> "));
+  terminal.type("s\n");
+  CHECK(terminal.wait_for("\"h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93\""));
+  REQUIRE(terminal.wait_for("damo> "));
+
   // An error is reported, and the REPL keeps going.
   terminal.type("softmx(x)\n");
   CHECK(terminal.wait_for("<repl>:1:1: unknown function 'softmx'; did you mean 'softmax'?"));

@@ -340,6 +340,9 @@ TEST_CASE("session stack, eye and linspace") {
   CHECK(output("eye(2, 3, dtype=i32)") == "[[1, 0, 0],\n [0, 1, 0]] : i32 (2, 3)");
   CHECK(output("linspace(0, 1, 5)") == "[0.  , 0.25, 0.5 , 0.75, 1.  ] : f32 (5,)");
   CHECK(output("linspace(0, 10, 4, dtype=i32)") == "[ 0,  3,  6, 10] : i32 (4,)");
+  // Integer values are rounded down, as NumPy's linspace does, also below zero.
+  CHECK(output("linspace(-1, 0, 3, dtype=i32)") == "[-1, -1,  0] : i32 (3,)");
+  CHECK(output("linspace(2.5, -2.5, 6, dtype=i64)") == "[ 2,  1,  0, -1, -2, -3] : i64 (6,)");
   CHECK(output(":type linspace(2, 3)") == "f32 (50,)");
   CHECK(error_of("stack([f32([1, 2]), f32([3])])").message ==
         "stack: part 1 has shape (1,) but part 0 has shape (2,); stacked parts must match");

@@ -1,5 +1,7 @@
 // Gradient checks of the elementwise ops against finite differences, first and second
 // order, with operands of different shapes so that broadcast axes are summed back.
+#include <limits>
+
 #include "grad_test_util.h"
 
 using namespace damo;
@@ -90,11 +92,19 @@ TEST_CASE("logaddexp gradients with broadcasting and ties") {
   Expr b = f.var("b", {3}, -2, 2);
   check_second_order(f, logaddexp(a, b), {a, b});
   // Equal operands split the gradient evenly: d/da log(2 e^a) at a = b is 1/2 each.
-  Expr u = f.var("u", Tensor::from_list({1.5, -3.0}, DType::Float64));
-  Expr w = f.var("w", Tensor::from_list({1.5, -3.0}, DType::Float64));
+  // Equal infinities too, where a - b is NaN.
+  const double inf = std::numeric_limits<double>::infinity();
+  Expr u = f.var("u", Tensor::from_list({1.5, -3.0, inf, -inf}, DType::Float64));
+  Expr w = f.var("w", Tensor::from_list({1.5, -3.0, inf, -inf}, DType::Float64));
   std::vector<Expr> both = grad(sum(logaddexp(u, w)), {u, w});
   for (const Expr& gradient : both)
     for (double v : damo::test::values_of(f.eval(gradient))) CHECK(v == doctest::Approx(0.5));
+  // Unequal infinities: the larger operand takes the whole gradient.
+  Expr high = f.var("high", Tensor::from_list({inf}, DType::Float64));
+  Expr low = f.var("low", Tensor::from_list({-inf}, DType::Float64));
+  std::vector<Expr> apart = grad(sum(logaddexp(high, low)), {high, low});
+  CHECK(f.eval(apart[0]).get_double(0) == 1.0);
+  CHECK(f.eval(apart[1]).get_double(0) == 0.0);
 }
 
 TEST_CASE("pow gradient with respect to the exponent") {
@@ -102,6 +112,23 @@ TEST_CASE("pow gradient with respect to the exponent") {
   Expr a = f.var("a", {4}, 0.5, 2);
   Expr b = f.var("b", {4}, -1, 2);
   check_second_order(f, pow(a, b), {b});
+}
+
+TEST_CASE("pow gradients at a zero base") {
+  GradFixture f;
+  Expr a = f.var("a", Tensor::from_list({0.0, 2.0, 0.0}, DType::Float64));
+  Expr b = f.var("b", Tensor::from_list({0.0, 0.0, 3.0}, DType::Float64));
+  std::vector<Expr> g = grad(sum(pow(a, b)), {a, b});
+  // a^0 is 1 for every a, so its slope is 0 even at a = 0; at a = 0, b = 3 it is 3 * 0^2.
+  CHECK(test::values_of(f.eval(g[0])) == std::vector<double>{0, 0, 0});
+  // With respect to b: 0 at a = 0, and 2^0 log(2) at a = 2.
+  std::vector<double> to_b = test::values_of(f.eval(g[1]));
+  CHECK(to_b[0] == 0.0);
+  CHECK(to_b[1] == doctest::Approx(std::log(2.0)));
+  CHECK(to_b[2] == 0.0);
+  // A constant exponent of 0, as in x ** 0.
+  Expr constant = grad(sum(pow(a, f.graph.constant(Tensor::scalar(DType::Float64, 0.0)))), a);
+  CHECK(test::values_of(f.eval(constant)) == std::vector<double>{0, 0, 0});
 }
 
 TEST_CASE("where gradient with broadcasting") {
