@@ -133,6 +133,9 @@ void CommandRunner::run() {
   if (name == "time") return time();
   if (name == "load") return load();
   if (name == "quit") {
+    std::string_view rest = trim(argument_text());
+    if (!rest.empty() && rest.front() != '#')
+      fail(fmt::format(":quit takes no argument, but '{}' follows it; write :quit alone", rest));
     interpreter_.request_quit();
     return;
   }
@@ -158,6 +161,20 @@ void CommandRunner::type() {
   if (value.is(Value::Kind::List))
     if (std::optional<Expr> tensor = interpreter_.list_literal_tensor(value, expr->offset))
       value = Value::tensor(*tensor);
+  // A list of tensors of different shapes (the gradients of several variables) gets one
+  // line per item.
+  if (value.is(Value::Kind::List)) {
+    std::vector<std::string> lines;
+    for (Value item : value.items()) {
+      if (item.is(Value::Kind::List))
+        if (std::optional<Expr> tensor = interpreter_.list_literal_tensor(item, expr->offset))
+          item = Value::tensor(*tensor);
+      lines.push_back(item.is(Value::Kind::Tensor)
+                          ? format_type(item.expr().dtype(), item.expr().shape())
+                          : std::string(item.kind_name()));
+    }
+    return print_(lines.empty() ? std::string("an empty list") : fmt::format("{}", fmt::join(lines, "\n")));
+  }
   if (!value.is(Value::Kind::Tensor)) return print_(value.kind_name());
   const Expr& e = value.expr();
   print_(format_type(e.dtype(), e.shape()));

@@ -80,6 +80,14 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
   if (name.name == "none")
     fail(expr.offset, "none has no value: it is written only as a builtin's argument, which then "
                       "keeps its default, as in slice(x, 0, 1, none, 2)");
+  // Python and NumPy spellings get the name this language uses.
+  static const std::pair<std::string_view, std::string_view> kPythonNames[] = {
+      {"True", "true"},   {"False", "false"}, {"None", "none"},   {"NaN", "nan"},
+      {"float32", "f32"}, {"float64", "f64"}, {"int32", "i32"},   {"int64", "i64"},
+      {"float", "f64"},   {"int", "i64"},     {"bool_", "bool"}};
+  for (const auto& [python, damo_name] : kPythonNames)
+    if (name.name == python)
+      fail(expr.offset, fmt::format("unknown variable '{}'; this language writes '{}'", name.name, damo_name));
   fail(expr.offset,
        fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
 }
@@ -281,6 +289,7 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
   int left_out = x.rank() - consumed;  // the axes that ... or the end of the index keeps
   int axis = 0;
   std::vector<std::int64_t> squeezed;  // axes of the result that integer subscripts removed
+  int index_tensors = 0;
   for (const ast::Subscript& s : index.subscripts) {
     if (s.is_ellipsis) {
       axis += left_out;
@@ -321,6 +330,13 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       ++axis;
       continue;
     }
+    // NumPy pairs the elements of two index tensors (x[[0, 2], [1, 3]] is [x[0, 1], x[2, 3]]),
+    // where taking one axis after the other would give all four combinations.
+    // TODO: pair index tensors as NumPy's advanced indexing does.
+    if (i.rank() > 0 && ++index_tensors > 1)
+      fail(s.offset, "a subscript list can hold only one index tensor: NumPy pairs the elements "
+                     "of several, which Damo does not; index one axis at a time (x[i][:, j] gives "
+                     "every combination) or use take_along_axis");
     // A symbolic axis, or an index tensor: NumPy's take, which replaces the axis by the
     // index's axes.
     x = with_location(*this, s.offset, [&] { return take(x, i, axis); });

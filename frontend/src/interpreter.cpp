@@ -219,10 +219,22 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
   return "";
 }
 
+namespace {
+
+// True when some node below expr has a symbolic dimension or reads the size of one, such as
+// the first element of the gradient of sum(x) for x of shape (n,).
+bool depends_on_symbol(const Expr& expr) {
+  for (const Node* node : topo_order(std::vector<Expr>{expr}))
+    if (!node->shape().is_static() || node->op() == OpKind::DimSize) return true;
+  return false;
+}
+
+}  // namespace
+
 std::string Interpreter::print_tensor(const Expr& expr, std::size_t offset) {
   // Without inputs but with a symbolic dimension (the gradient of sum(x) is ones of x's
   // shape), there is no size to compute with, so such an expression prints as text.
-  if (has_value(expr) && expr.shape().static_numel().has_value()) {
+  if (has_value(expr) && !depends_on_symbol(expr)) {
     Tensor t = constant_value(expr, offset);
     return options_.json ? tensor_to_json(t) : format_tensor_with_type(t);
   }

@@ -25,6 +25,11 @@ std::string describe_found(const Token& token) {
   }
 }
 
+// The token without an article, for "unexpected string after ...".
+std::string describe_unexpected(const Token& token) {
+  return token.kind == TokenKind::String ? "string" : describe_found(token);
+}
+
 std::optional<ast::BinaryOp> comparison_op(TokenKind kind) {
   switch (kind) {
   case TokenKind::EqualEqual: return ast::BinaryOp::Equal;
@@ -193,7 +198,7 @@ std::optional<ast::Statement> Parser::next_statement() {
   if (peek().kind != TokenKind::Newline && peek().kind != TokenKind::End)
     source_.fail(peek().offset, fmt::format("unexpected {} after the end of the statement; "
                                             "write one statement per line",
-                                            describe_found(peek())));
+                                            describe_unexpected(peek())));
   return statement;
 }
 
@@ -202,7 +207,7 @@ ast::ExprPtr Parser::parse_single_expression() {
   ast::ExprPtr expr = parse_expression();
   if (peek().kind != TokenKind::End)
     source_.fail(peek().offset,
-                 fmt::format("unexpected {} after the expression", describe_found(peek())));
+                 fmt::format("unexpected {} after the expression", describe_unexpected(peek())));
   return expr;
 }
 

@@ -174,7 +174,11 @@ bool read_entry(std::string& entry) {
       entry.clear();
       return true;
     }
-    if (status == LineStatus::End) break;  // the parser reports the unclosed bracket
+    if (status == LineStatus::End) {
+      // The parser reports the unclosed bracket, on a line of its own after the ^D.
+      std::cout << std::endl;
+      break;
+    }
     entry += '\n';
     entry += line;
   }

@@ -119,6 +119,11 @@ TEST_CASE("session subscripts") {
   CHECK(output("reshape(arange(6), [2, 3])[:, 1]") == "[1, 4] : i64 (2,)");
   CHECK(output("reshape(arange(6), [2, 3])[0, 1:]") == "[1, 2] : i64 (2,)");
   CHECK(output("arange(5)[[4, 0]]") == "[4, 0] : i64 (2,)");
+  // NumPy pairs two index tensors, so Damo rejects them rather than combine every pair.
+  CHECK(damo::testing::error_of("reshape(arange(12), [3, 4])[[0, 2], [1, 3]]").message.starts_with(
+      "a subscript list can hold only one index tensor"));
+  CHECK(output("reshape(arange(12), [3, 4])[[0, 2]][:, [1, 3]]") == "[[ 1,  3],\n [ 9, 11]] : i64 (2, 2)");
+  CHECK(output("reshape(arange(12), [3, 4])[1, [1, 3]]") == "[5, 7] : i64 (2,)");
   // Steps near the int64 limits, as NumPy gives them, also in a compiled function.
   SessionOptions jit;
   jit.compile.backend = Backend::Jit;
@@ -308,7 +313,7 @@ TEST_CASE("session lists bound to names print as tensors") {
   CHECK(output("W = shared(\"W\", [1.0, 2.0])\ne = [W, W]\ne") == "[[1., 2.],\n [1., 2.]] : f32 (2, 2)");
   CHECK(output("x = vector(f32)\n:type [x, 2 * x]") == "f32 (2, x_0)");
   CHECK(output("e = []\ne\n:type e") == "[] : f64 (0,)\nf64 (0,)");
-  CHECK(output("m = [[1, 2], 3]\n:type m") == "a list");
+  CHECK(output("m = [[1, 2], 3]\n:type m") == "i64 (2,)\ni64 ()");
   // Literals beyond i32 are rejected in stacked lists and cast() too.
   CHECK(damo::testing::error_of("[i32([1, 2]), [3000000000, 1]]").message ==
         "the integer literal 3000000000 does not fit i32 (-2147483648 to 2147483647); use i64");
@@ -576,6 +581,28 @@ TEST_CASE("session opt command fuses") {
   std::string text = output("x = vector(f32)\n:opt sigmoid(x) * 2 + 1");
   CHECK(text.find("fused_elementwise") != std::string::npos);
   CHECK(text.find("sigmoid") != std::string::npos);
+}
+
+TEST_CASE("session prints values of unbound symbols as text") {
+  // No input gives n a size, so these print in symbolic form rather than fail to evaluate.
+  std::string x = "x = vector(f32, [n])\n";
+  CHECK(output(x + "grad(sum(x), x)[0]") == "take(broadcast_to(expand_dims(1, 0), [n]), 0, axis=0) : f32 ()");
+  CHECK(output(x + "dim_size(n)") == "dim_size(n) : i64 ()");
+  CHECK(output(x + "sum(ones(f32, [3]))") == "3. : f32 ()");
+}
+
+TEST_CASE("session hints for python spellings") {
+  auto message = [](const std::string& code) { return damo::testing::error_of(code).message; };
+  CHECK(message("True") == "unknown variable 'True'; this language writes 'true'");
+  CHECK(message("x = None") == "unknown variable 'None'; this language writes 'none'");
+  CHECK(message("zeros(float32, [2])") == "unknown variable 'float32'; this language writes 'f32'");
+  CHECK(message("1 \"s\"") == "unexpected string after the end of the statement; write one statement per line");
+  CHECK(message(":quit now") == ":quit takes no argument, but 'now' follows it; write :quit alone");
+}
+
+TEST_CASE("session type of a list") {
+  std::string prelude = "W = matrix(f32, [3, 4])\nx = vector(f64, [4])\n";
+  CHECK(output(prelude + ":type grad(sum(W @ f32(x)), [W, x])") == "f32 (3, 4)\nf64 (4,)");
 }
 
 TEST_CASE("session list subscripts") {
