@@ -514,7 +514,7 @@ Value* emit_integer_binary(FunctionBuilder& f, OpKind op, Value* x, Value* y) {
 }  // namespace
 
 Value* emit_unary(FunctionBuilder& f, OpKind op, Value* x) {
-  return x->getType()->isFloatingPointTy() ? emit_float_unary(f, op, x) : emit_integer_unary(f, op, x);
+  return x->getType()->isFPOrFPVectorTy() ? emit_float_unary(f, op, x) : emit_integer_unary(f, op, x);
 }
 
 Value* emit_scalar_op(FunctionBuilder& f, const Node& node, const std::vector<Value*>& args) {

@@ -178,12 +178,17 @@ class SmallMatmul {
           f.b.CreateStore(fma(f, a, b_value, f.b.CreateLoad(vector_type(), slot)), slot);
         }
       });
+      // ReLU and the float32 sigmoid (inline exp) apply to the accumulators as vectors, whose
+      // independent chains overlap. A loop over the stored row ran one vector's sigmoid after
+      // another, bound by its latency: 440 rows of 64 took 12 us of a 16 us product.
+      bool in_registers = activation_ == OpKind::Relu || (activation_ == OpKind::Sigmoid && node_.dtype() == DType::Float32);
       Value* row = f.b.CreateMul(i, f.constant(n));
       for (std::int64_t v = 0; v < vectors; ++v) {
         Value* value = f.b.CreateLoad(vector_type(), acc[v]);
+        if (in_registers) value = emit_unary(f, activation_, value);
         store_vector(f, value, f.element_pointer(kernel_.output, f.b.CreateAdd(row, f.constant(v * lanes_))), n - v * lanes_, kernel_.output);
       }
-      activate(f, row, f.constant(n));
+      if (!in_registers) activate(f, row, f.constant(n));
     });
     f.finish();
     return {f.function, {m_}, {k_, n_}};

@@ -388,6 +388,27 @@ TEST_CASE("jit fused matmul with bias, activation and transposes") {
   }
 }
 
+TEST_CASE("jit row products apply activations to partial vectors") {
+  // Widths of one partial vector, several whole ones and a partial last one, with inputs
+  // large enough that sigmoid reaches its tiny values below -87 and ReLU its zeros.
+  std::mt19937_64 rng(29);
+  for (std::int64_t n : {5, 32, 37}) {
+    for (OpKind activation : {OpKind::Sigmoid, OpKind::Relu, OpKind::Tanh}) {
+      for (DType dtype : {DType::Float32, DType::Float64}) {
+        Graph g;
+        Expr a = g.input("a", dtype, {"m", 4});
+        Expr b = g.input("b", dtype, {4, n});
+        Expr bias = g.input("bias", dtype, {n});
+        Expr out = fused_matmul(a, b, bias, activation, false, false);
+        check_jit_matches_reference({a, b, bias}, {out},
+                                    {random_tensor(dtype, {9, 4}, rng, -6, 6), random_tensor(dtype, {4, n}, rng, -6, 6),
+                                     random_tensor(dtype, {n}, rng, -30, 30)},
+                                    fmt::format("{} n={} {}", op_name(activation), n, dtype_name(dtype)), 1e-4);
+      }
+    }
+  }
+}
+
 TEST_CASE("jit matrix-vector products through BLAS") {
   // Sizes above the BLAS threshold with one output column or one output row, which run as
   // gemv, in every transpose combination, with and without a bias and an activation, at
