@@ -8,6 +8,7 @@
 #include <random>
 
 #include "builtins.h"
+#include "damo/runtime/npy.h"
 #include "damo/frontend/lexer.h"
 
 namespace damo {
@@ -175,6 +176,36 @@ Value make_linspace(Args& a) {
   return constant(a, t);
 }
 
+// A constant read from a NumPy .npy file, so that data need not be written as a list.
+Value load_npy_file(Args& a) {
+  std::string path = a.string("path");
+  Tensor t;
+  try {
+    t = load_npy(path);
+  } catch (const UserError& error) {
+    a.fail("path", error.message());
+  }
+  if (t.numel() > kMaxEvaluatedElements)
+    a.fail("path", fmt::format("load_npy(): '{}' holds {} elements, more than the {} that the "
+                               "interpreter keeps as a constant; load it from a C++ program",
+                               path, t.numel(), kMaxEvaluatedElements));
+  return constant(a, t);
+}
+
+// Writes the value of x to a .npy file. x must have a value, so an expression of inputs is
+// called first and its result saved.
+Value save_npy_file(Args& a) {
+  std::string path = a.string("path");
+  Expr x = a.tensor("x");
+  Tensor value = a.interpreter().constant_value(x, a.offset("x"));
+  try {
+    save_npy(path, value);
+  } catch (const UserError& error) {
+    a.fail("path", error.message());
+  }
+  return Value();
+}
+
 // The n x m identity: ones on the diagonal, zeros elsewhere.
 Value make_eye(Args& a) {
   std::int64_t n = a.integer("n");
@@ -284,6 +315,9 @@ void add_value_builtins(std::vector<Builtin>& out) {
   out.push_back(define("linspace(start, stop, num=50, dtype=f32)",
                        "num evenly spaced values from start to stop, both included", make_linspace));
   out.push_back(define("eye(n, m=n, dtype=f32)", "the n x m identity matrix", make_eye));
+  out.push_back(define("load_npy(path)", "a constant read from a NumPy .npy file", load_npy_file));
+  out.push_back(define("save_npy(path, x)", "writes the value of x to a NumPy .npy file",
+                       save_npy_file));
   out.push_back(define("rand(dtype, shape, seed=0)", "uniform random values in [0, 1)",
                        [](Args& a) { return make_random(a, false); }));
   out.push_back(define("randn(dtype, shape, seed=0)", "standard normal random values",

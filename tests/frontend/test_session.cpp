@@ -1,10 +1,13 @@
 // Session tests: what statements compute and print, checked against values computed here
 // in double precision.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
+#include "damo/runtime/npy.h"
 #include "frontend_test_util.h"
 
 using namespace damo;
@@ -589,6 +592,23 @@ TEST_CASE("session prints values of unbound symbols as text") {
   CHECK(output(x + "grad(sum(x), x)[0]") == "take(broadcast_to(expand_dims(1, 0), [n]), 0, axis=0) : f32 ()");
   CHECK(output(x + "dim_size(n)") == "dim_size(n) : i64 ()");
   CHECK(output(x + "sum(ones(f32, [3]))") == "3. : f32 ()");
+}
+
+TEST_CASE("session load_npy and save_npy") {
+  std::string dir = std::string(DAMO_BINARY_DIR) + "/tests/session_npy_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  damo::save_npy(dir + "/in.npy", Tensor::from_list({{1.5, 2.0}, {-3.0, 4.0}}, DType::Float64));
+  CHECK(output("a = load_npy('" + dir + "/in.npy')\na * 2") == "[[ 3.,  4.],\n [-6.,  8.]] : f64 (2, 2)");
+  CHECK(output("save_npy('" + dir + "/out.npy', i32([[1, 2, 3]]) * 3)") == "");
+  Tensor saved = damo::load_npy(dir + "/out.npy");
+  CHECK(saved.dtype() == DType::Int32);
+  CHECK(saved.shape() == Dims{1, 3});
+  CHECK(saved.get_double(2) == 9.0);
+  auto message = [](const std::string& code) { return damo::testing::error_of(code).message; };
+  CHECK(message("load_npy('" + dir + "/missing.npy')").starts_with("cannot open '"));
+  CHECK(message("x = vector(f32, [2])\nsave_npy('" + dir + "/x.npy', x)") ==
+        "this needs a constant, but it depends on the input 'x'");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("session hints for python spellings") {
