@@ -239,6 +239,46 @@ std::int64_t Interpreter::constant_int(const ast::Expr& expr, const std::string&
   return to_int(evaluate(expr), expr.offset, what);
 }
 
+
+namespace {
+
+// The axes that an index tensor's take put into a subscripted tensor: rank axes from start.
+// next_subscript is the subscript that may pair with it.
+struct PairedIndex {
+  int start = 0;
+  int rank = 0;
+  const void* next_subscript = nullptr;
+};
+
+// Pairs index j with the block of an earlier index tensor in x: x's axes are
+// before + block + (size of j's axis) + rest. Element p of the block takes element j[p] of
+// that axis, as take_along_axis does, and the axis goes away. Widens the block when j's
+// shape broadcasts it.
+Expr pair_index(Expr x, Expr j, PairedIndex& paired) {
+  std::vector<Dim> dims = x.shape().dims();
+  auto begin = dims.begin() + paired.start;
+  Shape block(std::vector<Dim>(begin, begin + paired.rank));
+  std::optional<Shape> both = broadcast_shapes(block, j.shape());
+  if (!both)
+    throw UserError(fmt::format("paired index tensors of shapes {} and {} do not broadcast; give "
+                                "them shapes that broadcast, as NumPy requires",
+                                block.to_string(), j.shape().to_string()));
+  if (*both != block) {
+    dims.erase(begin, begin + paired.rank);
+    dims.insert(dims.begin() + paired.start, both->dims().begin(), both->dims().end());
+    x = broadcast_to(x, Shape(dims));
+    paired.rank = both->rank();
+  }
+  // j as x's rank: 1 before the block, the block's shape, 1 for the axis and each axis after.
+  Expr index = broadcast_to(j, *both);
+  for (int a = 0; a < paired.start; ++a) index = expand_dims(index, 0);
+  for (int a = paired.start + paired.rank; a < x.rank(); ++a) index = expand_dims(index, a);
+  int axis = paired.start + paired.rank;
+  return squeeze(take_along_axis(x, index, axis), Axes({axis}));
+}
+
+}  // namespace
+
 Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index) {
   Value target = evaluate(*index.target);
   // A list whose items form one tensor is indexed as that tensor. Other lists, such as the
@@ -290,6 +330,7 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
   int axis = 0;
   std::vector<std::int64_t> squeezed;  // axes of the result that integer subscripts removed
   int index_tensors = 0;
+  std::optional<PairedIndex> paired;  // the block of the last index tensor
   for (const ast::Subscript& s : index.subscripts) {
     if (s.is_ellipsis) {
       axis += left_out;
@@ -330,16 +371,23 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       ++axis;
       continue;
     }
-    // NumPy pairs the elements of two index tensors (x[[0, 2], [1, 3]] is [x[0, 1], x[2, 3]]),
-    // where taking one axis after the other would give all four combinations.
-    // TODO: pair index tensors as NumPy's advanced indexing does.
+    if (i.rank() > 0 && paired.has_value() && paired->next_subscript == &s) {
+      // An index tensor right after another pairs with it element by element, as in NumPy
+      // (x[[0, 2], [1, 3]] is [x[0, 1], x[2, 3]]): their shapes broadcast into one block
+      // that replaces both axes.
+      x = with_location(*this, s.offset, [&] { return pair_index(x, i, *paired); });
+      paired->next_subscript = &s + 1;
+      axis = paired->start + paired->rank;
+      continue;
+    }
     if (i.rank() > 0 && ++index_tensors > 1)
-      fail(s.offset, "a subscript list can hold only one index tensor: NumPy pairs the elements "
-                     "of several, which Damo does not; index one axis at a time (x[i][:, j] gives "
-                     "every combination) or use take_along_axis");
+      fail(s.offset, "index tensors in one subscript list must be next to each other: NumPy "
+                     "moves the axes of separated ones to the front, which Damo does not; index "
+                     "one axis at a time (x[i][:, :, j]) or use take_along_axis");
     // A symbolic axis, or an index tensor: NumPy's take, which replaces the axis by the
     // index's axes.
     x = with_location(*this, s.offset, [&] { return take(x, i, axis); });
+    if (i.rank() > 0) paired = PairedIndex{axis, i.rank(), &s + 1};
     axis += i.rank();
   }
   if (!squeezed.empty())

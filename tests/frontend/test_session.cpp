@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -122,9 +123,21 @@ TEST_CASE("session subscripts") {
   CHECK(output("reshape(arange(6), [2, 3])[:, 1]") == "[1, 4] : i64 (2,)");
   CHECK(output("reshape(arange(6), [2, 3])[0, 1:]") == "[1, 2] : i64 (2,)");
   CHECK(output("arange(5)[[4, 0]]") == "[4, 0] : i64 (2,)");
-  // NumPy pairs two index tensors, so Damo rejects them rather than combine every pair.
-  CHECK(damo::testing::error_of("reshape(arange(12), [3, 4])[[0, 2], [1, 3]]").message.starts_with(
-      "a subscript list can hold only one index tensor"));
+  // Index tensors next to each other pair their elements, as in NumPy; the expected values
+  // are NumPy's.
+  std::string cube = "x = reshape(arange(24), [2, 3, 4])\n";
+  CHECK(output(cube + "x[[0, 1], [1, 2]]") == "[[ 4,  5,  6,  7],\n [20, 21, 22, 23]] : i64 (2, 4)");
+  CHECK(output(cube + "x[:, [0, 2], [1, 3]]") == "[[ 1, 11],\n [13, 23]] : i64 (2, 2)");
+  CHECK(output(cube + "x[[1], [0, 2], [3, 1]]") == "[15, 21] : i64 (2,)");
+  CHECK(output(cube + "x[[[0], [1]], [0, 2]]") ==
+        "[[[ 0,  1,  2,  3],\n  [ 8,  9, 10, 11]],\n\n [[12, 13, 14, 15],\n  [20, 21, 22, 23]]] : i64 (2, 2, 4)");
+  CHECK(output(cube + "x[0, [0, 2], [1, 3]]") == "[ 1, 11] : i64 (2,)");
+  // Separated index tensors would move to the front in NumPy, so they are an error.
+  CHECK(damo::testing::error_of(cube + "x[[0, 1], :, [1, 2]]").message.starts_with(
+      "index tensors in one subscript list must be next to each other"));
+  CHECK(damo::testing::error_of(cube + "x[[0, 1], [[0, 1, 2]]]").message ==
+        "paired index tensors of shapes (2,) and (1, 3) do not broadcast; give them shapes that "
+        "broadcast, as NumPy requires");
   CHECK(output("reshape(arange(12), [3, 4])[[0, 2]][:, [1, 3]]") == "[[ 1,  3],\n [ 9, 11]] : i64 (2, 2)");
   CHECK(output("reshape(arange(12), [3, 4])[1, [1, 3]]") == "[5, 7] : i64 (2,)");
   // Steps near the int64 limits, as NumPy gives them, also in a compiled function.
@@ -609,6 +622,39 @@ TEST_CASE("session load_npy and save_npy") {
   CHECK(message("x = vector(f32, [2])\nsave_npy('" + dir + "/x.npy', x)") ==
         "this needs a constant, but it depends on the input 'x'");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("session paired index tensors pick one class per row") {
+  // -log(p[arange(4), y]) is the cross-entropy of each row, on both backends, and so is its
+  // gradient: softmax minus the one-hot targets.
+  std::string code =
+      "x = matrix(f64, [4, 3])\ny = vector(i64, [4])\n"
+      "loss = -sum(log(softmax(x, axis=1))[arange(4), y])\n"
+      "f = function([x, y], [loss, grad(loss, x)[3, 1]])\n"
+      "f([[1, 2, 3], [0, 0, 0], [3, 1, 2], [-1, 5, 0]], [2, 0, 1, 1])";
+  double expected_loss = 0;
+  const double rows[4][3] = {{1, 2, 3}, {0, 0, 0}, {3, 1, 2}, {-1, 5, 0}};
+  const int labels[4] = {2, 0, 1, 1};
+  for (int r = 0; r < 4; ++r) {
+    double total = std::exp(rows[r][0]) + std::exp(rows[r][1]) + std::exp(rows[r][2]);
+    expected_loss -= std::log(std::exp(rows[r][labels[r]]) / total);
+  }
+  double total = std::exp(-1.0) + std::exp(5.0) + std::exp(0.0);
+  double expected_gradient = std::exp(5.0) / total - 1.0;
+  SessionOptions jit;
+  jit.compile.backend = Backend::Jit;
+  jit.compile.use_cache = false;
+  for (const SessionOptions& options : {damo::testing::reference_options(), jit}) {
+    Session session(options);
+    std::vector<std::string> printed = session.run(code);
+    REQUIRE(printed.size() == 1);
+    CAPTURE(printed[0]);
+    double loss = 0;
+    double gradient = 0;
+    REQUIRE(std::sscanf(printed[0].c_str(), "%lf : f64 ()\n%lf : f64 ()", &loss, &gradient) == 2);
+    CHECK(loss == doctest::Approx(expected_loss).epsilon(1e-12));
+    CHECK(gradient == doctest::Approx(expected_gradient).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("session hints for python spellings") {
