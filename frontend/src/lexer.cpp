@@ -68,6 +68,7 @@ std::string_view token_kind_name(TokenKind kind) {
   case TokenKind::Comma: return "','";
   case TokenKind::Colon: return "':'";
   case TokenKind::Ellipsis: return "'...'";
+  case TokenKind::Dot: return "'.'";
   }
   return "token";
 }
@@ -284,10 +285,9 @@ Token Lexer::lex_operator() {
       position_ += 3;
       return make(TokenKind::Ellipsis, start);
     }
-    if (is_name_start(following))
-      source_.fail(start, "unexpected character '.': attributes such as x.T or x.shape are not part "
-                          "of the language; call transpose(x), or use :type x for the shape");
-    reject_character();
+    // An attribute (x.T); the parser checks the name. A number's '.' never gets
+    // here, because numbers are read before.
+    return one(TokenKind::Dot);
   case '(': open_brackets_.push_back(start); return one(TokenKind::LeftParen);
   case '[': open_brackets_.push_back(start); return one(TokenKind::LeftBracket);
   case '{': open_brackets_.push_back(start); return one(TokenKind::LeftBrace);

@@ -376,10 +376,41 @@ ast::ExprPtr Parser::parse_postfix() {
       open_brackets_.pop_back();
       index_expr->node = std::move(index);
       expr = finish(std::move(index_expr));
+    } else if (peek().kind == TokenKind::Dot) {
+      expr = parse_attribute(std::move(expr));
     } else {
       return expr;
     }
   }
+}
+
+// x.T is NumPy's transpose, written as the call transpose(x). NumPy's other attributes have
+// builtins or commands of their own, which the error names.
+ast::ExprPtr Parser::parse_attribute(ast::ExprPtr target) {
+  std::size_t dot = advance().offset;
+  const Token& name = peek();
+  if (name.kind != TokenKind::Name)
+    source_.fail(name.offset, fmt::format("expected an attribute name after '.', found {}", describe_found(name)));
+  if (name.text != "T") {
+    std::string hint;
+    if (name.text == "shape" || name.text == "ndim" || name.text == "dtype" || name.text == "size")
+      hint = "; :type x shows the dtype and shape, and dim_size(n) the size of a symbolic axis n";
+    source_.fail(name.offset, fmt::format("'{}' is not an attribute: x.T (the transpose) is the only "
+                                          "one{}",
+                                          name.text, hint));
+  }
+  advance();
+  ast::ExprPtr callee = make_expr(dot);
+  callee->node = ast::Name{"transpose"};
+  ast::ExprPtr call_expr = make_expr(target->offset);
+  ast::Call call;
+  call.callee = std::move(callee);
+  ast::Argument argument;
+  argument.offset = target->offset;
+  argument.value = std::move(target);
+  call.arguments.push_back(std::move(argument));
+  call_expr->node = std::move(call);
+  return finish(std::move(call_expr));
 }
 
 void Parser::parse_call_arguments(std::vector<ast::Argument>& arguments) {

@@ -171,9 +171,14 @@ TEST_CASE("session none and ellipsis subscripts") {
   CHECK(error_of(x + "x[..., ...]").message == "an index can have only one '...'");
   CHECK(error_of(x + "x[0, none, 1, 2]").message ==
         "too many subscripts: the tensor has rank 2 ((2, 3)) but 3 were given");
-  CHECK(error_of(x + "x.T").message ==
-        "unexpected character '.': attributes such as x.T or x.shape are not part of the "
-        "language; call transpose(x), or use :type x for the shape");
+  // x.T is NumPy's transpose, also with spaces and after a call or subscript.
+  CHECK(output(x + "x.T") == "[[0, 3],\n [1, 4],\n [2, 5]] : i64 (3, 2)");
+  CHECK(output(x + "(x * 2) . T[0]") == "[0, 6] : i64 (2,)");
+  CHECK(output("W = matrix(f32, [3, 4])\nv = vector(f32, [3])\n:type grad(sum(W.T @ v), W)") == "f32 (3, 4)");
+  CHECK(error_of(x + "x.shape").message ==
+        "'shape' is not an attribute: x.T (the transpose) is the only one; :type x shows the "
+        "dtype and shape, and dim_size(n) the size of a symbolic axis n");
+  CHECK(error_of(x + "x.").message == "expected an attribute name after '.', found end of input");
 }
 
 TEST_CASE("session symbolic subscripts") {

@@ -56,6 +56,7 @@ enum class TokenKind {
   Comma,
   Colon,
   Ellipsis,  // ... in a subscript
+  Dot,       // . before an attribute name, as in x.T
 };
 
 /// Name of a token kind for messages and golden tests: "'+'", "name", "end of input".

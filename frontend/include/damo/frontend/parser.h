@@ -51,6 +51,7 @@ class Parser {
   ast::ExprPtr parse_multiplicative();
   ast::ExprPtr parse_unary();
   ast::ExprPtr parse_power();
+  ast::ExprPtr parse_attribute(ast::ExprPtr target);
   ast::ExprPtr parse_postfix();
   ast::ExprPtr parse_primary();
   ast::ExprPtr parse_number(const Token& token, bool negative, std::size_t offset);
