@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "damo/runtime/stop.h"
 #include "damo/runtime/thread_pool.h"
@@ -486,6 +488,21 @@ bool overlaps_any(const Tensor& tensor, const std::vector<Tensor>& arguments) {
   return false;
 }
 
+// Takes lock, reading the stop flag every millisecond while another call holds it. Returns
+// false, without the lock, once the flag is set.
+template <class Lock>
+bool lock_unless_stopped(Lock& lock, const std::atomic<bool>* stop) {
+  if (stop == nullptr) {
+    lock.lock();
+    return true;
+  }
+  while (!lock.try_lock()) {
+    if (stop->load(std::memory_order_relaxed)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const SymbolSizes& bound,
@@ -518,11 +535,27 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
 
   // Shared variables: written ones exclusively, read ones shared, in address order so that
   // two functions locking overlapping variables never wait on each other in a cycle.
+  // A call with a stop flag waits for another call's lock in steps, so that it can stop
+  // while it waits.
   std::vector<std::shared_lock<std::shared_mutex>> read_locks;
   std::vector<std::unique_lock<std::shared_mutex>> write_locks;
+  const std::atomic<bool>* stop = current_stop_flag();
+  bool stopped_waiting = false;
   for (const auto& [variable, written] : lock_order_) {
-    if (written) write_locks.emplace_back(variable->lock());
-    else read_locks.emplace_back(variable->lock());
+    if (written) {
+      write_locks.emplace_back(variable->lock(), std::defer_lock);
+      stopped_waiting = !lock_unless_stopped(write_locks.back(), stop);
+    } else {
+      read_locks.emplace_back(variable->lock(), std::defer_lock);
+      stopped_waiting = !lock_unless_stopped(read_locks.back(), stop);
+    }
+    if (stopped_waiting) break;
+  }
+  if (stopped_waiting) {
+    write_locks.clear();
+    read_locks.clear();
+    return_workspace(std::move(workspace));
+    throw CallStopped(call_stopped_message());
   }
 
   std::vector<void*> buffers(spec_.slots.size(), nullptr);

@@ -42,11 +42,11 @@ std::int64_t gemm_row_grain(std::int64_t n, std::int64_t k) {
   return std::max<std::int64_t>(8, (std::int64_t{1} << 18) / per_row);
 }
 
-// Rows per slice of a product that may be stopped: about 2^26 multiply-adds, and at least 256
-// rows, below which OpenBLAS's packing costs more than the slice computes.
+// Rows per slice of a product that may be stopped: about 2^26 multiply-adds, and at least 64
+// rows, so that OpenBLAS's packing of the other operand stays a small share of each slice.
 std::int64_t stop_slice_rows(std::int64_t n, std::int64_t k) {
   std::int64_t per_row = std::max<std::int64_t>(1, n * k);
-  return std::max<std::int64_t>(256, (std::int64_t{1} << 26) / per_row);
+  return std::max<std::int64_t>(64, (std::int64_t{1} << 26) / per_row);
 }
 
 // A kernel loop that reads the stop flag between slices of its iterations.

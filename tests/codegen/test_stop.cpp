@@ -44,7 +44,7 @@ class DelayedStop {
 };
 
 // Row sums of sin(x_i * x_j) over an n x n grid that no buffer holds: about 2 * n^2 sines.
-// With n = 200,000 that is 4e10 sines, minutes of work at any thread count.
+// With n = 1,000,000 that is 1e12 sines, several minutes of work at any thread count.
 Expr long_rows(Expr x) { return sum(sin(expand_dims(x, 1) * expand_dims(x, 0)), {1}); }
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
@@ -86,7 +86,7 @@ TEST_CASE("stop flag set during a long call") {
   std::atomic<bool> stop{false};
   CallOptions options;
   options.stop = &stop;
-  Tensor big = Tensor::full(DType::Float32, {200000}, 0.5);
+  Tensor big = Tensor::full(DType::Float32, {1000000}, 0.5);
   auto start = std::chrono::steady_clock::now();
   {
     DelayedStop stopper(stop, std::chrono::milliseconds(100));
@@ -103,6 +103,42 @@ TEST_CASE("stop flag set during a long call") {
   double expected = std::sin(0.5 * 0.5) + std::sin(0.5 * 1.0) + std::sin(0.5 * 2.0);
   CHECK(small[0].get_double(0) == doctest::Approx(expected).epsilon(1e-5));
   CHECK(graph.find_shared("w")->get_value().get_double(0) == -3.0);
+}
+
+TEST_CASE("stop of a call waiting for another call") {
+  // Both calls update w, so the second waits for the first, which runs for minutes.
+  Graph graph;
+  Expr x = graph.input("x", DType::Float32, {"n"});
+  Expr w = graph.shared("w", Tensor::full(DType::Float32, {2}, 7.0));
+  Function f = compile({x}, {long_rows(x)}, {{w, w + 1.0}}, uncached());
+  std::atomic<bool> stop_first{false};
+  std::atomic<bool> first_done{false};
+  std::atomic<bool> first_stopped{false};
+  std::thread first([&] {
+    CallOptions options;
+    options.stop = &stop_first;
+    try {
+      f.call({Tensor::full(DType::Float32, {1000000}, 0.5)}, options);
+    } catch (const CallStopped&) {
+      first_stopped = true;
+    }
+    first_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  std::atomic<bool> stop_second{false};
+  CallOptions options;
+  options.stop = &stop_second;
+  {
+    DelayedStop stopper(stop_second, std::chrono::milliseconds(100));
+    CHECK_THROWS_AS(f.call({Tensor::from_list({1.0})}, options), CallStopped);
+  }
+  // The waiting call stopped while the first still ran.
+  CHECK_FALSE(first_done.load());
+  stop_first = true;
+  first.join();
+  CHECK(first_stopped.load());
+  CHECK(graph.find_shared("w")->get_value().get_double(0) == 7.0);
 }
 
 TEST_CASE("stop during matrix products") {

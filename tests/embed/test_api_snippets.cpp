@@ -112,10 +112,10 @@ TEST_CASE("stopping a call part way") {
   damo::Graph graph;
   damo::Expr v = graph.input("v", damo::DType::Float32, {"n"});
   damo::Expr w = graph.shared("w", damo::Tensor::from_list({1, 2}));
-  // Row sums of sin(v_i * v_j): minutes of work for 200,000 values.
+  // Row sums of sin(v_i * v_j): several minutes of work for 1,000,000 values.
   damo::Expr rows = damo::sum(damo::sin(damo::expand_dims(v, 1) * damo::expand_dims(v, 0)), {1});
   damo::Function slow = damo::compile({v}, {rows}, {{w, w + 1.0}}, test_options());
-  damo::Tensor x = damo::Tensor::full(damo::DType::Float32, {200000}, 0.5);
+  damo::Tensor x = damo::Tensor::full(damo::DType::Float32, {1000000}, 0.5);
   // snippet: stop
   std::atomic<bool> stop{false};
   damo::CallOptions options;

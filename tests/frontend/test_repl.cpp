@@ -231,11 +231,11 @@ TEST_CASE("repl ctrl-c stops a compiled call") {
   REQUIRE(terminal.wait_for("damo> "));
   terminal.type("w = shared(\"w\", [1.0, 2.0])\n");
   REQUIRE(terminal.wait_for("damo> "));
-  // Row sums of sin(x_i * x_j): 4e10 sines for 200,000 values, minutes of work.
+  // Row sums of sin(x_i * x_j): 1e12 sines for 1,000,000 values, several minutes of work.
   terminal.type("f = function([x], sum(sin(x[:, none] * x[none, :]), axis=1), "
                 "updates=[w: w + 1])\n");
   REQUIRE(terminal.wait_for("damo> "));
-  terminal.type("f(ones(f32, [200000]))\n");
+  terminal.type("f(ones(f32, [1000000]))\n");
   terminal.wait_for_canonical_mode();
   usleep(300000);
   terminal.press("\x03");

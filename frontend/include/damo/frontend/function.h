@@ -66,11 +66,12 @@ struct CallOptions {
   /// allocation per output and call. The next borrowing call of the same function
   /// overwrites them, and borrowing calls run one at a time.
   bool borrow_outputs = false;
-  /// When not null, the call reads *stop before each kernel (or each node on the reference
-  /// backend) and between slices of long loops. Once it is true, the call skips the rest of
+  /// When not null, the call reads *stop while it waits for another call's shared
+  /// variables, before each kernel (or each node on the reference backend) and between
+  /// slices of long loops and matrix products. Once it is true, the call skips the rest of
   /// its work and throws CallStopped; its outputs are discarded and no shared variable
-  /// changes. Another thread or a signal handler sets it. A single slice of a loop, or a
-  /// matrix product of up to about 2^26 multiply-adds per thread, runs to its end first.
+  /// changes. Another thread or a signal handler sets it. A slice (about 65,536 elements of
+  /// work, or 64 rows of a product) runs to its end first.
   const std::atomic<bool>* stop = nullptr;
 };
 
