@@ -109,18 +109,26 @@ Expr var(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
   return sum(squares, axes, keepdims) / divisor;
 }
 
-Expr stddev(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
-  return sqrt(var(x, std::move(axes), keepdims, ddof));
+namespace {
+
+// sqrt(v) for v >= 0 whose gradient is 0 where v is 0, as PyTorch's std and norm give, in
+// place of inf * 0 = NaN. The sqrt reads 1 there, so its own gradient is finite, and the
+// outer where passes it a zero gradient. NaN fails the test for 0 and stays NaN.
+Expr sqrt_with_zero_gradient_at_zero(Expr v) {
+  Expr zero = v == 0.0;
+  return where(zero, 0.0, sqrt(where(zero, 1.0, v)));
 }
 
-// The sqrt reads 1 where the sum of squares is 0, so its gradient there is finite, and the
-// outer where passes a zero gradient to that branch.
+}  // namespace
+
+Expr stddev(Expr x, Axes axes, bool keepdims, std::int64_t ddof) {
+  return sqrt_with_zero_gradient_at_zero(var(x, std::move(axes), keepdims, ddof));
+}
+
 Expr norm(Expr x, Axes axes, bool keepdims) {
   detail::check_operands("norm", {x});
   Expr values = detail::convert(x, reduction_dtype(OpKind::Mean, x));
-  Expr squares = sum(square(values), std::move(axes), keepdims);
-  Expr positive = squares > 0.0;
-  return where(positive, sqrt(where(positive, squares, 1.0)), 0.0);
+  return sqrt_with_zero_gradient_at_zero(sum(square(values), std::move(axes), keepdims));
 }
 
 Expr all(Expr x, Axes axes, bool keepdims) { return reduce(OpKind::All, x, std::move(axes), keepdims); }

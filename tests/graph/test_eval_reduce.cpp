@@ -222,6 +222,10 @@ TEST_CASE("eval norm over axis sets") {
   Graph g;
   CHECK(evaluate(norm(g.constant(Tensor::from_list({3, 4}, DType::Int32)))).item() == 5.0);
   CHECK(evaluate(norm(g.constant(Tensor::zeros(DType::Float64, {0})))).item() == 0.0);
+  // NaN stays NaN through norm and stddev.
+  Expr with_nan = g.constant(Tensor::from_list({std::nan(""), 1.0}, DType::Float64));
+  CHECK(std::isnan(evaluate(norm(with_nan)).item()));
+  CHECK(std::isnan(evaluate(stddev(with_nan)).item()));
 }
 
 TEST_CASE("eval var edge cases") {

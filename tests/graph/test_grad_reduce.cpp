@@ -64,6 +64,9 @@ TEST_CASE("norm gradients and the zero norm") {
   GradFixture f;
   Expr zero = f.var("z", Tensor::zeros(DType::Float64, {3}));
   for (double v : values_of(f.eval(grad(norm(zero), zero)))) CHECK(v == 0.0);
+  // So is the gradient of stddev where every element is equal, as PyTorch's is.
+  Expr equal = f.var("e", Tensor::full(DType::Float64, {4}, 2.5));
+  for (double v : values_of(f.eval(grad(stddev(equal), equal)))) CHECK(v == 0.0);
 }
 
 TEST_CASE("mean gradient over a symbolic axis") {
