@@ -43,7 +43,7 @@ class DelayedStop {
   std::thread thread_;
 };
 
-// Row sums of sin(x_i * x_j) over an n x n grid that no buffer holds: about 2 * n^2 sines.
+// Row sums of sin(x_i * x_j) over an n x n grid that no buffer holds: n^2 sines.
 // With n = 1,000,000 that is 1e12 sines, several minutes of work at any thread count.
 Expr long_rows(Expr x) { return sum(sin(expand_dims(x, 1) * expand_dims(x, 0)), {1}); }
 

@@ -110,6 +110,12 @@ class Terminal {
 
   const std::string& output() const { return output_; }
 
+  // Types line, then waits for expected and the next prompt; true when both appeared.
+  bool enter(const std::string& line, const std::string& expected) {
+    type(line + "\n");
+    return wait_for(expected) && wait_for("damo> ");
+  }
+
  private:
   pid_t pid_ = -1;
   int fd_ = -1;
@@ -153,11 +159,8 @@ TEST_CASE("repl session on a terminal") {
   REQUIRE(terminal.wait_for("damo> "));
 
   // UTF-8 text typed in a string reaches the statement whole, in the C locale too.
-  terminal.type("s = 'h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93'\n");
-  REQUIRE(terminal.wait_for("damo> "));
-  terminal.type("s\n");
-  CHECK(terminal.wait_for("\"h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93\""));
-  REQUIRE(terminal.wait_for("damo> "));
+  REQUIRE(terminal.enter("s = 'h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93'", ""));
+  CHECK(terminal.enter("s", "\"h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93\""));
 
   // An error is reported, and the REPL keeps going.
   terminal.type("softmx(x)\n");
@@ -243,14 +246,9 @@ TEST_CASE("repl ctrl-c stops a compiled call") {
   CHECK(terminal.wait_for("stopped: the call did not finish, so its outputs were discarded and no "
                           "shared variable changed"));
   REQUIRE(terminal.wait_for("damo> "));
-  terminal.type("w\n");
-  CHECK(terminal.wait_for("[1., 2.] : f32 (2,)"));
-  REQUIRE(terminal.wait_for("damo> "));
-  terminal.type("f([0.5, 1.0])\n");
-  REQUIRE(terminal.wait_for("damo> "));
-  terminal.type("w\n");
-  CHECK(terminal.wait_for("[2., 3.] : f32 (2,)"));
-  REQUIRE(terminal.wait_for("damo> "));
+  CHECK(terminal.enter("w", "[1., 2.] : f32 (2,)"));
+  REQUIRE(terminal.enter("f([0.5, 1.0])", ""));
+  CHECK(terminal.enter("w", "[2., 3.] : f32 (2,)"));
   terminal.type(":quit\n");
   // The stopped entry counts as a failed one.
   CHECK(terminal.exit_status() == 1);

@@ -637,6 +637,7 @@ TEST_CASE("session paired index tensors pick one class per row") {
       "loss = -sum(log(softmax(x, axis=1))[arange(4), y])\n"
       "f = function([x, y], [loss, grad(loss, x)[3, 1]])\n"
       "f([[1, 2, 3], [0, 0, 0], [3, 1, 2], [-1, 5, 0]], [2, 0, 1, 1])";
+
   double expected_loss = 0;
   const double rows[4][3] = {{1, 2, 3}, {0, 0, 0}, {3, 1, 2}, {-1, 5, 0}};
   const int labels[4] = {2, 0, 1, 1};
@@ -646,6 +647,7 @@ TEST_CASE("session paired index tensors pick one class per row") {
   }
   double total = std::exp(-1.0) + std::exp(5.0) + std::exp(0.0);
   double expected_gradient = std::exp(5.0) / total - 1.0;
+
   SessionOptions jit;
   jit.compile.backend = Backend::Jit;
   jit.compile.use_cache = false;
