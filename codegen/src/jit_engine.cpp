@@ -550,8 +550,8 @@ std::string host_cpu_description() { return engine().cpu_description(); }
 
 namespace {
 
-// Most kernels one LLVM module gets. LLVM's memory during a compile grows with the module,
-// so a function of many thousands of kernels compiles in modules of this size.
+// About the most kernels one LLVM module gets. LLVM's memory during a compile grows with the
+// module, so a function of many thousands of kernels compiles in modules of about this size.
 constexpr std::size_t kMaxModuleKernels = 256;
 
 // One module of a compile: a share of the kernels, and the entry function in the first.
@@ -629,7 +629,8 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   log_at(2, "jit: program\n{}", program.to_string());
 
   // Small programs compile fastest as one module; larger ones are split across threads, and
-  // no module gets more than kMaxModuleKernels kernels.
+  // into enough modules that each gets about kMaxModuleKernels kernels at most (the split
+  // balances the kernels' weights, so counts vary a little).
   std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
   std::size_t kernels = program.kernels.size();
   std::size_t count = std::min(threads, std::max<std::size_t>(1, kernels / 3));
