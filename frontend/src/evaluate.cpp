@@ -264,6 +264,9 @@ Expr pair_index(Expr x, Expr j, PairedIndex& paired) {
                                 "them shapes that broadcast, as NumPy requires",
                                 block.to_string(), j.shape().to_string()));
   if (*both != block) {
+    // The block's axes align with the last axes of the wider shape, as in broadcasting, so
+    // new axes go in front of the block before it widens.
+    for (int a = paired.rank; a < both->rank(); ++a) x = expand_dims(x, paired.start);
     dims.erase(begin, begin + paired.rank);
     dims.insert(dims.begin() + paired.start, both->dims().begin(), both->dims().end());
     x = broadcast_to(x, Shape(dims));
@@ -381,8 +384,8 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
       continue;
     }
     if (i.rank() > 0 && ++index_tensors > 1)
-      fail(s.offset, "index tensors in one subscript list must be next to each other: NumPy "
-                     "moves the axes of separated ones to the front, which Damo does not; index "
+      fail(s.offset, "index tensors in one subscript list must be next to each other, with no "
+                     "slice or integer between them, because Damo pairs only adjacent ones; index "
                      "one axis at a time (x[i][:, :, j]) or use take_along_axis");
     // A symbolic axis, or an index tensor: NumPy's take, which replaces the axis by the
     // index's axes.

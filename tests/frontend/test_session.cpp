@@ -132,9 +132,14 @@ TEST_CASE("session subscripts") {
   CHECK(output(cube + "x[[[0], [1]], [0, 2]]") ==
         "[[[ 0,  1,  2,  3],\n  [ 8,  9, 10, 11]],\n\n [[12, 13, 14, 15],\n  [20, 21, 22, 23]]] : i64 (2, 2, 4)");
   CHECK(output(cube + "x[0, [0, 2], [1, 3]]") == "[ 1, 11] : i64 (2,)");
+  // A second index of higher rank widens the block in front, after a slice too.
+  CHECK(output(cube + "x[:, [0, 1], [[1], [2]]]") ==
+        "[[[ 1,  5],\n  [ 2,  6]],\n\n [[13, 17],\n  [14, 18]]] : i64 (2, 2, 2)");
+  CHECK(output(cube + "x[:, [1], [[1]]]") == "[[[ 5]],\n\n [[17]]] : i64 (2, 1, 1)");
   // Separated index tensors would move to the front in NumPy, so they are an error.
   CHECK(damo::testing::error_of(cube + "x[[0, 1], :, [1, 2]]").message.starts_with(
-      "index tensors in one subscript list must be next to each other"));
+      "index tensors in one subscript list must be next to each other, with no slice or "
+      "integer between them"));
   CHECK(damo::testing::error_of(cube + "x[[0, 1], [[0, 1, 2]]]").message ==
         "paired index tensors of shapes (2,) and (1, 3) do not broadcast; give them shapes that "
         "broadcast, as NumPy requires");
