@@ -628,9 +628,9 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
   auto start = Clock::now();
   log_at(2, "jit: program\n{}", program.to_string());
 
-  // Small programs compile fastest as one module; larger ones are split across threads, and
-  // into enough modules that each gets about kMaxModuleKernels kernels at most (the split
-  // balances the kernels' weights, so counts vary a little).
+  // Small programs compile fastest as one module, and larger ones are split across threads.
+  // Large ones also get enough modules for about kMaxModuleKernels kernels each. The split
+  // balances the kernels' weights, so the counts vary a little.
   std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
   std::size_t kernels = program.kernels.size();
   std::size_t count = std::min(threads, std::max<std::size_t>(1, kernels / 3));

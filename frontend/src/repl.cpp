@@ -75,8 +75,8 @@ volatile std::sig_atomic_t interrupted = 0;
 void note_interrupt(int) { interrupted = 1; }
 
 // While an entry runs, the first Ctrl-C sets the stop flag that the session's calls read,
-// and the second ends damo, as an unhandled SIGINT would. A compile, or a call stuck in one
-// long slice of work, does not read the flag, so the second Ctrl-C is the way out of those.
+// and the second ends damo, as an unhandled SIGINT would. A compile does not read the flag,
+// so the second Ctrl-C is the way out of a long one.
 volatile std::sig_atomic_t interrupts_while_running = 0;
 std::atomic<bool> stop_calls{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set by a signal handler");

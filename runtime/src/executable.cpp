@@ -591,8 +591,8 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
   } else {
     stopped = entry_(buffers.data(), sizes.data(), 0, kAllKernels);
   }
-  // A stopped call skipped kernels, so its outputs and update values are incomplete; the
-  // NaN guard may also have stopped on such a value.
+  // A stopped call skipped kernels, so its outputs and update values are incomplete. The NaN
+  // guard may also have stopped on such a value, so the stop is reported first.
   if (stop_requested()) {
     write_locks.clear();
     read_locks.clear();
