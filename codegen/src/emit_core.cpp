@@ -307,6 +307,28 @@ Value* emit_exp(FunctionBuilder& f, Value* x) {
   return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
 }
 
+// Returns k where x is exactly 10^k for k in [0, 22], else log10_x. libmvec's 4-lane float64
+// log10 gives log10(1e7) = 7.0000000000000009, which breaks floor(log10(x)) digit counts.
+// 10^k is built as the product of 10^(2^i) over the set bits of k, exact at every step.
+Value* exact_log10_of_powers(FunctionBuilder& f, Value* x, Value* log10_x) {
+  auto& b = f.b;
+  llvm::Type* t = x->getType();
+  Value* k = unary_intrinsic(f, llvm::Intrinsic::roundeven, log10_x);
+  Value* in_range = b.CreateAnd(b.CreateFCmpOGE(k, float_constant(f, t, 0.0)),
+                                b.CreateFCmpOLE(k, float_constant(f, t, 22.0)));
+  llvm::Type* int_type = t->getWithNewType(b.getInt32Ty());
+  Value* bits = b.CreateFPToSI(b.CreateSelect(in_range, k, float_constant(f, t, 0.0)), int_type);
+  Value* power = float_constant(f, t, 1.0);
+  double factor = 10.0;
+  for (int bit = 1; bit <= 16; bit *= 2, factor *= factor) {
+    Value* set = b.CreateICmpNE(b.CreateAnd(bits, llvm::ConstantInt::get(int_type, bit)),
+                                llvm::ConstantInt::get(int_type, 0));
+    power = b.CreateFMul(power, b.CreateSelect(set, float_constant(f, t, factor), float_constant(f, t, 1.0)));
+  }
+  Value* exact = b.CreateAnd(in_range, b.CreateFCmpOEQ(x, power));
+  return b.CreateSelect(exact, k, log10_x);
+}
+
 Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   auto& b = f.b;
   llvm::Type* t = x->getType();
@@ -326,11 +348,14 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
   case OpKind::Log1p: return libm_call(f, "log1p", x);
   // libmvec's float32 log2 and log10 are off by up to 2 ulp (log10(1000) = 3.0000002), so
   // float32 goes through the float64 functions and rounds once.
-  case OpKind::Log2:
+  case OpKind::Log2: {
+    if (!t->isFloatTy()) return libm_call(f, "log2", x);
+    return b.CreateFPTrunc(libm_call(f, "log2", b.CreateFPExt(x, b.getDoubleTy())), t);
+  }
   case OpKind::Log10: {
-    const char* name = op == OpKind::Log2 ? "log2" : "log10";
-    if (!t->isFloatTy()) return libm_call(f, name, x);
-    return b.CreateFPTrunc(libm_call(f, name, b.CreateFPExt(x, b.getDoubleTy())), t);
+    if (!t->isFloatTy()) return exact_log10_of_powers(f, x, libm_call(f, "log10", x));
+    Value* wide = b.CreateFPExt(x, b.getDoubleTy());
+    return b.CreateFPTrunc(exact_log10_of_powers(f, wide, libm_call(f, "log10", wide)), t);
   }
   case OpKind::Erf: return libm_call(f, "erf", x);
   case OpKind::Sqrt: return unary_intrinsic(f, llvm::Intrinsic::sqrt, x);

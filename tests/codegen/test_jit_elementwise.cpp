@@ -76,7 +76,8 @@ TEST_CASE("jit activations built from other ops") {
 }
 
 TEST_CASE("jit log2 and log10 of powers are exact") {
-  // 40 values, so that vector loops run: 10^k and 2^k give k exactly in both float dtypes.
+  // 40 values, so that vector loops run: 10^k and 2^k give k exactly in both float dtypes,
+  // for every k whose power of ten is an exact double (libmvec's 4-lane log10 misses 1e7).
   for (DType dtype : {DType::Float32, DType::Float64}) {
     Graph g;
     Expr x = g.input("x", dtype, {"n"});
@@ -84,14 +85,14 @@ TEST_CASE("jit log2 and log10 of powers are exact") {
     Tensor tens = Tensor::empty(dtype, {40});
     Tensor twos = Tensor::empty(dtype, {40});
     for (std::int64_t i = 0; i < 40; ++i) {
-      tens.set_double(i, std::pow(10.0, static_cast<double>(i % 11)));
+      tens.set_double(i, std::pow(10.0, static_cast<double>(i % 23)));
       twos.set_double(i, std::ldexp(1.0, static_cast<int>(i) - 20));
     }
     Tensor decimal = f({tens})[0];
     Tensor binary = f({twos})[1];
     for (std::int64_t i = 0; i < 40; ++i) {
       INFO(dtype_name(dtype) << " element " << i);
-      CHECK(decimal.get_double(i) == static_cast<double>(i % 11));
+      CHECK(decimal.get_double(i) == static_cast<double>(i % 23));
       CHECK(binary.get_double(i) == static_cast<double>(i - 20));
     }
   }
