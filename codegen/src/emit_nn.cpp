@@ -492,6 +492,32 @@ Launch emit_cumsum(ModuleState& state, const Kernel& kernel) {
   return {f.function, total, {node.shape()[axis]}};
 }
 
+// Argsort along one axis: each lane is one line along the axis, sorted by a call to
+// damo_rt_argsort.
+Launch emit_argsort(ModuleState& state, const Kernel& kernel) {
+  const Node& node = *kernel.node;
+  FunctionBuilder f(state, state.fresh_name("argsort"));
+  auto& b = f.b;
+  int axis = static_cast<int>(node.attr(0));
+  RowShape rows = split_axis(f, node.shape(), axis);
+  auto* ptr = llvm::PointerType::getUnqual(f.context);
+  auto* i32 = b.getInt32Ty();
+  auto* sort_type = llvm::FunctionType::get(b.getVoidTy(), {ptr, i32, f.i64(), f.i64(), i32, ptr}, false);
+  llvm::FunctionCallee sort_line = state.module.getOrInsertFunction("damo_rt_argsort", sort_type);
+  Value* dtype = b.getInt32(static_cast<std::uint32_t>(node.input(0)->dtype()));
+  Value* descending = b.getInt32(node.attr(1) != 0 ? 1 : 0);
+  f.loop(f.begin, f.end, [&](Value* lane) {
+    Value* outer = b.CreateUDiv(lane, rows.inner);
+    Value* base = b.CreateAdd(b.CreateMul(b.CreateMul(outer, rows.length), rows.inner), b.CreateURem(lane, rows.inner));
+    b.CreateCall(sort_line, {f.element_pointer(kernel.inputs[0], base), dtype, rows.length, rows.inner, descending,
+                             f.element_pointer(kernel.output, base)});
+  }, 1, false);
+  f.finish();
+  std::vector<Dim> total(node.shape().begin(), node.shape().begin() + axis);
+  total.insert(total.end(), node.shape().begin() + axis + 1, node.shape().end());
+  return {f.function, total, {node.shape()[axis]}};
+}
+
 // Loss per row for cross-entropies over the last axis.
 Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
   const Node& node = *kernel.node;
@@ -590,6 +616,7 @@ Launch emit_neural_net(ModuleState& state, const Kernel& kernel) {
   case OpKind::Softmax: return emit_softmax(state, kernel, false);
   case OpKind::LogSoftmax: return emit_softmax(state, kernel, true);
   case OpKind::CumSum: return emit_cumsum(state, kernel);
+  case OpKind::ArgSort: return emit_argsort(state, kernel);
   case OpKind::CategoricalCrossentropy:
   case OpKind::SparseCategoricalCrossentropy:
   case OpKind::SoftmaxCrossEntropy:

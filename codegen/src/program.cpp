@@ -94,7 +94,8 @@ bool kernel_is_row_wise(const Node& node, const std::vector<bool>& operand_is_ro
     default: return false;
     }
   case OpCategory::NeuralNet:
-    if (node.op() == OpKind::Softmax || node.op() == OpKind::LogSoftmax || node.op() == OpKind::CumSum)
+    if (node.op() == OpKind::Softmax || node.op() == OpKind::LogSoftmax || node.op() == OpKind::CumSum ||
+        node.op() == OpKind::ArgSort)
       return !axis_is_zero(node.attr(0), node.rank());
     return node.input(0)->rank() >= 2;
   case OpCategory::Fused:

@@ -267,6 +267,16 @@ void add_neural_net(std::vector<Builtin>& out) {
                          if (a.has("axis")) return tensor_value(cumsum(x, axis_argument(a, "axis", 0), reverse));
                          return tensor_value(cumsum(flattened(a, x), 0, reverse));
                        }));
+  out.push_back(define("sort(x, axis=-1, descending=false)",
+                       "x sorted along an axis, stable, NaN last (first when descending)", [](Args& a) {
+                         return tensor_value(sort(a.tensor("x"), axis_argument(a, "axis", -1),
+                                                  a.boolean("descending", false)));
+                       }));
+  out.push_back(define("argsort(x, axis=-1, descending=false)",
+                       "i64 positions that sort x along an axis, as sort() orders them", [](Args& a) {
+                         return tensor_value(argsort(a.tensor("x"), axis_argument(a, "axis", -1),
+                                                     a.boolean("descending", false)));
+                       }));
   out.push_back(
       define("categorical_crossentropy(p, targets)",
              "cross-entropy of probabilities p against one-hot or class targets", [](Args& a) {

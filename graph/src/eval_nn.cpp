@@ -1,12 +1,14 @@
 // Kernels of the neural-network ops: softmax and log_softmax along an axis, the
-// cross-entropies along the last axis, and the fused softmax cross-entropy with its
-// gradient. Every softmax subtracts the row maximum before exp, so large logits do not
+// cross-entropies along the last axis, the fused softmax cross-entropy with its gradient,
+// running sums and argsort. Every softmax subtracts the row maximum before exp, so large logits do not
 // overflow; row sums accumulate in double.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "eval_internal.h"
 #include "eval_scalar.h"
@@ -231,10 +233,41 @@ Tensor cumsum_typed(const Tensor& x, int axis, bool reverse) {
   return out;
 }
 
+// Positions that sort each line: a stable sort of the positions by value, NaN after every
+// number when ascending and before every number when descending.
+template <class T>
+Tensor argsort_typed(const Tensor& x, int axis, bool descending) {
+  Tensor out = Tensor::empty(DType::Int64, x.shape());
+  const T* in = x.data<T>();
+  std::int64_t* o = out.data<std::int64_t>();
+  auto is_nan = [](T v) {
+    if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+    return false;
+  };
+  std::vector<std::int64_t> order;
+  for_each_line(x, axis, [&](std::int64_t base, std::int64_t n, std::int64_t inner) {
+    order.resize(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+      T u = in[base + a * inner];
+      T v = in[base + b * inner];
+      if (descending) return (is_nan(u) && !is_nan(v)) || u > v;
+      return (!is_nan(u) && is_nan(v)) || u < v;
+    });
+    for (std::int64_t k = 0; k < n; ++k) o[base + k * inner] = order[static_cast<std::size_t>(k)];
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor eval_nn(const Node& node, const std::vector<Tensor>& in) {
   DType dtype = in[0].dtype();
+  if (node.op() == OpKind::ArgSort) {
+    auto axis = static_cast<int>(node.attr(0));
+    bool descending = node.attr(1) != 0;
+    return visit_dtype(dtype, [&](auto tag) { return argsort_typed<decltype(tag)>(in[0], axis, descending); });
+  }
   if (node.op() == OpKind::CumSum) {
     DAMO_ASSERT(dtype == node.dtype(), "cumsum: the operand must have the node's dtype");
     auto axis = static_cast<int>(node.attr(0));

@@ -125,6 +125,24 @@ Expr cumsum(Expr x, int axis, bool reverse) {
   return make_node(OpKind::CumSum, dtype, x.shape(), {operand}, attrs, x->weak());
 }
 
+Expr argsort(Expr x, int axis, bool descending) {
+  check_operands("argsort", {x});
+  if (x.rank() == 0)
+    throw UserError("argsort: the operand is a scalar; it needs an axis to sort along, so give it "
+                    "rank 1 or more (reshape(x, [1]))");
+  Attrs attrs;
+  attrs.ints = {normalize_axis(axis, x.rank(), "argsort"), descending ? 1 : 0};
+  return make_node(OpKind::ArgSort, DType::Int64, x.shape(), {x}, attrs);
+}
+
+Expr sort(Expr x, int axis, bool descending) {
+  check_operands("sort", {x});
+  if (x.rank() == 0)
+    throw UserError("sort: the operand is a scalar; it needs an axis to sort along, so give it "
+                    "rank 1 or more (reshape(x, [1]))");
+  return take_along_axis(x, argsort(x, axis, descending), axis);
+}
+
 Expr categorical_crossentropy(Expr p, Expr targets) {
   return crossentropy_like(OpKind::CategoricalCrossentropy, OpKind::SparseCategoricalCrossentropy,
                            p, targets);
@@ -310,6 +328,7 @@ Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   case OpKind::Softmax: return softmax(in.at(0), static_cast<int>(a.ints[0]));
   case OpKind::LogSoftmax: return log_softmax(in.at(0), static_cast<int>(a.ints[0]));
   case OpKind::CumSum: return cumsum(in.at(0), static_cast<int>(a.ints[0]), a.ints[1] != 0);
+  case OpKind::ArgSort: return argsort(in.at(0), static_cast<int>(a.ints[0]), a.ints[1] != 0);
   case OpKind::CategoricalCrossentropy:
   case OpKind::SparseCategoricalCrossentropy: return categorical_crossentropy(in.at(0), in.at(1));
   case OpKind::BinaryCrossentropy: return binary_crossentropy(in.at(0), in.at(1));

@@ -215,6 +215,11 @@ Pieces call_pieces(const Node& node) {
     if (attrs.ints.at(1) != 0) arguments.push_back("reverse=true");
     return call(name, inputs, arguments);
   }
+  case OpKind::ArgSort: {
+    std::vector<std::string> arguments = {axis_argument(attrs.ints.at(0))};
+    if (attrs.ints.at(1) != 0) arguments.push_back("descending=true");
+    return call(name, inputs, arguments);
+  }
   case OpKind::FusedMatMul: return fused_matmul_pieces(node);
   case OpKind::FusedElementwise:
   case OpKind::FusedReduction: return fused_pieces(node);

@@ -42,6 +42,8 @@ std::string format_attributes(const Node& node) {
   }
   case OpKind::CumSum:
     return fmt::format(" axis={}", attrs.ints.at(0)) + format_bool("reverse", attrs.ints.at(1) != 0);
+  case OpKind::ArgSort:
+    return fmt::format(" axis={}", attrs.ints.at(0)) + format_bool("descending", attrs.ints.at(1) != 0);
   case OpKind::FusedElementwise: return fmt::format(" body={{{}}}", to_infix(Expr(attrs.body)));
   case OpKind::FusedReduction:
     return fmt::format(" reduce={} axis={}{} body={{{}}}", op_name(attrs.sub_op),

@@ -3,9 +3,13 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
+#include <vector>
 
+#include "damo/runtime/dtype.h"
 #include "damo/runtime/nan_guard.h"
 #include "damo/runtime/stop.h"
 #include "damo/runtime/thread_pool.h"
@@ -47,6 +51,33 @@ std::int64_t gemm_row_grain(std::int64_t n, std::int64_t k) {
 std::int64_t stop_slice_rows(std::int64_t n, std::int64_t k) {
   std::int64_t per_row = std::max<std::int64_t>(1, n * k);
   return std::max<std::int64_t>(64, (std::int64_t{1} << 26) / per_row);
+}
+
+// Sorts (value, position) pairs of one line, with the position breaking ties, which gives
+// the order of a stable sort. A NaN ranks above every number and equals another NaN.
+template <class T>
+void sort_line(const T* x, std::int64_t n, std::int64_t stride, bool descending, std::int64_t* out) {
+  struct Entry {
+    T value;
+    std::int64_t position;
+  };
+  thread_local std::vector<Entry> entries;
+  entries.resize(static_cast<std::size_t>(n));
+  for (std::int64_t k = 0; k < n; ++k) entries[static_cast<std::size_t>(k)] = {x[k * stride], k};
+  auto below = [](T u, T v) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (std::isnan(u)) return false;
+      if (std::isnan(v)) return true;
+    }
+    return u < v;
+  };
+  auto first = [&](const Entry& a, const Entry& b) {
+    bool ahead = descending ? below(b.value, a.value) : below(a.value, b.value);
+    bool behind = descending ? below(a.value, b.value) : below(b.value, a.value);
+    return ahead || (!behind && a.position < b.position);
+  };
+  std::sort(entries.begin(), entries.end(), first);
+  for (std::int64_t k = 0; k < n; ++k) out[k * stride] = entries[static_cast<std::size_t>(k)].position;
 }
 
 // A kernel loop that reads the stop flag between slices of its iterations.
@@ -151,6 +182,13 @@ void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int
   gemm_rows(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, c, ldc, cblas_dgemm, cblas_dgemv);
 }
 
+void damo_rt_argsort(const void* x, std::int32_t dtype, std::int64_t n, std::int64_t stride,
+                     std::int32_t descending, std::int64_t* out) {
+  damo::visit_dtype(static_cast<damo::DType>(dtype), [&](auto tag) {
+    sort_line(static_cast<const decltype(tag)*>(x), n, stride, descending != 0, out);
+  });
+}
+
 std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count) {
   return damo::find_nonfinite(data, static_cast<damo::DType>(dtype), count) >= 0 ? 1 : 0;
 }
@@ -165,6 +203,7 @@ const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
       {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},
       {"damo_rt_gemm_f64", reinterpret_cast<void*>(&damo_rt_gemm_f64)},
       {"damo_rt_has_nonfinite", reinterpret_cast<void*>(&damo_rt_has_nonfinite)},
+      {"damo_rt_argsort", reinterpret_cast<void*>(&damo_rt_argsort)},
   };
   count = std::size(symbols);
   return symbols;

@@ -1,5 +1,6 @@
 // Reductions, matrix products, layout ops and neural-network ops compiled by the JIT
 // against the reference evaluator.
+#include <cmath>
 #include <functional>
 #include <limits>
 
@@ -93,6 +94,37 @@ TEST_CASE("jit cumsum") {
                                     fmt::format("{} {} at {} threads", dtype_name(dtype),
                                                 dims_to_string(shape), threads),
                                     dtype == DType::Float32 ? 1e-6 : -1);
+    }
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("jit argsort and sort") {
+  // Lines along every axis, ties from small integers, NaN and both zeros, and lines split
+  // across thread chunks.
+  std::mt19937_64 rng(25);
+  for (int threads : {1, 3}) {
+    set_num_threads(threads);
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool}) {
+      Graph g;
+      Expr x = g.input("x", dtype, {"a", "b", "c"});
+      std::vector<Expr> outputs;
+      for (int axis : {0, 1, 2})
+        for (bool descending : {false, true}) {
+          outputs.push_back(argsort(x, axis, descending));
+          outputs.push_back(sort(x, axis, descending));
+        }
+      for (Dims shape : {Dims{4, 3, 5}, Dims{0, 3, 5}, Dims{1, 1, 1}, Dims{3, 7, 300}, Dims{2, 1000, 3}}) {
+        Tensor value = random_tensor(dtype, shape, rng);
+        for (std::int64_t i = 0; i < value.numel(); ++i) {
+          if (dtype != DType::Bool) value.set_double(i, std::floor(value.get_double(i) / 4));
+          if (is_float(dtype) && i % 11 == 2) value.set_double(i, std::numeric_limits<double>::quiet_NaN());
+          if (is_float(dtype) && i % 13 == 5) value.set_double(i, -0.0);
+        }
+        check_jit_matches_reference({x}, outputs, {value},
+                                    fmt::format("{} {} at {} threads", dtype_name(dtype),
+                                                dims_to_string(shape), threads));
+      }
     }
   }
   set_num_threads(0);

@@ -416,6 +416,20 @@ TEST_CASE("session cumsum") {
         "cumsum(v, axis=0, reverse=true) : f32 (n,)");
 }
 
+TEST_CASE("session sort and argsort") {
+  std::string x = "x = f64([[3, nan, -1], [2, 2, 0]])\n";
+  CHECK(output(x + "sort(x)") == "[[-1.,  3., nan],\n [ 0.,  2.,  2.]] : f64 (2, 3)");
+  CHECK(output(x + "argsort(x)") == "[[2, 0, 1],\n [2, 0, 1]] : i64 (2, 3)");
+  CHECK(output(x + "argsort(x, descending=true)") == "[[1, 0, 2],\n [0, 1, 2]] : i64 (2, 3)");
+  CHECK(output(x + "sort(x, axis=0, descending=true)") == "[[ 3., nan,  0.],\n [ 2.,  2., -1.]] : f64 (2, 3)");
+  CHECK(output("sort([true, false, true])") == "[false,  true,  true] : bool (3,)");
+  CHECK(output("v = vector(f32, [n])\nsort(v)") ==
+        "take_along_axis(v, argsort(v, axis=0), axis=0) : f32 (n,)");
+  CHECK(error_of("sort(1.0)").message ==
+        "sort: the operand is a scalar; it needs an axis to sort along, so give it rank 1 or more "
+        "(reshape(x, [1]))");
+}
+
 TEST_CASE("session var and std") {
   std::string prelude = "x = f64([[1, 2, 4], [3, 5, 9]])\n";
   CHECK(output(prelude + "var(x, axis=1)") == "[1.5555555555555554, 6.222222222222221 ] : f64 (2,)");

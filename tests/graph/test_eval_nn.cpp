@@ -1,5 +1,6 @@
 // Tests of the evaluator's neural-network ops: softmax and log_softmax along each axis,
-// the cross-entropies, and the fused softmax cross-entropy and its gradient, including
+// the cross-entropies, the fused softmax cross-entropy and its gradient, running sums and
+// sorting, including
 // logits far apart such as (1000, 0, -1000) in float32.
 #include <doctest/doctest.h>
 
@@ -67,6 +68,71 @@ TEST_CASE("eval softmax and log_softmax along each axis") {
       check_values(evaluate(log_softmax(in, axis - 3), {{"x", x}}), dtype, x.shape(), log_soft);
     }
   }
+}
+
+// Values with many ties, and for floats NaN, -0.0 and +0.0 among them.
+Tensor tied_values(DType dtype, const Dims& dims, std::uint64_t seed) {
+  Tensor x = test::random_tensor(dtype, dims, seed, -3, 3);
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    double v = std::floor(x.get_double(i));
+    if (is_float(dtype) && i % 7 == 3) v = kNaN;
+    if (is_float(dtype) && i % 5 == 1) v = i % 2 == 0 ? 0.0 : -0.0;
+    x.set_double(i, v);
+  }
+  return x;
+}
+
+// True when a comes before b in argsort's order: smaller first (larger first when
+// descending), NaN above every number, equal values in their original order.
+bool sorts_before(double a, std::int64_t i, double b, std::int64_t j, bool descending) {
+  auto rank = [](double v) { return std::isnan(v) ? 1 : 0; };
+  if (rank(a) != rank(b)) return descending ? rank(a) > rank(b) : rank(a) < rank(b);
+  if (rank(a) == 0 && a != b) return descending ? a > b : a < b;
+  return i < j;
+}
+
+TEST_CASE("eval argsort and sort along each axis") {
+  for (Dims dims : {Dims{3, 5, 7}, Dims{0, 4, 2}, Dims{1, 1, 1}, Dims{2, 9, 1}}) {
+    for (DType dtype : {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool}) {
+      Tensor x = tied_values(dtype, dims, 63);
+      for (int axis = 0; axis < 3; ++axis) {
+        for (bool descending : {false, true}) {
+          INFO(dtype_name(dtype), " ", dims_to_string(dims), " axis ", axis, " descending ", descending);
+          Dims strides = {dims[1] * dims[2], dims[2], 1};
+          std::int64_t stride = strides[static_cast<std::size_t>(axis)];
+          std::int64_t n = dims[static_cast<std::size_t>(axis)];
+          // An element's place in its line is the number of elements that sort before it.
+          std::vector<double> positions(static_cast<std::size_t>(x.numel()));
+          std::vector<double> sorted(static_cast<std::size_t>(x.numel()));
+          for (std::int64_t i = 0; i < x.numel(); ++i) {
+            Dims index = test::unravel(i, x.shape());
+            std::int64_t j = index[static_cast<std::size_t>(axis)];
+            std::int64_t base = i - j * stride;
+            std::int64_t place = 0;
+            for (std::int64_t k = 0; k < n; ++k)
+              if (sorts_before(x.get_double(base + k * stride), k, x.get_double(i), j, descending)) ++place;
+            positions[static_cast<std::size_t>(base + place * stride)] = static_cast<double>(j);
+            sorted[static_cast<std::size_t>(base + place * stride)] = x.get_double(i);
+          }
+          Graph g;
+          Expr input = input_for(g, "x", x);
+          int signed_axis = axis - (descending ? 3 : 0);
+          check_values(evaluate(argsort(input, signed_axis, descending), {{"x", x}}), DType::Int64,
+                       x.shape(), positions);
+          check_values(evaluate(sort(input, signed_axis, descending), {{"x", x}}), dtype, x.shape(), sorted);
+        }
+      }
+    }
+  }
+  Graph g;
+  CHECK_THROWS_WITH_AS(argsort(g.scalar(1.0, DType::Float32)),
+                       "argsort: the operand is a scalar; it needs an axis to sort along, so give it "
+                       "rank 1 or more (reshape(x, [1]))",
+                       UserError);
+  CHECK_THROWS_WITH_AS(sort(g.scalar(1.0, DType::Float32)),
+                       "sort: the operand is a scalar; it needs an axis to sort along, so give it "
+                       "rank 1 or more (reshape(x, [1]))",
+                       UserError);
 }
 
 TEST_CASE("eval cumsum along each axis") {

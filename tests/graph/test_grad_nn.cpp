@@ -28,6 +28,17 @@ TEST_CASE("cumsum gradients") {
     }
 }
 
+TEST_CASE("sort gradients") {
+  // Distinct random values, so a small step keeps the order and the derivative exists.
+  GradFixture f;
+  Expr x = f.var("x", {3, 4, 5}, -2, 2);
+  for (int axis : {0, 1, -1})
+    for (bool descending : {false, true}) {
+      INFO("axis " << axis << ", descending " << descending);
+      check_second_order(f, sort(x, axis, descending), {x});
+    }
+}
+
 TEST_CASE("categorical cross-entropy gradients") {
   GradFixture f;
   Expr p = f.var("p", {3, 4}, 0.1, 0.9);

@@ -111,7 +111,8 @@ enum class OpCategory : std::uint8_t {
   X(CumSum, "cumsum", NeuralNet)                                                            \
   X(Log2, "log2", Unary)                                                                    \
   X(Log10, "log10", Unary)                                                                  \
-  X(Erf, "erf", Unary)
+  X(Erf, "erf", Unary)                                                                      \
+  X(ArgSort, "argsort", NeuralNet)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

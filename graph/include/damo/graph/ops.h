@@ -168,6 +168,12 @@ Expr log_softmax(Expr x, int axis = -1);
 /// reverse is true. Floats keep their dtype (float32 sums in double and rounds each
 /// element once); integers and bools sum in i64, wrapping.
 Expr cumsum(Expr x, int axis, bool reverse = false);
+/// Int64 positions that sort each line along axis: a stable sort, ascending with NaN last,
+/// or descending with NaN first. Equal values (+0 and -0 among them) keep their order.
+Expr argsort(Expr x, int axis = -1, bool descending = false);
+/// The values of x sorted along axis, as take_along_axis(x, argsort(x, axis, descending)),
+/// so the gradient flows back to the positions the values came from.
+Expr sort(Expr x, int axis = -1, bool descending = false);
 /// Cross-entropy of probabilities p (..., C) against targets along the last axis:
 /// dense targets of p's shape (one-hot or probabilities) give -sum(t * log(p), -1); integer
 /// class targets of shape (...) give -log(p[..., t]) and NaN where t is out of range.

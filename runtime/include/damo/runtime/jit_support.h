@@ -21,6 +21,12 @@ void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int
                       std::int64_t k, const double* a, std::int64_t lda, const double* b,
                       std::int64_t ldb, double* c, std::int64_t ldc);
 
+/// Writes to out[k * stride] the position of the k-th element of the n elements at
+/// x[0], x[stride], ... (of the DType whose enum value is dtype) in sorted order: a stable
+/// sort, ascending with NaN last, or descending with NaN first when descending is nonzero.
+void damo_rt_argsort(const void* x, std::int32_t dtype, std::int64_t n, std::int64_t stride,
+                     std::int32_t descending, std::int64_t* out);
+
 /// The NaN guard's check: 1 when the count elements at data, of the DType whose enum value
 /// is dtype, hold a NaN or an infinity, else 0.
 std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count);
