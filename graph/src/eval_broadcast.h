@@ -4,10 +4,12 @@
 // reads contiguously are merged first, so the innermost loop is as long as possible.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "damo/runtime/stop.h"
 #include "eval_internal.h"
 
 namespace damo::eval {
@@ -28,7 +30,8 @@ class StridedLoop {
 
   /// Calls row(out_offset, offsets, count, inner_strides) for each run of count elements
   /// along the innermost merged axis: result element out_offset + j reads operand k at
-  /// offsets[k] + j * inner_strides[k].
+  /// offsets[k] + j * inner_strides[k]. A run has at most kStopCheckElements elements, and
+  /// the call's stop flag is read after each such number of elements.
   template <class Fn>
   void for_each_row(Fn&& row) const {
     if (numel_ == 0) return;
@@ -38,9 +41,20 @@ class StridedLoop {
     std::array<std::int64_t, N> inner_strides{};
     for (std::size_t k = 0; k < N; ++k) inner_strides[k] = strides_[k].back();
     std::vector<std::int64_t> index(static_cast<std::size_t>(outer_rank), 0);
+    std::int64_t since_check = 0;
 
     for (std::int64_t out = 0; out < numel_; out += inner) {
-      row(out, offsets, inner, inner_strides);
+      for (std::int64_t start = 0; start < inner; start += kStopCheckElements) {
+        if (since_check >= kStopCheckElements) {
+          throw_if_stopped();
+          since_check = 0;
+        }
+        std::int64_t count = std::min(kStopCheckElements, inner - start);
+        std::array<std::int64_t, N> piece = offsets;
+        for (std::size_t k = 0; k < N; ++k) piece[k] += start * inner_strides[k];
+        row(out + start, piece, count, inner_strides);
+        since_check += count;
+      }
       // Advances the multi-index of the outer axes like an odometer.
       for (int axis = outer_rank - 1; axis >= 0; --axis) {
         auto a = static_cast<std::size_t>(axis);
@@ -53,6 +67,8 @@ class StridedLoop {
   }
 
  private:
+  static constexpr std::int64_t kStopCheckElements = 65536;
+
   // Drops axes of size 1 and merges an axis into the next when every operand steps over
   // the next axis exactly once per step of the outer one.
   void coalesce(const Dims& out_dims, const std::array<Dims, N>& strides) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "damo/graph/traversal.h"
+#include "damo/runtime/stop.h"
 #include "eval_internal.h"
 
 namespace damo::eval {
@@ -31,6 +32,7 @@ Tensor evaluate_body(const Node& node, const std::vector<Tensor>& operands) {
       values[n] = n->value();
       continue;
     }
+    throw_if_stopped();
     std::vector<Tensor> in;
     for (const Node* input : n->inputs()) in.push_back(values.at(input));
     values[n] = eval_op(*n, in, no_sizes);

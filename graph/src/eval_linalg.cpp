@@ -4,6 +4,7 @@
 // i-k-j order, wrapping for integers.
 #include <fmt/format.h>
 
+#include "damo/runtime/stop.h"
 #include "eval_broadcast.h"
 #include "eval_scalar.h"
 
@@ -20,9 +21,11 @@ Tensor transpose_last_two(const Tensor& x) {
 
 // c (m x n) += a (m x k) @ b (k x n), all row-major and contiguous. The i-k-j order reads
 // b and writes c along rows.
+// The call's stop flag is read before each row.
 template <class T>
 void multiply_block(const T* a, const T* b, T* c, std::int64_t m, std::int64_t k, std::int64_t n) {
   for (std::int64_t i = 0; i < m; ++i) {
+    throw_if_stopped();
     T* c_row = c + i * n;
     for (std::int64_t p = 0; p < k; ++p) {
       T a_ip = a[i * k + p];

@@ -159,6 +159,37 @@ TEST_CASE("stop during matrix products") {
   CHECK_THROWS_AS(f.call({left, right}, options), CallStopped);
 }
 
+TEST_CASE("stop inside one node on the reference backend") {
+  // The optimizer leaves one node in each function: a product and a fused body. Unstopped,
+  // each runs for seconds, so only a flag read inside the node can stop them.
+  std::atomic<bool> stop{false};
+  CallOptions options;
+  options.stop = &stop;
+  {
+    Graph graph;
+    Expr a = graph.input("a", DType::Float32, {"n", "n"});
+    Function f = compile({a}, {matmul(a, a)}, {}, uncached(Backend::Reference));
+    Tensor square = Tensor::full(DType::Float32, {2500, 2500}, 0.5);
+    auto start = std::chrono::steady_clock::now();
+    {
+      DelayedStop stopper(stop, std::chrono::milliseconds(50));
+      CHECK_THROWS_AS(f.call({square}, options), CallStopped);
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO("the stopped product returned after " << seconds << " s");
+    CHECK(seconds < 30.0);
+  }
+  stop.store(false);
+  {
+    Graph graph;
+    Expr x = graph.input("x", DType::Float32, {"n"});
+    Function f = compile({x}, {tanh(x) * 2.0}, {}, uncached(Backend::Reference));
+    Tensor big = Tensor::full(DType::Float32, {16000000}, 0.5);
+    DelayedStop stopper(stop, std::chrono::milliseconds(20));
+    CHECK_THROWS_AS(f.call({big}, options), CallStopped);
+  }
+}
+
 TEST_CASE("stop of a call in row blocks") {
   ForcedRowBlocks blocks(4);
   Graph graph;
