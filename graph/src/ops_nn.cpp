@@ -77,9 +77,12 @@ Expr leaky_relu(Expr x, double slope) {
   return where(x > 0.0, x, x * slope);
 }
 
+// expm1 reads 0 where x > 0, because the unused branch of where() still has a gradient of
+// 0 * exp(x), which is NaN once exp(x) overflows (x from 89 in float32).
 Expr elu(Expr x, double alpha) {
   x = to_float(x);
-  return where(x > 0.0, x, expm1(x) * alpha);
+  Expr positive = x > 0.0;
+  return where(positive, x, expm1(where(positive, 0.0, x)) * alpha);
 }
 
 Expr silu(Expr x) {
@@ -103,7 +106,7 @@ Expr logaddexp(Expr a, Expr b) {
   // 0 there, is not NaN from inf - inf.
   Expr tie = a == b;
   Expr difference = a - b;
-  Expr gap = where(tie, a.graph().constant(Tensor::scalar(difference.dtype(), 0.0)), difference);
+  Expr gap = where(tie, 0.0, difference);
   Expr rest = maximum(a, b) + log1p(exp(-abs(gap)));
   return where(tie, (a + b) * 0.5 + std::numbers::ln2, rest);
 }

@@ -46,6 +46,9 @@ TEST_CASE("session literals are weak") {
   CHECK(output("f32([1, 2]) * 0.5") == "[0.5, 1. ] : f32 (2,)");
   CHECK(output("[1, 2] * 0.5") == "[0.5, 1. ] : f64 (2,)");
   CHECK(output("i32([1, 2]) + 1") == "[2, 3] : i32 (2,)");
+  // Builtins of literals give weak literals too.
+  CHECK(output("x = vector(f32, [2])\n:type x - logaddexp(1.0, 2.0)") == "f32 (2,)");
+  CHECK(output("x = vector(f32, [2])\n:type x - elu(-1.0)") == "f32 (2,)");
 }
 
 TEST_CASE("session casts") {

@@ -29,10 +29,17 @@ TEST_CASE("abs and relu have derivative 0 at 0") {
   CHECK(unary_gradient(relu, {-2.0, 0.0, 3.0}) == std::vector<double>{0, 0, 1});
 }
 
+TEST_CASE("elu has derivative 1 for large inputs") {
+  // exp(x) overflows from 710 in float64; the unused branch must not turn that into NaN.
+  CHECK(unary_gradient([](Expr x) { return elu(x); }, {-1.0, 0.0, 1.0, 709.0, 710.0, 1e300}) ==
+        std::vector<double>{std::exp(-1.0), 1, 1, 1, 1, 1});
+}
+
 TEST_CASE("sqrt has derivative +inf at 0") {
-  std::vector<double> g = unary_gradient(sqrt, {0.0, 4.0});
+  std::vector<double> g = unary_gradient(sqrt, {0.0, 4.0, -0.0});
   CHECK(g[0] == std::numeric_limits<double>::infinity());
   CHECK(g[1] == 0.25);
+  CHECK(g[2] == -std::numeric_limits<double>::infinity());
 }
 
 TEST_CASE("maximum and minimum split ties equally") {
