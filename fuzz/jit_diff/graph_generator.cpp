@@ -106,7 +106,7 @@ bool op_is_exact(const Node& node) {
       return true;
     return (op == OpKind::Sum || op == OpKind::Prod) && !is_float(node.dtype());
   case OpCategory::LinearAlgebra: return !is_float(node.dtype());
-  case OpCategory::NeuralNet: return false;
+  case OpCategory::NeuralNet: return op == OpKind::ArgSort;
   case OpCategory::Gradient: return op == OpKind::SliceScatter || !is_float(node.dtype());
   case OpCategory::Fused:
     if (op == OpKind::FusedElementwise) return true;  // bodies hold exact ops only
@@ -294,7 +294,11 @@ class Generator {
     case 10: {
       Expr x = pick();
       int axis = axis_of(x);
-      return in_.chance(128) ? softmax(x, axis) : log_softmax(x, axis);
+      int kind = in_.below(4);
+      bool descending = in_.chance(128);
+      if (kind == 0) return softmax(x, axis);
+      if (kind == 1) return log_softmax(x, axis);
+      return kind == 2 ? argsort(x, axis, descending) : sort(x, axis, descending);
     }
     case 11: {
       Expr p = pick();
