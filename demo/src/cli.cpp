@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 
@@ -135,9 +136,17 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
       throw UsageError(fmt::format("{} '{}': descriptor {} of this process is closed, so "
                                    "nothing can be written there; give a file name",
                                    option, path, resolved(path).filename().string()));
+    if (!stream && std::filesystem::exists(folder, error) && !std::filesystem::is_directory(folder, error))
+      throw UsageError(fmt::format("{} '{}': '{}' is a file, not a folder; choose another path",
+                                   option, path, folder));
     if (!stream && !std::filesystem::is_directory(folder, error))
       throw UsageError(fmt::format("{} '{}': the folder '{}' does not exist; create it or "
                                    "choose another path", option, path, folder));
+    // Replacing a file through its folder would get past the file's own write protection.
+    if (!stream && std::filesystem::is_regular_file(path, error) && ::access(path.c_str(), W_OK) != 0 &&
+        errno == EACCES)
+      throw UsageError(fmt::format("{} '{}' is read-only for this user; make it writable (chmod u+w) "
+                                   "or choose another path", option, path));
     if (!stream) {
       // Creating a file is the only sure test, because access() passes for root on /proc.
       // O_TMPFILE makes a file without a name, which nothing can leave behind. A file system
@@ -437,6 +446,9 @@ int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::
 }
 
 int run_cli(int argc, char** argv) {
+  // A reader that closes the pipe early, as `| head` does, must not end the program before
+  // it saves the model: writes to the pipe fail instead, and the exit status reports it.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> arguments(argv + 1, argv + argc);
   int status = run_command(arguments, stdout, stderr);
   // A report lost to a full disk or a closed stdout is a failure, not a success.

@@ -92,7 +92,8 @@ Evaluation:
   --label COLUMN           the segment column to predict
   --test-fraction F        share of each segment held out for testing (default {})
   --folds K                K-fold stratified cross-validation instead of one test split;
-                           the saved model is then trained on every labelled row
+                           the saved model is then trained on every labelled row,
+                           less the --validation-fraction held out for validation
   --validation-fraction F  share of the training rows held out to report validation
                            accuracy each epoch and for --patience (default {}; 0 for none)
 Network:

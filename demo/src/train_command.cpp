@@ -24,11 +24,16 @@ void validate_request(const TrainRequest& r) {
   };
   for (std::int64_t size : r.hidden)
     if (size < 1) reject("--hidden", std::to_string(size), "positive layer sizes such as 64,32");
+  // Training runs in float32, so each setting must keep its range after rounding to it:
+  // --lr 1e-50 would become 0 and --momentum 0.99999999 would become 1.
   const OptimizerOptions& o = r.training.optimizer;
-  if (!(o.learning_rate > 0)) reject("--lr", fmt::format("{}", o.learning_rate), "a rate > 0");
-  if (!(o.momentum >= 0 && o.momentum < 1))
-    reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1)");
-  if (!(o.l2 >= 0)) reject("--l2", fmt::format("{}", o.l2), "a weight >= 0");
+  auto f32 = [](double v) { return static_cast<float>(v); };
+  if (!(f32(o.learning_rate) > 0 && std::isfinite(f32(o.learning_rate))))
+    reject("--lr", fmt::format("{}", o.learning_rate), "a rate > 0 within float32's range (1e-38 to 3e38)");
+  if (!(o.momentum >= 0 && f32(o.momentum) < 1))
+    reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1) that stays below 1 in float32 (at most 0.9999999)");
+  if (!(o.l2 >= 0 && std::isfinite(f32(o.l2))))
+    reject("--l2", fmt::format("{}", o.l2), "a weight >= 0 within float32's range (up to 3e38)");
   if (r.training.batch_size < 1) reject("--batch-size", "0", "at least 1");
   if (r.training.epochs < 1) reject("--epochs", std::to_string(r.training.epochs), "at least 1");
   if (r.training.patience < 0)
@@ -96,8 +101,9 @@ std::uint64_t available_memory_bytes() {
 // Refuses a network whose training would need more memory than the system has left, before
 // any of it is allocated: with overcommitted memory, the allocations themselves would
 // succeed and the system would run out part way through training. The estimate counts the
-// float32 weights with their gradients, update values and optimizer state, the activations
-// of a batch forward and backward, and one prediction pass over the evaluated rows.
+// weights with everything kept per weight (gradients, update values, optimizer state and
+// copies), the activations of a batch forward and backward, one prediction pass over the
+// evaluated rows and the program itself.
 void check_network_memory(const NetworkLayout& layout, const TrainRequest& r, std::size_t rows) {
   std::vector<std::int64_t> sizes = {layout.inputs};
   sizes.insert(sizes.end(), layout.hidden.begin(), layout.hidden.end());
@@ -113,7 +119,11 @@ void check_network_memory(const NetworkLayout& layout, const TrainRequest& r, st
   if (r.training.optimizer.kind == OptimizerKind::Adam) state = 2;
   if (r.training.optimizer.kind == OptimizerKind::Momentum) state = 1;
   double batch = static_cast<double>(std::min(r.training.batch_size, rows));
-  double bytes = 4 * (weights * (3 + state) + 3 * batch * widths + 2 * static_cast<double>(rows) * widest);
+  // Peak memory of two hidden layers of 2000 and 4000 units, measured: about 37 bytes per
+  // weight with gradient descent, 41 with momentum and 50 with Adam, over a base of 60 MiB.
+  double per_weight = 4 * (9.5 + 1.5 * state);
+  double base = 64.0 * 1024 * 1024;
+  double bytes = base + weights * per_weight + 4 * (3 * batch * widths + 2 * static_cast<double>(rows) * widest);
   std::uint64_t available = available_memory_bytes();
   if (available == 0 || bytes <= static_cast<double>(available)) return;
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
@@ -326,7 +336,8 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   report.evaluated_rows = truth.size();
   sort_by_line(held_out);
 
-  // The saved model uses every labelled row; its time is not part of the fold report.
+  // The saved model fits every labelled row, less the validation share that fit_network
+  // holds out; its time is not part of the fold report.
   std::vector<std::size_t> all(d.labels.rows.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   if (on_fold) on_fold(0, r.folds);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,6 +331,16 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   CHECK(contains(tiny.err, "--lr '1e-400' is out of the range of a 64-bit float"));
   Run infinite = run({"train", "--data", data, "--label", "Channel", "--lr", "inf"});
   CHECK(contains(infinite.err, "--lr 'inf' is not a finite decimal number"));
+  // Settings that leave their range once rounded to float32, the precision of training.
+  Run zero_rate = run({"train", "--data", data, "--label", "Channel", "--lr", "1e-50"});
+  CHECK(zero_rate.status == 2);
+  CHECK(contains(zero_rate.err, "--lr 1e-50 is invalid; use a rate > 0 within float32's range"));
+  Run huge_rate = run({"train", "--data", data, "--label", "Channel", "--lr", "1e39"});
+  CHECK(huge_rate.status == 2);
+  CHECK(contains(huge_rate.err, "--lr 1e+39 is invalid"));
+  Run full_momentum = run({"train", "--data", data, "--label", "Channel", "--momentum", "0.99999999"});
+  CHECK(full_momentum.status == 2);
+  CHECK(contains(full_momentum.err, "--momentum 0.99999999 is invalid; use a value in [0, 1) that stays below 1 in float32"));
   Run kept_and_dropped = run({"train", "--data", data, "--label", "Channel", "--features", "Milk,Fresh",
                               "--drop", "Fresh"});
   CHECK(kept_and_dropped.status == 2);
@@ -410,6 +421,90 @@ TEST_CASE("cli survives an unwritable stderr") {
   std::fclose(out);
   std::free(out_buffer);
   std::fclose(full);
+}
+
+TEST_CASE("cli saves the model when the stdout pipe closes") {
+  std::string dir = temp_dir("cli_closed_pipe");
+  std::string table = dir + "/t.csv";
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 24; ++i) text += std::to_string(i) + "," + std::to_string(i % 5) + "," + "xy"[i % 2] + "\n";
+  write_text(table, text);
+  std::string model = dir + "/m.bin";
+
+  int ends[2];
+  REQUIRE(::pipe(ends) == 0);
+  ::close(ends[0]);  // the reader is gone before the report is printed
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::dup2(ends[1], STDOUT_FILENO) < 0) ::_exit(90);
+    if (std::freopen("/dev/null", "w", stderr) == nullptr) ::_exit(91);
+    std::vector<std::string> words = {"damo-segment", "train", "--data", table, "--label", "label",
+                                      "--model", model, "--quiet"};
+    std::vector<char*> argv;
+    for (std::string& word : words) argv.push_back(word.data());
+    argv.push_back(nullptr);
+    ::_exit(run_cli(static_cast<int>(words.size()), argv.data()));
+  }
+  ::close(ends[1]);
+
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK_FALSE(WIFSIGNALED(status));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(file_exists(model));
+}
+
+TEST_CASE("cli refuses to replace a read-only output") {
+  std::string dir = temp_dir("cli_read_only_output");
+  std::string table = dir + "/t.csv";
+  std::string text = "a,b\n";
+  for (int i = 0; i < 24; ++i) text += std::to_string(i % 7) + "," + std::to_string(i % 3) + "\n";
+  write_text(table, text);
+  std::string target = dir + "/locked.csv";
+  write_text(target, "keep\n");
+  REQUIRE(::chmod(target.c_str(), 0444) == 0);
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+
+  auto attempt = [&] {
+    return run({"cluster", "--data", table, "-k", "2", "--out", target});
+  };
+  Run result;
+  if (::geteuid() != 0) {
+    result = attempt();
+  } else {
+    // Root may write any file, so a child process runs as the unprivileged user 65534 and
+    // sends back the exit status and the error text.
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::close(ends[0]);
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(90);
+      Run inner = attempt();
+      std::string message = std::to_string(inner.status) + "\n" + inner.err;
+      ssize_t written = ::write(ends[1], message.data(), message.size());
+      ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
+    }
+    ::close(ends[1]);
+    std::string message;
+    char buffer[512];
+    for (ssize_t got; (got = ::read(ends[0], buffer, sizeof buffer)) > 0;)
+      message.append(buffer, static_cast<std::size_t>(got));
+    ::close(ends[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    result.status = std::stoi(message.substr(0, message.find('\n')));
+    result.err = message.substr(message.find('\n') + 1);
+  }
+
+  CHECK(result.status == 2);
+  CHECK(contains(result.err, "--out '" + target + "' is read-only for this user; make it writable (chmod u+w)"));
+  CHECK(read_text(target) == "keep\n");
 }
 
 TEST_CASE("cli exits 1 when standard output cannot be written") {

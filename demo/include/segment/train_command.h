@@ -46,7 +46,7 @@ struct HeldOutPrediction {
 
 struct TrainOutcome {
   /// The evaluated model for a test split. With folds, a model trained afterwards on
-  /// every labelled row with the same settings.
+  /// every labelled row (less the validation share) with the same settings.
   Model model;
   TrainingReport report;
   /// One entry per evaluated row, in the table's row order.
