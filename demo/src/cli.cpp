@@ -309,7 +309,9 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
   std::string data = options.require("--data");
   std::string target = options.require("--out");
   check_command_outputs(options, {{"--model", model}, {"--data", data}}, {"--out"});
-  std::size_t rows = run_predict(model, data, target);
+  std::vector<std::string> notes;
+  std::size_t rows = run_predict(model, data, target, &notes);
+  for (const std::string& note : notes) print_to(err, "note: {}\n", printable_text(note));
   if (!options.has("--quiet")) print_to(err, "wrote {} to {}\n", count_of(rows, "prediction"), target);
   return 0;
 }

@@ -83,11 +83,12 @@ std::string predictions_csv(const Predictions& predictions) {
 }
 
 std::size_t run_predict(const std::string& model_path, const std::string& data_path,
-                        const std::string& out_path) {
+                        const std::string& out_path, std::vector<std::string>* notes) {
   Model model = load_model(model_path);
   Table table = read_csv(data_path);
   if (table.row_count() == 0)
     throw damo::UserError(fmt::format("{} has a header but no rows to predict", data_path));
+  if (notes != nullptr) *notes = describe_filled_cells(model.schema, table, match_schema(model.schema, table));
   Predictions predictions = predict_table(model, table);
   damo::write_file_atomically(out_path, predictions_csv(predictions));
   return predictions.rows.size();

@@ -346,6 +346,40 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
   return indices;
 }
 
+std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, const Table& table,
+                                               const std::vector<std::size_t>& table_columns) {
+  std::vector<std::string> notes;
+  std::size_t rows = table.row_count();
+  auto share = [&](std::size_t count) {
+    return count == rows ? fmt::format("all {} cells", rows) : fmt::format("{} of {} cells", count, rows);
+  };
+  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+    const FeatureColumn& feature = schema.columns[i];
+    const std::vector<std::string>& cells = table.columns[table_columns[i]].cells;
+    std::size_t blank = 0, unseen = 0;
+    std::string example;
+    for (const std::string& cell : cells) {
+      if (is_missing(cell)) {
+        ++blank;
+      } else if (feature.kind == ColumnKind::Categorical &&
+                 std::find(feature.categories.begin(), feature.categories.end(), cell) == feature.categories.end()) {
+        if (unseen++ == 0) example = cell;
+      }
+    }
+    if (blank > 0 && feature.kind == ColumnKind::Categorical)
+      notes.push_back(fmt::format("column '{}': {} are blank and get the most frequent training category '{}'",
+                                  feature.name, share(blank), feature.mode));
+    else if (blank > 0)
+      notes.push_back(fmt::format("column '{}': {} are blank and get the training median {:g}", feature.name,
+                                  share(blank), feature.median));
+    if (unseen > 0)
+      notes.push_back(fmt::format("column '{}': {} hold categories that training never saw, such as '{}', and "
+                                  "encode as no category; the model knows {}",
+                                  feature.name, share(unseen), example, quoted_list(feature.categories, 10)));
+  }
+  return notes;
+}
+
 namespace {
 
 float numeric_feature(const FeatureColumn& feature, const Table& table, std::size_t row,

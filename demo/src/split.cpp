@@ -51,19 +51,34 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
     return trim(cell);
   };
   std::map<std::string, std::size_t> counts;
-  for (const std::string& cell : column.cells)
-    if (!is_missing(cell)) ++counts[segment_of(cell)];
+  std::map<std::string, std::vector<std::string>> spellings;
+  for (const std::string& cell : column.cells) {
+    if (is_missing(cell)) continue;
+    std::string segment = segment_of(cell);
+    ++counts[segment];
+    std::vector<std::string>& seen = spellings[segment];
+    if (std::find(seen.begin(), seen.end(), cell) == seen.end()) seen.push_back(cell);
+  }
 
   Labels labels;
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
   std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
+  std::string merged;
+  for (const std::string& segment : labels.segments) {
+    const std::vector<std::string>& seen = spellings[segment];
+    if (seen.size() < 2) continue;
+    std::string note = fmt::format("label column '{}': {} are one number, so they form the one segment '{}'",
+                                   column.name, quoted_list(seen, 5), segment);
+    labels.notes.push_back(note);
+    merged += "; " + note;
+  }
   if (column.cells.empty())
     throw UserError(fmt::format("{} has a header but no rows to train on", table.source));
   if (labels.segments.size() < 2)
     throw UserError(fmt::format(
         "{}: label column '{}' has {} distinct value{}; a classifier "
-        "needs at least two segments",
-        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s"));
+        "needs at least two segments{}",
+        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s", merged));
   for (const auto& [segment, count] : counts)
     if (count < 2)
       throw UserError(

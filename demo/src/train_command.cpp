@@ -252,6 +252,7 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
   report.label = r.label;
   report.segments = d.labels.segments;
   report.notes = d.selection.notes;
+  add_notes(report.notes, d.labels.notes);
   if (d.labels.unlabelled > 0)
     report.notes.push_back(
         fmt::format("{} no '{}' value and {} not used",

@@ -178,6 +178,23 @@ TEST_CASE("transform imputes, standardizes and one-hot encodes") {
   CHECK(x.get_double(8) == 0.0);
 }
 
+TEST_CASE("filled cells get notes") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  std::vector<std::string> filled = describe_filled_cells(schema, t, match_schema(schema, t));
+  REQUIRE(filled.size() == 3);
+  CHECK(filled[0] == "column 'amount': 1 of 6 cells are blank and get the training median 2");
+  CHECK(filled[1] == "column 'city': 1 of 6 cells are blank and get the most frequent training category 'Porto'");
+  CHECK(filled[2] == "column 'city': 2 of 6 cells hold categories that training never saw, such as 'Faro', "
+                     "and encode as no category; the model knows 'Porto' and 'Lisbon'");
+
+  Table blank = parse_csv("CustomerID,amount,city,flat\n1,,Porto,7\n2,,Lisbon,7\n", "blank.csv");
+  std::vector<std::string> all_blank = describe_filled_cells(schema, blank, match_schema(schema, blank));
+  REQUIRE(all_blank.size() == 1);
+  CHECK(all_blank[0] == "column 'amount': all 2 cells are blank and get the training median 2");
+}
+
 TEST_CASE("log transform for skewed non-negative columns") {
   std::string text = "amount,shifted,label\n";
   double values[] = {1, 1, 2, 2, 3, 3, 4, 5, 8, 100};

@@ -130,6 +130,16 @@ TEST_CASE("numeric labels written differently are one segment") {
   Labels labels = encode_labels(t, 1);
   CHECK(labels.segments == std::vector<std::string>{"0", "1", "2", "2.5"});
   CHECK(labels.classes == std::vector<int>{1, 1, 1, 2, 2, 0, 0, 3, 3});
+  // Each merge gets a note, in segment order.
+  CHECK(labels.notes == std::vector<std::string>{
+                            "label column 'label': '-0' and '0' are one number, so they form the one segment '0'",
+                            "label column 'label': '1', '1.0' and '01' are one number, so they form the one segment '1'",
+                            "label column 'label': '2' and '2.00' are one number, so they form the one segment '2'",
+                            "label column 'label': '2.5' and '2.50' are one number, so they form the one segment '2.5'"});
+  Table merged = parse_csv("y\n1\n1.0\n", "merged.csv");
+  CHECK(contains(error_message([&] { encode_labels(merged, 0); }),
+                 "has 1 distinct value; a classifier needs at least two segments; label column 'y': '1' and "
+                 "'1.0' are one number"));
 
   // Integers beyond 2^53 keep their text, so distinct large codes stay distinct.
   Table large = parse_csv("x,label\n1,9007199254740993\n2,9007199254740993\n3,9007199254740992\n"

@@ -37,6 +37,6 @@ std::string predictions_csv(const Predictions& predictions);
 /// Loads the model, reads the data, predicts and writes the CSV atomically; returns the
 /// number of rows written.
 std::size_t run_predict(const std::string& model_path, const std::string& data_path,
-                        const std::string& out_path);
+                        const std::string& out_path, std::vector<std::string>* notes = nullptr);
 
 }  // namespace segment

@@ -92,6 +92,12 @@ FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
 /// missing column and every column whose kind differs from the schema's.
 std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& table);
 
+/// Returns notes on the cells that the schema fills in rather than reads. Per column, one
+/// counts the blank cells, which get the training median or most frequent category. Another
+/// counts cells of categories that training never saw, which encode as no category.
+std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, const Table& table,
+                                               const std::vector<std::size_t>& table_columns);
+
 /// The float32 feature matrix (rows.size(), schema.width()) of the given rows;
 /// table_columns[i] is the table column of schema column i. Throws UserError naming the
 /// cell when a numeric or date cell does not parse.

@@ -20,6 +20,9 @@ struct Labels {
   std::vector<int> classes;
   /// Rows left out because their label cell is empty.
   std::size_t unlabelled = 0;
+  /// One note per segment of a numeric label column that is written in several ways, such
+  /// as "1" and "1.0", which are one segment.
+  std::vector<std::string> notes;
 };
 
 /// Encodes the label column. Throws UserError when fewer than two segments remain or a
