@@ -284,19 +284,29 @@ Expr pair_index(Expr x, Expr j, PairedIndex& paired) {
 
 Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index) {
   Value target = evaluate(*index.target);
-  // A list whose items form one tensor is indexed as that tensor. Other lists, such as the
-  // gradients grad(cost, [W, b]) returns, whose items differ in shape, take one integer
-  // subscript, which picks an item.
+  // A list written in the code whose items form one tensor is indexed as that tensor. Other
+  // lists take one integer subscript, which picks an item. Lists that a builtin or a compiled
+  // function returned, such as grad(cost, [W, b]), are among them even when W and b share a
+  // shape and dtype.
   bool forms_tensor = true;
   if (target.is(Value::Kind::List)) {
-    try {
-      to_expr(target, index.target->offset);
-    } catch (const UserError&) {
-      forms_tensor = false;
+    forms_tensor = target.literal();
+    if (forms_tensor) {
+      try {
+        to_expr(target, index.target->offset);
+      } catch (const UserError&) {
+        forms_tensor = false;
+      }
     }
   }
-  if (!forms_tensor && index.subscripts.size() == 1 && !index.subscripts[0].is_slice &&
-      !index.subscripts[0].is_ellipsis) {
+  bool item_subscript = index.subscripts.size() == 1 && !index.subscripts[0].is_slice &&
+                        !index.subscripts[0].is_ellipsis && index.subscripts[0].index != nullptr;
+  if (target.is(Value::Kind::List) && !target.literal() && !item_subscript)
+    fail(index.subscripts.empty() ? expr.offset : index.subscripts[0].offset,
+         fmt::format("a list of {} items from a builtin or a compiled function takes one integer subscript, which "
+                     "picks an item; index the item next, as in r[0][1:]",
+                     target.items().size()));
+  if (!forms_tensor && item_subscript) {
     const ast::Subscript& s = index.subscripts[0];
     std::int64_t k = constant_int(*s.index, "a list subscript");
     auto count = static_cast<std::int64_t>(target.items().size());

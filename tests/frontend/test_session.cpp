@@ -709,4 +709,13 @@ TEST_CASE("session list subscripts") {
   // A list that forms a tensor is indexed as that tensor.
   CHECK(output("[[1, 2], [3, 4]][1]") == "[3, 4] : i64 (2,)");
   CHECK(output("[[1, 2], [3, 4]][1, 0]") == "3 : i64 ()");
+  // A returned list picks items even when they share a shape: an i64 output stays i64.
+  std::string call = "x = vector(f32, [3])\nf = function([x], [sort(x), argsort(x) + 16777217])\nr = f([3, 1, 2])\n";
+  CHECK(output(call + "r[1]") == "[16777218, 16777219, 16777217] : i64 (3,)");
+  CHECK(output(call + "r[-2]") == "[1., 2., 3.] : f32 (3,)");
+  CHECK(damo::testing::error_of(call + "r[0, 1]").message ==
+        "a list of 2 items from a builtin or a compiled function takes one integer subscript, which "
+        "picks an item; index the item next, as in r[0][1:]");
+  std::string same = "w = vector(f64, [2])\ng = grad(sum(w * w * w), [w, w])\n";
+  CHECK(output(same + ":type g[1]") == "f64 (2,)");
 }
