@@ -303,7 +303,7 @@ Expr take(Expr x, Expr indices, int axis) {
   dims.insert(dims.end(), x.shape().begin() + normalized + 1, x.shape().end());
   Attrs attrs;
   attrs.ints = {normalized};
-  return make_node(OpKind::Take, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs);
+  return make_node(OpKind::Take, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs, x->weak());
 }
 
 Expr take_along_axis(Expr x, Expr indices, int axis) {
@@ -329,7 +329,7 @@ Expr take_along_axis(Expr x, Expr indices, int axis) {
   }
   Attrs attrs;
   attrs.ints = {normalized};
-  return make_node(OpKind::TakeAlongAxis, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs);
+  return make_node(OpKind::TakeAlongAxis, x.dtype(), Shape(std::move(dims)), {x, indices}, attrs, x->weak());
 }
 
 Expr one_hot(Expr indices, std::int64_t depth, DType dtype) {

@@ -143,7 +143,8 @@ Expr sort(Expr x, int axis, bool descending) {
   if (x.rank() == 0)
     throw UserError("sort: the operand is a scalar; it needs an axis to sort along, so give it "
                     "rank 1 or more (reshape(x, [1]))");
-  return take_along_axis(x, argsort(x, axis, descending), axis);
+  int line_axis = static_cast<int>(normalize_axis(axis, x.rank(), "sort"));
+  return take_along_axis(x, argsort(x, line_axis, descending), line_axis);
 }
 
 Expr categorical_crossentropy(Expr p, Expr targets) {

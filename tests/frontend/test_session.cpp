@@ -49,6 +49,8 @@ TEST_CASE("session literals are weak") {
   // Builtins of literals give weak literals too.
   CHECK(output("x = vector(f32, [2])\n:type x - logaddexp(1.0, 2.0)") == "f32 (2,)");
   CHECK(output("x = vector(f32, [2])\n:type x - elu(-1.0)") == "f32 (2,)");
+  CHECK(output("x = vector(f32, [3])\n:type x + sort([1.0, 3.0, 2.0])") == "f32 (3,)");
+  CHECK(output("x = vector(f32, [2])\n:type x + take([1.0, 3.0, 2.0], [2, 0])") == "f32 (2,)");
 }
 
 TEST_CASE("session casts") {
@@ -428,6 +430,7 @@ TEST_CASE("session sort and argsort") {
   CHECK(output("sort([true, false, true])") == "[false,  true,  true] : bool (3,)");
   CHECK(output("v = vector(f32, [n])\nsort(v)") ==
         "take_along_axis(v, argsort(v, axis=0), axis=0) : f32 (n,)");
+  CHECK(error_of("sort([1, 2], axis=1)").message == "sort: axis 1 is out of range for rank 1; valid axes are -1 to 0");
   CHECK(error_of("sort(1.0)").message ==
         "sort: the operand is a scalar; it needs an axis to sort along, so give it rank 1 or more "
         "(reshape(x, [1]))");
