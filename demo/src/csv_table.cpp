@@ -223,6 +223,30 @@ std::optional<std::vector<std::size_t>> record_widths(const std::vector<std::str
   return widths;
 }
 
+// The error for a field that libcsv's strict mode rejects at byte parsed of line: a quote
+// inside an unquoted value, or a quoted value with text after its closing quote. It names
+// the column (the fields the row has so far give its position) and the value.
+UserError malformed_field(const Table& table, const CallbackState& state, const std::string& source,
+                          std::int64_t line_number, std::string_view line, std::size_t parsed) {
+  std::size_t position = state.fields.size();
+  std::string column = table.columns.empty() || position >= table.columns.size()
+                           ? fmt::format("field {}", position + 1)
+                           : fmt::format("column '{}'", table.columns[position].name);
+  std::size_t start = line.rfind(table.delimiter, parsed == 0 ? 0 : parsed - 1);
+  start = start == std::string_view::npos ? 0 : start + 1;
+  std::size_t end = line.find(table.delimiter, parsed);
+  std::string_view value = line.substr(start, (end == std::string_view::npos ? line.size() : end) - start);
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.remove_suffix(1);
+  if (state.row_start_line == line_number && !value.starts_with('"'))
+    return UserError(fmt::format("{} line {}, {}: the unquoted value '{}' contains a quote (\"); put the "
+                                 "value in quotes and double each quote inside it, as \"a\"\"b\"",
+                                 source, line_number, column, value));
+  return UserError(fmt::format("{} line {}, {}: malformed quoted value near '{}'; a value in quotes must "
+                               "end with a quote followed by the delimiter or the line end, and a quote "
+                               "inside it is written as \"\"",
+                               source, line_number, column, value));
+}
+
 }  // namespace
 
 char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
@@ -280,12 +304,7 @@ Table parse_csv(std::string_view text, const std::string& source) {
     }
     std::size_t parsed =
         csv_parse(parser.get(), lines[i].data(), lines[i].size(), on_field, on_row_end, &state);
-    if (parsed != lines[i].size())
-      throw UserError(
-          fmt::format("{} line {}: malformed quoted field ({}); a field in quotes "
-                      "must end with a quote followed by the delimiter or the line "
-                      "end, and a quote inside it is written as \"\"",
-                      source, line_number, csv_strerror(csv_error(parser.get()))));
+    if (parsed != lines[i].size()) throw malformed_field(table, state, source, line_number, lines[i], parsed);
     take_rows(table, state);
   }
 

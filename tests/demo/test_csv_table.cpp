@@ -116,8 +116,8 @@ TEST_CASE("csv too few fields names line, column and value") {
 
 TEST_CASE("csv malformed quote names the line") {
   std::string message = error_message([] { parse_csv("a,b\n1,2\n\"x\"y,3\n", "bad.csv"); });
-  CHECK(contains(message, "bad.csv line 3"));
-  CHECK(contains(message, "malformed quoted field"));
+  CHECK(contains(message, "bad.csv line 3, column 'a'"));
+  CHECK(contains(message, "malformed quoted value near '\"x\"y'"));
 }
 
 TEST_CASE("csv unterminated quote names the starting line") {

@@ -19,10 +19,6 @@ struct BadCsv {
   std::string message;
 };
 
-const char* const kMalformedQuote =
-    "t.csv line 2: malformed quoted field (error parsing data while strict checking enabled); a "
-    "field in quotes must end with a quote followed by the delimiter or the line end, and a quote "
-    "inside it is written as \"\"";
 
 std::string parse_error(const std::string& text) {
   return message_of<damo::UserError>([&] { parse_csv(text, "t.csv"); });
@@ -47,8 +43,16 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "t.csv line 1: header field 2 is empty; give every column a name"},
       {"repeated header name", "a,b,a\n1,2,3\n",
        "t.csv line 1: the header names column 'a' twice (fields 1 and 3); rename one of them"},
-      {"text after a closing quote", "a,b\n\"1\"x,2\n", kMalformedQuote},
-      {"quote inside an unquoted field", "a,b\n1\"2,3\n", kMalformedQuote},
+      {"text after a closing quote", "a,b\n\"1\"x,2\n",
+       "t.csv line 2, column 'a': malformed quoted value near '\"1\"x'; a value in quotes must end "
+       "with a quote followed by the delimiter or the line end, and a quote inside it is written "
+       "as \"\""},
+      {"quote inside an unquoted field", "a,b\n1\"2,3\n",
+       "t.csv line 2, column 'a': the unquoted value '1\"2' contains a quote (\"); put the value in "
+       "quotes and double each quote inside it, as \"a\"\"b\""},
+      {"quote inside an unquoted header", "a,b\"c\n1,2\n",
+       "t.csv line 1, field 2: the unquoted value 'b\"c' contains a quote (\"); put the value in "
+       "quotes and double each quote inside it, as \"a\"\"b\""},
       {"unterminated quote", "a,b\n1,\"2\n3,4\n",
        "t.csv line 2: a quoted field that starts in this row is never closed; add the closing "
        "quote"},
