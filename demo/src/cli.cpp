@@ -75,7 +75,7 @@ std::optional<std::uint64_t> read_seed(const ParsedOptions& options) {
 
 int to_int(long long value, const std::string& option) {
   if (value < INT32_MIN || value > INT32_MAX)
-    throw UsageError(fmt::format("{} {} is out of range", option, value));
+    throw UsageError(fmt::format("{} {} is out of range; use a whole number up to {}", option, value, INT32_MAX));
   return static_cast<int>(value);
 }
 
@@ -195,6 +195,11 @@ void read_feature_options(const ParsedOptions& options, FeatureOptions& features
                                    "name it in one of them",
                                    name));
   features.categorical = column_list(options, "--categorical");
+  for (const std::string& name : features.drop)
+    if (std::find(features.categorical.begin(), features.categorical.end(), name) != features.categorical.end())
+      throw UsageError(fmt::format("--categorical and --drop both name column '{}', which contradicts; "
+                                   "name it in one of them",
+                                   name));
   if (options.has("--log-transform") && options.has("--no-log-transform"))
     throw UsageError("--log-transform and --no-log-transform contradict each other; give one");
   if (options.has("--log-transform")) preprocess.log_transform = true;
@@ -245,6 +250,9 @@ TrainRequest train_request(const ParsedOptions& options) {
   }
 
   OptimizerOptions& o = r.training.optimizer;
+  if (o.kind == OptimizerKind::Sgd && options.has("--momentum"))
+    throw UsageError("--momentum has no effect with --optimizer sgd; use --optimizer momentum or adam, "
+                     "or leave --momentum out");
   o.learning_rate = options.get_double("--lr").value_or(o.learning_rate);
   o.momentum = options.get_double("--momentum").value_or(o.momentum);
   o.l2 = options.get_double("--l2").value_or(o.l2);

@@ -345,6 +345,13 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
                               "--drop", "Fresh"});
   CHECK(kept_and_dropped.status == 2);
   CHECK(contains(kept_and_dropped.err, "--features and --drop both name column 'Fresh'"));
+  Run encoded_and_dropped = run({"train", "--data", data, "--label", "Channel", "--categorical", "Region",
+                                 "--drop", "Region"});
+  CHECK(encoded_and_dropped.status == 2);
+  CHECK(contains(encoded_and_dropped.err, "--categorical and --drop both name column 'Region'"));
+  Run sgd_momentum = run({"train", "--data", data, "--label", "Channel", "--optimizer", "sgd", "--momentum", "0.5"});
+  CHECK(sgd_momentum.status == 2);
+  CHECK(contains(sgd_momentum.err, "--momentum has no effect with --optimizer sgd"));
   // Even root cannot create files in /proc, so the check fails before training.
   Run proc = run({"train", "--data", data, "--label", "Channel", "--model", "/proc/damo_test.model"});
   CHECK(proc.status == 2);
