@@ -118,6 +118,36 @@ bool starts_row(std::string_view line, char delimiter) {
 
 // Text files never contain NUL bytes, while images, archives and other binary files
 // nearly always do. Stopping there gives a clear message instead of a table of garbage.
+// The position of the first byte of text that does not start or continue a well-formed
+// UTF-8 sequence (no overlong forms, surrogates or code points above U+10FFFF), or npos.
+std::size_t invalid_utf8_at(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (byte >= 0xC2 && byte <= 0xDF) length = 2;
+    else if (byte == 0xE0) length = 3, low = 0xA0;
+    else if (byte == 0xED) length = 3, high = 0x9F;
+    else if (byte >= 0xE1 && byte <= 0xEF) length = 3;
+    else if (byte == 0xF0) length = 4, low = 0x90;
+    else if (byte == 0xF4) length = 4, high = 0x8F;
+    else if (byte >= 0xF1 && byte <= 0xF3) length = 4;
+    else return i;
+    if (i + length > text.size()) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 void reject_binary(const std::vector<std::string_view>& lines, const std::string& source) {
   for (std::size_t i = 0; i < lines.size(); ++i)
     if (lines[i].find('\0') != std::string_view::npos)
@@ -125,6 +155,15 @@ void reject_binary(const std::vector<std::string_view>& lines, const std::string
           fmt::format("{} line {}: found a NUL byte, so this is a binary file rather than CSV "
                       "text; pass a CSV file",
                       source, i + 1));
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    // Text in another encoding (Latin-1, Windows-1252) would make names and categories that
+    // differ in one letter look alike, and would not match the same table saved as UTF-8.
+    if (std::size_t at = invalid_utf8_at(lines[i]); at != std::string_view::npos)
+      throw UserError(fmt::format(
+          "{} line {}: byte {} (0x{:02X}) is not UTF-8 text; save the file as UTF-8, for example "
+          "with iconv -f latin1 -t utf-8 (for a Latin-1 file)",
+          source, i + 1, at + 1, static_cast<unsigned char>(lines[i][at])));
+  }
 }
 
 struct ParserDeleter {

@@ -114,6 +114,16 @@ TEST_CASE("csv too few fields names line, column and value") {
   CHECK(contains(message, "column 'c' has no value"));
 }
 
+TEST_CASE("csv reads UTF-8 text of every length") {
+  // Two-, three- and four-byte sequences, the largest code point and a byte-order mark.
+  Table t = parse_csv("\xEF\xBB\xBFgr\xC3\xB6\xC3\x9F" "e,city\n1,K\xC3\xB6ln\n2,\xE6\x9D\xB1\xE4\xBA\xAC\n"
+                      "3,\xF0\x9F\x8C\x8D\xF4\x8F\xBF\xBF\n",
+                      "utf8.csv");
+  CHECK(t.columns[0].name == "gr\xC3\xB6\xC3\x9F" "e");
+  CHECK(t.columns[1].cells == std::vector<std::string>{"K\xC3\xB6ln", "\xE6\x9D\xB1\xE4\xBA\xAC",
+                                                       "\xF0\x9F\x8C\x8D\xF4\x8F\xBF\xBF"});
+}
+
 TEST_CASE("csv malformed quote names the line") {
   std::string message = error_message([] { parse_csv("a,b\n1,2\n\"x\"y,3\n", "bad.csv"); });
   CHECK(contains(message, "bad.csv line 3, column 'a'"));

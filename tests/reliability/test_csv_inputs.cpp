@@ -62,6 +62,15 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
       {"PNG bytes", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 20),
        "t.csv line 3: found a NUL byte, so this is a binary file rather than CSV text; pass a "
        "CSV file"},
+      {"Latin-1 text", "name,b\nK\xf6ln,1\n",
+       "t.csv line 2: byte 2 (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
+       "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
+      {"overlong UTF-8 form", "a,b\n\xc0\xaf,1\n",
+       "t.csv line 2: byte 1 (0xC0) is not UTF-8 text; save the file as UTF-8, for example with "
+       "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
+      {"UTF-16 surrogate in UTF-8", "a,b\nx\xed\xa0\x80,1\n",
+       "t.csv line 2: byte 2 (0xED) is not UTF-8 text; save the file as UTF-8, for example with "
+       "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"NUL bytes in a row", std::string("a,b\n1,\0\0\n", 9),
        "t.csv line 2: found a NUL byte, so this is a binary file rather than CSV text; pass a "
        "CSV file"},
