@@ -94,7 +94,15 @@ std::string scores_section(const TrainingReport& r) {
   return text;
 }
 
+// Segments beyond which the printed report leaves the confusion matrix to the JSON report:
+// 1,000 segments would print a million cells.
+constexpr std::size_t kMaxPrintedConfusionSegments = 40;
+
 std::string confusion_section(const TrainingReport& r) {
+  if (r.segments.size() > kMaxPrintedConfusionSegments)
+    return fmt::format("\nConfusion matrix: {} segments are too many to print here (at most {}); "
+                       "--report-json writes it\n",
+                       r.segments.size(), kMaxPrintedConfusionSegments);
   std::string text = "\nConfusion matrix (rows: true segment, columns: predicted)\n";
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header{"true \\ predicted"};

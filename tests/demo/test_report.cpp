@@ -58,6 +58,23 @@ TEST_CASE("text report holds scores, baseline and matrix") {
   CHECK(contains(text, "compile training step:  12.5 ms"));
 }
 
+TEST_CASE("text report leaves a large matrix to the json") {
+  TrainingReport r = sample_report();
+  std::vector<int> truth, predicted;
+  for (int c = 0; c < 41; ++c) {
+    r.segments.push_back("s" + std::to_string(c));
+    truth.push_back(c);
+    predicted.push_back((c + 1) % 41);
+  }
+  r.segments.erase(r.segments.begin(), r.segments.begin() + 2);
+  r.model = compute_metrics(truth, predicted, 41);
+  r.baseline = compute_metrics(truth, std::vector<int>(41, 0), 41);
+  std::string text = format_report(r);
+  CHECK(contains(text, "Confusion matrix: 41 segments are too many to print here (at most 40); --report-json writes it"));
+  CHECK_FALSE(contains(text, "true \\ predicted"));
+  CHECK(contains(report_json(r), "\"confusion\": [[0, 1, 0"));
+}
+
 TEST_CASE("json report holds the same numbers") {
   std::string json = report_json(sample_report());
   CHECK(contains(json, "\"label\": \"Channel\""));
