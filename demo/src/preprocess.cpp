@@ -220,6 +220,34 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   return feature;
 }
 
+// True for text that starts like a date, three groups of 1 to 4 digits joined by '-', '/'
+// or '.', such as 12/31/2013, 1-2-2013 or 2013-01-01 10:00, which parse_date does not read.
+bool looks_like_date(std::string_view cell) {
+  std::size_t i = 0;
+  for (int group = 0; group < 3; ++group) {
+    std::size_t digits = 0;
+    while (i < cell.size() && cell[i] >= '0' && cell[i] <= '9') ++i, ++digits;
+    if (digits < 1 || digits > 4) return false;
+    if (group == 2) break;
+    if (i >= cell.size() || (cell[i] != '-' && cell[i] != '/' && cell[i] != '.')) return false;
+    ++i;
+  }
+  return true;
+}
+
+// A note on a categorical column whose categories mostly look like dates in a form that
+// is not read as dates; empty when they do not.
+std::string unread_dates_note(const std::map<std::string, std::size_t>& counts) {
+  std::size_t dated = 0;
+  std::string example;
+  for (const auto& entry : counts)
+    if (looks_like_date(entry.first) && dated++ == 0) example = entry.first;
+  if (dated * 2 <= counts.size()) return "";
+  return fmt::format("; its values look like dates such as '{}', which are not read as dates: "
+                     "write them as yyyy-mm-dd, dd-mm-yyyy, dd/mm/yyyy or dd.mm.yyyy without a time",
+                     example);
+}
+
 std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t column,
                                              const std::vector<std::size_t>& rows,
                                              const PreprocessOptions& options,
@@ -240,10 +268,12 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
   if (counts.size() > options.max_categories) {
     notes.push_back(
         fmt::format("column '{}' has {} categories in the training rows, more than "
-                    "{}, and is not used",
-                    feature.name, counts.size(), options.max_categories));
+                    "{}, and is not used{}",
+                    feature.name, counts.size(), options.max_categories, unread_dates_note(counts)));
     return std::nullopt;
   }
+  if (std::string dates = unread_dates_note(counts); !dates.empty())
+    notes.push_back(fmt::format("column '{}' is one-hot encoded as categories{}", feature.name, dates));
 
   // "1,5" in a semicolon-delimited file is usually 1.5 written with a decimal comma.
   auto decimal_comma = [](const std::string& cell) {

@@ -135,6 +135,25 @@ TEST_CASE("decimal commas get a note") {
         "encoded as categories; write decimal points to use it as numbers");
 }
 
+TEST_CASE("dates in other forms get a note") {
+  Table t = parse_csv("joined,seen,label\n12/31/2013,2013-01-02 10:00,x\n1/2/2014,2013-01-03 11:00,y\n"
+                      "12/31/2013,2013-01-02 10:00,x\n1/2/2014,2013-01-04 12:00,y\n",
+                      "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0] == "column 'joined' is one-hot encoded as categories; its values look like dates such as "
+                    "'1/2/2014', which are not read as dates: write them as yyyy-mm-dd, dd-mm-yyyy, "
+                    "dd/mm/yyyy or dd.mm.yyyy without a time");
+  CHECK(notes[1].starts_with("column 'seen' is one-hot encoded as categories; its values look like dates "
+                             "such as '2013-01-02 10:00'"));
+  // Plain categories get no such note.
+  Table plain = parse_csv("city,label\nPorto,x\nFaro,y\nPorto,x\nFaro,y\n", "plain.csv");
+  std::vector<std::string> none;
+  fit_features(plain, select_columns(plain, "label", {}), kTrainRows, no_log(), none);
+  CHECK(none.empty());
+}
+
 TEST_CASE("extreme values keep finite statistics") {
   // Squares of 1e200 overflow a double, and 1e20 and 1.00000000000001e20 differ only in
   // their last bits. Neither column is constant.
