@@ -2,7 +2,10 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <unordered_set>
+#include <vector>
 
+#include "damo/graph/eval.h"
 #include "op_builder.h"
 
 namespace damo {
@@ -22,6 +25,24 @@ Expr make_node(OpKind op, DType dtype, Shape shape, std::vector<Expr> inputs, At
   for (const Expr& e : inputs) spec.inputs.push_back(e.node());
   return Expr(inputs[0].graph().intern(std::move(spec)));
 }
+
+namespace {
+
+// True when every leaf below node is a constant: no input, shared variable or symbol size.
+bool reads_only_constants(const Node* node) {
+  std::vector<const Node*> stack = {node};
+  std::unordered_set<const Node*> seen;
+  while (!stack.empty()) {
+    const Node* current = stack.back();
+    stack.pop_back();
+    if (!seen.insert(current).second) continue;
+    if (current->is_leaf() && !current->is_constant()) return false;
+    for (const Node* input : current->inputs()) stack.push_back(input);
+  }
+  return true;
+}
+
+}  // namespace
 
 Expr convert(Expr x, DType dtype) {
   if (x.dtype() == dtype) return x;
@@ -43,6 +64,10 @@ Expr convert(Expr x, DType dtype) {
     }
     return x.graph().weak_constant(value.cast(dtype));
   }
+  // A weak integer computed from literals alone, such as sort([3000000000, 1]), is
+  // evaluated here, so that its values get the same check as a literal's.
+  if (x->weak() && x.dtype() == DType::Int64 && dtype == DType::Int32 && reads_only_constants(x.node()))
+    return convert(x.graph().weak_constant(evaluate(x)), dtype);
   return cast(x, dtype);
 }
 

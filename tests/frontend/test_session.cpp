@@ -51,6 +51,14 @@ TEST_CASE("session literals are weak") {
   CHECK(output("x = vector(f32, [2])\n:type x - elu(-1.0)") == "f32 (2,)");
   CHECK(output("x = vector(f32, [3])\n:type x + sort([1.0, 3.0, 2.0])") == "f32 (3,)");
   CHECK(output("x = vector(f32, [2])\n:type x + take([1.0, 3.0, 2.0], [2, 0])") == "f32 (2,)");
+  // An integer computed from literals gets a literal's range check before it meets i32.
+  CHECK(error_of("i = i32([1, 2])\ni + sort([3000000000, 1])").message ==
+        "the integer literal 3000000000 does not fit i32, the dtype of the tensor it is combined with "
+        "(i32 holds -2147483648 to 2147483647); cast that tensor to i64 first");
+  CHECK(error_of("i = i32([1, 2])\ni + abs([3000000000, 1])").message.starts_with(
+      "the integer literal 3000000000 does not fit i32"));
+  CHECK(output("i = i32([1, 2])\ni + (2 + 2)") == "[5, 6] : i32 (2,)");
+  CHECK(output("i = i32([1, 2])\ni + cumsum([1, 2])") == "[2, 5] : i32 (2,)");
 }
 
 TEST_CASE("session casts") {
