@@ -145,8 +145,8 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
     // Replacing a file through its folder would get past the file's own write protection.
     if (!stream && std::filesystem::is_regular_file(path, error) && ::access(path.c_str(), W_OK) != 0 &&
         errno == EACCES)
-      throw UsageError(fmt::format("{} '{}' is read-only for this user; make it writable (chmod u+w) "
-                                   "or choose another path", option, path));
+      throw UsageError(fmt::format("{} '{}' is read-only for this user; make it writable or choose "
+                                   "another path", option, path));
     if (!stream) {
       // Creating a file is the only sure test, because access() passes for root on /proc.
       // O_TMPFILE makes a file without a name, which nothing can leave behind. A file system
@@ -461,12 +461,14 @@ int run_cli(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> arguments(argv + 1, argv + argc);
   int status = run_command(arguments, stdout, stderr);
-  // A report lost to a full disk or a closed stdout is a failure, not a success.
+  // A report lost to a full disk or a closed stdout is a failure, not a success. A command
+  // that failed has printed its error already, often the same write failure.
   errno = 0;
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    if (status != 0) return status;
     print_to(stderr, "damo-segment: error: cannot write to standard output: {}\n",
              std::strerror(errno != 0 ? errno : EIO));
-    return status == 0 ? 1 : status;
+    return 1;
   }
   return status;
 }

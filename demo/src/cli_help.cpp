@@ -50,7 +50,8 @@ std::string feature_help() {
 Features:
   --data FILE             the CSV table
   --features A,B,...      use exactly these columns as features
-  --drop A,B,...          leave these columns out
+  --drop A,B,...          leave these columns out of the automatic selection (not with
+                          --features)
   --categorical A,B,...   one-hot encode these columns even when they hold numbers
   --log-transform         apply log1p to each numeric column with no negative training
                           value and a skewness above --skew-threshold (default: {})

@@ -77,6 +77,22 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
         fmt::format("--features lists the label column '{}'; a model cannot take "
                     "its own label as input",
                     label));
+  // Options that would change nothing are errors, because the user expected an effect.
+  if (label_column && contains(dropped, *label_column))
+    throw UserError(fmt::format("--drop lists the label column '{}', which is never a feature; leave "
+                                "it out of --drop",
+                                label));
+  if (label_column && contains(categorical, *label_column))
+    throw UserError(fmt::format("--categorical lists the label column '{}', which is not a feature; "
+                                "labels are always segments, so leave it out",
+                                label));
+  if (!chosen.empty() && !dropped.empty())
+    throw UserError("--drop has no effect with --features, which names every feature; give one of them");
+  for (std::size_t column : categorical)
+    if (!chosen.empty() && !contains(chosen, column))
+      throw UserError(fmt::format("--categorical names '{}', which is not among the --features; add it "
+                                  "to --features or leave it out of --categorical",
+                                  table.columns[column].name));
 
   ColumnSelection selection;
   for (std::size_t column = 0; column < table.column_count(); ++column) {
@@ -86,6 +102,10 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
     bool is_id = is_id_column(table, column, kind);
     if (is_id && !selection.id_column) selection.id_column = column;
     if (!options.features.empty() || contains(dropped, column)) continue;
+    if (is_id && contains(categorical, column))
+      throw UserError(fmt::format("--categorical names '{}', which looks like a row identifier and is "
+                                  "not a feature; name it in --features to use it",
+                                  table.columns[column].name));
     if (is_id) {
       selection.notes.push_back(
           fmt::format("column '{}' looks like a row identifier and is not a feature (name "

@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include <algorithm>
 
@@ -28,7 +29,7 @@ void validate_request(const TrainRequest& r) {
   // --lr 1e-50 would become 0 and --momentum 0.99999999 would become 1.
   const OptimizerOptions& o = r.training.optimizer;
   auto f32 = [](double v) { return static_cast<float>(v); };
-  if (!(f32(o.learning_rate) > 0 && std::isfinite(f32(o.learning_rate))))
+  if (!(f32(o.learning_rate) >= std::numeric_limits<float>::min() && std::isfinite(f32(o.learning_rate))))
     reject("--lr", fmt::format("{}", o.learning_rate), "a rate > 0 within float32's range (1e-38 to 3e38)");
   if (!(o.momentum >= 0 && f32(o.momentum) < 1))
     reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1) that stays below 1 in float32 (at most 0.9999999)");

@@ -205,7 +205,7 @@ void write_file_atomically(const std::string& given_path, std::string_view data)
     // Replacing the file through its folder would get past its own write protection.
     if (::access(given_path.c_str(), W_OK) != 0 && errno == EACCES)
       throw UserError(fmt::format("cannot write '{}': the file is read-only for this user; make it "
-                                  "writable (chmod u+w) or choose another path", given_path));
+                                  "writable or choose another path", given_path));
   }
   const std::string& path = target.path;
   remove_orphaned_temporaries(path);

@@ -332,6 +332,9 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   Run infinite = run({"train", "--data", data, "--label", "Channel", "--lr", "inf"});
   CHECK(contains(infinite.err, "--lr 'inf' is not a finite decimal number"));
   // Settings that leave their range once rounded to float32, the precision of training.
+  Run subnormal_rate = run({"train", "--data", data, "--label", "Channel", "--lr", "1e-40"});
+  CHECK(subnormal_rate.status == 2);
+  CHECK(contains(subnormal_rate.err, "--lr 1e-40 is invalid"));
   Run zero_rate = run({"train", "--data", data, "--label", "Channel", "--lr", "1e-50"});
   CHECK(zero_rate.status == 2);
   CHECK(contains(zero_rate.err, "--lr 1e-50 is invalid; use a rate > 0 within float32's range"));
@@ -510,7 +513,8 @@ TEST_CASE("cli refuses to replace a read-only output") {
   }
 
   CHECK(result.status == 2);
-  CHECK(contains(result.err, "--out '" + target + "' is read-only for this user; make it writable (chmod u+w)"));
+  CHECK(contains(result.err, "--out '" + target + "' is read-only for this user; make it writable or choose "
+                             "another path"));
   CHECK(read_text(target) == "keep\n");
 }
 

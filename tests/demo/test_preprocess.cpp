@@ -83,6 +83,31 @@ TEST_CASE("selection rejects unknown names") {
                  "lists the label column 'label'"));
 }
 
+TEST_CASE("selection rejects options without effect") {
+  Table t = parse_csv(kTable, "t.csv");
+  struct Case {
+    FeatureOptions options;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{{}, {"label"}, {}}, "--drop lists the label column 'label', which is never a feature; leave it out of --drop"},
+      {{{}, {}, {"label"}},
+       "--categorical lists the label column 'label', which is not a feature; labels are always segments, "
+       "so leave it out"},
+      {{{"amount"}, {"city"}, {}}, "--drop has no effect with --features, which names every feature; give one of them"},
+      {{{"amount"}, {}, {"city"}},
+       "--categorical names 'city', which is not among the --features; add it to --features or leave it out of "
+       "--categorical"},
+      {{{}, {}, {"CustomerID"}},
+       "--categorical names 'CustomerID', which looks like a row identifier and is not a feature; name it in "
+       "--features to use it"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.message);
+    CHECK(error_message([&] { select_columns(t, "label", c.options); }) == c.message);
+  }
+}
+
 TEST_CASE("numeric statistics come from training rows only") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;
