@@ -63,6 +63,22 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   Labels labels;
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
   std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
+  // In a column that also holds text, numbers written in several ways stay apart; a note
+  // names them with the first text value, which may be a typo that kept them apart.
+  if (!numeric) {
+    std::map<double, std::vector<std::string>> same_number;
+    std::string text_example;
+    for (const std::string& segment : labels.segments) {
+      if (std::optional<double> value = parse_number(segment)) same_number[*value + 0.0].push_back(segment);
+      else if (text_example.empty()) text_example = segment;
+    }
+    for (const auto& [value, names] : same_number)
+      if (names.size() > 1)
+        labels.notes.push_back(fmt::format(
+            "label column '{}': {} stay separate segments although they are one number, because the "
+            "column also holds text such as '{}'",
+            column.name, quoted_list(names, 5), text_example));
+  }
   std::string merged;
   for (const std::string& segment : labels.segments) {
     const std::vector<std::string>& seen = spellings[segment];

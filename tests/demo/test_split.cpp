@@ -150,5 +150,9 @@ TEST_CASE("numeric labels written differently are one segment") {
 
   // Text labels keep their spelling.
   Table text = parse_csv("x,label\n1,a\n2,a\n3,1\n4,1.0\n5,1\n6,1.0\n", "text.csv");
-  CHECK(encode_labels(text, 1).segments == std::vector<std::string>{"1", "1.0", "a"});
+  Labels text_labels = encode_labels(text, 1);
+  CHECK(text_labels.segments == std::vector<std::string>{"1", "1.0", "a"});
+  CHECK(text_labels.notes == std::vector<std::string>{
+                                 "label column 'label': '1' and '1.0' stay separate segments although they are "
+                                 "one number, because the column also holds text such as 'a'"});
 }
