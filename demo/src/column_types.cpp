@@ -139,7 +139,7 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
   if (auto value = parse_date(cell)) return *value;
   throw damo::UserError(
       fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
-                  "it as dd-mm-yyyy or yyyy-mm-dd, or leave the cell empty",
+                  "it as yyyy-mm-dd, dd-mm-yyyy, dd/mm/yyyy or dd.mm.yyyy, or leave the cell empty",
                   table.cell_location(row, column), cell));
 }
 

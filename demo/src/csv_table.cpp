@@ -313,6 +313,10 @@ char detect_delimiter(std::string_view header_line, const std::vector<std::strin
 }
 
 Table parse_csv(std::string_view text, const std::string& source) {
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
+    throw UserError(fmt::format("{}: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); "
+                                "save it as UTF-8, for example with iconv -f utf-16 -t utf-8",
+                                source));
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
   std::vector<std::string_view> lines = split_lines(text);
 

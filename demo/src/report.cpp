@@ -58,7 +58,7 @@ std::string summary_section(const TrainingReport& r) {
       {"segments", fmt::format("{}", r.segments.size())},
       {"features", fmt::format("{}", r.features.size())},
       {"network", r.network},
-      {"training", fmt::format("{}; {} epochs run{}", r.training, r.epochs_run,
+      {"training", fmt::format("{}; {} run{}", r.training, count_of(static_cast<std::size_t>(r.epochs_run), "epoch"),
                                r.folds.empty() ? "" : " over all folds")},
   };
   for (auto& row : rows) row[0] += ":";

@@ -311,7 +311,7 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
     std::int64_t k = constant_int(*s.index, "a list subscript");
     auto count = static_cast<std::int64_t>(target.items().size());
     if (k < -count || k >= count)
-      fail(s.offset, fmt::format("index {} is out of range for a list of {} items", k, count));
+      fail(s.offset, fmt::format("index {} is out of range for a list of {} item{}", k, count, count == 1 ? "" : "s"));
     return target.items()[static_cast<std::size_t>(k < 0 ? k + count : k)];
   }
   Expr x = to_expr(target, index.target->offset);

@@ -62,6 +62,9 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
       {"PNG bytes", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 20),
        "t.csv line 3: found a NUL byte, so this is a binary file rather than CSV text; pass a "
        "CSV file"},
+      {"UTF-16 text", std::string("\xFF\xFE" "a\0,\0b\0\n\0", 10),
+       "t.csv: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8, for "
+       "example with iconv -f utf-16 -t utf-8"},
       {"Latin-1 text", "name,b\nK\xf6ln,1\n",
        "t.csv line 2: byte 2 (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
