@@ -199,9 +199,9 @@ class Engine {
 
     machine_builder_ = expect(llvm::orc::JITTargetMachineBuilder::detectHost(), "detectHost");
     // LLVM tunes Intel cores with AVX-512 such as Ice Lake and Rocket Lake to vectorize loops
-    // 256 bits wide. Damo's loops are short and math-heavy, so 512 bits pay off there: on a
+    // 256 bits wide. Damo's loops are short and math-heavy, so 512 bits pay off there. On a
     // Rocket Lake Xeon the benchmark training step went from 47.4 to 29.7 us and the 1e6-row
-    // inference pass from 268 to 206 ms, with 2 ms more of cold compile.
+    // inference pass from 268 to 206 ms, for 2 ms more of cold compile.
     if (machine_builder_->getFeatures().getString().find("+avx512f") != std::string::npos)
       machine_builder_->getFeatures().AddFeature("prefer-256-bit", false);
     auto machine = expect(machine_builder_->createTargetMachine(), "createTargetMachine");

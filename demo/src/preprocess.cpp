@@ -255,8 +255,8 @@ bool looks_like_date(std::string_view cell) {
   return true;
 }
 
-// A note on a categorical column whose categories mostly look like dates in a form that
-// is not read as dates; empty when they do not.
+// Returns a note for a categorical column whose categories mostly look like dates that
+// parse_date does not read, or an empty string.
 std::string unread_dates_note(const std::map<std::string, std::size_t>& counts) {
   std::size_t dated = 0;
   std::string example;

@@ -63,8 +63,8 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   Labels labels;
   for (const auto& entry : counts) labels.segments.push_back(entry.first);
   std::sort(labels.segments.begin(), labels.segments.end(), segment_less);
-  // In a column that also holds text, numbers written in several ways stay apart; a note
-  // names them with the first text value, which may be a typo that kept them apart.
+  // In a column that also contains text, numbers written in several ways stay separate
+  // segments. A note names them with the first text value, which may be a typo.
   if (!numeric) {
     std::map<double, std::vector<std::string>> same_number;
     std::string text_example;
