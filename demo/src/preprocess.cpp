@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "damo/runtime/error.h"
 #include "text_util.h"
@@ -345,12 +347,16 @@ FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
 std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& table) {
   std::vector<std::size_t> indices;
   std::vector<std::string> missing, mismatched;
+  // One lookup table, since a search of the columns per feature takes quadratic time.
+  std::unordered_map<std::string_view, std::size_t> column_of;
+  for (std::size_t i = 0; i < table.columns.size(); ++i) column_of.emplace(table.columns[i].name, i);
   for (const FeatureColumn& feature : schema.columns) {
-    std::optional<std::size_t> index = table.find_column(feature.name);
-    if (!index) {
+    auto found = column_of.find(feature.name);
+    if (found == column_of.end()) {
       missing.push_back(feature.name);
       continue;
     }
+    std::optional<std::size_t> index = found->second;
     indices.push_back(*index);
 
     // A categorical feature accepts any text; numbers and dates must still parse.
