@@ -191,8 +191,8 @@ std::string delimiter_name(char delimiter) {
 }
 
 void set_header(Table& table, const RawRow& row) {
-  // Field of each name so far; a search of the columns for each name took quadratic time
-  // (6 s of a 50,000-column header).
+  // The field of each name so far. Searching the columns for each name took quadratic time,
+  // most of the 5 s that training on a table of 50,000 columns and 10 rows took.
   std::unordered_map<std::string, std::size_t> field_of;
   for (std::size_t i = 0; i < row.fields.size(); ++i) {
     std::string name = trim(row.fields[i]);
