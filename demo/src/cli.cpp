@@ -457,7 +457,7 @@ int run_command(const std::vector<std::string>& arguments, std::FILE* out, std::
 
 int run_cli(int argc, char** argv) {
   // A reader that closes the pipe early, as `| head` does, must not end the program before
-  // it saves the model: writes to the pipe fail instead, and the exit status reports it.
+  // it saves the model. Writes to the pipe fail instead, and the exit status reports it.
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> arguments(argv + 1, argv + argc);
   int status = run_command(arguments, stdout, stderr);

@@ -356,11 +356,11 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
       missing.push_back(feature.name);
       continue;
     }
-    std::optional<std::size_t> index = found->second;
-    indices.push_back(*index);
+    std::size_t index = found->second;
+    indices.push_back(index);
 
     // A categorical feature accepts any text; numbers and dates must still parse.
-    const Column& column = table.columns[*index];
+    const Column& column = table.columns[index];
     bool all_missing = std::all_of(column.cells.begin(), column.cells.end(),
                                    [](const std::string& cell) { return is_missing(cell); });
     if (feature.kind != ColumnKind::Categorical && !all_missing &&

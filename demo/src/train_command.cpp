@@ -338,8 +338,8 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   report.evaluated_rows = truth.size();
   sort_by_line(held_out);
 
-  // The saved model fits every labelled row, less the validation share that fit_network
-  // holds out; its time is not part of the fold report.
+  // The saved model fits every labelled row except the validation share that fit_network
+  // sets aside. Its time is not part of the fold report.
   std::vector<std::size_t> all(d.labels.rows.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   if (on_fold) on_fold(0, r.folds);
