@@ -626,7 +626,7 @@ Launch emit_kernel(ModuleState& state, const Kernel& kernel) {
   case OpKind::DimSize: {
     FunctionBuilder f(state, state.fresh_name("dim_size"));
     f.if_then(f.b.CreateICmpSLT(f.begin, f.end), [&] {
-      f.store(kernel.output, f.constant(0), f.dim(Dim(kernel.node->name())));
+      f.store(kernel.output, f.constant(0), f.dim(Dim::from_symbol(kernel.node->name())));
     });
     f.finish();
     return {f.function, {}, {}};

@@ -225,6 +225,13 @@ std::vector<RowPhase> row_phases(const Program& program, const std::string& symb
 void plan_row_blocks(Program& program) {
   ExecutableSpec& spec = program.spec;
   for (std::size_t s = 0; s < spec.symbols.size(); ++s) {
+    // Blocks rebind the symbol's size, and a derived size such as n-1 would keep the
+    // whole call's value.
+    bool derived = std::any_of(spec.symbols.begin(), spec.symbols.end(), [&](const std::string& other) {
+      std::optional<DerivedSymbol> d = parse_derived_symbol(other);
+      return d && (d->base == spec.symbols[s] || other == spec.symbols[s]);
+    });
+    if (derived) continue;
     std::vector<RowReduction> reductions;
     std::vector<RowPhase> phases = row_phases(program, spec.symbols[s], reductions);
     if (phases.empty()) continue;
@@ -279,6 +286,7 @@ class Lowering {
 
     for (std::size_t i = 0; i < outputs.size(); ++i) bind_output(static_cast<int>(i), outputs[i].node());
     for (const auto& [variable, value] : updates) bind_update(variable.node(), value.node());
+    add_derived_symbols();
     plan_row_blocks(program_);
     compute_live_ranges();
     add_iteration_shapes();
@@ -287,6 +295,34 @@ class Lowering {
 
  private:
   std::vector<std::string>& symbols() { return program_.spec.symbols; }
+
+  // Appends each derived size such as n-1 (a slice of a symbolic axis) that a buffer or a
+  // kernel's dim_size reads. The runtime computes its size from its base symbol's.
+  void add_derived_symbols() {
+    auto add = [&](const std::string& symbol) {
+      std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol);
+      if (!derived || std::find(symbols().begin(), symbols().end(), symbol) != symbols().end()) return;
+      DAMO_ASSERT(std::find(symbols().begin(), symbols().end(), derived->base) != symbols().end(),
+                  "the derived size " + symbol + " has a base that no input binds");
+      symbols().push_back(symbol);
+    };
+    for (const BufferSlot& slot : program_.spec.slots)
+      for (const ParameterDim& d : slot.dims) add(d.symbol);
+    for (const Kernel& kernel : program_.kernels) {
+      std::vector<const Node*> stack = {kernel.node};
+      std::unordered_set<const Node*> seen;
+      while (!stack.empty()) {
+        const Node* current = stack.back();
+        stack.pop_back();
+        if (!seen.insert(current).second) continue;
+        if (current->op() == OpKind::DimSize) add(current->name());
+        for (const Dim& d : current->shape()) add(d.symbol());
+        if (current->attrs().body != nullptr) stack.push_back(current->attrs().body);
+        if (current != kernel.node)
+          for (const Node* input : current->inputs()) stack.push_back(input);
+      }
+    }
+  }
 
   // Records the broadcast of each kernel's operand shapes when it has a symbolic size and
   // is no operand's own shape: a fused kernel iterates over it without a buffer.
@@ -340,7 +376,8 @@ class Lowering {
       return;
     }
     case OpKind::DimSize:
-      if (std::find(symbols().begin(), symbols().end(), node->name()) == symbols().end())
+      if (std::find(symbols().begin(), symbols().end(), Dim::from_symbol(node->name()).base_symbol()) ==
+          symbols().end())
         throw UserError(fmt::format("compile: dim_size({}) needs an input with the symbolic "
                                     "dimension '{}'; none of the inputs has it",
                                     node->name(), node->name()));

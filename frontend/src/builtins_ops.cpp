@@ -239,13 +239,13 @@ Expr integer_targets(Args& a, const std::string& param) {
 // flatten to a product with a symbolic factor, which has no size in Damo.
 Expr flattened(Args& a, const Expr& x) {
   std::int64_t product = 1;
-  std::vector<std::string> symbols;
+  std::vector<Dim> symbols;
   for (const Dim& d : x.shape()) {
-    if (d.is_symbolic()) symbols.push_back(d.symbol());
+    if (d.is_symbolic()) symbols.push_back(d);
     else product *= d.size();
   }
   if (symbols.empty()) return reshape(x, {product});
-  if (symbols.size() == 1 && product == 1) return reshape(x, {Dim(symbols[0])});
+  if (symbols.size() == 1 && product == 1) return reshape(x, {symbols[0]});
   a.fail("x", fmt::format("{}(): without an axis x is flattened, but its shape {} would flatten to a "
                           "product with a symbolic size, which Damo cannot represent; pass axis=",
                           a.name(), x.shape().to_string()));

@@ -138,8 +138,13 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   std::unordered_set<std::string> bound_symbols;
   for (const Expr& e : inputs) {
     listed.insert(e.node());
-    for (const Dim& d : e.shape())
+    for (const Dim& d : e.shape()) {
+      if (d.is_derived())
+        throw UserError(fmt::format("compile: input '{}' has the shape {}, whose size {} is derived "
+                                    "from another symbol; declare the input with a symbol of its own",
+                                    e->name(), e.shape().to_string(), d.symbol()));
       if (d.is_symbolic()) bound_symbols.insert(d.symbol());
+    }
   }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Param)
@@ -155,7 +160,7 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
                       n->shape().to_string()));
     // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
     for (const Dim& d : n->shape())
-      if (d.is_symbolic() && bound_symbols.count(d.symbol()) == 0)
+      if (d.is_symbolic() && bound_symbols.count(d.base_symbol()) == 0)
         throw UserError(fmt::format(
             "compile: {} {} {} uses symbolic dimension '{}', which no "
             "input has, so no call can give its size; add an input with "

@@ -51,7 +51,7 @@ void check_result(const Node& node, const Tensor& value, const SymbolSizes& size
   for (int axis = 0; axis < node.rank(); ++axis) {
     const Dim& dim = node.shape()[axis];
     std::int64_t expected = dim.is_static() ? dim.size() : -1;
-    if (dim.is_symbolic() && sizes.count(dim.symbol()) > 0) expected = sizes.at(dim.symbol());
+    if (dim.is_symbolic()) expected = symbol_size(sizes, dim.symbol()).value_or(-1);
     DAMO_ASSERT(expected < 0 || value.dim(axis) == expected,
                 fmt::format("{} computed shape {} for a node of shape {}", op_name(node.op()),
                             dims_to_string(value.shape()), node.shape().to_string()));
@@ -66,11 +66,12 @@ Tensor leaf_value(const Node& node, const Feeds& feeds, const SymbolSizes* sizes
   case OpKind::Constant: return node.value();
   case OpKind::Shared: return node.shared()->get_value();
   case OpKind::DimSize: {
-    if (sizes == nullptr || sizes->count(node.name()) == 0)
+    std::optional<std::int64_t> size = sizes == nullptr ? std::nullopt : symbol_size(*sizes, node.name());
+    if (!size)
       throw UserError(fmt::format("dim_size({}): no input binds the symbolic dimension '{}'; "
                                   "feed an input that has it",
                                   node.name(), node.name()));
-    return Tensor::scalar(DType::Int64, static_cast<double>(sizes->at(node.name())));
+    return Tensor::scalar(DType::Int64, static_cast<double>(*size));
   }
   default: break;
   }

@@ -3,12 +3,14 @@
 // its own storage, never a view of an operand.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "damo/graph/node.h"
+#include "damo/runtime/signature.h"
 #include "damo/runtime/tensor.h"
 
 namespace damo::eval {
@@ -71,6 +73,14 @@ inline std::int64_t slice_length(std::int64_t start, std::int64_t stop, std::int
   __int128 s = start, e = stop, wide = step;
   if (step > 0) return e > s ? static_cast<std::int64_t>((e - s + wide - 1) / wide) : 0;
   return s > e ? static_cast<std::int64_t>((s - e - wide - 1) / -wide) : 0;
+}
+
+/// Length of a slice along an axis of the given size, from a slice node's attributes:
+/// (axis, start, stop, step), or (axis, start, stop, 1, 1) with the stop counted from the
+/// end on a symbolic axis.
+inline std::int64_t slice_length(const std::vector<std::int64_t>& attrs, std::int64_t size) {
+  if (attrs.size() == 5 && attrs[4] == 1) return std::max<std::int64_t>(size - (attrs[1] - attrs[2]), 0);
+  return slice_length(attrs[1], attrs[2], attrs[3]);
 }
 
 // Elementwise (eval_elementwise.cpp).

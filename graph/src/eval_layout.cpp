@@ -87,7 +87,7 @@ Tensor slice(const Tensor& x, const std::vector<std::int64_t>& attrs) {
   int axis = static_cast<int>(attrs[0]);
   std::int64_t start = attrs[1];
   std::int64_t step = attrs[3];
-  std::int64_t length = slice_length(start, attrs[2], step);
+  std::int64_t length = slice_length(attrs, x.dim(axis));
   Dims dims = x.shape();
   dims[static_cast<std::size_t>(axis)] = length;
   Tensor out = Tensor::empty(x.dtype(), dims);

@@ -17,7 +17,7 @@ Tensor slice_scatter(const Tensor& src, const Dims& dims, const std::vector<std:
   int axis = static_cast<int>(ints[0]);
   std::int64_t start = ints[1];
   std::int64_t step = ints[3];
-  std::int64_t length = slice_length(start, ints[2], step);
+  std::int64_t length = slice_length(ints, dims[static_cast<std::size_t>(axis)]);
   DAMO_ASSERT(src.rank() == static_cast<int>(dims.size()) && src.dim(axis) == length,
               "slice_scatter: the source does not have the slice's shape");
 

@@ -52,14 +52,14 @@ Dims resolve_shape(const Node& node, const SymbolSizes& sizes) {
       dims.push_back(d.size());
       continue;
     }
-    auto found = sizes.find(d.symbol());
-    if (found == sizes.end())
+    std::optional<std::int64_t> found = symbol_size(sizes, d.symbol());
+    if (!found)
       throw UserError(
           fmt::format("{}: the size of symbolic dimension '{}' in its shape {} is "
                       "unknown because no evaluated input has that dimension; "
                       "evaluate it together with an input that does",
                       op_name(node.op()), d.symbol(), node.shape().to_string()));
-    dims.push_back(found->second);
+    dims.push_back(*found);
   }
   return dims;
 }

@@ -2,6 +2,7 @@
 // A layout op moves elements, so its gradient moves them back: transpose by the inverse
 // permutation, slice by slice_scatter, take by index_add, and the scatters by gathers.
 #include "grad_rules.h"
+#include "op_builder.h"
 
 namespace damo::detail {
 
@@ -47,6 +48,8 @@ Contributions concatenate_grad(const GradContext& c) {
 
 Contributions slice_grad(const GradContext& c) {
   const auto& a = c.node.attrs().ints;
+  if (slice_counts_from_end(c.node))
+    return {detail::slice_scatter_from_end(c.g, c.in(0).shape(), static_cast<int>(a[0]), a[1], a[2])};
   return {slice_scatter(c.g, c.in(0).shape(), static_cast<int>(a[0]), a[1], a[2], a[3])};
 }
 
@@ -71,8 +74,9 @@ Contributions slice_scatter_grad(const GradContext& c) {
   Expr src = c.in(0);
   if (src.shape().is_statically_empty()) return {zeros(c.g.graph(), src.dtype(), src.shape())};
   // The bounds are resolved; a negative stop with a negative step means "through index 0".
+  // On a symbolic axis the stop counts from the end, and 0 means the end.
   std::optional<std::int64_t> stop;
-  if (a[2] >= 0) stop = a[2];
+  if (slice_counts_from_end(c.node) ? a[2] < 0 : a[2] >= 0) stop = a[2];
   return {slice(c.g, static_cast<int>(a[0]), a[1], stop, a[3])};
 }
 

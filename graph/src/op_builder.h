@@ -28,4 +28,9 @@ std::string describe(const Expr& x);
 /// Sorted, unique, normalized axes of a reduction or squeeze.
 std::vector<std::int64_t> normalize_axes(const Axes& axes, int rank, const std::string& op);
 
+/// slice_scatter for a slice of a symbolic axis (see slice_counts_from_end()): zeros of
+/// shape with src written at start:stop, where stop is 0 or below and counts from the end.
+Expr slice_scatter_from_end(Expr src, const Shape& shape, int axis, std::int64_t start,
+                            std::int64_t stop);
+
 }  // namespace damo::detail

@@ -115,7 +115,7 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
                                     "symbolic size for a product; keep each symbolic axis separate",
                                     failure, parts));
       }
-      inferred = Dim(leftover[0]);
+      inferred = Dim::from_symbol(leftover[0]);
     }
     for (Dim& d : dims)
       if (d.is_static() && d.size() == -1) d = inferred;
@@ -255,7 +255,53 @@ SliceBounds resolve_slice(std::int64_t length, std::optional<std::int64_t> start
   return {s, e, static_cast<std::int64_t>(count)};
 }
 
+std::string bound_text(std::optional<std::int64_t> bound) {
+  return bound ? std::to_string(*bound) : std::string();
+}
+
+// A slice of an axis of symbolic size n. Its size must follow from n alone for every n, as
+// a derived size n-k (see Dim::minus): a start of 0 or more and a stop that is open or
+// counts from the end, with step 1. The node stores the stop as 0 or below, counted from
+// the end, and a fifth attribute 1 marks that form.
+Expr slice_symbolic_axis(Expr x, int axis, std::optional<std::int64_t> start,
+                         std::optional<std::int64_t> stop, std::int64_t step) {
+  const Dim& d = x.shape()[axis];
+  std::int64_t first = start.value_or(0);
+  std::int64_t from_end = stop.value_or(0);
+  std::string text = fmt::format("{}:{}{}", bound_text(start), bound_text(stop),
+                                 step == 1 ? std::string() : fmt::format(":{}", step));
+  // x[:0] and x[2:1] are empty for every size.
+  if (step > 0 && stop && *stop >= 0 && *stop <= std::max<std::int64_t>(first, 0)) {
+    std::vector<Dim> dims = x.shape().dims();
+    dims[axis] = Dim(0);
+    Attrs attrs;
+    attrs.ints = {axis, 0, 0, 1};
+    return make_node(OpKind::Slice, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+  }
+  if (step != 1 || first < 0 || from_end > 0)
+    throw UserError(fmt::format(
+        "slice: axis {} of {} has the symbolic size {}, and the size of the slice {} would "
+        "not be {} less a constant; on a symbolic axis use a start of 0 or more, a stop "
+        "that is empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with "
+        "indices",
+        axis, describe(x), d.symbol(), text, d.symbol()));
+  if (first == 0 && from_end == 0) return x;
+  if (first > INT64_MAX + from_end)
+    throw UserError(fmt::format("slice: the slice {} of axis {} of {} removes more than 2^63 - 1 "
+                                "elements", text, axis, describe(x)));
+  std::vector<Dim> dims = x.shape().dims();
+  dims[axis] = d.minus(first - from_end);
+  Attrs attrs;
+  attrs.ints = {axis, first, from_end, 1, 1};
+  return make_node(OpKind::Slice, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
+}
+
 }  // namespace
+
+bool slice_counts_from_end(const Node& node) {
+  return (node.op() == OpKind::Slice || node.op() == OpKind::SliceScatter) &&
+         node.attrs().ints.size() == 5 && node.attr(4) == 1;
+}
 
 Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
            std::int64_t step) {
@@ -264,13 +310,7 @@ Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<st
   int normalized = normalize_axis(axis, x.rank(), "slice");
   if (step == 0) throw UserError("slice: step must not be zero");
   const Dim& d = x.shape()[normalized];
-  if (d.is_symbolic()) {
-    if (!start && !stop && step == 1) return x;
-    // TODO: slicing a symbolic axis needs derived symbolic sizes such as n-1.
-    throw UserError(fmt::format("slice: axis {} of {} is symbolic; Damo slices symbolic axes "
-                                "only as a whole (:)",
-                                normalized, describe(x)));
-  }
+  if (d.is_symbolic()) return slice_symbolic_axis(x, normalized, start, stop, step);
   SliceBounds b = resolve_slice(d.size(), start, stop, step);
   if (b.start == 0 && b.length == d.size() && step == 1) return x;
   // An empty slice is stored as 0:0, because the start -1 that resolve_slice() gives for a

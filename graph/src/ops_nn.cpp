@@ -208,7 +208,7 @@ Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a
 }
 
 Expr dim_size(Graph& graph, const std::string& symbol) {
-  Dim checked(symbol);  // rejects names that are not identifiers
+  Dim checked = Dim::from_symbol(symbol);  // an identifier, or a derived size such as n-1
   NodeSpec spec;
   spec.op = OpKind::DimSize;
   spec.dtype = DType::Int64;
@@ -323,9 +323,13 @@ Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   case OpKind::Squeeze: return squeeze(in.at(0), axes_of());
   case OpKind::BroadcastTo: return broadcast_to(in.at(0), node.shape());
   case OpKind::Concatenate: return concatenate(in, static_cast<int>(a.ints[0]));
-  case OpKind::Slice:
+  case OpKind::Slice: {
+    // A stop counted from the end is 0 (the end) or negative; a resolved one is negative
+    // only for a backward slice through index 0. Both read back as an open stop.
+    bool open = slice_counts_from_end(node) ? a.ints[2] == 0 : a.ints[2] < 0;
     return slice(in.at(0), static_cast<int>(a.ints[0]), a.ints[1],
-                 a.ints[2] < 0 ? std::optional<std::int64_t>() : a.ints[2], a.ints[3]);
+                 open ? std::optional<std::int64_t>() : a.ints[2], a.ints[3]);
+  }
   case OpKind::Take: return take(in.at(0), in.at(1), static_cast<int>(a.ints[0]));
   case OpKind::TakeAlongAxis: return take_along_axis(in.at(0), in.at(1), static_cast<int>(a.ints[0]));
   case OpKind::OneHot: return one_hot(in.at(0), a.ints[0], a.dtype);
@@ -337,6 +341,9 @@ Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   case OpKind::SparseCategoricalCrossentropy: return categorical_crossentropy(in.at(0), in.at(1));
   case OpKind::BinaryCrossentropy: return binary_crossentropy(in.at(0), in.at(1));
   case OpKind::SliceScatter:
+    if (slice_counts_from_end(node))
+      return detail::slice_scatter_from_end(in.at(0), node.shape(), static_cast<int>(a.ints[0]),
+                                            a.ints[1], a.ints[2]);
     return slice_scatter(in.at(0), node.shape(), static_cast<int>(a.ints[0]), a.ints[1], a.ints[2],
                          a.ints[3]);
   case OpKind::IndexAdd: return index_add(in.at(0), in.at(1), node.shape(), static_cast<int>(a.ints[0]));

@@ -94,6 +94,27 @@ Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, s
   return make_node(OpKind::SliceScatter, src.dtype(), shape, {src}, attrs);
 }
 
+namespace detail {
+
+Expr slice_scatter_from_end(Expr src, const Shape& shape, int axis, std::int64_t start,
+                            std::int64_t stop) {
+  const std::string op = "slice_scatter";
+  check_operands(op, {src});
+  int normalized = normalize_axis(axis, shape.rank(), op);
+  check_other_axes(op, src, shape, normalized);
+  const Dim& size = shape[normalized];
+  if (!size.is_symbolic() || start < 0 || stop > 0 || start > INT64_MAX + stop ||
+      src.shape()[normalized] != size.minus(start - stop))
+    throw UserError(fmt::format("slice_scatter: the source {} is not the slice {}:{} of axis {} "
+                                "of the target shape {}",
+                                describe(src), start, stop, normalized, shape.to_string()));
+  Attrs attrs;
+  attrs.ints = {normalized, start, stop, 1, 1};
+  return make_node(OpKind::SliceScatter, src.dtype(), shape, {src}, attrs);
+}
+
+}  // namespace detail
+
 Expr index_add(Expr src, Expr indices, const Shape& shape, int axis) {
   const std::string op = "index_add";
   check_operands(op, {src, indices});

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "damo/graph/ops.h"
 #include "damo/graph/printer.h"
 #include "printer_text.h"
 
@@ -109,6 +110,12 @@ Pieces call(std::string_view name, const std::vector<const Node*>& operands,
 
 // One axis of a slice in Python syntax, with default bounds left out.
 std::string slice_text(const Node& slice) {
+  if (slice_counts_from_end(slice)) {
+    std::int64_t start = slice.attr(1);
+    std::int64_t stop = slice.attr(2);
+    return (start == 0 ? std::string() : std::to_string(start)) + ':' +
+           (stop == 0 ? std::string() : std::to_string(stop));
+  }
   std::int64_t length = slice.input(0)->shape()[static_cast<int>(slice.attr(0))].size();
   std::int64_t start = slice.attr(1);
   std::int64_t stop = slice.attr(2);
@@ -120,6 +127,14 @@ std::string slice_text(const Node& slice) {
   if (stop != (forward ? length : -1)) text += std::to_string(stop);
   if (step != 1) text += fmt::format(":{}", step);
   return text;
+}
+
+// stop= of a slice_scatter. On a symbolic axis the stop counts from the end as in Python,
+// and stop=none is the end.
+std::string slice_stop_argument(const Node& node) {
+  std::int64_t stop = node.attr(2);
+  if (slice_counts_from_end(node) && stop == 0) return "stop=none";
+  return fmt::format("stop={}", stop);
 }
 
 // Slices of distinct axes applied one after another print as one index, x[1:3, ::2].
@@ -204,7 +219,7 @@ Pieces call_pieces(const Node& node) {
     return call(
         name, inputs,
         {detail::format_dims_list(node.shape()), axis_argument(attrs.ints.at(0)),
-         fmt::format("start={}", attrs.ints.at(1)), fmt::format("stop={}", attrs.ints.at(2)),
+         fmt::format("start={}", attrs.ints.at(1)), slice_stop_argument(node),
          fmt::format("step={}", attrs.ints.at(3))});
   case OpKind::IndexAdd:
   case OpKind::ScatterAddAlongAxis:

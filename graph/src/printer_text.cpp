@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "damo/graph/ops.h"
 #include "damo/graph/printer.h"
 
 namespace damo::detail {
@@ -31,9 +32,13 @@ std::string format_attributes(const Node& node) {
   case OpKind::OneHot: return fmt::format(" depth={}", attrs.ints.at(0));
   case OpKind::Param: return fmt::format(" index={}", attrs.ints.at(0));
   case OpKind::Slice:
-  case OpKind::SliceScatter:
+  case OpKind::SliceScatter: {
+    std::int64_t stop = attrs.ints.at(2);
+    std::string stop_text = std::to_string(stop);
+    if (slice_counts_from_end(node)) stop_text = stop == 0 ? "end" : fmt::format("end{}", stop);
     return fmt::format(" axis={} start={} stop={} step={}", attrs.ints.at(0), attrs.ints.at(1),
-                       attrs.ints.at(2), attrs.ints.at(3));
+                       stop_text, attrs.ints.at(3));
+  }
   case OpKind::FusedMatMul: {
     std::string text;
     if (attrs.sub_op != OpKind::Param) text += fmt::format(" activation={}", op_name(attrs.sub_op));

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstdint>
+
+#include "damo/runtime/signature.h"
 
 namespace damo {
 
@@ -15,6 +18,30 @@ Dim::Dim(std::string symbol) : symbol_(std::move(symbol)) {
         fmt::format("invalid symbolic dimension name '{}': use letters, digits and "
                     "underscores, starting with a letter",
                     symbol_));
+}
+
+Dim Dim::minus(std::int64_t k) const {
+  DAMO_ASSERT(k >= 0, "Dim::minus takes a size that is not negative");
+  if (is_static()) return Dim(size_ > k ? size_ - k : 0);
+  if (k == 0) return *this;
+  std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol_);
+  std::string base = derived ? derived->base : symbol_;
+  std::int64_t before = derived ? derived->minus : 0;
+  if (k > INT64_MAX - before)
+    throw UserError(fmt::format("the size {} less {} does not fit in 64 bits", symbol_, k));
+  return Dim(Derived{}, derived_symbol_name(base, before + k));
+}
+
+Dim Dim::from_symbol(const std::string& symbol) {
+  std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol);
+  return derived ? Dim(derived->base).minus(derived->minus) : Dim(symbol);
+}
+
+bool Dim::is_derived() const { return is_symbolic() && parse_derived_symbol(symbol_).has_value(); }
+
+std::string Dim::base_symbol() const {
+  std::optional<DerivedSymbol> derived = is_symbolic() ? parse_derived_symbol(symbol_) : std::nullopt;
+  return derived ? derived->base : symbol_;
 }
 
 std::string Dim::to_string() const { return is_static() ? std::to_string(size_) : symbol_; }

@@ -105,10 +105,23 @@ Expr compose_transposes(const Match& m, const Node& root) {
 // One slice in place of a slice of a slice along the same axis. The outer slice's k-th
 // element is element s2 + k * t2 of the inner slice, which is element
 // s1 + (s2 + k * t2) * t1 of x.
-bool slices_same_axis(const Match& m, const Node& root) { return m[y]->attr(0) == root.attr(0); }
+// On a symbolic axis both slices count their stops from the end, so x[s1:-e1][s2:-e2] is
+// x[s1 + s2:-(e1 + e2)].
+bool slices_same_axis(const Match& m, const Node& root) {
+  if (m[y]->attr(0) != root.attr(0)) return false;
+  if (!slice_counts_from_end(root)) return true;
+  std::int64_t start = 0, stop = 0;
+  return !__builtin_add_overflow(m[y]->attr(1), root.attr(1), &start) &&
+         !__builtin_add_overflow(m[y]->attr(2), root.attr(2), &stop) && start <= INT64_MAX + stop;
+}
 
 Expr compose_slices(const Match& m, const Node& root) {
   int axis = static_cast<int>(root.attr(0));
+  if (slice_counts_from_end(root)) {
+    std::int64_t stop = m[y]->attr(2) + root.attr(2);
+    return damo::slice(m.expr(x), axis, m[y]->attr(1) + root.attr(1),
+                       stop == 0 ? std::nullopt : std::optional<std::int64_t>(stop));
+  }
   std::int64_t length = root.shape()[axis].size();
   if (length == 0) return damo::slice(m.expr(x), axis, 0, 0);
   std::int64_t step = m[y]->attr(3) * root.attr(3);

@@ -321,9 +321,9 @@ std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) co
   std::vector<std::int64_t> sizes;
   sizes.reserve(spec_.symbols.size());
   for (const std::string& symbol : spec_.symbols) {
-    auto it = bound.find(symbol);
-    DAMO_ASSERT(it != bound.end(), "symbol '" + symbol + "' has no size");
-    sizes.push_back(it->second);
+    std::optional<std::int64_t> size = symbol_size(bound, symbol);
+    DAMO_ASSERT(size.has_value(), "symbol '" + symbol + "' has no size");
+    sizes.push_back(*size);
   }
   return sizes;
 }

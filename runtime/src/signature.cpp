@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace damo {
 
 std::string ParameterSpec::type_string() const {
@@ -13,6 +15,32 @@ std::string ParameterSpec::type_string() const {
   if (dims.size() == 1) shape += ',';
   shape += ')';
   return fmt::format("{} {}", dtype_name(dtype), shape);
+}
+
+std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol) {
+  std::size_t dash = symbol.rfind('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == symbol.size()) return std::nullopt;
+  std::int64_t minus = 0;
+  for (std::size_t i = dash + 1; i < symbol.size(); ++i) {
+    char c = symbol[i];
+    if (c < '0' || c > '9' || minus > (INT64_MAX - 9) / 10) return std::nullopt;
+    minus = minus * 10 + (c - '0');
+  }
+  if (minus == 0) return std::nullopt;
+  return DerivedSymbol{symbol.substr(0, dash), minus};
+}
+
+std::string derived_symbol_name(const std::string& base, std::int64_t minus) {
+  return minus == 0 ? base : fmt::format("{}-{}", base, minus);
+}
+
+std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::string& symbol) {
+  if (auto it = sizes.find(symbol); it != sizes.end()) return it->second;
+  std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol);
+  if (!derived) return std::nullopt;
+  auto it = sizes.find(derived->base);
+  if (it == sizes.end()) return std::nullopt;
+  return it->second > derived->minus ? it->second - derived->minus : 0;
 }
 
 SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,

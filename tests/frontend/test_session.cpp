@@ -205,6 +205,22 @@ TEST_CASE("session symbolic subscripts") {
   CHECK(output("x = vector(f32)\nx[0]") == "take(x, 0, axis=0) : f32 ()");
 }
 
+TEST_CASE("session slices of symbolic axes") {
+  const std::string x = "x = vector(f64, n)\nd = x[1:] - x[:-1]\n";
+  CHECK(output(x + ":type d") == "f64 (n-1,)");
+  CHECK(output(x + "d") == "x[1:] - x[:-1] : f64 (n-1,)");
+  CHECK(output(x + ":type x[2:-3]") == "f64 (n-5,)");
+  const std::string f = x + "f = function([x], [d, mean(x[1:-1]), grad(sum(d * d), x)])\n";
+  CHECK(output(f + "f([1, 4, 9, 16])[0]") == "[3., 5., 7.] : f64 (3,)");
+  CHECK(output(f + "f([1, 4, 9, 16])[1]") == "6.5 : f64 ()");
+  CHECK(output(f + "f([1, 4, 9, 16])[2]") == "[-6., -4., -4., 14.] : f64 (4,)");
+  CHECK(output(f + "f([2])[0]") == "[] : f64 (0,)");
+  CHECK(error_of(x + "x[-2:]").message ==
+        "slice: axis 0 of f64 (n,) has the symbolic size n, and the size of the slice -2: would "
+        "not be n less a constant; on a symbolic axis use a start of 0 or more, a stop that is "
+        "empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with indices");
+}
+
 TEST_CASE("session constant makers") {
   CHECK(output("zeros(f32, [2])") == "[0., 0.] : f32 (2,)");
   CHECK(output("ones(i32, [1, 2])") == "[[1, 1]] : i32 (1, 2)");

@@ -215,10 +215,10 @@ TEST_CASE("slice errors") {
   Expr s = g.input("s", F32, {});
   CHECK(user_error([&] { slice(s, 0, 0, 1); }) == "slice: cannot slice a scalar");
   CHECK(user_error([&] { slice(x, 1, 0, 1, 0); }) == "slice: step must not be zero");
-  CHECK(user_error([&] { slice(x, 0, 1, std::nullopt); }) ==
-        "slice: axis 0 of f32 (n, 3) is symbolic; Damo slices symbolic axes only as a whole (:)");
-  CHECK(user_error([&] { slice(x, 0, std::nullopt, std::nullopt, -1); }) ==
-        "slice: axis 0 of f32 (n, 3) is symbolic; Damo slices symbolic axes only as a whole (:)");
+  CHECK(user_error([&] { slice(x, 0, -2, std::nullopt); }) ==
+        "slice: axis 0 of f32 (n, 3) has the symbolic size n, and the size of the slice -2: would "
+        "not be n less a constant; on a symbolic axis use a start of 0 or more, a stop that is "
+        "empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with indices");
   CHECK(user_error([&] { slice(x, 2, 0, 1); }) ==
         "slice: axis 2 is out of range for rank 2; valid axes are -2 to 1");
 }

@@ -150,9 +150,15 @@ Expr broadcast_to(Expr x, const Shape& shape);
 Expr concatenate(const std::vector<Expr>& parts, int axis = 0);
 /// Joins parts of one shape along a new axis at position axis (from -(rank + 1) to rank).
 Expr stack(const std::vector<Expr>& parts, int axis = 0);
-/// Python slice start:stop:step along one axis; nullopt means the default bound.
+/// Python slice start:stop:step along one axis; nullopt means the default bound. On an
+/// axis of symbolic size n, the slice's size must be n less a constant: a start of 0 or
+/// more, a stop that is open or negative, and step 1 (x[1:], x[:-1]); any other slice that
+/// is not empty for every n throws UserError.
 Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
            std::int64_t step = 1);
+/// True for a slice or slice_scatter node of a symbolic axis. Its attributes are then
+/// (axis, start, stop, 1, 1), where the stop is 0 or below and counts from the axis's end.
+bool slice_counts_from_end(const Node& node);
 /// NumPy take: selects indices (any integer shape) along axis. Negative indices count
 /// from the end; out-of-range indices are clamped.
 Expr take(Expr x, Expr indices, int axis = 0);

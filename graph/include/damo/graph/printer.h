@@ -58,6 +58,7 @@ std::string to_infix(const Expr& e);
 /// - transpose: `perm=[...]`; squeeze: `axis=[...]`; one_hot: `depth=`; param: `index=`;
 /// - slice and slice_scatter: `axis= start= stop= step=`, normalized as Python's
 ///   slice.indices() does, so stop -1 with a negative step means "past the first element";
+///   on a symbolic axis the stop counts from the end: `stop=end` or `stop=end-1`;
 /// - fused_matmul: `activation=`, `transpose_a=true`, `transpose_b=true`;
 /// - fused_elementwise: `body={<infix>}`;
 /// - fused_reduction: `reduce=<op> axis=[...]`, `keepdims=true`, `body={<infix>}`;

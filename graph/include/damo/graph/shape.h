@@ -32,10 +32,25 @@ class Dim {
   std::int64_t size() const { return size_; }
   const std::string& symbol() const { return symbol_; }
 
+  /// This size less k (k >= 0), and 0 where that is negative: a static size, or for a
+  /// symbolic one the derived symbol "n-k" of runtime/signature.h, whose size follows from
+  /// n at call time. x[1:] of an axis of symbolic size n has size n.minus(1).
+  Dim minus(std::int64_t k) const;
+  /// The symbolic size that symbol names: an identifier, or a derived size such as "n-1"
+  /// from to_string(). Throws UserError for other names.
+  static Dim from_symbol(const std::string& symbol);
+  /// True for a derived symbolic size such as "n-1".
+  bool is_derived() const;
+  /// The symbol that argument shapes bind: "n" for both "n" and "n-2". Empty when static.
+  std::string base_symbol() const;
+
   bool operator==(const Dim& other) const = default;
   std::string to_string() const;
 
  private:
+  struct Derived {};
+  Dim(Derived, std::string symbol) : symbol_(std::move(symbol)) {}
+
   std::int64_t size_ = 0;
   std::string symbol_;
 };

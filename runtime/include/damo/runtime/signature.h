@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,22 @@ struct ParameterSpec {
 
 /// Sizes bound to symbolic dimensions during one call.
 using SymbolSizes = std::unordered_map<std::string, std::int64_t>;
+
+/// A derived symbolic size "n-k": the size bound to the symbol n less k, or 0 when that
+/// is negative. Slices of a symbolic axis such as x[1:] have one. No argument binds a
+/// derived symbol; its size follows from its base symbol's.
+struct DerivedSymbol {
+  std::string base;
+  std::int64_t minus = 0;
+};
+
+/// The derived symbol that symbol names, or nullopt for a plain symbol.
+std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol);
+/// The name of base less minus: "n-2" for ("n", 2), and base itself for minus 0.
+std::string derived_symbol_name(const std::string& base, std::int64_t minus);
+/// The size of symbol under sizes, computing a derived symbol from its base; nullopt when
+/// the symbol (or the base of a derived one) is not bound.
+std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::string& symbol);
 
 /// Checks the argument count, each argument's dtype, rank and static sizes, and that each
 /// symbol takes one size across all arguments. Returns the symbol sizes. Throws UserError
