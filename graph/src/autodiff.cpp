@@ -91,6 +91,12 @@ class Shortcut {
     return node->op() == OpKind::Exp && free(node) ? node->input(0) : nullptr;
   }
 
+  // Whether node is the constant 1 under any casts, as f64(1) is: every cast keeps 1.
+  static bool is_one(const Node* node) {
+    while (node->op() == OpKind::Cast) node = node->input(0);
+    return node->is_constant_value(1.0);
+  }
+
   // The first leaf in this node's dtype.
   Expr logits() const { return cast(Expr(leaves_[0]), node_.dtype()); }
 
@@ -101,14 +107,14 @@ class Shortcut {
     case OpKind::Log:
       if (step(operand, OpKind::Sigmoid)) {
         set(Kind::LogSigmoid, operand->input(0));
-      } else if (step(operand, OpKind::Sub) && operand->input(0)->is_constant_value(1.0) &&
+      } else if (step(operand, OpKind::Sub) && is_one(operand->input(0)) &&
                  step(uncast(operand->input(1)), OpKind::Sigmoid)) {
         set(Kind::LogOneMinusSigmoid, uncast(operand->input(1))->input(0));
       } else if (step(operand, OpKind::Add)) {  // log(1 + exp(z)) = softplus(z)
         for (int i = 0; i < 2; ++i) {
-          const Node* e = operand->input(i);
-          if (operand->input(1 - i)->is_constant_value(1.0) && step(e, OpKind::Exp))
-            equivalent([&](Expr z) { return softplus(z); }, e->input(0));
+          const Node* z = exp_operand(operand->input(i));
+          if (z != nullptr && is_one(operand->input(1 - i)))
+            equivalent([&](Expr x) { return softplus(x); }, z);
         }
       } else if (operand->op() == OpKind::Softmax && free(operand)) {
         auto axis = static_cast<int>(operand->attr(0));

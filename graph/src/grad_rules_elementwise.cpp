@@ -17,7 +17,8 @@ Contributions abs_grad(const GradContext& c) { return {c.g * sign(c.in(0))}; }
 
 Contributions exp_grad(const GradContext& c) { return {c.g * c.out()}; }
 
-Contributions expm1_grad(const GradContext& c) { return {c.g * (c.out() + 1.0)}; }
+// exp(x) rather than expm1(x) + 1, which rounds to 0 below about x = -37.5 in float64.
+Contributions expm1_grad(const GradContext& c) { return {c.g * exp(c.in(0))}; }
 
 Contributions log_grad(const GradContext& c) { return {c.g / c.in(0)}; }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numbers>
 
 #include "op_builder.h"
@@ -108,7 +109,11 @@ Expr logaddexp(Expr a, Expr b) {
   Expr difference = a - b;
   Expr gap = where(tie, 0.0, difference);
   Expr rest = maximum(a, b) + log1p(exp(-abs(gap)));
-  return where(tie, (a + b) * 0.5 + std::numbers::ln2, rest);
+  // At a tie, logaddexp is (a + b) / 2 + log(2) + (a - b)^2 / 8 up to fourth-order terms.
+  // The square adds 0 to the value there but gives the Hessian its 1/4 entries. Equal
+  // infinities would make it NaN, so it reads 0 in their place.
+  Expr finite_gap = where(abs(a) < std::numeric_limits<double>::infinity(), difference, 0.0);
+  return where(tie, (a + b) * 0.5 + std::numbers::ln2 + square(finite_gap) * 0.125, rest);
 }
 
 Expr softsign(Expr x) {

@@ -103,6 +103,11 @@ std::vector<Rule> stabilize_rules() {
       {"log_cast_softmax", log(cast(bind(y, softmax(x)))), build(log_softmax_of_cast)},
       {"log1p_cast_exp", log1p(cast(exp(x))), build(softplus_of_cast)},
       {"log_sum_cast_exp", log(bind(y, sum(cast(exp(x))))), build(logsumexp_of_cast)},
+      // The same forms with the cast above the sum, the 1 - s or the 1 + exp.
+      {"log_cast_one_minus_sigmoid", log(cast(sub(one, sigmoid(x)))), build(log_one_minus_sigmoid_of_cast)},
+      {"log1p_cast_minus_sigmoid", log1p(cast(neg(sigmoid(x)))), build(log_one_minus_sigmoid_of_cast)},
+      {"log_cast_one_plus_exp", log(cast(add(exp(x), one))), build(softplus_of_cast)},
+      {"log_cast_sum_exp", log(cast(bind(y, sum(exp(x))))), build(logsumexp_of_cast)},
       {"log_one_plus", log(add(x, one)), log1p(x)},
       {"log_one_minus", log(sub(one, x)), log1p(neg(x))},
       {"log1p_exp", log1p(exp(x)), softplus(x)},

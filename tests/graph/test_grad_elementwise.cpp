@@ -107,6 +107,49 @@ TEST_CASE("logaddexp gradients with broadcasting and ties") {
   CHECK(f.eval(apart[1]).get_double(0) == 0.0);
 }
 
+TEST_CASE("logaddexp Hessian at ties") {
+  // logaddexp(a, b) has the Hessian p (1 - p) [[1, -1], [-1, 1]] with p = sigmoid(a - b),
+  // which is 1/4 at a tie and about 1/4 close to one.
+  const double inf = std::numeric_limits<double>::infinity();
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {2});
+  Expr h = hessian(logaddexp(squeeze(slice(x, 0, 0, 1)), squeeze(slice(x, 0, 1, 2))), x);
+  for (std::vector<double> point : {std::vector<double>{2, 2}, {-7.5, -7.5}, {2, 2.000001}}) {
+    Tensor value = evaluate(h, {{"x", Tensor::from_vector(point, {2})}});
+    double p = 1 / (1 + std::exp(point[1] - point[0]));
+    double entry = p * (1 - p);
+    INFO("at " << point[0] << ", " << point[1]);
+    CHECK(value.get_double(0) == doctest::Approx(entry).epsilon(1e-9));
+    CHECK(value.get_double(1) == doctest::Approx(-entry).epsilon(1e-9));
+    CHECK(value.get_double(2) == doctest::Approx(-entry).epsilon(1e-9));
+    CHECK(value.get_double(3) == doctest::Approx(entry).epsilon(1e-9));
+  }
+  // Equal infinities keep a finite Hessian of 0, and the value stays exact at a tie.
+  Tensor infinite = evaluate(h, {{"x", Tensor::from_list({inf, inf}, DType::Float64)}});
+  for (std::int64_t i = 0; i < 4; ++i) CHECK(infinite.get_double(i) == 0.0);
+  Tensor tie = evaluate(logaddexp(x, x), {{"x", Tensor::from_list({2, -7.5}, DType::Float64)}});
+  CHECK(tie.get_double(0) == 2 + std::numbers::ln2);
+  CHECK(tie.get_double(1) == -7.5 + std::numbers::ln2);
+}
+
+TEST_CASE("expm1 and elu gradients far below zero") {
+  // exp(x), not expm1(x) + 1, which rounds to 0 below about x = -37.5 in float64.
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {3});
+  Feeds feeds = {{"x", Tensor::from_list({-20, -40, -700}, DType::Float64)}};
+  Tensor expm1_slope = evaluate(grad(sum(expm1(x)), x), feeds);
+  Tensor elu_slope = evaluate(grad(sum(elu(x, 0.5)), x), feeds);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    double expected = std::exp(feeds.at("x").get_double(i));
+    INFO("x = " << feeds.at("x").get_double(i));
+    CHECK(expm1_slope.get_double(i) == doctest::Approx(expected).epsilon(1e-14));
+    CHECK(elu_slope.get_double(i) == doctest::Approx(0.5 * expected).epsilon(1e-14));
+  }
+  Expr y = g.input("y", DType::Float32, {1});
+  Tensor float32_slope = evaluate(grad(sum(elu(y)), y), {{"y", Tensor::from_list({-20}, DType::Float32)}});
+  CHECK(float32_slope.get_double(0) == doctest::Approx(std::exp(-20.0)).epsilon(1e-6));
+}
+
 TEST_CASE("pow gradient with respect to the exponent") {
   GradFixture f;
   Expr a = f.var("a", {4}, 0.5, 2);

@@ -212,6 +212,20 @@ TEST_CASE("exp forms differentiate without overflow") {
     CHECK(softmax_slope.get_double(i) == doctest::Approx(0.0));
   }
 
+  // A cast on the 1 or on the exp does not hide the form: f64(1) is a cast node until
+  // constant folding, and the stable slope is still sigmoid(x).
+  Expr one = cast(g.literal(1.0), DType::Float32);
+  Tensor cast_one_slope = evaluate(grad(sum(log(one + exp(x))), x), feeds);
+  Tensor cast_exp_slope = evaluate(grad(sum(log(1.0 + cast(exp(x), DType::Float64))), x), feeds);
+  Tensor minus_slope = evaluate(grad(sum(log(one - sigmoid(x))), x), feeds);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    auto at = static_cast<std::size_t>(i);
+    INFO("element " << i);
+    CHECK(cast_one_slope.get_double(i) == doctest::Approx(sigmoid_values[at]).epsilon(1e-6));
+    CHECK(cast_exp_slope.get_double(i) == doctest::Approx(sigmoid_values[at]).epsilon(1e-6));
+    CHECK(minus_slope.get_double(i) == doctest::Approx(-sigmoid_values[at]).epsilon(1e-6));
+  }
+
   // An exp that is itself a variable keeps the chain rule: d/de log(1 + e) = 1 / (1 + e).
   Expr ex = exp(x);
   Tensor de = evaluate(grad(sum(log1p(ex)), ex), feeds);

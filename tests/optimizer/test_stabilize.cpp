@@ -66,6 +66,11 @@ TEST_CASE("stabilize forms through a float cast") {
       {log(wide(softmax(x))), "log_softmax(cast(x, f64), axis=1)"},
       {log1p(wide(exp(x))), "softplus(cast(x, f64))"},
       {log(sum(wide(exp(x)), Axes(1))), "logsumexp(cast(x, f64), axis=[1])"},
+      // The cast above the 1 - s, the -s, the 1 + exp or the sum.
+      {log(wide(1.0 - sigmoid(x))), "-softplus(cast(x, f64))"},
+      {log1p(wide(-sigmoid(x))), "-softplus(cast(x, f64))"},
+      {log(wide(1.0 + exp(x))), "softplus(cast(x, f64))"},
+      {log(wide(sum(exp(x), Axes(1)))), "logsumexp(cast(x, f64), axis=[1])"},
   };
   Feeds feeds = {{"x", testing::random_tensor(DType::Float32, {2, 3}, 7, -0.9, 0.9)}};
   Feeds saturated = {{"x", Tensor::from_list({{-200, 0, 200}, {100, -100, 3}}, DType::Float32)}};
