@@ -42,7 +42,19 @@ Value make_grad(Args& a) {
 // wrt). When first is one tensor, they are one tensor too, so a literal such as [1., 2.] is
 // one cotangent. When first is a list, they are a list of the same length.
 std::vector<Expr> paired(Args& a, const std::string& first, const std::string& second) {
-  if (!a.value(first).is(Value::Kind::List)) return {a.tensor(second)};
+  if (!a.value(first).is(Value::Kind::List)) {
+    // [t] with t of the first's shape is a tensor with one more axis; name that mistake.
+    const Value& argument = a.value(second);
+    Expr target = a.tensor(first);
+    if (argument.is(Value::Kind::List) && argument.items().size() == 1 &&
+        argument.items()[0].is(Value::Kind::Tensor) && target.rank() > 0 &&
+        argument.items()[0].expr().shape() == target.shape())
+      a.fail(second, fmt::format("{}() takes {} as one tensor when {} is one tensor, so a list of "
+                                 "one tensor is a tensor of shape (1, ...); drop the brackets, or "
+                                 "pass {} as a list too",
+                                 a.name(), second, first, first));
+    return {a.tensor(second)};
+  }
   if (!a.value(second).is(Value::Kind::List))
     a.fail(second, fmt::format("{}() takes {} as a list when {} is a list, one per item", a.name(),
                                second, first));

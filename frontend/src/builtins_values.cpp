@@ -47,7 +47,8 @@ Dims constant_shape(Args& a) {
       with_location(a.interpreter(), a.offset("shape"), [&] { return dims_numel(dims); });
   if (numel > kMaxEvaluatedElements)
     a.fail("shape", fmt::format("{}(): a tensor of shape {} has {} elements, more than the "
-                                "{} that the interpreter creates",
+                                "{} that the interpreter creates; pass larger tensors as "
+                                "arguments of a compiled function (function([...], [...]))",
                                 a.name(), dims_to_string(dims), numel, kMaxEvaluatedElements));
   return dims;
 }

@@ -85,7 +85,9 @@ Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
   if (expr->op() == OpKind::Constant) return expr->value();
   std::vector<Expr> inputs = free_inputs(expr);
   if (!inputs.empty())
-    fail(offset, fmt::format("this needs a constant, but it depends on the input '{}'",
+    fail(offset, fmt::format("this needs a constant, but it depends on the input '{}', which "
+                             "has a value only when a compiled function runs; use a constant, or "
+                             "the result of calling a function([...], [...])",
                              inputs.front()->name()));
   if (!has_value(expr))
     fail(offset,

@@ -469,7 +469,15 @@ Expr hessian(Expr cost, Expr wrt, const GradOptions& options) {
     throw UserError(fmt::format("hessian: the cost must be a scalar but has shape {}; reduce it "
                                 "first, for example with sum() or mean()",
                                 cost.shape().to_string()));
-  Expr gradient = grad(cost, std::vector<Expr>{wrt}, options)[0];
+  Expr gradient;
+  try {
+    gradient = grad(cost, std::vector<Expr>{wrt}, options)[0];
+  } catch (const UserError& e) {
+    // The message of grad() names grad; the caller called hessian.
+    std::string message = e.what();
+    if (message.starts_with("grad: ")) throw UserError("hessian: " + message.substr(6));
+    throw;
+  }
   return jacobian(gradient, wrt, GradOptions{DisconnectedPolicy::Zeros});
 }
 

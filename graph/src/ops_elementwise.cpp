@@ -87,11 +87,28 @@ void check_operands(const std::string& op, std::initializer_list<Expr> operands)
 
 Shape broadcast_or_throw(const std::string& op, const Shape& a, const Shape& b) {
   auto shape = broadcast_shapes(a, b);
-  if (!shape)
-    throw UserError(fmt::format("{}: shapes {} and {} do not broadcast: each axis, aligned from "
-                                "the last, must have equal sizes or size 1",
-                                op, a.to_string(), b.to_string()));
-  return *shape;
+  if (shape) return *shape;
+  std::string message = fmt::format("{}: shapes {} and {} do not broadcast: each axis, aligned "
+                                    "from the last, must have equal sizes or size 1",
+                                    op, a.to_string(), b.to_string());
+  // A symbolic size matches only itself and a static 1, whatever sizes a call binds.
+  for (int i = 1; i <= std::min(a.rank(), b.rank()); ++i) {
+    const Dim& x = a[a.rank() - i];
+    const Dim& y = b[b.rank() - i];
+    if (x == y || x == Dim(1) || y == Dim(1) || (x.is_static() && y.is_static())) continue;
+    if (x.is_symbolic() && y.is_symbolic())
+      message += fmt::format(". Damo never takes two symbols to be equal, so {} and {} differ in "
+                             "every call; declare both inputs with one symbol (vector(f32, n) "
+                             "for both)",
+                             x.to_string(), y.to_string());
+    else
+      message += fmt::format(". Damo never takes the symbolic size {} to be {}; declare the input "
+                             "with the static size, or both with one symbol",
+                             x.is_symbolic() ? x.to_string() : y.to_string(),
+                             x.is_symbolic() ? y.to_string() : x.to_string());
+    break;
+  }
+  throw UserError(message);
 }
 
 std::string describe(const Expr& x) {

@@ -101,6 +101,8 @@ Expr gelu(Expr x, bool approximate) {
 // Equal operands give (a + b) / 2 + log(2): equal infinities would make a - b NaN, and the
 // mean splits the gradient evenly where maximum() would send it to one side.
 Expr logaddexp(Expr a, Expr b) {
+  check_operands("logaddexp", {a, b});
+  detail::broadcast_or_throw("logaddexp", a.shape(), b.shape());
   a = to_float(a);
   b = to_float(b);
   // The other branch gets a gap of 0 at ties, so that its gradient, which where() scales by

@@ -48,8 +48,9 @@ SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,
   if (arguments.size() != parameters.size()) {
     std::string names;
     for (const ParameterSpec& p : parameters) names += (names.empty() ? "" : ", ") + p.name;
-    throw UserError(fmt::format("the function takes {} arguments ({}) but was called with {}",
-                                parameters.size(), names, arguments.size()));
+    throw UserError(fmt::format("the function takes {} argument{} ({}) but was called with {}",
+                                parameters.size(), parameters.size() == 1 ? "" : "s", names,
+                                arguments.size()));
   }
   SymbolSizes sizes;
   std::unordered_map<std::string, std::string> bound_by;

@@ -234,7 +234,7 @@ TEST_CASE("thread and log settings") {
   // snippet: settings
   damo::set_num_threads(4);  // 0 restores the default: DAMO_NUM_THREADS or the core count
   int threads = damo::num_threads();
-  damo::set_log_level(1);  // one line per compile stage on stderr; DAMO_LOG sets the start
+  damo::set_log_level(1);  // a line per pass run and compile stage on stderr; DAMO_LOG sets the start
   // end snippet
   CHECK(threads == 4);
   CHECK(damo::log_level() == 1);

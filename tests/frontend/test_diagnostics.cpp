@@ -236,7 +236,8 @@ TEST_CASE("diagnostic evaluation too large") {
   auto e = error_of("zeros(f32, [100000, 100000])");
   CHECK(e.message ==
         "zeros(): a tensor of shape (100000, 100000) has 10000000000 elements, "
-        "more than the 268435456 that the interpreter creates");
+        "more than the 268435456 that the interpreter creates; pass larger tensors as arguments "
+        "of a compiled function (function([...], [...]))");
   CHECK(e.column == 12);
 }
 
@@ -340,7 +341,9 @@ TEST_CASE("diagnostic needs a constant") {
   auto e = error_of(with_prelude("zeros(f32, [2])[0:sum(x)]"));
   CHECK(e.message == "a slice stop must be an integer, not f32 ()");
   auto f = error_of("n = scalar(i64)\nzeros(f32, [n])");
-  CHECK(f.message == "this needs a constant, but it depends on the input 'n'");
+  CHECK(f.message == "this needs a constant, but it depends on the input 'n', which has a value only "
+                     "when a compiled function runs; use a constant, or the result of calling a "
+                     "function([...], [...])");
   CHECK(f.line == 2);
   CHECK(f.column == 13);
 }

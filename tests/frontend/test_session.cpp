@@ -221,6 +221,20 @@ TEST_CASE("session slices of symbolic axes") {
         "empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with indices");
 }
 
+TEST_CASE("session errors name the builtin called") {
+  CHECK(error_of("x = vector(f64)\ny = vector(f64)\nlogaddexp(x, y)").message ==
+        "logaddexp: shapes (x_0,) and (y_0,) do not broadcast: each axis, aligned from the last, "
+        "must have equal sizes or size 1. Damo never takes two symbols to be equal, so x_0 and y_0 "
+        "differ in every call; declare both inputs with one symbol (vector(f32, n) for both)");
+  CHECK(error_of("x = vector(f64, [3])\ny = vector(f64, [3])\nhessian(sum(x), y)").message.starts_with(
+      "hessian: the cost does not depend on variable 'y'"));
+  CHECK(error_of("x = vector(f64, [3])\nvjp(x * 2, [f64([1, 2, 3])], x)").message ==
+        "vjp() takes cotangents as one tensor when outputs is one tensor, so a list of one tensor "
+        "is a tensor of shape (1, ...); drop the brackets, or pass outputs as a list too");
+  // A list literal of numbers is still one cotangent.
+  CHECK(output("x = vector(f64, [2])\nvjp(x * 2, [1., 3.], x)") == "[2., 6.] : f64 (2,)");
+}
+
 TEST_CASE("session constant makers") {
   CHECK(output("zeros(f32, [2])") == "[0., 0.] : f32 (2,)");
   CHECK(output("ones(i32, [1, 2])") == "[[1, 1]] : i32 (1, 2)");
@@ -674,7 +688,8 @@ TEST_CASE("session load_npy and save_npy") {
   auto message = [](const std::string& code) { return damo::testing::error_of(code).message; };
   CHECK(message("load_npy('" + dir + "/missing.npy')").starts_with("cannot open '"));
   CHECK(message("x = vector(f32, [2])\nsave_npy('" + dir + "/x.npy', x)") ==
-        "this needs a constant, but it depends on the input 'x'");
+        "this needs a constant, but it depends on the input 'x', which has a value only when a "
+        "compiled function runs; use a constant, or the result of calling a function([...], [...])");
   std::filesystem::remove_all(dir);
 }
 

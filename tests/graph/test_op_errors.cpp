@@ -28,7 +28,8 @@ TEST_CASE("elementwise broadcast errors") {
         "have equal sizes or size 1");
   CHECK(user_error([&] { n * m; }) ==
         "mul: shapes (n,) and (m,) do not broadcast: each axis, aligned from the last, must have "
-        "equal sizes or size 1");
+        "equal sizes or size 1. Damo never takes two symbols to be equal, so n and m differ in every "
+        "call; declare both inputs with one symbol (vector(f32, n) for both)");
   CHECK(user_error([&] { (void)(a < b); }) ==
         "lt: shapes (2, 3) and (4,) do not broadcast: each axis, aligned from the last, must "
         "have equal sizes or size 1");
@@ -37,7 +38,8 @@ TEST_CASE("elementwise broadcast errors") {
         "have equal sizes or size 1");
   CHECK(user_error([&] { where(n > 0, n, b); }) ==
         "where: shapes (n,) and (4,) do not broadcast: each axis, aligned from the last, must "
-        "have equal sizes or size 1");
+        "have equal sizes or size 1. Damo never takes the symbolic size n to be 4; declare the "
+        "input with the static size, or both with one symbol");
   CHECK(user_error([&] { clip(a, b, a); }) ==
         "clip: shapes (2, 3) and (4,) do not broadcast: each axis, aligned from the last, must "
         "have equal sizes or size 1");
