@@ -58,13 +58,6 @@ struct Operand {
   const Node* view;
 };
 
-// The output axis that a slice read in place cuts, and whether its step is not 1, which
-// leaves gaps between neighbouring elements of that axis.
-struct ViewCut {
-  int axis;
-  bool strided;
-};
-
 // Axis groups of an elementwise index space: adjacent axes with the same broadcast pattern
 // across operands merge into one, and axes of static size 1 disappear. The sliced axis of
 // a slice read in place starts a new group, because the slice's rows are a whole operand
@@ -74,13 +67,6 @@ struct Grouping {
   std::vector<std::vector<bool>> broadcast;  // [group][operand]
   std::vector<int> last_axis;                // [group]: its innermost output axis
 };
-
-bool breaks_group(const std::vector<ViewCut>& cuts, int previous, int axis) {
-  return std::any_of(cuts.begin(), cuts.end(), [&](const ViewCut& cut) {
-    return (previous < cut.axis && cut.axis <= axis) ||
-           (cut.strided && previous <= cut.axis && cut.axis < axis);
-  });
-}
 
 Grouping group_axes(const Shape& out, const std::vector<Operand>& operands) {
   Grouping g;
@@ -108,21 +94,6 @@ Grouping group_axes(const Shape& out, const std::vector<Operand>& operands) {
     g.last_axis.push_back(k);
   }
   return g;
-}
-
-// The stride of each axis of a slice read in place, in elements of its operand, and the
-// offset of its first element there.
-struct ViewLayout {
-  std::vector<Value*> strides;
-  Value* base;
-};
-
-ViewLayout view_layout(FunctionBuilder& f, const Node& view) {
-  int axis = static_cast<int>(view.attr(0));
-  ViewLayout layout{contiguous_strides(f, view.input(0)->shape()), nullptr};
-  layout.base = f.b.CreateMul(f.constant(view.attr(1)), layout.strides[axis]);
-  layout.strides[axis] = f.b.CreateMul(layout.strides[axis], f.constant(view.attr(3)));
-  return layout;
 }
 
 /// Emits out = compute(loaded operands) over the output's shape with broadcasting.
@@ -409,6 +380,21 @@ Launch emit_one_hot(ModuleState& state, const Kernel& kernel) {
 }
 
 }  // namespace
+
+bool breaks_group(const std::vector<ViewCut>& cuts, int previous, int axis) {
+  return std::any_of(cuts.begin(), cuts.end(), [&](const ViewCut& cut) {
+    return (previous < cut.axis && cut.axis <= axis) ||
+           (cut.strided && previous <= cut.axis && cut.axis < axis);
+  });
+}
+
+ViewLayout view_layout(FunctionBuilder& f, const Node& view) {
+  int axis = static_cast<int>(view.attr(0));
+  ViewLayout layout{contiguous_strides(f, view.input(0)->shape()), nullptr};
+  layout.base = f.b.CreateMul(f.constant(view.attr(1)), layout.strides[axis]);
+  layout.strides[axis] = f.b.CreateMul(layout.strides[axis], f.constant(view.attr(3)));
+  return layout;
+}
 
 Launch emit_elementwise(ModuleState& state, const Kernel& kernel) {
   const Node& node = *kernel.node;

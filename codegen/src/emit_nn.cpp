@@ -600,7 +600,9 @@ std::optional<Launch> emit_logsumexp_tiles(ModuleState& state, const Kernel& ker
   const Node& node = *kernel.node;
   const Node& input = *node.input(0);
   const std::vector<std::int64_t>& axes = node.attrs().ints;
-  if (node.op() != OpKind::LogSumExp || axes.size() != 1 || axes[0] == input.rank() - 1) return std::nullopt;
+  if (node.op() != OpKind::LogSumExp || axes.size() != 1 || axes[0] == input.rank() - 1 ||
+      !kernel.views.empty())
+    return std::nullopt;
   int axis = static_cast<int>(axes[0]);
   FunctionBuilder f(state, state.fresh_name("logsumexp"));
   RowShape rows = split_axis(f, input.shape(), axis);

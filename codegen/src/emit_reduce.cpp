@@ -17,14 +17,23 @@ namespace {
 
 // Axis groups of a reduction's input space: adjacent axes merge when they are both reduced
 // or both kept and every operand broadcasts them alike; static size-1 axes disappear.
+// The axis a slice read in place cuts starts a new group, because the slice's rows lie a
+// whole operand row apart.
 struct ReductionSpace {
   std::vector<std::vector<Dim>> dims;
   std::vector<bool> reduced;
   std::vector<std::vector<bool>> broadcast;  // [group][operand]
+  std::vector<int> last_axis;                // [group]: its innermost input axis
 };
 
 ReductionSpace group_reduction(const Shape& in, const std::vector<std::int64_t>& axes,
-                               const std::vector<const Node*>& operands) {
+                               const std::vector<const Node*>& operands,
+                               const std::vector<const Node*>& views) {
+  std::vector<ViewCut> cuts;
+  for (std::size_t j = 0; j < views.size(); ++j)
+    if (views[j] != nullptr)
+      cuts.push_back({static_cast<int>(views[j]->attr(0)) + in.rank() - operands[j]->rank(),
+                      views[j]->attr(3) != 1});
   ReductionSpace space;
   for (int k = 0; k < in.rank(); ++k) {
     if (in[k].is_static() && in[k].size() == 1) continue;
@@ -35,13 +44,15 @@ ReductionSpace group_reduction(const Shape& in, const std::vector<std::int64_t>&
       pattern.push_back(axis < 0 || operand->shape()[axis] == Dim(1));
     }
     if (!space.dims.empty() && space.reduced.back() == reduced &&
-        space.broadcast.back() == pattern) {
+        space.broadcast.back() == pattern && !breaks_group(cuts, space.last_axis.back(), k)) {
       space.dims.back().push_back(in[k]);
+      space.last_axis.back() = k;
       continue;
     }
     space.dims.push_back({in[k]});
     space.reduced.push_back(reduced);
     space.broadcast.push_back(pattern);
+    space.last_axis.push_back(k);
   }
   return space;
 }
@@ -152,7 +163,12 @@ class ReductionEmitter {
   ReductionEmitter(ModuleState& state, const Kernel& kernel)
       : kernel_(kernel), f_(state, state.fresh_name(std::string(op_name(kernel.node->op())))) {
     const Node& node = *kernel.node;
-    for (int slot : kernel.inputs) operands_.push_back(state.program.slot_nodes[slot]);
+    // A slice read in place stands for its operand's slot, with the slice's shape.
+    for (std::size_t j = 0; j < kernel.inputs.size(); ++j) {
+      const Node* view = kernel.views.empty() ? nullptr : kernel.views[j];
+      views_.push_back(view);
+      operands_.push_back(view != nullptr ? view : state.program.slot_nodes[kernel.inputs[j]]);
+    }
     if (node.op() == OpKind::FusedReduction) {
       spec_ = {node.attrs().sub_op, node.attrs().body->dtype(), node.dtype(), node.attrs().body};
       Shape in = operands_[0]->shape();
@@ -162,7 +178,7 @@ class ReductionEmitter {
       spec_ = {node.op(), operands_[0]->dtype(), node.dtype(), nullptr};
       in_shape_ = operands_[0]->shape();
     }
-    space_ = group_reduction(in_shape_, node.attrs().ints, operands_);
+    space_ = group_reduction(in_shape_, node.attrs().ints, operands_, views_);
   }
 
   Launch emit() {
@@ -170,7 +186,16 @@ class ReductionEmitter {
     for (const auto& d : space_.dims) dims_.push_back(f_.product(d));
     // Operand strides per group; the output is contiguous over the kept groups.
     strides_.assign(operands_.size(), std::vector<Value*>(groups));
+    starts_.assign(operands_.size(), f_.constant(0));
     for (std::size_t j = 0; j < operands_.size(); ++j) {
+      if (views_[j] != nullptr) {
+        ViewLayout layout = view_layout(f_, *views_[j]);
+        starts_[j] = layout.base;
+        int shift = in_shape_.rank() - operands_[j]->rank();
+        for (std::size_t k = 0; k < groups; ++k)
+          strides_[j][k] = space_.broadcast[k][j] ? f_.constant(0) : layout.strides[space_.last_axis[k] - shift];
+        continue;
+      }
       Value* stride = f_.constant(1);
       for (std::size_t k = groups; k-- > 0;) {
         strides_[j][k] = space_.broadcast[k][j] ? f_.constant(0) : stride;
@@ -233,7 +258,7 @@ class ReductionEmitter {
 
   // Operand offsets of a kept-group position, given each kept group's index.
   std::vector<Value*> kept_offsets(const std::vector<Value*>& kept_index) {
-    std::vector<Value*> offsets(operands_.size(), f_.constant(0));
+    std::vector<Value*> offsets = starts_;
     for (std::size_t i = 0; i < kept_.size(); ++i)
       for (std::size_t j = 0; j < operands_.size(); ++j)
         offsets[j] =
@@ -617,7 +642,9 @@ class ReductionEmitter {
     if (spec_.op != OpKind::All && spec_.op != OpKind::Any && wide != type) {
       // A plain float32 column sum over contiguous columns keeps its double sums in vector
       // registers; other sums go through a double array on the stack.
-      if (spec_.body == nullptr && operands_.size() == 1 && !space_.broadcast[last][0] && type->isFloatTy())
+      auto* unit = llvm::dyn_cast<llvm::ConstantInt>(strides_[0][last]);
+      bool contiguous = unit != nullptr && unit->getSExtValue() == 1;
+      if (spec_.body == nullptr && operands_.size() == 1 && contiguous && type->isFloatTy())
         emit_accumulate_rows_vectors(prefix, row_length, low, high, first_column, end_column);
       else
         emit_accumulate_rows_wide(prefix, row_length, low, high, first_column, end_column, wide);
@@ -826,6 +853,8 @@ class ReductionEmitter {
   const Kernel& kernel_;
   FunctionBuilder f_;
   std::vector<const Node*> operands_;
+  std::vector<const Node*> views_;  // per operand: the slice read in place, or null
+  std::vector<Value*> starts_;      // per operand: the offset of its first element
   ReductionSpec spec_{};
   Shape in_shape_;
   ReductionSpace space_;

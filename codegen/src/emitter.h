@@ -112,6 +112,26 @@ llvm::Value* emit_cast(FunctionBuilder& f, llvm::Value* value, DType from, DType
 /// Emits the scalar body of a fused op, with Param i bound to params[i].
 llvm::Value* emit_body(FunctionBuilder& f, const Node* body, const std::vector<llvm::Value*>& params);
 
+/// The axis of an iteration space that a slice read in place cuts, and whether its step is
+/// not 1, which leaves gaps between neighbouring elements of that axis.
+struct ViewCut {
+  int axis;
+  bool strided;
+};
+
+/// Whether axis must start a new group of merged axes after the group that ends at
+/// previous: a cut axis starts one, and a strided cut also ends its own.
+bool breaks_group(const std::vector<ViewCut>& cuts, int previous, int axis);
+
+/// The stride of each axis of a slice read in place, in elements of its operand, and the
+/// offset of its first element there.
+struct ViewLayout {
+  std::vector<llvm::Value*> strides;
+  llvm::Value* base;
+};
+
+ViewLayout view_layout(FunctionBuilder& f, const Node& view);
+
 // Kernel families; each returns how to launch the kernel it emitted.
 Launch emit_elementwise(ModuleState& state, const Kernel& kernel);
 Launch emit_copy(ModuleState& state, const Kernel& kernel);

@@ -389,7 +389,8 @@ class Lowering {
       return;
     }
     case OpKind::Slice:
-      // Gets a slot only when a consumer other than an elementwise kernel reads it.
+      // Gets a slot only when a consumer other than an elementwise kernel or a reduction
+      // reads it.
       deferred_slices_.insert(node);
       return;
     default: break;
@@ -404,10 +405,13 @@ class Lowering {
   void add_kernel(const Node* node) {
     Kernel kernel;
     kernel.node = node;
-    bool reads_views =
-        slices_in_place_ && (is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise);
+    bool elementwise = is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise;
+    // Reductions read slices of step 1 in place. A slice with another step keeps its copy,
+    // so that the reduction's vector loops see unit strides as before.
+    bool reduction = op_category(node->op()) == OpCategory::Reduction || node->op() == OpKind::FusedReduction;
     for (const Node* input : node->inputs()) {
-      bool view = reads_views && deferred_slices_.count(input) != 0 && slot_of_.count(input) == 0;
+      bool readable = elementwise || (reduction && input->op() == OpKind::Slice && input->attr(3) == 1);
+      bool view = slices_in_place_ && readable && deferred_slices_.count(input) != 0 && slot_of_.count(input) == 0;
       kernel.inputs.push_back(slot_for(view ? input->input(0) : input));
       kernel.views.push_back(view ? input : nullptr);
     }

@@ -49,8 +49,8 @@ void enable_nan_guard(Program& program);
 /// Lowers outputs and shared-variable updates (variable, value) to a Program whose
 /// arguments are inputs, in order. Reshapes, expand_dims, squeeze and stop_gradient reuse
 /// their operand's memory. With slices_in_place, elementwise kernels read a slice in place,
-/// so a slice gets its own kernel only when another consumer needs it. Every other op gets
-/// a kernel.
+/// and so do reductions a slice of step 1, so a slice gets its own kernel only when
+/// another consumer needs it. Every other op gets a kernel.
 Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr>& outputs,
                          const std::vector<std::pair<Expr, Expr>>& updates, bool slices_in_place = true);
 
