@@ -169,6 +169,45 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   }
 }
 
+// The arguments that a sparse cross-entropy reads as labels directly, with a static class
+// count. A computed label is not checked, so one outside the classes gives NaN.
+std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
+                                          const std::vector<Expr>& roots) {
+  std::vector<LabelCheck> checks;
+  for (const Node* node : topo_order(roots)) {
+    OpKind op = node->op();
+    if (op != OpKind::SparseCategoricalCrossentropy && op != OpKind::SparseSoftmaxCrossEntropy &&
+        op != OpKind::SparseSoftmaxCrossEntropyGrad)
+      continue;
+    const Node* values = node->input(0);
+    const Dim& classes = values->shape()[values->rank() - 1];
+    auto input = std::find_if(inputs.begin(), inputs.end(),
+                              [&](const Expr& e) { return e.node() == node->input(1); });
+    if (input == inputs.end() || !classes.is_static()) continue;
+    LabelCheck check{static_cast<std::size_t>(input - inputs.begin()), classes.size()};
+    bool known = std::any_of(checks.begin(), checks.end(), [&](const LabelCheck& c) {
+      return c.argument == check.argument && c.classes == check.classes;
+    });
+    if (!known) checks.push_back(check);
+  }
+  return checks;
+}
+
+template <class T>
+void check_label_values(const Tensor& labels, const LabelCheck& check, const ParameterSpec& parameter) {
+  const T* data = labels.data<T>();
+  for (std::int64_t i = 0; i < labels.numel(); ++i) {
+    auto label = static_cast<std::int64_t>(data[i]);
+    if (label >= 0 && label < check.classes) continue;
+    throw UserError(fmt::format("argument {} ('{}') holds the class label {} at flat index {}, "
+                                "outside [0, {}): a cross-entropy of the function reads it as one of "
+                                "{} classes, counted from 0; fix the label or give the model more "
+                                "classes",
+                                check.argument + 1, parameter.name, label, i, check.classes,
+                                check.classes));
+  }
+}
+
 }  // namespace
 
 std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) const {
@@ -180,6 +219,12 @@ std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
   const Impl& impl = checked(impl_);
   if (impl.reads_graph_when_called) with_graph(impl_, "calling a reference-backend function");
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
+  for (const LabelCheck& check : impl.label_checks) {
+    const Tensor& labels = arguments[check.argument];
+    const ParameterSpec& parameter = impl.parameters[check.argument];
+    if (labels.dtype() == DType::Int32) check_label_values<std::int32_t>(labels, check, parameter);
+    else if (labels.dtype() == DType::Int64) check_label_values<std::int64_t>(labels, check, parameter);
+  }
   StopScope stop_scope(options.stop);
   return impl.executor->run(arguments, sizes, options.borrow_outputs);
 }
@@ -213,6 +258,7 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   // The optimizer rewrites outputs and update values together, as one graph.
   std::vector<Expr> roots = outputs;
   for (const Update& u : updates) roots.push_back(u.value);
+  impl->label_checks = find_label_checks(inputs, roots);
   OptimizeOptions optimize_options;
   optimize_options.pipeline = updates.empty() ? PipelineKind::Inference : PipelineKind::Training;
   optimize_options.fast_math = options.fast_math;

@@ -22,12 +22,20 @@ class Executor {
   virtual std::string assembly() const { return {}; }
 };
 
+/// An argument that a sparse cross-entropy reads as class labels: each call checks that its
+/// values lie in [0, classes).
+struct LabelCheck {
+  std::size_t argument = 0;
+  std::int64_t classes = 0;
+};
+
 class Function::Impl {
  public:
   std::vector<Expr> inputs;
   std::vector<Expr> outputs;
   std::vector<Update> updates;
   std::vector<ParameterSpec> parameters;
+  std::vector<LabelCheck> label_checks;
   CompileStats stats;
   std::string optimized_graph;
   std::unique_ptr<Executor> executor;

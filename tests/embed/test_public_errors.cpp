@@ -180,6 +180,34 @@ TEST_CASE("function call checks its arguments") {
                  "the rank must be 1"));
 }
 
+TEST_CASE("function call checks class labels") {
+  // Labels that a sparse cross-entropy reads straight from an argument must lie in
+  // [0, classes) on both backends, for the loss and for its gradient alone.
+  for (damo::Backend backend : {damo::Backend::Jit, damo::Backend::Reference}) {
+    for (damo::DType label_dtype : {damo::DType::Int32, damo::DType::Int64}) {
+      damo::Graph graph;
+      damo::Expr z = graph.input("z", damo::DType::Float32, {"n", 3});
+      damo::Expr y = graph.input("y", label_dtype, {"n"});
+      damo::Expr loss = damo::mean(damo::softmax_crossentropy(z, y));
+      damo::CompileOptions options;
+      options.backend = backend;
+      damo::Function f = damo::compile({z, y}, {loss}, {}, options);
+      damo::Function slope = damo::compile(
+          {z, y}, {damo::grad(damo::mean(damo::categorical_crossentropy(damo::softmax(z), y)), {z})[0]},
+          {}, options);
+      damo::Tensor logits = damo::Tensor::zeros(damo::DType::Float32, {3, 3});
+      damo::Tensor good = damo::Tensor::from_list({0, 2, 1}, label_dtype);
+      CHECK(f({logits, good})[0].item() == doctest::Approx(std::log(3.0)));
+      CHECK(user_error([&] { f({logits, damo::Tensor::from_list({0, 3, 1}, label_dtype)}); }) ==
+            "argument 2 ('y') holds the class label 3 at flat index 1, outside [0, 3): a "
+            "cross-entropy of the function reads it as one of 3 classes, counted from 0; fix the "
+            "label or give the model more classes");
+      CHECK(contains(user_error([&] { slope({logits, damo::Tensor::from_list({-1, 0, 0}, label_dtype)}); }),
+                     "class label -1 at flat index 0, outside [0, 3)"));
+    }
+  }
+}
+
 TEST_CASE("evaluate and verify grad name a missing feed") {
   damo::Graph graph;
   damo::Expr x = graph.input("x", damo::DType::Float64, {2});
