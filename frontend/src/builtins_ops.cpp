@@ -295,7 +295,7 @@ void add_neural_net(std::vector<Builtin>& out) {
 }
 
 void add_gradient_ops(std::vector<Builtin>& out) {
-  out.push_back(define("slice_scatter(src, shape, axis, start, stop, step=1)",
+  out.push_back(define("slice_scatter(src, shape, axis, start, stop=none, step=1)",
                        "zeros of shape with src written into a slice along an axis", [](Args& a) {
                          Expr src = a.tensor("src");
                          Shape shape(a.shape("shape"));
@@ -303,9 +303,18 @@ void add_gradient_ops(std::vector<Builtin>& out) {
                            a.fail("src", fmt::format("slice_scatter(): src has rank {} but the "
                                                      "shape {} has rank {}",
                                                      src.rank(), shape.to_string(), shape.rank()));
-                         return tensor_value(slice_scatter(src, shape, axis_argument(a, "axis", 0),
-                                                           a.integer("start"), a.integer("stop"),
-                                                           a.integer("step", 1)));
+                         // stop=none is the end of the axis: 0 counted from the end on a
+                         // symbolic axis, as the printers write it, and past the last element
+                         // in the step's direction on a static one.
+                         int axis = axis_argument(a, "axis", 0);
+                         std::int64_t step = a.integer("step", 1);
+                         std::optional<std::int64_t> stop = a.optional_integer("stop");
+                         if (!stop && axis >= -shape.rank() && axis < shape.rank()) {
+                           const Dim& size = shape[axis < 0 ? axis + shape.rank() : axis];
+                           stop = size.is_symbolic() ? 0 : (step > 0 ? size.size() : -1);
+                         }
+                         return tensor_value(slice_scatter(src, shape, axis, a.integer("start"),
+                                                           stop.value_or(0), step));
                        }));
   out.push_back(define("index_add(src, indices, shape, axis)",
                        "zeros of shape with src added at indices along an axis", [](Args& a) {

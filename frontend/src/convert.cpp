@@ -89,6 +89,11 @@ Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
                              "has a value only when a compiled function runs; use a constant, or "
                              "the result of calling a function([...], [...])",
                              inputs.front()->name()));
+  for (const Node* node : topo_order({expr}))
+    if (node->op() == OpKind::DimSize)
+      fail(offset, fmt::format("this needs a constant, but it depends on dim_size({}), which has a "
+                               "value only when a compiled function runs; use a static size",
+                               node->name()));
   if (!has_value(expr))
     fail(offset,
          "this needs a constant, but it contains a $i placeholder, which has a value "
@@ -157,11 +162,20 @@ bool Interpreter::to_bool(const Value& value, std::size_t offset, const std::str
 }
 
 Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
-  if (const auto* name = std::get_if<ast::Name>(&expr.node)) {
-    bool bound = lookup(name->name) != nullptr;
-    if (!bound && (builtin_table().find(name->name) != nullptr || parse_dtype(name->name)))
-      fail(expr.offset, fmt::format("'{}' is a builtin name, not a dimension", name->name));
-    if (!bound) return Dim(name->name);
+  auto symbol = [&](const ast::Expr& e) -> std::optional<std::string> {
+    const auto* name = std::get_if<ast::Name>(&e.node);
+    if (name == nullptr || lookup(name->name) != nullptr) return std::nullopt;
+    if (builtin_table().find(name->name) != nullptr || parse_dtype(name->name))
+      fail(e.offset, fmt::format("'{}' is a builtin name, not a dimension", name->name));
+    return name->name;
+  };
+  if (std::optional<std::string> name = symbol(expr)) return Dim(*name);
+  // n-2, the derived size of a slice of a symbolic axis as the printers write it.
+  if (const auto* binary = std::get_if<ast::Binary>(&expr.node); binary != nullptr && binary->op == ast::BinaryOp::Sub) {
+    if (std::optional<std::string> name = symbol(*binary->lhs)) {
+      std::int64_t k = constant_int(*binary->rhs, "the amount subtracted from a symbolic size");
+      return with_location(*this, expr.offset, [&] { return Dim(*name).minus(k); });
+    }
   }
   return Dim(constant_int(expr, "a dimension"));
 }

@@ -138,13 +138,8 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   std::unordered_set<std::string> bound_symbols;
   for (const Expr& e : inputs) {
     listed.insert(e.node());
-    for (const Dim& d : e.shape()) {
-      if (d.is_derived())
-        throw UserError(fmt::format("compile: input '{}' has the shape {}, whose size {} is derived "
-                                    "from another symbol; declare the input with a symbol of its own",
-                                    e->name(), e.shape().to_string(), d.symbol()));
+    for (const Dim& d : e.shape())
       if (d.is_symbolic()) bound_symbols.insert(d.symbol());
-    }
   }
   for (const Node* n : topo_order(roots)) {
     if (n->op() == OpKind::Param)

@@ -66,7 +66,12 @@ Tensor leaf_value(const Node& node, const Feeds& feeds, const SymbolSizes* sizes
   case OpKind::Constant: return node.value();
   case OpKind::Shared: return node.shared()->get_value();
   case OpKind::DimSize: {
-    std::optional<std::int64_t> size = sizes == nullptr ? std::nullopt : symbol_size(*sizes, node.name());
+    if (sizes == nullptr)
+      throw UserError(fmt::format("dim_size({}): the size of '{}' is known only when a function "
+                                  "runs, and this needs its value while the graph is built; pass "
+                                  "a static size instead",
+                                  node.name(), node.name()));
+    std::optional<std::int64_t> size = symbol_size(*sizes, node.name());
     if (!size)
       throw UserError(fmt::format("dim_size({}): no input binds the symbolic dimension '{}'; "
                                   "feed an input that has it",

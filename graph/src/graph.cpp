@@ -119,10 +119,17 @@ std::size_t Graph::node_count() const {
 
 Expr Graph::input(const std::string& name, DType dtype, const Shape& shape) {
   if (name.empty()) throw UserError("Graph::input: an input needs a non-empty name");
-  for (const Dim& d : shape)
+  for (const Dim& d : shape) {
     if (d.is_static() && d.size() < 0)
       throw UserError(fmt::format("input '{}': dimension {} in shape {} is negative", name,
                                   d.size(), shape.to_string()));
+    // A call binds an input's symbols from its argument, and a derived size follows from
+    // its base symbol instead.
+    if (d.is_derived())
+      throw UserError(fmt::format("input '{}': the size {} in shape {} is derived from the symbol "
+                                  "{}; declare the input with a symbol of its own",
+                                  name, d.symbol(), shape.to_string(), d.base_symbol()));
+  }
   {
     std::lock_guard lock(mutex_);
     auto it = inputs_by_name_.find(name);

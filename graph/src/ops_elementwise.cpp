@@ -96,7 +96,11 @@ Shape broadcast_or_throw(const std::string& op, const Shape& a, const Shape& b) 
     const Dim& x = a[a.rank() - i];
     const Dim& y = b[b.rank() - i];
     if (x == y || x == Dim(1) || y == Dim(1) || (x.is_static() && y.is_static())) continue;
-    if (x.is_symbolic() && y.is_symbolic())
+    if (x.is_symbolic() && y.is_symbolic() && x.base_symbol() == y.base_symbol())
+      message += fmt::format(". The sizes {} and {} differ by a constant in every call; slice the "
+                             "operands to one size, as in x[1:] - x[:-1]",
+                             x.to_string(), y.to_string());
+    else if (x.is_symbolic() && y.is_symbolic())
       message += fmt::format(". Damo never takes two symbols to be equal, so {} and {} differ in "
                              "every call; declare both inputs with one symbol (vector(f32, n) "
                              "for both)",

@@ -268,7 +268,7 @@ Expr slice_symbolic_axis(Expr x, int axis, std::optional<std::int64_t> start,
   const Dim& d = x.shape()[axis];
   std::int64_t first = start.value_or(0);
   std::int64_t from_end = stop.value_or(0);
-  std::string text = fmt::format("{}:{}{}", bound_text(start), bound_text(stop),
+  std::string text = fmt::format("[{}:{}{}]", bound_text(start), bound_text(stop),
                                  step == 1 ? std::string() : fmt::format(":{}", step));
   // x[:0] and x[2:1] are empty for every size.
   if (step > 0 && stop && *stop >= 0 && *stop <= std::max<std::int64_t>(first, 0)) {

@@ -62,10 +62,11 @@ Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, s
   if (step == 0) throw UserError("slice_scatter: step must not be zero");
   const Dim& size = shape[normalized];
   const Dim& written = src.shape()[normalized];
+  if (size.is_symbolic() && step == 1) return detail::slice_scatter_from_end(src, shape, normalized, start, stop);
   if (size.is_symbolic() || written.is_symbolic())
     throw UserError(
         fmt::format("slice_scatter: axis {} of the source {} and of the target shape "
-                    "{} must be static",
+                    "{} must be static, or the target's symbolic with step 1",
                     normalized, describe(src), shape.to_string()));
 
   // Every position start + i * step, for i below the source's length, must lie in the axis.
@@ -106,7 +107,9 @@ Expr slice_scatter_from_end(Expr src, const Shape& shape, int axis, std::int64_t
   if (!size.is_symbolic() || start < 0 || stop > 0 || start > INT64_MAX + stop ||
       src.shape()[normalized] != size.minus(start - stop))
     throw UserError(fmt::format("slice_scatter: the source {} is not the slice {}:{} of axis {} "
-                                "of the target shape {}",
+                                "of the target shape {}; on a symbolic axis the start is 0 or more, "
+                                "the stop 0 or below (counted from the end) and the source has the "
+                                "slice's size",
                                 describe(src), start, stop, normalized, shape.to_string()));
   Attrs attrs;
   attrs.ints = {normalized, start, stop, 1, 1};

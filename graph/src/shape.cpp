@@ -21,7 +21,8 @@ Dim::Dim(std::string symbol) : symbol_(std::move(symbol)) {
 }
 
 Dim Dim::minus(std::int64_t k) const {
-  DAMO_ASSERT(k >= 0, "Dim::minus takes a size that is not negative");
+  if (k < 0)
+    throw UserError(fmt::format("Dim::minus: the amount {} is negative; a size can only shrink", k));
   if (is_static()) return Dim(size_ > k ? size_ - k : 0);
   if (k == 0) return *this;
   std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol_);

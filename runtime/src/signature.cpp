@@ -17,16 +17,22 @@ std::string ParameterSpec::type_string() const {
   return fmt::format("{} {}", dtype_name(dtype), shape);
 }
 
+// "base-k": base an identifier, k a positive decimal without leading zeros that fits int64.
 std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol) {
-  std::size_t dash = symbol.rfind('-');
-  if (dash == std::string::npos || dash == 0 || dash + 1 == symbol.size()) return std::nullopt;
+  std::size_t dash = symbol.find('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == symbol.size() || symbol[dash + 1] == '0')
+    return std::nullopt;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(symbol[0])) return std::nullopt;
+  for (std::size_t i = 1; i < dash; ++i)
+    if (!letter(symbol[i]) && (symbol[i] < '0' || symbol[i] > '9')) return std::nullopt;
   std::int64_t minus = 0;
   for (std::size_t i = dash + 1; i < symbol.size(); ++i) {
     char c = symbol[i];
-    if (c < '0' || c > '9' || minus > (INT64_MAX - 9) / 10) return std::nullopt;
-    minus = minus * 10 + (c - '0');
+    if (c < '0' || c > '9' || __builtin_mul_overflow(minus, 10, &minus) ||
+        __builtin_add_overflow(minus, c - '0', &minus))
+      return std::nullopt;
   }
-  if (minus == 0) return std::nullopt;
   return DerivedSymbol{symbol.substr(0, dash), minus};
 }
 

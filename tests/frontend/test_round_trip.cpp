@@ -114,6 +114,10 @@ TEST_CASE("round trip subscripts") {
            "X[0]",
            "x[0]",
            "T[1:4][0]",
+           "x[1:] - x[:-1]",
+           "X[2:-3, 1:]",
+           "dim_size(n-5) + 0",
+           "broadcast_to(x[1:][none], [2, n-1])",
        })
     check_round_trip(session, source);
 }
@@ -136,8 +140,9 @@ TEST_CASE("round trip gradients") {
   session.run(kDeclarations);
   session.run(
       "loss = mean(categorical_crossentropy(softmax(X @ W + c, axis=1), y))\n"
-      "gW = grad(loss, W)\ngc = grad(loss, c)\ngx = grad(sum(sigmoid(x) * z), x)");
-  for (const char* source : {"loss", "gW", "gc", "gx"}) {
+      "gW = grad(loss, W)\ngc = grad(loss, c)\ngx = grad(sum(sigmoid(x) * z), x)\n"
+      "gs = grad(sum(x[1:] * x[:-1]) + sum(square(X[2:-3])), [x, X])");
+  for (const char* source : {"loss", "gW", "gc", "gx", "gs[0]", "gs[1]"}) {
     Value value = session.evaluate(source);
     REQUIRE(value.is(Value::Kind::Tensor));
     check_round_trip(session, to_infix(value.expr()));

@@ -216,9 +216,15 @@ TEST_CASE("session slices of symbolic axes") {
   CHECK(output(f + "f([1, 4, 9, 16])[2]") == "[-6., -4., -4., 14.] : f64 (4,)");
   CHECK(output(f + "f([2])[0]") == "[] : f64 (0,)");
   CHECK(error_of(x + "x[-2:]").message ==
-        "slice: axis 0 of f64 (n,) has the symbolic size n, and the size of the slice -2: would "
+        "slice: axis 0 of f64 (n,) has the symbolic size n, and the size of the slice [-2:] would "
         "not be n less a constant; on a symbolic axis use a start of 0 or more, a stop that is "
         "empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with indices");
+}
+
+TEST_CASE("session slice_scatter with an open stop") {
+  // stop=none runs to the end in the step's direction: 2, 3 forward and 3, 1 backward.
+  CHECK(output("slice_scatter([1., 2.], [4], 0, 2)") == "[0., 0., 1., 2.] : f64 (4,)");
+  CHECK(output("slice_scatter([1., 2.], [4], 0, 3, step=-2)") == "[0., 2., 0., 1.] : f64 (4,)");
 }
 
 TEST_CASE("session errors name the builtin called") {
@@ -231,6 +237,9 @@ TEST_CASE("session errors name the builtin called") {
   CHECK(error_of("x = vector(f64, [3])\nvjp(x * 2, [f64([1, 2, 3])], x)").message ==
         "vjp() takes cotangents as one tensor when outputs is one tensor, so a list of one tensor "
         "is a tensor of shape (1, ...); drop the brackets, or pass outputs as a list too");
+  CHECK(error_of("x = vector(f32, n)\nfunction([x], arange(dim_size(n)))").message ==
+        "this needs a constant, but it depends on dim_size(n), which has a value only when a "
+        "compiled function runs; use a static size");
   // A list literal of numbers is still one cotangent.
   CHECK(output("x = vector(f64, [2])\nvjp(x * 2, [1., 3.], x)") == "[2., 6.] : f64 (2,)");
 }

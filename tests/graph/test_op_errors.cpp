@@ -218,7 +218,7 @@ TEST_CASE("slice errors") {
   CHECK(user_error([&] { slice(s, 0, 0, 1); }) == "slice: cannot slice a scalar");
   CHECK(user_error([&] { slice(x, 1, 0, 1, 0); }) == "slice: step must not be zero");
   CHECK(user_error([&] { slice(x, 0, -2, std::nullopt); }) ==
-        "slice: axis 0 of f32 (n, 3) has the symbolic size n, and the size of the slice -2: would "
+        "slice: axis 0 of f32 (n, 3) has the symbolic size n, and the size of the slice [-2:] would "
         "not be n less a constant; on a symbolic axis use a start of 0 or more, a stop that is "
         "empty or negative and step 1 (x[1:], x[:-1], x[2:-3]), or take() with indices");
   CHECK(user_error([&] { slice(x, 2, 0, 1); }) ==

@@ -45,8 +45,9 @@ TEST_CASE("slice_scatter source must fill the slice") {
         }) == "slice_scatter: step must not be zero");
   CHECK(user_error([&] {
           slice_scatter(src, {2, "n"}, 1, 0, 3, 1);
-        }) == "slice_scatter: axis 1 of the source f32 (2, 3) and of the target shape (2, n) must be "
-           "static");
+        }) == "slice_scatter: the source f32 (2, 3) is not the slice 0:3 of axis 1 of the target "
+           "shape (2, n); on a symbolic axis the start is 0 or more, the stop 0 or below (counted "
+           "from the end) and the source has the slice's size");
   CHECK(user_error([&] {
           slice_scatter(src, {2, 7}, 1, 0, 7, std::numeric_limits<std::int64_t>::min());
         }) == "slice_scatter: the slice 0:7:-9223372036854775808 selects 0 elements of axis 1, but "

@@ -151,9 +151,9 @@ Expr concatenate(const std::vector<Expr>& parts, int axis = 0);
 /// Joins parts of one shape along a new axis at position axis (from -(rank + 1) to rank).
 Expr stack(const std::vector<Expr>& parts, int axis = 0);
 /// Python slice start:stop:step along one axis; nullopt means the default bound. On an
-/// axis of symbolic size n, the slice's size must be n less a constant: a start of 0 or
-/// more, a stop that is open or negative, and step 1 (x[1:], x[:-1]); any other slice that
-/// is not empty for every n throws UserError.
+/// axis of symbolic size n, the slice's size must be n less a constant. That takes a start
+/// of 0 or more, a stop that is open or negative, and step 1 (x[1:], x[:-1]). Any other
+/// slice of such an axis throws UserError, unless it is empty for every n.
 Expr slice(Expr x, int axis, std::optional<std::int64_t> start, std::optional<std::int64_t> stop,
            std::int64_t step = 1);
 /// True for a slice or slice_scatter node of a symbolic axis. Its attributes are then
@@ -194,7 +194,8 @@ Expr dim_size(Graph& graph, const std::string& symbol);
 // Ops that autodiff introduces. Each throws UserError when src, indices and shape do not fit.
 /// Zeros of the given shape with src written into the slice start:stop:step along axis.
 /// The bounds are normalized as slice() stores them (see printer.h's dump()), and src has
-/// the slice's shape.
+/// the slice's shape. On a symbolic axis of shape the step is 1 and the stop is 0 or below,
+/// counted from the end (0 is the end), as slice() stores it there.
 Expr slice_scatter(Expr src, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                    std::int64_t step);
 /// Zeros of the given shape with src added at indices along axis (the gradient of take).
