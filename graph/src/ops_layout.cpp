@@ -162,9 +162,24 @@ Expr squeeze(Expr x, Axes axes) {
 Expr broadcast_to(Expr x, const Shape& shape) {
   check_operands("broadcast_to", {x});
   auto result = broadcast_shapes(x.shape(), shape);
-  if (!result || *result != shape)
-    throw UserError(fmt::format("broadcast_to: cannot broadcast {} to {}", describe(x),
-                                shape.to_string()));
+  if (!result || *result != shape) {
+    std::string reason;
+    if (x.rank() > shape.rank()) {
+      reason = fmt::format("the operand has rank {}, more than the target's {}", x.rank(), shape.rank());
+    } else {
+      // The first axis, aligned from the last, whose size is neither 1 nor the target's.
+      for (int i = 1; i <= x.rank() && reason.empty(); ++i) {
+        const Dim& from = x.shape()[x.rank() - i];
+        const Dim& to = shape[shape.rank() - i];
+        if (from != to && from != Dim(1))
+          reason = fmt::format("axis {} of the operand has size {}, which is neither 1 nor the "
+                               "target's {}",
+                               x.rank() - i, from.to_string(), to.to_string());
+      }
+    }
+    throw UserError(fmt::format("broadcast_to: cannot broadcast {} to {}{}", describe(x),
+                                shape.to_string(), reason.empty() ? "" : ": " + reason));
+  }
   if (shape == x.shape()) return x;
   return make_node(OpKind::BroadcastTo, x.dtype(), shape, {x}, {}, x->weak());
 }

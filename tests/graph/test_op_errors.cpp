@@ -183,11 +183,14 @@ TEST_CASE("broadcast to errors") {
   Graph g;
   Expr x = g.input("x", F32, {"n", 3});
   CHECK(user_error([&] { broadcast_to(x, {3}); }) ==
-        "broadcast_to: cannot broadcast f32 (n, 3) to (3,)");
+        "broadcast_to: cannot broadcast f32 (n, 3) to (3,): the operand has rank 2, more than the "
+        "target's 1");
   CHECK(user_error([&] { broadcast_to(x, {"m", 3}); }) ==
-        "broadcast_to: cannot broadcast f32 (n, 3) to (m, 3)");
+        "broadcast_to: cannot broadcast f32 (n, 3) to (m, 3): axis 0 of the operand has size n, "
+        "which is neither 1 nor the target's m");
   CHECK(user_error([&] { broadcast_to(x, {1, 3}); }) ==
-        "broadcast_to: cannot broadcast f32 (n, 3) to (1, 3)");
+        "broadcast_to: cannot broadcast f32 (n, 3) to (1, 3): axis 0 of the operand has size n, "
+        "which is neither 1 nor the target's 1");
 }
 
 TEST_CASE("concatenate errors") {
