@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -19,14 +18,6 @@
 namespace segment {
 
 namespace {
-
-// Formats days since 1970-01-01 as yyyy-mm-dd.
-std::string format_days(double days) {
-  using namespace std::chrono;
-  year_month_day date{sys_days{std::chrono::days{static_cast<int>(std::lround(days))}}};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
-}
 
 // Summarizes a column over the rows of one segment (every row when wanted is negative):
 // the mean of numbers and dates, the most frequent value of categories.
@@ -138,6 +129,14 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
 
   damo::Tensor points = transform_features(schema, table, columns, rows);
   outcome.result = kmeans(points, request.kmeans);
+  if (!outcome.result.converged) {
+    int suggested = std::max(2 * request.kmeans.max_iterations, KMeansOptions{}.max_iterations);
+    outcome.notes.push_back(fmt::format(
+        "k-means stopped at --max-iterations {} before converging: the centres still moved in "
+        "iteration {}, so the segments may change with more iterations; raise "
+        "--max-iterations, for example to {}",
+        request.kmeans.max_iterations, outcome.result.iterations, suggested));
+  }
   auto empty = std::count(outcome.result.sizes.begin(), outcome.result.sizes.end(), 0);
   if (empty > 0) {
     std::size_t distinct = distinct_rows(points);

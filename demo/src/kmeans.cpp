@@ -71,12 +71,6 @@ Tensor rows_of(const Tensor& points, const std::vector<std::size_t>& indices) {
   return rows;
 }
 
-double total(const Tensor& values) {
-  double sum = 0;
-  for (std::int64_t i = 0; i < values.numel(); ++i) sum += values.get_double(i);
-  return sum;
-}
-
 // k-means++: each next centre is a point drawn with probability proportional to its
 // squared distance from the nearest centre chosen so far. Those distances are kept and
 // lowered with each new centre, so seeding takes k passes over the points, not k^2 / 2.
@@ -129,7 +123,24 @@ struct Run {
   Tensor assignment;
   double inertia = 0;
   int iterations = 0;
+  bool converged = false;
 };
+
+// Sum of squared distances from each point to the centre of its assigned cluster, in float64.
+double assigned_inertia(const Tensor& points, const Tensor& assignment, const Tensor& centres) {
+  std::int64_t width = points.dim(1);
+  const float* point = points.data<float>();
+  const float* centre = centres.data<float>();
+  double sum = 0;
+  for (std::int64_t i = 0; i < points.dim(0); ++i) {
+    std::int64_t cluster = assignment.get_int64(i);
+    for (std::int64_t j = 0; j < width; ++j) {
+      double d = static_cast<double>(point[i * width + j]) - centre[cluster * width + j];
+      sum += d * d;
+    }
+  }
+  return sum;
+}
 
 Run run_once(const KMeansSteps& steps, const Tensor& points, const KMeansOptions& options,
              Rng& rng) {
@@ -140,12 +151,19 @@ Run run_once(const KMeansSteps& steps, const Tensor& points, const KMeansOptions
     Tensor next = steps.update(points, assignment, run.centres);
     double shift = largest_shift(run.centres, next);
     run.centres = next;
-    if (shift <= options.tolerance) break;
+    if (shift <= options.tolerance) {
+      run.converged = true;
+      break;
+    }
   }
   run.iterations = std::min(run.iterations, options.max_iterations);
-  auto [assignment, distances] = steps.assign(points, run.centres);
-  run.assignment = assignment;
-  run.inertia = total(distances);
+
+  // The final assignment is the one written out, so the centres become the means of its
+  // clusters and the inertia is measured against them. After convergence this changes
+  // nothing. A run stopped by max_iterations may leave points closer to another mean.
+  run.assignment = steps.assign(points, run.centres).first;
+  run.centres = steps.update(points, run.assignment, run.centres);
+  run.inertia = assigned_inertia(points, run.assignment, run.centres);
   return run;
 }
 
@@ -168,6 +186,7 @@ KMeansResult ordered_result(const Run& run, int k) {
     result.assignment.push_back(new_number[static_cast<std::size_t>(run.assignment.get_int64(i))]);
   result.inertia = run.inertia;
   result.iterations = run.iterations;
+  result.converged = run.converged;
   return result;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "damo/frontend/diagnostics.h"
@@ -84,6 +85,13 @@ std::string printable_text(std::string_view text, bool keep_layout) {
     }
   }
   return out;
+}
+
+std::string format_days(double days) {
+  using namespace std::chrono;
+  year_month_day date{sys_days{std::chrono::days{static_cast<int>(std::lround(days))}}};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
 }
 
 std::string count_of(std::size_t count, std::string_view noun) {

@@ -27,6 +27,9 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
 /// significant digits.
 std::string format_number(double value);
 
+/// Days since 1970-01-01, rounded to whole days, as yyyy-mm-dd.
+std::string format_days(double days);
+
 /// "1 row" or "2 rows": count and noun, with an "s" unless count is 1.
 std::string count_of(std::size_t count, std::string_view noun);
 

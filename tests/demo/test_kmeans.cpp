@@ -98,6 +98,83 @@ TEST_CASE("kmeans is seeded") {
   CHECK(a.inertia == b.inertia);
 }
 
+namespace {
+
+// 200 points spread evenly over the unit square by a fixed linear congruential sequence, so
+// that k-means needs several iterations to settle.
+Tensor scattered_points() {
+  std::vector<float> values;
+  std::uint32_t state = 12345;
+  for (int i = 0; i < 400; ++i) {
+    state = state * 1664525u + 1013904223u;
+    values.push_back(static_cast<float>(state >> 8) / static_cast<float>(1u << 24));
+  }
+  return Tensor::from_vector(values, {200, 2});
+}
+
+// Sum of squared distances from each point to the mean of the points assigned with it.
+double inertia_of(const Tensor& points, const std::vector<int>& assignment, int k) {
+  std::vector<double> sums(static_cast<std::size_t>(2 * k), 0.0), counts(static_cast<std::size_t>(k), 0.0);
+  for (std::size_t i = 0; i < assignment.size(); ++i) {
+    auto c = static_cast<std::size_t>(assignment[i]);
+    sums[2 * c] += points.get_double(static_cast<std::int64_t>(2 * i));
+    sums[2 * c + 1] += points.get_double(static_cast<std::int64_t>(2 * i + 1));
+    counts[c] += 1;
+  }
+  double inertia = 0;
+  for (std::size_t i = 0; i < assignment.size(); ++i) {
+    auto c = static_cast<std::size_t>(assignment[i]);
+    for (std::size_t j = 0; j < 2; ++j) {
+      double d = points.get_double(static_cast<std::int64_t>(2 * i + j)) - sums[2 * c + j] / counts[c];
+      inertia += d * d;
+    }
+  }
+  return inertia;
+}
+
+}  // namespace
+
+TEST_CASE("kmeans inertia is that of the returned assignment") {
+  Tensor points = scattered_points();
+  KMeansOptions options;
+  options.k = 5;
+  options.restarts = 1;
+  options.max_iterations = 1;
+  KMeansResult stopped = kmeans(points, options);
+  CHECK_FALSE(stopped.converged);
+  CHECK(stopped.iterations == 1);
+  CHECK(stopped.inertia == doctest::Approx(inertia_of(points, stopped.assignment, 5)).epsilon(1e-5));
+
+  options.max_iterations = 100;
+  KMeansResult settled = kmeans(points, options);
+  CHECK(settled.converged);
+  CHECK(settled.iterations > 1);
+  CHECK(settled.inertia == doctest::Approx(inertia_of(points, settled.assignment, 5)).epsilon(1e-5));
+}
+
+TEST_CASE("cluster command notes k-means stopped before converging") {
+  std::string dir = temp_dir("cluster_unconverged");
+  Tensor points = scattered_points();
+  std::string text = "x,y\n";
+  for (std::int64_t i = 0; i < 200; ++i)
+    text += fmt::format("{},{}\n", points.get_double(2 * i), points.get_double(2 * i + 1));
+  write_text(dir + "/square.csv", text);
+  ClusterRequest request;
+  request.data = dir + "/square.csv";
+  request.kmeans.k = 5;
+  request.kmeans.restarts = 1;
+  request.kmeans.max_iterations = 1;
+  ClusterOutcome outcome = cluster_table(request);
+  REQUIRE(outcome.notes.size() == 1);
+  CHECK(outcome.notes[0] ==
+        "k-means stopped at --max-iterations 1 before converging: the centres still moved in "
+        "iteration 1, so the segments may change with more iterations; raise --max-iterations, "
+        "for example to 100");
+
+  request.kmeans.max_iterations = 100;
+  CHECK(cluster_table(request).notes.empty());
+}
+
 TEST_CASE("kmeans rejects bad settings") {
   Tensor points = Tensor::from_list({{0, 0}, {1, 1}});
   KMeansOptions options;

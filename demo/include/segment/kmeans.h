@@ -29,14 +29,17 @@ struct KMeansOptions {
 struct KMeansResult {
   /// Cluster of each point, 0-based, ordered by cluster size (cluster 0 is the largest).
   std::vector<int> assignment;
-  /// Centres (k, features), float32, in the same order.
+  /// Centres (k, features), float32, in the same order: the means of the assigned points,
+  /// or for an empty cluster its last centre.
   damo::Tensor centres;
   /// Cluster sizes in the same order.
   std::vector<std::int64_t> sizes;
-  /// Sum of squared distances from each point to its centre.
+  /// Sum of squared distances from each point to the mean of its assigned cluster.
   double inertia = 0;
   /// Iterations of the best run.
   int iterations = 0;
+  /// False when the best run stopped at max_iterations while its centres still moved.
+  bool converged = false;
   /// Compile time of the two step functions, in milliseconds.
   double compile_ms = 0;
 };
