@@ -43,13 +43,15 @@ void put_schema(ByteWriter& out, const FeatureSchema& schema) {
     out.put<std::uint8_t>(column.log1p ? 1 : 0);
     out.put<double>(column.mean);
     out.put<double>(column.scale);
+    out.put<double>(column.minimum);
+    out.put<double>(column.maximum);
     out.put<std::uint64_t>(column.categories.size());
     for (const std::string& category : column.categories) out.put_string(category);
     out.put_string(column.mode);
   }
 }
 
-FeatureSchema get_schema(ByteReader& in) {
+FeatureSchema get_schema(ByteReader& in, std::uint32_t version) {
   FeatureSchema schema;
   auto count = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < count; ++i) {
@@ -68,6 +70,15 @@ FeatureSchema get_schema(ByteReader& in) {
     column.scale = in.get<double>();
     if (!std::isfinite(column.mean) || !std::isfinite(column.scale) || column.scale <= 0)
       in.fail("a standardization mean or scale that is not a finite number (scale above 0)");
+    // Version 1 has no training range, so the defaults (-inf and +inf) mark it as unknown.
+    if (version >= 2) {
+      column.minimum = in.get<double>();
+      column.maximum = in.get<double>();
+      if (column.kind != ColumnKind::Categorical &&
+          !(std::isfinite(column.minimum) && std::isfinite(column.maximum) &&
+            column.minimum <= column.maximum))
+        in.fail("a training range that is not two finite numbers in order");
+    }
     auto categories = in.get<std::uint64_t>();
     for (std::uint64_t c = 0; c < categories; ++c) column.categories.push_back(in.get_string());
     column.mode = in.get_string();
@@ -125,14 +136,14 @@ std::string model_payload(const Model& model) {
   return out.bytes();
 }
 
-Model parse_payload(std::string_view payload, const std::string& source) {
+Model parse_payload(std::string_view payload, const std::string& source, std::uint32_t version) {
   ByteReader in(payload, source);
   Model model;
   model.label = in.get_string();
   auto segments = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < segments; ++i) model.segments.push_back(in.get_string());
   model.id_column = in.get_string();
-  model.schema = get_schema(in);
+  model.schema = get_schema(in, version);
   auto activation = in.get<std::uint8_t>();
   if (activation > static_cast<std::uint8_t>(Activation::Relu)) in.fail("an unknown activation");
   model.activation = static_cast<Activation>(activation);
@@ -198,11 +209,11 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     source, bytes.size(), kModelHeaderSize));
 
   auto version = read_header_field<std::uint32_t>(bytes, 8);
-  if (version != kModelFormatVersion)
+  if (version < kOldestModelFormatVersion || version > kModelFormatVersion)
     throw UserError(
         fmt::format("{} has model format version {}, but this damo-segment reads "
-                    "version {}; train the model again with this version",
-                    source, version, kModelFormatVersion));
+                    "versions {} to {}; train the model again with this version",
+                    source, version, kOldestModelFormatVersion, kModelFormatVersion));
 
   auto payload_size = read_header_field<std::uint64_t>(bytes, 12);
   std::size_t actual = bytes.size() - kModelHeaderSize;
@@ -224,7 +235,7 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     "records {:08x}; train the model again",
                     source, actual_crc, expected_crc));
 
-  Model model = parse_payload(payload, source);
+  Model model = parse_payload(payload, source, version);
   check_model_shapes(model, source);
   return model;
 }

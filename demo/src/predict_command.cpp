@@ -88,7 +88,16 @@ std::size_t run_predict(const std::string& model_path, const std::string& data_p
   Table table = read_csv(data_path);
   if (table.row_count() == 0)
     throw damo::UserError(fmt::format("{} has a header but no rows to predict", data_path));
-  if (notes != nullptr) *notes = describe_filled_cells(model.schema, table, match_schema(model.schema, table));
+  if (notes != nullptr) {
+    std::vector<std::size_t> columns = match_schema(model.schema, table);
+    std::vector<std::size_t> rows(table.row_count());
+    std::iota(rows.begin(), rows.end(), std::size_t{0});
+    *notes = describe_filled_cells(model.schema, table, columns);
+    for (auto more : {describe_clamped_negatives(model.schema, table, columns, rows),
+                      describe_far_values(model.schema, table, columns),
+                      describe_blank_rows(model.schema, table, columns)})
+      notes->insert(notes->end(), more.begin(), more.end());
+  }
   Predictions predictions = predict_table(model, table);
   damo::write_file_atomically(out_path, predictions_csv(predictions));
   return predictions.rows.size();

@@ -212,6 +212,9 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   }
 
   feature.median = median(filled);
+  auto [smallest, largest] = std::minmax_element(filled.begin(), filled.end());
+  feature.minimum = *smallest;
+  feature.maximum = *largest;
   std::vector<double> values = filled;
   values.insert(values.end(), missing, feature.median);
   double minimum = *std::min_element(values.begin(), values.end());
@@ -402,6 +405,21 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
   return indices;
 }
 
+namespace {
+
+// A numeric value as in the data: dates as yyyy-mm-dd, other numbers as short text.
+std::string format_value(const FeatureColumn& feature, double value) {
+  return feature.kind == ColumnKind::Date ? format_days(value) : format_number(value);
+}
+
+// "all 5 cells" or "2 of 5 cells".
+std::string share_of(std::size_t count, std::size_t total, std::string_view noun) {
+  return count == total ? fmt::format("all {} {}", total, noun)
+                        : fmt::format("{} of {} {}", count, total, noun);
+}
+
+}  // namespace
+
 std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, const Table& table,
                                                const std::vector<std::size_t>& table_columns) {
   std::vector<std::string> notes;
@@ -426,14 +444,108 @@ std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, cons
       notes.push_back(fmt::format("column '{}': {} are blank and get the most frequent training category '{}'",
                                   feature.name, share(blank), feature.mode));
     else if (blank > 0)
-      notes.push_back(fmt::format("column '{}': {} are blank and get the training median {:g}", feature.name,
-                                  share(blank), feature.median));
+      notes.push_back(fmt::format("column '{}': {} are blank and get the training median {}", feature.name,
+                                  share(blank), format_value(feature, feature.median)));
     if (unseen > 0)
       notes.push_back(fmt::format("column '{}': {} hold categories that training never saw, such as '{}', and "
                                   "encode as no category; the model knows {}",
                                   feature.name, share(unseen), example, quoted_list(feature.categories, 10)));
   }
   return notes;
+}
+
+std::vector<std::string> describe_clamped_negatives(const FeatureSchema& schema, const Table& table,
+                                                    const std::vector<std::size_t>& table_columns,
+                                                    const std::vector<std::size_t>& rows,
+                                                    std::string_view cells_noun) {
+  std::vector<std::string> notes;
+  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+    const FeatureColumn& feature = schema.columns[i];
+    if (!feature.log1p) continue;
+    std::size_t column = table_columns[i];
+    std::size_t negative = 0;
+    std::size_t first = 0;
+    for (std::size_t row : rows) {
+      const std::string& cell = table.columns[column].cells[row];
+      if (is_missing(cell) || !(parse_cell(table, row, column, feature.kind) < 0)) continue;
+      if (negative++ == 0) first = row;
+    }
+    if (negative == 0) continue;
+    notes.push_back(fmt::format(
+        "column '{}': {} {} negative, such as '{}' on line {}, and {} as 0, because the "
+        "model applies log1p to this column, which had no negative training value; check "
+        "these values, or train on data that includes negative values",
+        feature.name, share_of(negative, rows.size(), cells_noun), negative == 1 ? "is" : "are",
+        table.columns[column].cells[first], table.row_lines[first],
+        negative == 1 ? "counts" : "count"));
+  }
+  return notes;
+}
+
+std::vector<std::string> describe_far_values(const FeatureSchema& schema, const Table& table,
+                                             const std::vector<std::size_t>& table_columns) {
+  std::vector<std::string> notes;
+  for (std::size_t i = 0; i < schema.columns.size(); ++i) {
+    const FeatureColumn& feature = schema.columns[i];
+    if (feature.kind == ColumnKind::Categorical) continue;
+    double width = feature.maximum - feature.minimum;
+    // A model of format version 1 stores no range.
+    if (!std::isfinite(width)) continue;
+    std::size_t column = table_columns[i];
+    std::size_t far = 0;
+    std::size_t furthest = 0;
+    double furthest_distance = 0;
+    for (std::size_t row = 0; row < table.row_count(); ++row) {
+      const std::string& cell = table.columns[column].cells[row];
+      if (is_missing(cell)) continue;
+      double value = parse_cell(table, row, column, feature.kind);
+      if (feature.log1p && value < 0) continue;
+      // Measured in steps, because value - maximum overflows near the float64 limit.
+      double outside = value > feature.maximum ? value / 2 - feature.maximum / 2
+                       : value < feature.minimum ? feature.minimum / 2 - value / 2
+                                                 : 0;
+      if (!(outside > width / 2)) continue;
+      if (far++ == 0 || outside > furthest_distance) {
+        furthest = row;
+        furthest_distance = outside;
+      }
+    }
+    if (far == 0) continue;
+    double value = parse_cell(table, furthest, column, feature.kind);
+    bool beyond_float32 = std::fabs(value) > std::numeric_limits<float>::max();
+    notes.push_back(fmt::format(
+        "column '{}': {} far outside the training range {} to {}, the furthest '{}' on line "
+        "{}{}; the model was not trained on such values, so check them",
+        feature.name,
+        far == 1 ? "1 cell is" : fmt::format("{} of {} cells are", far, table.row_count()),
+        format_value(feature, feature.minimum), format_value(feature, feature.maximum),
+        table.columns[column].cells[furthest], table.row_lines[furthest],
+        beyond_float32 ? ", which is beyond the float32 range" : ""));
+  }
+  return notes;
+}
+
+std::vector<std::string> describe_blank_rows(const FeatureSchema& schema, const Table& table,
+                                             const std::vector<std::size_t>& table_columns) {
+  std::size_t blank_rows = 0;
+  std::size_t first = 0;
+  for (std::size_t row = 0; row < table.row_count(); ++row) {
+    bool blank = std::all_of(table_columns.begin(), table_columns.end(), [&](std::size_t column) {
+      return is_missing(table.columns[column].cells[row]);
+    });
+    if (blank && blank_rows++ == 0) first = row;
+  }
+  if (blank_rows == 0) return {};
+  std::string feature_count = count_of(schema.columns.size(), "feature column");
+  if (blank_rows == 1)
+    return {fmt::format("the row on line {} is blank in all {}; it is still predicted, from the "
+                        "training medians and most frequent categories alone, so its segment "
+                        "says nothing about that customer",
+                        table.row_lines[first], feature_count)};
+  return {fmt::format("{} rows, the first on line {}, are blank in all {}; they are still "
+                      "predicted, from the training medians and most frequent categories alone, "
+                      "so their segments say nothing about those customers",
+                      blank_rows, table.row_lines[first], feature_count)};
 }
 
 namespace {

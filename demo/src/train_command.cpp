@@ -134,8 +134,13 @@ void check_network_memory(const NetworkLayout& layout, const TrainRequest& r, st
       describe_layout(layout), weights, bytes / kGiB, rows, static_cast<double>(available) / kGiB));
 }
 
-Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, const TrainRequest& r,
-                const ProgressCallback& progress, std::vector<std::string>& notes) {
+// Fits the preprocessing and the network on positions, less the validation share.
+// evaluated_positions are the rows that the fit predicts afterwards; note_prefix starts the
+// notes on them ("fold 2: " with cross-validation).
+Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions,
+                const std::vector<std::size_t>& evaluated_positions, const std::string& note_prefix,
+                const TrainRequest& r, const ProgressCallback& progress,
+                std::vector<std::string>& notes) {
   // Hold out validation rows from the training positions, stratified like the test split.
   std::vector<std::size_t> fit_positions = positions, validation_positions;
   if (r.validation_fraction > 0) {
@@ -167,6 +172,14 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions, con
                             fit_notes);
   add_notes(notes, fit_notes);
   fit.feature_columns = match_schema(fit.schema, d.table);
+  // Rows outside the fitting rows may be negative in a column that log1p transforms.
+  std::vector<std::size_t> held_out_positions = validation_positions;
+  held_out_positions.insert(held_out_positions.end(), evaluated_positions.begin(),
+                            evaluated_positions.end());
+  for (const std::string& note :
+       describe_clamped_negatives(fit.schema, d.table, fit.feature_columns,
+                                  table_rows(d.labels, held_out_positions), "held-out cells"))
+    notes.push_back(note_prefix + note);
   fit.train_rows = fit_positions.size();
   fit.validation_rows = validation_positions.size();
 
@@ -237,11 +250,17 @@ Model make_model(const Dataset& d, const Fit& fit, const TrainRequest& r) {
   return model;
 }
 
-std::string describe_training(const TrainRequest& r) {
+// Describes the training settings. A minibatch contains at most every training row, so the
+// batch shown is the size used with the fewest and the most training rows of any fit.
+std::string describe_training(const TrainRequest& r, std::size_t fewest_rows, std::size_t most_rows) {
   const OptimizerOptions& o = r.training.optimizer;
   std::string text = fmt::format("{}, learning rate {}", optimizer_name(o.kind), o.learning_rate);
   if (o.kind != OptimizerKind::Sgd) text += fmt::format(", momentum {}", o.momentum);
-  text += fmt::format(", batch {}, {} epochs", r.training.batch_size, r.training.epochs);
+  std::size_t smallest = std::min(r.training.batch_size, fewest_rows);
+  std::size_t largest = std::min(r.training.batch_size, most_rows);
+  std::string batch = smallest == largest ? fmt::format("{}", smallest)
+                                          : fmt::format("{} to {}", smallest, largest);
+  text += fmt::format(", batch {}, {} epochs", batch, r.training.epochs);
   if (o.l2 > 0) text += fmt::format(", L2 {}", o.l2);
   if (r.training.patience > 0) text += fmt::format(", patience {}", r.training.patience);
   return text + fmt::format(", seed {}", r.training.seed);
@@ -260,9 +279,22 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
                     d.labels.unlabelled == 1 ? "1 row has" : fmt::format("{} rows have", d.labels.unlabelled),
                     r.label, d.labels.unlabelled == 1 ? "is" : "are"));
   report.rows = d.labels.rows.size();
-  report.training = describe_training(r);
   report.compile_cache_hit = true;  // until a fit compiles without the cache
   return report;
+}
+
+// Fills the training description once the fits have run, with a note when --batch-size
+// exceeds the training rows, which then form one batch.
+void describe_batches(TrainingReport& report, const TrainRequest& r, std::size_t fewest_rows,
+                      std::size_t most_rows) {
+  report.training = describe_training(r, fewest_rows, most_rows);
+  if (r.training.batch_size <= fewest_rows) return;
+  std::string rows = fewest_rows == most_rows
+                         ? fmt::format("{} training rows", fewest_rows)
+                         : fmt::format("{} to {} training rows of a fold", fewest_rows, most_rows);
+  report.notes.push_back(fmt::format(
+      "--batch-size {} is more than the {}, so each epoch is a single batch of every training row",
+      r.training.batch_size, rows));
 }
 
 void fill_from_fit(TrainingReport& report, const Fit& fit, const TrainRequest& r) {
@@ -289,7 +321,7 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
         "segment keeps at least one test row and one training row",
         split.test.size(), d.labels.classes.size(), 100 * share, 100 * r.test_fraction));
   if (on_fold) on_fold(0, 0);
-  Fit fit = fit_network(d, split.train, r, progress, report.notes);
+  Fit fit = fit_network(d, split.train, split.test, "", r, progress, report.notes);
 
   std::vector<int> truth = gather(d.labels.classes, split.test);
   std::vector<HeldOutPrediction> held_out;
@@ -303,6 +335,7 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
   report.evaluated_rows = split.test.size();
   report.epochs_run = fit.training.epochs_run;
   fill_from_fit(report, fit, r);
+  describe_batches(report, r, fit.train_rows, fit.train_rows);
   return TrainOutcome{make_model(d, fit, r), std::move(report), std::move(held_out)};
 }
 
@@ -314,10 +347,12 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   int classes = static_cast<int>(d.labels.segments.size());
   std::vector<int> truth, predicted, baseline;
   std::vector<HeldOutPrediction> held_out;
+  std::size_t fewest_rows = std::numeric_limits<std::size_t>::max(), most_rows = 0;
 
   for (std::size_t f = 0; f < folds.size(); ++f) {
     if (on_fold) on_fold(static_cast<int>(f) + 1, r.folds);
-    Fit fit = fit_network(d, folds[f].train, r, progress, report.notes);
+    Fit fit = fit_network(d, folds[f].train, folds[f].test, fmt::format("fold {}: ", f + 1), r,
+                          progress, report.notes);
     std::vector<int> fold_truth = gather(d.labels.classes, folds[f].test);
     std::vector<int> fold_predicted =
         predict_held_out(d, fit, folds[f].test, static_cast<int>(f) + 1, held_out);
@@ -329,7 +364,10 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
     baseline.insert(baseline.end(), fold_truth.size(), fit.majority);
     report.epochs_run += fit.training.epochs_run;
     fill_from_fit(report, fit, r);
+    fewest_rows = std::min(fewest_rows, fit.train_rows);
+    most_rows = std::max(most_rows, fit.train_rows);
   }
+  describe_batches(report, r, fewest_rows, most_rows);
 
   report.model = compute_metrics(truth, predicted, classes);
   report.baseline = compute_metrics(truth, baseline, classes);
@@ -344,7 +382,7 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   if (on_fold) on_fold(0, r.folds);
   std::vector<std::string> final_notes;
-  Fit final_fit = fit_network(d, all, r, progress, final_notes);
+  Fit final_fit = fit_network(d, all, {}, "", r, progress, final_notes);
   return TrainOutcome{make_model(d, final_fit, r), std::move(report), std::move(held_out)};
 }
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "demo/test_util.h"
 #include "segment/model.h"
@@ -31,6 +32,8 @@ Model small_model() {
   amount.log1p = true;
   amount.mean = 1.5;
   amount.scale = 0.75;
+  amount.minimum = 0.5;
+  amount.maximum = 40.25;
   FeatureColumn city;
   city.name = "city, town";
   city.kind = ColumnKind::Categorical;
@@ -67,6 +70,8 @@ TEST_CASE("model round trip through a file") {
   CHECK(loaded.schema.columns[0].median == 2.0);
   CHECK(loaded.schema.columns[0].mean == 1.5);
   CHECK(loaded.schema.columns[0].scale == 0.75);
+  CHECK(loaded.schema.columns[0].minimum == 0.5);
+  CHECK(loaded.schema.columns[0].maximum == 40.25);
   CHECK(loaded.schema.columns[1].name == "city, town");
   CHECK(loaded.schema.columns[1].kind == ColumnKind::Categorical);
   CHECK(loaded.schema.columns[1].categories == model.schema.columns[1].categories);
@@ -117,10 +122,63 @@ TEST_CASE("model byte flip in the header") {
 
 TEST_CASE("model other format version") {
   std::string bytes = serialize_model(small_model());
-  bytes[8] = 2;
-  std::string message = error_message([&] { parse_model(bytes, "old.bin"); });
-  CHECK(contains(message, "old.bin has model format version 2"));
-  CHECK(contains(message, "reads version 1"));
+  bytes[8] = 3;
+  std::string message = error_message([&] { parse_model(bytes, "new.bin"); });
+  CHECK(contains(message, "new.bin has model format version 3"));
+  CHECK(contains(message, "reads versions 1 to 2"));
+  bytes[8] = 0;
+  CHECK(contains(error_message([&] { parse_model(bytes, "zero.bin"); }), "version 0"));
+}
+
+namespace {
+
+// Removes the first occurrence of the 16 bytes of the doubles first and second from text.
+void erase_double_pair(std::string& text, double first, double second) {
+  std::string pair(16, '\0');
+  std::memcpy(pair.data(), &first, 8);
+  std::memcpy(pair.data() + 8, &second, 8);
+  std::size_t at = text.find(pair);
+  REQUIRE(at != std::string::npos);
+  text.erase(at, 16);
+}
+
+// The model in format version 1, which has no training range per column.
+std::string version_1_bytes(const Model& model) {
+  std::string bytes = serialize_model(model);
+  std::string payload = bytes.substr(kModelHeaderSize);
+  for (const FeatureColumn& column : model.schema.columns)
+    erase_double_pair(payload, column.minimum, column.maximum);
+  std::uint32_t version = 1;
+  std::uint64_t size = payload.size();
+  std::uint32_t crc = crc32(payload);
+  std::string header = bytes.substr(0, kModelHeaderSize);
+  std::memcpy(header.data() + 8, &version, 4);
+  std::memcpy(header.data() + 12, &size, 8);
+  std::memcpy(header.data() + 20, &crc, 4);
+  return header + payload;
+}
+
+}  // namespace
+
+TEST_CASE("model format version 1 loads without a training range") {
+  Model model = small_model();
+  Model loaded = parse_model(version_1_bytes(model), "v1.bin");
+  REQUIRE(loaded.schema.columns.size() == 2);
+  CHECK(loaded.schema.columns[0].median == 2.0);
+  CHECK(loaded.schema.columns[0].scale == 0.75);
+  CHECK(std::isinf(loaded.schema.columns[0].minimum));
+  CHECK(loaded.schema.columns[0].minimum < 0);
+  CHECK(std::isinf(loaded.schema.columns[0].maximum));
+  CHECK(loaded.schema.columns[1].categories == model.schema.columns[1].categories);
+  REQUIRE(loaded.weights.size() == 4);
+  CHECK(loaded.weights[3].bitwise_equals(model.weights[3]));
+}
+
+TEST_CASE("model with a reversed training range rejected") {
+  Model model = small_model();
+  model.schema.columns[0].minimum = 50;
+  std::string message = error_message([&] { parse_model(serialize_model(model), "range.bin"); });
+  CHECK(contains(message, "range.bin is not a valid model file: a training range"));
 }
 
 TEST_CASE("model trailing bytes rejected") {

@@ -239,6 +239,82 @@ TEST_CASE("filled cells get notes") {
   CHECK(all_blank[0] == "column 'amount': all 2 cells are blank and get the training median 2");
 }
 
+TEST_CASE("blank date cells note the median as a date") {
+  Table t = parse_csv("joined,label\n2013-07-01,a\n2013-07-10,b\n2013-07-20,a\n", "dates.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), {0, 1, 2}, {}, notes);
+  Table blank = parse_csv("joined,other\n,1\n2014-01-01,2\n", "blank.csv");
+  std::vector<std::string> filled = describe_filled_cells(schema, blank, match_schema(schema, blank));
+  REQUIRE(filled.size() == 1);
+  CHECK(filled[0] == "column 'joined': 1 of 2 cells are blank and get the training median 2013-07-10");
+}
+
+TEST_CASE("values far outside the training range get a note") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(schema.columns[0].name == "amount");
+  CHECK(schema.columns[0].minimum == 1.0);
+  CHECK(schema.columns[0].maximum == 10.0);
+  // The training range 1 to 10 is 9 wide, so 19 is the last value above it without a note.
+  std::vector<std::string> far = describe_far_values(schema, t, match_schema(schema, t));
+  REQUIRE(far.size() == 1);
+  CHECK(far[0] == "column 'amount': 2 of 6 cells are far outside the training range 1 to 10, the "
+                  "furthest '1000' on line 6; the model was not trained on such values, so check them");
+
+  Table near = parse_csv("amount,city\n19,Porto\n-8,Porto\n", "near.csv");
+  CHECK(describe_far_values(schema, near, match_schema(schema, near)).empty());
+  Table huge = parse_csv("amount,city\n5,Porto\n-1e39,Porto\n", "huge.csv");
+  far = describe_far_values(schema, huge, match_schema(schema, huge));
+  REQUIRE(far.size() == 1);
+  CHECK(far[0] == "column 'amount': 1 cell is far outside the training range 1 to 10, the furthest "
+                  "'-1e39' on line 3, which is beyond the float32 range; the model was not trained "
+                  "on such values, so check them");
+}
+
+TEST_CASE("negative values in a log1p column get a note") {
+  std::string text = "amount,label\n";
+  for (double v : {1, 1, 2, 2, 3, 3, 4, 5, 8, 100}) text += fmt::format("{},x\n", v);
+  Table t = parse_csv(text, "skew.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", {}), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {}, notes);
+  REQUIRE(schema.columns[0].log1p);
+
+  Table input = parse_csv("amount\n3\n-5\n0\n-0.5\n", "input.csv");
+  std::vector<std::size_t> columns = match_schema(schema, input);
+  std::vector<std::string> negative = describe_clamped_negatives(schema, input, columns, {0, 1, 2, 3});
+  REQUIRE(negative.size() == 1);
+  CHECK(negative[0] == "column 'amount': 2 of 4 cells are negative, such as '-5' on line 3, and "
+                       "count as 0, because the model applies log1p to this column, which had no "
+                       "negative training value; check these values, or train on data that "
+                       "includes negative values");
+  // The negative cells get their own note, not one for the training range as well.
+  CHECK(describe_far_values(schema, input, columns).empty());
+  CHECK(describe_clamped_negatives(schema, input, columns, {0, 2}).empty());
+}
+
+TEST_CASE("rows blank in every feature column get a note") {
+  Table t = parse_csv(kTable, "t.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(schema.columns.size() == 2);
+  Table two = parse_csv("CustomerID,amount,city\n1,,\n2,3,\n3,,\n", "two.csv");
+  std::vector<std::string> blank = describe_blank_rows(schema, two, match_schema(schema, two));
+  REQUIRE(blank.size() == 1);
+  CHECK(blank[0] == "2 rows, the first on line 2, are blank in all 2 feature columns; they are "
+                    "still predicted, from the training medians and most frequent categories "
+                    "alone, so their segments say nothing about those customers");
+  Table one = parse_csv("CustomerID,amount,city\n1,4,Porto\n2,,\n", "one.csv");
+  blank = describe_blank_rows(schema, one, match_schema(schema, one));
+  REQUIRE(blank.size() == 1);
+  CHECK(blank[0] == "the row on line 3 is blank in all 2 feature columns; it is still predicted, "
+                    "from the training medians and most frequent categories alone, so its "
+                    "segment says nothing about that customer");
+  Table none = parse_csv("CustomerID,amount,city\n1,4,\n2,,Faro\n", "none.csv");
+  CHECK(describe_blank_rows(schema, none, match_schema(schema, none)).empty());
+}
+
 TEST_CASE("log transform for skewed non-negative columns") {
   std::string text = "amount,shifted,label\n";
   double values[] = {1, 1, 2, 2, 3, 3, 4, 5, 8, 100};

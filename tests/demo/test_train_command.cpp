@@ -335,3 +335,48 @@ TEST_CASE("a bad cell in any labelled row stops training before it starts") {
   CHECK(contains(message, "bad.csv line 6, column 'Fresh': 'abc' is not a number"));
   CHECK(epochs == 0);
 }
+
+TEST_CASE("batch size above the training rows is reported as used") {
+  TrainRequest request = wholesale_request();
+  request.training.batch_size = 1000000;
+  request.training.epochs = 1;
+  TrainOutcome split = train_and_evaluate(request);
+  const TrainingReport& r = split.report;
+  CAPTURE(r.training);
+  CHECK(contains(r.training, fmt::format(", batch {}, 1 epochs", r.train_rows)));
+  CHECK_FALSE(contains(r.training, "1000000"));
+  CHECK(std::count(r.notes.begin(), r.notes.end(),
+                   fmt::format("--batch-size 1000000 is more than the {} training rows, so each "
+                               "epoch is a single batch of every training row",
+                               r.train_rows)) == 1);
+
+  request.training.batch_size = 32;
+  TrainOutcome small = train_and_evaluate(request);
+  CHECK(contains(small.report.training, ", batch 32, 1 epochs"));
+  for (const std::string& note : small.report.notes) CHECK_FALSE(contains(note, "--batch-size"));
+}
+
+TEST_CASE("negative held-out values in a log1p column get a note") {
+  // Row 6 (line 7) is the only negative amount, so the fold that leaves it out fits log1p
+  // on the skewed amounts of the other rows.
+  std::string dir = temp_dir("train_negative_held_out");
+  std::string text = "amount,other,label\n";
+  for (int i = 0; i < 60; ++i) {
+    std::string amount = i == 5 ? "-3" : std::to_string(i % 10 == 0 ? 500 : i % 7);
+    text += fmt::format("{},{},{}\n", amount, (i * 7) % 11, i % 2 ? "a" : "b");
+  }
+  write_text(dir + "/negative.csv", text);
+  TrainRequest request;
+  request.data = dir + "/negative.csv";
+  request.label = "label";
+  request.folds = 2;
+  request.training.epochs = 1;
+  TrainOutcome outcome = train_and_evaluate(request);
+  std::vector<std::string> negative;
+  for (const std::string& note : outcome.report.notes)
+    if (contains(note, "negative")) negative.push_back(note);
+  REQUIRE(negative.size() == 1);
+  CHECK(negative[0].starts_with("fold "));
+  CHECK(contains(negative[0], ": column 'amount': 1 of "));
+  CHECK(contains(negative[0], " held-out cells is negative, such as '-3' on line 7, and counts as 0"));
+}

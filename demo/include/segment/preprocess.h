@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +65,10 @@ struct FeatureColumn {
   bool log1p = false;
   double mean = 0;
   double scale = 1;
+  /// Numeric and date columns: the smallest and largest filled training value, before
+  /// log1p. Models of format version 1 do not store them and read back -inf and +inf.
+  double minimum = -std::numeric_limits<double>::infinity();
+  double maximum = std::numeric_limits<double>::infinity();
   /// Categorical columns: one-hot positions in order; the mode fills missing cells, and a
   /// category not seen in training encodes as all zeros.
   std::vector<std::string> categories;
@@ -97,6 +103,27 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
 /// counts cells of categories that training never saw, which encode as no category.
 std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, const Table& table,
                                                const std::vector<std::size_t>& table_columns);
+
+/// Returns one note per log1p column whose cells in rows hold negative values, which the
+/// transformation counts as 0: their count out of rows.size(), described by cells_noun
+/// ("cells", "held-out cells"), and the line and value of the first.
+std::vector<std::string> describe_clamped_negatives(const FeatureSchema& schema, const Table& table,
+                                                    const std::vector<std::size_t>& table_columns,
+                                                    const std::vector<std::size_t>& rows,
+                                                    std::string_view cells_noun = "cells");
+
+/// Returns one note per numeric or date column whose cells lie far outside the training
+/// range: below the minimum or above the maximum by more than the range's width. Each
+/// note gives the count, the line and value of the furthest cell and the training range.
+/// Negative cells that a log1p column counts as 0 are left to describe_clamped_negatives.
+std::vector<std::string> describe_far_values(const FeatureSchema& schema, const Table& table,
+                                             const std::vector<std::size_t>& table_columns);
+
+/// Returns a note when rows of table are blank in every schema column: their count and
+/// the first line. Such rows are predicted from the training medians and most frequent
+/// categories alone.
+std::vector<std::string> describe_blank_rows(const FeatureSchema& schema, const Table& table,
+                                             const std::vector<std::size_t>& table_columns);
 
 /// The float32 feature matrix (rows.size(), schema.width()) of the given rows;
 /// table_columns[i] is the table column of schema column i. Throws UserError naming the
