@@ -95,6 +95,20 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
         "{}: label column '{}' has {} distinct value{}; a classifier "
         "needs at least two segments{}",
         table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s", merged));
+  // More than 30 distinct values that cover more than half of the rows, or that are mostly
+  // on a single row, are amounts, dates or identifiers rather than segments.
+  std::size_t labelled = 0, single = 0;
+  for (const auto& entry : counts) {
+    labelled += entry.second;
+    if (entry.second == 1) ++single;
+  }
+  if (counts.size() > 30 && (2 * counts.size() > labelled || 2 * single > counts.size()))
+    throw UserError(fmt::format(
+        "{}: label column '{}' has {} distinct values in {} labelled rows ({} of them on a "
+        "single row), so it looks continuous or like an identifier; damo-segment predicts "
+        "categories, so choose a column with a few segments of several rows each, or make "
+        "segments with 'damo-segment cluster'",
+        table.source, column.name, counts.size(), labelled, single));
   for (const auto& [segment, count] : counts)
     if (count < 2)
       throw UserError(

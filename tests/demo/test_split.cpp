@@ -1,6 +1,8 @@
 // Label encoding and seeded stratified splits.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -116,6 +118,32 @@ TEST_CASE("labels sort text by bytes") {
   Labels labels = encode_labels(t, 0);
   CHECK(labels.segments == std::vector<std::string>{"no", "yes"});
   CHECK(labels.classes == std::vector<int>{1, 0, 0, 1});
+}
+
+TEST_CASE("labels that look continuous are rejected") {
+  // 38 distinct amounts in 40 rows: more than 30 values and more than half of the rows.
+  std::string text = "amount\n1.5\n1.5\n7\n7\n";
+  for (int i = 0; i < 36; ++i) text += fmt::format("{}\n", 100 + 3 * i);
+  Table amounts = parse_csv(text, "amounts.csv");
+  CHECK(error_message([&] { encode_labels(amounts, 0); }) ==
+        "amounts.csv: label column 'amount' has 38 distinct values in 40 labelled rows (36 of them "
+        "on a single row), so it looks continuous or like an identifier; damo-segment predicts "
+        "categories, so choose a column with a few segments of several rows each, or make "
+        "segments with 'damo-segment cluster'");
+
+  // 40 segments of 2 rows each are half of the rows, so they stay segments.
+  std::string codes = "code\n";
+  for (int i = 0; i < 80; ++i) codes += fmt::format("c{}\n", i % 40);
+  Table segments = parse_csv(codes, "codes.csv");
+  CHECK(encode_labels(segments, 0).segments.size() == 40);
+  // 31 codes, 20 of them on a single row, are mostly single rows.
+  std::string sparse = "code\n";
+  for (int i = 0; i < 20; ++i) sparse += fmt::format("s{}\n", i);
+  for (int i = 0; i < 88; ++i) sparse += fmt::format("m{}\n", i % 11);
+  Table single = parse_csv(sparse, "sparse.csv");
+  CHECK(contains(error_message([&] { encode_labels(single, 0); }),
+                 "label column 'code' has 31 distinct values in 108 labelled rows (20 of them on a "
+                 "single row)"));
 }
 
 TEST_CASE("labels need two segments of two rows") {
