@@ -121,6 +121,11 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& [option, path] = outputs[i];
     if (path.empty()) throw UsageError(fmt::format("{} is empty; give a file name", option));
+    if (path == "-")
+      throw UsageError(fmt::format("{} '-' would create a file named '-'; damo-segment takes no "
+                                   "'-' for standard output, so give a file name, or /dev/stdout "
+                                   "to write to standard output",
+                                   option));
     std::error_code error;
     if (std::filesystem::is_directory(path, error))
       throw UsageError(fmt::format("{} '{}' is a folder; give a file name inside it", option, path));
@@ -179,29 +184,63 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
 // The --data input and the outputs that were given among names.
 void check_command_outputs(const ParsedOptions& options, std::vector<NamedPath> inputs,
                            const std::vector<std::string>& names) {
+  for (const auto& [option, path] : inputs)
+    if (path == "-")
+      throw UsageError(fmt::format("{} '-': damo-segment takes no '-' for standard input; give a "
+                                   "file name, or /dev/stdin to read standard input",
+                                   option));
   std::vector<NamedPath> outputs;
   for (const std::string& name : names)
     if (auto path = options.get(name)) outputs.push_back({name, *path});
   check_outputs(inputs, outputs);
 }
 
-void read_feature_options(const ParsedOptions& options, FeatureOptions& features,
-                          PreprocessOptions& preprocess) {
+bool lists(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Reads the column and preprocessing options. Contradictions and options without effect
+// that the names alone show are usage errors, so they exit with 2 before the table is read.
+// label is the --label column, or empty for cluster.
+void read_feature_options(const ParsedOptions& options, const std::string& label,
+                          FeatureOptions& features, PreprocessOptions& preprocess) {
   features.features = column_list(options, "--features");
   features.drop = column_list(options, "--drop");
   for (const std::string& name : features.drop)
-    if (std::find(features.features.begin(), features.features.end(), name) != features.features.end())
+    if (lists(features.features, name))
       throw UsageError(fmt::format("--features and --drop both name column '{}', which contradicts; "
                                    "name it in one of them",
                                    name));
   features.categorical = column_list(options, "--categorical");
   for (const std::string& name : features.drop)
-    if (std::find(features.categorical.begin(), features.categorical.end(), name) != features.categorical.end())
+    if (lists(features.categorical, name))
       throw UsageError(fmt::format("--categorical and --drop both name column '{}', which contradicts; "
                                    "name it in one of them",
                                    name));
+  if (!features.features.empty() && !features.drop.empty())
+    throw UsageError("--drop has no effect with --features, which names every feature; give one of them");
+  if (!label.empty() && lists(features.features, label))
+    throw UsageError(fmt::format("--features lists the label column '{}'; a model cannot take its "
+                                 "own label as input",
+                                 label));
+  if (!label.empty() && lists(features.drop, label))
+    throw UsageError(fmt::format("--drop lists the label column '{}', which is never a feature; leave "
+                                 "it out of --drop",
+                                 label));
+  if (!label.empty() && lists(features.categorical, label))
+    throw UsageError(fmt::format("--categorical lists the label column '{}', which is not a "
+                                 "feature; labels are always segments, so leave it out",
+                                 label));
+  for (const std::string& name : features.categorical)
+    if (!features.features.empty() && !lists(features.features, name))
+      throw UsageError(fmt::format("--categorical names '{}', which is not among the --features; add "
+                                   "it to --features or leave it out of --categorical",
+                                   name));
+
   if (options.has("--log-transform") && options.has("--no-log-transform"))
     throw UsageError("--log-transform and --no-log-transform contradict each other; give one");
+  if (options.has("--no-log-transform") && options.has("--skew-threshold"))
+    throw UsageError("--skew-threshold has no effect with --no-log-transform; leave one of them out");
   if (options.has("--log-transform")) preprocess.log_transform = true;
   if (options.has("--no-log-transform")) preprocess.log_transform = false;
   preprocess.skew_threshold =
@@ -231,7 +270,7 @@ TrainRequest train_request(const ParsedOptions& options) {
   TrainRequest r;
   r.data = options.require("--data");
   r.label = options.require("--label");
-  read_feature_options(options, r.features, r.preprocess);
+  read_feature_options(options, r.label, r.features, r.preprocess);
 
   if (auto hidden = options.get_list("--hidden")) r.hidden = parse_hidden(*hidden);
   if (auto name = options.get("--activation")) {
@@ -241,6 +280,9 @@ TrainRequest train_request(const ParsedOptions& options) {
           fmt::format("--activation '{}' is unknown; use sigmoid, tanh or relu", *name));
     r.activation = *activation;
   }
+  if (r.hidden.empty() && options.has("--activation"))
+    throw UsageError("--activation has no effect with --hidden none, which has no hidden layer; "
+                     "give hidden layer sizes or leave --activation out");
   if (auto name = options.get("--optimizer")) {
     std::optional<OptimizerKind> kind = parse_optimizer(*name);
     if (!kind)
@@ -327,7 +369,7 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
 int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   ClusterRequest r;
   r.data = options.require("--data");
-  read_feature_options(options, r.features, r.preprocess);
+  read_feature_options(options, "", r.features, r.preprocess);
   r.kmeans.k = to_int(options.get_int("-k").value_or(0), "-k");
   if (!options.has("-k"))
     throw UsageError("'cluster' needs the option -k (the number of segments)");

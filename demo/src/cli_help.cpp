@@ -40,12 +40,32 @@ frequent one in the header. Quoted fields, CRLF line endings and a UTF-8 byte-or
 accepted. Spaces around a cell are dropped, except inside quotes, and blank cells are
 missing values.
 
-Exit status: 0 success, 1 bad data or file, 2 bad command line, 3 internal error.
+'-' is not standard input or output; use /dev/stdin and /dev/stdout.
+
+Exit status: 0 success, 1 bad data or file, 2 bad command line (an unknown or invalid
+option, options that contradict each other or have no effect, an unusable output path),
+3 internal error.
 )";
 }
 
-std::string feature_help() {
+// The feature options and how columns become features. train fits every statistic on its
+// training rows and saves it with the model; cluster fits them on every row and saves none.
+std::string feature_help(bool for_cluster) {
   PreprocessOptions defaults;
+  std::string training = for_cluster ? "" : " training";
+  std::string selection =
+      for_cluster ? "By default every column is a feature except identifier columns"
+                  : "By default every column is a feature except the label and identifier columns";
+  // The end of the paragraph, wrapped like the rest of it.
+  std::string statistics =
+      for_cluster
+          ? "Missing numbers get the\ncolumn median and missing categories the most frequent "
+            "category. Columns that are\nconstant are left out with a note. Every statistic "
+            "comes from all rows of the table,\nand cluster saves no model."
+          : "Missing numbers get the\ntraining median, missing categories the most frequent "
+            "training category, and a category\nnot seen in training encodes as all zeros. "
+            "Columns that are constant in the training rows\nare left out with a note. Every "
+            "statistic comes from the training rows only and is saved\nwith the model.";
   return fmt::format(R"(
 Features:
   --data FILE             the CSV table
@@ -53,28 +73,24 @@ Features:
   --drop A,B,...          leave these columns out of the automatic selection (not with
                           --features)
   --categorical A,B,...   one-hot encode these columns even when they hold numbers
-  --log-transform         apply log1p to each numeric column with no negative training
+  --log-transform         apply log1p to each numeric column with no negative{}
                           value and a skewness above --skew-threshold (default: {})
   --no-log-transform      keep numeric columns linear
   --skew-threshold X      skewness above which --log-transform applies (default {})
   --seed N                seed of every random choice (default 42)
   --quiet                 no progress output
 
-By default every column is a feature except the label and identifier columns: a column
+{}: a column
 named id, ID, Id, CustomerID, customer_id and the like, or one whose values number the
 rows of a table of at least 20 rows: n distinct integers that fill a range of n, in any
 order. A column whose filled cells are mostly numbers
 is numeric; a cell that is not a number is then an error naming its line. Columns of
 dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of days since
 1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}
-categories are left out. Numeric columns are standardized. Missing numbers get the
-training median, missing categories the most frequent training category, and a category
-not seen in training encodes as all zeros. Columns that are constant in the training rows
-are left out with a note. Every statistic comes from the training rows only and is saved
-with the model.
+categories are left out. Numeric columns are standardized. {}
 )",
-                     defaults.log_transform ? "on" : "off", defaults.skew_threshold,
-                     defaults.max_categories);
+                     training, defaults.log_transform ? "on" : "off", defaults.skew_threshold,
+                     selection, defaults.max_categories, statistics);
 }
 
 std::string train_help() {
@@ -123,7 +139,7 @@ Output:
                      join_sizes(d.hidden), activation_name(d.activation), optimizer_name(o.kind),
                      o.learning_rate, o.momentum, o.l2, d.training.batch_size, d.training.epochs,
                      d.training.patience) +
-         feature_help();
+         feature_help(false);
 }
 
 std::string predict_help() {
@@ -140,6 +156,14 @@ missing or mismatched columns.
   --data FILE       the customers to predict
   --out FILE.csv    where to write the predictions (written atomically)
   --quiet           no summary line
+
+Notes on standard error name, per column, the cells that the model fills in or treats
+specially: blank cells (training median or most frequent category), categories that
+training never saw (no category), negative values in a log-transformed column (counted
+as 0) and values far outside the training range (below its minimum or above its maximum
+by more than its width). Rows blank in every feature column are still predicted, from the
+training medians and most frequent categories alone, and a note gives their count and
+first line.
 )";
 }
 
@@ -147,10 +171,13 @@ std::string cluster_help() {
   ClusterRequest d;
   return fmt::format(R"(damo-segment cluster --data FILE -k K [--out FILE.csv] [options]
 
-Finds K segments with k-means on the preprocessed features: k-means++ starting centres,
-several seeded restarts, and the assignment and update steps as compiled Damo functions.
-Prints the size and the mean (or most frequent value) of every feature column per
-segment. Segments are numbered from 1, largest first.
+Finds K segments with k-means on the preprocessed features of every row: k-means++
+starting centres, several seeded restarts, and the assignment and update steps as
+compiled Damo functions. There is no label and no model. Prints the inertia (the sum of
+squared distances from each row to the mean of its segment, in standardized units) and
+the size and the mean (or most frequent value) of every feature column per segment, and
+notes a run that stops at --max-iterations before converging. Segments are numbered from
+1, largest first.
 
   -k K                   number of segments
   --out FILE.csv         write the table with an added segment column
@@ -160,7 +187,7 @@ segment. Segments are numbered from 1, largest first.
   --max-iterations N     iterations per run (default {})
 )",
                      d.segment_column, d.kmeans.restarts, d.kmeans.max_iterations) +
-         feature_help();
+         feature_help(true);
 }
 
 }  // namespace

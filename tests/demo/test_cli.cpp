@@ -60,7 +60,14 @@ TEST_CASE("cli help lists commands and options") {
     CAPTURE(option);
     CHECK(contains(train.out, option));
   }
-  CHECK(contains(run({"help", "cluster"}).out, "--restarts N"));
+  Run cluster = run({"help", "cluster"});
+  CHECK(contains(cluster.out, "--restarts N"));
+  CHECK(contains(cluster.out, "There is no label and no model."));
+  CHECK(contains(cluster.out, "every column is a feature except identifier columns"));
+  CHECK(contains(cluster.out, "Every statistic comes from all rows of the table"));
+  CHECK_FALSE(contains(cluster.out, "training"));
+  CHECK_FALSE(contains(cluster.out, "saved with"));
+  CHECK(contains(run({"help", "train"}).out, "Every statistic comes from the training rows only"));
   CHECK(contains(run({"predict", "--help"}).out, "probability_<segment>"));
 }
 
@@ -161,6 +168,30 @@ TEST_CASE("cli train predict cluster end to end") {
                      "Channel,Region", "--epochs", "3", "--quiet"});
   CHECK(retrain.status == 0);
   CHECK(contains(retrain.out, "label 'segment'"));
+}
+
+TEST_CASE("cli predict notes negative, far and blank rows") {
+  std::string dir = temp_dir("cli_predict_notes");
+  Run train = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Channel",
+                   "--epochs", "1", "--quiet", "--model", dir + "/w.model"});
+  REQUIRE(train.status == 0);
+  write_text(dir + "/new.csv",
+             "Channel,Region,Fresh,Milk,Grocery,Frozen,Detergents_Paper,Delicassen\n"
+             "2,3,12669,9656,7561,214,2674,1338\n"
+             "2,3,12669,-500,7561,214,2674,1338\n"
+             "2,3,12669,1e30,7561,214,2674,1338\n"
+             ",,,,,,,\n");
+  Run predict = run({"predict", "--model", dir + "/w.model", "--data", dir + "/new.csv", "--out",
+                     dir + "/p.csv"});
+  CHECK(predict.status == 0);
+  CHECK(contains(predict.err, "note: column 'Milk': 1 of 4 cells is negative, such as '-500' on "
+                              "line 3, and counts as 0, because the model applies log1p"));
+  CHECK(contains(predict.err, "note: column 'Milk': 1 cell is far outside the training range "));
+  CHECK(contains(predict.err, "the furthest '1e30' on line 4; the model was not trained on such values"));
+  CHECK(contains(predict.err, "note: the row on line 5 is blank in all 7 feature columns; it is "
+                              "still predicted"));
+  CHECK(contains(predict.err, "wrote 4 predictions"));
+  CHECK(read_csv(dir + "/p.csv").row_count() == 4);
 }
 
 TEST_CASE("cli cross-validation report") {
@@ -345,6 +376,16 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
        "--momentum 0.99999999 is invalid; use a value in [0, 1) that stays below 1 in float32"},
       {{"--categorical", "Region", "--drop", "Region"}, "--categorical and --drop both name column 'Region'"},
       {{"--optimizer", "sgd", "--momentum", "0.5"}, "--momentum has no effect with --optimizer sgd"},
+      {{"--hidden", "none", "--activation", "relu"}, "--activation has no effect with --hidden none"},
+      {{"--no-log-transform", "--skew-threshold", "2"},
+       "--skew-threshold has no effect with --no-log-transform"},
+      {{"--features", "Milk", "--drop", "Fresh"}, "--drop has no effect with --features"},
+      {{"--features", "Channel"}, "--features lists the label column 'Channel'"},
+      {{"--drop", "Channel"}, "--drop lists the label column 'Channel'"},
+      {{"--categorical", "Channel"}, "--categorical lists the label column 'Channel'"},
+      {{"--features", "Milk,Fresh", "--categorical", "Region"},
+       "--categorical names 'Region', which is not among the --features"},
+      {{"--predictions", "-"}, "--predictions '-' would create a file named '-'"},
   };
   for (const Rejected& r : rejected) {
     std::vector<std::string> arguments = {"train", "--data", data, "--label", "Channel"};
@@ -362,6 +403,24 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   Run proc = run({"train", "--data", data, "--label", "Channel", "--model", "/proc/damo_test.model"});
   CHECK(proc.status == 2);
   CHECK(contains(proc.err, "--model '/proc/damo_test.model': cannot create a file in the folder '/proc'"));
+}
+
+TEST_CASE("cli rejects '-' for standard input and output") {
+  std::string dir = temp_dir("cli_dash");
+  std::string data = shipped_data("wholesale_customers.csv");
+  Run cluster = run({"cluster", "--data", data, "-k", "2", "--out", "-"});
+  CHECK(cluster.status == 2);
+  CHECK(contains(cluster.err, "--out '-' would create a file named '-'; damo-segment takes no '-' "
+                              "for standard output, so give a file name, or /dev/stdout to write "
+                              "to standard output"));
+  Run predict = run({"predict", "--model", dir + "/m.bin", "--data", data, "--out", "-"});
+  CHECK(predict.status == 2);
+  CHECK(contains(predict.err, "--out '-' would create a file named '-'"));
+  Run input = run({"cluster", "--data", "-", "-k", "2"});
+  CHECK(input.status == 2);
+  CHECK(contains(input.err, "--data '-': damo-segment takes no '-' for standard input; give a file "
+                            "name, or /dev/stdin to read standard input"));
+  CHECK_FALSE(file_exists("-"));
 }
 
 TEST_CASE("cli notes a validation share that differs from the one asked for") {
