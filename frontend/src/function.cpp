@@ -30,14 +30,16 @@ const Function::Impl& checked(const std::shared_ptr<Function::Impl>& impl) {
   return *impl;
 }
 
+[[noreturn]] void fail_destroyed(const char* caller) {
+  throw UserError(fmt::format("{}: the Graph this function was compiled from has been "
+                              "destroyed; keep the Graph alive while the function is used",
+                              caller));
+}
+
 // Throws UserError when the Graph that the function's Exprs point into has been destroyed.
 const Function::Impl& with_graph(const std::shared_ptr<Function::Impl>& impl, const char* caller) {
   const Function::Impl& f = checked(impl);
-  if (f.has_graph && f.graph_lifetime.expired())
-    throw UserError(
-        fmt::format("{}: the Graph this function was compiled from has been "
-                    "destroyed; keep the Graph alive while the function is used",
-                    caller));
+  if (f.has_graph && f.graph_lifetime.expired()) fail_destroyed(caller);
   return f;
 }
 
@@ -212,7 +214,12 @@ std::vector<Tensor> Function::operator()(const std::vector<Tensor>& arguments) c
 std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
                                    const CallOptions& options) const {
   const Impl& impl = checked(impl_);
-  if (impl.reads_graph_when_called) with_graph(impl_, "calling a reference-backend function");
+  // The reference backend reads the graph's nodes, so the Graph may not go away meanwhile.
+  std::optional<GraphUse> use;
+  if (impl.reads_graph_when_called && impl.has_graph) {
+    use = Graph::try_use(impl.graph_lifetime);
+    if (!use) fail_destroyed("calling a reference-backend function");
+  }
   SymbolSizes sizes = bind_arguments(impl.parameters, arguments);
   for (const LabelCheck& check : impl.label_checks) {
     const Tensor& labels = arguments[check.argument];
@@ -242,6 +249,12 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
     throw UserError(fmt::format("compile: opt_level {} is not between 0 and 3", options.opt_level));
   check_inputs(inputs);
   check_single_graph(inputs, outputs, updates);
+  // Another thread may destroy the Graph; its destructor then waits for this compile.
+  std::optional<GraphUse> use;
+  for (const std::vector<Expr>* list : {&outputs, &inputs})
+    if (!use && !list->empty() && list->front().defined()) use.emplace(list->front().graph().use());
+  if (!use && !updates.empty() && updates.front().value.defined())
+    use.emplace(updates.front().value.graph().use());
   check_outputs_and_updates(inputs, outputs, updates);
 
   auto impl = std::make_shared<Function::Impl>();

@@ -62,7 +62,23 @@ void Expr::fail_undefined() {
 }
 
 Graph::Graph() = default;
-Graph::~Graph() = default;
+
+Graph::~Graph() {
+  // Waits for every GraphUse to end; later ones see the graph gone.
+  std::unique_lock lock(lifetime_->mutex);
+  lifetime_->alive = false;
+}
+
+std::optional<GraphUse> Graph::try_use(const std::weak_ptr<const void>& lifetime) {
+  std::shared_ptr<const void> token = lifetime.lock();
+  if (!token) return std::nullopt;
+  // Every token that lifetime() hands out points to a GraphLifetime.
+  auto state = std::const_pointer_cast<detail::GraphLifetime>(
+      std::static_pointer_cast<const detail::GraphLifetime>(token));
+  GraphUse use(state);
+  if (!state->alive) return std::nullopt;
+  return use;
+}
 
 namespace {
 

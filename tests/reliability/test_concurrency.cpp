@@ -3,6 +3,9 @@
 // concurrently. Every result must match the reference evaluator.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -147,4 +150,70 @@ TEST_CASE("threads compile, call and drop functions") {
     CHECK(wrong[t] == 0);
   }
   std::filesystem::remove_all(cache_dir);
+}
+
+TEST_CASE("graph destroyed while another thread compiles from it") {
+  // The Graph's destructor waits for the compile that reads its nodes, so the function
+  // comes out whole. A chain of 400 layers keeps the compile busy for a while.
+  for (Backend backend : {Backend::Jit, Backend::Reference}) {
+    auto graph = std::make_unique<Graph>();
+    Expr x = graph->input("x", DType::Float64, {"n", 8});
+    Expr h = x;
+    for (int layer = 0; layer < 400; ++layer) h = tanh(h * (1.0 + layer * 1e-3) + 0.01);
+    Expr out = sum(h, 1);
+    Tensor value = Tensor::full(DType::Float64, {3, 8}, 0.5);
+    double expected = evaluate(out, {{"x", value}}).get_double(0);
+
+    CompileOptions options;
+    options.backend = backend;
+    options.use_cache = false;
+    Function f;
+    std::thread compiler([&] { f = compile({x}, {out}, {}, options); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    graph.reset();
+    compiler.join();
+    if (backend == Backend::Jit) {
+      // Native code needs no graph.
+      CHECK(f({value})[0].get_double(0) == doctest::Approx(expected));
+    } else {
+      try {
+        f({value});
+        FAIL("a reference-backend call after its Graph was destroyed returned");
+      } catch (const UserError& e) {
+        CHECK(std::string(e.what()).find("has been destroyed") != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("graph destroyed while another thread calls the reference backend") {
+  // Each call keeps the Graph from going away, so it either finishes with the right value
+  // or, once the Graph is gone, fails with an error that says so.
+  auto graph = std::make_unique<Graph>();
+  Expr x = graph->input("x", DType::Float64, {"n"});
+  Expr out = sum(exp(x) * 2.0);
+  CompileOptions options;
+  options.backend = Backend::Reference;
+  Function f = compile({x}, {out}, {}, options);
+  Tensor value = Tensor::full(DType::Float64, {20000}, 0.25);
+  const double expected = 20000 * 2 * std::exp(0.25);
+  std::atomic<int> finished{0}, wrong{0};
+  std::atomic<bool> refused{false};
+  // The caller runs until a call is refused; the Graph goes once a few calls are done.
+  std::thread caller([&] {
+    for (int i = 0; i < 1'000'000 && !refused; ++i) {
+      try {
+        double v = f({value})[0].get_double(0);
+        if (std::abs(v - expected) > 1e-9 * expected) ++wrong;
+        ++finished;
+      } catch (const UserError&) {
+        refused = true;
+      }
+    }
+  });
+  while (finished.load() < 5) std::this_thread::yield();
+  graph.reset();
+  caller.join();
+  CHECK(wrong.load() == 0);
+  CHECK(refused.load());
 }

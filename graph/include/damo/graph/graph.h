@@ -8,6 +8,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,6 +19,28 @@
 namespace damo {
 
 class Expr;
+
+namespace detail {
+/// The state that outlives a Graph while a GraphUse refers to it: whether the graph still
+/// exists, and the lock that its destructor takes to wait for every GraphUse to end.
+struct GraphLifetime {
+  std::shared_mutex mutex;
+  bool alive = true;
+};
+}  // namespace detail
+
+/// A hold on a Graph: while one exists, the Graph's destructor waits for it to end, so the
+/// nodes it reads stay valid. Get one from Graph::use() or Graph::try_use(). Destroying the
+/// Graph from the thread that holds a use would wait forever.
+class GraphUse {
+ public:
+  explicit GraphUse(std::shared_ptr<detail::GraphLifetime> lifetime)
+      : lifetime_(std::move(lifetime)), lock_(lifetime_->mutex) {}
+
+ private:
+  std::shared_ptr<detail::GraphLifetime> lifetime_;
+  std::shared_lock<std::shared_mutex> lock_;
+};
 
 class Graph {
  public:
@@ -55,9 +79,14 @@ class Graph {
   /// A token that expires when this Graph is destroyed. Objects that keep Exprs of the
   /// graph, such as compiled functions, check it before they read a node.
   std::weak_ptr<const void> lifetime() const { return lifetime_; }
+  /// A hold that keeps this Graph from being destroyed while it exists.
+  GraphUse use() const { return GraphUse(lifetime_); }
+  /// A hold on the Graph behind a token from lifetime(), or nullopt when that Graph is
+  /// destroyed or being destroyed.
+  static std::optional<GraphUse> try_use(const std::weak_ptr<const void>& lifetime);
 
  private:
-  std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
+  std::shared_ptr<detail::GraphLifetime> lifetime_ = std::make_shared<detail::GraphLifetime>();
   mutable std::mutex mutex_;
   std::deque<std::unique_ptr<Node>> nodes_;
   std::unordered_multimap<std::size_t, const Node*> table_;
