@@ -30,8 +30,8 @@ struct GraphLifetime {
 }  // namespace detail
 
 /// A hold on a Graph: while one exists, the Graph's destructor waits for it to end, so the
-/// nodes it reads stay valid. Get one from Graph::use() or Graph::try_use(). Destroying the
-/// Graph from the thread that holds a use would wait forever.
+/// nodes it reads stay valid. Get one from Graph::use() or Graph::try_use(). A thread that
+/// destroys the Graph while it owns a use of it would wait forever.
 class GraphUse {
  public:
   explicit GraphUse(std::shared_ptr<detail::GraphLifetime> lifetime)
