@@ -67,10 +67,15 @@ class ByteReader {
   }
 
   std::size_t remaining() const { return bytes_.size() - position_; }
+  /// Offset of the next byte to read.
+  std::size_t position() const { return position_; }
 
-  [[noreturn]] void fail(const std::string& what) const {
+  /// Throws UserError naming what is wrong and the current offset.
+  [[noreturn]] void fail(const std::string& what) const { fail_at(what, position_); }
+  /// Throws UserError naming what is wrong and the offset where the bad value starts.
+  [[noreturn]] void fail_at(const std::string& what, std::size_t offset) const {
     throw damo::UserError(source_ + " is not a valid model file: " + what + " at payload byte " +
-                          std::to_string(position_));
+                          std::to_string(offset));
   }
 
  private:

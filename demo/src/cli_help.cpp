@@ -160,10 +160,10 @@ missing or mismatched columns.
 Notes on standard error name, per column, the cells that the model fills in or treats
 specially: blank cells (training median or most frequent category), categories that
 training never saw (no category), negative values in a log-transformed column (counted
-as 0) and values far outside the training range (below its minimum or above its maximum
-by more than its width). Rows blank in every feature column are still predicted, from the
-training medians and most frequent categories alone, and a note gives their count and
-first line.
+as 0) and values more than 10 standard deviations from the training mean (after log1p
+where the model applies it). Rows blank in every feature column are still predicted,
+from the training medians and most frequent categories alone, and a note gives their
+count and first line.
 )";
 }
 

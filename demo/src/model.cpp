@@ -43,15 +43,13 @@ void put_schema(ByteWriter& out, const FeatureSchema& schema) {
     out.put<std::uint8_t>(column.log1p ? 1 : 0);
     out.put<double>(column.mean);
     out.put<double>(column.scale);
-    out.put<double>(column.minimum);
-    out.put<double>(column.maximum);
     out.put<std::uint64_t>(column.categories.size());
     for (const std::string& category : column.categories) out.put_string(category);
     out.put_string(column.mode);
   }
 }
 
-FeatureSchema get_schema(ByteReader& in, std::uint32_t version) {
+FeatureSchema get_schema(ByteReader& in) {
   FeatureSchema schema;
   auto count = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < count; ++i) {
@@ -61,8 +59,9 @@ FeatureSchema get_schema(ByteReader& in, std::uint32_t version) {
     if (kind > static_cast<std::uint8_t>(ColumnKind::Categorical))
       in.fail("an unknown column kind");
     column.kind = static_cast<ColumnKind>(kind);
+    std::size_t median_offset = in.position();
     column.median = in.get<double>();
-    if (!std::isfinite(column.median)) in.fail("a median that is not finite");
+    if (!std::isfinite(column.median)) in.fail_at("a median that is not finite", median_offset);
     auto log1p = in.get<std::uint8_t>();
     if (log1p > 1) in.fail("a log1p flag other than 0 or 1");
     column.log1p = log1p != 0;
@@ -70,15 +69,6 @@ FeatureSchema get_schema(ByteReader& in, std::uint32_t version) {
     column.scale = in.get<double>();
     if (!std::isfinite(column.mean) || !std::isfinite(column.scale) || column.scale <= 0)
       in.fail("a standardization mean or scale that is not a finite number (scale above 0)");
-    // Version 1 has no training range, so the defaults (-inf and +inf) mark it as unknown.
-    if (version >= 2) {
-      column.minimum = in.get<double>();
-      column.maximum = in.get<double>();
-      if (column.kind != ColumnKind::Categorical &&
-          !(std::isfinite(column.minimum) && std::isfinite(column.maximum) &&
-            column.minimum <= column.maximum))
-        in.fail("a training range that is not two finite numbers in order");
-    }
     auto categories = in.get<std::uint64_t>();
     for (std::uint64_t c = 0; c < categories; ++c) column.categories.push_back(in.get_string());
     column.mode = in.get_string();
@@ -115,8 +105,9 @@ damo::Tensor get_tensor(ByteReader& in) {
   damo::Tensor tensor(damo::DType::Float32, shape);
   float* data = tensor.data<float>();
   for (std::int64_t i = 0; i < tensor.numel(); ++i) {
+    std::size_t offset = in.position();
     data[i] = in.get<float>();
-    if (!std::isfinite(data[i])) in.fail("a weight that is not finite");
+    if (!std::isfinite(data[i])) in.fail_at("a weight that is not finite", offset);
   }
   return tensor;
 }
@@ -136,14 +127,14 @@ std::string model_payload(const Model& model) {
   return out.bytes();
 }
 
-Model parse_payload(std::string_view payload, const std::string& source, std::uint32_t version) {
+Model parse_payload(std::string_view payload, const std::string& source) {
   ByteReader in(payload, source);
   Model model;
   model.label = in.get_string();
   auto segments = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < segments; ++i) model.segments.push_back(in.get_string());
   model.id_column = in.get_string();
-  model.schema = get_schema(in, version);
+  model.schema = get_schema(in);
   auto activation = in.get<std::uint8_t>();
   if (activation > static_cast<std::uint8_t>(Activation::Relu)) in.fail("an unknown activation");
   model.activation = static_cast<Activation>(activation);
@@ -209,11 +200,11 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     source, bytes.size(), kModelHeaderSize));
 
   auto version = read_header_field<std::uint32_t>(bytes, 8);
-  if (version < kOldestModelFormatVersion || version > kModelFormatVersion)
+  if (version != kModelFormatVersion)
     throw UserError(
         fmt::format("{} has model format version {}, but this damo-segment reads "
-                    "versions {} to {}; train the model again with this version",
-                    source, version, kOldestModelFormatVersion, kModelFormatVersion));
+                    "version {}; train the model again with this version",
+                    source, version, kModelFormatVersion));
 
   auto payload_size = read_header_field<std::uint64_t>(bytes, 12);
   std::size_t actual = bytes.size() - kModelHeaderSize;
@@ -235,7 +226,7 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     "records {:08x}; train the model again",
                     source, actual_crc, expected_crc));
 
-  Model model = parse_payload(payload, source, version);
+  Model model = parse_payload(payload, source);
   check_model_shapes(model, source);
   return model;
 }

@@ -212,9 +212,6 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   }
 
   feature.median = median(filled);
-  auto [smallest, largest] = std::minmax_element(filled.begin(), filled.end());
-  feature.minimum = *smallest;
-  feature.maximum = *largest;
   std::vector<double> values = filled;
   values.insert(values.end(), missing, feature.median);
   double minimum = *std::min_element(values.begin(), values.end());
@@ -488,37 +485,42 @@ std::vector<std::string> describe_far_values(const FeatureSchema& schema, const 
   for (std::size_t i = 0; i < schema.columns.size(); ++i) {
     const FeatureColumn& feature = schema.columns[i];
     if (feature.kind == ColumnKind::Categorical) continue;
-    double width = feature.maximum - feature.minimum;
-    // A model of format version 1 stores no range.
-    if (!std::isfinite(width)) continue;
     std::size_t column = table_columns[i];
     std::size_t far = 0;
     std::size_t furthest = 0;
-    double furthest_distance = 0;
+    double furthest_deviations = 0;
     for (std::size_t row = 0; row < table.row_count(); ++row) {
       const std::string& cell = table.columns[column].cells[row];
       if (is_missing(cell)) continue;
       double value = parse_cell(table, row, column, feature.kind);
       if (feature.log1p && value < 0) continue;
-      // Measured in steps, because value - maximum overflows near the float64 limit.
-      double outside = value > feature.maximum ? value / 2 - feature.maximum / 2
-                       : value < feature.minimum ? feature.minimum / 2 - value / 2
-                                                 : 0;
-      if (!(outside > width / 2)) continue;
-      if (far++ == 0 || outside > furthest_distance) {
+      if (feature.log1p) value = std::log1p(value);
+      // Divided first, because value - mean overflows near the float64 limit.
+      double deviations = std::fabs(value / feature.scale - feature.mean / feature.scale);
+      if (!(deviations > kFarDeviations)) continue;
+      if (far++ == 0 || deviations > furthest_deviations) {
         furthest = row;
-        furthest_distance = outside;
+        furthest_deviations = deviations;
       }
     }
     if (far == 0) continue;
+
+    // The values within kFarDeviations, back in the column's units.
+    double low = feature.mean - kFarDeviations * feature.scale;
+    double high = feature.mean + kFarDeviations * feature.scale;
+    if (feature.log1p) {
+      low = std::max(std::expm1(low), 0.0);
+      high = std::expm1(high);
+    }
     double value = parse_cell(table, furthest, column, feature.kind);
     bool beyond_float32 = std::fabs(value) > std::numeric_limits<float>::max();
     notes.push_back(fmt::format(
-        "column '{}': {} far outside the training range {} to {}, the furthest '{}' on line "
-        "{}{}; the model was not trained on such values, so check them",
+        "column '{}': {} more than {:g} standard deviations from the training mean (outside "
+        "{} to {}), the furthest '{}' on line {}{}; the model was not trained on such values, "
+        "so check them",
         feature.name,
         far == 1 ? "1 cell is" : fmt::format("{} of {} cells are", far, table.row_count()),
-        format_value(feature, feature.minimum), format_value(feature, feature.maximum),
+        kFarDeviations, format_value(feature, low), format_value(feature, high),
         table.columns[column].cells[furthest], table.row_lines[furthest],
         beyond_float32 ? ", which is beyond the float32 range" : ""));
   }

@@ -186,7 +186,8 @@ TEST_CASE("cli predict notes negative, far and blank rows") {
   CHECK(predict.status == 0);
   CHECK(contains(predict.err, "note: column 'Milk': 1 of 4 cells is negative, such as '-500' on "
                               "line 3, and counts as 0, because the model applies log1p"));
-  CHECK(contains(predict.err, "note: column 'Milk': 1 cell is far outside the training range "));
+  CHECK(contains(predict.err, "note: column 'Milk': 1 cell is more than 10 standard deviations "
+                              "from the training mean (outside "));
   CHECK(contains(predict.err, "the furthest '1e30' on line 4; the model was not trained on such values"));
   CHECK(contains(predict.err, "note: the row on line 5 is blank in all 7 feature columns; it is "
                               "still predicted"));

@@ -249,27 +249,30 @@ TEST_CASE("blank date cells note the median as a date") {
   CHECK(filled[0] == "column 'joined': 1 of 2 cells are blank and get the training median 2013-07-10");
 }
 
-TEST_CASE("values far outside the training range get a note") {
+TEST_CASE("values far from the training mean get a note") {
   Table t = parse_csv(kTable, "t.csv");
   std::vector<std::string> notes;
   FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
   REQUIRE(schema.columns[0].name == "amount");
-  CHECK(schema.columns[0].minimum == 1.0);
-  CHECK(schema.columns[0].maximum == 10.0);
-  // The training range 1 to 10 is 9 wide, so 19 is the last value above it without a note.
+  // The training values 1, 2, 10 and the median 2 for the blank cell.
+  double mean = 3.75, deviation = std::sqrt(52.75 / 4);
+  REQUIRE(schema.columns[0].mean == doctest::Approx(mean));
+  REQUIRE(schema.columns[0].scale == doctest::Approx(deviation));
+  std::string range = fmt::format("outside {:.6g} to {:.6g}", mean - 10 * deviation, mean + 10 * deviation);
   std::vector<std::string> far = describe_far_values(schema, t, match_schema(schema, t));
   REQUIRE(far.size() == 1);
-  CHECK(far[0] == "column 'amount': 2 of 6 cells are far outside the training range 1 to 10, the "
-                  "furthest '1000' on line 6; the model was not trained on such values, so check them");
+  CHECK(far[0] == "column 'amount': 2 of 6 cells are more than 10 standard deviations from the "
+                  "training mean (" + range + "), the furthest '1000' on line 6; the model was "
+                  "not trained on such values, so check them");
 
-  Table near = parse_csv("amount,city\n19,Porto\n-8,Porto\n", "near.csv");
+  Table near = parse_csv("amount,city\n40,Porto\n-32,Porto\n", "near.csv");
   CHECK(describe_far_values(schema, near, match_schema(schema, near)).empty());
   Table huge = parse_csv("amount,city\n5,Porto\n-1e39,Porto\n", "huge.csv");
   far = describe_far_values(schema, huge, match_schema(schema, huge));
   REQUIRE(far.size() == 1);
-  CHECK(far[0] == "column 'amount': 1 cell is far outside the training range 1 to 10, the furthest "
-                  "'-1e39' on line 3, which is beyond the float32 range; the model was not trained "
-                  "on such values, so check them");
+  CHECK(far[0] == "column 'amount': 1 cell is more than 10 standard deviations from the training "
+                  "mean (" + range + "), the furthest '-1e39' on line 3, which is beyond the "
+                  "float32 range; the model was not trained on such values, so check them");
 }
 
 TEST_CASE("negative values in a log1p column get a note") {
@@ -289,7 +292,7 @@ TEST_CASE("negative values in a log1p column get a note") {
                        "count as 0, because the model applies log1p to this column, which had no "
                        "negative training value; check these values, or train on data that "
                        "includes negative values");
-  // The negative cells get their own note, not one for the training range as well.
+  // The negative cells get their own note, not one for their distance as well.
   CHECK(describe_far_values(schema, input, columns).empty());
   CHECK(describe_clamped_negatives(schema, input, columns, {0, 2}).empty());
 }

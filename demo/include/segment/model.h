@@ -21,10 +21,7 @@
 
 namespace segment {
 
-/// The version written. Version 2 adds the training range of numeric and date columns, and
-/// version 1 files still load without it.
-inline constexpr std::uint32_t kModelFormatVersion = 2;
-inline constexpr std::uint32_t kOldestModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 1;
 inline constexpr std::size_t kModelHeaderSize = 24;
 
 enum class Activation : std::uint8_t { Sigmoid, Tanh, Relu };

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstddef>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,10 +64,6 @@ struct FeatureColumn {
   bool log1p = false;
   double mean = 0;
   double scale = 1;
-  /// Numeric and date columns: the smallest and largest filled training value, before
-  /// log1p. Models of format version 1 do not store them and read back -inf and +inf.
-  double minimum = -std::numeric_limits<double>::infinity();
-  double maximum = std::numeric_limits<double>::infinity();
   /// Categorical columns: one-hot positions in order; the mode fills missing cells, and a
   /// category not seen in training encodes as all zeros.
   std::vector<std::string> categories;
@@ -112,10 +107,15 @@ std::vector<std::string> describe_clamped_negatives(const FeatureSchema& schema,
                                                     const std::vector<std::size_t>& rows,
                                                     std::string_view cells_noun = "cells");
 
-/// Returns one note per numeric or date column whose cells lie far outside the training
-/// range: below the minimum or above the maximum by more than the range's width. Each
-/// note gives the count, the line and value of the furthest cell and the training range.
-/// Negative cells that a log1p column counts as 0 are left to describe_clamped_negatives.
+/// Standard deviations from the training mean (after log1p where the column applies it)
+/// beyond which describe_far_values notes a value.
+inline constexpr double kFarDeviations = 10;
+
+/// Returns one note per numeric or date column whose cells lie more than kFarDeviations
+/// standard deviations from the training mean. Each note gives the count, the line and
+/// value of the furthest cell and the range of values within that distance, in the
+/// column's own units. Negative cells that a log1p column counts as 0 are left to
+/// describe_clamped_negatives.
 std::vector<std::string> describe_far_values(const FeatureSchema& schema, const Table& table,
                                              const std::vector<std::size_t>& table_columns);
 
