@@ -23,6 +23,8 @@ std::string progress_line(const EpochProgress& p) {
   // A diverging loss of 1e30 would otherwise print 31 digits.
   std::string loss = p.loss < 1e6 ? fmt::format("{:.4f}", p.loss) : fmt::format("{:.4e}", p.loss);
   std::string line = fmt::format("epoch {:>{}}/{}  loss {}", p.epoch, digits, p.epochs, loss);
+  if (!std::isnan(p.validation_loss))
+    line += fmt::format("  validation loss {:.4f}", p.validation_loss);
   if (!std::isnan(p.validation_accuracy))
     line += fmt::format("  validation accuracy {:.3f}", p.validation_accuracy);
   return line;
@@ -53,7 +55,7 @@ void ProgressPrinter::operator()(const EpochProgress& p) {
     return;
   }
   int every = std::max(1, p.epochs / 10);
-  if (p.epoch % every == 0 || p.epoch == p.epochs || p.epoch == 1)
+  if (p.epoch % every == 0 || p.last || p.epoch == 1)
     print_to(stream_, "{}{}\n", prefix_, progress_line(p));
 }
 

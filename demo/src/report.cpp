@@ -58,8 +58,11 @@ std::string summary_section(const TrainingReport& r) {
       {"segments", fmt::format("{}", r.segments.size())},
       {"features", fmt::format("{}", r.features.size())},
       {"network", r.network},
-      {"training", fmt::format("{}; {} run{}", r.training, count_of(static_cast<std::size_t>(r.epochs_run), "epoch"),
-                               r.folds.empty() ? "" : " over all folds")},
+      {"training", fmt::format("{}; {} run{}{}", r.training, count_of(static_cast<std::size_t>(r.epochs_run), "epoch"),
+                               r.folds.empty() ? "" : " over all folds",
+                               r.kept_epoch > 0 ? fmt::format(", weights of epoch {} kept (lowest validation loss)",
+                                                              r.kept_epoch)
+                                                : "")},
   };
   for (auto& row : rows) row[0] += ":";
   text += format_table(rows, false);
@@ -217,6 +220,7 @@ std::string report_json(const TrainingReport& r) {
   out += fmt::format("  \"evaluation\": {},\n  \"network\": {},\n  \"training\": {},\n",
                      json_string(r.evaluation), json_string(r.network), json_string(r.training));
   out += fmt::format("  \"epochs_run\": {},\n", r.epochs_run);
+  out += r.kept_epoch > 0 ? fmt::format("  \"kept_epoch\": {},\n", r.kept_epoch) : "  \"kept_epoch\": null,\n";
   out += "  \"model\": " + json_metrics(r.model, r.segments, "  ") + ",\n";
   out += fmt::format("  \"baseline_segment\": {},\n", json_string(r.segments.at(r.baseline_class)));
   out += "  \"baseline\": " + json_metrics(r.baseline, r.segments, "  ") + ",\n";

@@ -334,6 +334,7 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
   report.evaluation = "test split";
   report.evaluated_rows = split.test.size();
   report.epochs_run = fit.training.epochs_run;
+  if (r.training.patience > 0) report.kept_epoch = fit.training.best_epoch;
   fill_from_fit(report, fit, r);
   describe_batches(report, r, fit.train_rows, fit.train_rows);
   return TrainOutcome{make_model(d, fit, r), std::move(report), std::move(held_out)};

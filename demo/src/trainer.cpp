@@ -108,16 +108,17 @@ TrainResult train_network(Network& network, const LabelledData& train,
       report.validation_loss = mean_cross_entropy(probabilities, validation->classes);
       report.validation_accuracy = accuracy(argmax_rows(probabilities), validation->classes);
     }
-    if (progress) progress(report);
-    if (!early_stopping) continue;
-
-    if (report.validation_loss < best_loss) {
+    bool stop = false;
+    if (early_stopping && report.validation_loss < best_loss) {
       best_loss = report.validation_loss;
       best_weights = network.weights();
       best_epoch = epoch;
-      continue;
+    } else if (early_stopping) {
+      stop = epoch - best_epoch >= options.patience;
     }
-    if (epoch - best_epoch >= options.patience) break;
+    report.last = stop || epoch == options.epochs;
+    if (progress) progress(report);
+    if (stop) break;
   }
 
   result.best_epoch = result.epochs_run;

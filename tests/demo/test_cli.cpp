@@ -273,16 +273,21 @@ TEST_CASE("progress lines every tenth epoch") {
   std::FILE* stream = open_memstream(&buffer, &size);
   {
     ProgressPrinter printer(stream, false, false);
-    for (int epoch = 1; epoch <= 30; ++epoch) printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875});
+    for (int epoch = 1; epoch <= 30; ++epoch)
+      printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875, epoch == 30});
+    // Early stopping at epoch 7 prints that epoch, which is no tenth.
+    for (int epoch = 1; epoch <= 7; ++epoch)
+      printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875, epoch == 7});
   }
   std::fclose(stream);
   std::string text(buffer, size);
   std::free(buffer);
-  CHECK(contains(text, "epoch  1/30  loss 0.5000  validation accuracy 0.875\n"));
+  CHECK(contains(text, "epoch  1/30  loss 0.5000  validation loss 0.4000  validation accuracy 0.875\n"));
   CHECK(contains(text, "epoch  3/30"));
   CHECK_FALSE(contains(text, "epoch  4/30"));
   CHECK(contains(text, "epoch 30/30"));
-  CHECK(std::count(text.begin(), text.end(), '\n') == 11);
+  CHECK(contains(text, "epoch  7/30"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 11 + 4);
 }
 
 TEST_CASE("progress bar redraws one terminal line") {

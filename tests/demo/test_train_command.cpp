@@ -8,6 +8,7 @@
 
 #include "demo/test_util.h"
 #include "segment/predict_command.h"
+#include "segment/report.h"
 #include "segment/split.h"
 #include "segment/train_command.h"
 
@@ -55,6 +56,22 @@ TEST_CASE("test split report is consistent") {
   CHECK(r.baseline.accuracy == doctest::Approx(60.0 / 88));
   CHECK(r.epochs_run == TrainOptions{}.epochs);
   CHECK(r.model.accuracy > 0.8);
+}
+
+TEST_CASE("early stopping reports the epoch whose weights are kept") {
+  TrainRequest request = wholesale_request();
+  request.training.epochs = 200;
+  request.training.patience = 3;
+  TrainOutcome outcome = train_and_evaluate(request);
+  const TrainingReport& r = outcome.report;
+  // The run stops 3 epochs after the lowest validation loss, whose weights it keeps.
+  REQUIRE(r.epochs_run < 200);
+  CHECK(r.kept_epoch == r.epochs_run - 3);
+  CHECK(contains(format_report(r), fmt::format("weights of epoch {} kept (lowest validation loss)",
+                                               r.kept_epoch)));
+  CHECK(contains(report_json(r), fmt::format("\"kept_epoch\": {},", r.kept_epoch)));
+  // Without early stopping no epoch is singled out.
+  CHECK(train_and_evaluate(wholesale_request()).report.kept_epoch == 0);
 }
 
 TEST_CASE("held-out predictions agree with the report") {

@@ -38,6 +38,9 @@ struct TrainingReport {
   std::string training;
   /// Epochs trained, summed over the folds for cross-validation.
   int epochs_run = 0;
+  /// With early stopping on a test split: the epoch of the lowest validation loss, whose
+  /// weights the model keeps. 0 otherwise.
+  int kept_epoch = 0;
 
   Metrics model;
   Metrics baseline;

@@ -38,6 +38,8 @@ struct EpochProgress {
   /// Validation scores; NaN when there is no validation data.
   double validation_loss = 0;
   double validation_accuracy = 0;
+  /// True for the epoch after which training stops, at the last epoch or early.
+  bool last = false;
 };
 
 using ProgressCallback = std::function<void(const EpochProgress&)>;
