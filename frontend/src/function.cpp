@@ -247,14 +247,15 @@ Function compile(const std::vector<Expr>& inputs, const std::vector<Expr>& outpu
   auto start = std::chrono::steady_clock::now();
   if (options.opt_level < 0 || options.opt_level > 3)
     throw UserError(fmt::format("compile: opt_level {} is not between 0 and 3", options.opt_level));
-  check_inputs(inputs);
-  check_single_graph(inputs, outputs, updates);
-  // Another thread may destroy the Graph; its destructor then waits for this compile.
+  // Another thread may destroy the Graph once this compile has begun; its destructor then
+  // waits for the compile to end.
   std::optional<GraphUse> use;
   for (const std::vector<Expr>* list : {&outputs, &inputs})
     if (!use && !list->empty() && list->front().defined()) use.emplace(list->front().graph().use());
   if (!use && !updates.empty() && updates.front().value.defined())
     use.emplace(updates.front().value.graph().use());
+  check_inputs(inputs);
+  check_single_graph(inputs, outputs, updates);
   check_outputs_and_updates(inputs, outputs, updates);
 
   auto impl = std::make_shared<Function::Impl>();

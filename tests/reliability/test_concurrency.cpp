@@ -168,8 +168,16 @@ TEST_CASE("graph destroyed while another thread compiles from it") {
     options.backend = backend;
     options.use_cache = false;
     Function f;
-    std::thread compiler([&] { f = compile({x}, {out}, {}, options); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::weak_ptr<const void> lifetime = graph->lifetime();
+    std::atomic<bool> compiled{false};
+    std::thread compiler([&] {
+      f = compile({x}, {out}, {}, options);
+      compiled = true;
+    });
+    // A compile that has begun owns a GraphUse, which shares the lifetime token, so a second
+    // owner means the compile is running. Destroying the Graph before that is an error of
+    // the caller, as for any Expr of a destroyed Graph.
+    while (lifetime.use_count() < 2 && !compiled) std::this_thread::yield();
     graph.reset();
     compiler.join();
     if (backend == Backend::Jit) {
