@@ -317,6 +317,10 @@ class Lowering {
         if (!seen.insert(current).second) continue;
         if (current->op() == OpKind::DimSize) add(current->name());
         for (const Dim& d : current->shape()) add(d.symbol());
+        // A slice read in place has no slot, but the kernel iterates over its shape.
+        if (current == kernel.node)
+          for (const Node* input : current->inputs())
+            for (const Dim& d : input->shape()) add(d.symbol());
         if (current->attrs().body != nullptr) stack.push_back(current->attrs().body);
         if (current != kernel.node)
           for (const Node* input : current->inputs()) stack.push_back(input);

@@ -109,6 +109,17 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
         "categories, so choose a column with a few segments of several rows each, or make "
         "segments with 'damo-segment cluster'",
         table.source, column.name, counts.size(), labelled, single));
+  // A column of more than 30 distinct dates is a time of purchase or sign-up, not a segment,
+  // even when days repeat often enough to pass the rule above.
+  bool dates = !numeric && std::all_of(counts.begin(), counts.end(), [](const auto& entry) {
+    return parse_date(entry.first).has_value();
+  });
+  if (dates && counts.size() > 30)
+    throw UserError(fmt::format(
+        "{}: label column '{}' holds dates, {} distinct ones in {} labelled rows; damo-segment "
+        "predicts categories, so choose a column with a few segments, or derive one from the "
+        "dates (such as the year) first",
+        table.source, column.name, counts.size(), labelled));
   for (const auto& [segment, count] : counts)
     if (count < 2)
       throw UserError(

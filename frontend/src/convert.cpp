@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <functional>
 
 #include "builtins.h"
 #include "damo/graph/eval.h"
@@ -169,14 +170,22 @@ Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
       fail(e.offset, fmt::format("'{}' is a builtin name, not a dimension", name->name));
     return name->name;
   };
-  if (std::optional<std::string> name = symbol(expr)) return Dim(*name);
-  // n-2, the derived size of a slice of a symbolic axis as the printers write it.
-  if (const auto* binary = std::get_if<ast::Binary>(&expr.node); binary != nullptr && binary->op == ast::BinaryOp::Sub) {
-    if (std::optional<std::string> name = symbol(*binary->lhs)) {
-      std::int64_t k = constant_int(*binary->rhs, "the amount subtracted from a symbolic size");
-      return with_location(*this, expr.offset, [&] { return Dim(*name).minus(k); });
-    }
-  }
+  // A symbol, or a symbol less constants (n-2, n-1-1): the derived size of a slice of a
+  // symbolic axis, as the printers write it. Null for an expression of another form.
+  std::function<std::optional<Dim>(const ast::Expr&)> symbolic = [&](const ast::Expr& e) -> std::optional<Dim> {
+    if (std::optional<std::string> name = symbol(e)) return Dim(*name);
+    const auto* binary = std::get_if<ast::Binary>(&e.node);
+    if (binary == nullptr) return std::nullopt;
+    std::optional<Dim> base = symbolic(*binary->lhs);
+    if (!base) return std::nullopt;
+    if (binary->op != ast::BinaryOp::Sub)
+      fail(e.offset, fmt::format("a symbolic size such as {} can only be reduced by a constant, "
+                                 "as in {}-1; other arithmetic on it has no size in Damo",
+                                 base->to_string(), base->to_string()));
+    std::int64_t k = constant_int(*binary->rhs, "the amount subtracted from a symbolic size");
+    return with_location(*this, e.offset, [&] { return base->minus(k); });
+  };
+  if (std::optional<Dim> d = symbolic(expr)) return *d;
   return Dim(constant_int(expr, "a dimension"));
 }
 

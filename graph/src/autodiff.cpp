@@ -475,7 +475,12 @@ Expr hessian(Expr cost, Expr wrt, const GradOptions& options) {
   } catch (const UserError& e) {
     // The message of grad() names grad; the caller called hessian.
     std::string message = e.what();
-    if (message.starts_with("grad: ")) throw UserError("hessian: " + message.substr(6));
+    if (message.starts_with("grad: ")) {
+      message = "hessian: " + message.substr(6);
+      std::size_t at = message.find("to grad()");
+      if (at != std::string::npos) message.replace(at, 9, "to hessian()");
+      throw UserError(message);
+    }
     throw;
   }
   return jacobian(gradient, wrt, GradOptions{DisconnectedPolicy::Zeros});

@@ -285,8 +285,10 @@ Expr slice_symbolic_axis(Expr x, int axis, std::optional<std::int64_t> start,
   std::int64_t from_end = stop.value_or(0);
   std::string text = fmt::format("[{}:{}{}]", bound_text(start), bound_text(stop),
                                  step == 1 ? std::string() : fmt::format(":{}", step));
-  // x[:0] and x[2:1] are empty for every size.
-  if (step > 0 && stop && *stop >= 0 && *stop <= std::max<std::int64_t>(first, 0)) {
+  // x[:0], x[2:1] and x[-1:-1] are empty for every size.
+  bool empty = step > 0 && stop &&
+               ((*stop >= 0 && *stop <= std::max<std::int64_t>(first, 0)) || (first < 0 && *stop <= first));
+  if (empty) {
     std::vector<Dim> dims = x.shape().dims();
     dims[axis] = Dim(0);
     Attrs attrs;

@@ -116,7 +116,10 @@ std::string slice_text(const Node& slice) {
     return (start == 0 ? std::string() : std::to_string(start)) + ':' +
            (stop == 0 ? std::string() : std::to_string(stop));
   }
-  std::int64_t length = slice.input(0)->shape()[static_cast<int>(slice.attr(0))].size();
+  const Dim& axis_size = slice.input(0)->shape()[static_cast<int>(slice.attr(0))];
+  // The one slice of a symbolic axis that keeps a resolved stop is the empty one, 0:0.
+  if (axis_size.is_symbolic()) return ":0";
+  std::int64_t length = axis_size.size();
   std::int64_t start = slice.attr(1);
   std::int64_t stop = slice.attr(2);
   std::int64_t step = slice.attr(3);

@@ -146,6 +146,21 @@ TEST_CASE("labels that look continuous are rejected") {
                  "single row)"));
 }
 
+TEST_CASE("label columns of dates are rejected") {
+  // 35 dates on 3 rows each pass the rule for continuous labels, but are dates.
+  std::string text = "joined\n";
+  for (int i = 0; i < 105; ++i) text += fmt::format("2013-{:02}-{:02}\n", 1 + (i % 35) / 28, 1 + (i % 35) % 28);
+  Table dates = parse_csv(text, "dates.csv");
+  CHECK(error_message([&] { encode_labels(dates, 0); }) ==
+        "dates.csv: label column 'joined' holds dates, 35 distinct ones in 105 labelled rows; "
+        "damo-segment predicts categories, so choose a column with a few segments, or derive one "
+        "from the dates (such as the year) first");
+  // Three quarters as dates are few enough to be segments.
+  std::string quarters = "quarter\n";
+  for (int i = 0; i < 12; ++i) quarters += fmt::format("2013-{:02}-01\n", 1 + 3 * (i % 3));
+  CHECK(encode_labels(parse_csv(quarters, "quarters.csv"), 0).segments.size() == 3);
+}
+
 TEST_CASE("labels need two segments of two rows") {
   Table one_segment = parse_csv("y\na\na\n", "one.csv");
   CHECK(contains(error_message([&] { encode_labels(one_segment, 0); }), "has 1 distinct value;"));

@@ -115,6 +115,7 @@ TEST_CASE("round trip subscripts") {
            "x[0]",
            "T[1:4][0]",
            "x[1:] - x[:-1]",
+           "sum(x[:0])",
            "X[2:-3, 1:]",
            "dim_size(n-5) + 0",
            "broadcast_to(x[1:][none], [2, n-1])",
