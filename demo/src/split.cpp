@@ -116,7 +116,7 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   });
   if (dates && counts.size() > 30)
     throw UserError(fmt::format(
-        "{}: label column '{}' holds dates, {} distinct ones in {} labelled rows; damo-segment "
+        "{}: label column '{}' contains dates, {} distinct ones in {} labelled rows; damo-segment "
         "predicts categories, so choose a column with a few segments, or derive one from the "
         "dates (such as the year) first",
         table.source, column.name, counts.size(), labelled));

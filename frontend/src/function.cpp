@@ -196,7 +196,7 @@ void check_label_values(const Tensor& labels, const LabelCheck& check, const Par
   for (std::int64_t i = 0; i < labels.numel(); ++i) {
     auto label = static_cast<std::int64_t>(data[i]);
     if (label >= 0 && label < check.classes) continue;
-    throw UserError(fmt::format("argument {} ('{}') holds the class label {} at flat index {}, "
+    throw UserError(fmt::format("argument {} ('{}') contains the class label {} at flat index {}, "
                                 "outside [0, {}): a cross-entropy of the function reads it as one of "
                                 "{} classes, counted from 0; fix the label or give the model more "
                                 "classes",

@@ -152,7 +152,7 @@ TEST_CASE("label columns of dates are rejected") {
   for (int i = 0; i < 105; ++i) text += fmt::format("2013-{:02}-{:02}\n", 1 + (i % 35) / 28, 1 + (i % 35) % 28);
   Table dates = parse_csv(text, "dates.csv");
   CHECK(error_message([&] { encode_labels(dates, 0); }) ==
-        "dates.csv: label column 'joined' holds dates, 35 distinct ones in 105 labelled rows; "
+        "dates.csv: label column 'joined' contains dates, 35 distinct ones in 105 labelled rows; "
         "damo-segment predicts categories, so choose a column with a few segments, or derive one "
         "from the dates (such as the year) first");
   // Three quarters as dates are few enough to be segments.

@@ -199,7 +199,7 @@ TEST_CASE("function call checks class labels") {
       damo::Tensor good = damo::Tensor::from_list({0, 2, 1}, label_dtype);
       CHECK(f({logits, good})[0].item() == doctest::Approx(std::log(3.0)));
       CHECK(user_error([&] { f({logits, damo::Tensor::from_list({0, 3, 1}, label_dtype)}); }) ==
-            "argument 2 ('y') holds the class label 3 at flat index 1, outside [0, 3): a "
+            "argument 2 ('y') contains the class label 3 at flat index 1, outside [0, 3): a "
             "cross-entropy of the function reads it as one of 3 classes, counted from 0; fix the "
             "label or give the model more classes");
       CHECK(contains(user_error([&] { slope({logits, damo::Tensor::from_list({-1, 0, 0}, label_dtype)}); }),

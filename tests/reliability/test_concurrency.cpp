@@ -196,7 +196,7 @@ TEST_CASE("graph destroyed while another thread compiles from it") {
 
 TEST_CASE("graph destroyed while another thread calls the reference backend") {
   // Each call keeps the Graph from going away, so it either finishes with the right value
-  // or, once the Graph is gone, fails with an error that says so.
+  // or, once the Graph is gone, fails with a "has been destroyed" error.
   auto graph = std::make_unique<Graph>();
   Expr x = graph->input("x", DType::Float64, {"n"});
   Expr out = sum(exp(x) * 2.0);

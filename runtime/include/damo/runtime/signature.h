@@ -44,8 +44,8 @@ struct DerivedSymbol {
 std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol);
 /// The name of base less minus: "n-2" for ("n", 2), and base itself for minus 0.
 std::string derived_symbol_name(const std::string& base, std::int64_t minus);
-/// The size of symbol under sizes, computing a derived symbol from its base; nullopt when
-/// the symbol (or the base of a derived one) is not bound.
+/// The size of symbol under sizes. A derived symbol is computed from its base. Returns
+/// nullopt when the symbol, or the base of a derived one, is not bound.
 std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::string& symbol);
 
 /// Checks the argument count, each argument's dtype, rank and static sizes, and that each
