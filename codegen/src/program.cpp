@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -47,9 +48,9 @@ bool is_row(const std::vector<ParameterDim>& dims, const std::string& symbol) {
 
 std::int64_t normalized_axis(std::int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
-// True when a scalar body (FusedElementwise, FusedReduction) or the node itself reads the
-// size of symbol through dim_size.
-bool reads_symbol_size(const Node* node, const std::string& symbol) {
+// Calls visit once on node and on each node of its scalar body (FusedElementwise,
+// FusedReduction). The operands of node itself are other kernels' slots, so they are skipped.
+void for_each_kernel_node(const Node* node, const std::function<void(const Node*)>& visit) {
   std::vector<const Node*> stack = {node};
   if (node->attrs().body != nullptr) stack.push_back(node->attrs().body);
   std::unordered_set<const Node*> seen;
@@ -57,12 +58,19 @@ bool reads_symbol_size(const Node* node, const std::string& symbol) {
     const Node* current = stack.back();
     stack.pop_back();
     if (!seen.insert(current).second) continue;
-    if (current->op() == OpKind::DimSize && current->name() == symbol) return true;
-    // Operands of the node itself are other kernels' slots, so only a body is walked.
+    visit(current);
     if (current != node)
       for (const Node* input : current->inputs()) stack.push_back(input);
   }
-  return false;
+}
+
+// True when a scalar body or the node itself reads the size of symbol through dim_size.
+bool reads_symbol_size(const Node* node, const std::string& symbol) {
+  bool reads = false;
+  for_each_kernel_node(node, [&](const Node* current) {
+    reads = reads || (current->op() == OpKind::DimSize && current->name() == symbol);
+  });
+  return reads;
 }
 
 // For a kernel whose output and some operands are rows: true when output row i reads only
@@ -309,22 +317,13 @@ class Lowering {
     for (const BufferSlot& slot : program_.spec.slots)
       for (const ParameterDim& d : slot.dims) add(d.symbol);
     for (const Kernel& kernel : program_.kernels) {
-      std::vector<const Node*> stack = {kernel.node};
-      std::unordered_set<const Node*> seen;
-      while (!stack.empty()) {
-        const Node* current = stack.back();
-        stack.pop_back();
-        if (!seen.insert(current).second) continue;
+      for_each_kernel_node(kernel.node, [&](const Node* current) {
         if (current->op() == OpKind::DimSize) add(current->name());
         for (const Dim& d : current->shape()) add(d.symbol());
-        // A slice read in place has no slot, but the kernel iterates over its shape.
-        if (current == kernel.node)
-          for (const Node* input : current->inputs())
-            for (const Dim& d : input->shape()) add(d.symbol());
-        if (current->attrs().body != nullptr) stack.push_back(current->attrs().body);
-        if (current != kernel.node)
-          for (const Node* input : current->inputs()) stack.push_back(input);
-      }
+      });
+      // A slice read in place has no slot, but the kernel iterates over its shape.
+      for (const Node* input : kernel.node->inputs())
+        for (const Dim& d : input->shape()) add(d.symbol());
     }
   }
 
@@ -393,8 +392,8 @@ class Lowering {
       return;
     }
     case OpKind::Slice:
-      // Gets a slot only when a consumer other than an elementwise kernel or a reduction
-      // reads it.
+      // Gets a slot only when a consumer that cannot read it in place needs it (see
+      // add_kernel).
       deferred_slices_.insert(node);
       return;
     default: break;
@@ -411,7 +410,7 @@ class Lowering {
     kernel.node = node;
     bool elementwise = is_elementwise(node->op()) || node->op() == OpKind::FusedElementwise;
     // Reductions read slices of step 1 in place. A slice with another step keeps its copy,
-    // so that the reduction's vector loops see unit strides as before.
+    // because the reduction loops are tested on views of step 1 only.
     bool reduction = op_category(node->op()) == OpCategory::Reduction || node->op() == OpKind::FusedReduction;
     for (const Node* input : node->inputs()) {
       bool readable = elementwise || (reduction && input->op() == OpKind::Slice && input->attr(3) == 1);

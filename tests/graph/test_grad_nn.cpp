@@ -214,10 +214,10 @@ TEST_CASE("exp forms differentiate without overflow") {
 
   // A cast on the 1 or on the exp does not hide the form: f64(1) is a cast node until
   // constant folding, and the stable slope is still sigmoid(x).
-  Expr one = cast(g.literal(1.0), DType::Float32);
-  Tensor cast_one_slope = evaluate(grad(sum(log(one + exp(x))), x), feeds);
+  Expr cast_one = cast(g.literal(1.0), DType::Float32);
+  Tensor cast_one_slope = evaluate(grad(sum(log(cast_one + exp(x))), x), feeds);
   Tensor cast_exp_slope = evaluate(grad(sum(log(1.0 + cast(exp(x), DType::Float64))), x), feeds);
-  Tensor minus_slope = evaluate(grad(sum(log(one - sigmoid(x))), x), feeds);
+  Tensor minus_slope = evaluate(grad(sum(log(cast_one - sigmoid(x))), x), feeds);
   for (std::int64_t i = 0; i < 3; ++i) {
     auto at = static_cast<std::size_t>(i);
     INFO("element " << i);

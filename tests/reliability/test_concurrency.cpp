@@ -206,16 +206,16 @@ TEST_CASE("graph destroyed while another thread calls the reference backend") {
   Tensor value = Tensor::full(DType::Float64, {20000}, 0.25);
   const double expected = 20000 * 2 * std::exp(0.25);
   std::atomic<int> finished{0}, wrong{0};
-  std::atomic<bool> refused{false};
-  // The caller runs until a call is refused; the Graph goes once a few calls are done.
+  std::atomic<bool> rejected{false};
+  // The caller runs until a call is rejected; the Graph goes once a few calls are done.
   std::thread caller([&] {
-    for (int i = 0; i < 1'000'000 && !refused; ++i) {
+    for (int i = 0; i < 1'000'000 && !rejected; ++i) {
       try {
         double v = f({value})[0].get_double(0);
         if (std::abs(v - expected) > 1e-9 * expected) ++wrong;
         ++finished;
       } catch (const UserError&) {
-        refused = true;
+        rejected = true;
       }
     }
   });
@@ -223,5 +223,5 @@ TEST_CASE("graph destroyed while another thread calls the reference backend") {
   graph.reset();
   caller.join();
   CHECK(wrong.load() == 0);
-  CHECK(refused.load());
+  CHECK(rejected.load());
 }

@@ -34,7 +34,7 @@ using SymbolSizes = std::unordered_map<std::string, std::int64_t>;
 
 /// A derived symbolic size "n-k": the size bound to the symbol n less k, or 0 when that
 /// is negative. Slices of a symbolic axis such as x[1:] have one. No argument binds a
-/// derived symbol; its size follows from its base symbol's.
+/// derived symbol, because its size follows from its base symbol's.
 struct DerivedSymbol {
   std::string base;
   std::int64_t minus = 0;
