@@ -1,7 +1,8 @@
 // Kernels that map an index space to an output: elementwise ops (fused or not), copies,
-// broadcasts, transposes, slices, concatenation, gathers and scatters.
+// broadcasts, transposes, slices, concatenation, gathers, scatters and random numbers.
 #include <fmt/format.h>
 
+#include "damo/runtime/philox.h"
 #include "emitter.h"
 
 namespace damo::emit {
@@ -379,6 +380,58 @@ Launch emit_one_hot(ModuleState& state, const Kernel& kernel) {
   return {f.function, node.input(0)->shape().dims(), {Dim(depth)}};
 }
 
+// Element i is Philox4x32-10 of counter (i, stream, 0) under the key, turned into a float as
+// philox::uniform_float and philox::uniform_double do; the evaluator calls those functions,
+// so both backends give the same bits.
+Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
+  FunctionBuilder f(state, state.fresh_name("random_uniform"));
+  const Node& node = *kernel.node;
+  auto& b = f.b;
+  llvm::Type* i32 = b.getInt32Ty();
+  Value* key = b.CreateSExt(f.load(kernel.inputs[0], f.constant(0)), f.i64());
+  Value* key_low = b.CreateTrunc(key, i32);
+  Value* key_high = b.CreateTrunc(b.CreateLShr(key, 32), i32);
+
+  auto word = [&](std::uint32_t v) { return b.getInt32(v); };
+  auto high_and_low = [&](Value* x, std::uint32_t multiplier) {
+    Value* product = b.CreateMul(b.CreateZExt(x, f.i64()), f.constant(multiplier));
+    return std::pair{b.CreateTrunc(b.CreateLShr(product, 32), i32), b.CreateTrunc(product, i32)};
+  };
+
+  auto element = [&](Value* i) {
+    Value* c[4] = {b.CreateTrunc(i, i32), b.CreateTrunc(b.CreateLShr(i, 32), i32),
+                   word(static_cast<std::uint32_t>(node.attr(0))), word(0)};
+    Value* k0 = key_low;
+    Value* k1 = key_high;
+    for (int round = 0; round < philox::kRounds; ++round) {
+      if (round > 0) {
+        k0 = b.CreateAdd(k0, word(philox::kKeyStep0));
+        k1 = b.CreateAdd(k1, word(philox::kKeyStep1));
+      }
+      auto [high0, low0] = high_and_low(c[0], philox::kMultiplier0);
+      auto [high1, low1] = high_and_low(c[2], philox::kMultiplier1);
+      Value* next[4] = {b.CreateXor(b.CreateXor(high1, c[1]), k0), low1, b.CreateXor(b.CreateXor(high0, c[3]), k1),
+                        low0};
+      std::copy(std::begin(next), std::end(next), std::begin(c));
+    }
+
+    Value* value;
+    if (node.dtype() == DType::Float32) {
+      Value* bits = b.CreateLShr(c[0], 8);
+      value = b.CreateFMul(b.CreateUIToFP(bits, b.getFloatTy()), llvm::ConstantFP::get(b.getFloatTy(), 0x1p-24));
+    } else {
+      Value* bits = b.CreateOr(b.CreateShl(b.CreateZExt(c[0], f.i64()), 21), b.CreateZExt(b.CreateLShr(c[1], 11), f.i64()));
+      value = b.CreateFMul(b.CreateUIToFP(bits, b.getDoubleTy()), llvm::ConstantFP::get(b.getDoubleTy(), 0x1p-53));
+    }
+    f.store(kernel.output, i, value);
+  };
+
+  if (node.rank() == 0) scalar_once(f, [&] { element(f.constant(0)); });
+  else f.loop(f.begin, f.end, element);
+  f.finish();
+  return {f.function, node.rank() == 0 ? std::vector<Dim>{} : node.shape().dims(), {}};
+}
+
 }  // namespace
 
 bool breaks_group(const std::vector<ViewCut>& cuts, int previous, int axis) {
@@ -427,6 +480,7 @@ Launch emit_layout(ModuleState& state, const Kernel& kernel) {
   case OpKind::TakeAlongAxis: return emit_along_axis(state, kernel, false);
   case OpKind::ScatterAddAlongAxis: return emit_along_axis(state, kernel, true);
   case OpKind::OneHot: return emit_one_hot(state, kernel);
+  case OpKind::RandomUniform: return emit_random_uniform(state, kernel);
   default: break;
   }
   fail_internal("emit_layout", fmt::format("no kernel for {}", op_name(kernel.node->op())));

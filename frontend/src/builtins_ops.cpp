@@ -223,6 +223,27 @@ void add_layout(std::vector<Builtin>& out) {
         return tensor_value(
             one_hot(a.tensor("indices"), a.integer("depth"), a.dtype("dtype", DType::Float32)));
       }));
+  out.push_back(define("random_uniform(key, shape, dtype=f32, stream=0)",
+                       "uniform values in [0, 1) drawn from an integer key, the same for the same "
+                       "key; a new key gives new values",
+                       [](Args& a) {
+                         return tensor_value(random_uniform(a.tensor("key"), Shape(a.shape("shape")),
+                                                            a.dtype("dtype", DType::Float32),
+                                                            a.integer("stream", 0)));
+                       }));
+  out.push_back(define("random_normal(key, shape, dtype=f32, stream=0)",
+                       "standard normal values drawn from an integer key", [](Args& a) {
+                         return tensor_value(random_normal(a.tensor("key"), Shape(a.shape("shape")),
+                                                           a.dtype("dtype", DType::Float32),
+                                                           a.integer("stream", 0)));
+                       }));
+  out.push_back(define("dropout(x, key, rate, stream=0)",
+                       "x with each element zeroed with probability rate and the rest scaled by "
+                       "1 / (1 - rate)",
+                       [](Args& a) {
+                         return tensor_value(
+                             dropout(a.tensor("x"), a.tensor("key"), a.number("rate"), a.integer("stream", 0)));
+                       }));
 }
 
 Expr integer_targets(Args& a, const std::string& param) {

@@ -1,10 +1,11 @@
 // Kernels of the layout ops: transpose, reshape, expand_dims, squeeze, broadcast_to,
-// concatenate, slice, take, take_along_axis and one_hot. They move elements as raw bytes,
-// so one kernel serves every dtype.
+// concatenate, slice, take, take_along_axis and one_hot, which move elements as raw bytes,
+// so one kernel serves every dtype; and random_uniform, which creates them.
 #include <fmt/format.h>
 
 #include <cstring>
 
+#include "damo/runtime/philox.h"
 #include "eval_broadcast.h"
 
 namespace damo::eval {
@@ -189,6 +190,24 @@ Tensor one_hot(const Tensor& indices, std::int64_t depth, DType dtype) {
   return out;
 }
 
+// Element i is philox::element_block(key, i, stream) turned into a float.
+Tensor random_uniform(const Tensor& key, const Dims& dims, DType dtype, std::int64_t stream) {
+  Tensor out = Tensor::empty(dtype, dims);
+  auto seed = static_cast<std::uint64_t>(read_indices(key).at(0));
+  auto lane = static_cast<std::uint32_t>(stream);
+  std::int64_t count = out.numel();
+  if (dtype == DType::Float32) {
+    float* o = out.data<float>();
+    for (std::int64_t i = 0; i < count; ++i)
+      o[i] = philox::uniform_float(philox::element_block(seed, static_cast<std::uint64_t>(i), lane));
+  } else {
+    double* o = out.data<double>();
+    for (std::int64_t i = 0; i < count; ++i)
+      o[i] = philox::uniform_double(philox::element_block(seed, static_cast<std::uint64_t>(i), lane));
+  }
+  return out;
+}
+
 Tensor squeeze(const Tensor& x, const std::vector<std::int64_t>& axes) {
   Dims dims;
   std::size_t next = 0;
@@ -225,6 +244,7 @@ Tensor eval_layout(const Node& node, const std::vector<Tensor>& in, const Symbol
   case OpKind::Take: return take(in[0], in[1], static_cast<int>(ints[0]));
   case OpKind::TakeAlongAxis: return take_along_axis(in[0], in[1], static_cast<int>(ints[0]));
   case OpKind::OneHot: return one_hot(in[0], ints[0], node.attrs().dtype);
+  case OpKind::RandomUniform: return random_uniform(in[0], resolve_shape(node, sizes), node.dtype(), ints[0]);
   default: break;
   }
   fail_internal("eval_layout", fmt::format("{} is not a layout op", op_name(node.op())));

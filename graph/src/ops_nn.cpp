@@ -340,6 +340,7 @@ Expr rebuild(const Node& node, const std::vector<Expr>& in) {
   case OpKind::Take: return take(in.at(0), in.at(1), static_cast<int>(a.ints[0]));
   case OpKind::TakeAlongAxis: return take_along_axis(in.at(0), in.at(1), static_cast<int>(a.ints[0]));
   case OpKind::OneHot: return one_hot(in.at(0), a.ints[0], a.dtype);
+  case OpKind::RandomUniform: return random_uniform(in.at(0), node.shape(), a.dtype, a.ints[0]);
   case OpKind::Softmax: return softmax(in.at(0), static_cast<int>(a.ints[0]));
   case OpKind::LogSoftmax: return log_softmax(in.at(0), static_cast<int>(a.ints[0]));
   case OpKind::CumSum: return cumsum(in.at(0), static_cast<int>(a.ints[0]), a.ints[1] != 0);

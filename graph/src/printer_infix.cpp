@@ -212,6 +212,12 @@ Pieces call_pieces(const Node& node) {
   case OpKind::OneHot:
     return call(name, inputs,
                 {std::to_string(attrs.ints.at(0)), std::string(dtype_name(attrs.dtype))});
+  case OpKind::RandomUniform: {
+    std::vector<std::string> arguments = {detail::format_dims_list(node.shape()),
+                                          std::string(dtype_name(attrs.dtype))};
+    if (attrs.ints.at(0) != 0) arguments.push_back(fmt::format("stream={}", attrs.ints.at(0)));
+    return call(name, inputs, arguments);
+  }
   case OpKind::Concatenate: {
     Pieces pieces = {text_piece("concatenate([")};
     append_operands(pieces, inputs);

@@ -30,6 +30,7 @@ std::string format_attributes(const Node& node) {
   case OpKind::Transpose: return " perm=" + format_int_list(attrs.ints);
   case OpKind::Squeeze: return " axis=" + format_int_list(attrs.ints);
   case OpKind::OneHot: return fmt::format(" depth={}", attrs.ints.at(0));
+  case OpKind::RandomUniform: return fmt::format(" stream={}", attrs.ints.at(0));
   case OpKind::Param: return fmt::format(" index={}", attrs.ints.at(0));
   case OpKind::Slice:
   case OpKind::SliceScatter: {

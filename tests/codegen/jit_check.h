@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -30,6 +31,16 @@ inline Tensor random_tensor(DType dtype, const Dims& shape, std::mt19937_64& rng
     else t.set_double(i, integer(rng));
   }
   return t;
+}
+
+/// The message of the UserError that f throws, or "(no error)".
+inline std::string user_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 /// Relative tolerance for comparing JIT and reference results of dtype.

@@ -20,15 +20,6 @@ namespace {
 
 constexpr std::nullopt_t kOpen = std::nullopt;
 
-std::string user_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 // A float64 tensor of shape (rows, columns) whose elements are all distinct.
 Tensor counting(std::int64_t rows, std::int64_t columns) {
   Tensor t = Tensor::empty(DType::Float64, {rows, columns});

@@ -151,6 +151,31 @@ TEST_CASE("updates of shared variables") {
   CHECK(graph.find_shared("total")->get_value().item() == 7.0);
 }
 
+TEST_CASE("random numbers and dropout") {
+  // snippet: random
+  damo::Graph graph;
+  damo::Expr x = graph.input("x", damo::DType::Float32, {"n", 64});
+  damo::Expr key = graph.shared("key", damo::Tensor::scalar(damo::DType::Int64, 0));
+  damo::Expr hidden = damo::dropout(damo::relu(x), key, 0.5);  // training only
+  damo::Expr noise = damo::random_normal(key, x.shape(), damo::DType::Float32, 1);
+  damo::Function step = damo::compile({x}, {hidden, x + noise}, {{key, key + 1}});
+  // each call draws new values; key 0 on the first call, 1 on the second, ...
+  // end snippet
+  damo::Tensor ones = damo::Tensor::full(damo::DType::Float32, {3, 64}, 1.0);
+  std::vector<damo::Tensor> first = step({ones});
+  std::vector<damo::Tensor> second = step({ones});
+  int zeros = 0, changed = 0;
+  for (std::int64_t i = 0; i < first[0].numel(); ++i) {
+    zeros += first[0].get_double(i) == 0;
+    CHECK((first[0].get_double(i) == 0 || first[0].get_double(i) == 2));
+    changed += first[0].get_double(i) != second[0].get_double(i);
+  }
+  CHECK(zeros > 60);
+  CHECK(zeros < 132);
+  CHECK(changed > 40);
+  CHECK(graph.find_shared("key")->get_value().get_int64(0) == 2);
+}
+
 TEST_CASE("compile options") {
   damo::Graph graph;
   // snippet: options

@@ -22,10 +22,10 @@ class Node;
 /// - ints: reduction axes (sorted); Transpose permutation; ExpandDims and Squeeze axes;
 ///   {axis} for Concatenate, Take, TakeAlongAxis, IndexAdd, ScatterAddAlongAxis, Softmax,
 ///   LogSoftmax; {axis, start, stop, step} for Slice and SliceScatter; {depth} for
-///   OneHot; {index} for Param; {transpose_a, transpose_b} for FusedMatMul; reduction axes
-///   for FusedReduction.
+///   OneHot; {stream} for RandomUniform; {index} for Param; {transpose_a, transpose_b}
+///   for FusedMatMul; reduction axes for FusedReduction.
 /// - keepdims: reductions and FusedReduction.
-/// - dtype: the target of Cast, the output dtype of OneHot.
+/// - dtype: the target of Cast, the output dtype of OneHot and RandomUniform.
 /// - sub_op: the activation of FusedMatMul (Param when there is none), the reduction of
 ///   FusedReduction.
 /// - body: the scalar expression over Param nodes that FusedElementwise and

@@ -112,7 +112,8 @@ enum class OpCategory : std::uint8_t {
   X(Log2, "log2", Unary)                                                                    \
   X(Log10, "log10", Unary)                                                                  \
   X(Erf, "erf", Unary)                                                                      \
-  X(ArgSort, "argsort", NeuralNet)
+  X(ArgSort, "argsort", NeuralNet)                                                          \
+  X(RandomUniform, "random_uniform", Layout)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

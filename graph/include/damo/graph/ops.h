@@ -167,6 +167,24 @@ Expr take_along_axis(Expr x, Expr indices, int axis);
 /// One-hot encoding along a new last axis; out-of-range indices give a row of zeros.
 Expr one_hot(Expr indices, std::int64_t depth, DType dtype = DType::Float32);
 
+// Random numbers. Each element is a pure function of the key's value, the stream and the
+// element's row-major position (Philox4x32-10), so equal calls give equal values on every
+// backend and thread count, and a new key gives new values. A training step draws fresh
+// values per call by keeping the key in an i64 shared variable and updating it to key + 1.
+// Draws in one function that must differ take different streams: equal arguments make
+// equal nodes.
+
+/// Uniform values in [0, 1) of a float dtype and the given shape, which may have symbolic
+/// sizes. key is an integer scalar; streams 0 to 2^32 - 1 under one key are independent.
+Expr random_uniform(Expr key, const Shape& shape, DType dtype = DType::Float32, std::int64_t stream = 0);
+/// Standard normal values: the Box-Muller transform of the uniform streams 2 * stream and
+/// 2 * stream + 1; stream is below 2^31.
+Expr random_normal(Expr key, const Shape& shape, DType dtype = DType::Float32, std::int64_t stream = 0);
+/// Inverted dropout: zeroes each element of x where random_uniform(key, x's shape, x's
+/// dtype, stream) is below rate and scales the others by 1 / (1 - rate). The expected value
+/// is then x. rate must be in [0, 1), and rate 0 returns x.
+Expr dropout(Expr x, Expr key, double rate, std::int64_t stream = 0);
+
 // Neural-network ops.
 Expr softmax(Expr x, int axis = -1);
 Expr log_softmax(Expr x, int axis = -1);

@@ -30,7 +30,8 @@ namespace damo {
 ///   `constant(f32, (100, 3))`.
 /// - Other ops print as calls with their required attributes positional and the rest as
 ///   keywords: `cast(x, f32)`, `transpose(x, [1, 0])`, `reshape(x, [n, 3])`,
-///   `one_hot(y, 3, f32)`, `take(x, i, axis=0)`, `softmax(z, axis=1)`. A reduction omits
+///   `one_hot(y, 3, f32)`, `take(x, i, axis=0)`, `softmax(z, axis=1)`,
+///   `random_uniform(key, [n, 3], f32, stream=1)` (stream 0 omitted). A reduction omits
 ///   `axis` when it reduces every axis and prints `keepdims=true` only when set:
 ///   `sum(x, axis=[0, 1], keepdims=true)`, `mean(x)`.
 /// - Slices print as indexing with Python slice syntax, omitting default bounds:
@@ -56,6 +57,7 @@ std::string to_infix(const Expr& e);
 /// Attributes by op:
 /// - reductions: `axis=[...]`, and `keepdims=true` when set;
 /// - transpose: `perm=[...]`; squeeze: `axis=[...]`; one_hot: `depth=`; param: `index=`;
+///   random_uniform: `stream=`;
 /// - slice and slice_scatter: `axis= start= stop= step=`, normalized as Python's
 ///   slice.indices() does, so stop -1 with a negative step means "past the first element";
 ///   on a symbolic axis the stop counts from the end: `stop=end` or `stop=end-1`;

@@ -1,0 +1,319 @@
+// Random numbers: the Philox generator against its published answers, random_uniform on
+// both backends (bit for bit, at any thread count and in row blocks), the distributions of
+// uniform and normal values, dropout and its gradient, keys kept in shared variables, the
+// optimizer's treatment of equal draws, the printers and the errors.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "damo/frontend/session.h"
+#include "damo/graph/autodiff.h"
+#include "damo/graph/printer.h"
+#include "damo/optimizer/optimize.h"
+#include "damo/runtime/philox.h"
+#include "damo/runtime/thread_pool.h"
+#include "jit_check.h"
+
+using namespace damo;
+using namespace damo::testing;
+
+namespace {
+
+Tensor int64_scalar(std::int64_t v) {
+  Tensor t = Tensor::empty(DType::Int64, {});
+  t.data<std::int64_t>()[0] = v;
+  return t;
+}
+
+// Sets the thread count for the life of the object, then restores the previous one.
+struct Threads {
+  explicit Threads(int count) : previous(num_threads()) { set_num_threads(count); }
+  ~Threads() { set_num_threads(previous); }
+  int previous;
+};
+
+// Bitwise equality of two float tensors.
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
+         (a.nbytes() == 0 || std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0);
+}
+
+struct Moments {
+  double mean = 0;
+  double variance = 0;
+};
+
+Moments moments(const Tensor& t) {
+  Moments m;
+  for (std::int64_t i = 0; i < t.numel(); ++i) m.mean += t.get_double(i);
+  m.mean /= static_cast<double>(t.numel());
+  for (std::int64_t i = 0; i < t.numel(); ++i) m.variance += std::pow(t.get_double(i) - m.mean, 2);
+  m.variance /= static_cast<double>(t.numel());
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("random: Philox known answers") {
+  using philox::Block;
+  CHECK(philox::generate({0, 0, 0, 0}, 0, 0) ==
+        Block{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8});
+  CHECK(philox::generate({0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, 0xffffffff,
+                         0xffffffff) == Block{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
+  CHECK(philox::generate({0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, 0xa4093822,
+                         0x299f31d0) == Block{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
+  // The element counter: index words first, then the stream; the key splits into words.
+  CHECK(philox::element_block(0x299f31d0a4093822, 0x85a308d3243f6a88, 0x13198a2e) ==
+        philox::generate({0x243f6a88, 0x85a308d3, 0x13198a2e, 0}, 0xa4093822, 0x299f31d0));
+  CHECK(philox::uniform_float({0xffffffff, 0, 0, 0}) == 1.0f - 0x1p-24f);
+  CHECK(philox::uniform_float({0x000000ff, 0, 0, 0}) == 0.0f);
+  CHECK(philox::uniform_double({0xffffffff, 0xffffffff, 0, 0}) == 1.0 - 0x1p-53);
+  CHECK(philox::uniform_double({0, 0x7ff, 0, 0}) == 0.0);
+}
+
+TEST_CASE("random: reference counter per element") {
+  Graph g;
+  Expr key = g.shared("key", int64_scalar(-5));
+  Tensor u32 = evaluate(random_uniform(key, Shape({2, 3}), DType::Float32, 7));
+  Tensor u64 = evaluate(random_uniform(key, Shape({5}), DType::Float64));
+  for (std::int64_t i = 0; i < 6; ++i)
+    CHECK(u32.data<float>()[i] ==
+          philox::uniform_float(philox::element_block(static_cast<std::uint64_t>(-5),
+                                                      static_cast<std::uint64_t>(i), 7)));
+  for (std::int64_t i = 0; i < 5; ++i)
+    CHECK(u64.data<double>()[i] ==
+          philox::uniform_double(philox::element_block(static_cast<std::uint64_t>(-5),
+                                                       static_cast<std::uint64_t>(i), 0)));
+  // An i32 key sign-extends: -5 as i32 draws what -5 as i64 does.
+  Expr small_key = g.shared("small_key", Tensor::scalar(DType::Int32, -5));
+  CHECK(same_bits(evaluate(random_uniform(small_key, Shape({2, 3}), DType::Float32, 7)), u32));
+  // Another key or stream gives other values.
+  Tensor other_stream = evaluate(random_uniform(key, Shape({2, 3}), DType::Float32, 8));
+  Expr key2 = g.shared("key2", int64_scalar(-4));
+  Tensor other_key = evaluate(random_uniform(key2, Shape({2, 3}), DType::Float32, 7));
+  int equal_stream = 0, equal_key = 0;
+  for (std::int64_t i = 0; i < 6; ++i) {
+    equal_stream += other_stream.data<float>()[i] == u32.data<float>()[i];
+    equal_key += other_key.data<float>()[i] == u32.data<float>()[i];
+  }
+  CHECK(equal_stream == 0);
+  CHECK(equal_key == 0);
+}
+
+TEST_CASE("random: compiled equals reference bitwise") {
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    for (std::int64_t rows : {0, 1, 2, 7, 1000, 40001}) {
+      Graph g;
+      Expr x = g.input("x", dtype, {"n", 3});
+      Expr key = g.input("key", DType::Int64, {});
+      std::vector<Expr> outputs = {random_uniform(key, x.shape(), dtype, 3),
+                                   random_uniform(key, Shape({5}), dtype),
+                                   random_uniform(key, Shape(std::vector<Dim>{}), dtype, 1),
+                                   random_normal(key, x.shape(), dtype) + x};
+      std::vector<Tensor> arguments = {Tensor::zeros(dtype, {rows, 3}),
+                                       int64_scalar(0x123456789abcdefLL)};
+      CompileOptions options;
+      options.use_cache = false;
+      Function f = compile({x, key}, outputs, {}, options);
+      Feeds feeds{{"x", arguments[0]}, {"key", arguments[1]}};
+      std::vector<Tensor> expected = evaluate(outputs, feeds);
+      for (int threads : {1, 4}) {
+        Threads use(threads);
+        std::vector<Tensor> actual = f(arguments);
+        INFO("dtype " << dtype_name(dtype) << ", rows " << rows << ", threads " << threads);
+        for (std::size_t i = 0; i < 3; ++i) CHECK(same_bits(actual[i], expected[i]));
+        // The normal values go through libm and vector math: close, not bitwise.
+        check_close(actual[3], expected[3], dtype == DType::Float32 ? 1e-5 : 1e-12, "normal");
+      }
+      check_jit_matches_reference({x, key}, {random_uniform(key, x.shape(), dtype, 3) * x + 1},
+                                  arguments, "uniform times x", 0);
+    }
+  }
+}
+
+TEST_CASE("random: uniform spread and correlation") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  const std::int64_t count = 1 << 20;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Function f = compile({key}, {random_uniform(key, Shape({count}), dtype)});
+    Tensor u = f({int64_scalar(42)})[0];
+    INFO("dtype " << dtype_name(dtype));
+    Moments m = moments(u);
+    // The standard error of the mean is 0.29 / sqrt(2^20) = 2.8e-4; these bounds are 5 of it.
+    CHECK(std::abs(m.mean - 0.5) < 1.5e-3);
+    CHECK(std::abs(m.variance - 1.0 / 12) < 1e-3);
+    std::vector<double> bins(100, 0);
+    double low = 1, high = 0, lag = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      double v = u.get_double(i);
+      low = std::min(low, v);
+      high = std::max(high, v);
+      bins[static_cast<std::size_t>(v * 100)] += 1;
+      if (i > 0) lag += (v - 0.5) * (u.get_double(i - 1) - 0.5);
+    }
+    CHECK(low >= 0);
+    CHECK(high < 1);
+    double expected = static_cast<double>(count) / 100;
+    double chi2 = 0;
+    for (double b : bins) chi2 += (b - expected) * (b - expected) / expected;
+    // 99 degrees of freedom: the 99.99th percentile is about 159.
+    CHECK(chi2 < 160);
+    // Neighbouring elements are uncorrelated: the lag-1 correlation is near 0.
+    CHECK(std::abs(lag / static_cast<double>(count - 1) * 12) < 5e-3);
+  }
+}
+
+TEST_CASE("random: normal mean and variance") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  const std::int64_t count = 1 << 20;
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Function f = compile({key}, {random_normal(key, Shape({count}), dtype)});
+    Tensor z = f({int64_scalar(7)})[0];
+    INFO("dtype " << dtype_name(dtype));
+    Moments m = moments(z);
+    CHECK(std::abs(m.mean) < 5e-3);
+    CHECK(std::abs(m.variance - 1) < 1e-2);
+    std::int64_t within_one = 0, finite = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      double v = z.get_double(i);
+      within_one += std::abs(v) < 1;
+      finite += std::isfinite(v);
+    }
+    CHECK(finite == count);
+    // P(|z| < 1) = 0.6827 for a standard normal.
+    CHECK(std::abs(static_cast<double>(within_one) / count - 0.6827) < 3e-3);
+  }
+}
+
+TEST_CASE("random: dropout values and gradient") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n", 8});
+  Expr key = g.input("key", DType::Int64, {});
+  const double rate = 0.3;
+  Expr y = dropout(x, key, rate, 2);
+  Expr gx = grad(sum(y * x), {x})[0];
+  Function f = compile({x, key}, {y, gx});
+  Tensor xv = Tensor::empty(DType::Float64, {4096, 8});
+  for (std::int64_t i = 0; i < xv.numel(); ++i) xv.set_double(i, 1.0 + static_cast<double>(i % 13));
+  std::vector<Tensor> out = f({xv, int64_scalar(11)});
+  Tensor u = evaluate(random_uniform(key, x.shape(), DType::Float64, 2),
+                      {{"x", xv}, {"key", int64_scalar(11)}});
+  std::int64_t zeros = 0;
+  int wrong = 0;
+  for (std::int64_t i = 0; i < xv.numel(); ++i) {
+    bool kept = u.get_double(i) >= rate;
+    double expected = kept ? xv.get_double(i) / (1 - rate) : 0.0;
+    // d/dx sum(dropout(x) * x) = 2 x / (1 - rate) where kept, else 0.
+    double expected_grad = kept ? 2 * xv.get_double(i) / (1 - rate) : 0.0;
+    wrong += std::abs(out[0].get_double(i) - expected) > 1e-12 * expected;
+    wrong += std::abs(out[1].get_double(i) - expected_grad) > 1e-12 * expected_grad;
+    zeros += !kept;
+  }
+  CHECK(wrong == 0);
+  CHECK(std::abs(static_cast<double>(zeros) / static_cast<double>(xv.numel()) - rate) < 0.015);
+  CHECK(dropout(x, key, 0).node() == x.node());
+  check_jit_matches_reference({x, key}, {y, gx}, {xv, int64_scalar(11)}, "dropout", 0);
+}
+
+TEST_CASE("random: shared key draws anew") {
+  for (Backend backend : {Backend::Jit, Backend::Reference}) {
+    Graph g;
+    Expr key = g.shared("key", int64_scalar(100));
+    Expr x = g.input("x", DType::Float32, {"n"});
+    CompileOptions options;
+    options.backend = backend;
+    options.use_cache = false;
+    Function f = compile({x}, {random_uniform(key, x.shape()) + x}, {{key, key + 1}}, options);
+    Tensor zeros = Tensor::zeros(DType::Float32, {6});
+    Tensor first = f({zeros})[0];
+    Tensor second = f({zeros})[0];
+    CHECK_FALSE(same_bits(first, second));
+    CHECK(key->shared()->get_value().get_int64(0) == 102);
+    // The draws of the calls are those of keys 100 and 101.
+    Expr fixed = g.input("fixed", DType::Int64, {});
+    Function draw = compile({fixed}, {random_uniform(fixed, Shape({6}))});
+    CHECK(same_bits(first, draw({int64_scalar(100)})[0]));
+    CHECK(same_bits(second, draw({int64_scalar(101)})[0]));
+  }
+}
+
+TEST_CASE("random: equal draws merge") {
+  Graph g;
+  Expr key = g.shared("key", int64_scalar(1));
+  Expr a = random_uniform(key, Shape({3}), DType::Float32, 0);
+  Expr b = random_uniform(key, Shape({3}), DType::Float32, 0);
+  Expr c = random_uniform(key, Shape({3}), DType::Float32, 1);
+  CHECK(a.node() == b.node());
+  CHECK(a.node() != c.node());
+  CHECK(random_uniform(key, Shape({3}), DType::Float64).node() != a.node());
+  // A draw from a constant key folds to a constant with the same values.
+  Expr folded_key = g.literal(9, true);
+  Expr draw = random_uniform(folded_key, Shape({4}), DType::Float64, 5) * 2.0;
+  std::vector<Expr> optimized = optimize_exprs({draw});
+  CHECK(optimized[0]->op() == OpKind::Constant);
+  CHECK(same_bits(optimized[0]->value(), evaluate(draw)));
+  // A draw from a shared key is computed at run time.
+  Expr shared_draw = random_uniform(key, Shape({4}));
+  CHECK(optimize_exprs({shared_draw})[0]->op() == OpKind::RandomUniform);
+}
+
+TEST_CASE("random: printed draws read back") {
+  Graph g;
+  Expr key = g.shared("key", int64_scalar(1));
+  Expr x = g.input("x", DType::Float32, {"n", 2});
+  CHECK(to_infix(random_uniform(key, x.shape())) == "random_uniform(key, [n, 2], f32)");
+  CHECK(to_infix(random_uniform(key, Shape({3}), DType::Float64, 4)) ==
+        "random_uniform(key, [3], f64, stream=4)");
+  CHECK(dump({random_uniform(key, Shape({3}), DType::Float32, 4)})
+            .find("random_uniform f32 (3,) stream=4") != std::string::npos);
+
+  Session session;
+  session.run("k = shared(\"k\", 12)");
+  std::string printed = session.run("random_uniform(k, [4], f64, stream=3)").at(0);
+  Graph h;
+  Expr k = h.shared("k12", int64_scalar(12));
+  Tensor expected = evaluate(random_uniform(k, Shape({4}), DType::Float64, 3));
+  CHECK(printed.find(fmt::format("{:.16g}", expected.get_double(0))) != std::string::npos);
+  CHECK(
+      session.run(
+          "dropout(ones(f32, [4]), k, 0.5, stream=1) == where(random_uniform(k, [4], stream=1) >= "
+          "0.5, 2, 0)") == std::vector<std::string>{"[true, true, true, true] : bool (4,)"});
+}
+
+TEST_CASE("random: errors name the value") {
+  Graph g;
+  Expr key = g.shared("key", int64_scalar(1));
+  Expr fkey = g.input("fkey", DType::Float32, {});
+  Expr keys = g.input("keys", DType::Int64, {2});
+  Expr x = g.input("x", DType::Float32, {3});
+  CHECK(user_error([&] {
+          random_uniform(fkey, Shape({2}));
+        }).find("the key must be an i32 or i64 scalar, not f32 ()") != std::string::npos);
+  CHECK(user_error([&] { random_uniform(keys, Shape({2})); }).find("not i64 (2,)") !=
+        std::string::npos);
+  CHECK(user_error([&] {
+          random_uniform(key, Shape({2}), DType::Int32);
+        }).find("must be f32 or f64, not i32") != std::string::npos);
+  CHECK(user_error([&] {
+          random_uniform(key, Shape({2}), DType::Float32, -1);
+        }).find("stream -1 is outside") != std::string::npos);
+  CHECK(user_error([&] {
+          random_uniform(key, Shape({2}), DType::Float32, std::int64_t{1} << 32);
+        }).find("stream 4294967296 is outside") != std::string::npos);
+  CHECK(user_error([&] {
+          random_normal(key, Shape({2}), DType::Float32, std::int64_t{1} << 31);
+        }).find("2 * stream and 2 * stream + 1") != std::string::npos);
+  CHECK(user_error([&] { dropout(x, key, 1.0); }).find("rate 1 is outside [0, 1)") !=
+        std::string::npos);
+  CHECK(user_error([&] { dropout(x, key, std::nan("")); }).find("rate nan is outside") !=
+        std::string::npos);
+  CHECK(user_error([&] {
+          dropout(cast(x, DType::Int32), key, 0.5);
+        }).find("must be f32 or f64, not i32") != std::string::npos);
+  CHECK(user_error([&] {
+          compile({x}, {random_uniform(key, Shape({"m"}))});
+        }).find("'m', which no input has") != std::string::npos);
+}
