@@ -82,7 +82,8 @@ Expr minimum(Expr a, Expr b);
 
 // Ternary elementwise, with broadcasting.
 Expr where(Expr condition, Expr if_true, Expr if_false);
-/// minimum(maximum(x, low), high), in x's dtype.
+/// minimum(maximum(x, low), high), in the promoted dtype of x, low and high, so float bounds
+/// make an integer x float: an i32 x with f32 bounds gives f32.
 Expr clip(Expr x, Expr low, Expr high);
 
 // The binary and ternary ops above with C++ numbers as operands, such as maximum(x, 0) or
