@@ -148,6 +148,8 @@ Expr expand_dims(Expr x, int axis);
 /// Removes the given axes of size 1, or every static axis of size 1 by default.
 Expr squeeze(Expr x, Axes axes = {});
 Expr broadcast_to(Expr x, const Shape& shape);
+/// Joins parts along axis, which must be static in every part. Concatenating along a
+/// symbolic axis throws UserError, because Damo has no symbolic size such as n+m.
 Expr concatenate(const std::vector<Expr>& parts, int axis = 0);
 /// Joins parts of one shape along a new axis at position axis (from -(rank + 1) to rank).
 Expr stack(const std::vector<Expr>& parts, int axis = 0);
