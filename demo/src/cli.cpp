@@ -56,6 +56,7 @@ const std::vector<OptionSpec> kTrainOptions = with_features({{"--label"},
                                                              {"--optimizer"},
                                                              {"--momentum"},
                                                              {"--l2"},
+                                                             {"--dropout"},
                                                              {"--patience"},
                                                              {"--validation-fraction"}});
 
@@ -298,6 +299,10 @@ TrainRequest train_request(const ParsedOptions& options) {
   o.learning_rate = options.get_double("--lr").value_or(o.learning_rate);
   o.momentum = options.get_double("--momentum").value_or(o.momentum);
   o.l2 = options.get_double("--l2").value_or(o.l2);
+  o.dropout = options.get_double("--dropout").value_or(o.dropout);
+  if (r.hidden.empty() && options.has("--dropout"))
+    throw UsageError("--dropout has no effect with --hidden none, which has no hidden layer; "
+                     "give hidden layer sizes or leave --dropout out");
   if (auto batch = options.get_int("--batch-size")) {
     if (*batch < 1)
       throw UsageError(fmt::format("--batch-size {} is invalid; use 1 or more", *batch));

@@ -122,6 +122,8 @@ Optimization:
   --lr RATE                learning rate (default {})
   --momentum M             momentum, or Adam's beta1 (default {})
   --l2 WEIGHT              L2 penalty on weight matrices, WEIGHT/2 * sum of squares (default {})
+  --dropout RATE           zero each hidden unit's output with probability RATE in each
+                           training step, scaling the rest by 1/(1-RATE) (default {})
   --batch-size N           rows per minibatch (default {})
   --epochs N               passes over the training rows (default {})
   --patience N             stop after N epochs without a lower validation loss and keep the
@@ -137,7 +139,7 @@ Output:
 )",
                      join_sizes(d.hidden), d.test_fraction, d.validation_fraction,
                      join_sizes(d.hidden), activation_name(d.activation), optimizer_name(o.kind),
-                     o.learning_rate, o.momentum, o.l2, d.training.batch_size, d.training.epochs,
+                     o.learning_rate, o.momentum, o.l2, o.dropout, d.training.batch_size, d.training.epochs,
                      d.training.patience) +
          feature_help(false);
 }

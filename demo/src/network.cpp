@@ -102,23 +102,27 @@ void Network::build(const std::vector<Tensor>& initial) {
   features_ = graph_->input("features", DType::Float32, {"n", layout_.inputs});
   classes_ = graph_->input("classes", DType::Int32, {"n"});
 
-  Expr activations = features_;
   for (std::size_t layer = 0; layer + 1 < sizes.size(); ++layer) {
-    Expr matrix = graph_->shared(fmt::format("W{}", layer + 1), initial[2 * layer]);
-    Expr bias = graph_->shared(fmt::format("b{}", layer + 1), initial[2 * layer + 1]);
-    parameters_.push_back(matrix);
-    parameters_.push_back(bias);
-    Expr affine = damo::matmul(activations, matrix) + bias;
-    bool is_output = layer + 2 == sizes.size();
-    activations = is_output ? affine : activate(layout_.activation, affine);
+    parameters_.push_back(graph_->shared(fmt::format("W{}", layer + 1), initial[2 * layer]));
+    parameters_.push_back(graph_->shared(fmt::format("b{}", layer + 1), initial[2 * layer + 1]));
   }
-  logits_ = activations;
+  logits_ = forward(0, Expr());
+}
+
+Expr Network::forward(double dropout, const Expr& key) const {
+  Expr activations = features_;
+  std::size_t layers = parameters_.size() / 2;
+  for (std::size_t layer = 0; layer < layers; ++layer) {
+    Expr affine = damo::matmul(activations, parameters_[2 * layer]) + parameters_[2 * layer + 1];
+    if (layer + 1 == layers) return affine;
+    activations = activate(layout_.activation, affine);
+    if (dropout > 0) activations = damo::dropout(activations, key, dropout, static_cast<std::int64_t>(layer));
+  }
+  return activations;
 }
 
 std::vector<damo::Update> Network::optimizer_updates(const OptimizerOptions& options,
-                                                     const std::vector<Expr>& gradients) {
-  // State variables get fresh names on each compile, because names in a graph are unique.
-  int generation = ++optimizer_generation_;
+                                                     const std::vector<Expr>& gradients, int generation) {
   auto state = [&](const std::string& name, const Expr& like) {
     Tensor zeros(DType::Float32, like.shape().static_dims());
     return graph_->shared(fmt::format("{}_{}", name, generation), zeros);
@@ -170,8 +174,18 @@ std::vector<damo::Update> Network::optimizer_updates(const OptimizerOptions& opt
 }
 
 void Network::compile_training(const OptimizerOptions& options) {
+  // State variables get fresh names on each compile, because names in a graph are unique.
+  int generation = ++optimizer_generation_;
+  Expr logits = logits_;
+  Expr key;
+  if (options.dropout > 0) {
+    Tensor first = Tensor::scalar(DType::Int64, 0);
+    first.data<std::int64_t>()[0] = static_cast<std::int64_t>(options.dropout_seed);
+    key = graph_->shared(fmt::format("dropout_key_{}", generation), first);
+    logits = forward(options.dropout, key);
+  }
   Expr targets = damo::one_hot(classes_, layout_.classes, DType::Float32);
-  Expr probabilities = damo::softmax(logits_);
+  Expr probabilities = damo::softmax(logits);
   Expr loss = damo::mean(damo::categorical_crossentropy(probabilities, targets));
 
   Expr objective = loss;
@@ -181,7 +195,8 @@ void Network::compile_training(const OptimizerOptions& options) {
   }
 
   std::vector<Expr> gradients = damo::grad(objective, parameters_);
-  std::vector<damo::Update> updates = optimizer_updates(options, gradients);
+  std::vector<damo::Update> updates = optimizer_updates(options, gradients, generation);
+  if (key) updates.push_back({key, key + 1});
   training_step_ = damo::compile({features_, classes_}, {loss}, updates, compile_options_);
   has_training_step_ = true;
 }

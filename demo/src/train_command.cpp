@@ -35,6 +35,8 @@ void validate_request(const TrainRequest& r) {
     reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1) that stays below 1 in float32 (at most 0.9999999)");
   if (!(o.l2 >= 0 && std::isfinite(f32(o.l2))))
     reject("--l2", fmt::format("{}", o.l2), "a weight >= 0 within float32's range (up to 3e38)");
+  if (!(o.dropout >= 0 && f32(o.dropout) < 1))
+    reject("--dropout", fmt::format("{}", o.dropout), "a rate in [0, 1) that stays below 1 in float32 (at most 0.9999999)");
   if (r.training.batch_size < 1) reject("--batch-size", "0", "at least 1");
   if (r.training.epochs < 1) reject("--epochs", std::to_string(r.training.epochs), "at least 1");
   if (r.training.patience < 0)
@@ -262,6 +264,7 @@ std::string describe_training(const TrainRequest& r, std::size_t fewest_rows, st
                                           : fmt::format("{} to {}", smallest, largest);
   text += fmt::format(", batch {}, {} epochs", batch, r.training.epochs);
   if (o.l2 > 0) text += fmt::format(", L2 {}", o.l2);
+  if (o.dropout > 0) text += fmt::format(", dropout {}", o.dropout);
   if (r.training.patience > 0) text += fmt::format(", patience {}", r.training.patience);
   return text + fmt::format(", seed {}", r.training.seed);
 }

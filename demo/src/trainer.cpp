@@ -80,7 +80,9 @@ TrainResult train_network(Network& network, const LabelledData& train,
   DAMO_ASSERT(options.batch_size > 0, "a positive batch size");
   DAMO_ASSERT(!train.classes.empty(), "training rows");
   // Both compiles happen before the clock starts, so TrainResult::seconds is training only.
-  network.compile_training(options.optimizer);
+  OptimizerOptions optimizer = options.optimizer;
+  optimizer.dropout_seed = options.seed;
+  network.compile_training(optimizer);
   if (validation) network.compile_prediction();
 
   Rng rng(options.seed);

@@ -102,6 +102,14 @@ TEST_CASE("cli usage errors exit with 2") {
   CHECK(epochs.status == 2);
   CHECK(contains(epochs.err, "--epochs 0 is invalid; use at least 1"));
   CHECK(run({"train", "--data", "x.csv", "--label", "y", "--lr", "0"}).status == 2);
+  Run dropout = run({"train", "--data", "x.csv", "--label", "y", "--dropout", "1"});
+  CHECK(dropout.status == 2);
+  CHECK(contains(dropout.err, "--dropout 1 is invalid; use a rate in [0, 1)"));
+  CHECK(contains(run({"train", "--data", "x.csv", "--label", "y", "--dropout", "-0.1"}).err,
+                 "--dropout -0.1 is invalid"));
+  Run no_hidden = run({"train", "--data", "x.csv", "--label", "y", "--hidden", "none", "--dropout", "0.2"});
+  CHECK(no_hidden.status == 2);
+  CHECK(contains(no_hidden.err, "--dropout has no effect with --hidden none"));
   Run clusters = run({"cluster", "--data", "x.csv", "-k", "0"});
   CHECK(clusters.status == 2);
   CHECK(contains(clusters.err, "-k 0 is invalid; use 1 or more"));
@@ -143,10 +151,12 @@ TEST_CASE("cli train predict cluster end to end") {
                    "--batch-size",
                    "16",
                    "--l2",
-                   "0.001"});
+                   "0.001",
+                   "--dropout",
+                   "0.25"});
   CHECK(train.status == 0);
   CHECK(contains(train.out, "7 -> 16 tanh -> 8 tanh -> 2 softmax"));
-  CHECK(contains(train.out, "momentum, learning rate 0.05, momentum 0.9, batch 16, 5 epochs"));
+  CHECK(contains(train.out, "momentum, learning rate 0.05, momentum 0.9, batch 16, 5 epochs, L2 0.001, dropout 0.25"));
   CHECK(contains(train.out, "Confusion matrix"));
   CHECK(contains(train.out, "model written to"));
   CHECK(contains(read_text(dir + "/report.json"), "\"network\": \"7 -> 16 tanh -> 8 tanh"));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "damo/runtime/philox.h"
 #include "segment/network.h"
 #include "segment/trainer.h"
 
@@ -26,9 +27,12 @@ Matrix to_matrix(const Tensor& t) {
 
 // Computes the mean cross-entropy of softmax(sigmoid(x W1 + b1) W2 + b2) and its gradients
 // in float64. Gradients come in the order W1, b1, W2, b2, with biases as one-row matrices.
+// A non-empty keep gives the dropout factor of each hidden unit of each row, applied after
+// the sigmoid: 0 where the unit is dropped, 1 / (1 - rate) where it is kept.
 std::pair<std::vector<Matrix>, double> reference_gradients(const Matrix& x,
                                                            const std::vector<int>& y,
-                                                           const std::vector<Matrix>& w) {
+                                                           const std::vector<Matrix>& w,
+                                                           const Matrix& keep = {}) {
   std::size_t batch = x.size(), inputs = w[0].size(), hidden = w[0][0].size(),
               classes = w[2][0].size();
   Matrix a1(batch, std::vector<double>(hidden)), p(batch, std::vector<double>(classes));
@@ -39,6 +43,8 @@ std::pair<std::vector<Matrix>, double> reference_gradients(const Matrix& x,
       for (std::size_t j = 0; j < inputs; ++j) z += x[i][j] * w[0][j][h];
       a1[i][h] = 1 / (1 + std::exp(-z));
     }
+    if (!keep.empty())
+      for (std::size_t h = 0; h < hidden; ++h) a1[i][h] *= keep[i][h];
     double largest = -1e300, total = 0;
     std::vector<double> z2(classes);
     for (std::size_t c = 0; c < classes; ++c) {
@@ -66,7 +72,10 @@ std::pair<std::vector<Matrix>, double> reference_gradients(const Matrix& x,
       }
     }
     for (std::size_t h = 0; h < hidden; ++h) {
-      dz1[h] *= a1[i][h] * (1 - a1[i][h]);
+      // a1 is the unit's output after dropout, and the sigmoid's own value gives its slope.
+      double factor = keep.empty() ? 1.0 : keep[i][h];
+      double sigmoid = factor == 0 ? 0.0 : a1[i][h] / factor;
+      dz1[h] *= factor * sigmoid * (1 - sigmoid);
       g[1][0][h] += dz1[h];
       for (std::size_t j = 0; j < inputs; ++j) g[0][j][h] += x[i][j] * dz1[h];
     }
@@ -140,6 +149,50 @@ TEST_CASE("sgd step matches float64 backpropagation") {
         double expected = before[t][r][c] - 0.5 * gradients[t][r][c];
         CHECK(after[t][r][c] == doctest::Approx(expected).epsilon(1e-5));
       }
+}
+
+TEST_CASE("dropout steps match masked backpropagation") {
+  const double rate = 0.5;
+  const std::uint64_t seed = 77;
+  Network network(small_layout(), 14, reference_backend());
+  OptimizerOptions sgd;
+  sgd.kind = OptimizerKind::Sgd;
+  sgd.learning_rate = 0.5;
+  sgd.dropout = rate;
+  sgd.dropout_seed = seed;
+  network.compile_training(sgd);
+
+  int kept = 0;
+  for (std::uint64_t step = 0; step < 2; ++step) {
+    // Step k draws the hidden layer's mask from key seed + k, stream 0, row-major.
+    Matrix keep(kBatch.size(), std::vector<double>(4));
+    for (std::size_t i = 0; i < keep.size(); ++i)
+      for (std::size_t h = 0; h < 4; ++h) {
+        float u = damo::philox::uniform_float(damo::philox::element_block(seed + step, i * 4 + h, 0));
+        keep[i][h] = u >= rate ? 1 / (1 - rate) : 0.0;
+        kept += u >= rate;
+      }
+    std::vector<Matrix> before = matrices(network.weights());
+    auto [gradients, loss] = reference_gradients(kBatch, kClasses, before, keep);
+    CAPTURE(step);
+    CHECK(network.train_step(batch_tensor(), class_tensor(kClasses)) == doctest::Approx(loss).epsilon(1e-5));
+    std::vector<Matrix> after = matrices(network.weights());
+    for (std::size_t t = 0; t < 4; ++t)
+      for (std::size_t r = 0; r < before[t].size(); ++r)
+        for (std::size_t c = 0; c < before[t][r].size(); ++c)
+          CHECK(after[t][r][c] == doctest::Approx(before[t][r][c] - 0.5 * gradients[t][r][c]).epsilon(1e-5));
+  }
+  // Both masks kept some units and dropped others.
+  CHECK(kept > 0);
+  CHECK(kept < 24);
+
+  // Prediction uses every unit: its cross-entropy is the unmasked loss.
+  Tensor probabilities = network.predict(batch_tensor());
+  double loss = reference_gradients(kBatch, kClasses, matrices(network.weights())).second;
+  double predicted = 0;
+  for (std::size_t i = 0; i < kClasses.size(); ++i)
+    predicted -= std::log(probabilities.get_double(static_cast<std::int64_t>(i) * 2 + kClasses[i])) / 3;
+  CHECK(predicted == doctest::Approx(loss).epsilon(1e-5));
 }
 
 TEST_CASE("l2 penalty adds to matrix gradients only") {

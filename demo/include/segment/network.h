@@ -33,6 +33,11 @@ struct OptimizerOptions {
   /// Weight of the penalty l2 / 2 * (sum of squared weight-matrix entries) in the loss;
   /// biases are not penalized.
   double l2 = 0;
+  /// Probability of zeroing each hidden unit's output in a training step, 0 for none. The
+  /// kept outputs are scaled by 1 / (1 - dropout), so prediction uses the network unchanged.
+  double dropout = 0;
+  /// Key of the first training step's dropout masks. Each later step uses the next key.
+  std::uint64_t dropout_seed = 0;
 };
 
 /// Layer sizes and activation of a network.
@@ -89,8 +94,11 @@ class Network {
 
  private:
   void build(const std::vector<damo::Tensor>& initial);
+  /// Builds the logits of features_ through the layers. With a dropout rate above 0, each
+  /// hidden layer's output goes through dropout, keyed by key and the layer's index.
+  damo::Expr forward(double dropout, const damo::Expr& key) const;
   std::vector<damo::Update> optimizer_updates(const OptimizerOptions& options,
-                                              const std::vector<damo::Expr>& gradients);
+                                              const std::vector<damo::Expr>& gradients, int generation);
 
   NetworkLayout layout_;
   damo::CompileOptions compile_options_;
