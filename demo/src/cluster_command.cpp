@@ -123,7 +123,9 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
   outcome.notes = selection.notes;
   std::vector<std::size_t> rows(table.row_count());
   std::iota(rows.begin(), rows.end(), std::size_t{0});
-  FeatureSchema schema = fit_features(table, selection, rows, request.preprocess, outcome.notes);
+  PreprocessOptions preprocess = request.preprocess;
+  preprocess.fitted_rows = "the table";
+  FeatureSchema schema = fit_features(table, selection, rows, preprocess, outcome.notes);
   std::vector<std::size_t> columns = match_schema(schema, table);
   outcome.feature_names = schema.feature_names();
 

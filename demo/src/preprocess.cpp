@@ -207,7 +207,7 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   }
   if (filled.empty()) {
     notes.push_back(
-        fmt::format("column '{}' is empty in the training rows and is not used", feature.name));
+        fmt::format("column '{}' is empty in {} and is not used", feature.name, options.fitted_rows));
     return std::nullopt;
   }
 
@@ -232,9 +232,8 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   }
   if (*low == *high || !(deviation > 0)) {
     notes.push_back(
-        fmt::format("column '{}' is constant ({}) in the training rows and is not "
-                    "used",
-                    feature.name, format_number(feature.median)));
+        fmt::format("column '{}' is constant ({}) in {} and is not used", feature.name,
+                    format_number(feature.median), options.fitted_rows));
     return std::nullopt;
   }
   feature.mean = mean;
@@ -283,15 +282,14 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
     if (!is_missing(cell)) ++counts[cell];
   }
   if (counts.size() <= 1) {
-    notes.push_back(fmt::format("column '{}' has {} in the training rows and is not used",
-                                feature.name, counts.empty() ? "no values" : "a single category"));
+    notes.push_back(fmt::format("column '{}' has {} in {} and is not used", feature.name,
+                                counts.empty() ? "no values" : "a single category", options.fitted_rows));
     return std::nullopt;
   }
   if (counts.size() > options.max_categories) {
     notes.push_back(
-        fmt::format("column '{}' has {} categories in the training rows, more than "
-                    "{}, and is not used{}",
-                    feature.name, counts.size(), options.max_categories, unread_dates_note(counts)));
+        fmt::format("column '{}' has {} categories in {}, more than {}, and is not used{}", feature.name,
+                    counts.size(), options.fitted_rows, options.max_categories, unread_dates_note(counts)));
     return std::nullopt;
   }
   if (std::string dates = unread_dates_note(counts); !dates.empty())
@@ -516,8 +514,8 @@ std::vector<std::string> describe_far_values(const FeatureSchema& schema, const 
     bool beyond_float32 = std::fabs(value) > std::numeric_limits<float>::max();
     notes.push_back(fmt::format(
         "column '{}': {} more than {:g} standard deviations from the training mean (outside "
-        "{} to {}), the furthest '{}' on line {}{}; the model was not trained on such values, "
-        "so check them",
+        "{} to {}), the furthest '{}' on line {}{}; at most 1% of a column's "
+        "training values can lie that far from their mean, so check them",
         feature.name,
         far == 1 ? "1 cell is" : fmt::format("{} of {} cells are", far, table.row_count()),
         kFarDeviations, format_value(feature, low), format_value(feature, high),

@@ -198,7 +198,7 @@ TEST_CASE("cli predict notes negative, far and blank rows") {
                               "line 3, and counts as 0, because the model applies log1p"));
   CHECK(contains(predict.err, "note: column 'Milk': 1 cell is more than 10 standard deviations "
                               "from the training mean (outside "));
-  CHECK(contains(predict.err, "the furthest '1e30' on line 4; the model was not trained on such values"));
+  CHECK(contains(predict.err, "the furthest '1e30' on line 4; at most 1% of a column's training values"));
   CHECK(contains(predict.err, "note: the row on line 5 is blank in all 7 feature columns; it is "
                               "still predicted"));
   CHECK(contains(predict.err, "wrote 4 predictions"));

@@ -144,7 +144,14 @@ TEST_CASE("constant training column dropped with note") {
   std::vector<std::string> notes;
   fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
   REQUIRE(notes.size() == 1);
-  CHECK(contains(notes[0], "column 'flat' is constant (7)"));
+  CHECK(notes[0] == "column 'flat' is constant (7) in the training rows and is not used");
+  // Clustering fits on the whole table, and the note says so.
+  PreprocessOptions whole = no_log();
+  whole.fitted_rows = "the table";
+  notes.clear();
+  fit_features(t, select_columns(t, "label", {}), kTrainRows, whole, notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] == "column 'flat' is constant (7) in the table and is not used");
 }
 
 TEST_CASE("decimal commas get a note") {
@@ -262,8 +269,8 @@ TEST_CASE("values far from the training mean get a note") {
   std::vector<std::string> far = describe_far_values(schema, t, match_schema(schema, t));
   REQUIRE(far.size() == 1);
   CHECK(far[0] == "column 'amount': 2 of 6 cells are more than 10 standard deviations from the "
-                  "training mean (" + range + "), the furthest '1000' on line 6; the model was "
-                  "not trained on such values, so check them");
+                  "training mean (" + range + "), the furthest '1000' on line 6; at most 1% of "
+                  "a column's training values can lie that far from their mean, so check them");
 
   Table near = parse_csv("amount,city\n40,Porto\n-32,Porto\n", "near.csv");
   CHECK(describe_far_values(schema, near, match_schema(schema, near)).empty());
@@ -272,7 +279,8 @@ TEST_CASE("values far from the training mean get a note") {
   REQUIRE(far.size() == 1);
   CHECK(far[0] == "column 'amount': 1 cell is more than 10 standard deviations from the training "
                   "mean (" + range + "), the furthest '-1e39' on line 3, which is beyond the "
-                  "float32 range; the model was not trained on such values, so check them");
+                  "float32 range; at most 1% of a column's training values can lie that far from "
+                  "their mean, so check them");
 }
 
 TEST_CASE("negative values in a log1p column get a note") {

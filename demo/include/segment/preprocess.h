@@ -51,6 +51,8 @@ struct PreprocessOptions {
   double skew_threshold = 1.0;
   /// Categorical columns with more categories than this (in the training rows) are dropped.
   std::size_t max_categories = 100;
+  /// The rows the statistics come from, as notes name them.
+  std::string fitted_rows = "the training rows";
 };
 
 /// The encoding of one table column as features, with its training statistics.
