@@ -196,7 +196,11 @@ std::vector<Dim> Interpreter::evaluate_shape(const ast::Expr& expr) {
     for (const ast::ListItem& item : list->items) dims.push_back(evaluate_dim(*item.value));
     return dims;
   }
-  const auto* name = std::get_if<ast::Name>(&expr.node);
+  // A bare size that starts with a name that is not a variable, such as n in vector(i64, n)
+  // or n-1 in vector(f32, n-1), is one symbolic dimension.
+  const ast::Expr* first = &expr;
+  while (const auto* binary = std::get_if<ast::Binary>(&first->node)) first = binary->lhs.get();
+  const auto* name = std::get_if<ast::Name>(&first->node);
   if (name != nullptr && lookup(name->name) == nullptr) return {evaluate_dim(expr)};
 
   // A variable holding a list of sizes, or an integer tensor of rank 0 or 1.

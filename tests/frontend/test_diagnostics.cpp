@@ -58,6 +58,17 @@ TEST_CASE("diagnostic unknown keyword") {
   CHECK(e.column == 8);
 }
 
+TEST_CASE("diagnostic derived size in bare shape") {
+  std::string expected = "input 'x': the size n-1 in shape (n-1,) is derived from the symbol n; "
+                         "declare the input with a symbol of its own";
+  CHECK(error_of("x = vector(f32, n-1)").message == expected);
+  CHECK(error_of("x = vector(f32, [n-1])").message == expected);
+  CHECK(error_of("x = vector(f32, n*2)").message ==
+        "a symbolic size such as n can only be reduced by a constant, as in n-1; other "
+        "arithmetic on it has no size in Damo");
+  CHECK(error_of("k = 3\nx = vector(f32, k-1)\n:type x").thrown == false);
+}
+
 TEST_CASE("diagnostic missing argument") {
   auto e = error_of(with_prelude("clip(x, 0)"));
   CHECK(e.message == "clip() is missing argument 'high'; call it as clip(x, low, high)");
