@@ -95,10 +95,12 @@ Args::Args(Interpreter& interpreter, const Builtin& builtin, const ast::Call& ca
     } else {
       auto names = param_names(builtin);
       auto it = std::find(names.begin(), names.end(), argument.keyword);
-      if (it == names.end())
-        interpreter.fail(argument.offset,
-                         fmt::format("{}() has no argument named '{}'{}", builtin.name,
-                                     argument.keyword, did_you_mean(argument.keyword, names)));
+      if (it == names.end()) {
+        std::string parameter = closest_parameter(argument.keyword, names);
+        std::string hint = parameter.empty() ? "" : fmt::format("; did you mean '{}'?", parameter);
+        interpreter.fail(argument.offset, fmt::format("{}() has no argument named '{}'{}",
+                                                      builtin.name, argument.keyword, hint));
+      }
       index = static_cast<std::size_t>(it - names.begin());
       if (slots_[index].expr != nullptr)
         interpreter.fail(argument.offset, fmt::format("{}() got two values for argument '{}'",

@@ -121,6 +121,20 @@ std::string did_you_mean(std::string_view name, const std::vector<std::string>& 
   return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
+std::string closest_parameter(std::string_view keyword, const std::vector<std::string>& parameters) {
+  // One letter starts too many names to say which one was meant.
+  std::string best;
+  if (keyword.size() >= 2) {
+    for (const std::string& parameter : parameters) {
+      if (parameter.size() <= keyword.size() || !parameter.starts_with(keyword)) continue;
+      if (best.empty() || parameter.size() < best.size() ||
+          (parameter.size() == best.size() && parameter < best))
+        best = parameter;
+    }
+  }
+  return best.empty() ? closest_name(keyword, parameters) : best;
+}
+
 std::size_t utf8_sequence_length(std::string_view text, std::size_t offset) {
   auto byte = [&](std::size_t i) -> unsigned {
     return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;

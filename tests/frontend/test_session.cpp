@@ -249,6 +249,20 @@ TEST_CASE("session errors name the builtin called") {
   CHECK(output("x = vector(f64, [2])\nvjp(x * 2, [1., 3.], x)") == "[2., 6.] : f64 (2,)");
 }
 
+TEST_CASE("session keyword abbreviation hint") {
+  CHECK(error_of("softmax([1.0], ax=0)").message ==
+        "softmax() has no argument named 'ax'; did you mean 'axis'?");
+  CHECK(error_of("softmax([1.0], axi=0)").message ==
+        "softmax() has no argument named 'axi'; did you mean 'axis'?");
+  CHECK(error_of("sum([1.0], axes=0)").message ==
+        "sum() has no argument named 'axes'; did you mean 'axis'?");
+  CHECK(error_of("sum([1.0], keep=true)").message ==
+        "sum() has no argument named 'keep'; did you mean 'keepdims'?");
+  // One letter is no abbreviation, so 'a' keeps the edit-distance hint.
+  CHECK(error_of("softmax([1.0], a=0)").message ==
+        "softmax() has no argument named 'a'; did you mean 'x'?");
+}
+
 TEST_CASE("session constant makers") {
   CHECK(output("zeros(f32, [2])") == "[0., 0.] : f32 (2,)");
   CHECK(output("ones(i32, [1, 2])") == "[[1, 1]] : i32 (1, 2)");

@@ -47,6 +47,11 @@ std::string closest_name(std::string_view name, const std::vector<std::string>& 
 /// "; did you mean 'softmax'?" when closest_name() finds a candidate, else "".
 std::string did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
 
+/// The parameter that a keyword of two or more characters abbreviates, as ax abbreviates
+/// axis, or else closest_name(keyword, parameters). Of several parameters that start with
+/// the keyword, the shortest wins, and then the alphabetically first.
+std::string closest_parameter(std::string_view keyword, const std::vector<std::string>& parameters);
+
 /// Length of the valid UTF-8 sequence starting at text[offset], or 0 when the bytes there
 /// are not valid UTF-8 (a stray continuation byte, an overlong form, a surrogate, or a
 /// truncated sequence).
