@@ -1,6 +1,8 @@
 // Lexer tests: golden token streams and lexical errors with their locations.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "damo/frontend/lexer.h"
@@ -157,4 +159,27 @@ TEST_CASE("needs continuation") {
   // A lexical error is reported at once instead of waiting for more lines.
   CHECK_FALSE(needs_continuation("f(\"abc"));
   CHECK_FALSE(needs_continuation("# (("));
+}
+
+TEST_CASE("lexer operators all in grammar") {
+  // The EBNF block of docs/language.md quotes every keyword and operator token.
+  std::ifstream file(std::string(DAMO_SOURCE_DIR) + "/docs/language.md");
+  REQUIRE(file);
+  std::stringstream text;
+  text << file.rdbuf();
+  std::string doc = text.str();
+  std::size_t begin = doc.find("```ebnf");
+  std::size_t end = doc.find("```", begin + 1);
+  REQUIRE(begin != std::string::npos);
+  REQUIRE(end != std::string::npos);
+  std::string grammar = doc.substr(begin, end - begin);
+
+  for (int kind = static_cast<int>(TokenKind::And); kind <= static_cast<int>(TokenKind::Dot);
+       ++kind) {
+    // token_kind_name() spells these as the token in single quotes, such as '+'.
+    std::string name(token_kind_name(static_cast<TokenKind>(kind)));
+    std::string quoted = "\"" + name.substr(1, name.size() - 2) + "\"";
+    CAPTURE(quoted);
+    CHECK(grammar.find(quoted) != std::string::npos);
+  }
 }
