@@ -288,10 +288,11 @@ ast::ExprPtr Parser::parse_unary() {
   DepthGuard guard(*this);
 
   // A minus written directly before a number literal is part of the literal, unless a
-  // ** follows, because -2 ** 2 is -(2 ** 2).
+  // ** follows, because -2 ** 2 is -(2 ** 2). After a blank, as in - 5, the minus negates
+  // the literal, so - 9223372036854775808 is too large as -(9223372036854775808) is.
   bool number = peek().kind == TokenKind::Int || peek().kind == TokenKind::Float ||
                 peek().kind == TokenKind::Inf;
-  if (number) {
+  if (number && peek().offset == op.offset + 1) {
     Token literal = advance();
     if (peek().kind != TokenKind::StarStar && peek().kind != TokenKind::LeftParen &&
         peek().kind != TokenKind::LeftBracket)

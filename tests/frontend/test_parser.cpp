@@ -58,6 +58,15 @@ TEST_CASE("parser minus folds into literals") {
   CHECK(parsed("x * -2") == "(* (name x) (int -2))");
 }
 
+TEST_CASE("parser spaced minus negates literal") {
+  CHECK(parsed("- 3") == "(- (int 3))");
+  CHECK(parsed("- 2 ** 2") == "(- (** (int 2) (int 2)))");
+  CHECK(parse_error("- 9223372036854775808")
+            .find("<test>:1:3: integer literal 9223372036854775808 does not fit in i64") == 0);
+  CHECK(parse_error("-(9223372036854775808)")
+            .find("<test>:1:3: integer literal 9223372036854775808 does not fit in i64") == 0);
+}
+
 TEST_CASE("parser logical precedence") {
   CHECK(parsed("a or b and not c == d") ==
         "(or (name a) (and (name b) (not (== (name c) (name d)))))");
