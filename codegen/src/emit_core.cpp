@@ -84,6 +84,11 @@ Value* FunctionBuilder::dim(const Dim& d) {
   return size;
 }
 
+Value* FunctionBuilder::block_first_row() {
+  Value* index = constant(static_cast<std::int64_t>(state.program.spec.symbols.size()));
+  return b.CreateLoad(i64(), b.CreateGEP(i64(), sizes_, index), "block_first_row");
+}
+
 Value* FunctionBuilder::product(const std::vector<Dim>& dims) {
   std::int64_t factor = 1;
   Value* result = nullptr;

@@ -381,7 +381,7 @@ Launch emit_one_hot(ModuleState& state, const Kernel& kernel) {
 }
 
 // Element i is Philox4x32-10 of counter (i, stream, 0) under the key, turned into a float as
-// philox::uniform_float and philox::uniform_double do; the evaluator calls those functions,
+// philox::uniform_float and philox::uniform_double do. The evaluator calls those functions,
 // so both backends give the same bits.
 Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
   FunctionBuilder f(state, state.fresh_name("random_uniform"));
@@ -398,7 +398,16 @@ Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
     return std::pair{b.CreateTrunc(b.CreateLShr(product, 32), i32), b.CreateTrunc(product, i32)};
   };
 
-  auto element = [&](Value* i) {
+  // In a row block, element i of the block is element first_row * row_size + i of the
+  // whole output, so each draw is the same as without blocks.
+  Value* block_start = nullptr;
+  if (node.rank() > 0) {
+    std::vector<Dim> row(node.shape().begin() + 1, node.shape().end());
+    block_start = b.CreateMul(f.block_first_row(), f.product(row));
+  }
+
+  auto element = [&](Value* local) {
+    Value* i = block_start == nullptr ? local : b.CreateAdd(block_start, local);
     Value* c[4] = {b.CreateTrunc(i, i32), b.CreateTrunc(b.CreateLShr(i, 32), i32),
                    word(static_cast<std::uint32_t>(node.attr(0))), word(0)};
     Value* k0 = key_low;
@@ -423,7 +432,7 @@ Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
       Value* bits = b.CreateOr(b.CreateShl(b.CreateZExt(c[0], f.i64()), 21), b.CreateZExt(b.CreateLShr(c[1], 11), f.i64()));
       value = b.CreateFMul(b.CreateUIToFP(bits, b.getDoubleTy()), llvm::ConstantFP::get(b.getDoubleTy(), 0x1p-53));
     }
-    f.store(kernel.output, i, value);
+    f.store(kernel.output, local, value);
   };
 
   if (node.rank() == 0) scalar_once(f, [&] { element(f.constant(0)); });

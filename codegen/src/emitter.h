@@ -57,6 +57,8 @@ class FunctionBuilder {
   llvm::Value* constant(std::int64_t v) { return b.getInt64(static_cast<std::uint64_t>(v)); }
   /// Size of one dimension: a constant, or the symbol's size loaded from the sizes array.
   llvm::Value* dim(const Dim& d);
+  /// The first row of the row block that runs, 0 outside row blocks.
+  llvm::Value* block_first_row();
   /// Product of dimensions, folded to a constant when all are static.
   llvm::Value* product(const std::vector<Dim>& dims);
   /// Base address of a slot's buffer.

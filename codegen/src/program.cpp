@@ -203,10 +203,6 @@ std::vector<RowPhase> row_phases(const Program& program, const std::string& symb
       // A row value that reads a sum over all rows (batch normalization, for example)
       // needs every block before any block.
       if (any_reduced) return {};
-      // Random values depend on the element's position in the whole call, which a block
-      // does not know.
-      // TODO: pass the block's first row to the kernel, so that dropout runs in blocks.
-      if (!kernel.copy && kernel.node->op() == OpKind::RandomUniform) return {};
       if (!kernel.copy && any_row && !kernel_is_row_wise(*kernel.node, operand_is_row)) return {};
       phase = RowPhase::Rows;
     } else if (any_row) {

@@ -319,12 +319,14 @@ std::string Executable::nan_guard_stop(std::size_t guarded, const std::vector<vo
 
 std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) const {
   std::vector<std::int64_t> sizes;
-  sizes.reserve(spec_.symbols.size());
+  sizes.reserve(spec_.symbols.size() + 1);
   for (const std::string& symbol : spec_.symbols) {
     std::optional<std::int64_t> size = symbol_size(bound, symbol);
     DAMO_ASSERT(size.has_value(), "symbol '" + symbol + "' has no size");
     sizes.push_back(*size);
   }
+  // The first row of the running row block, which random draws over the rows need.
+  sizes.push_back(0);
   return sizes;
 }
 
@@ -436,6 +438,7 @@ void Executable::run_blocks(const Plan& plan, const std::vector<void*>& buffers)
       while (b < range_end && !stop_requested()) {
         std::int64_t first = b * blocks.rows;
         sizes[symbol] = std::min(blocks.rows, rows - first);
+        sizes[spec_.symbols.size()] = first;
         const Plan& block = b + 1 == blocks.count ? *blocks.last : *blocks.full;
         for (std::size_t i = 0; i < spec_.slots.size(); ++i) {
           const BufferSlot& slot = spec_.slots[i];

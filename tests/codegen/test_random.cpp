@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "damo/codegen/program.h"
 #include "damo/frontend/session.h"
 #include "damo/graph/autodiff.h"
 #include "damo/graph/printer.h"
@@ -33,7 +34,7 @@ struct Threads {
   int previous;
 };
 
-// Bitwise equality of two float tensors.
+// Compares two tensors bit for bit.
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() &&
          (a.nbytes() == 0 || std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0);
@@ -216,6 +217,35 @@ TEST_CASE("random: dropout values and gradient") {
   CHECK(std::abs(static_cast<double>(zeros) / static_cast<double>(xv.numel()) - rate) < 0.015);
   CHECK(dropout(x, key, 0).node() == x.node());
   check_jit_matches_reference({x, key}, {y, gx}, {xv, int64_scalar(11)}, "dropout", 0);
+}
+
+TEST_CASE("random: dropout training runs in row blocks") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n", 5});
+  Expr key = g.shared("key", int64_scalar(3));
+  Tensor initial = Tensor::empty(DType::Float64, {5, 7});
+  for (std::int64_t i = 0; i < initial.numel(); ++i) initial.set_double(i, 0.1 * static_cast<double>(i % 9) - 0.4);
+  Expr w = g.shared("w", initial);
+  Expr hidden = dropout(tanh(matmul(x, w)), key, 0.4, 1);
+  Expr loss = mean(square(hidden));
+  Expr gradient = grad(loss, {w})[0];
+
+  OptimizeOptions options;
+  options.pipeline = PipelineKind::Training;
+  options.pipeline_options.read_environment = false;
+  std::vector<Expr> optimized = optimize({loss, gradient}, options).roots;
+  Program program = lower_to_program({x}, optimized, {});
+  INFO(program.to_string());
+  REQUIRE(program.spec.row_block_symbol == 0);
+  bool blocked_draw = false;
+  for (int k = program.spec.row_kernels_begin; k < program.spec.row_kernels_end; ++k)
+    blocked_draw = blocked_draw || program.kernels[static_cast<std::size_t>(k)].node->op() == OpKind::RandomUniform;
+  CHECK(blocked_draw);
+
+  Tensor xv = Tensor::empty(DType::Float64, {37, 5});
+  for (std::int64_t i = 0; i < xv.numel(); ++i) xv.set_double(i, std::sin(0.7 * static_cast<double>(i)));
+  // Blocks of 1 and 3 rows draw each element as the whole call does.
+  check_jit_matches_reference({x}, {loss, gradient}, {xv}, "dropout step");
 }
 
 TEST_CASE("random: shared key draws anew") {

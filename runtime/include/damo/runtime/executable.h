@@ -15,7 +15,8 @@
 
 namespace damo {
 
-/// The native entry point: buffers holds one pointer per slot, sizes one size per symbol.
+/// The native entry point: buffers holds one pointer per slot, sizes one size per symbol
+/// followed by the first row of the row block that runs (0 outside row blocks).
 /// Runs the kernels at positions [first_kernel, end_kernel) in order. Returns 0 after
 /// running them, or g + 1 when it stopped because the output of
 /// ExecutableSpec::guarded_kernels[g] holds a NaN or an infinity.
