@@ -37,7 +37,34 @@ template <class T> T convert_element(double value) {
   }
 }
 
+// value as an element of type T: exact when T can represent it, saturating for a narrower integer
+// type, and rounded to nearest for a floating-point type.
+template <class T> T convert_element(std::int64_t value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value != 0;
+  } else if constexpr (std::is_integral_v<T>) {
+    if (value < static_cast<std::int64_t>(std::numeric_limits<T>::min()))
+      return std::numeric_limits<T>::min();
+    if (value > static_cast<std::int64_t>(std::numeric_limits<T>::max()))
+      return std::numeric_limits<T>::max();
+    return static_cast<T>(value);
+  } else {
+    return static_cast<T>(value);
+  }
+}
+
 }  // namespace
+
+double NestedList::value() const {
+  return std::visit([](auto number) { return static_cast<double>(number); }, number_);
+}
+
+void NestedList::throw_unsigned_too_large(std::uint64_t value) {
+  throw UserError(fmt::format("NestedList: the integer {} is above the int64 maximum {}, and no "
+                              "Damo dtype represents it exactly; pass it as a double, such as {}.0, "
+                              "for a float tensor",
+                              value, std::numeric_limits<std::int64_t>::max(), value));
+}
 
 struct Tensor::Storage {
   void* memory = nullptr;
@@ -115,12 +142,13 @@ Tensor Tensor::full(DType dtype, Dims shape, double value) {
 
 namespace {
 
-void collect_list(const NestedList& list, std::size_t depth, Dims& shape, std::vector<double>& flat) {
+void collect_list(const NestedList& list, std::size_t depth, Dims& shape,
+                  std::vector<NestedList::Number>& flat) {
   if (list.is_leaf()) {
     if (depth != shape.size())
       throw UserError("Tensor::from_list: a number appears where a nested list was expected "
                       "(rows must all have the same depth)");
-    flat.push_back(list.value());
+    flat.push_back(list.number());
     return;
   }
   auto length = static_cast<std::int64_t>(list.items().size());
@@ -143,12 +171,19 @@ void collect_list(const NestedList& list, std::size_t depth, Dims& shape, std::v
 
 Tensor Tensor::from_list(const NestedList& list, DType dtype) {
   Dims shape;
-  std::vector<double> flat;
+  std::vector<NestedList::Number> flat;
   collect_list(list, 0, shape, flat);
   Tensor t = empty(dtype, shape);
   if (static_cast<std::int64_t>(flat.size()) != t.numel())
     throw UserError("Tensor::from_list: rows of different depths");
-  for (std::size_t i = 0; i < flat.size(); ++i) t.set_double(static_cast<std::int64_t>(i), flat[i]);
+
+  // Each leaf converts from its own type, so an int64 leaf reaches an int64 tensor exactly.
+  visit_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    T* out = t.data<T>();
+    for (std::size_t i = 0; i < flat.size(); ++i)
+      out[i] = std::visit([](auto number) { return convert_element<T>(number); }, flat[i]);
+  });
   return t;
 }
 

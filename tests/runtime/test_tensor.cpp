@@ -55,6 +55,37 @@ TEST_CASE("tensor from ragged list rejected") {
         "Tensor::from_list: a nested list appears where a number was expected");
 }
 
+TEST_CASE("tensor from list keeps int64 exact") {
+  Tensor t = Tensor::from_list({9007199254740993LL, 9223372036854775807LL}, I64);
+  CHECK(t.data<std::int64_t>()[0] == 9007199254740993LL);
+  CHECK(t.data<std::int64_t>()[1] == std::numeric_limits<std::int64_t>::max());
+  Tensor minimum = Tensor::from_list({std::numeric_limits<std::int64_t>::min()}, I64);
+  CHECK(minimum.data<std::int64_t>()[0] == std::numeric_limits<std::int64_t>::min());
+  Tensor unsigned_leaf = Tensor::from_list({9007199254740993ULL}, I64);
+  CHECK(unsigned_leaf.data<std::int64_t>()[0] == 9007199254740993LL);
+
+  // Integer leaves saturate in a narrower integer dtype and round in a float dtype.
+  Tensor narrow = Tensor::from_list({3000000000LL, -3000000000LL, 7}, I32);
+  CHECK(narrow.data<std::int32_t>()[0] == std::numeric_limits<std::int32_t>::max());
+  CHECK(narrow.data<std::int32_t>()[1] == std::numeric_limits<std::int32_t>::min());
+  CHECK(narrow.data<std::int32_t>()[2] == 7);
+  CHECK(Tensor::from_list({9007199254740993LL}, F64).get_double(0) == 9007199254740992.0);
+  CHECK(Tensor::from_list({2, 0}, B).to_string() == "[true, false]");
+
+  // Mixed lists and doubles into integer dtypes convert each leaf from its own type.
+  Tensor mixed = Tensor::from_list({9007199254740993LL, 2.5, -2.5}, I64);
+  CHECK(mixed.data<std::int64_t>()[0] == 9007199254740993LL);
+  CHECK(mixed.data<std::int64_t>()[1] == 2);
+  CHECK(mixed.data<std::int64_t>()[2] == -2);
+  CHECK(Tensor::from_list({1, 2.5}, F32).to_string() == "[1, 2.5]");
+  CHECK(NestedList(9007199254740993LL).value() == 9007199254740992.0);
+
+  CHECK(user_error([] { Tensor::from_list({18446744073709551615ULL}, I64); }) ==
+        "NestedList: the integer 18446744073709551615 is above the int64 maximum "
+        "9223372036854775807, and no Damo dtype represents it exactly; pass it as a double, such as "
+        "18446744073709551615.0, for a float tensor");
+}
+
 TEST_CASE("tensor construction") {
   Tensor z(F64, {2, 2});
   CHECK(z.defined());

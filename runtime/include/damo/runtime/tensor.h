@@ -7,8 +7,11 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "damo/runtime/dtype.h"
@@ -28,19 +31,41 @@ constexpr int kMaxRank = 64;
 std::string dims_to_string(const Dims& dims);
 
 /// Nested braces of numbers that build a Tensor: {{1, 2}, {3, 4}} is a 2 x 2 matrix.
+/// An integer leaf keeps its exact value as an int64, so 2^53 + 1 stays exact in an int64
+/// tensor. A floating-point leaf is a double.
 class NestedList {
  public:
+  /// A leaf's number: int64 for C++ integer types and bool, double for floating-point types.
+  using Number = std::variant<std::int64_t, double>;
+
+  /// A leaf. Throws UserError for an unsigned value above the int64 maximum, because no Damo
+  /// dtype represents it exactly.
   template <class T>
     requires std::is_arithmetic_v<T>
-  NestedList(T value) : value_(static_cast<double>(value)), is_leaf_(true) {}
+  NestedList(T value) : number_(to_number(value)), is_leaf_(true) {}
   NestedList(std::initializer_list<NestedList> items) : items_(items) {}
 
   bool is_leaf() const { return is_leaf_; }
-  double value() const { return value_; }
+  const Number& number() const { return number_; }
+  /// The leaf's number converted to double, which rounds integers beyond 2^53.
+  double value() const;
   const std::vector<NestedList>& items() const { return items_; }
 
  private:
-  double value_ = 0;
+  template <class T> static Number to_number(T value) {
+    if constexpr (std::is_floating_point_v<T>) {
+      return static_cast<double>(value);
+    } else if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (value > static_cast<T>(std::numeric_limits<std::int64_t>::max()))
+        throw_unsigned_too_large(static_cast<std::uint64_t>(value));
+      return static_cast<std::int64_t>(value);
+    } else {
+      return static_cast<std::int64_t>(value);
+    }
+  }
+  [[noreturn]] static void throw_unsigned_too_large(std::uint64_t value);
+
+  Number number_ = std::int64_t{0};
   bool is_leaf_ = false;
   std::vector<NestedList> items_;
 };
