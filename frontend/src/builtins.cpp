@@ -167,7 +167,7 @@ std::vector<Expr> Args::tensors(const std::string& param) {
   const Slot& s = slot(param);
   if (!s.value.is(Value::Kind::List)) return {tensor(param)};
   std::vector<Expr> out;
-  for (const Value& item : s.value.items()) {
+  for (const Value& item : interpreter_.list_items(s.value)) {
     if (!item.is(Value::Kind::Tensor) && !item.is(Value::Kind::List))
       fail(param, fmt::format("{} must be a list of tensors, but an item is {}", description(param),
                               item.kind_name()));
@@ -218,7 +218,7 @@ Axes Args::axes(const std::string& param) {
   const Slot& s = slot(param);
   if (!s.value.is(Value::Kind::List)) return Axes(std::vector<std::int64_t>{integer(param)});
   std::vector<std::int64_t> list;
-  for (const Value& item : s.value.items())
+  for (const Value& item : interpreter_.list_items(s.value))
     list.push_back(interpreter_.to_int(item, s.offset, description(param)));
   return Axes(std::move(list));
 }
@@ -228,7 +228,7 @@ std::vector<int> Args::int_list(const std::string& param) {
   if (!s.value.is(Value::Kind::List))
     fail(param, fmt::format("{} must be a list of integers, such as [1, 0]", description(param)));
   std::vector<int> out;
-  for (const Value& item : s.value.items()) {
+  for (const Value& item : interpreter_.list_items(s.value)) {
     std::int64_t v = interpreter_.to_int(item, s.offset, description(param));
     if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
       fail(param, fmt::format("{}: {} is out of range", description(param), v));

@@ -46,9 +46,9 @@ std::vector<Expr> paired(Args& a, const std::string& first, const std::string& s
     // [t] with t of the first's shape is a tensor with one more axis; name that mistake.
     const Value& argument = a.value(second);
     Expr target = a.tensor(first);
-    if (argument.is(Value::Kind::List) && argument.items().size() == 1 &&
-        argument.items()[0].is(Value::Kind::Tensor) && target.rank() > 0 &&
-        argument.items()[0].expr().shape() == target.shape())
+    bool one_item = argument.is(Value::Kind::List) && argument.list_size() == 1;
+    Value item = one_item ? a.interpreter().list_items(argument)[0] : Value();
+    if (item.is(Value::Kind::Tensor) && target.rank() > 0 && item.expr().shape() == target.shape())
       a.fail(second, fmt::format("{}() takes {} as one tensor when {} is one tensor, so a list of "
                                  "one tensor is a tensor of shape (1, ...); drop the brackets, or "
                                  "pass {} as a list too",
@@ -85,7 +85,7 @@ std::vector<Update> read_updates(Args& a) {
   std::vector<Update> updates;
   if (!a.has("updates")) return updates;
   const Value& value = a.value("updates");
-  bool empty_list = value.is(Value::Kind::List) && value.items().empty();
+  bool empty_list = value.is(Value::Kind::List) && value.list_size() == 0;
   if (empty_list) return updates;
   if (!value.is(Value::Kind::Map))
     a.fail("updates", "function() updates must be a map such as [W: W - 0.1 * grad(loss, W)]");

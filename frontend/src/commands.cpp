@@ -165,7 +165,7 @@ void CommandRunner::type() {
   // line per item.
   if (value.is(Value::Kind::List)) {
     std::vector<std::string> lines;
-    for (Value item : value.items()) {
+    for (Value item : interpreter_.list_items(value)) {
       if (item.is(Value::Kind::List))
         if (std::optional<Expr> tensor = interpreter_.list_literal_tensor(item, expr->offset))
           item = Value::tensor(*tensor);

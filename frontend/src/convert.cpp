@@ -23,6 +23,11 @@ Expr Interpreter::to_expr(const Value& value, std::size_t offset) {
 }
 
 Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
+  // A number list is already the tensor that its weak i64 or f64 items would stack into.
+  if (list.is_number_list()) {
+    check_list_size(list.numbers().numel(), offset);
+    return graph_.weak_constant(list.numbers());
+  }
   // An empty list is a weak float of shape (0,), as NumPy makes float64 for [].
   if (list.items().empty()) return graph_.weak_constant(Tensor::empty(DType::Float64, {0}));
 
@@ -64,11 +69,7 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
   }
   Dims shape = {static_cast<std::int64_t>(items.size())};
   for (std::int64_t d : items.front().shape()) shape.push_back(d);
-  std::int64_t numel = dims_numel(shape);
-  if (numel > kMaxEvaluatedElements)
-    fail(offset, fmt::format("a list of {} elements is more than the {} that the interpreter "
-                             "creates",
-                             numel, kMaxEvaluatedElements));
+  check_list_size(dims_numel(shape), offset);
 
   // Each item converted to the common dtype fills its slice of the result.
   Tensor result = Tensor::empty(type->dtype, shape);
@@ -80,6 +81,13 @@ Expr Interpreter::list_to_expr(const Value& list, std::size_t offset) {
     if (item_bytes > 0) std::memcpy(out + i * item_bytes, converted.raw_data(), item_bytes);
   }
   return type->weak ? graph_.weak_constant(result) : graph_.constant(result);
+}
+
+void Interpreter::check_list_size(std::int64_t numel, std::size_t offset) const {
+  if (numel > kMaxEvaluatedElements)
+    fail(offset, fmt::format("a list of {} elements is more than the {} that the interpreter "
+                             "creates",
+                             numel, kMaxEvaluatedElements));
 }
 
 Tensor Interpreter::constant_value(const Expr& expr, std::size_t offset) {
@@ -206,7 +214,7 @@ std::vector<Dim> Interpreter::evaluate_shape(const ast::Expr& expr) {
   // A variable holding a list of sizes, or an integer tensor of rank 0 or 1.
   Value value = evaluate(expr);
   if (value.is(Value::Kind::List)) {
-    for (const Value& item : value.items())
+    for (const Value& item : list_items(value))
       dims.emplace_back(to_int(item, expr.offset, "a dimension"));
     return dims;
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "builtins.h"
@@ -50,6 +51,30 @@ Expr integer_literal(Graph& graph, std::int64_t value) {
   Tensor t = Tensor::empty(DType::Int64, {});
   t.data<std::int64_t>()[0] = value;
   return graph.weak_constant(t);
+}
+
+// The numbers of a list literal whose items are all number literals, such as [1, 2.5], as
+// int64 when every one is an integer and else as float64; nullopt for other lists.
+std::optional<Tensor> pack_numbers(const ast::List& list) {
+  if (list.is_map || list.items.empty()) return std::nullopt;
+  bool all_integers = true;
+  for (const ast::ListItem& item : list.items) {
+    const auto* number = std::get_if<ast::Number>(&item.value->node);
+    if (number == nullptr) return std::nullopt;
+    all_integers = all_integers && number->is_integer;
+  }
+
+  auto count = static_cast<std::int64_t>(list.items.size());
+  Tensor numbers = Tensor::empty(all_integers ? DType::Int64 : DType::Float64, {count});
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto& number = std::get<ast::Number>(list.items[static_cast<std::size_t>(i)].value->node);
+    if (all_integers)
+      numbers.data<std::int64_t>()[i] = number.integer;
+    else
+      numbers.data<double>()[i] =
+          number.is_integer ? static_cast<double>(number.integer) : number.real;
+  }
+  return numbers;
 }
 
 }  // namespace
@@ -99,9 +124,25 @@ Value Interpreter::evaluate_list(const ast::List& list) {
       entries.emplace_back(evaluate(*item.key), evaluate(*item.value));
     return Value::map(std::move(entries));
   }
+  // A list of number literals becomes one tensor, without a value and a graph node per item.
+  if (std::optional<Tensor> numbers = pack_numbers(list)) return Value::number_list(*numbers);
   std::vector<Value> items;
   for (const ast::ListItem& item : list.items) items.push_back(evaluate(*item.value));
   return Value::list(std::move(items), true);
+}
+
+std::vector<Value> Interpreter::list_items(const Value& list) {
+  if (!list.is_number_list()) return list.items();
+  const Tensor& numbers = list.numbers();
+  std::vector<Value> items;
+  items.reserve(static_cast<std::size_t>(numbers.numel()));
+  for (std::int64_t i = 0; i < numbers.numel(); ++i) {
+    if (numbers.dtype() == DType::Int64)
+      items.push_back(Value::tensor(integer_literal(graph_, numbers.data<std::int64_t>()[i])));
+    else
+      items.push_back(Value::tensor(graph_.literal(numbers.data<double>()[i], false)));
+  }
+  return items;
 }
 
 Value Interpreter::evaluate_unary(const ast::Expr& expr, const ast::Unary& unary) {
@@ -305,14 +346,14 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
     fail(index.subscripts.empty() ? expr.offset : index.subscripts[0].offset,
          fmt::format("a list of {} items from a builtin or a compiled function takes one integer subscript, which "
                      "picks an item; index the item next, as in r[0][1:]",
-                     target.items().size()));
+                     target.list_size()));
   if (!forms_tensor && item_subscript) {
     const ast::Subscript& s = index.subscripts[0];
     std::int64_t k = constant_int(*s.index, "a list subscript");
-    auto count = static_cast<std::int64_t>(target.items().size());
+    auto count = static_cast<std::int64_t>(target.list_size());
     if (k < -count || k >= count)
       fail(s.offset, fmt::format("index {} is out of range for a list of {} item{}", k, count, count == 1 ? "" : "s"));
-    return target.items()[static_cast<std::size_t>(k < 0 ? k + count : k)];
+    return list_items(target)[static_cast<std::size_t>(k < 0 ? k + count : k)];
   }
   Expr x = to_expr(target, index.target->offset);
 
@@ -446,7 +487,7 @@ Value Interpreter::evaluate_fused(const ast::Expr& expr, const ast::Fused& fused
     } else if (reduction && argument.keyword == "axis") {
       std::vector<std::int64_t> list;
       if (value.is(Value::Kind::List))
-        for (const Value& item : value.items())
+        for (const Value& item : list_items(value))
           list.push_back(to_int(item, argument.offset, "axis"));
       else
         list.push_back(to_int(value, argument.offset, "axis"));

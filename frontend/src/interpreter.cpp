@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <new>
 #include <utility>
 
 #include "builtins.h"
@@ -62,7 +63,24 @@ void Interpreter::run(const SourceFile& source, const OutputSink& print) {
   while (!quit_requested_) {
     std::optional<ast::Statement> statement = parser.next_statement();
     if (!statement) break;
-    execute(*statement, print);
+    // An allocation that fails while the statement runs becomes a located error.
+    std::string out_of_memory;
+    try {
+      execute(*statement, print);
+    } catch (const std::bad_alloc&) {
+      out_of_memory = "out of memory";
+    } catch (const RuntimeError& error) {
+      if (!std::string_view(error.what()).starts_with("out of memory")) throw;
+      out_of_memory = error.what();
+    }
+    if (!out_of_memory.empty()) {
+      // The statement's syntax tree goes first, so that the message has memory to use.
+      std::size_t offset = statement->offset;
+      statement.reset();
+      fail(offset, fmt::format("{} while running this statement; use smaller shapes or inputs, "
+                               "and note that {}",
+                               out_of_memory, kLargeDataHint));
+    }
   }
 }
 
@@ -144,6 +162,7 @@ std::optional<Expr> Interpreter::list_literal_tensor(const Value& list, std::siz
   if (!list.literal()) return std::nullopt;
   for (const Value& item : list.items())
     if (!item.is(Value::Kind::List) && !item.is(Value::Kind::Tensor)) return std::nullopt;
+  // A number list has no items() to check, and its numbers always form a tensor.
   try {
     return list_to_expr(list, offset);
   } catch (const UserError&) {
@@ -192,7 +211,7 @@ std::string Interpreter::print_value(const Value& value, std::size_t offset) {
     // when its items have one shape.
     if (std::optional<Expr> tensor = list_literal_tensor(value, offset)) return print_tensor(*tensor, offset);
     std::vector<std::string> items;
-    for (const Value& item : value.items()) items.push_back(print_value(item, offset));
+    for (const Value& item : list_items(value)) items.push_back(print_value(item, offset));
     if (json) return fmt::format("[{}]", fmt::join(items, ", "));
     return fmt::format("{}", fmt::join(items, "\n"));
   }

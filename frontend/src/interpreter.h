@@ -65,6 +65,9 @@ class Interpreter {
   /// The tensor that a list literal of tensors of one shape makes, or nullopt for other
   /// lists, such as those that builtins and compiled functions return.
   std::optional<Expr> list_literal_tensor(const Value& list, std::size_t offset);
+  /// The items of a list. A number list's numbers become weak scalar constants, the values
+  /// that evaluating each number literal gives.
+  std::vector<Value> list_items(const Value& list);
   /// Throws when evaluating roots would exceed kMaxEvaluatedElements or kMaxEvaluationWork.
   void check_evaluation_cost(const std::vector<Expr>& roots, std::size_t offset) const;
 
@@ -102,6 +105,9 @@ class Interpreter {
   Value evaluate_fused(const ast::Expr& expr, const ast::Fused& fused);
   Value call_function(const CompiledFunction& function, const ast::Call& call, std::size_t offset);
   Expr list_to_expr(const Value& list, std::size_t offset);
+  /// Fails at offset when a list literal of numel elements is larger than
+  /// kMaxEvaluatedElements.
+  void check_list_size(std::int64_t numel, std::size_t offset) const;
   std::int64_t constant_int(const ast::Expr& expr, const std::string& what);
 
   std::string print_tensor(const Expr& expr, std::size_t offset);

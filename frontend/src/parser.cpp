@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <new>
 #include <set>
 
 namespace damo {
@@ -178,6 +179,16 @@ std::optional<ast::Statement> Parser::next_statement() {
 
   ast::Statement statement;
   statement.offset = peek().offset;
+  try {
+    parse_statement(statement);
+  } catch (const std::bad_alloc&) {
+    source_.fail(statement.offset, fmt::format("out of memory while parsing this statement; {}",
+                                               kLargeDataHint));
+  }
+  return statement;
+}
+
+void Parser::parse_statement(ast::Statement& statement) {
   if (peek().kind == TokenKind::Command) {
     Token token = advance();
     statement.node = ast::Command{token.text, token.argument_begin, token.argument_end};
@@ -199,7 +210,6 @@ std::optional<ast::Statement> Parser::next_statement() {
     source_.fail(peek().offset, fmt::format("unexpected {} after the end of the statement; "
                                             "write one statement per line",
                                             describe_unexpected(peek())));
-  return statement;
 }
 
 ast::ExprPtr Parser::parse_single_expression() {

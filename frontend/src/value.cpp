@@ -32,6 +32,19 @@ Value Value::list(std::vector<Value> items, bool literal) {
   return v;
 }
 
+Value Value::number_list(Tensor numbers) {
+  Value v;
+  v.kind_ = Kind::List;
+  v.numbers_ = std::move(numbers);
+  v.literal_ = true;
+  return v;
+}
+
+std::size_t Value::list_size() const {
+  if (is_number_list()) return static_cast<std::size_t>(numbers_.numel());
+  return items_.size();
+}
+
 Value Value::map(std::vector<std::pair<Value, Value>> entries) {
   Value v;
   v.kind_ = Kind::Map;

@@ -3,6 +3,12 @@
 // UserError; none may crash, hang or raise an internal error.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "frontend_test_util.h"
@@ -33,6 +39,60 @@ std::string outcome(const std::string& code) {
     return std::string("unexpected: ") + e.what();
   }
   return "ok";
+}
+
+// The virtual memory size of this process in bytes, from /proc/self/statm.
+std::size_t virtual_memory_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Runs code in a child process whose address space may grow by only headroom bytes, and
+// returns the message of the UserError it raises, or how the child ended otherwise.
+std::string error_with_memory_limit(const std::string& code, std::size_t headroom) {
+  int pipe_ends[2];
+  REQUIRE(::pipe(pipe_ends) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(pipe_ends[0]);
+    std::string message = "no error";
+    try {
+      Session session(damo::testing::reference_options());
+      rlimit limit{};
+      limit.rlim_cur = limit.rlim_max = virtual_memory_bytes() + headroom;
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(2);
+      session.run(code, "<big>");
+    } catch (const UserError& e) {
+      message = e.message();
+    } catch (const std::exception& e) {
+      message = std::string("unexpected: ") + e.what();
+    }
+    ssize_t written = ::write(pipe_ends[1], message.data(), message.size());
+    ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 3);
+  }
+
+  ::close(pipe_ends[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
+    message.append(buffer, static_cast<std::size_t>(n));
+  ::close(pipe_ends[0]);
+
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fmt::format("child ended with status {}", status);
+  return message;
+}
+
+// A list literal of count integers, as sum([0, 1, ...]).
+std::string sum_of_integers(int count) {
+  std::string code = "sum([";
+  for (int i = 0; i < count; ++i) code += (i == 0 ? "" : ", ") + std::to_string(i);
+  return code + "])";
 }
 
 }  // namespace
@@ -262,4 +322,25 @@ TEST_CASE("robustness cli binary garbage") {
   auto result = run_damo({}, garbage);
   CHECK(result.status == 1);
   CHECK_FALSE(result.err.empty());
+}
+
+TEST_CASE("robustness number list literal") {
+  // A million integers make one i64 tensor, without a graph node per number.
+  Session session(damo::testing::reference_options());
+  std::string code = sum_of_integers(1000000);
+  CHECK(session.run(code) == std::vector<std::string>{"499999500000 : i64 ()"});
+  CHECK(session.graph().node_count() < 10);
+}
+
+TEST_CASE("robustness out of memory in a list literal") {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer reserves terabytes of address space, so RLIMIT_AS cannot bound it.
+  return;
+#endif
+  // 4 million numbers take over 100 bytes each in the syntax tree, beyond 256 MiB, while
+  // the 31 MB of source text and its copies for the message fit.
+  std::string message = error_with_memory_limit(sum_of_integers(4000000), std::size_t{256} << 20);
+  CHECK(message ==
+        "out of memory while parsing this statement; a list literal takes memory for every "
+        "number in it, so save large data to a .npy file and read it with load_npy(path)");
 }

@@ -263,6 +263,28 @@ TEST_CASE("session keyword abbreviation hint") {
         "softmax() has no argument named 'a'; did you mean 'x'?");
 }
 
+TEST_CASE("session number list literals") {
+  Session session(damo::testing::reference_options());
+  CHECK(session.evaluate("[1, 2.5]").is_number_list());
+  CHECK(session.evaluate("[1, 2.5]").list_size() == 2);
+  CHECK_FALSE(session.evaluate("[1, true]").is_number_list());
+  CHECK(output("[1, 2.5]") == "[1. , 2.5] : f64 (2,)");
+  CHECK(output("[9007199254740993, -9223372036854775808]") ==
+        "[    9007199254740993, -9223372036854775808] : i64 (2,)");
+  CHECK(output("c = [5, 6, 7]\nc[1]\nc[-1]") == "6 : i64 ()\n7 : i64 ()");
+  CHECK(output("X = matrix(f32, [2, 3])\n:type transpose(X, [1, 0])") == "f32 (3, 2)");
+  CHECK(output("sum(ones(f32, [2, 3]), axis=[0, 1])") == "6. : f32 ()");
+  CHECK(output("s = [2, 3]\n:type zeros(f32, s)") == "f32 (2, 3)");
+  CHECK(output("[[1, 2], [3, 4.5]]") == "[[1. , 2. ],\n [3. , 4.5]] : f64 (2, 2)");
+  CHECK(output("f32([1, 2]) + [1, 2.5]") == "[2. , 4.5] : f32 (2,)");
+  CHECK(output("fused_sum{$0 * 2}(ones(f32, [2, 2]), axis=[1])") == "[4., 4.] : f32 (2,)");
+  CHECK(output("take([10, 20, 30], [2, 0])") == "[30, 10] : i64 (2,)");
+  CHECK(error_of("concatenate([1, 2])").message ==
+        "concatenate: operands must have rank 1 or more, not scalars");
+  CHECK(error_of("i32([5]) + [3000000000]").message.starts_with(
+      "the integer literal 3000000000 does not fit i32"));
+}
+
 TEST_CASE("session constant makers") {
   CHECK(output("zeros(f32, [2])") == "[0., 0.] : f32 (2,)");
   CHECK(output("ones(i32, [1, 2])") == "[[1, 1]] : i32 (1, 2)");

@@ -21,6 +21,11 @@ namespace damo {
 /// of a stack overflow in the parser or in any later walk over the tree.
 inline constexpr int kMaxNestingDepth = 256;
 
+/// The advice in out-of-memory errors while a statement is parsed or run.
+inline constexpr const char* kLargeDataHint =
+    "a list literal takes memory for every number in it, so save large data to a .npy file "
+    "and read it with load_npy(path)";
+
 /// Reads statements one at a time, so that a script runs up to its first malformed line.
 /// Throws UserError located at the offending token.
 class Parser {
@@ -35,6 +40,9 @@ class Parser {
 
  private:
   class DepthGuard;
+
+  /// Parses the statement that starts at the current token into statement.
+  void parse_statement(ast::Statement& statement);
 
   const Token& peek() const { return current_; }
   Token advance();
