@@ -362,7 +362,13 @@ class Generator {
 
   Expr gather_step() {
     Expr x = pick();
-    int kind = in_.below(3);
+    int kind = in_.below(4);
+    if (kind == 3) {
+      // Random draws of x's shape: both backends must give the same bits.
+      Expr key = index_constant({});
+      DType dtype = in_.chance(128) ? DType::Float32 : DType::Float64;
+      return random_uniform(key, x.shape(), dtype, in_.below(3));
+    }
     Expr index = indices();
     if (kind == 2) {
       std::int64_t depth = in_.below(4);
