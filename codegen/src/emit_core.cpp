@@ -142,7 +142,7 @@ void FunctionBuilder::store(int slot, Value* index, Value* value) {
 }
 
 void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body,
-                           int interleave, bool unroll) {
+                           int interleave, bool unroll, bool vectorize) {
   llvm::BasicBlock* before = b.GetInsertBlock();
   auto* header = llvm::BasicBlock::Create(context, "loop", function);
   auto* body_block = llvm::BasicBlock::Create(context, "body", function);
@@ -166,6 +166,11 @@ void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Val
     hints.push_back(llvm::MDNode::get(context, count));
   }
   if (!unroll) hints.push_back(llvm::MDNode::get(context, {llvm::MDString::get(context, "llvm.loop.unroll.disable")}));
+  if (!vectorize) {
+    llvm::Metadata* off[] = {llvm::MDString::get(context, "llvm.loop.vectorize.enable"),
+                             llvm::ConstantAsMetadata::get(b.getFalse())};
+    hints.push_back(llvm::MDNode::get(context, off));
+  }
   if (hints.size() > 1) {
     // The loop's identity node refers to itself, as LLVM's loop metadata requires.
     llvm::MDNode* id = llvm::MDNode::getDistinct(context, hints);

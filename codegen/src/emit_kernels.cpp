@@ -2,6 +2,8 @@
 // broadcasts, transposes, slices, concatenation, gathers, scatters and random numbers.
 #include <fmt/format.h>
 
+#include <array>
+
 #include "damo/runtime/philox.h"
 #include "emitter.h"
 
@@ -380,14 +382,20 @@ Launch emit_one_hot(ModuleState& state, const Kernel& kernel) {
   return {f.function, node.input(0)->shape().dims(), {Dim(depth)}};
 }
 
-// Element i is Philox4x32-10 of counter (i, stream, 0) under the key, turned into a float as
-// philox::uniform_float and philox::uniform_double do. The evaluator calls those functions,
-// so both backends give the same bits.
+// Element i of a float32 draw is word i % 4 of the Philox4x32-10 block of counter i / 4.
+// Element i of a float64 draw is words 2 (i % 2) and 2 (i % 2) + 1 of block i / 2. Both
+// convert as philox::float_element and philox::double_element do, which the evaluator
+// calls, so both backends give the same bits. Each whole block in the range is computed
+// once for all its elements. A range that starts or ends inside a block computes that
+// block again for each of its elements there.
 Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
   FunctionBuilder f(state, state.fresh_name("random_uniform"));
   const Node& node = *kernel.node;
   auto& b = f.b;
   llvm::Type* i32 = b.getInt32Ty();
+  bool single = node.dtype() == DType::Float32;
+  std::int64_t per_block = single ? 4 : 2;
+  std::uint64_t shift = single ? 2 : 1;
   Value* key = b.CreateSExt(f.load(kernel.inputs[0], f.constant(0)), f.i64());
   Value* key_low = b.CreateTrunc(key, i32);
   Value* key_high = b.CreateTrunc(b.CreateLShr(key, 32), i32);
@@ -397,19 +405,9 @@ Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
     Value* product = b.CreateMul(b.CreateZExt(x, f.i64()), f.constant(multiplier));
     return std::pair{b.CreateTrunc(b.CreateLShr(product, 32), i32), b.CreateTrunc(product, i32)};
   };
-
-  // In a row block, element i of the block is element first_row * row_size + i of the
-  // whole output, so each draw is the same as without blocks.
-  Value* block_start = nullptr;
-  if (node.rank() > 0) {
-    std::vector<Dim> row(node.shape().begin() + 1, node.shape().end());
-    block_start = b.CreateMul(f.block_first_row(), f.product(row));
-  }
-
-  auto element = [&](Value* local) {
-    Value* i = block_start == nullptr ? local : b.CreateAdd(block_start, local);
-    Value* c[4] = {b.CreateTrunc(i, i32), b.CreateTrunc(b.CreateLShr(i, 32), i32),
-                   word(static_cast<std::uint32_t>(node.attr(0))), word(0)};
+  auto block_of = [&](Value* counter) {
+    std::array<Value*, 4> c = {b.CreateTrunc(counter, i32), b.CreateTrunc(b.CreateLShr(counter, 32), i32),
+                               word(static_cast<std::uint32_t>(node.attr(0))), word(0)};
     Value* k0 = key_low;
     Value* k1 = key_high;
     for (int round = 0; round < philox::kRounds; ++round) {
@@ -419,24 +417,65 @@ Launch emit_random_uniform(ModuleState& state, const Kernel& kernel) {
       }
       auto [high0, low0] = high_and_low(c[0], philox::kMultiplier0);
       auto [high1, low1] = high_and_low(c[2], philox::kMultiplier1);
-      Value* next[4] = {b.CreateXor(b.CreateXor(high1, c[1]), k0), low1, b.CreateXor(b.CreateXor(high0, c[3]), k1),
-                        low0};
-      std::copy(std::begin(next), std::end(next), std::begin(c));
+      c = {b.CreateXor(b.CreateXor(high1, c[1]), k0), low1, b.CreateXor(b.CreateXor(high0, c[3]), k1), low0};
     }
-
-    Value* value;
-    if (node.dtype() == DType::Float32) {
-      Value* bits = b.CreateLShr(c[0], 8);
-      value = b.CreateFMul(b.CreateUIToFP(bits, b.getFloatTy()), llvm::ConstantFP::get(b.getFloatTy(), 0x1p-24));
-    } else {
-      Value* bits = b.CreateOr(b.CreateShl(b.CreateZExt(c[0], f.i64()), 21), b.CreateZExt(b.CreateLShr(c[1], 11), f.i64()));
-      value = b.CreateFMul(b.CreateUIToFP(bits, b.getDoubleTy()), llvm::ConstantFP::get(b.getDoubleTy(), 0x1p-53));
+    return c;
+  };
+  auto to_float = [&](Value* high, Value* low) -> Value* {
+    if (single) {
+      Value* bits = b.CreateLShr(high, 8);
+      return b.CreateFMul(b.CreateUIToFP(bits, b.getFloatTy()), llvm::ConstantFP::get(b.getFloatTy(), 0x1p-24));
     }
-    f.store(kernel.output, local, value);
+    Value* bits = b.CreateOr(b.CreateShl(b.CreateZExt(high, f.i64()), 21), b.CreateZExt(b.CreateLShr(low, 11), f.i64()));
+    return b.CreateFMul(b.CreateUIToFP(bits, b.getDoubleTy()), llvm::ConstantFP::get(b.getDoubleTy(), 0x1p-53));
   };
 
-  if (node.rank() == 0) scalar_once(f, [&] { element(f.constant(0)); });
-  else f.loop(f.begin, f.end, element);
+  // Positions count in the whole output: in a row block, element i of the block is element
+  // first_row * row_size + i, so each draw is the same as without blocks.
+  Value* block_start = f.constant(0);
+  if (node.rank() > 0) {
+    std::vector<Dim> row(node.shape().begin() + 1, node.shape().end());
+    block_start = b.CreateMul(f.block_first_row(), f.product(row));
+  }
+  // One element at global position g, from its own block.
+  auto one_element = [&](Value* g) {
+    std::array<Value*, 4> c = block_of(b.CreateLShr(g, shift));
+    Value* at = b.CreateAnd(g, f.constant(per_block - 1));
+    Value* value;
+    if (single) {
+      Value* picked = c[3];
+      for (int w = 2; w >= 0; --w) picked = b.CreateSelect(b.CreateICmpEQ(at, f.constant(w)), c[w], picked);
+      value = to_float(picked, nullptr);
+    } else {
+      Value* odd = b.CreateICmpEQ(at, f.constant(1));
+      value = to_float(b.CreateSelect(odd, c[2], c[0]), b.CreateSelect(odd, c[3], c[1]));
+    }
+    f.store(kernel.output, b.CreateSub(g, block_start), value);
+  };
+  // Every element of block j.
+  auto whole_block = [&](Value* j) {
+    std::array<Value*, 4> c = block_of(j);
+    Value* first = b.CreateSub(b.CreateShl(j, shift), block_start);
+    for (std::int64_t e = 0; e < per_block; ++e) {
+      Value* value = single ? to_float(c[e], nullptr) : to_float(c[2 * e], c[2 * e + 1]);
+      f.store(kernel.output, b.CreateAdd(first, f.constant(e)), value);
+    }
+  };
+
+  if (node.rank() == 0) {
+    scalar_once(f, [&] { one_element(f.constant(0)); });
+  } else {
+    Value* g0 = b.CreateAdd(block_start, f.begin);
+    Value* g1 = b.CreateAdd(block_start, f.end);
+    Value* first_whole = b.CreateLShr(b.CreateAdd(g0, f.constant(per_block - 1)), shift);
+    Value* end_whole = b.CreateLShr(g1, shift);
+    Value* head_end = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateShl(first_whole, shift), g1);
+    Value* tail_start = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, b.CreateShl(end_whole, shift), head_end);
+    // The head and the tail have fewer elements than a block.
+    f.loop(g0, head_end, one_element, 1, false, false);
+    f.loop(first_whole, end_whole, whole_block);
+    f.loop(tail_start, g1, one_element, 1, false, false);
+  }
   f.finish();
   return {f.function, node.rank() == 0 ? std::vector<Dim>{} : node.shape().dims(), {}};
 }

@@ -77,8 +77,10 @@ class FunctionBuilder {
   /// vectorizer emits that many vector bodies per iteration, so a reduction keeps as many
   /// independent accumulators. Other loops get one body. Without unroll, a loop of a few
   /// static iterations is not unrolled before the vectorizer, which can then widen it.
+  /// Without vectorize, the vectorizer leaves the loop alone (for loops of a few
+  /// iterations, where a vector body only costs compile time).
   void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body,
-            int interleave = 1, bool unroll = true);
+            int interleave = 1, bool unroll = true, bool vectorize = true);
   /// Emits if (condition) then().
   void if_then(llvm::Value* condition, const std::function<void()>& then);
 

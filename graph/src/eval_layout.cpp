@@ -190,20 +190,22 @@ Tensor one_hot(const Tensor& indices, std::int64_t depth, DType dtype) {
   return out;
 }
 
-// Element i is philox::element_block(key, i, stream) turned into a float.
+// Element i is philox::float_element or philox::double_element of i, computed one block
+// at a time.
 Tensor random_uniform(const Tensor& key, const Dims& dims, DType dtype, std::int64_t stream) {
   Tensor out = Tensor::empty(dtype, dims);
   auto seed = static_cast<std::uint64_t>(read_indices(key).at(0));
   auto lane = static_cast<std::uint32_t>(stream);
-  std::int64_t count = out.numel();
-  if (dtype == DType::Float32) {
-    float* o = out.data<float>();
-    for (std::int64_t i = 0; i < count; ++i)
-      o[i] = philox::uniform_float(philox::element_block(seed, static_cast<std::uint64_t>(i), lane));
-  } else {
-    double* o = out.data<double>();
-    for (std::int64_t i = 0; i < count; ++i)
-      o[i] = philox::uniform_double(philox::element_block(seed, static_cast<std::uint64_t>(i), lane));
+  auto count = static_cast<std::uint64_t>(out.numel());
+  bool single = dtype == DType::Float32;
+  std::uint64_t per_block = single ? philox::kFloatsPerBlock : philox::kDoublesPerBlock;
+  for (std::uint64_t first = 0; first < count; first += per_block) {
+    philox::Block block = philox::counter_block(seed, first / per_block, lane);
+    for (std::uint64_t i = first; i < std::min(count, first + per_block); ++i) {
+      std::size_t word = i - first;
+      if (single) out.data<float>()[i] = philox::uniform_float(block[word]);
+      else out.data<double>()[i] = philox::uniform_double(block[2 * word], block[2 * word + 1]);
+    }
   }
   return out;
 }

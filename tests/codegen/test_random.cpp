@@ -1,4 +1,4 @@
-// Random numbers: the Philox generator against its published answers, random_uniform on
+// Random numbers: the Philox generator against its published test vectors, random_uniform on
 // both backends (bit for bit, at any thread count and in row blocks), the distributions of
 // uniform and normal values, dropout and its gradient, keys kept in shared variables, the
 // optimizer's treatment of equal draws, the printers and the errors.
@@ -64,28 +64,32 @@ TEST_CASE("random: Philox known answers") {
                          0xffffffff) == Block{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
   CHECK(philox::generate({0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, 0xa4093822,
                          0x299f31d0) == Block{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
-  // The element counter: index words first, then the stream; the key splits into words.
-  CHECK(philox::element_block(0x299f31d0a4093822, 0x85a308d3243f6a88, 0x13198a2e) ==
+  // The counter words: the counter's low and high words, then the stream. The key splits
+  // into its low and high words.
+  CHECK(philox::counter_block(0x299f31d0a4093822, 0x85a308d3243f6a88, 0x13198a2e) ==
         philox::generate({0x243f6a88, 0x85a308d3, 0x13198a2e, 0}, 0xa4093822, 0x299f31d0));
-  CHECK(philox::uniform_float({0xffffffff, 0, 0, 0}) == 1.0f - 0x1p-24f);
-  CHECK(philox::uniform_float({0x000000ff, 0, 0, 0}) == 0.0f);
-  CHECK(philox::uniform_double({0xffffffff, 0xffffffff, 0, 0}) == 1.0 - 0x1p-53);
-  CHECK(philox::uniform_double({0, 0x7ff, 0, 0}) == 0.0);
+  CHECK(philox::uniform_float(0xffffffff) == 1.0f - 0x1p-24f);
+  CHECK(philox::uniform_float(0x000000ff) == 0.0f);
+  CHECK(philox::uniform_double(0xffffffff, 0xffffffff) == 1.0 - 0x1p-53);
+  CHECK(philox::uniform_double(0, 0x7ff) == 0.0);
+  // Four floats or two doubles per block.
+  Block block = philox::counter_block(9, 2, 1);
+  for (std::uint64_t w = 0; w < 4; ++w) CHECK(philox::float_element(9, 8 + w, 1) == philox::uniform_float(block[w]));
+  CHECK(philox::double_element(9, 4, 1) == philox::uniform_double(block[0], block[1]));
+  CHECK(philox::double_element(9, 5, 1) == philox::uniform_double(block[2], block[3]));
 }
 
-TEST_CASE("random: reference counter per element") {
+TEST_CASE("random: reference draws by element") {
   Graph g;
   Expr key = g.shared("key", int64_scalar(-5));
   Tensor u32 = evaluate(random_uniform(key, Shape({2, 3}), DType::Float32, 7));
   Tensor u64 = evaluate(random_uniform(key, Shape({5}), DType::Float64));
   for (std::int64_t i = 0; i < 6; ++i)
     CHECK(u32.data<float>()[i] ==
-          philox::uniform_float(philox::element_block(static_cast<std::uint64_t>(-5),
-                                                      static_cast<std::uint64_t>(i), 7)));
+          philox::float_element(static_cast<std::uint64_t>(-5), static_cast<std::uint64_t>(i), 7));
   for (std::int64_t i = 0; i < 5; ++i)
     CHECK(u64.data<double>()[i] ==
-          philox::uniform_double(philox::element_block(static_cast<std::uint64_t>(-5),
-                                                       static_cast<std::uint64_t>(i), 0)));
+          philox::double_element(static_cast<std::uint64_t>(-5), static_cast<std::uint64_t>(i), 0));
   // An i32 key sign-extends: -5 as i32 draws what -5 as i64 does.
   Expr small_key = g.shared("small_key", Tensor::scalar(DType::Int32, -5));
   CHECK(same_bits(evaluate(random_uniform(small_key, Shape({2, 3}), DType::Float32, 7)), u32));

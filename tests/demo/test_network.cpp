@@ -168,7 +168,7 @@ TEST_CASE("dropout steps match masked backpropagation") {
     Matrix keep(kBatch.size(), std::vector<double>(4));
     for (std::size_t i = 0; i < keep.size(); ++i)
       for (std::size_t h = 0; h < 4; ++h) {
-        float u = damo::philox::uniform_float(damo::philox::element_block(seed + step, i * 4 + h, 0));
+        float u = damo::philox::float_element(seed + step, i * 4 + h, 0);
         keep[i][h] = u >= rate ? 1 / (1 - rate) : 0.0;
         kept += u >= rate;
       }

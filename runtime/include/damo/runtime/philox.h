@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace damo::philox {
@@ -32,25 +33,40 @@ constexpr Block generate(Block c, std::uint32_t k0, std::uint32_t k1) {
   return c;
 }
 
-/// Computes the block of element `index` of `stream` under a 64-bit key. The counter is
-/// (low and high words of index, stream, 0), and the key is (low word, high word).
-constexpr Block element_block(std::uint64_t key, std::uint64_t index, std::uint32_t stream) {
-  return generate(
-      {static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32), stream, 0},
-      static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32));
+/// Computes the block of `counter` in `stream` under a 64-bit key. The counter words are
+/// (low and high words of counter, stream, 0), and the key is (low word, high word).
+constexpr Block counter_block(std::uint64_t key, std::uint64_t counter, std::uint32_t stream) {
+  return generate({static_cast<std::uint32_t>(counter), static_cast<std::uint32_t>(counter >> 32), stream, 0},
+                  static_cast<std::uint32_t>(key), static_cast<std::uint32_t>(key >> 32));
 }
 
-/// Converts the top 24 bits of the block's first word to a float in [0, 1). Every value is
-/// a multiple of 2^-24.
-inline float uniform_float(const Block& block) {
-  return static_cast<float>(block[0] >> 8) * 0x1p-24f;
-}
+/// One block gives four float32 elements, one per word, or two float64 elements.
+inline constexpr std::uint64_t kFloatsPerBlock = 4;
+inline constexpr std::uint64_t kDoublesPerBlock = 2;
 
-/// Converts 53 bits, the first word and the top 21 bits of the second, to a double in
-/// [0, 1). Every value is a multiple of 2^-53.
-inline double uniform_double(const Block& block) {
-  std::uint64_t bits = (std::uint64_t{block[0]} << 21) | (block[1] >> 11);
+/// Converts the top 24 bits of a word to a float in [0, 1). Every value is a multiple of
+/// 2^-24.
+inline float uniform_float(std::uint32_t word) { return static_cast<float>(word >> 8) * 0x1p-24f; }
+
+/// Converts 53 bits, all of `high` and the top 21 bits of `low`, to a double in [0, 1).
+/// Every value is a multiple of 2^-53.
+inline double uniform_double(std::uint32_t high, std::uint32_t low) {
+  std::uint64_t bits = (std::uint64_t{high} << 21) | (low >> 11);
   return static_cast<double>(bits) * 0x1p-53;
+}
+
+/// Element `index` of a float32 draw: word index % 4 of block index / 4.
+inline float float_element(std::uint64_t key, std::uint64_t index, std::uint32_t stream) {
+  Block block = counter_block(key, index / kFloatsPerBlock, stream);
+  return uniform_float(block[index % kFloatsPerBlock]);
+}
+
+/// Element `index` of a float64 draw: words 0 and 1 of block index / 2 for an even index,
+/// words 2 and 3 for an odd one.
+inline double double_element(std::uint64_t key, std::uint64_t index, std::uint32_t stream) {
+  Block block = counter_block(key, index / kDoublesPerBlock, stream);
+  std::size_t first = 2 * (index % kDoublesPerBlock);
+  return uniform_double(block[first], block[first + 1]);
 }
 
 }  // namespace damo::philox
