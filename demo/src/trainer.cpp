@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <random>
 
 #include "segment/random.h"
 
@@ -81,7 +82,9 @@ TrainResult train_network(Network& network, const LabelledData& train,
   DAMO_ASSERT(!train.classes.empty(), "training rows");
   // Both compiles happen before the clock starts, so TrainResult::seconds is training only.
   OptimizerOptions optimizer = options.optimizer;
-  optimizer.dropout_seed = options.seed;
+  // The first output of a generator seeded with the seed, so that neighbouring seeds do not
+  // share keys (seed + 1 would otherwise draw seed's masks one step later).
+  optimizer.dropout_seed = std::mt19937_64(options.seed)();
   network.compile_training(optimizer);
   if (validation) network.compile_prediction();
 

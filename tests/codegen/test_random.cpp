@@ -342,6 +342,17 @@ TEST_CASE("random: errors name the value") {
         }).find("2 * stream and 2 * stream + 1") != std::string::npos);
   CHECK(user_error([&] { dropout(x, key, 1.0); }).find("rate 1 is outside [0, 1)") !=
         std::string::npos);
+  // Each factory names itself, and dropout checks its key and stream at rate 0 too.
+  CHECK(user_error([&] { random_normal(fkey, Shape({2})); }).find("random_normal: the key must be") == 0);
+  CHECK(user_error([&] { random_normal(key, Shape({2}), DType::Int64); }).find("random_normal: the dtype") == 0);
+  CHECK(user_error([&] { dropout(x, fkey, 0.5); }).find("dropout: the key must be") == 0);
+  CHECK(user_error([&] { dropout(x, fkey, 0.0); }).find("dropout: the key must be") == 0);
+  CHECK(user_error([&] { dropout(x, keys, 0.0); }).find("dropout: the key must be") == 0);
+  CHECK(user_error([&] { dropout(x, key, 0.0, -1); }).find("dropout: stream -1 is outside") == 0);
+  // A rate that rounds to 1 in f32 would drop everything.
+  CHECK(user_error([&] { dropout(x, key, 0.99999999); }).find("rounds to 1 in f32") != std::string::npos);
+  CHECK(user_error([&] { dropout(x, key, 0.99999994); }) == "(no error)");
+  CHECK(user_error([&] { dropout(cast(x, DType::Float64), key, 0.99999999); }) == "(no error)");
   CHECK(user_error([&] { dropout(x, key, std::nan("")); }).find("rate nan is outside") !=
         std::string::npos);
   CHECK(user_error([&] {

@@ -36,7 +36,8 @@ struct OptimizerOptions {
   /// Probability of zeroing each hidden unit's output in a training step, 0 for none. The
   /// kept outputs are scaled by 1 / (1 - dropout), so prediction uses the network unchanged.
   double dropout = 0;
-  /// Key of the first training step's dropout masks. Each later step uses the next key.
+  /// Key of the first training step's dropout masks. Each later step uses the next key, so
+  /// keys of separate runs must lie far apart.
   std::uint64_t dropout_seed = 0;
 };
 

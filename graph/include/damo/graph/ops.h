@@ -174,8 +174,8 @@ Expr take_along_axis(Expr x, Expr indices, int axis);
 Expr one_hot(Expr indices, std::int64_t depth, DType dtype = DType::Float32);
 
 // Random numbers. Each element is a pure function of the key's value, the stream and the
-// element's row-major position (Philox4x32-10), so equal calls give equal values on every
-// backend and thread count, and a new key gives new values. A training step draws fresh
+// element's row-major position (Philox4x32-10), so equal calls give the same uniform values
+// on every backend and thread count, and a new key gives new values. A training step draws fresh
 // values per call by keeping the key in an i64 shared variable and updating it to key + 1.
 // Draws in one function that must differ take different streams: equal arguments make
 // equal nodes.
