@@ -332,7 +332,8 @@ TEST_CASE("robustness number list literal") {
   CHECK(session.graph().node_count() < 10);
 }
 
-// GCC defines __SANITIZE_ADDRESS__ under AddressSanitizer; clang answers __has_feature.
+// GCC defines __SANITIZE_ADDRESS__ under AddressSanitizer, and clang reports it through
+// __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
 #define DAMO_TEST_UNDER_ASAN 1
 #elif defined(__has_feature)
