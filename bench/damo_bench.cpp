@@ -49,6 +49,7 @@ const std::map<std::string, Workload>& workloads() {
       {"row_max", damo_bench::run_row_max},
       {"diff", damo_bench::run_diff},
       {"cast_i32", damo_bench::run_cast_i32},
+      {"dropout", damo_bench::run_dropout},
       {"compile_cold", damo_bench::run_compile_cold},
       {"compile_cached", damo_bench::run_compile_cached},
       {"rewrite", damo_bench::run_rewrite},

@@ -57,6 +57,7 @@ void run_row_max(const bench::Options& options, bench::Report& report);
 void run_diff(const bench::Options& options, bench::Report& report);
 /// x cast to int32, rounding toward zero.
 void run_cast_i32(const bench::Options& options, bench::Report& report);
+void run_dropout(const bench::Options& options, bench::Report& report);
 
 /// compile() of the training step into an empty on-disk cache folder.
 void run_compile_cold(const bench::Options& options, bench::Report& report);

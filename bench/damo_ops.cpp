@@ -1,6 +1,7 @@
 // Single-op workloads in Damo: one reduction, layout op, cast or product per workload,
 // compiled with static shapes and called on the whole input. Every call but affine_new's
 // borrows its output from the function; affine_new gets a fresh output from each call.
+// dropout draws a new mask in each call from a key that the call's update advances.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -129,6 +130,27 @@ void run_diff(const bench::Options& options, bench::Report& report) {
       },
       Outputs::Borrowed);
   add_sums(result, report);
+}
+
+void run_dropout(const bench::Options& options, bench::Report& report) {
+  Tensor x = load_input(options, "x");
+  damo::Graph graph;
+  Expr input = graph.input("x", x.dtype(), damo::Shape::from_dims(x.shape()));
+  Expr key = graph.shared("key", Tensor::scalar(DType::Int64, 0));
+  damo::Function function =
+      damo::compile({input}, {damo::dropout(input, key, 0.5)}, {{key, key + 1}}, compile_options(options));
+  print_graph_if_asked(options, function);
+  damo::CallOptions call_options = borrowed_outputs();
+  Tensor result;
+  report.set_times(bench::time_repeats(options.integer("warmup"), options.integer("repeats"), [] {},
+                                       [&] { result = function.call({x}, call_options).at(0); }));
+  report.add_info("compile_ms", function.stats().total_ms);
+  // Masks differ between implementations, so the check is the count of zeroed and kept
+  // elements of the last call.
+  std::int64_t zeroed = 0;
+  for (std::int64_t i = 0; i < result.numel(); ++i) zeroed += result.get_double(i) == 0.0;
+  report.add_check(static_cast<double>(zeroed));
+  report.add_check(static_cast<double>(result.numel() - zeroed));
 }
 
 void run_cast_i32(const bench::Options& options, bench::Report& report) {

@@ -83,6 +83,8 @@ def check_agreement(workload, threads, row):
         return None
     largest = max(difference(workload.check_kind, damo["check"], m["check"]) for m in others)
     tolerance = 0 if workload.check_kind == "exact" else CHECK_TOLERANCE
+    if workload.tolerance is not None:
+        tolerance = workload.tolerance
     if largest > tolerance:
         values = "\n".join(f"  {m['label']}: {m['check']}" for m in row)
         raise BenchError(f"{workload.key} at {threads} thread(s): the implementations "

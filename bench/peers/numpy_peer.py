@@ -154,6 +154,20 @@ def logsumexp_axis0(x):
     return largest + np.log(np.exp(x - largest).sum(axis=0))
 
 
+def zero_counts(values):
+    """Counts of zero and nonzero values, as damo_bench reports them for dropout."""
+    zeroed = int(np.count_nonzero(values == 0))
+    return [zeroed, values.size - zeroed]
+
+
+GENERATOR = np.random.default_rng(0)
+
+
+def dropout(x):
+    """Inverted dropout at rate 0.5 with a new float32 mask per call."""
+    return np.where(GENERATOR.random(x.shape, dtype=np.float32) >= 0.5, x * 2, np.float32(0))
+
+
 # The single-op workloads: (input files, the op, the check values of its output).
 SINGLE_OPS = {
     "argmax_rows": (("square",), lambda x: x.argmax(axis=1), integer_sums),
@@ -164,6 +178,7 @@ SINGLE_OPS = {
     "row_max": (("wide",), lambda x: x.max(axis=1), sums),
     "diff": (("x",), lambda x: x[1:] - x[:-1], sums),
     "cast_i32": (("x",), lambda x: x.astype(np.int32), integer_sums),
+    "dropout": (("x",), dropout, zero_counts),
 }
 
 

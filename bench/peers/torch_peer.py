@@ -131,6 +131,12 @@ def integer_sums(values):
     return [int(wide.sum()), int((torch.arange(wide.numel()) * wide).sum())]
 
 
+def zero_counts(values):
+    """Counts of zero and nonzero values, as damo_bench reports them for dropout."""
+    zeroed = int((values == 0).sum())
+    return [zeroed, values.numel() - zeroed]
+
+
 # The single-op workloads: (input files, the op, the check values of its output).
 SINGLE_OPS = {
     "argmax_rows": (("square",), lambda x: x.argmax(dim=1), integer_sums),
@@ -141,6 +147,7 @@ SINGLE_OPS = {
     "row_max": (("wide",), lambda x: x.amax(dim=1), sums),
     "diff": (("x",), lambda x: x[1:] - x[:-1], sums),
     "cast_i32": (("x",), lambda x: x.to(torch.int32), integer_sums),
+    "dropout": (("x",), lambda x: F.dropout(x, 0.5, training=True), zero_counts),
 }
 
 
