@@ -32,20 +32,20 @@ void check_dtype(const std::string& op, DType dtype) {
                                 op, dtype_name(dtype)));
 }
 
-void check_stream(const std::string& op, std::int64_t stream, std::int64_t largest, const char* why) {
+void check_stream(const std::string& op, std::int64_t stream, std::int64_t largest, const char* reason) {
   if (stream < 0 || stream > largest)
-    throw UserError(fmt::format("{}: stream {} is outside [0, {}]; {}", op, stream, largest, why));
+    throw UserError(fmt::format("{}: stream {} is outside [0, {}]; {}", op, stream, largest, reason));
 }
 
 constexpr std::int64_t kLargestStream = 0xFFFFFFFF;
-constexpr const char* kStreamWhy = "streams are numbers of 32 bits";
+constexpr const char* kStreamReason = "streams are numbers of 32 bits";
 
 }  // namespace
 
 Expr random_uniform(Expr key, const Shape& shape, DType dtype, std::int64_t stream) {
   check_key("random_uniform", key);
   check_dtype("random_uniform", dtype);
-  check_stream("random_uniform", stream, kLargestStream, kStreamWhy);
+  check_stream("random_uniform", stream, kLargestStream, kStreamReason);
   Attrs attrs;
   attrs.ints = {stream};
   attrs.dtype = dtype;
@@ -67,7 +67,7 @@ Expr random_normal(Expr key, const Shape& shape, DType dtype, std::int64_t strea
 Expr dropout(Expr x, Expr key, double rate, std::int64_t stream) {
   check_operands("dropout", {x});
   check_key("dropout", key);
-  check_stream("dropout", stream, kLargestStream, kStreamWhy);
+  check_stream("dropout", stream, kLargestStream, kStreamReason);
   if (!is_float(x.dtype()))
     throw UserError(
         fmt::format("dropout: x must be f32 or f64, not {}; cast it first", describe(x)));

@@ -33,7 +33,7 @@ inline Tensor random_tensor(DType dtype, const Dims& shape, std::mt19937_64& rng
   return t;
 }
 
-/// The message of the UserError that f throws, or "(no error)".
+/// Returns the message of the UserError that f throws, or "(no error)".
 inline std::string user_error(const std::function<void()>& f) {
   try {
     f();

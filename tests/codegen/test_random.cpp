@@ -1,7 +1,8 @@
-// Random numbers: the Philox generator against its published test vectors, random_uniform on
-// both backends (bit for bit, at any thread count and in row blocks), the distributions of
-// uniform and normal values, dropout and its gradient, keys kept in shared variables, the
-// optimizer's treatment of equal draws, the printers and the errors.
+// Random numbers. The tests check the Philox generator against its published test vectors
+// and random_uniform on both backends, bit for bit, at any thread count and in row blocks.
+// They check the distributions of uniform and normal values, dropout and its gradient,
+// keys in shared variables, the optimizer's handling of equal draws, the printers and the
+// errors.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -209,13 +210,13 @@ TEST_CASE("random: dropout values and gradient") {
   std::int64_t zeros = 0;
   int wrong = 0;
   for (std::int64_t i = 0; i < xv.numel(); ++i) {
-    bool kept = u.get_double(i) >= rate;
-    double expected = kept ? xv.get_double(i) / (1 - rate) : 0.0;
+    bool is_kept = u.get_double(i) >= rate;
+    double expected = is_kept ? xv.get_double(i) / (1 - rate) : 0.0;
     // d/dx sum(dropout(x) * x) = 2 x / (1 - rate) where kept, else 0.
-    double expected_grad = kept ? 2 * xv.get_double(i) / (1 - rate) : 0.0;
+    double expected_grad = is_kept ? 2 * xv.get_double(i) / (1 - rate) : 0.0;
     wrong += std::abs(out[0].get_double(i) - expected) > 1e-12 * expected;
     wrong += std::abs(out[1].get_double(i) - expected_grad) > 1e-12 * expected_grad;
-    zeros += !kept;
+    zeros += !is_kept;
   }
   CHECK(wrong == 0);
   CHECK(std::abs(static_cast<double>(zeros) / static_cast<double>(xv.numel()) - rate) < 0.015);
@@ -323,6 +324,7 @@ TEST_CASE("random: errors name the value") {
   Expr fkey = g.input("fkey", DType::Float32, {});
   Expr keys = g.input("keys", DType::Int64, {2});
   Expr x = g.input("x", DType::Float32, {3});
+
   CHECK(user_error([&] {
           random_uniform(fkey, Shape({2}));
         }).find("the key must be an i32 or i64 scalar, not f32 ()") != std::string::npos);
@@ -342,6 +344,7 @@ TEST_CASE("random: errors name the value") {
         }).find("2 * stream and 2 * stream + 1") != std::string::npos);
   CHECK(user_error([&] { dropout(x, key, 1.0); }).find("rate 1 is outside [0, 1)") !=
         std::string::npos);
+
   // Each factory names itself, and dropout checks its key and stream at rate 0 too.
   CHECK(user_error([&] { random_normal(fkey, Shape({2})); }).find("random_normal: the key must be") == 0);
   CHECK(user_error([&] { random_normal(key, Shape({2}), DType::Int64); }).find("random_normal: the dtype") == 0);
@@ -349,6 +352,7 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] { dropout(x, fkey, 0.0); }).find("dropout: the key must be") == 0);
   CHECK(user_error([&] { dropout(x, keys, 0.0); }).find("dropout: the key must be") == 0);
   CHECK(user_error([&] { dropout(x, key, 0.0, -1); }).find("dropout: stream -1 is outside") == 0);
+
   // A rate that rounds to 1 in f32 would drop everything.
   CHECK(user_error([&] { dropout(x, key, 0.99999999); }).find("rounds to 1 in f32") != std::string::npos);
   CHECK(user_error([&] { dropout(x, key, 0.99999994); }) == "(no error)");

@@ -162,7 +162,7 @@ TEST_CASE("dropout steps match masked backpropagation") {
   sgd.dropout_seed = seed;
   network.compile_training(sgd);
 
-  int kept = 0;
+  int kept_units = 0;
   for (std::uint64_t step = 0; step < 2; ++step) {
     // Step k draws the hidden layer's mask from key seed + k, stream 0, row-major.
     Matrix keep(kBatch.size(), std::vector<double>(4));
@@ -170,7 +170,7 @@ TEST_CASE("dropout steps match masked backpropagation") {
       for (std::size_t h = 0; h < 4; ++h) {
         float u = damo::philox::float_element(seed + step, i * 4 + h, 0);
         keep[i][h] = u >= rate ? 1 / (1 - rate) : 0.0;
-        kept += u >= rate;
+        kept_units += u >= rate;
       }
     std::vector<Matrix> before = matrices(network.weights());
     auto [gradients, loss] = reference_gradients(kBatch, kClasses, before, keep);
@@ -183,8 +183,8 @@ TEST_CASE("dropout steps match masked backpropagation") {
           CHECK(after[t][r][c] == doctest::Approx(before[t][r][c] - 0.5 * gradients[t][r][c]).epsilon(1e-5));
   }
   // Both masks kept some units and dropped others.
-  CHECK(kept > 0);
-  CHECK(kept < 24);
+  CHECK(kept_units > 0);
+  CHECK(kept_units < 24);
 
   // Prediction uses every unit: its cross-entropy is the unmasked loss.
   Tensor probabilities = network.predict(batch_tensor());

@@ -145,7 +145,7 @@ TEST_CASE("constant training column dropped with note") {
   fit_features(t, select_columns(t, "label", {}), kTrainRows, no_log(), notes);
   REQUIRE(notes.size() == 1);
   CHECK(notes[0] == "column 'flat' is constant (7) in the training rows and is not used");
-  // Clustering fits on the whole table, and the note says so.
+  // Clustering fits on the whole table, and the note names it.
   PreprocessOptions whole = no_log();
   whole.fitted_rows = "the table";
   notes.clear();
