@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "child_process.h"
 #include "frontend_test_util.h"
 
 using namespace damo;
@@ -52,40 +53,20 @@ std::size_t virtual_memory_bytes() {
 // Runs code in a child process whose address space may grow by only headroom bytes, and
 // returns the message of the UserError it raises, or how the child ended otherwise.
 std::string error_with_memory_limit(const std::string& code, std::size_t headroom) {
-  int pipe_ends[2];
-  REQUIRE(::pipe(pipe_ends) == 0);
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(pipe_ends[0]);
-    std::string message = "no error";
+  return damo::testing::text_from_child([&]() -> std::string {
     try {
       Session session(damo::testing::reference_options());
       rlimit limit{};
       limit.rlim_cur = limit.rlim_max = virtual_memory_bytes() + headroom;
-      if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(2);
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) return "cannot limit the address space";
       session.run(code, "<big>");
     } catch (const UserError& e) {
-      message = e.message();
+      return e.message();
     } catch (const std::exception& e) {
-      message = std::string("unexpected: ") + e.what();
+      return std::string("unexpected: ") + e.what();
     }
-    ssize_t written = ::write(pipe_ends[1], message.data(), message.size());
-    ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 3);
-  }
-
-  ::close(pipe_ends[1]);
-  std::string message;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
-    message.append(buffer, static_cast<std::size_t>(n));
-  ::close(pipe_ends[0]);
-
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fmt::format("child ended with status {}", status);
-  return message;
+    return "no error";
+  });
 }
 
 // A list literal of count integers, as sum([0, 1, ...]).

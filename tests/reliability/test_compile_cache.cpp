@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 
+#include "child_process.h"
 #include "damo/frontend/function.h"
 #include "damo/graph/ops.h"
 
@@ -166,27 +167,10 @@ TEST_CASE("compile cache entry that cannot be read") {
   } else {
     // Root reads any file, so a child process runs as the unprivileged user 65534.
     REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
-    int pipe_ends[2];
-    REQUIRE(::pipe(pipe_ends) == 0);
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      ::close(pipe_ends[0]);
-      std::string problem = ::setgid(65534) == 0 && ::setuid(65534) == 0
-                                ? replace_unreadable_entry(dir)
-                                : std::string("cannot become user 65534");
-      ssize_t written = ::write(pipe_ends[1], problem.data(), problem.size());
-      ::_exit(written == static_cast<ssize_t>(problem.size()) ? 0 : 1);
-    }
-    ::close(pipe_ends[1]);
-    std::string problem;
-    char buffer[256];
-    for (ssize_t got; (got = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
-      problem.append(buffer, static_cast<std::size_t>(got));
-    ::close(pipe_ends[0]);
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(WIFEXITED(status));
+    std::string problem = damo::testing::text_from_child([&] {
+      return ::setgid(65534) == 0 && ::setuid(65534) == 0 ? replace_unreadable_entry(dir)
+                                                          : std::string("cannot become user 65534");
+    });
     CHECK(problem == "");
   }
   fs::remove_all(dir);
