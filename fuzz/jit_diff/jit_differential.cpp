@@ -62,7 +62,7 @@ std::string describe_case(const GeneratedCase& c) {
   return text + "\ngraph:\n" + dump(outputs);
 }
 
-// The feeds of every input. An input that the roots do not read still binds its symbolic
+// Returns a feed for every input. An input that the roots do not read still binds its symbolic
 // sizes, which a broadcast_to to a symbolic shape may need.
 Feeds all_feeds(const GeneratedCase& c) {
   Feeds feeds;
@@ -99,7 +99,7 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
   std::vector<Tensor> expected, scale_values, actual;
   try {
     expected = evaluate(outputs, all_feeds(c));
-    // With no roots the evaluator knows no graph, so any feed would name no input.
+    // With no roots the evaluator has no graph to look inputs up in, so it rejects every feed.
     if (!scales.empty()) scale_values = evaluate(scales, all_feeds(c));
   } catch (const Error& error) {
     return fmt::format("the evaluator failed on a well-typed graph: {}\n{}", error.what(),
