@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string_view>
 
 #include "../harness.h"
 #include "damo/frontend/function.h"
 #include "damo/graph/printer.h"
-#include "damo/graph/traversal.h"
 #include "damo/runtime/executable.h"
 #include "graph_generator.h"
 
@@ -122,6 +122,10 @@ std::string jit_differential(const std::uint8_t* data, std::size_t size) {
     }
     set_row_block_rows(0);
   } catch (const Error& error) {
+    // A compiled function checks the class labels that a sparse cross-entropy reads
+    // straight from an argument, where the evaluator gives NaN, so that error is expected.
+    std::string_view message = error.what();
+    if (message.find(" contains the class label ") != std::string_view::npos) return {};
     return fmt::format("the JIT failed on a well-typed graph: {}\n{}", error.what(),
                        describe_case(c));
   }
