@@ -244,6 +244,20 @@ void add_layout(std::vector<Builtin>& out) {
                          return tensor_value(
                              dropout(a.tensor("x"), a.tensor("key"), a.number("rate"), a.integer("stream", 0)));
                        }));
+  out.push_back(define("bernoulli(key, p, shape, stream=0)",
+                       "booleans, each true with probability p; p is a float number or tensor "
+                       "that broadcasts to shape",
+                       [](Args& a) {
+                         return tensor_value(bernoulli(a.tensor("key"), a.tensor("p"),
+                                                       Shape(a.shape("shape")), a.integer("stream", 0)));
+                       }));
+  out.push_back(define("randint(key, shape, low, high, dtype=i64, stream=0)",
+                       "integers drawn uniformly from [low, high)", [](Args& a) {
+                         return tensor_value(randint(a.tensor("key"), Shape(a.shape("shape")),
+                                                     a.integer("low"), a.integer("high"),
+                                                     a.dtype("dtype", DType::Int64),
+                                                     a.integer("stream", 0)));
+                       }));
 }
 
 Expr integer_targets(Args& a, const std::string& param) {

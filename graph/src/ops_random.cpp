@@ -1,8 +1,10 @@
-// Factories of random numbers: the random_uniform op, and normal values and dropout built
-// from it.
+// Factories of random numbers: the random_uniform op, and normal values, Bernoulli draws,
+// integers and dropout built from it.
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
 
 #include "op_builder.h"
@@ -84,6 +86,74 @@ Expr dropout(Expr x, Expr key, double rate, std::int64_t stream) {
   if (rate == 0) return x;
   Expr keep = random_uniform(key, x.shape(), x.dtype(), stream) >= rate;
   return where(keep, x * (1 / (1 - rate)), 0.0);
+}
+
+Expr bernoulli(Expr key, Expr p, const Shape& shape, std::int64_t stream) {
+  check_operands("bernoulli", {p});
+  check_key("bernoulli", key);
+  check_stream("bernoulli", stream, kLargestStream, kStreamReason);
+  if (p->is_constant()) {
+    const Tensor& values = p->value();
+    for (std::int64_t i = 0; i < values.numel(); ++i) {
+      double value = values.get_double(i);
+      if (!(value >= 0 && value <= 1))
+        throw UserError(fmt::format("bernoulli: p {}{} is outside [0, 1]; it is the probability "
+                                    "of true",
+                                    value,
+                                    values.numel() == 1 ? "" : fmt::format(" at flat index {}", i)));
+    }
+  }
+  // An integer literal such as 0 or 1 is a probability too.
+  if (p->weak() && is_integer(p.dtype())) p = cast(p, DType::Float64);
+  if (!is_float(p.dtype()))
+    throw UserError(fmt::format("bernoulli: p must be f32 or f64, not {}; p is the probability "
+                                "of true, so cast it to a float dtype",
+                                describe(p)));
+  std::optional<Shape> joined = broadcast_shapes(p.shape(), shape);
+  if (!joined || *joined != shape)
+    throw UserError(fmt::format("bernoulli: p of shape {} does not broadcast to the shape {}; "
+                                "give p size 1 or the shape's size on each of its axes",
+                                p.shape().to_string(), shape.to_string()));
+  // u < p is true with probability p, rounded up to a multiple of the draw's 2^-24 or 2^-53.
+  return random_uniform(key, shape, p.dtype(), stream) < p;
+}
+
+Expr bernoulli(Expr key, double p, const Shape& shape, std::int64_t stream) {
+  check_key("bernoulli", key);
+  return bernoulli(key, key.graph().scalar(p, DType::Float64), shape, stream);
+}
+
+Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high, DType dtype,
+             std::int64_t stream) {
+  check_key("randint", key);
+  check_stream("randint", stream, kLargestStream, kStreamReason);
+  if (!is_integer(dtype))
+    throw UserError(fmt::format("randint: the dtype must be i32 or i64, not {}; use "
+                                "random_uniform for float values",
+                                dtype_name(dtype)));
+  if (low >= high)
+    throw UserError(fmt::format("randint: low {} is not below high {}; the values are drawn from "
+                                "[low, high)",
+                                low, high));
+  if (dtype == DType::Int32 && (low < std::numeric_limits<std::int32_t>::min() ||
+                                high - 1 > std::numeric_limits<std::int32_t>::max()))
+    throw UserError(fmt::format("randint: [{}, {}) does not fit in i32; use i64 or a narrower range",
+                                low, high));
+  // The count of values, computed unsigned because high - low can exceed the i64 range.
+  std::uint64_t count = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
+  constexpr std::uint64_t kLargestCount = std::uint64_t{1} << 53;
+  if (count > kLargestCount)
+    throw UserError(fmt::format("randint: high - low is {}, more than 2^53; each value comes "
+                                "from one 53-bit uniform draw, so split the range",
+                                count));
+  // u is at most 1 - 2^-53, so u * count lies count * 2^-53 below count, more than half a unit
+  // in the last place, and rounds below it: the floor is in [0, count). Each value gets the
+  // floor or the ceiling of 2^53 / count of the 2^53 draws, a relative bias of at most
+  // count / 2^53.
+  Expr u = random_uniform(key, shape, DType::Float64, stream);
+  Expr offset = cast(floor(u * static_cast<double>(count)), DType::Int64);
+  Expr value = low == 0 ? offset : offset + low;
+  return dtype == DType::Int64 ? value : cast(value, dtype);
 }
 
 }  // namespace damo

@@ -1,12 +1,13 @@
 // Random numbers. The tests check the Philox generator against its published test vectors
 // and random_uniform on both backends, bit for bit, at any thread count and in row blocks.
-// They check the distributions of uniform and normal values, dropout and its gradient,
-// keys in shared variables, the optimizer's handling of equal draws, the printers and the
-// errors.
+// They check the distributions of uniform and normal values, Bernoulli draws and integers,
+// dropout and its gradient, keys in shared variables, the optimizer's handling of equal
+// draws, the printers and the errors.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include "damo/codegen/program.h"
 #include "damo/frontend/session.h"
@@ -225,6 +226,114 @@ TEST_CASE("random: dropout values and gradient") {
   check_jit_matches_reference({x, key}, {y, gx}, {xv, int64_scalar(11)}, "dropout", 0);
 }
 
+TEST_CASE("random: bernoulli frequencies and per-column p") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  Expr x = g.input("x", DType::Float32, {"n", 4});
+  Tensor probabilities = Tensor::empty(DType::Float32, {4});
+  for (std::int64_t i = 0; i < 4; ++i) probabilities.set_double(i, std::vector<double>{0, 0.25, 0.5, 1}[i]);
+  Expr p = g.constant(probabilities);
+  Expr drawn = bernoulli(key, p, x.shape(), 5);
+  CHECK(drawn.dtype() == DType::Bool);
+  Expr half = bernoulli(key, 0.5, Shape({7}));
+
+  const std::int64_t rows = 20000;
+  std::vector<Tensor> arguments = {int64_scalar(99), Tensor::zeros(DType::Float32, {rows, 4})};
+  Function f = compile({key, x}, {drawn, half});
+  Feeds feeds{{"key", arguments[0]}, {"x", arguments[1]}};
+  std::vector<Tensor> expected = evaluate({drawn, half}, feeds);
+  for (int threads : {1, 2}) {
+    Threads use(threads);
+    std::vector<Tensor> actual = f(arguments);
+    INFO("threads " << threads);
+    CHECK(same_bits(actual[0], expected[0]));
+    CHECK(same_bits(actual[1], expected[1]));
+  }
+
+  // Each element is u < p for the uniform draw of p's dtype and the same stream.
+  Tensor u = evaluate(random_uniform(key, x.shape(), DType::Float32, 5), feeds);
+  std::vector<std::int64_t> trues(4, 0);
+  int wrong = 0;
+  for (std::int64_t i = 0; i < rows * 4; ++i) {
+    bool value = expected[0].get_double(i) != 0;
+    wrong += value != (u.get_double(i) < probabilities.get_double(i % 4));
+    trues[static_cast<std::size_t>(i % 4)] += value;
+  }
+  CHECK(wrong == 0);
+  CHECK(trues[0] == 0);
+  CHECK(trues[3] == rows);
+  // Standard errors: sqrt(0.25 * 0.75 / 20000) = 0.0031 and sqrt(0.25 / 20000) = 0.0035.
+  CHECK(std::abs(static_cast<double>(trues[1]) / rows - 0.25) < 0.015);
+  CHECK(std::abs(static_cast<double>(trues[2]) / rows - 0.5) < 0.018);
+
+  // A number p draws in f64.
+  Tensor u64 = evaluate(random_uniform(key, Shape({7}), DType::Float64), feeds);
+  for (std::int64_t i = 0; i < 7; ++i) CHECK((expected[1].get_double(i) != 0) == (u64.get_double(i) < 0.5));
+}
+
+TEST_CASE("random: randint range and counts") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  Expr x = g.input("x", DType::Float32, {"n"});
+  const std::int64_t count = 70000;
+  std::vector<Tensor> arguments = {int64_scalar(5), Tensor::zeros(DType::Float32, {count})};
+  Feeds feeds{{"key", arguments[0]}, {"x", arguments[1]}};
+  Tensor u = evaluate(random_uniform(key, x.shape(), DType::Float64, 1), feeds);
+  for (DType dtype : {DType::Int64, DType::Int32}) {
+    INFO("dtype " << dtype_name(dtype));
+    Expr r = randint(key, x.shape(), -3, 4, dtype, 1);
+    CHECK(r.dtype() == dtype);
+    Function f = compile({key, x}, {r});
+    Tensor expected = evaluate(r, feeds);
+    for (int threads : {1, 2}) {
+      Threads use(threads);
+      CHECK(same_bits(f(arguments)[0], expected));
+    }
+    std::vector<std::int64_t> counts(7, 0);
+    int wrong = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      double value = expected.get_double(i);
+      wrong += value != -3 + std::floor(u.get_double(i) * 7);
+      if (value >= -3 && value < 4) counts[static_cast<std::size_t>(value + 3)] += 1;
+    }
+    CHECK(wrong == 0);
+    // Each value has probability 1/7: a mean of 10000 and a standard error of 93.
+    for (std::int64_t c : counts) CHECK(std::abs(c - 10000) < 500);
+  }
+
+  // Ranges at the ends of i64 and i32, and of 2^53 values.
+  const std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+  struct Range {
+    std::int64_t low, high;
+    DType dtype;
+  };
+  for (Range range : {Range{lowest, lowest + 5, DType::Int64},
+                      Range{std::numeric_limits<std::int64_t>::max() - 2,
+                            std::numeric_limits<std::int64_t>::max(), DType::Int64},
+                      Range{0, std::int64_t{1} << 53, DType::Int64},
+                      Range{std::numeric_limits<std::int32_t>::min(),
+                            std::int64_t{std::numeric_limits<std::int32_t>::max()} + 1, DType::Int32}}) {
+    INFO("low " << range.low << ", high " << range.high);
+    Expr r = randint(key, Shape({1000}), range.low, range.high, range.dtype);
+    Tensor expected = evaluate(r, feeds);
+    CHECK(same_bits(compile({key}, {r})({arguments[0]})[0], expected));
+    std::int64_t below = 0, above = 0, smallest = range.high;
+    for (std::int64_t i = 0; i < 1000; ++i) {
+      std::int64_t value = range.dtype == DType::Int64 ? expected.data<std::int64_t>()[i]
+                                                       : expected.data<std::int32_t>()[i];
+      below += value < range.low;
+      above += value >= range.high;
+      smallest = std::min(smallest, value);
+    }
+    CHECK(below == 0);
+    CHECK(above == 0);
+    // The lowest value of a range of 5 or fewer shows up among 1000 draws.
+    if (range.high - range.low <= 5) CHECK(smallest == range.low);
+  }
+  CHECK(evaluate(randint(key, Shape({0}), 0, 1), feeds).numel() == 0);
+  CHECK(evaluate(randint(key, Shape({1}), 7, 8), feeds).get_double(0) == 7);
+}
+
 TEST_CASE("random: dropout training runs in row blocks") {
   Graph g;
   Expr x = g.input("x", DType::Float64, {"n", 5});
@@ -317,6 +426,11 @@ TEST_CASE("random: printed draws read back") {
       session.run(
           "dropout(ones(f32, [4]), k, 0.5, stream=1) == where(random_uniform(k, [4], stream=1) >= "
           "0.5, 2, 0)") == std::vector<std::string>{"[true, true, true, true] : bool (4,)"});
+  CHECK(session.run("randint(k, [5], -2, 3, i32, stream=4) == cast(floor(random_uniform(k, [5], f64, "
+                    "stream=4) * 5) - 2, i32)") ==
+        std::vector<std::string>{"[true, true, true, true, true] : bool (5,)"});
+  CHECK(session.run("bernoulli(k, [0.0, 1.0], [3, 2]) == [false, true]") ==
+        std::vector<std::string>{"[[true, true],\n [true, true],\n [true, true]] : bool (3, 2)"});
 }
 
 TEST_CASE("random: errors name the value") {
@@ -366,4 +480,28 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] {
           compile({x}, {random_uniform(key, Shape({"m"}))});
         }).find("'m', which no input has") != std::string::npos);
+
+  // bernoulli checks p's dtype, shape and constant values; randint its range and dtype.
+  CHECK(user_error([&] { bernoulli(key, cast(x, DType::Int32), Shape({3})); })
+            .find("bernoulli: p must be f32 or f64, not i32 (3,)") == 0);
+  CHECK(user_error([&] { bernoulli(key, x, Shape({2, 4})); })
+            .find("p of shape (3,) does not broadcast to the shape (2, 4)") != std::string::npos);
+  CHECK(user_error([&] { bernoulli(key, 1.5, Shape({2})); }).find("p 1.5 is outside [0, 1]") !=
+        std::string::npos);
+  CHECK(user_error([&] { bernoulli(key, std::nan(""), Shape({2})); }).find("p nan is outside") !=
+        std::string::npos);
+  CHECK(user_error([&] { bernoulli(fkey, 0.5, Shape({2})); }).find("bernoulli: the key must be") == 0);
+  CHECK(user_error([&] { bernoulli(key, x, Shape({3})); }) == "(no error)");
+  CHECK(user_error([&] { randint(key, Shape({2}), 5, 5); }).find("low 5 is not below high 5") !=
+        std::string::npos);
+  CHECK(user_error([&] { randint(key, Shape({2}), 0, (std::int64_t{1} << 53) + 1); })
+            .find("high - low is 9007199254740993, more than 2^53") != std::string::npos);
+  CHECK(user_error([&] { randint(key, Shape({2}), 0, (std::int64_t{1} << 31) + 1, DType::Int32); })
+            .find("[0, 2147483649) does not fit in i32") != std::string::npos);
+  CHECK(user_error([&] { randint(key, Shape({2}), -(std::int64_t{1} << 31) - 1, 0, DType::Int32); })
+            .find("[-2147483649, 0) does not fit in i32") != std::string::npos);
+  CHECK(user_error([&] { randint(key, Shape({2}), 0, 2, DType::Float32); })
+            .find("randint: the dtype must be i32 or i64, not f32") == 0);
+  CHECK(user_error([&] { randint(key, Shape({2}), 0, 2, DType::Int64, -1); })
+            .find("randint: stream -1 is outside") == 0);
 }

@@ -190,6 +190,18 @@ Expr random_normal(Expr key, const Shape& shape, DType dtype = DType::Float32, s
 /// dtype, stream) is below rate and scales the others by 1 / (1 - rate). The expected value
 /// is then x. rate must be in [0, 1), and rate 0 returns x.
 Expr dropout(Expr x, Expr key, double rate, std::int64_t stream = 0);
+/// Booleans of the given shape, each true with probability p: random_uniform(key, shape,
+/// p's dtype, stream) < p. p is f32 or f64 and broadcasts to shape, so it may differ per
+/// element. A p below 0 acts as 0, above 1 as 1, and NaN gives false. The probability is p
+/// rounded up to a multiple of 2^-24 (f32) or 2^-53 (f64).
+Expr bernoulli(Expr key, Expr p, const Shape& shape, std::int64_t stream = 0);
+/// bernoulli with p a number in [0, 1], drawn in f64.
+Expr bernoulli(Expr key, double p, const Shape& shape, std::int64_t stream = 0);
+/// Integers in [low, high) of an integer dtype: low + floor(u * (high - low)) with u the f64
+/// draw random_uniform(key, shape, f64, stream). high - low is at most 2^53, and each value
+/// has probability 1 / (high - low) within a relative error of (high - low) / 2^53.
+Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high,
+             DType dtype = DType::Int64, std::int64_t stream = 0);
 
 // Neural-network ops.
 Expr softmax(Expr x, int axis = -1);
