@@ -113,6 +113,12 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
   for (const auto& [python, damo_name] : kPythonNames)
     if (name.name == python)
       fail(expr.offset, fmt::format("unknown variable '{}'; this language writes '{}'", name.name, damo_name));
+  // A REPL command typed without its colon.
+  for (std::string_view command : {"help", "quit", "exit", "type", "graph", "load"})
+    if (name.name == command)
+      fail(expr.offset, fmt::format("unknown variable '{}'; REPL commands start with a colon: "
+                                    "type :{}",
+                                    name.name, command == "exit" ? "quit" : command));
   fail(expr.offset,
        fmt::format("unknown variable '{}'{}", name.name, did_you_mean(name.name, known_names())));
 }

@@ -143,7 +143,8 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
     for (const Dim& d : e.shape())
       if (d.is_symbolic()) bound_symbols.insert(d.symbol());
   }
-  for (const Node* n : topo_order(roots)) {
+  std::vector<const Node*> order = topo_order(roots);
+  for (const Node* n : order) {
     if (n->op() == OpKind::Param)
       throw UserError(fmt::format("compile: the outputs or updates contain param({}), which is an operand placeholder "
                                   "of a fused_elementwise body and has no value elsewhere; use an "
@@ -155,7 +156,10 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
                       "the list of inputs; add it",
                       user_of(n, outputs, updates), n->name(), dtype_name(n->dtype()),
                       n->shape().to_string()));
-    // Only the arguments give symbols their sizes (broadcast_to can introduce new ones).
+  }
+  // Only the arguments give symbols their sizes (broadcast_to and random draws can introduce
+  // new ones). A missing input is reported first, because adding it may bind the symbol.
+  for (const Node* n : order) {
     for (const Dim& d : n->shape())
       if (d.is_symbolic() && bound_symbols.count(d.base_symbol()) == 0)
         throw UserError(fmt::format(

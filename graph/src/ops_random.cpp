@@ -67,7 +67,7 @@ Expr random_normal(Expr key, const Shape& shape, DType dtype, std::int64_t strea
 }
 
 Expr dropout(Expr x, Expr key, double rate, std::int64_t stream) {
-  check_operands("dropout", {x});
+  check_operands("dropout", {x, key});
   check_key("dropout", key);
   check_stream("dropout", stream, kLargestStream, kStreamReason);
   if (!is_float(x.dtype()))
@@ -84,12 +84,19 @@ Expr dropout(Expr x, Expr key, double rate, std::int64_t stream) {
                                 "of {}; use at most 0.99999994",
                                 rate, describe(x)));
   if (rate == 0) return x;
+  // The draws are multiples of 2^-bits, and u >= rate compares in x's dtype, so an element
+  // is kept with probability 1 - ceil(r * 2^bits) / 2^bits, r the rate in x's dtype. Scaling
+  // by its inverse keeps the expected value at x even for rates whose rounding matters.
+  int bits = x.dtype() == DType::Float32 ? 24 : 53;
+  double rounded_rate = x.dtype() == DType::Float32 ? static_cast<float>(rate) : rate;
+  double dropped_draws = std::ceil(std::ldexp(rounded_rate, bits));
+  double keep_probability = std::ldexp(std::ldexp(1.0, bits) - dropped_draws, -bits);
   Expr keep = random_uniform(key, x.shape(), x.dtype(), stream) >= rate;
-  return where(keep, x * (1 / (1 - rate)), 0.0);
+  return where(keep, x * (1 / keep_probability), 0.0);
 }
 
 Expr bernoulli(Expr key, Expr p, const Shape& shape, std::int64_t stream) {
-  check_operands("bernoulli", {p});
+  check_operands("bernoulli", {key, p});
   check_key("bernoulli", key);
   check_stream("bernoulli", stream, kLargestStream, kStreamReason);
   if (p->is_constant()) {

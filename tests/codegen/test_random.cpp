@@ -223,6 +223,16 @@ TEST_CASE("random: dropout values and gradient") {
   CHECK(wrong == 0);
   CHECK(std::abs(static_cast<double>(zeros) / static_cast<double>(xv.numel()) - rate) < 0.015);
   CHECK(dropout(x, key, 0).node() == x.node());
+
+  // The scale is the inverse of the keep probability of the rounded rate: 0.99999997 in f32
+  // keeps only draws of 1 - 2^-24, and 0.3 drops 5033165 of the 2^24 draws.
+  Expr ones32 = g.input("ones32", DType::Float32, {6});
+  Feeds ones_feed{{"ones32", Tensor::full(DType::Float32, {6}, 1.0)}, {"key", int64_scalar(3)}};
+  CHECK(to_infix(dropout(ones32, key, 0.99999997)) ==
+        "where(random_uniform(key, [6], f32) >= 0.99999994, ones32 * 16777216, 0)");
+  Tensor third = evaluate(dropout(ones32, key, 0.3), ones_feed);
+  double kept_value = static_cast<float>(1 / (1 - 5033165.0 / 16777216.0));
+  for (std::int64_t i = 0; i < 6; ++i) CHECK((third.get_double(i) == 0 || third.get_double(i) == kept_value));
   check_jit_matches_reference({x, key}, {y, gx}, {xv, int64_scalar(11)}, "dropout", 0);
 }
 
@@ -480,6 +490,20 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] {
           compile({x}, {random_uniform(key, Shape({"m"}))});
         }).find("'m', which no input has") != std::string::npos);
+
+  // A missing input is named before the symbol that it would bind, and dropout names
+  // itself when its key comes from another graph.
+  Expr series = g.input("series", DType::Float32, {"t"});
+  Expr key_input = g.input("key_input", DType::Int64, {});
+  CHECK(user_error([&] { compile({key_input}, {dropout(series, key_input, 0.5)}); })
+            .find("needs input 'series' (f32 (t,))") != std::string::npos);
+  Graph other;
+  Expr other_key = other.input("other_key", DType::Int64, {});
+  CHECK(user_error([&] { dropout(x, other_key, 0.5); }) ==
+        "dropout: operand 2 belongs to another graph; build all operands of an expression in one "
+        "Graph");
+  CHECK(user_error([&] { bernoulli(other_key, x, Shape({3})); })
+            .find("bernoulli: operand 2 belongs to another graph") == 0);
 
   // bernoulli checks p's dtype, shape and constant values; randint its range and dtype.
   CHECK(user_error([&] { bernoulli(key, cast(x, DType::Int32), Shape({3})); })

@@ -785,6 +785,8 @@ TEST_CASE("session hints for python spellings") {
   CHECK(message("zeros(float32, [2])") == "unknown variable 'float32'; this language writes 'f32'");
   CHECK(message("1 \"s\"") == "unexpected string after the end of the statement; write one statement per line");
   CHECK(message(":quit now") == ":quit takes no argument, but 'now' follows it; write :quit alone");
+  CHECK(message("help") == "unknown variable 'help'; REPL commands start with a colon: type :help");
+  CHECK(message("exit") == "unknown variable 'exit'; REPL commands start with a colon: type :quit");
 }
 
 TEST_CASE("session type of a list") {

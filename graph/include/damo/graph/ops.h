@@ -187,8 +187,9 @@ Expr random_uniform(Expr key, const Shape& shape, DType dtype = DType::Float32, 
 /// 2 * stream + 1; stream is below 2^31.
 Expr random_normal(Expr key, const Shape& shape, DType dtype = DType::Float32, std::int64_t stream = 0);
 /// Inverted dropout: zeroes each element of x where random_uniform(key, x's shape, x's
-/// dtype, stream) is below rate and scales the others by 1 / (1 - rate). The expected value
-/// is then x. rate must be in [0, 1), and rate 0 returns x.
+/// dtype, stream) is below rate and scales the others by 1 / (1 - p), with p the drop
+/// probability: rate rounded to the draw's steps of 2^-24 (f32) or 2^-53 (f64). The expected
+/// value is then x. rate must be in [0, 1), and rate 0 returns x.
 Expr dropout(Expr x, Expr key, double rate, std::int64_t stream = 0);
 /// Booleans of the given shape, each true with probability p: random_uniform(key, shape,
 /// p's dtype, stream) < p. p is f32 or f64 and broadcasts to shape, so it may differ per
