@@ -394,7 +394,14 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
     throw UsageError(e.what());
   }
 
+  ProgressPrinter printer(err, is_terminal(err), options.has("--quiet"));
+  r.kmeans.on_restart = [&](int done, int restarts, double best_inertia) {
+    printer.step(done, restarts, done == restarts,
+                 fmt::format("restart {}/{}  lowest inertia {:.4g}", done, restarts, best_inertia),
+                 false);
+  };
   ClusterOutcome outcome = cluster_table(r);
+  printer.finish();
   print_to(out, "damo-segment: {} clustered into {} on {}\n", r.data,
            count_of(static_cast<std::size_t>(r.kmeans.k), "segment"),
            count_of(outcome.feature_names.size(), "feature"));

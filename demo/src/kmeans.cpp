@@ -217,6 +217,7 @@ KMeansResult kmeans(const Tensor& points, const KMeansOptions& options) {
   for (int restart = 0; restart < options.restarts; ++restart) {
     Run run = run_once(steps, points, options, rng);
     if (restart == 0 || run.inertia < best.inertia) best = run;
+    if (options.on_restart) options.on_restart(restart + 1, options.restarts, best.inertia);
   }
   KMeansResult result = ordered_result(best, options.k);
   result.compile_ms = steps.compile_ms();

@@ -308,15 +308,39 @@ TEST_CASE("progress bar redraws one terminal line") {
     ProgressPrinter printer(stream, true, false);
     printer.set_prefix("fold 1/2");
     for (int epoch = 1; epoch <= 4; ++epoch)
-      printer(EpochProgress{epoch, 4, 0.5, std::nan(""), std::nan("")});
+      printer(EpochProgress{epoch, 4, 0.5, std::nan(""), std::nan(""), epoch == 4});
   }
   std::fclose(stream);
   std::string text(buffer, size);
   std::free(buffer);
-  CHECK(std::count(text.begin(), text.end(), '\r') == 4);
+  // Redraws within 0.1 s of the last one are skipped, but never the first or the last.
+  CHECK(std::count(text.begin(), text.end(), '\r') >= 2);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
-  CHECK(contains(text, "fold 1/2  [############............] epoch 2/4  loss 0.5000"));
+  CHECK(contains(text, "fold 1/2  [######..................] epoch 1/4  loss 0.5000"));
+  CHECK(contains(text, "fold 1/2  [########################] epoch 4/4  loss 0.5000"));
   CHECK_FALSE(contains(text, "validation"));
+}
+
+TEST_CASE("progress lines by time with an estimate") {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* stream = open_memstream(&buffer, &size);
+  {
+    ProgressPrinter printer(stream, false, false);
+    printer.set_plain_interval(std::chrono::milliseconds(0));
+    // Without tenths, a step prints only when the interval has passed: here each one after
+    // the first, with the time left on all but the last.
+    for (long done = 1; done <= 5; ++done)
+      printer.step(done, 5, done == 5, fmt::format("restart {}/5", done), false);
+  }
+  std::fclose(stream);
+  std::string text(buffer, size);
+  std::free(buffer);
+  CHECK_FALSE(contains(text, "restart 1/5"));
+  CHECK(contains(text, "restart 2/5  (0 s so far, about 0 s left)\n"));
+  CHECK(contains(text, "restart 4/5  (0 s so far, about 0 s left)\n"));
+  CHECK(contains(text, "restart 5/5\n"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 4);
 }
 
 TEST_CASE("cli outputs never replace an input") {

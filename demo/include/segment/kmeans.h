@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct KMeansOptions {
   /// Stops a run when no centre moves by more than this (squared distance) in a step.
   double tolerance = 1e-8;
   std::uint64_t seed = 42;
+  /// Called after each restart with the restarts done, their count and the lowest inertia
+  /// so far; may be empty.
+  std::function<void(int done, int restarts, double best_inertia)> on_restart;
 };
 
 struct KMeansResult {
