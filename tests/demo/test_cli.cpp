@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -277,21 +278,29 @@ TEST_CASE("cli finds the shipped data") {
   CHECK(file_exists(dir + "/README.md"));
 }
 
-TEST_CASE("progress lines every tenth epoch") {
+// What a ProgressPrinter writes while report runs, on a terminal or not.
+std::string progress_text(bool terminal, const std::function<void(ProgressPrinter&)>& report) {
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* stream = open_memstream(&buffer, &size);
   {
-    ProgressPrinter printer(stream, false, false);
+    ProgressPrinter printer(stream, terminal, false);
+    report(printer);
+  }
+  std::fclose(stream);
+  std::string text(buffer, size);
+  std::free(buffer);
+  return text;
+}
+
+TEST_CASE("progress lines every tenth epoch") {
+  std::string text = progress_text(false, [](ProgressPrinter& printer) {
     for (int epoch = 1; epoch <= 30; ++epoch)
       printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875, epoch == 30});
     // Early stopping at epoch 7 prints that epoch, which is no tenth.
     for (int epoch = 1; epoch <= 7; ++epoch)
       printer(EpochProgress{epoch, 30, 0.5, 0.4, 0.875, epoch == 7});
-  }
-  std::fclose(stream);
-  std::string text(buffer, size);
-  std::free(buffer);
+  });
   CHECK(contains(text, "epoch  1/30  loss 0.5000  validation loss 0.4000  validation accuracy 0.875\n"));
   CHECK(contains(text, "epoch  3/30"));
   CHECK_FALSE(contains(text, "epoch  4/30"));
@@ -301,18 +310,11 @@ TEST_CASE("progress lines every tenth epoch") {
 }
 
 TEST_CASE("progress bar redraws one terminal line") {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* stream = open_memstream(&buffer, &size);
-  {
-    ProgressPrinter printer(stream, true, false);
+  std::string text = progress_text(true, [](ProgressPrinter& printer) {
     printer.set_prefix("fold 1/2");
     for (int epoch = 1; epoch <= 4; ++epoch)
       printer(EpochProgress{epoch, 4, 0.5, std::nan(""), std::nan(""), epoch == 4});
-  }
-  std::fclose(stream);
-  std::string text(buffer, size);
-  std::free(buffer);
+  });
   // Redraws within 0.1 s of the last one are skipped, but never the first or the last.
   CHECK(std::count(text.begin(), text.end(), '\r') >= 2);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1);
@@ -322,20 +324,13 @@ TEST_CASE("progress bar redraws one terminal line") {
 }
 
 TEST_CASE("progress lines by time with an estimate") {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* stream = open_memstream(&buffer, &size);
-  {
-    ProgressPrinter printer(stream, false, false);
+  // Without tenths, a step prints only when the interval has passed: here each one after
+  // the first, with the time left on all but the last.
+  std::string text = progress_text(false, [](ProgressPrinter& printer) {
     printer.set_plain_interval(std::chrono::milliseconds(0));
-    // Without tenths, a step prints only when the interval has passed: here each one after
-    // the first, with the time left on all but the last.
     for (long done = 1; done <= 5; ++done)
       printer.step(done, 5, done == 5, fmt::format("restart {}/5", done), false);
-  }
-  std::fclose(stream);
-  std::string text(buffer, size);
-  std::free(buffer);
+  });
   CHECK_FALSE(contains(text, "restart 1/5"));
   CHECK(contains(text, "restart 2/5  (0 s so far, about 0 s left)\n"));
   CHECK(contains(text, "restart 4/5  (0 s so far, about 0 s left)\n"));
