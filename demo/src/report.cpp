@@ -64,6 +64,14 @@ std::string summary_section(const TrainingReport& r) {
                                                               r.kept_epoch)
                                                 : "")},
   };
+  if (!r.folds.empty())
+    rows.push_back({"saved model",
+                    fmt::format("trained after the folds on {} rows ({} for validation); {} run{}",
+                                r.final_train_rows, r.final_validation_rows,
+                                count_of(static_cast<std::size_t>(r.final_epochs_run), "epoch"),
+                                r.final_kept_epoch > 0
+                                    ? fmt::format(", weights of epoch {} kept", r.final_kept_epoch)
+                                    : "")});
   for (auto& row : rows) row[0] += ":";
   text += format_table(rows, false);
   for (const std::string& note : r.notes) text += "  note: " + printable_text(note) + "\n";
@@ -221,6 +229,15 @@ std::string report_json(const TrainingReport& r) {
                      json_string(r.evaluation), json_string(r.network), json_string(r.training));
   out += fmt::format("  \"epochs_run\": {},\n", r.epochs_run);
   out += r.kept_epoch > 0 ? fmt::format("  \"kept_epoch\": {},\n", r.kept_epoch) : "  \"kept_epoch\": null,\n";
+  if (r.folds.empty()) {
+    out += "  \"final_model\": null,\n";
+  } else {
+    out += fmt::format(
+        "  \"final_model\": {{\"train_rows\": {}, \"validation_rows\": {}, \"epochs_run\": {}, "
+        "\"kept_epoch\": {}}},\n",
+        r.final_train_rows, r.final_validation_rows, r.final_epochs_run,
+        r.final_kept_epoch > 0 ? std::to_string(r.final_kept_epoch) : "null");
+  }
   out += "  \"model\": " + json_metrics(r.model, r.segments, "  ") + ",\n";
   out += fmt::format("  \"baseline_segment\": {},\n", json_string(r.segments.at(r.baseline_class)));
   out += "  \"baseline\": " + json_metrics(r.baseline, r.segments, "  ") + ",\n";

@@ -387,6 +387,10 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   if (on_fold) on_fold(0, r.folds);
   std::vector<std::string> final_notes;
   Fit final_fit = fit_network(d, all, {}, "", r, progress, final_notes);
+  report.final_train_rows = final_fit.train_rows;
+  report.final_validation_rows = final_fit.validation_rows;
+  report.final_epochs_run = final_fit.training.epochs_run;
+  if (r.training.patience > 0) report.final_kept_epoch = final_fit.training.best_epoch;
   return TrainOutcome{make_model(d, final_fit, r), std::move(report), std::move(held_out)};
 }
 

@@ -74,6 +74,30 @@ TEST_CASE("early stopping reports the epoch whose weights are kept") {
   CHECK(train_and_evaluate(wholesale_request()).report.kept_epoch == 0);
 }
 
+TEST_CASE("cross-validation reports the saved model") {
+  TrainRequest request = wholesale_request();
+  request.folds = 3;
+  request.training.patience = 3;
+  TrainOutcome outcome = train_and_evaluate(request);
+  const TrainingReport& r = outcome.report;
+  // The saved model trains on all 440 rows less its 10% validation share.
+  CHECK(r.final_train_rows == 396);
+  CHECK(r.final_validation_rows == 44);
+  REQUIRE(r.final_epochs_run > 3);
+  CHECK(r.final_kept_epoch == r.final_epochs_run - 3);
+  CHECK(r.kept_epoch == 0);
+  CHECK(contains(format_report(r),
+                 fmt::format("saved model:  trained after the folds on 396 rows (44 for validation); "
+                             "{} epochs run, weights of epoch {} kept",
+                             r.final_epochs_run, r.final_kept_epoch)));
+  CHECK(contains(report_json(r),
+                 fmt::format("\"final_model\": {{\"train_rows\": 396, \"validation_rows\": 44, "
+                             "\"epochs_run\": {}, \"kept_epoch\": {}}},",
+                             r.final_epochs_run, r.final_kept_epoch)));
+  // A test split has no separate saved model.
+  CHECK(contains(report_json(train_and_evaluate(wholesale_request()).report), "\"final_model\": null,"));
+}
+
 TEST_CASE("held-out predictions agree with the report") {
   // The test split: one entry per test row, in line order, scored like the report.
   TrainOutcome split = train_and_evaluate(wholesale_request());

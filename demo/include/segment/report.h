@@ -39,8 +39,15 @@ struct TrainingReport {
   /// Epochs trained, summed over the folds for cross-validation.
   int epochs_run = 0;
   /// With early stopping on a test split: the epoch of the lowest validation loss, whose
-  /// weights the model keeps. 0 otherwise.
+  /// weights the model keeps. 0 otherwise, and for cross-validation (see final_kept_epoch).
   int kept_epoch = 0;
+  /// With cross-validation, the model that is saved, trained on every labelled row after the
+  /// folds: its training and validation rows, its epochs and, with early stopping, the epoch
+  /// whose weights it keeps (0 otherwise). All 0 for a test split.
+  std::size_t final_train_rows = 0;
+  std::size_t final_validation_rows = 0;
+  int final_epochs_run = 0;
+  int final_kept_epoch = 0;
 
   Metrics model;
   Metrics baseline;
