@@ -149,8 +149,9 @@ std::string predict_help() {
 
 Predicts the segment of every row of FILE with a model saved by train --model, and
 writes FILE.csv with one row per customer: the identifier column the model was trained
-with (or "line", the row's line in FILE, when FILE has no such column), the predicted
-segment, and probability_<segment> for every segment. FILE needs every feature column of
+with (or "line", the row's line in FILE, when FILE has no such column; both when some
+identifiers are blank or repeated), the predicted segment, and probability_<segment> for
+every segment. FILE needs every feature column of
 the model, with the same kinds of values; other columns are ignored. The error names the
 missing or mismatched columns.
 

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <algorithm>
 #include <numeric>
+#include <unordered_set>
 
 #include "damo/runtime/error.h"
 #include "damo/runtime/io.h"
 #include "segment/network.h"
+#include "text_util.h"
 
 namespace segment {
 
@@ -59,6 +61,30 @@ Predictions predict_table(const Model& model, const Table& table) {
   std::string id_name = id_column ? model.id_column : "line";
   while (std::find(fixed.begin(), fixed.end(), id_name) != fixed.end()) id_name += "_id";
   predictions.header.push_back(id_name);
+  // Identifiers that are blank or repeated cannot tell rows apart, so each row's line in the
+  // table follows them.
+  std::size_t blank_ids = 0, repeated_ids = 0;
+  if (id_column) {
+    std::unordered_set<std::string> seen;
+    for (const std::string& cell : table.columns[*id_column].cells) {
+      if (trim(cell).empty())
+        ++blank_ids;
+      else if (!seen.insert(cell).second)
+        ++repeated_ids;
+    }
+  }
+  bool with_line = blank_ids + repeated_ids > 0;
+  if (with_line) {
+    predictions.header.push_back(id_name == "line" ? "table_line" : "line");
+    std::string problems;
+    if (blank_ids > 0) problems = count_of(blank_ids, "blank cell");
+    if (repeated_ids > 0)
+      problems += (problems.empty() ? "" : " and ") + count_of(repeated_ids, "repeated value");
+    predictions.notes.push_back(fmt::format(
+        "the identifier column '{}' has {}, so the output also has a column '{}' with each "
+        "row's line in {}",
+        model.id_column, problems, predictions.header.back(), table.source));
+  }
   predictions.header.insert(predictions.header.end(), fixed.begin(), fixed.end());
 
   predictions.classes = argmax_rows(probabilities);
@@ -67,6 +93,7 @@ Predictions predict_table(const Model& model, const Table& table) {
     std::vector<std::string> row;
     row.push_back(id_column ? table.columns[*id_column].cells[r]
                             : std::to_string(table.row_lines[r]));
+    if (with_line) row.push_back(std::to_string(table.row_lines[r]));
     row.push_back(model.segments[static_cast<std::size_t>(predictions.classes[r])]);
     for (std::size_t s = 0; s < segments; ++s)
       row.push_back(fmt::format(
@@ -99,6 +126,7 @@ std::size_t run_predict(const std::string& model_path, const std::string& data_p
       notes->insert(notes->end(), more.begin(), more.end());
   }
   Predictions predictions = predict_table(model, table);
+  if (notes != nullptr) notes->insert(notes->end(), predictions.notes.begin(), predictions.notes.end());
   damo::write_file_atomically(out_path, predictions_csv(predictions));
   return predictions.rows.size();
 }

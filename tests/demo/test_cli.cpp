@@ -215,6 +215,39 @@ TEST_CASE("cli cross-validation report") {
   CHECK(folds.err.empty());
 }
 
+TEST_CASE("cli predict adds lines for unclear identifiers") {
+  std::string dir = temp_dir("cli_unclear_ids");
+  std::string text = "CustomerID,a,label\n";
+  for (int i = 0; i < 30; ++i) text += fmt::format("C{},{},{}\n", 100 + i, i % 3, "xy"[i % 2]);
+  write_text(dir + "/t.csv", text);
+  REQUIRE(run({"train", "--data", dir + "/t.csv", "--label", "label", "--model", dir + "/m.bin",
+               "--epochs", "5", "--quiet"})
+              .status == 0);
+  // Lines 3 and 4 have no identifier, and line 6 repeats the one of line 5.
+  write_text(dir + "/new.csv", "CustomerID,a\nC1,0\n,1\n,2\nC4,0\nC4,1\n");
+  Run predict = run({"predict", "--model", dir + "/m.bin", "--data", dir + "/new.csv", "--out",
+                     dir + "/out.csv"});
+  CHECK(predict.status == 0);
+  CHECK(contains(predict.err, "note: the identifier column 'CustomerID' has 2 blank cells and 1 "
+                              "repeated value, so the output also has a column 'line' with each "
+                              "row's line in " + dir + "/new.csv"));
+  Table written = read_csv(dir + "/out.csv");
+  REQUIRE(written.columns.size() == 5);
+  CHECK(written.columns[0].name == "CustomerID");
+  CHECK(written.columns[1].name == "line");
+  CHECK(written.columns[2].name == "segment");
+  CHECK(written.columns[1].cells == std::vector<std::string>{"2", "3", "4", "5", "6"});
+  CHECK(written.columns[0].cells == std::vector<std::string>{"C1", "", "", "C4", "C4"});
+
+  // Identifiers that tell the rows apart need no line column.
+  write_text(dir + "/clear.csv", "CustomerID,a\nC1,0\nC2,1\n");
+  Run clear = run({"predict", "--model", dir + "/m.bin", "--data", dir + "/clear.csv", "--out",
+                   dir + "/clear_out.csv"});
+  CHECK(clear.status == 0);
+  CHECK(read_csv(dir + "/clear_out.csv").columns[1].name == "segment");
+  CHECK_FALSE(contains(clear.err, "identifier column"));
+}
+
 TEST_CASE("cli writes held-out predictions with the identifier column") {
   std::string dir = temp_dir("cli_held_out");
   std::string table = dir + "/t.csv";

@@ -12,12 +12,15 @@ namespace segment {
 /// Predictions for every row of a table.
 struct Predictions {
   /// Header of the output: the identifier column (or "line" when the table has none), then
-  /// "segment", then "probability_<segment>" for each segment.
+  /// "line" when some identifiers are blank or repeated, then "segment", then
+  /// "probability_<segment>" for each segment.
   std::vector<std::string> header;
   /// One output row per table row, as text.
   std::vector<std::vector<std::string>> rows;
   /// Predicted class index per table row.
   std::vector<int> classes;
+  /// Notes on the output itself, such as the line column added for unclear identifiers.
+  std::vector<std::string> notes;
 };
 
 /// Throws UserError naming the line of the first of rows whose segment probabilities are not
