@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +128,11 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
                                    "'-' for standard output, so give a file name, or /dev/stdout "
                                    "to write to standard output",
                                    option));
+    struct stat status {};
+    if (::stat(path.c_str(), &status) != 0 && errno == ELOOP)
+      throw UsageError(fmt::format("{} '{}' leads through symbolic links that form a loop; point "
+                                   "the link at a file or remove it",
+                                   option, path));
     std::error_code error;
     if (std::filesystem::is_directory(path, error))
       throw UsageError(fmt::format("{} '{}' is a folder; give a file name inside it", option, path));

@@ -170,16 +170,21 @@ struct LinkTarget {
 };
 
 LinkTarget follow_links(const std::string& path) {
+  // Linux stops resolving a path after 40 links (ELOOP), and so does this.
+  constexpr int kMaxHops = 40;
   std::filesystem::path current(path);
   std::error_code error;
-  for (int hops = 0; hops < 40; ++hops) {
+  for (int hops = 0; hops <= kMaxHops; ++hops) {
     if (int own = own_descriptor(current.string()); own >= 0) return {current.string(), own};
-    if (!std::filesystem::is_symlink(current, error)) break;
+    if (!std::filesystem::is_symlink(current, error)) return {current.string(), -1};
+    if (hops == kMaxHops) break;
     std::filesystem::path target = std::filesystem::read_symlink(current, error);
-    if (error) break;
+    if (error) return {current.string(), -1};
     current = target.is_absolute() ? target : current.parent_path() / target;
   }
-  return {current.string(), -1};
+  throw UserError(fmt::format("cannot write '{}': it leads through more than {} symbolic links, "
+                              "so they form a loop; point the link at a file or remove it",
+                              path, kMaxHops));
 }
 
 }  // namespace

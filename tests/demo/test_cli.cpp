@@ -371,6 +371,17 @@ TEST_CASE("progress lines by time with an estimate") {
   CHECK(std::count(text.begin(), text.end(), '\n') == 4);
 }
 
+TEST_CASE("cli rejects an output that loops") {
+  std::string dir = temp_dir("cli_link_loop");
+  std::filesystem::create_symlink("loop2", dir + "/loop1");
+  std::filesystem::create_symlink("loop1", dir + "/loop2");
+  Run looped = run({"train", "--data", find_data_dir() + "/wholesale_customers.csv", "--label", "Channel",
+                    "--model", dir + "/loop1", "--quiet"});
+  CHECK(looped.status == 2);
+  CHECK(contains(looped.err, "--model '" + dir + "/loop1' leads through symbolic links that form a loop"));
+  CHECK(std::filesystem::is_symlink(dir + "/loop1"));
+}
+
 TEST_CASE("cli outputs never replace an input") {
   std::string dir = temp_dir("cli_output_paths");
   std::string table = dir + "/t.csv";

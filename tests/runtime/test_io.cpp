@@ -112,6 +112,24 @@ TEST_CASE("write_file_atomically keeps a symbolic link") {
   CHECK(file_names(dir) == std::vector<std::string>{"link.bin", "target.bin"});
 }
 
+TEST_CASE("write_file_atomically rejects a loop of links") {
+  std::string dir = fresh_dir("io_link_loop");
+  fs::create_symlink("b", dir + "/a");
+  fs::create_symlink("a", dir + "/b");
+  std::string message;
+  try {
+    write_file_atomically(dir + "/a", "new");
+  } catch (const UserError& error) {
+    message = error.what();
+  }
+  CHECK(message == "cannot write '" + dir +
+                       "/a': it leads through more than 40 symbolic links, so they form a loop; "
+                       "point the link at a file or remove it");
+  CHECK(fs::is_symlink(dir + "/a"));
+  CHECK(fs::is_symlink(dir + "/b"));
+  CHECK(file_names(dir) == std::vector<std::string>{"a", "b"});
+}
+
 TEST_CASE("write_file_atomically writes through a pipe") {
   std::string dir = fresh_dir("io_fifo");
   std::string fifo = dir + "/pipe";
