@@ -51,10 +51,21 @@ std::string score(double value) { return fmt::format("{:.3f}", value); }
 std::string summary_section(const TrainingReport& r) {
   std::string text =
       fmt::format("damo-segment: {}, label '{}'\n", printable_text(r.data), printable_text(r.label));
+  // Folds can differ by a row or more, so their counts read as ranges.
+  auto span = [&](std::size_t FoldScore::*count, std::size_t single) {
+    if (r.folds.empty()) return std::to_string(single);
+    auto [fewest, most] = std::minmax_element(
+        r.folds.begin(), r.folds.end(),
+        [&](const FoldScore& a, const FoldScore& b) { return a.*count < b.*count; });
+    return (*fewest).*count == (*most).*count
+               ? std::to_string((*fewest).*count)
+               : fmt::format("{} to {}", (*fewest).*count, (*most).*count);
+  };
   std::vector<std::vector<std::string>> rows{
       {"rows", fmt::format("{} ({} for training, {} for validation{}, {} evaluated by {})", r.rows,
-                           r.train_rows, r.validation_rows, r.folds.empty() ? "" : " per fold",
-                           r.evaluated_rows, r.evaluation)},
+                           span(&FoldScore::train_rows, r.train_rows),
+                           span(&FoldScore::validation_rows, r.validation_rows),
+                           r.folds.empty() ? "" : " per fold", r.evaluated_rows, r.evaluation)},
       {"segments", fmt::format("{}", r.segments.size())},
       {"features", fmt::format("{}", r.features.size())},
       {"network", r.network},
@@ -243,9 +254,11 @@ std::string report_json(const TrainingReport& r) {
   out += "  \"baseline\": " + json_metrics(r.baseline, r.segments, "  ") + ",\n";
   out += "  \"folds\": [";
   for (std::size_t i = 0; i < r.folds.size(); ++i)
-    out += fmt::format("{}{{\"accuracy\": {}, \"macro_f1\": {}, \"epochs\": {}}}", i ? ", " : "",
-                       json_number(r.folds[i].accuracy), json_number(r.folds[i].macro_f1),
-                       r.folds[i].epochs);
+    out += fmt::format(
+        "{}{{\"accuracy\": {}, \"macro_f1\": {}, \"epochs\": {}, \"train_rows\": {}, "
+        "\"validation_rows\": {}}}",
+        i ? ", " : "", json_number(r.folds[i].accuracy), json_number(r.folds[i].macro_f1),
+        r.folds[i].epochs, r.folds[i].train_rows, r.folds[i].validation_rows);
   out += "],\n";
   out += fmt::format("  \"train_seconds\": {},\n", json_number(r.train_seconds));
   out += fmt::format("  \"compile_train_ms\": {},\n", json_number(r.compile_train_ms));

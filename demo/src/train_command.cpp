@@ -151,21 +151,23 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions,
     fit_positions = gather(positions, inner.train);
     validation_positions = gather(positions, inner.test);
     // Each segment keeps at least one row for fitting, so small segments shrink the share.
-    // One note covers every fold.
+    // Folds with the same shortfall share one note.
     double share = static_cast<double>(validation_positions.size()) / static_cast<double>(positions.size());
-    bool noted = std::any_of(notes.begin(), notes.end(), [](const std::string& note) {
-      return note.find("held out for validation") != std::string::npos;
-    });
-    if (!noted && validation_positions.empty())
-      notes.push_back(fmt::format(
+    std::string text;
+    if (validation_positions.empty())
+      text = fmt::format(
           "no training rows are held out for validation, because each segment keeps at least one "
           "row for fitting; training runs without validation{}",
-          r.training.patience > 0 ? ", so --patience has no effect" : ""));
-    else if (!noted && std::abs(share - r.validation_fraction) > 0.05)
-      notes.push_back(fmt::format(
+          r.training.patience > 0 ? ", so --patience has no effect" : "");
+    else if (std::abs(share - r.validation_fraction) > 0.05)
+      text = fmt::format(
           "{} of {} training rows ({:.0f}%) are held out for validation, not the {:.0f}% asked "
           "for, because each segment keeps at least one row for fitting",
-          validation_positions.size(), positions.size(), 100 * share, 100 * r.validation_fraction));
+          validation_positions.size(), positions.size(), 100 * share, 100 * r.validation_fraction);
+    bool noted = std::any_of(notes.begin(), notes.end(), [&](const std::string& note) {
+      return note.size() >= text.size() && note.compare(note.size() - text.size(), text.size(), text) == 0;
+    });
+    if (!text.empty() && !noted) notes.push_back(note_prefix + text);
   }
 
   Fit fit;
@@ -361,7 +363,8 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
     std::vector<int> fold_predicted =
         predict_held_out(d, fit, folds[f].test, static_cast<int>(f) + 1, held_out);
     Metrics scores = compute_metrics(fold_truth, fold_predicted, classes);
-    report.folds.push_back({scores.accuracy, scores.macro_f1, fit.training.epochs_run});
+    report.folds.push_back(
+        {scores.accuracy, scores.macro_f1, fit.training.epochs_run, fit.train_rows, fit.validation_rows});
 
     truth.insert(truth.end(), fold_truth.begin(), fold_truth.end());
     predicted.insert(predicted.end(), fold_predicted.begin(), fold_predicted.end());

@@ -371,6 +371,20 @@ TEST_CASE("progress lines by time with an estimate") {
   CHECK(std::count(text.begin(), text.end(), '\n') == 4);
 }
 
+TEST_CASE("cli reports fold row counts as ranges") {
+  std::string dir = temp_dir("cli_fold_rows");
+  write_text(dir + "/four.csv", "a,label\n1,x\n2,x\n3,y\n4,y\n");
+  Run folds = run({"train", "--data", dir + "/four.csv", "--label", "label", "--folds", "3",
+                   "--epochs", "2", "--report-json", dir + "/r.json", "--quiet"});
+  CHECK(folds.status == 0);
+  // Fold 1 trains on 2 rows with no validation rows. Folds 2 and 3 set 1 of 3 rows aside.
+  CHECK(contains(folds.out, "4 (2 for training, 0 to 1 for validation per fold, 4 evaluated"));
+  CHECK(contains(folds.out, "note: fold 1: no training rows are held out for validation"));
+  CHECK(contains(folds.out, "note: fold 2: 1 of 3 training rows (33%) are held out"));
+  CHECK_FALSE(contains(folds.out, "note: fold 3"));
+  CHECK(contains(read_text(dir + "/r.json"), "\"epochs\": 2, \"train_rows\": 2, \"validation_rows\": 0}"));
+}
+
 TEST_CASE("cli rejects an output that loops") {
   std::string dir = temp_dir("cli_link_loop");
   std::filesystem::create_symlink("loop2", dir + "/loop1");

@@ -16,6 +16,8 @@ struct FoldScore {
   double accuracy = 0;
   double macro_f1 = 0;
   int epochs = 0;
+  std::size_t train_rows = 0;
+  std::size_t validation_rows = 0;
 };
 
 struct TrainingReport {
@@ -25,7 +27,8 @@ struct TrainingReport {
   std::vector<std::string> features;
   std::vector<std::string> notes;
   std::size_t rows = 0;
-  /// Rows the network is fitted on, and rows held out of those for validation.
+  /// Rows the network is fitted on, and rows held out of those for validation. With
+  /// cross-validation these are the last fold's, and folds has each fold's.
   std::size_t train_rows = 0;
   std::size_t validation_rows = 0;
   /// Rows the metrics are computed on: the test split, or every row once for folds.
