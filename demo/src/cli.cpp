@@ -263,6 +263,10 @@ std::vector<std::int64_t> parse_hidden(const std::vector<std::string>& parts) {
     // Digits only, as the other integer options take: "1e1" and "64.0" are rejected.
     std::int64_t value = 0;
     auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (error == std::errc::result_out_of_range && end == part.data() + part.size() && part[0] != '-')
+      throw UsageError(fmt::format("--hidden entry '{}' is out of range; use a smaller layer size "
+                                   "such as 64",
+                                   part));
     if (error != std::errc() || end != part.data() + part.size() || value < 1)
       throw UsageError(
           fmt::format("--hidden entry '{}' is not a positive layer size; write sizes "

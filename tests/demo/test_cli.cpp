@@ -96,7 +96,9 @@ TEST_CASE("cli usage errors exit with 2") {
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "1e1"}).err,
                  "--hidden entry '1e1' is not a positive layer size"));
   CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "99999999999999999999999"}).err,
-                 "--hidden entry '99999999999999999999999' is not a positive layer size"));
+                 "--hidden entry '99999999999999999999999' is out of range; use a smaller layer size"));
+  CHECK(contains(run({"train", "--data", "x", "--label", "y", "--hidden", "-99999999999999999999999"}).err,
+                 "--hidden entry '-99999999999999999999999' is not a positive layer size"));
   CHECK(contains(run({"predict", "--model"}).err, "option --model needs a value"));
   // Values out of their range are command-line errors as well.
   Run epochs = run({"train", "--data", "x.csv", "--label", "y", "--epochs", "0"});
