@@ -54,6 +54,15 @@ std::optional<double> parse_number(std::string_view text) {
   return value;
 }
 
+bool is_decimal_comma_number(std::string_view text) {
+  std::size_t comma = text.find(',');
+  if (comma == std::string_view::npos || text.find(',', comma + 1) != std::string_view::npos)
+    return false;
+  std::string dotted(text);
+  dotted[comma] = '.';
+  return parse_number(dotted).has_value();
+}
+
 bool is_out_of_range_number(std::string_view text) {
   double value = 0;
   std::optional<std::errc> error = read_decimal(text, value);
@@ -130,6 +139,14 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
           "{}: '{}' is out of the range of a 64-bit float (about 1e-308 to 1e308 in "
           "magnitude); fix the value, or leave the cell empty to mark it missing",
           table.cell_location(row, column), cell));
+    if (is_decimal_comma_number(cell)) {
+      std::string dotted = trim(cell);
+      dotted[dotted.find(',')] = '.';
+      throw damo::UserError(
+          fmt::format("{}: '{}' is not a number, because it has a decimal comma, but the column "
+                      "is numeric; write decimal points, as in '{}'",
+                      table.cell_location(row, column), cell, dotted));
+    }
     throw damo::UserError(
         fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
                     "the value, or leave the cell empty to mark it missing",

@@ -269,6 +269,24 @@ std::string unread_dates_note(const std::map<std::string, std::size_t>& counts) 
                      example);
 }
 
+// Returns a note for a categorical column whose categories are all numbers and include
+// numbers with a decimal comma, or an empty string. "1,5" in a semicolon-delimited file is
+// usually 1.5 written with a decimal comma.
+std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts) {
+  std::string example;
+  for (const auto& entry : counts) {
+    if (is_decimal_comma_number(entry.first)) {
+      if (example.empty()) example = entry.first;
+    } else if (!parse_number(entry.first)) {
+      return "";
+    }
+  }
+  if (example.empty()) return "";
+  return fmt::format("; its values are numbers with decimal commas such as '{}', which are not "
+                     "read as numbers: write them with decimal points",
+                     example);
+}
+
 std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t column,
                                              const std::vector<std::size_t>& rows,
                                              const PreprocessOptions& options,
@@ -286,29 +304,17 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
                                 counts.empty() ? "no values" : "a single category", options.fitted_rows));
     return std::nullopt;
   }
+  // Dates and numbers in forms that parse_date and parse_number reject explain both a column
+  // with too many categories and one that is encoded as categories, so both notes name them.
+  std::string unread_values = unread_dates_note(counts) + decimal_commas_note(counts);
   if (counts.size() > options.max_categories) {
     notes.push_back(
         fmt::format("column '{}' has {} categories in {}, more than {}, and is not used{}", feature.name,
-                    counts.size(), options.fitted_rows, options.max_categories, unread_dates_note(counts)));
+                    counts.size(), options.fitted_rows, options.max_categories, unread_values));
     return std::nullopt;
   }
-  if (std::string dates = unread_dates_note(counts); !dates.empty())
-    notes.push_back(fmt::format("column '{}' is one-hot encoded as categories{}", feature.name, dates));
-
-  // "1,5" in a semicolon-delimited file is usually 1.5 written with a decimal comma.
-  auto decimal_comma = [](const std::string& cell) {
-    std::size_t comma = cell.find(',');
-    if (comma == std::string::npos || cell.find(',', comma + 1) != std::string::npos) return false;
-    std::string dotted = cell;
-    dotted[comma] = '.';
-    return parse_number(dotted).has_value();
-  };
-  if (std::all_of(counts.begin(), counts.end(),
-                  [&](const auto& entry) { return decimal_comma(entry.first); }))
-    notes.push_back(
-        fmt::format("column '{}' holds numbers with decimal commas such as '{}', so it is "
-                    "one-hot encoded as categories; write decimal points to use it as numbers",
-                    feature.name, counts.begin()->first));
+  if (!unread_values.empty())
+    notes.push_back(fmt::format("column '{}' is one-hot encoded as categories{}", feature.name, unread_values));
 
   // Most frequent first; ties in name order, so the order does not depend on row order.
   std::vector<std::pair<std::string, std::size_t>> sorted(counts.begin(), counts.end());

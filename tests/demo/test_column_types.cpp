@@ -61,6 +61,20 @@ TEST_CASE("bad numeric cell names line, column and value") {
   CHECK(contains(message, "'n/a' is not a number"));
 }
 
+TEST_CASE("decimal comma cell names the decimal point") {
+  CHECK(is_decimal_comma_number("12669,5"));
+  CHECK(is_decimal_comma_number("-0,25"));
+  CHECK_FALSE(is_decimal_comma_number("12669"));
+  CHECK_FALSE(is_decimal_comma_number("1,234,5"));
+  CHECK_FALSE(is_decimal_comma_number("a,5"));
+  CHECK_FALSE(parse_number("12669,5").has_value());
+
+  Table t = parse_csv("Fresh;Milk\n1;2\n3;4\n5;12669,5\n", "w.csv");
+  CHECK(error_message([&] { parse_cell(t, 2, 1, ColumnKind::Numeric); }) ==
+        "w.csv line 4, column 'Milk': '12669,5' is not a number, because it has a decimal comma, "
+        "but the column is numeric; write decimal points, as in '12669.5'");
+}
+
 TEST_CASE("bad date cell names line, column and value") {
   Table t = parse_csv("Dt\n04-09-2012\n31-02-2013\n", "m.csv");
   CHECK(parse_cell(t, 0, 0, ColumnKind::Date) == 15587.0);

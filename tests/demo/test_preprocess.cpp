@@ -163,8 +163,42 @@ TEST_CASE("decimal commas get a note") {
   CHECK(schema.columns[0].kind == ColumnKind::Categorical);
   REQUIRE(notes.size() == 1);
   CHECK(notes[0] ==
-        "column 'amount' holds numbers with decimal commas such as '1,5', so it is one-hot "
-        "encoded as categories; write decimal points to use it as numbers");
+        "column 'amount' is one-hot encoded as categories; its values are numbers with decimal "
+        "commas such as '1,5', which are not read as numbers: write them with decimal points");
+
+  // Whole numbers among them are numbers too; one text value means the column is text.
+  Table mixed = parse_csv("amount;label\n\"1,5\";x\n7;y\n\"2,5\";x\n\"3,5\";y\n", "mixed.csv");
+  notes.clear();
+  fit_features(mixed, select_columns(mixed, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].starts_with("column 'amount' is one-hot encoded as categories; its values are numbers "
+                             "with decimal commas such as '1,5'"));
+  Table text = parse_csv("amount;label\n\"1,5\";x\nn/a;y\n\"2,5\";x\n\"3,5\";y\n", "text.csv");
+  notes.clear();
+  fit_features(text, select_columns(text, "label", {}), kTrainRows, no_log(), notes);
+  CHECK(notes.empty());
+}
+
+TEST_CASE("decimal commas noted in a dropped column") {
+  // 150 distinct values are more than 100 categories, so the column is dropped, and the
+  // note gives the reason it is not numeric. Every third value is a whole number.
+  std::string csv = "Fresh;Milk;Channel\n";
+  std::vector<std::size_t> rows;
+  for (int i = 0; i < 150; ++i) {
+    csv += i % 3 == 0 ? fmt::format("{};{};{}\n", i, i % 7, "xy"[i % 2])
+                      : fmt::format("\"{},5\";{};{}\n", i, i % 7, "xy"[i % 2]);
+    rows.push_back(static_cast<std::size_t>(i));
+  }
+  Table t = parse_csv(csv, "wholesale.csv");
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "Channel", {}), rows, no_log(), notes);
+  REQUIRE(schema.columns.size() == 1);
+  CHECK(schema.columns[0].name == "Milk");
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "column 'Fresh' has 150 categories in the training rows, more than 100, and is not used; "
+        "its values are numbers with decimal commas such as '1,5', which are not read as numbers: "
+        "write them with decimal points");
 }
 
 TEST_CASE("dates in other forms get a note") {

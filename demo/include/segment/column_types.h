@@ -30,6 +30,11 @@ std::optional<ColumnKind> parse_column_kind(std::string_view name);
 /// for anything else, including "nan", "inf", hexadecimal and trailing text.
 std::optional<double> parse_number(std::string_view text);
 
+/// True when text is a decimal number written with one decimal comma in place of the
+/// point ("12669,5", "-0,25"), as spreadsheets in many locales export them. parse_number
+/// returns nullopt for it.
+bool is_decimal_comma_number(std::string_view text);
+
 /// True when text is written as a decimal number whose value a float64 cannot hold
 /// ("1e400", "1e-400"); parse_number returns nullopt for it.
 bool is_out_of_range_number(std::string_view text);
@@ -43,7 +48,8 @@ std::optional<double> parse_date(std::string_view text);
 ColumnKind infer_column_kind(const Column& column);
 
 /// Parses a filled cell of a numeric or date column. Throws UserError naming the cell's
-/// line, column and value when it does not parse as that kind.
+/// line, column and value when it does not parse as that kind, and the decimal point to
+/// write when the value has a decimal comma.
 double parse_cell(const Table& table, std::size_t row, std::size_t column, ColumnKind kind);
 
 /// True for identifier names: "id", "ID", "Id", or names ending in "_id", "-id", " id"
