@@ -118,8 +118,6 @@ bool starts_row(std::string_view line, char delimiter) {
   return false;
 }
 
-// Text files never contain NUL bytes, while images, archives and other binary files
-// nearly always do. Stopping there gives a clear message instead of a table of garbage.
 // The position of the first byte of text that does not start or continue a well-formed
 // UTF-8 sequence (no overlong forms, surrogates or code points above U+10FFFF), or npos.
 std::size_t invalid_utf8_at(std::string_view text) {
@@ -150,6 +148,8 @@ std::size_t invalid_utf8_at(std::string_view text) {
   return std::string_view::npos;
 }
 
+// Text files never contain NUL bytes, while images, archives and other binary files
+// nearly always do. Stopping there gives a clear message instead of a table of garbage.
 void reject_binary(const std::vector<std::string_view>& lines, const std::string& source) {
   for (std::size_t i = 0; i < lines.size(); ++i)
     if (lines[i].find('\0') != std::string_view::npos)
@@ -157,15 +157,6 @@ void reject_binary(const std::vector<std::string_view>& lines, const std::string
           fmt::format("{} line {}: found a NUL byte, so this is a binary file rather than CSV "
                       "text; pass a CSV file",
                       source, i + 1));
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    // Text in another encoding (Latin-1, Windows-1252) would make names and categories that
-    // differ in one letter look alike, and would not match the same table saved as UTF-8.
-    if (std::size_t at = invalid_utf8_at(lines[i]); at != std::string_view::npos)
-      throw UserError(fmt::format(
-          "{} line {}: byte {} (0x{:02X}) is not UTF-8 text; save the file as UTF-8, for example "
-          "with iconv -f latin1 -t utf-8 (for a Latin-1 file)",
-          source, i + 1, at + 1, static_cast<unsigned char>(lines[i][at])));
-  }
 }
 
 struct ParserDeleter {
@@ -291,6 +282,43 @@ UserError malformed_field(const Table& table, const CallbackState& state, const 
                                source, line_number, column, value));
 }
 
+// Names the field that byte at of lines[line] falls in: "column 'NAME'", "header field N"
+// or "field N" past the header's last column. libcsv parses the text before the byte, and
+// the fields it completes in the open row give the field's position. Returns "" when libcsv
+// rejects the text before the byte (a malformed quote), so the error names no field.
+std::string field_of_byte(const std::vector<std::string_view>& lines, std::size_t line,
+                          std::size_t at, char delimiter) {
+  auto parser = make_parser(delimiter);
+  CallbackState state;
+  for (std::size_t i = 0; i <= line; ++i) {
+    std::string_view text = i == line ? lines[i].substr(0, at) : lines[i];
+    if (csv_parse(parser.get(), text.data(), text.size(), on_field, on_row_end, &state) != text.size())
+      return "";
+  }
+  std::size_t position = state.fields.size();
+  if (state.rows.empty()) return fmt::format("header field {}", position + 1);
+  const std::vector<std::string>& header = state.rows.front().fields;
+  if (position >= header.size()) return fmt::format("field {}", position + 1);
+  return fmt::format("column '{}'", trim(header[position]));
+}
+
+// Throws for the first byte that is not UTF-8 text, naming its line, its column and the
+// byte. Text in another encoding (Latin-1, Windows-1252) would make names and categories
+// that differ in one letter look alike, and would not match the same table saved as UTF-8.
+void reject_invalid_utf8(const std::vector<std::string_view>& lines, char delimiter,
+                         const std::string& source) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::size_t at = invalid_utf8_at(lines[i]);
+    if (at == std::string_view::npos) continue;
+    std::string field = field_of_byte(lines, i, at, delimiter);
+    throw UserError(fmt::format(
+        "{} line {}{}: byte {} (0x{:02X}) is not UTF-8 text; save the file as UTF-8, for example "
+        "with iconv -f latin1 -t utf-8 (for a Latin-1 file)",
+        source, i + 1, field.empty() ? "" : ", " + field, at + 1,
+        static_cast<unsigned char>(lines[i][at])));
+  }
+}
+
 }  // namespace
 
 char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
@@ -341,6 +369,7 @@ Table parse_csv(std::string_view text, const std::string& source) {
   for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
     if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);
   table.delimiter = detect_delimiter(lines[first], sample);
+  reject_invalid_utf8(lines, table.delimiter, source);
 
   auto parser = make_parser(table.delimiter);
   CallbackState state;

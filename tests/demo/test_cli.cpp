@@ -566,7 +566,8 @@ TEST_CASE("cli data errors shorten long cells") {
   // A byte that is not UTF-8 is an error that gives its value, not the raw byte.
   Run run_raw = train_with_cell("raw.csv", "12\xff");
   CHECK(run_raw.status == 1);
-  CHECK(contains(run_raw.err, "line 2: byte 5 (0xFF) is not UTF-8 text; save the file as UTF-8"));
+  CHECK(contains(run_raw.err,
+                 "line 2, column 'b': byte 5 (0xFF) is not UTF-8 text; save the file as UTF-8"));
 
   // Terminal control sequences in a cell are escaped in the error, as are C1 controls.
   Run run_control = train_with_cell("control.csv", "\"\x1b[2J\r\nX\xc2\x9b\"");

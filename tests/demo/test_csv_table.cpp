@@ -124,6 +124,26 @@ TEST_CASE("csv reads UTF-8 text of every length") {
                                                        "\xF0\x9F\x8C\x8D\xF4\x8F\xBF\xBF"});
 }
 
+TEST_CASE("csv byte not UTF-8 names line and column") {
+  const std::string advice =
+      " is not UTF-8 text; save the file as UTF-8, for example with iconv -f latin1 -t utf-8 "
+      "(for a Latin-1 file)";
+  CHECK(error_message([] { parse_csv("name;city\nAna;Porto\nRen\xE9;Lyon\n", "l.csv"); }) ==
+        "l.csv line 3, column 'name': byte 4 (0xE9)" + advice);
+  CHECK(error_message([] { parse_csv("name;city\nAna;Cr\xE9teil\n", "l.csv"); }) ==
+        "l.csv line 2, column 'city': byte 7 (0xE9)" + advice);
+  CHECK(error_message([] { parse_csv("na\xEFve;city\nA;B\n", "l.csv"); }) ==
+        "l.csv line 1, header field 1: byte 3 (0xEF)" + advice);
+  // A quoted value across lines: the byte is on line 3, in the value that starts on line 2.
+  CHECK(error_message([] { parse_csv("a,b\n1,\"x\ny\xE9\"\n", "l.csv"); }) ==
+        "l.csv line 3, column 'b': byte 2 (0xE9)" + advice);
+  CHECK(error_message([] { parse_csv("a,b\n1,2,\xE9\n", "l.csv"); }) ==
+        "l.csv line 2, field 3: byte 5 (0xE9)" + advice);
+  // A malformed quote before the byte leaves the field unknown.
+  CHECK(error_message([] { parse_csv("a,b\n\"x\"y,\xE9\n", "l.csv"); }) ==
+        "l.csv line 2: byte 6 (0xE9)" + advice);
+}
+
 TEST_CASE("csv malformed quote names the line") {
   std::string message = error_message([] { parse_csv("a,b\n1,2\n\"x\"y,3\n", "bad.csv"); });
   CHECK(contains(message, "bad.csv line 3, column 'a'"));
