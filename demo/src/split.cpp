@@ -26,6 +26,57 @@ bool segment_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+// Groups of two or more text segments that differ only in ASCII letter case or surrounding
+// spaces, such as "Retail" and " retail", in the order of their lower-case form. Numbers are
+// left out, because the note on numbers written in several ways covers them.
+std::vector<std::vector<std::string>> case_variants(const std::vector<std::string>& segments) {
+  std::map<std::string, std::vector<std::string>> by_folded;
+  for (const std::string& segment : segments)
+    if (!parse_number(segment)) by_folded[to_lower(trim(segment))].push_back(segment);
+  std::vector<std::vector<std::string>> groups;
+  for (auto& [folded, names] : by_folded)
+    if (names.size() > 1) groups.push_back(std::move(names));
+  return groups;
+}
+
+// Returns the note on a group of case variants. They stay separate segments, because the
+// table may mean different segments by them.
+std::string case_variant_note(const std::string& column_name, const std::vector<std::string>& names) {
+  return fmt::format(
+      "label column '{}': {} differ only in letter case or surrounding spaces, so they are {} "
+      "separate segments; if they are one segment, write them the same way in the table",
+      column_name, quoted_list(names, 5), names.size());
+}
+
+// Returns the error for segments that have a single row. It lists the first ten with their
+// lines and adds the note on each group of case variants that contains one of them.
+UserError single_row_error(const Table& table, const std::string& column_name,
+                           const std::vector<std::string>& singles,
+                           const std::map<std::string, std::size_t>& row_of,
+                           const std::vector<std::vector<std::string>>& variants) {
+  std::vector<std::string> located;
+  for (const std::string& segment : singles)
+    located.push_back(fmt::format("'{}' on line {}", segment, table.row_lines.at(row_of.at(segment))));
+  std::string variant_notes;
+  for (const std::vector<std::string>& group : variants) {
+    bool has_single = std::any_of(group.begin(), group.end(), [&](const std::string& name) {
+      return std::find(singles.begin(), singles.end(), name) != singles.end();
+    });
+    if (has_single) variant_notes += "; " + case_variant_note(column_name, group);
+  }
+
+  if (singles.size() == 1)
+    return UserError(fmt::format(
+        "{}: segment '{}' of label column '{}' has a single row, on line {}; every segment needs "
+        "at least two rows (merge or remove it){}",
+        table.source, singles.front(), column_name, table.row_lines.at(row_of.at(singles.front())),
+        variant_notes));
+  return UserError(fmt::format(
+      "{}: {} segments of label column '{}' have a single row: {}; every segment needs at least "
+      "two rows (merge or remove them){}",
+      table.source, singles.size(), column_name, join_list(located, 10), variant_notes));
+}
+
 // Positions of each class, in increasing order.
 std::map<int, std::vector<std::size_t>> positions_by_class(const std::vector<int>& classes) {
   std::map<int, std::vector<std::size_t>> groups;
@@ -51,11 +102,14 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
     return trim(cell);
   };
   std::map<std::string, std::size_t> counts;
+  std::map<std::string, std::size_t> first_row;
   std::map<std::string, std::vector<std::string>> spellings;
-  for (const std::string& cell : column.cells) {
+  for (std::size_t row = 0; row < column.cells.size(); ++row) {
+    const std::string& cell = column.cells[row];
     if (is_missing(cell)) continue;
     std::string segment = segment_of(cell);
     ++counts[segment];
+    first_row.emplace(segment, row);
     std::vector<std::string>& seen = spellings[segment];
     if (std::find(seen.begin(), seen.end(), cell) == seen.end()) seen.push_back(cell);
   }
@@ -79,6 +133,10 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
             "column also holds text such as '{}'",
             column.name, quoted_list(names, 5), text_example));
   }
+  std::vector<std::vector<std::string>> variants;
+  if (!numeric) variants = case_variants(labels.segments);
+  for (const std::vector<std::string>& group : variants)
+    labels.notes.push_back(case_variant_note(column.name, group));
   std::string merged;
   for (const std::string& segment : labels.segments) {
     const std::vector<std::string>& seen = spellings[segment];
@@ -120,12 +178,10 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
         "predicts categories, so choose a column with a few segments, or derive one from the "
         "dates (such as the year) first",
         table.source, column.name, counts.size(), labelled));
-  for (const auto& [segment, count] : counts)
-    if (count < 2)
-      throw UserError(
-          fmt::format("{}: segment '{}' of label column '{}' has a single row; "
-                      "every segment needs at least two rows (merge or remove it)",
-                      table.source, segment, column.name));
+  std::vector<std::string> singles;
+  for (const std::string& segment : labels.segments)
+    if (counts.at(segment) < 2) singles.push_back(segment);
+  if (!singles.empty()) throw single_row_error(table, column.name, singles, first_row, variants);
 
   std::map<std::string, int> class_of;
   for (std::size_t i = 0; i < labels.segments.size(); ++i)

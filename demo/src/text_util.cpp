@@ -38,15 +38,22 @@ std::vector<std::string> split(std::string_view text, char separator) {
   return parts;
 }
 
-std::string quoted_list(const std::vector<std::string>& names, std::size_t limit) {
-  std::size_t listed = std::min(names.size(), limit);
+std::string join_list(const std::vector<std::string>& items, std::size_t limit) {
+  std::size_t listed = std::min(items.size(), limit);
   std::string text;
   for (std::size_t i = 0; i < listed; ++i) {
-    if (i > 0) text += (i + 1 == listed && listed == names.size()) ? " and " : ", ";
-    text += "'" + names[i] + "'";
+    if (i > 0) text += (i + 1 == listed && listed == items.size()) ? " and " : ", ";
+    text += items[i];
   }
-  if (listed < names.size()) text += fmt::format(" and {} more", names.size() - listed);
+  if (listed < items.size()) text += fmt::format(" and {} more", items.size() - listed);
   return text;
+}
+
+std::string quoted_list(const std::vector<std::string>& names, std::size_t limit) {
+  std::vector<std::string> quoted;
+  quoted.reserve(names.size());
+  for (const std::string& name : names) quoted.push_back("'" + name + "'");
+  return join_list(quoted, limit);
 }
 
 std::string format_number(double value) {

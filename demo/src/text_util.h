@@ -20,6 +20,9 @@ std::string to_lower(std::string_view text);
 /// Splits on a separator; every part is trimmed, and empty parts are kept.
 std::vector<std::string> split(std::string_view text, char separator);
 
+/// "a, b and c": items for a message, at most limit of them, then "and N more".
+std::string join_list(const std::vector<std::string>& items, std::size_t limit = 12);
+
 /// "'a', 'b' and 'c'": names for a message, at most limit of them, then "and N more".
 std::string quoted_list(const std::vector<std::string>& names, std::size_t limit = 12);
 

@@ -165,7 +165,51 @@ TEST_CASE("labels need two segments of two rows") {
   Table one_segment = parse_csv("y\na\na\n", "one.csv");
   CHECK(contains(error_message([&] { encode_labels(one_segment, 0); }), "has 1 distinct value;"));
   Table single_row = parse_csv("y\na\na\nb\n", "single.csv");
-  CHECK(contains(error_message([&] { encode_labels(single_row, 0); }), "segment 'b'"));
+  CHECK(error_message([&] { encode_labels(single_row, 0); }) ==
+        "single.csv: segment 'b' of label column 'y' has a single row, on line 4; every segment "
+        "needs at least two rows (merge or remove it)");
+  // Numbers name the segment that the spellings merge into.
+  Table number = parse_csv("y\n1\n01\n02\n", "number.csv");
+  CHECK(error_message([&] { encode_labels(number, 0); }) ==
+        "number.csv: segment '2' of label column 'y' has a single row, on line 4; every segment "
+        "needs at least two rows (merge or remove it)");
+}
+
+TEST_CASE("labels name every single-row segment") {
+  Table two = parse_csv("y\nC\na\nB\na\n", "two.csv");
+  CHECK(error_message([&] { encode_labels(two, 0); }) ==
+        "two.csv: 2 segments of label column 'y' have a single row: 'B' on line 4 and 'C' on line 2; "
+        "every segment needs at least two rows (merge or remove them)");
+  // Ten are listed with their lines, the rest are counted.
+  std::string text = "y\na\na\n";
+  for (int i = 0; i < 12; ++i) text += fmt::format("s{:02}\n", i);
+  Table many = parse_csv(text, "many.csv");
+  CHECK(error_message([&] { encode_labels(many, 0); }) ==
+        "many.csv: 12 segments of label column 'y' have a single row: 's00' on line 4, 's01' on line 5, "
+        "'s02' on line 6, 's03' on line 7, 's04' on line 8, 's05' on line 9, 's06' on line 10, 's07' on "
+        "line 11, 's08' on line 12, 's09' on line 13 and 2 more; every segment needs at least two rows "
+        "(merge or remove them)");
+}
+
+TEST_CASE("labels differing in case get a note") {
+  Table t = parse_csv("seg\nRetail\nretail\nHoreca\n\" Retail\"\nHoreca\nretail\n\" Retail\"\nRetail\n",
+                      "case.csv");
+  Labels labels = encode_labels(t, 0);
+  CHECK(labels.segments == std::vector<std::string>{" Retail", "Horeca", "Retail", "retail"});
+  CHECK(labels.notes == std::vector<std::string>{
+                            "label column 'seg': ' Retail', 'Retail' and 'retail' differ only in letter case "
+                            "or surrounding spaces, so they are 3 separate segments; if they are one segment, "
+                            "write them the same way in the table"});
+  // A variant on a single row is named in the error too.
+  Table single = parse_csv("seg\nRetail\nRetail\nretail\nHoreca\nHoreca\n", "single.csv");
+  CHECK(error_message([&] { encode_labels(single, 0); }) ==
+        "single.csv: segment 'retail' of label column 'seg' has a single row, on line 4; every segment "
+        "needs at least two rows (merge or remove it); label column 'seg': 'Retail' and 'retail' differ "
+        "only in letter case or surrounding spaces, so they are 2 separate segments; if they are one "
+        "segment, write them the same way in the table");
+  // Segments that differ in other letters get no note.
+  Table distinct = parse_csv("seg\nRetail\nRetailer\nRetail\nRetailer\n", "distinct.csv");
+  CHECK(encode_labels(distinct, 0).notes.empty());
 }
 
 TEST_CASE("numeric labels written differently are one segment") {

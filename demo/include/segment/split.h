@@ -21,12 +21,13 @@ struct Labels {
   /// Rows left out because their label cell is empty.
   std::size_t unlabelled = 0;
   /// One note per segment of a numeric label column that is written in several ways, such
-  /// as "1" and "1.0", which are one segment.
+  /// as "1" and "1.0", which are one segment. In a text column, one note per group of
+  /// segments that differ only in letter case or surrounding spaces, which stay separate.
   std::vector<std::string> notes;
 };
 
-/// Encodes the label column. Throws UserError when fewer than two segments remain or a
-/// segment has a single row, since a stratified split needs two rows of every class.
+/// Encodes the label column. Throws UserError when fewer than two segments remain or
+/// segments have a single row, since a stratified split needs two rows of every class.
 Labels encode_labels(const Table& table, std::size_t label_column);
 
 /// Positions (into a label vector) of the training and the held-out rows.
