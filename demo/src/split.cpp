@@ -197,6 +197,18 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   return labels;
 }
 
+std::string describe_unlabelled(const Table& table, std::size_t label_column) {
+  const Column& column = table.columns.at(label_column);
+  std::vector<std::string> lines;
+  for (std::size_t row = 0; row < column.cells.size(); ++row)
+    if (is_missing(column.cells[row])) lines.push_back(fmt::format("{}", table.row_lines.at(row)));
+  if (lines.empty()) return "";
+  if (lines.size() == 1)
+    return fmt::format("1 row has no '{}' value (line {}) and is not used", column.name, lines.front());
+  return fmt::format("{} rows have no '{}' value (lines {}) and are not used", lines.size(), column.name,
+                     join_list(lines, 5));
+}
+
 Split stratified_split(const std::vector<int>& classes, double fraction, std::uint64_t seed) {
   if (!(fraction > 0 && fraction < 1))
     throw UserError(

@@ -212,6 +212,21 @@ TEST_CASE("labels differing in case get a note") {
   CHECK(encode_labels(distinct, 0).notes.empty());
 }
 
+TEST_CASE("unlabelled rows named by line") {
+  Table no_blanks = parse_csv("x,seg\n1,a\n2,b\n", "none.csv");
+  CHECK(describe_unlabelled(no_blanks, 1) == "");
+  Table one_blank = parse_csv("x,seg\n1,a\n2,\n3,b\n", "one.csv");
+  CHECK(describe_unlabelled(one_blank, 1) == "1 row has no 'seg' value (line 3) and is not used");
+  Table two_blanks = parse_csv("x,seg\n1,a\n2,\n3,b\n\n4,\n", "two.csv");
+  CHECK(describe_unlabelled(two_blanks, 1) ==
+        "2 rows have no 'seg' value (lines 3 and 6) and are not used");
+  std::string text = "x,seg\n0,a\n";
+  for (int i = 1; i <= 7; ++i) text += fmt::format("{},\n", i);
+  Table seven_blanks = parse_csv(text, "seven.csv");
+  CHECK(describe_unlabelled(seven_blanks, 1) ==
+        "7 rows have no 'seg' value (lines 3, 4, 5, 6, 7 and 2 more) and are not used");
+}
+
 TEST_CASE("numeric labels written differently are one segment") {
   Table t = parse_csv("x,label\n1,1\n2,1.0\n3,01\n4,2\n5,2.00\n6,-0\n7,0\n8,2.5\n9,2.50\n", "labels.csv");
   Labels labels = encode_labels(t, 1);

@@ -30,6 +30,10 @@ struct Labels {
 /// segments have a single row, since a stratified split needs two rows of every class.
 Labels encode_labels(const Table& table, std::size_t label_column);
 
+/// Returns a note on the rows whose label cell is empty, which are not used: their count and
+/// lines (the first 5 of them), or "" when every row has a label.
+std::string describe_unlabelled(const Table& table, std::size_t label_column);
+
 /// Positions (into a label vector) of the training and the held-out rows.
 struct Split {
   std::vector<std::size_t> train;
