@@ -19,6 +19,25 @@ namespace segment {
 
 using damo::UserError;
 
+namespace {
+
+// U+FEFF in UTF-8: a byte-order mark at the start of a file, an invisible character elsewhere.
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+// Returns text with each U+FEFF written as <U+FEFF>.
+std::string show_byte_order_marks(std::string_view text) {
+  std::string visible;
+  for (std::size_t at = text.find(kByteOrderMark); at != std::string_view::npos;
+       at = text.find(kByteOrderMark)) {
+    visible += text.substr(0, at);
+    visible += "<U+FEFF>";
+    text.remove_prefix(at + kByteOrderMark.size());
+  }
+  return visible + std::string(text);
+}
+
+}  // namespace
+
 std::optional<std::size_t> Table::find_column(std::string_view name) const {
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (columns[i].name == name) return i;
@@ -28,7 +47,7 @@ std::optional<std::size_t> Table::find_column(std::string_view name) const {
 std::size_t Table::require_column(std::string_view name, std::string_view role) const {
   if (auto index = find_column(name)) return *index;
   throw UserError(fmt::format("{}: column '{}' ({}) not found; the columns are {}", source, name,
-                              role, quoted_list(column_names())));
+                              role, quoted_column_names()));
 }
 
 std::string Table::cell_location(std::size_t row, std::size_t column) const {
@@ -39,6 +58,27 @@ std::vector<std::string> Table::column_names() const {
   std::vector<std::string> names;
   for (const Column& column : columns) names.push_back(column.name);
   return names;
+}
+
+std::string Table::quoted_column_names(std::size_t limit) const {
+  std::vector<std::string> names;
+  bool marked = false;
+  for (const Column& column : columns) {
+    names.push_back(show_byte_order_marks(column.name));
+    marked = marked || names.back() != column.name;
+  }
+  std::string text = quoted_list(names, limit);
+  if (!marked) return text;
+
+  // parse_csv drops one byte-order mark at the start of the file, so a first name that
+  // starts with another one nearly always comes from a file that starts with two.
+  if (!columns.empty() && columns.front().name.starts_with(kByteOrderMark))
+    return text + fmt::format(". The first name starts with U+FEFF, a second byte-order mark, "
+                              "which most editors do not show; remove one of the two marks at the "
+                              "start of the file, for example with tail -c +4 {} > fixed.csv",
+                              source);
+  return text + ". <U+FEFF> is the character U+FEFF, which most editors do not show; delete it "
+                "from the header";
 }
 
 namespace {
@@ -57,8 +97,6 @@ std::size_t count_outside_quotes(std::string_view line, char delimiter) {
 }  // namespace
 
 namespace {
-
-constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 // libcsv trims "space" characters around unquoted fields and by default counts the tab as
 // one, which would swallow tab delimiters. These two predicates replace that default.

@@ -56,7 +56,7 @@ std::vector<std::size_t> require_columns(const Table& table, const std::vector<s
   if (!missing.empty())
     throw UserError(fmt::format("{}: {} names {} not in the table; the columns are {}",
                                 table.source, option, quoted_list(missing),
-                                quoted_list(table.column_names())));
+                                table.quoted_column_names()));
   return indices;
 }
 
@@ -129,7 +129,7 @@ ColumnSelection select_columns(const Table& table, const std::string& label,
     throw UserError(
         fmt::format("{}: no feature columns remain after leaving out the label, "
                     "identifiers and --drop; the columns are {}",
-                    table.source, quoted_list(table.column_names())));
+                    table.source, table.quoted_column_names()));
   return selection;
 }
 
@@ -401,7 +401,7 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
     std::string message = fmt::format("{} does not match the model's schema: ", table.source);
     for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
     throw UserError(message + fmt::format(". The file's columns are {}",
-                                          quoted_list(table.column_names(), 100)));
+                                          table.quoted_column_names(100)));
   }
   return indices;
 }

@@ -205,6 +205,22 @@ TEST_CASE("csv require_column lists the columns") {
   CHECK(contains(message, "'Fresh' and 'Milk'"));
 }
 
+TEST_CASE("csv require_column shows U+FEFF in names") {
+  // A file that starts with two byte-order marks keeps the second in its first name.
+  Table twice = parse_csv("\xEF\xBB\xBF\xEF\xBB\xBF" "Channel,Region\n1,2\n", "w.csv");
+  CHECK(twice.columns[0].name == "\xEF\xBB\xBF" "Channel");
+  CHECK(error_message([&] { twice.require_column("Channel", "--label"); }) ==
+        "w.csv: column 'Channel' (--label) not found; the columns are '<U+FEFF>Channel' and "
+        "'Region'. The first name starts with U+FEFF, a second byte-order mark, which most editors "
+        "do not show; remove one of the two marks at the start of the file, for example with "
+        "tail -c +4 w.csv > fixed.csv");
+  Table inside = parse_csv("Channel,Reg\xEF\xBB\xBFion\n1,2\n", "w.csv");
+  CHECK(error_message([&] { inside.require_column("Region", "--features"); }) ==
+        "w.csv: column 'Region' (--features) not found; the columns are 'Channel' and "
+        "'Reg<U+FEFF>ion'. <U+FEFF> is the character U+FEFF, which most editors do not show; "
+        "delete it from the header");
+}
+
 TEST_CASE("csv row formatting quotes what needs it") {
   CHECK(format_csv_row({"a", "b c", "1.5"}) == "a,b c,1.5\n");
   CHECK(format_csv_row({"x,y", "say \"hi\"", " pad"}) == "\"x,y\",\"say \"\"hi\"\"\",\" pad\"\n");

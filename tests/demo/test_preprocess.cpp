@@ -81,6 +81,15 @@ TEST_CASE("selection rejects unknown names") {
   label_as_feature.features = {"label"};
   CHECK(contains(error_message([&] { select_columns(t, "label", label_as_feature); }),
                  "lists the label column 'label'"));
+  // A U+FEFF left in the first name is shown and explained.
+  Table marked = parse_csv("\xEF\xBB\xBF\xEF\xBB\xBF" "amount,label\n1,a\n2,b\n", "m.csv");
+  FeatureOptions amount;
+  amount.features = {"amount"};
+  CHECK(error_message([&] { select_columns(marked, "label", amount); }) ==
+        "m.csv: --features names 'amount' not in the table; the columns are '<U+FEFF>amount' and "
+        "'label'. The first name starts with U+FEFF, a second byte-order mark, which most editors "
+        "do not show; remove one of the two marks at the start of the file, for example with "
+        "tail -c +4 m.csv > fixed.csv");
 }
 
 TEST_CASE("selection rejects options without effect") {

@@ -44,6 +44,10 @@ struct Table {
   std::string cell_location(std::size_t row, std::size_t column) const;
   /// Header names in file order.
   std::vector<std::string> column_names() const;
+  /// Quotes the header names for a message, at most limit of them, and writes each invisible
+  /// U+FEFF as <U+FEFF>. When a name contains one, a sentence follows that explains it and
+  /// how to remove it.
+  std::string quoted_column_names(std::size_t limit = 12) const;
 };
 
 /// True when a cell is a missing value.
