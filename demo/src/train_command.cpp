@@ -278,11 +278,8 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
   report.segments = d.labels.segments;
   report.notes = d.selection.notes;
   add_notes(report.notes, d.labels.notes);
-  if (d.labels.unlabelled > 0)
-    report.notes.push_back(
-        fmt::format("{} no '{}' value and {} not used",
-                    d.labels.unlabelled == 1 ? "1 row has" : fmt::format("{} rows have", d.labels.unlabelled),
-                    r.label, d.labels.unlabelled == 1 ? "is" : "are"));
+  std::string unlabelled = describe_unlabelled(d.table, d.table.require_column(r.label, "--label"));
+  if (!unlabelled.empty()) report.notes.push_back(unlabelled);
   report.rows = d.labels.rows.size();
   report.compile_cache_hit = true;  // until a fit compiles without the cache
   return report;

@@ -387,6 +387,14 @@ TEST_CASE("cli reports fold row counts as ranges") {
   CHECK(contains(read_text(dir + "/r.json"), "\"epochs\": 2, \"train_rows\": 2, \"validation_rows\": 0}"));
 }
 
+TEST_CASE("cli names the lines without a label") {
+  std::string dir = temp_dir("cli_unlabelled");
+  write_text(dir + "/t.csv", "a,label\n1,x\n2,\n3,y\n4,x\n5,y\n6,\n7,x\n8,y\n");
+  Run train = run({"train", "--data", dir + "/t.csv", "--label", "label", "--epochs", "2", "--quiet"});
+  CHECK(train.status == 0);
+  CHECK(contains(train.out, "note: 2 rows have no 'label' value (lines 3 and 7) and are not used\n"));
+}
+
 TEST_CASE("cli rejects an output that loops") {
   std::string dir = temp_dir("cli_link_loop");
   std::filesystem::create_symlink("loop2", dir + "/loop1");
