@@ -66,13 +66,13 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "t.csv: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8, for "
        "example with iconv -f utf-16 -t utf-8"},
       {"Latin-1 text", "name,b\nK\xf6ln,1\n",
-       "t.csv line 2: byte 2 (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'name': byte 2 (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"overlong UTF-8 form", "a,b\n\xc0\xaf,1\n",
-       "t.csv line 2: byte 1 (0xC0) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'a': byte 1 (0xC0) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"UTF-16 surrogate in UTF-8", "a,b\nx\xed\xa0\x80,1\n",
-       "t.csv line 2: byte 2 (0xED) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'a': byte 2 (0xED) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"NUL bytes in a row", std::string("a,b\n1,\0\0\n", 9),
        "t.csv line 2: found a NUL byte, so this is a binary file rather than CSV text; pass a "
