@@ -189,6 +189,34 @@ std::pair<double, double> mean_and_deviation(const std::vector<double>& values) 
 
 namespace {
 
+// Notes a column whose standard deviation a few far values set alone: the middle half of
+// its values then spans less than 1/1000 of a standard deviation, so standardizing leaves
+// those rows almost equal. filled contains the column's filled values, before log1p, of
+// the table rows filled_rows.
+void note_dominant_values(const Table& table, std::size_t column, const std::vector<double>& filled,
+                          const std::vector<std::size_t>& filled_rows, const FeatureColumn& feature,
+                          const PreprocessOptions& options, std::vector<std::string>& notes) {
+  std::vector<double> sorted;
+  sorted.reserve(filled.size());
+  for (double v : filled) sorted.push_back(feature.log1p ? std::log1p(v) : v);
+  std::sort(sorted.begin(), sorted.end());
+  double lower_quartile = sorted[sorted.size() / 4];
+  double upper_quartile = sorted[sorted.size() * 3 / 4];
+  double spread = upper_quartile - lower_quartile;
+  if (!(spread > 0 && spread < 1e-3 * feature.scale)) return;
+
+  std::size_t farthest = 0;
+  for (std::size_t i = 0; i < filled.size(); ++i)
+    if (std::fabs(filled[i] - feature.median) > std::fabs(filled[farthest] - feature.median)) farthest = i;
+  std::size_t row = filled_rows[farthest];
+  notes.push_back(fmt::format(
+      "column '{}': a few far values, such as '{}' on line {}, set its scale in {}, so the "
+      "middle half of its values lies within {:.2g} standard deviations and the network can "
+      "hardly tell them apart; check those cells, or leave the column out with --drop",
+      feature.name, table.columns[column].cells[row], table.row_lines[row], options.fitted_rows,
+      spread / feature.scale));
+}
+
 // Fits a numeric or date column; nullopt (with a note) when it carries no information.
 std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column, ColumnKind kind,
                                          const std::vector<std::size_t>& rows,
@@ -198,12 +226,15 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   feature.name = table.columns[column].name;
   feature.kind = kind;
   std::vector<double> filled;
+  std::vector<std::size_t> filled_rows;
   std::size_t missing = 0;
   for (std::size_t row : rows) {
-    if (is_missing(table.columns[column].cells[row]))
+    if (is_missing(table.columns[column].cells[row])) {
       ++missing;
-    else
+    } else {
       filled.push_back(parse_cell(table, row, column, kind));
+      filled_rows.push_back(row);
+    }
   }
   if (filled.empty()) {
     notes.push_back(
@@ -238,6 +269,7 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   }
   feature.mean = mean;
   feature.scale = deviation;
+  note_dominant_values(table, column, filled, filled_rows, feature, options, notes);
   return feature;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "demo/test_util.h"
 #include "segment/preprocess.h"
@@ -161,6 +162,31 @@ TEST_CASE("constant training column dropped with note") {
   fit_features(t, select_columns(t, "label", {}), kTrainRows, whole, notes);
   REQUIRE(notes.size() == 1);
   CHECK(notes[0] == "column 'flat' is constant (7) in the table and is not used");
+}
+
+TEST_CASE("far values that set a scale get a note") {
+  // Eight values between 1 and 2 and one of 1e300: the standard deviation is about 3e299,
+  // and the middle half of the values spans about 0.5, far under 1/1000 of it.
+  std::string text = "amount,label\n";
+  for (int i = 0; i < 8; ++i) text += fmt::format("{},{}\n", 1 + i / 8.0, "xy"[i % 2]);
+  text += "1e300,x\n";
+  Table t = parse_csv(text, "t.csv");
+  std::vector<std::size_t> rows(9);
+  std::iota(rows.begin(), rows.end(), std::size_t{0});
+  std::vector<std::string> notes;
+  FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), rows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].find("column 'amount': a few far values, such as '1e300' on line 10, set its scale "
+                      "in the training rows, so the middle half of its values lies within ") == 0);
+  CHECK(notes[0].find("check those cells, or leave the column out with --drop") != std::string::npos);
+  // The column is still used.
+  CHECK(schema.feature_names() == std::vector<std::string>{"amount"});
+
+  // Values spread over their scale get no note, a skewed column included.
+  notes.clear();
+  Table spread = parse_csv("amount,label\n1,x\n2,y\n3,x\n4,y\n100,x\n", "t.csv");
+  fit_features(spread, select_columns(spread, "label", {}), {0, 1, 2, 3, 4}, no_log(), notes);
+  CHECK(notes.empty());
 }
 
 TEST_CASE("decimal commas get a note") {
