@@ -163,10 +163,14 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
     for (const Dim& d : n->shape())
       if (d.is_symbolic() && bound_symbols.count(d.base_symbol()) == 0)
         throw UserError(fmt::format(
-            "compile: {} {} {} uses symbolic dimension '{}', which no "
+            "compile: {} {} {}{} uses symbolic dimension '{}', which no "
             "input has, so no call can give its size; add an input with "
             "that dimension or use a static size",
-            op_name(n->op()), dtype_name(n->dtype()), n->shape().to_string(), d.symbol()));
+            op_name(n->op()), dtype_name(n->dtype()), n->shape().to_string(),
+            n->op() == OpKind::RandomUniform
+                ? " (the draw behind random_uniform, random_normal, bernoulli, randint and dropout)"
+                : "",
+            d.symbol()));
   }
 }
 

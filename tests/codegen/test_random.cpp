@@ -490,6 +490,11 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] {
           compile({x}, {random_uniform(key, Shape({"m"}))});
         }).find("'m', which no input has") != std::string::npos);
+  // A draw made by random_normal says where it comes from.
+  CHECK(user_error([&] { compile({x}, {random_normal(key, Shape({"m"}))}); }) ==
+        "compile: random_uniform f32 (m,) (the draw behind random_uniform, random_normal, "
+        "bernoulli, randint and dropout) uses symbolic dimension 'm', which no input has, so no "
+        "call can give its size; add an input with that dimension or use a static size");
 
   // A missing input is named before the symbol that it would bind, and dropout names
   // itself when its key comes from another graph.
