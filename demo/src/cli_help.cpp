@@ -69,7 +69,8 @@ std::string feature_help(bool for_cluster) {
   return fmt::format(R"(
 Features:
   --data FILE             the CSV table
-  --features A,B,...      use exactly these columns as features
+  --features A,B,...      use exactly these columns as features; in these lists, a name
+                          with a comma goes in double quotes: '"Milk, total",Fresh'
   --drop A,B,...          leave these columns out of the automatic selection (not with
                           --features)
   --categorical A,B,...   one-hot encode these columns even when they hold numbers

@@ -90,7 +90,43 @@ std::optional<double> ParsedOptions::get_double(const std::string& name) const {
 std::optional<std::vector<std::string>> ParsedOptions::get_list(const std::string& name) const {
   std::optional<std::string> text = get(name);
   if (!text) return std::nullopt;
-  std::vector<std::string> parts = split(*text, ',');
+  // Entries are separated by commas. As in a CSV row, an entry in double quotes may contain
+  // commas, and two double quotes inside it stand for one.
+  std::vector<std::string> parts;
+  std::string entry;
+  std::size_t i = 0;
+  while (true) {
+    if (i < text->size() && (*text)[i] == '"') {
+      std::size_t start = i++;
+      while (true) {
+        if (i >= text->size())
+          throw UsageError(fmt::format("{} '{}': the quote at character {} is not closed; end the "
+                                       "quoted entry with a double quote",
+                                       name, *text, start + 1));
+        if ((*text)[i] == '"' && i + 1 < text->size() && (*text)[i + 1] == '"') {
+          entry += '"';
+          i += 2;
+        } else if ((*text)[i] == '"') {
+          ++i;
+          break;
+        } else {
+          entry += (*text)[i++];
+        }
+      }
+      if (i < text->size() && (*text)[i] != ',')
+        throw UsageError(fmt::format("{} '{}': character {} follows a quoted entry; put a comma "
+                                     "after the closing quote",
+                                     name, *text, i + 1));
+    } else {
+      std::size_t end = std::min(text->find(',', i), text->size());
+      entry = text->substr(i, end - i);
+      i = end;
+    }
+    parts.push_back(entry);
+    entry.clear();
+    if (i >= text->size()) break;
+    ++i;  // the comma
+  }
   for (const std::string& part : parts)
     if (part.empty())
       throw UsageError(fmt::format(

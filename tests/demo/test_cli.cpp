@@ -217,6 +217,31 @@ TEST_CASE("cli cross-validation report") {
   CHECK(folds.err.empty());
 }
 
+TEST_CASE("cli column lists quote names with commas") {
+  std::string dir = temp_dir("cli_quoted_names");
+  std::string text = "\"Milk, total\",Fresh,label\n";
+  for (int i = 0; i < 12; ++i) text += fmt::format("{},{},{}\n", i % 3, i % 4, "xy"[i % 2]);
+  write_text(dir + "/t.csv", text);
+  std::string table = dir + "/t.csv";
+  Run quoted = run({"train", "--data", table, "--label", "label", "--features", "\"Milk, total\"",
+                    "--report-json", dir + "/r.json", "--epochs", "2", "--quiet"});
+  CHECK(quoted.status == 0);
+  CHECK(contains(read_text(dir + "/r.json"), "\"features\": [\"Milk, total\"]"));
+  // Two double quotes inside quotes stand for one.
+  Run doubled = run({"train", "--data", table, "--label", "label", "--features", "\"a\"\"b\",Fresh"});
+  CHECK(doubled.status == 1);
+  CHECK(contains(doubled.err, "--features names 'a\"b' not in the table"));
+  Run open_quote = run({"train", "--data", table, "--label", "label", "--drop", "\"Milk, total"});
+  CHECK(open_quote.status == 2);
+  CHECK(contains(open_quote.err, "--drop '\"Milk, total': the quote at character 1 is not closed"));
+  Run after_quote = run({"train", "--data", table, "--label", "label", "--features", "\"Fresh\"x"});
+  CHECK(after_quote.status == 2);
+  CHECK(contains(after_quote.err, "character 8 follows a quoted entry; put a comma after the closing quote"));
+  Run empty = run({"train", "--data", table, "--label", "label", "--features", "\"\",Fresh"});
+  CHECK(empty.status == 2);
+  CHECK(contains(empty.err, "has an empty entry"));
+}
+
 TEST_CASE("cli predict adds lines for unclear identifiers") {
   std::string dir = temp_dir("cli_unclear_ids");
   std::string text = "CustomerID,a,label\n";
