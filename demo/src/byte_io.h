@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "damo/runtime/error.h"
+#include "text_util.h"
 
 namespace segment {
 
@@ -54,10 +55,14 @@ class ByteReader {
     std::memcpy(&value, bytes, sizeof(T));
     return value;
   }
+  /// Reads a length and that many bytes of UTF-8 text: every string of a model is a name or
+  /// a category from a CSV table, which the reader accepts only as UTF-8.
   std::string get_string() {
     auto size = get<std::uint64_t>();
     if (size > remaining()) fail("a string longer than the rest of the payload");
-    return std::string(take(size), size);
+    std::string text(take(size), size);
+    if (invalid_utf8_at(text) != std::string_view::npos) fail("a name that is not UTF-8 text");
+    return text;
   }
   const char* take(std::size_t size) {
     if (size > remaining()) fail("the payload ends early");

@@ -156,35 +156,6 @@ bool starts_row(std::string_view line, char delimiter) {
   return false;
 }
 
-// The position of the first byte of text that does not start or continue a well-formed
-// UTF-8 sequence (no overlong forms, surrogates or code points above U+10FFFF), or npos.
-std::size_t invalid_utf8_at(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-    if (byte >= 0xC2 && byte <= 0xDF) length = 2;
-    else if (byte == 0xE0) length = 3, low = 0xA0;
-    else if (byte == 0xED) length = 3, high = 0x9F;
-    else if (byte >= 0xE1 && byte <= 0xEF) length = 3;
-    else if (byte == 0xF0) length = 4, low = 0x90;
-    else if (byte == 0xF4) length = 4, high = 0x8F;
-    else if (byte >= 0xF1 && byte <= 0xF3) length = 4;
-    else return i;
-    if (i + length > text.size()) return i;
-    for (std::size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return i;
-    }
-    i += length;
-  }
-  return std::string_view::npos;
-}
 
 // Text files never contain NUL bytes, while images, archives and other binary files
 // nearly always do. Stopping there gives a clear message instead of a table of garbage.

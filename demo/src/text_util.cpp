@@ -56,6 +56,34 @@ std::string quoted_list(const std::vector<std::string>& names, std::size_t limit
   return join_list(quoted, limit);
 }
 
+std::size_t invalid_utf8_at(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (byte >= 0xC2 && byte <= 0xDF) length = 2;
+    else if (byte == 0xE0) length = 3, low = 0xA0;
+    else if (byte == 0xED) length = 3, high = 0x9F;
+    else if (byte >= 0xE1 && byte <= 0xEF) length = 3;
+    else if (byte == 0xF0) length = 4, low = 0x90;
+    else if (byte == 0xF4) length = 4, high = 0x8F;
+    else if (byte >= 0xF1 && byte <= 0xF3) length = 4;
+    else return i;
+    if (i + length > text.size()) return i;
+    for (std::size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
 std::string format_number(double value) {
   if (std::isfinite(value) && value == std::round(value) && std::fabs(value) < 1e15)
     return fmt::format("{}", static_cast<long long>(value));

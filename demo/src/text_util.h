@@ -33,6 +33,10 @@ std::string format_number(double value);
 /// Days since 1970-01-01, rounded to whole days, as yyyy-mm-dd.
 std::string format_days(double days);
 
+/// The position of the first byte of text that does not start or continue a well-formed
+/// UTF-8 sequence (no overlong forms, surrogates or code points above U+10FFFF), or npos.
+std::size_t invalid_utf8_at(std::string_view text);
+
 /// "1 row" or "2 rows": count and noun, with an "s" unless count is 1.
 std::string count_of(std::size_t count, std::string_view noun);
 

@@ -110,6 +110,11 @@ TEST_CASE("model payload damage behind a valid checksum") {
             std::to_string(payload.size() - 8));
   CHECK(parse_error(with_header(payload.substr(0, 3))) ==
         "m.bin is not a valid model file: the payload ends early at payload byte 0");
+  // A name is UTF-8 text, as every CSV cell it comes from: 0xFF starts no UTF-8 sequence.
+  std::string latin = payload;
+  latin[8] = '\xff';
+  CHECK(parse_error(with_header(latin)) ==
+        "m.bin is not a valid model file: a name that is not UTF-8 text at payload byte 15");
   CHECK(parse_error(with_header(payload + "zz")) ==
         "m.bin is not a valid model file: 2 unread bytes at payload byte " +
             std::to_string(payload.size()));
