@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <string_view>
 
 #include "op_builder.h"
 
@@ -39,6 +40,19 @@ void check_stream(const std::string& op, std::int64_t stream, std::int64_t large
     throw UserError(fmt::format("{}: stream {} is outside [0, {}]; {}", op, stream, largest, reason));
 }
 
+// random_uniform for a factory built on it: an error about the shape names op, the
+// function the user called, instead of random_uniform.
+Expr draw_for(const std::string& op, Expr key, const Shape& shape, DType dtype, std::int64_t stream) {
+  try {
+    return random_uniform(key, shape, dtype, stream);
+  } catch (const UserError& error) {
+    std::string_view message = error.what();
+    std::string_view own = "random_uniform: ";
+    if (message.substr(0, own.size()) != own) throw;
+    throw UserError(op + ": " + std::string(message.substr(own.size())));
+  }
+}
+
 constexpr std::int64_t kLargestStream = 0xFFFFFFFF;
 constexpr const char* kStreamReason = "streams are numbers of 32 bits";
 
@@ -59,8 +73,8 @@ Expr random_normal(Expr key, const Shape& shape, DType dtype, std::int64_t strea
   check_dtype("random_normal", dtype);
   check_stream("random_normal", stream, kLargestStream / 2,
                "it uses the uniform streams 2 * stream and 2 * stream + 1");
-  Expr radius_uniform = random_uniform(key, shape, dtype, 2 * stream);
-  Expr angle_uniform = random_uniform(key, shape, dtype, 2 * stream + 1);
+  Expr radius_uniform = draw_for("random_normal", key, shape, dtype, 2 * stream);
+  Expr angle_uniform = draw_for("random_normal", key, shape, dtype, 2 * stream + 1);
   // 1 - u is in (0, 1], so the log is finite.
   Expr radius = sqrt(log1p(-radius_uniform) * -2.0);
   return radius * cos(angle_uniform * (2 * std::numbers::pi));
@@ -122,7 +136,7 @@ Expr bernoulli(Expr key, Expr p, const Shape& shape, std::int64_t stream) {
                                 "give p size 1 or the shape's size on each of its axes",
                                 p.shape().to_string(), shape.to_string()));
   // u < p is true with probability p, rounded up to a multiple of the draw's 2^-24 or 2^-53.
-  return random_uniform(key, shape, p.dtype(), stream) < p;
+  return draw_for("bernoulli", key, shape, p.dtype(), stream) < p;
 }
 
 Expr bernoulli(Expr key, double p, const Shape& shape, std::int64_t stream) {
@@ -157,7 +171,7 @@ Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high, 
   // in the last place, and rounds below it: the floor is in [0, count). Each value gets the
   // floor or the ceiling of 2^53 / count of the 2^53 draws, a relative bias of at most
   // count / 2^53.
-  Expr u = random_uniform(key, shape, DType::Float64, stream);
+  Expr u = draw_for("randint", key, shape, DType::Float64, stream);
   Expr offset = cast(floor(u * static_cast<double>(count)), DType::Int64);
   Expr value = low == 0 ? offset : offset + low;
   return dtype == DType::Int64 ? value : cast(value, dtype);

@@ -510,6 +510,12 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] { bernoulli(other_key, x, Shape({3})); })
             .find("bernoulli: operand 2 belongs to another graph") == 0);
 
+  // Shape errors of the draws behind them name the function called.
+  CHECK(user_error([&] { bernoulli(key, 0.5, Shape({-1})); }) ==
+        "bernoulli: the result shape (-1,) has a negative dimension");
+  CHECK(user_error([&] { randint(key, Shape({-1}), 0, 3); }).find("randint: the result shape") == 0);
+  CHECK(user_error([&] { random_normal(key, Shape({-1})); }).find("random_normal: the result shape") == 0);
+
   // bernoulli checks p's dtype, shape and constant values; randint its range and dtype.
   CHECK(user_error([&] { bernoulli(key, cast(x, DType::Int32), Shape({3})); })
             .find("bernoulli: p must be f32 or f64, not i32 (3,)") == 0);
