@@ -70,9 +70,9 @@ std::string Table::quoted_column_names(std::size_t limit) const {
   std::string text = quoted_list(names, limit);
   if (!marked) return text;
 
-  // parse_csv drops one byte-order mark at the start of the file, so a first name that
-  // starts with another one nearly always comes from a file that starts with two.
-  if (!columns.empty() && columns.front().name.starts_with(kByteOrderMark))
+  // parse_csv drops one byte-order mark at the start of the file, and a second one ends up
+  // in the first name. A mark inside quotes or after other text needs editing instead.
+  if (second_byte_order_mark && !columns.empty() && columns.front().name.starts_with(kByteOrderMark))
     return text + fmt::format(". The first name starts with U+FEFF, a second byte-order mark, "
                               "which most editors do not show; remove one of the two marks at the "
                               "start of the file, for example with tail -c +4 {} > fixed.csv",
@@ -364,6 +364,7 @@ Table parse_csv(std::string_view text, const std::string& source) {
 
   Table table;
   table.source = source;
+  table.second_byte_order_mark = text.starts_with(kByteOrderMark);
   reject_binary(lines, source);
   std::size_t first = 0;
   while (first < lines.size() && !starts_row(lines[first], '\t')) ++first;

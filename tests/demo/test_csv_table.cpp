@@ -219,6 +219,15 @@ TEST_CASE("csv require_column shows U+FEFF in names") {
         "w.csv: column 'Region' (--features) not found; the columns are 'Channel' and "
         "'Reg<U+FEFF>ion'. <U+FEFF> is the character U+FEFF, which most editors do not show; "
         "delete it from the header");
+  // A mark inside the quotes of the first name is no second mark of the file, so cutting
+  // the file's first bytes would not help.
+  Table quoted = parse_csv("\"\xEF\xBB\xBF" "seg\",x\nA,1\n", "w.csv");
+  CHECK_FALSE(quoted.second_byte_order_mark);
+  CHECK(error_message([&] { quoted.require_column("seg", "--label"); }) ==
+        "w.csv: column 'seg' (--label) not found; the columns are '<U+FEFF>seg' and 'x'. "
+        "<U+FEFF> is the character U+FEFF, which most editors do not show; delete it from the "
+        "header");
+  CHECK(twice.second_byte_order_mark);
 }
 
 TEST_CASE("csv row formatting quotes what needs it") {

@@ -28,6 +28,8 @@ struct Table {
   /// File name (or "<string>") used in messages.
   std::string source;
   char delimiter = ',';
+  /// True when the file starts with two UTF-8 byte-order marks, of which parse_csv drops one.
+  bool second_byte_order_mark = false;
   std::vector<Column> columns;
   /// 1-based file line on which each row starts.
   std::vector<std::int64_t> row_lines;
