@@ -63,6 +63,16 @@ bool is_decimal_comma_number(std::string_view text) {
   return parse_number(dotted).has_value();
 }
 
+bool may_separate_thousands(std::string_view text) {
+  std::string digits = trim(text);
+  if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.erase(0, 1);
+  std::size_t comma = digits.find(',');
+  if (comma < 1 || comma > 3 || digits.size() != comma + 4) return false;
+  for (std::size_t i = 0; i < digits.size(); ++i)
+    if (i != comma && (digits[i] < '0' || digits[i] > '9')) return false;
+  return true;
+}
+
 bool is_out_of_range_number(std::string_view text) {
   double value = 0;
   std::optional<std::errc> error = read_decimal(text, value);
@@ -139,6 +149,17 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
           "{}: '{}' is out of the range of a 64-bit float (about 1e-308 to 1e308 in "
           "magnitude); fix the value, or leave the cell empty to mark it missing",
           table.cell_location(row, column), cell));
+    if (is_decimal_comma_number(cell) && may_separate_thousands(cell)) {
+      std::string joined = trim(cell);
+      joined.erase(joined.find(','), 1);
+      std::string dotted = trim(cell);
+      dotted[dotted.find(',')] = '.';
+      throw damo::UserError(
+          fmt::format("{}: '{}' is not a number, but the column is numeric; its comma separates "
+                      "either thousands ('{}') or decimals ('{}'), so write the number without "
+                      "thousands separators and with a decimal point",
+                      table.cell_location(row, column), cell, joined, dotted));
+    }
     if (is_decimal_comma_number(cell)) {
       std::string dotted = trim(cell);
       dotted[dotted.find(',')] = '.';

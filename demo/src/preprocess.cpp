@@ -306,14 +306,22 @@ std::string unread_dates_note(const std::map<std::string, std::size_t>& counts) 
 // usually 1.5 written with a decimal comma.
 std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts) {
   std::string example;
+  // Whether every comma could separate thousands, as in "1,234", rather than decimals.
+  bool thousands = true;
   for (const auto& entry : counts) {
     if (is_decimal_comma_number(entry.first)) {
       if (example.empty()) example = entry.first;
+      thousands = thousands && may_separate_thousands(entry.first);
     } else if (!parse_number(entry.first)) {
       return "";
     }
   }
   if (example.empty()) return "";
+  if (thousands)
+    return fmt::format("; its values are numbers with commas such as '{}', which separate "
+                       "thousands or decimals and are not read as numbers: write them without "
+                       "thousands separators and with decimal points",
+                       example);
   return fmt::format("; its values are numbers with decimal commas such as '{}', which are not "
                      "read as numbers: write them with decimal points",
                      example);

@@ -73,6 +73,19 @@ TEST_CASE("decimal comma cell names the decimal point") {
   CHECK(error_message([&] { parse_cell(t, 2, 1, ColumnKind::Numeric); }) ==
         "w.csv line 4, column 'Milk': '12669,5' is not a number, because it has a decimal comma, "
         "but the column is numeric; write decimal points, as in '12669.5'");
+
+  // Three digits after the comma may be thousands, so the message gives both readings.
+  CHECK(may_separate_thousands("1,234"));
+  CHECK(may_separate_thousands(" -12,500"));
+  CHECK_FALSE(may_separate_thousands("12669,5"));
+  CHECK_FALSE(may_separate_thousands("1234,567"));
+  CHECK_FALSE(may_separate_thousands(",123"));
+  CHECK_FALSE(may_separate_thousands("1,2345"));
+  Table grouped = parse_csv("seg,amount\nA,500\nB,\"1,234\"\n", "g.csv");
+  CHECK(error_message([&] { parse_cell(grouped, 1, 1, ColumnKind::Numeric); }) ==
+        "g.csv line 3, column 'amount': '1,234' is not a number, but the column is numeric; its "
+        "comma separates either thousands ('1234') or decimals ('1.234'), so write the number "
+        "without thousands separators and with a decimal point");
 }
 
 TEST_CASE("bad date cell names line, column and value") {

@@ -208,6 +208,15 @@ TEST_CASE("decimal commas get a note") {
   REQUIRE(notes.size() == 1);
   CHECK(notes[0].starts_with("column 'amount' is one-hot encoded as categories; its values are numbers "
                              "with decimal commas such as '1,5'"));
+  // Commas followed by three digits each may separate thousands.
+  Table grouped = parse_csv("amount;label\n\"1,500\";x\n\"2,250\";y\n\"3,500\";x\n\"4,000\";y\n", "g.csv");
+  notes.clear();
+  fit_features(grouped, select_columns(grouped, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "column 'amount' is one-hot encoded as categories; its values are numbers with commas such "
+        "as '1,500', which separate thousands or decimals and are not read as numbers: write them "
+        "without thousands separators and with decimal points");
   Table text = parse_csv("amount;label\n\"1,5\";x\nn/a;y\n\"2,5\";x\n\"3,5\";y\n", "text.csv");
   notes.clear();
   fit_features(text, select_columns(text, "label", {}), kTrainRows, no_log(), notes);

@@ -34,6 +34,9 @@ std::optional<double> parse_number(std::string_view text);
 /// point ("12669,5", "-0,25"), as spreadsheets in many locales export them. parse_number
 /// returns nullopt for it.
 bool is_decimal_comma_number(std::string_view text);
+/// True when the comma of such a number may as well separate thousands: one to three
+/// digits, the comma and exactly three digits, as in "1,234" or "-12,500".
+bool may_separate_thousands(std::string_view text);
 
 /// True when text is written as a decimal number whose value a float64 cannot hold
 /// ("1e400", "1e-400"); parse_number returns nullopt for it.
