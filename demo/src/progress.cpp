@@ -80,8 +80,11 @@ void ProgressPrinter::step(long done, long total, bool last, const std::string& 
   // The pace of the steps after the first, which pays for compiling.
   std::string estimate;
   double elapsed = std::chrono::duration<double>(now - *first_step_).count();
+  // With a prefix such as "fold 2/5", the times cover that part of the run alone.
   if (!last && done > 1 && elapsed >= std::chrono::duration<double>(plain_interval_).count())
-    estimate = fmt::format("  ({} so far, about {} left)", rough_duration(elapsed),
+    estimate = fmt::format(fmt::runtime(prefix_.empty() ? "  ({} so far, about {} left)"
+                                                        : "  ({} into this part, about {} left in it)"),
+                           rough_duration(elapsed),
                            rough_duration(elapsed / static_cast<double>(done - 1) *
                                           static_cast<double>(total - done)));
   print_to(stream_, "{}{}{}\n", prefix_, text, estimate);

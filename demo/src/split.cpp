@@ -148,6 +148,10 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   }
   if (column.cells.empty())
     throw UserError(fmt::format("{} has a header but no rows to train on", table.source));
+  if (labels.segments.empty())
+    throw UserError(fmt::format("{}: label column '{}' is blank in all {}; fill in the segments, "
+                                "or choose another column with --label",
+                                table.source, column.name, count_of(column.cells.size(), "row")));
   if (labels.segments.size() < 2)
     throw UserError(fmt::format(
         "{}: label column '{}' has {} distinct value{}; a classifier "
@@ -181,6 +185,9 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   std::vector<std::string> singles;
   for (const std::string& segment : labels.segments)
     if (counts.at(segment) < 2) singles.push_back(segment);
+  std::sort(singles.begin(), singles.end(), [&](const std::string& a, const std::string& b) {
+    return first_row.at(a) < first_row.at(b);
+  });
   if (!singles.empty()) throw single_row_error(table, column.name, singles, first_row, variants);
 
   std::map<std::string, int> class_of;

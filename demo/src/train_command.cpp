@@ -32,11 +32,11 @@ void validate_request(const TrainRequest& r) {
   if (!(f32(o.learning_rate) >= std::numeric_limits<float>::min() && std::isfinite(f32(o.learning_rate))))
     reject("--lr", fmt::format("{}", o.learning_rate), "a rate > 0 within float32's range (1e-38 to 3e38)");
   if (!(o.momentum >= 0 && f32(o.momentum) < 1))
-    reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1) that stays below 1 in float32 (at most 0.9999999)");
+    reject("--momentum", fmt::format("{}", o.momentum), "a value in [0, 1) that stays below 1 in float32 (at most 0.99999994)");
   if (!(o.l2 >= 0 && std::isfinite(f32(o.l2))))
     reject("--l2", fmt::format("{}", o.l2), "a weight >= 0 within float32's range (up to 3e38)");
   if (!(o.dropout >= 0 && f32(o.dropout) < 1))
-    reject("--dropout", fmt::format("{}", o.dropout), "a rate in [0, 1) that stays below 1 in float32 (at most 0.9999999)");
+    reject("--dropout", fmt::format("{}", o.dropout), "a rate in [0, 1) that stays below 1 in float32 (at most 0.99999994)");
   if (r.training.batch_size < 1) reject("--batch-size", "0", "at least 1");
   if (r.training.epochs < 1) reject("--epochs", std::to_string(r.training.epochs), "at least 1");
   if (r.training.patience < 0)

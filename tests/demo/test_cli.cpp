@@ -396,6 +396,15 @@ TEST_CASE("progress lines by time with an estimate") {
   CHECK(contains(text, "restart 4/5  (0 s so far, about 0 s left)\n"));
   CHECK(contains(text, "restart 5/5\n"));
   CHECK(std::count(text.begin(), text.end(), '\n') == 4);
+
+  // Under a prefix such as a fold's, the times are those of that part of the run.
+  std::string fold = progress_text(false, [](ProgressPrinter& printer) {
+    printer.set_plain_interval(std::chrono::milliseconds(0));
+    printer.set_prefix("fold 2/5");
+    for (long done = 1; done <= 3; ++done)
+      printer.step(done, 3, done == 3, fmt::format("epoch {}/3", done), false);
+  });
+  CHECK(contains(fold, "fold 2/5  epoch 2/3  (0 s into this part, about 0 s left in it)\n"));
 }
 
 TEST_CASE("cli reports fold row counts as ranges") {

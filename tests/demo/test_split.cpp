@@ -176,10 +176,15 @@ TEST_CASE("labels need two segments of two rows") {
 }
 
 TEST_CASE("labels name every single-row segment") {
+  // They are listed in the order of their lines.
   Table two = parse_csv("y\nC\na\nB\na\n", "two.csv");
   CHECK(error_message([&] { encode_labels(two, 0); }) ==
-        "two.csv: 2 segments of label column 'y' have a single row: 'B' on line 4 and 'C' on line 2; "
+        "two.csv: 2 segments of label column 'y' have a single row: 'C' on line 2 and 'B' on line 4; "
         "every segment needs at least two rows (merge or remove them)");
+  Table blank = parse_csv("y,a\n,1\n,2\n,3\n", "blank.csv");
+  CHECK(error_message([&] { encode_labels(blank, 0); }) ==
+        "blank.csv: label column 'y' is blank in all 3 rows; fill in the segments, or choose "
+        "another column with --label");
   // Ten are listed with their lines, the rest are counted.
   std::string text = "y\na\na\n";
   for (int i = 0; i < 12; ++i) text += fmt::format("s{:02}\n", i);
