@@ -251,6 +251,18 @@ void add_layout(std::vector<Builtin>& out) {
                          return tensor_value(bernoulli(a.tensor("key"), a.tensor("p"),
                                                        Shape(a.shape("shape")), a.integer("stream", 0)));
                        }));
+  out.push_back(define("permutation(key, n, stream=0)", "a random order of 0 to n - 1 (i64)",
+                       [](Args& a) {
+                         return tensor_value(
+                             permutation(a.tensor("key"), a.dimension("n"), a.integer("stream", 0)));
+                       }));
+  out.push_back(define("categorical(key, logits, axis=-1, stream=0)",
+                       "class indices drawn with probabilities softmax(logits) along axis",
+                       [](Args& a) {
+                         return tensor_value(categorical(a.tensor("key"), a.tensor("logits"),
+                                                         axis_argument(a, "axis", -1),
+                                                         a.integer("stream", 0)));
+                       }));
   out.push_back(define("randint(key, shape, low, high, dtype=i64, stream=0)",
                        "integers drawn uniformly from [low, high)", [](Args& a) {
                          return tensor_value(randint(a.tensor("key"), Shape(a.shape("shape")),

@@ -1,5 +1,5 @@
 // Factories of random numbers: the random_uniform op, and normal values, Bernoulli draws,
-// integers and dropout built from it.
+// integers, permutations, categorical draws and dropout built from it.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -175,6 +175,37 @@ Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high, 
   Expr offset = cast(floor(u * static_cast<double>(count)), DType::Int64);
   Expr value = low == 0 ? offset : offset + low;
   return dtype == DType::Int64 ? value : cast(value, dtype);
+}
+
+Expr permutation(Expr key, const Dim& n, std::int64_t stream) {
+  check_key("permutation", key);
+  check_stream("permutation", stream, kLargestStream, kStreamReason);
+  // The order of n f64 draws: each of the n! orders is as likely as the draws' ties allow,
+  // and argsort keeps equal draws in position order, so ties still give a permutation.
+  return argsort(draw_for("permutation", key, Shape({n}), DType::Float64, stream), 0);
+}
+
+Expr categorical(Expr key, Expr logits, int axis, std::int64_t stream) {
+  check_operands("categorical", {key, logits});
+  check_key("categorical", key);
+  check_stream("categorical", stream, kLargestStream, kStreamReason);
+  if (!is_float(logits.dtype()))
+    throw UserError(fmt::format("categorical: logits must be f32 or f64, not {}; they are the "
+                                "log-probabilities of the classes, up to a constant",
+                                describe(logits)));
+  if (logits.rank() == 0)
+    throw UserError("categorical: logits is a scalar; give the classes along an axis, as in a "
+                    "vector of log-probabilities");
+  if (axis < -logits.rank() || axis >= logits.rank())
+    throw UserError(fmt::format("categorical: axis {} is out of range for logits of rank {}; use "
+                                "-{} to {}",
+                                axis, logits.rank(), logits.rank(), logits.rank() - 1));
+  // The Gumbel-max trick: argmax(logits + g) with g = -log(-log(v)) standard Gumbel noise
+  // picks class k with probability softmax(logits)_k. v = 1 - u is in (0, 1], and v = 1
+  // gives g = +inf, a pick of probability 2^-24 (f32) or 2^-53 (f64) per element.
+  Expr u = draw_for("categorical", key, logits.shape(), logits.dtype(), stream);
+  Expr gumbel = -log(-log1p(-u));
+  return argmax(logits + gumbel, Axes(std::vector<std::int64_t>{axis}));
 }
 
 }  // namespace damo

@@ -344,6 +344,58 @@ TEST_CASE("random: randint range and counts") {
   CHECK(evaluate(randint(key, Shape({1}), 7, 8), feeds).get_double(0) == 7);
 }
 
+TEST_CASE("random: permutation orders every position") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  Expr x = g.input("x", DType::Float32, {"n"});
+  Expr order = permutation(key, x.shape()[0], 2);
+  CHECK(order.dtype() == DType::Int64);
+  Function f = compile({key, x}, {order});
+  for (std::int64_t n : {0, 1, 7, 1000}) {
+    INFO("n " << n);
+    std::vector<Tensor> arguments = {int64_scalar(12), Tensor::zeros(DType::Float32, {n})};
+    Tensor actual = f(arguments)[0];
+    CHECK(same_bits(actual, evaluate(order, {{"key", arguments[0]}, {"x", arguments[1]}})));
+    std::vector<std::int64_t> values(actual.data<std::int64_t>(), actual.data<std::int64_t>() + n);
+    std::sort(values.begin(), values.end());
+    bool every = true;
+    for (std::int64_t i = 0; i < n; ++i) every = every && values[static_cast<std::size_t>(i)] == i;
+    CHECK(every);
+  }
+  // Over 2000 keys, each of 5 values comes first about 400 times (standard error 18).
+  Expr five = permutation(key, Dim(5));
+  Function first = compile({key}, {five});
+  std::vector<int> counts(5, 0);
+  for (std::int64_t k = 0; k < 2000; ++k) counts[static_cast<std::size_t>(first({int64_scalar(k)})[0].get_double(0))] += 1;
+  for (int c : counts) CHECK(std::abs(c - 400) < 90);
+}
+
+TEST_CASE("random: categorical follows softmax") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  const std::int64_t rows = 30000;
+  Tensor logits_value = Tensor::empty(DType::Float64, {rows, 3});
+  std::vector<double> probabilities = {0.2, 0.3, 0.5};
+  for (std::int64_t i = 0; i < rows * 3; ++i) logits_value.set_double(i, std::log(probabilities[static_cast<std::size_t>(i % 3)]) + 7);
+  Expr logits = g.input("logits", DType::Float64, {"n", 3});
+  Expr drawn = categorical(key, logits, -1, 1);
+  CHECK(drawn.shape() == Shape({"n"}));
+  CHECK(categorical(key, logits, 0).shape() == Shape({3}));
+  Function f = compile({key, logits}, {drawn});
+  Tensor actual = f({int64_scalar(4), logits_value})[0];
+  Tensor expected = evaluate(drawn, {{"key", int64_scalar(4)}, {"logits", logits_value}});
+  // log and log1p run as vector math when compiled, so a near tie may break the other way.
+  std::int64_t differ = 0;
+  std::vector<std::int64_t> counts(3, 0);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    differ += actual.get_double(i) != expected.get_double(i);
+    counts[static_cast<std::size_t>(expected.get_double(i))] += 1;
+  }
+  CHECK(differ <= rows / 1000);
+  // Standard errors: sqrt(p (1 - p) / 30000) is at most 0.0029.
+  for (std::size_t k = 0; k < 3; ++k) CHECK(std::abs(static_cast<double>(counts[k]) / rows - probabilities[k]) < 0.015);
+}
+
 TEST_CASE("random: dropout training runs in row blocks") {
   Graph g;
   Expr x = g.input("x", DType::Float64, {"n", 5});
@@ -515,6 +567,14 @@ TEST_CASE("random: errors name the value") {
         "bernoulli: the result shape (-1,) has a negative dimension");
   CHECK(user_error([&] { randint(key, Shape({-1}), 0, 3); }).find("randint: the result shape") == 0);
   CHECK(user_error([&] { random_normal(key, Shape({-1})); }).find("random_normal: the result shape") == 0);
+
+  CHECK(user_error([&] { categorical(key, cast(x, DType::Int32)); })
+            .find("categorical: logits must be f32 or f64, not i32 (3,)") == 0);
+  CHECK(user_error([&] { categorical(key, sum(x)); }).find("categorical: logits is a scalar") == 0);
+  CHECK(user_error([&] { categorical(key, x, 1); }) ==
+        "categorical: axis 1 is out of range for logits of rank 1; use -1 to 0");
+  CHECK(user_error([&] { permutation(key, Dim(-1)); }).find("permutation: the result shape") == 0);
+  CHECK(user_error([&] { permutation(fkey, Dim(3)); }).find("permutation: the key must be") == 0);
 
   // bernoulli checks p's dtype, shape and constant values; randint its range and dtype.
   CHECK(user_error([&] { bernoulli(key, cast(x, DType::Int32), Shape({3})); })

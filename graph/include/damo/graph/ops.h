@@ -203,6 +203,13 @@ Expr bernoulli(Expr key, double p, const Shape& shape, std::int64_t stream = 0);
 /// has probability 1 / (high - low) within a relative error of (high - low) / 2^53.
 Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high,
              DType dtype = DType::Int64, std::int64_t stream = 0);
+/// A random order of 0 to n - 1 as an i64 vector: the argsort of n f64 uniform draws. n may
+/// be symbolic.
+Expr permutation(Expr key, const Dim& n, std::int64_t stream = 0);
+/// Class indices (i64) drawn along axis with probabilities softmax(logits) by the
+/// Gumbel-max trick: argmax(logits - log(-log(1 - u))). The result has logits' shape
+/// without axis.
+Expr categorical(Expr key, Expr logits, int axis = -1, std::int64_t stream = 0);
 
 // Neural-network ops.
 Expr softmax(Expr x, int axis = -1);
