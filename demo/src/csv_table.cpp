@@ -156,7 +156,6 @@ bool starts_row(std::string_view line, char delimiter) {
   return false;
 }
 
-
 // Text files never contain NUL bytes, while images, archives and other binary files
 // nearly always do. Stopping there gives a clear message instead of a table of garbage.
 void reject_binary(const std::vector<std::string_view>& lines, const std::string& source) {
