@@ -542,7 +542,7 @@ TEST_CASE("random: errors name the value") {
   CHECK(user_error([&] {
           compile({x}, {random_uniform(key, Shape({"m"}))});
         }).find("'m', which no input has") != std::string::npos);
-  // A draw made by random_normal says where it comes from.
+  // An unbound size of a draw made by random_normal names the builtins behind draws.
   CHECK(user_error([&] { compile({x}, {random_normal(key, Shape({"m"}))}); }) ==
         "compile: random_uniform f32 (m,) (the draw behind random_uniform, random_normal, "
         "bernoulli, randint and dropout) uses symbolic dimension 'm', which no input has, so no "
