@@ -344,6 +344,28 @@ TEST_CASE("random: randint range and counts") {
   CHECK(evaluate(randint(key, Shape({1}), 7, 8), feeds).get_double(0) == 7);
 }
 
+TEST_CASE("random: gradients through draws") {
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  Expr x = g.input("x", DType::Float64, {"n"});
+  Expr sigma = g.input("sigma", DType::Float64, {});
+  Expr z = random_normal(key, x.shape(), DType::Float64, 3);
+  // d/dx sum(x + sigma z) = 1 and d/dsigma = sum(z): the draw itself passes nothing.
+  std::vector<Expr> grads = grad(sum(x + sigma * z), {x, sigma});
+  Tensor xv = Tensor::full(DType::Float64, {9}, 0.5);
+  Feeds feeds{{"key", int64_scalar(8)}, {"x", xv}, {"sigma", Tensor::scalar(DType::Float64, 2.0)}};
+  std::vector<Tensor> values = evaluate({grads[0], grads[1], sum(z)}, feeds);
+  for (std::int64_t i = 0; i < 9; ++i) CHECK(values[0].get_double(i) == 1.0);
+  CHECK(values[1].get_double(0) == doctest::Approx(values[2].get_double(0)).epsilon(1e-12));
+  check_jit_matches_reference({key, x, sigma}, grads,
+                              {int64_scalar(8), xv, Tensor::scalar(DType::Float64, 2.0)},
+                              "noise gradients", 1e-12);
+  // p of bernoulli gets no gradient, so it is disconnected.
+  Expr p = g.input("p", DType::Float64, {});
+  Expr mask = cast(bernoulli(key, p, x.shape()), DType::Float64);
+  CHECK(user_error([&] { grad(sum(mask * x), {p}); }).find("'p'") != std::string::npos);
+}
+
 TEST_CASE("random: permutation orders every position") {
   Graph g;
   Expr key = g.input("key", DType::Int64, {});
