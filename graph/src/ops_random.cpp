@@ -180,8 +180,8 @@ Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high, 
 Expr permutation(Expr key, const Dim& n, std::int64_t stream) {
   check_key("permutation", key);
   check_stream("permutation", stream, kLargestStream, kStreamReason);
-  // The order of n f64 draws: each of the n! orders is as likely as the draws' ties allow,
-  // and argsort keeps equal draws in position order, so ties still give a permutation.
+  // Sorting n f64 draws gives every order the same probability, apart from ties between
+  // draws. argsort keeps tied draws in position order, so a tie still gives a permutation.
   return argsort(draw_for("permutation", key, Shape({n}), DType::Float64, stream), 0);
 }
 

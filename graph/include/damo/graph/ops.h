@@ -196,7 +196,7 @@ Expr dropout(Expr x, Expr key, double rate, std::int64_t stream = 0);
 /// element. A p below 0 acts as 0, above 1 as 1, and NaN gives false. The probability is p
 /// rounded up to a multiple of 2^-24 (f32) or 2^-53 (f64).
 Expr bernoulli(Expr key, Expr p, const Shape& shape, std::int64_t stream = 0);
-/// bernoulli with p a number in [0, 1], drawn in f64.
+/// Draws booleans as above with p a number in [0, 1], comparing in f64.
 Expr bernoulli(Expr key, double p, const Shape& shape, std::int64_t stream = 0);
 /// Integers in [low, high) of an integer dtype: low + floor(u * (high - low)) with u the f64
 /// draw random_uniform(key, shape, f64, stream). high - low is at most 2^53, and each value
