@@ -58,39 +58,39 @@ SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,
                                 parameters.size(), parameters.size() == 1 ? "" : "s", names,
                                 arguments.size()));
   }
-  // The messages are built only on failure: this runs on every call of a compiled function.
+  // Messages are built only when a check fails, because this runs on every call.
   SymbolSizes sizes;
-  std::unordered_map<std::string, std::size_t> bound_by;
-  auto where = [&](std::size_t i) { return fmt::format("argument {} ('{}')", i + 1, parameters[i].name); };
+  std::unordered_map<std::string, std::size_t> first_binding;
+  auto argument_name = [&](std::size_t i) { return fmt::format("argument {} ('{}')", i + 1, parameters[i].name); };
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     const ParameterSpec& p = parameters[i];
     const Tensor& a = arguments[i];
-    if (!a.defined()) throw UserError(fmt::format("{} is an undefined tensor", where(i)));
-    auto actual = [&] { return fmt::format("{} {}", dtype_name(a.dtype()), dims_to_string(a.shape())); };
+    if (!a.defined()) throw UserError(fmt::format("{} is an undefined tensor", argument_name(i)));
+    auto actual_type = [&] { return fmt::format("{} {}", dtype_name(a.dtype()), dims_to_string(a.shape())); };
     if (a.dtype() != p.dtype)
       throw UserError(fmt::format("{} expects {} but got {}: the dtype must be {}; convert with "
                                   "Tensor::cast",
-                                  where(i), p.type_string(), actual(), dtype_name(p.dtype)));
+                                  argument_name(i), p.type_string(), actual_type(), dtype_name(p.dtype)));
     if (a.rank() != static_cast<int>(p.dims.size()))
-      throw UserError(fmt::format("{} expects {} but got {}: the rank must be {}", where(i),
-                                  p.type_string(), actual(), p.dims.size()));
+      throw UserError(fmt::format("{} expects {} but got {}: the rank must be {}", argument_name(i),
+                                  p.type_string(), actual_type(), p.dims.size()));
     for (std::size_t axis = 0; axis < p.dims.size(); ++axis) {
       const ParameterDim& d = p.dims[axis];
       std::int64_t size = a.shape()[axis];
       if (d.symbol.empty()) {
         if (size != d.size)
-          throw UserError(fmt::format("{} expects {} but got {}: axis {} must be {}", where(i),
-                                      p.type_string(), actual(), axis, d.size));
+          throw UserError(fmt::format("{} expects {} but got {}: axis {} must be {}", argument_name(i),
+                                      p.type_string(), actual_type(), axis, d.size));
         continue;
       }
       auto [it, inserted] = sizes.emplace(d.symbol, size);
       if (inserted) {
-        bound_by[d.symbol] = i;
+        first_binding[d.symbol] = i;
       } else if (it->second != size) {
         throw UserError(fmt::format("{} expects {} but got {}: symbolic dimension '{}' is {} here "
                                     "but {} in {}",
-                                    where(i), p.type_string(), actual(), d.symbol, size, it->second,
-                                    where(bound_by[d.symbol])));
+                                    argument_name(i), p.type_string(), actual_type(), d.symbol, size, it->second,
+                                    argument_name(first_binding[d.symbol])));
       }
     }
   }
