@@ -73,7 +73,8 @@ Features:
                           with a comma goes in double quotes: '"Milk, total",Fresh'
   --drop A,B,...          leave these columns out of the automatic selection (not with
                           --features)
-  --categorical A,B,...   one-hot encode these columns even when they hold numbers
+  --categorical A,B,...   one-hot encode these columns even when they hold numbers;
+                          3, 3.0 and 03 are then one category
   --log-transform         apply log1p to each numeric column with no negative{}
                           value and a skewness above --skew-threshold (default: {})
   --no-log-transform      keep numeric columns linear

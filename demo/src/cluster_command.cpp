@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "damo/runtime/error.h"
+#include "segment/preprocess.h"
 #include "segment/report.h"
 #include "text_util.h"
 
@@ -37,6 +38,7 @@ std::string column_summary(const Table& table, std::size_t column, ColumnKind ki
   }
   if (kind == ColumnKind::Categorical) {
     if (counts.empty()) return "-";
+    merge_equal_numbers(counts);
     auto mode = std::max_element(counts.begin(), counts.end(),
                                  [](const auto& a, const auto& b) { return a.second < b.second; });
     return mode->first;

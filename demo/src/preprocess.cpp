@@ -3,6 +3,7 @@
 #include "segment/preprocess.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +21,56 @@ using damo::UserError;
 
 std::size_t FeatureColumn::width() const {
   return kind == ColumnKind::Categorical ? categories.size() : 1;
+}
+
+std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>& counts) {
+  // Per value: its spellings and their counts, in text order.
+  std::map<double, std::vector<std::pair<std::string, std::size_t>>> spellings;
+  for (const auto& [text, count] : counts) {
+    std::optional<double> value = parse_number(text);
+    if (!value) return {};
+    spellings[*value].emplace_back(text, count);
+  }
+  if (spellings.size() == counts.size()) return {};
+  std::map<std::string, std::size_t> merged;
+  std::vector<std::string> descriptions;
+  for (const auto& [value, list] : spellings) {
+    auto named = std::max_element(list.begin(), list.end(),
+                                  [](const auto& a, const auto& b) { return a.second < b.second; });
+    std::size_t total = 0;
+    for (const auto& entry : list) total += entry.second;
+    merged[named->first] = total;
+    if (list.size() > 1) {
+      std::vector<std::string> texts;
+      for (const auto& entry : list) texts.push_back(entry.first);
+      descriptions.push_back(fmt::format("{} as '{}'", quoted_list(texts, 5), named->first));
+    }
+  }
+  counts = std::move(merged);
+  return descriptions;
+}
+
+CategoryIndex::CategoryIndex(const FeatureColumn& feature) : feature_(feature) {
+  for (const std::string& category : feature.categories) {
+    std::optional<double> value = parse_number(category);
+    if (!value) {
+      values_.clear();
+      break;
+    }
+    values_.push_back(*value);
+  }
+}
+
+std::optional<std::size_t> CategoryIndex::find(const std::string& cell) const {
+  const std::vector<std::string>& categories = feature_.categories;
+  auto found = std::find(categories.begin(), categories.end(), cell);
+  if (found != categories.end()) return static_cast<std::size_t>(found - categories.begin());
+  if (values_.empty()) return std::nullopt;
+  std::optional<double> value = parse_number(cell);
+  if (!value) return std::nullopt;
+  auto equal = std::find(values_.begin(), values_.end(), *value);
+  if (equal == values_.end()) return std::nullopt;
+  return static_cast<std::size_t>(equal - values_.begin());
 }
 
 std::size_t FeatureSchema::width() const {
@@ -339,6 +390,10 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
     const std::string& cell = table.columns[column].cells[row];
     if (!is_missing(cell)) ++counts[cell];
   }
+  std::vector<std::string> merged = merge_equal_numbers(counts);
+  if (!merged.empty())
+    notes.push_back(fmt::format("column '{}': numbers of equal value are one category: {}", feature.name,
+                                fmt::join(merged, "; ")));
   if (counts.size() <= 1) {
     notes.push_back(fmt::format("column '{}' has {} in {} and is not used", feature.name,
                                 counts.empty() ? "no values" : "a single category", options.fitted_rows));
@@ -471,13 +526,13 @@ std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, cons
   for (std::size_t i = 0; i < schema.columns.size(); ++i) {
     const FeatureColumn& feature = schema.columns[i];
     const std::vector<std::string>& cells = table.columns[table_columns[i]].cells;
+    CategoryIndex categories(feature);
     std::size_t blank = 0, unseen = 0;
     std::string example;
     for (const std::string& cell : cells) {
       if (is_missing(cell)) {
         ++blank;
-      } else if (feature.kind == ColumnKind::Categorical &&
-                 std::find(feature.categories.begin(), feature.categories.end(), cell) == feature.categories.end()) {
+      } else if (feature.kind == ColumnKind::Categorical && !categories.find(cell)) {
         if (unseen++ == 0) example = cell;
       }
     }
@@ -623,6 +678,9 @@ damo::Tensor transform_features(const FeatureSchema& schema, const Table& table,
   damo::Tensor matrix(damo::DType::Float32, {static_cast<std::int64_t>(rows.size()), width});
   float* out = matrix.data<float>();
 
+  std::vector<CategoryIndex> indexes;
+  indexes.reserve(schema.columns.size());
+  for (const FeatureColumn& feature : schema.columns) indexes.emplace_back(feature);
   for (std::size_t r = 0; r < rows.size(); ++r) {
     float* features = out + static_cast<std::int64_t>(r) * width;
     for (std::size_t i = 0; i < schema.columns.size(); ++i) {
@@ -633,8 +691,7 @@ damo::Tensor transform_features(const FeatureSchema& schema, const Table& table,
       }
       const std::string& cell = table.columns[table_columns[i]].cells[rows[r]];
       const std::string& category = is_missing(cell) ? feature.mode : cell;
-      auto found = std::find(feature.categories.begin(), feature.categories.end(), category);
-      if (found != feature.categories.end()) features[found - feature.categories.begin()] = 1.0f;
+      if (std::optional<std::size_t> position = indexes[i].find(category)) features[*position] = 1.0f;
       features += feature.categories.size();
     }
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "demo/test_util.h"
@@ -305,6 +306,50 @@ TEST_CASE("transform imputes, standardizes and one-hot encodes") {
   CHECK(x.get_double(6) == doctest::Approx((1000 - 3.75) / scale));
   CHECK(x.get_double(7) == 0.0);
   CHECK(x.get_double(8) == 0.0);
+}
+
+TEST_CASE("numeric categories match by value") {
+  // "1", "1.0" and "01" spell one number, so --categorical makes them one category, named
+  // by the most frequent spelling. "3" is one category of its own.
+  Table t = parse_csv("code,label\n1,a\n1.0,b\n01,a\n1,b\n3,a\n3,b\n", "codes.csv");
+  FeatureOptions options;
+  options.categorical = {"code"};
+  std::vector<std::string> notes;
+  FeatureSchema schema =
+      fit_features(t, select_columns(t, "label", options), {0, 1, 2, 3, 4, 5}, no_log(), notes);
+  REQUIRE(schema.columns.size() == 1);
+  CHECK(schema.columns[0].categories == std::vector<std::string>{"1", "3"});
+  CHECK(schema.columns[0].mode == "1");
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] == "column 'code': numbers of equal value are one category: '01', '1' and '1.0' as '1'");
+
+  // New spellings of a known value encode as that category; other numbers and text as none.
+  Table fresh = parse_csv("code\n1.00\n3e0\n4\nx\n", "fresh.csv");
+  std::vector<std::size_t> columns = match_schema(schema, fresh);
+  damo::Tensor x = transform_features(schema, fresh, columns, {0, 1, 2, 3});
+  REQUIRE(x.shape() == damo::Dims{4, 2});
+  CHECK(x.get_double(0) == 1.0);
+  CHECK(x.get_double(1) == 0.0);
+  CHECK(x.get_double(2) == 0.0);
+  CHECK(x.get_double(3) == 1.0);
+  for (std::int64_t i = 4; i < 8; ++i) CHECK(x.get_double(i) == 0.0);
+  std::vector<std::string> filled = describe_filled_cells(schema, fresh, columns);
+  REQUIRE(filled.size() == 1);
+  CHECK(filled[0] == "column 'code': 2 of 4 cells hold categories that training never saw, such as '4', "
+                     "and encode as no category; the model knows '1' and '3'");
+}
+
+TEST_CASE("text categories keep every spelling") {
+  // One cell that is not a number keeps the column's categories as written.
+  std::map<std::string, std::size_t> counts{{"1", 2}, {"1.0", 1}, {"one", 1}};
+  CHECK(merge_equal_numbers(counts).empty());
+  CHECK(counts.size() == 3);
+  std::map<std::string, std::size_t> numbers{{"2", 1}, {"2.0", 1}, {"5", 4}};
+  std::vector<std::string> merged = merge_equal_numbers(numbers);
+  REQUIRE(merged.size() == 1);
+  // A tie between spellings goes to the first in text order.
+  CHECK(merged[0] == "'2' and '2.0' as '2'");
+  CHECK(numbers == std::map<std::string, std::size_t>{{"2", 2}, {"5", 4}});
 }
 
 TEST_CASE("filled cells get notes") {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,12 +68,31 @@ struct FeatureColumn {
   double mean = 0;
   double scale = 1;
   /// Categorical columns: one-hot positions in order; the mode fills missing cells, and a
-  /// category not seen in training encodes as all zeros.
+  /// category not seen in training encodes as all zeros. When every category is a number,
+  /// a cell matches the category of equal value, so "3", "3.0" and "03" are one category.
   std::vector<std::string> categories;
   std::string mode;
 
   /// Number of features: 1, or the category count.
   std::size_t width() const;
+};
+
+/// Merges the spellings of one number ("3", "3.0", "03") into the first of their most
+/// frequent spellings, when every key of counts is a number. Returns one description per
+/// merged value, such as "'3' and '3.0' as '3'".
+std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>& counts);
+
+/// The one-hot position of a cell in a categorical feature, or nullopt for a category that
+/// training did not see. The cell must not be missing.
+class CategoryIndex {
+ public:
+  explicit CategoryIndex(const FeatureColumn& feature);
+  std::optional<std::size_t> find(const std::string& cell) const;
+
+ private:
+  const FeatureColumn& feature_;
+  /// The categories' values when every category is a number, else empty.
+  std::vector<double> values_;
 };
 
 /// The feature columns with their statistics, in feature order.
