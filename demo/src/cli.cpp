@@ -31,6 +31,7 @@ const std::vector<OptionSpec> kFeatureOptions{{"--data"},
                                               {"--features"},
                                               {"--drop"},
                                               {"--categorical"},
+                                              {"--missing"},
                                               {"--log-transform", false},
                                               {"--no-log-transform", false},
                                               {"--skew-threshold"},
@@ -62,7 +63,7 @@ const std::vector<OptionSpec> kTrainOptions = with_features({{"--label"},
                                                              {"--validation-fraction"}});
 
 const std::vector<OptionSpec> kPredictOptions{
-    {"--model"}, {"--data"}, {"--out"}, {"--quiet", false}, {"--help", false}};
+    {"--model"}, {"--data"}, {"--out"}, {"--missing"}, {"--quiet", false}, {"--help", false}};
 
 const std::vector<OptionSpec> kClusterOptions =
     with_features({{"-k"}, {"--out"}, {"--restarts"}, {"--max-iterations"}, {"--segment-column"}});
@@ -202,6 +203,22 @@ void check_command_outputs(const ParsedOptions& options, std::vector<NamedPath> 
   check_outputs(inputs, outputs);
 }
 
+// The --missing markers. Cells are compared after their surrounding spaces are dropped, so
+// the markers are too.
+std::vector<std::string> missing_markers(const ParsedOptions& options) {
+  std::vector<std::string> markers = options.get_list("--missing").value_or(std::vector<std::string>{});
+  for (std::size_t i = 0; i < markers.size(); ++i) {
+    markers[i] = trim(markers[i]);
+    if (markers[i].empty())
+      throw UsageError("--missing has an entry of spaces only; blank cells are always missing values, "
+                       "so list only texts such as NA");
+    for (std::size_t j = 0; j < i; ++j)
+      if (markers[i] == markers[j])
+        throw UsageError(fmt::format("--missing lists '{}' twice; list each text once", markers[i]));
+  }
+  return markers;
+}
+
 bool lists(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -219,6 +236,7 @@ void read_feature_options(const ParsedOptions& options, const std::string& label
                                    "name it in one of them",
                                    name));
   features.categorical = column_list(options, "--categorical");
+  features.missing = missing_markers(options);
   for (const std::string& name : features.drop)
     if (lists(features.categorical, name))
       throw UsageError(fmt::format("--categorical and --drop both name column '{}', which contradicts; "
@@ -375,7 +393,7 @@ int run_predict_command(const ParsedOptions& options, std::FILE* out, std::FILE*
   std::string target = options.require("--out");
   check_command_outputs(options, {{"--model", model}, {"--data", data}}, {"--out"});
   std::vector<std::string> notes;
-  std::size_t rows = run_predict(model, data, target, &notes);
+  std::size_t rows = run_predict(model, data, target, &notes, missing_markers(options));
   for (const std::string& note : notes) print_to(err, "note: {}\n", printable_text(note));
   if (!options.has("--quiet")) print_to(err, "wrote {} to {}\n", count_of(rows, "prediction"), target);
   return 0;

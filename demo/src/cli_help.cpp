@@ -75,6 +75,9 @@ Features:
                           --features)
   --categorical A,B,...   one-hot encode these columns even when they hold numbers;
                           3, 3.0 and 03 are then one category
+  --missing A,B,...       cell texts, such as NA or ?, that mark a missing value like a
+                          blank cell, in every column (the label too), matched exactly;
+                          train saves them with the model, and predict applies them
   --log-transform         apply log1p to each numeric column with no negative{}
                           value and a skewness above --skew-threshold (default: {})
   --no-log-transform      keep numeric columns linear
@@ -160,6 +163,8 @@ missing or mismatched columns.
   --model MODEL     the saved model
   --data FILE       the customers to predict
   --out FILE.csv    where to write the predictions (written atomically)
+  --missing A,B,... cell texts that mark a missing value in the feature columns, besides
+                    the ones the model was trained with (train's --missing)
   --quiet           no summary line
 
 Notes on standard error name, per column, the cells that the model fills in or treats

@@ -111,9 +111,12 @@ std::size_t distinct_rows(const damo::Tensor& points) {
 }  // namespace
 
 ClusterOutcome cluster_table(const ClusterRequest& request) {
-  Table table = read_csv(request.data);
-  if (table.row_count() == 0)
+  // The output copies the table as read, so the cells that --missing empties keep their text there.
+  const Table original = read_csv(request.data);
+  if (original.row_count() == 0)
     throw damo::UserError(fmt::format("{} has a header but no rows to cluster", request.data));
+  Table table = original;
+  std::vector<std::string> missing_notes = mark_missing(table, request.features.missing);
   if (table.find_column(request.segment_column))
     throw damo::UserError(
         fmt::format("{} already has a column '{}'; choose another name for the "
@@ -122,7 +125,8 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
 
   ClusterOutcome outcome;
   ColumnSelection selection = select_columns(table, "", request.features);
-  outcome.notes = selection.notes;
+  outcome.notes = missing_notes;
+  outcome.notes.insert(outcome.notes.end(), selection.notes.begin(), selection.notes.end());
   std::vector<std::size_t> rows(table.row_count());
   std::iota(rows.begin(), rows.end(), std::size_t{0});
   PreprocessOptions preprocess = request.preprocess;
@@ -157,7 +161,7 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
           empty, request.kmeans.k, verb));
   }
   outcome.profile = profile_table(table, schema, columns, outcome.result);
-  outcome.csv = labelled_csv(table, request.segment_column, outcome.result.assignment);
+  outcome.csv = labelled_csv(original, request.segment_column, outcome.result.assignment);
   return outcome;
 }
 

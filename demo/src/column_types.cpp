@@ -168,6 +168,15 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
                       "is numeric; write decimal points, as in '{}'",
                       table.cell_location(row, column), cell, dotted));
     }
+    // A text that fills several cells, such as NA, is most likely a missing-value marker.
+    const std::vector<std::string>& cells = table.columns[column].cells;
+    auto same = std::count(cells.begin(), cells.end(), cell);
+    if (same > 1)
+      throw damo::UserError(fmt::format(
+          "{}: '{}' is not a number, but the column is numeric; {} cells of the column hold "
+          "'{}'. If it marks missing values, pass --missing '{}' or leave those cells empty; "
+          "otherwise fix the values",
+          table.cell_location(row, column), cell, same, cell, cell));
     throw damo::UserError(
         fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
                     "the value, or leave the cell empty to mark it missing",

@@ -405,6 +405,33 @@ Table parse_csv(std::string_view text, const std::string& source) {
 
 Table read_csv(const std::string& path) { return parse_csv(damo::read_file(path), path); }
 
+std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,
+                                      const std::vector<std::size_t>& columns) {
+  std::vector<std::string> notes;
+  if (markers.empty()) return notes;
+  std::vector<std::size_t> chosen = columns;
+  if (chosen.empty())
+    for (std::size_t i = 0; i < table.column_count(); ++i) chosen.push_back(i);
+  for (std::size_t column : chosen) {
+    std::vector<std::size_t> counts(markers.size(), 0);
+    for (std::string& cell : table.columns.at(column).cells) {
+      auto found = std::find(markers.begin(), markers.end(), cell);
+      if (found == markers.end()) continue;
+      ++counts[static_cast<std::size_t>(found - markers.begin())];
+      cell.clear();
+    }
+    std::vector<std::string> parts;
+    for (std::size_t m = 0; m < markers.size(); ++m)
+      if (counts[m] > 0)
+        parts.push_back(fmt::format("'{}' in {} cell{}", markers[m], counts[m], counts[m] == 1 ? "" : "s"));
+    if (parts.empty()) continue;
+    std::string list = parts[0];
+    for (std::size_t i = 1; i < parts.size(); ++i) list += (i + 1 == parts.size() ? " and " : ", ") + parts[i];
+    notes.push_back(fmt::format("column '{}': {} read as missing (--missing)", table.columns[column].name, list));
+  }
+  return notes;
+}
+
 std::string format_csv_row(const std::vector<std::string>& fields) {
   std::string line;
   for (std::size_t i = 0; i < fields.size(); ++i) {

@@ -124,10 +124,17 @@ std::string model_payload(const Model& model) {
   for (std::int64_t size : model.hidden) out.put<std::int64_t>(size);
   out.put<std::uint64_t>(model.weights.size());
   for (const damo::Tensor& weight : model.weights) put_tensor(out, weight);
+  if (!model.missing_values.empty()) {
+    out.put<std::uint64_t>(model.missing_values.size());
+    for (const std::string& marker : model.missing_values) out.put_string(marker);
+  }
   return out.bytes();
 }
 
-Model parse_payload(std::string_view payload, const std::string& source) {
+// Returns the oldest format version that can store the model.
+std::uint32_t format_version(const Model& model) { return model.missing_values.empty() ? 1 : 2; }
+
+Model parse_payload(std::string_view payload, std::uint32_t version, const std::string& source) {
   ByteReader in(payload, source);
   Model model;
   model.label = in.get_string();
@@ -142,6 +149,12 @@ Model parse_payload(std::string_view payload, const std::string& source) {
   for (std::uint64_t i = 0; i < layers; ++i) model.hidden.push_back(in.get<std::int64_t>());
   auto weights = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < weights; ++i) model.weights.push_back(get_tensor(in));
+  if (version >= 2) {
+    auto markers = in.get<std::uint64_t>();
+    // The writer uses version 1 for a model without markers, so each model has one encoding.
+    if (markers == 0) in.fail("a version 2 model without missing-value markers");
+    for (std::uint64_t i = 0; i < markers; ++i) model.missing_values.push_back(in.get_string());
+  }
   if (in.remaining() != 0) in.fail(std::to_string(in.remaining()) + " unread bytes");
   return model;
 }
@@ -180,7 +193,7 @@ std::string serialize_model(const Model& model) {
   std::string payload = model_payload(model);
   ByteWriter out;
   out.put_bytes(kMagic.data(), kMagic.size());
-  out.put<std::uint32_t>(kModelFormatVersion);
+  out.put<std::uint32_t>(format_version(model));
   out.put<std::uint64_t>(payload.size());
   out.put<std::uint32_t>(crc32(payload));
   out.put_bytes(payload.data(), payload.size());
@@ -200,10 +213,10 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     source, bytes.size(), kModelHeaderSize));
 
   auto version = read_header_field<std::uint32_t>(bytes, 8);
-  if (version != kModelFormatVersion)
+  if (version < 1 || version > kModelFormatVersion)
     throw UserError(
         fmt::format("{} has model format version {}, but this damo-segment reads "
-                    "version {}; train the model again with this version",
+                    "versions 1 to {}; train the model again with this version",
                     source, version, kModelFormatVersion));
 
   auto payload_size = read_header_field<std::uint64_t>(bytes, 12);
@@ -226,7 +239,7 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     "records {:08x}; train the model again",
                     source, actual_crc, expected_crc));
 
-  Model model = parse_payload(payload, source);
+  Model model = parse_payload(payload, version, source);
   check_model_shapes(model, source);
   return model;
 }

@@ -110,17 +110,29 @@ std::string predictions_csv(const Predictions& predictions) {
 }
 
 std::size_t run_predict(const std::string& model_path, const std::string& data_path,
-                        const std::string& out_path, std::vector<std::string>* notes) {
+                        const std::string& out_path, std::vector<std::string>* notes,
+                        const std::vector<std::string>& missing) {
   Model model = load_model(model_path);
   Table table = read_csv(data_path);
   if (table.row_count() == 0)
     throw damo::UserError(fmt::format("{} has a header but no rows to predict", data_path));
+  // The model's markers and these apply to the feature columns only, so the identifier
+  // column is copied to the output as written.
+  std::vector<std::string> markers = model.missing_values;
+  for (const std::string& marker : missing)
+    if (std::find(markers.begin(), markers.end(), marker) == markers.end()) markers.push_back(marker);
+  std::vector<std::size_t> feature_columns;
+  for (const FeatureColumn& feature : model.schema.columns)
+    if (std::optional<std::size_t> column = table.find_column(feature.name)) feature_columns.push_back(*column);
+  std::vector<std::string> missing_notes;
+  if (!feature_columns.empty()) missing_notes = mark_missing(table, markers, feature_columns);
   if (notes != nullptr) {
+    *notes = missing_notes;
     std::vector<std::size_t> columns = match_schema(model.schema, table);
     std::vector<std::size_t> rows(table.row_count());
     std::iota(rows.begin(), rows.end(), std::size_t{0});
-    *notes = describe_filled_cells(model.schema, table, columns);
-    for (auto more : {describe_clamped_negatives(model.schema, table, columns, rows),
+    for (auto more : {describe_filled_cells(model.schema, table, columns),
+                      describe_clamped_negatives(model.schema, table, columns, rows),
                       describe_far_values(model.schema, table, columns),
                       describe_blank_rows(model.schema, table, columns)})
       notes->insert(notes->end(), more.begin(), more.end());

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -21,6 +22,14 @@ using damo::UserError;
 
 std::size_t FeatureColumn::width() const {
   return kind == ColumnKind::Categorical ? categories.size() : 1;
+}
+
+// True for the texts that spell infinity or NaN, such as "inf", "-Infinity" and "NaN".
+bool names_infinity_or_nan(std::string_view cell) {
+  std::string lower;
+  for (char c : cell) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!lower.empty() && (lower.front() == '+' || lower.front() == '-')) lower.erase(0, 1);
+  return lower == "inf" || lower == "infinity" || lower == "nan";
 }
 
 std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>& counts) {
@@ -471,8 +480,15 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
         if (is_missing(cell)) continue;
         bool parses = feature.kind == ColumnKind::Numeric ? parse_number(cell).has_value()
                                                           : parse_date(cell).has_value();
+        if (!parses && names_infinity_or_nan(cell)) {
+          example = fmt::format(", such as '{}' on line {}, not a finite number", cell,
+                                table.row_lines.at(row));
+          break;
+        }
         if (!parses) {
-          example = fmt::format(", such as '{}' on line {}", cell, table.row_lines.at(row));
+          example = fmt::format(", such as '{}' on line {}; if '{}' marks missing values, pass "
+                                "--missing '{}'",
+                                cell, table.row_lines.at(row), cell, cell);
           break;
         }
       }
@@ -495,7 +511,7 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
   if (!problems.empty()) {
     std::string message = fmt::format("{} does not match the model's schema: ", table.source);
     for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
-    throw UserError(message + fmt::format(". The file's columns are {}",
+    throw UserError(message + fmt::format(". The columns of the file are {}",
                                           table.quoted_column_names(100)));
   }
   return indices;

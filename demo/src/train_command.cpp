@@ -56,6 +56,8 @@ namespace {
 
 struct Dataset {
   Table table;
+  /// Notes on the cells that --missing emptied.
+  std::vector<std::string> missing_notes;
   ColumnSelection selection;
   Labels labels;
 };
@@ -247,6 +249,7 @@ Model make_model(const Dataset& d, const Fit& fit, const TrainRequest& r) {
   model.label = r.label;
   model.segments = d.labels.segments;
   if (d.selection.id_column) model.id_column = d.table.columns[*d.selection.id_column].name;
+  model.missing_values = r.features.missing;
   model.schema = fit.schema;
   model.hidden = r.hidden;
   model.activation = r.activation;
@@ -276,7 +279,8 @@ TrainingReport base_report(const Dataset& d, const TrainRequest& r) {
   report.data = r.data;
   report.label = r.label;
   report.segments = d.labels.segments;
-  report.notes = d.selection.notes;
+  report.notes = d.missing_notes;
+  add_notes(report.notes, d.selection.notes);
   add_notes(report.notes, d.labels.notes);
   std::string unlabelled = describe_unlabelled(d.table, d.table.require_column(r.label, "--label"));
   if (!unlabelled.empty()) report.notes.push_back(unlabelled);
@@ -430,6 +434,7 @@ TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallb
   validate_request(request);
   Dataset d;
   d.table = read_csv(request.data);
+  d.missing_notes = mark_missing(d.table, request.features.missing);
   std::size_t label_column = d.table.require_column(request.label, "--label");
   d.selection = select_columns(d.table, request.label, request.features);
   d.labels = encode_labels(d.table, label_column);

@@ -3,7 +3,7 @@
 
 The model format is documented in demo/include/segment/model.h. The first byte of each
 seed selects the harness mode: 0x01 passes the rest as a whole file, 0x00 wraps the rest
-(a bare payload) in a valid header.
+(a bare payload) in a valid version 1 header, and 0x02 in a valid version 2 header.
 """
 import os
 import struct
@@ -46,6 +46,11 @@ def payload(hidden, activation):
     return out + struct.pack("<Q", 2 * (len(sizes) - 1)) + weights
 
 
+def markers(texts):
+    """The version 2 tail: the missing-value markers."""
+    return struct.pack("<Q", len(texts)) + b"".join(string(t) for t in texts)
+
+
 def model_file(body, version=1):
     header = b"DAMOSEGM" + struct.pack("<IQI", version, len(body), zlib.crc32(body))
     return header + body
@@ -56,10 +61,12 @@ def main(out_dir):
     seeds = {
         "file_one_hidden_layer": b"\x01" + model_file(payload([5], 1)),
         "file_two_hidden_layers": b"\x01" + model_file(payload([3, 2], 2)),
-        "file_other_version": b"\x01" + model_file(payload([5], 0), version=2),
+        "file_other_version": b"\x01" + model_file(payload([5], 0), version=3),
+        "file_missing_markers": b"\x01" + model_file(payload([5], 1) + markers(["NA", "?"]), version=2),
         "file_truncated": b"\x01" + model_file(payload([5], 1))[:40],
         "payload_one_hidden_layer": b"\x00" + payload([5], 0),
         "payload_no_hidden_layer": b"\x00" + payload([], 2),
+        "payload_missing_markers": b"\x02" + payload([3], 0) + markers(["n/a"]),
     }
     for name, data in seeds.items():
         with open(os.path.join(out_dir, name), "wb") as f:

@@ -208,6 +208,60 @@ TEST_CASE("cli predict notes negative, far and blank rows") {
   CHECK(read_csv(dir + "/p.csv").row_count() == 4);
 }
 
+TEST_CASE("cli missing markers in train, predict and cluster") {
+  std::string dir = temp_dir("cli_missing_markers");
+  // Column a is NA on every fifth row; the label NA on lines 3 and 4 makes those rows unlabelled.
+  std::string text = "id,a,b,label\n";
+  for (int i = 0; i < 40; ++i)
+    text += fmt::format("{},{},{},{}\n", 100 + i, i % 5 == 3 ? "NA" : fmt::format("{}", i % 7),
+                        i % 3, i == 1 || i == 2 ? "NA" : (i % 2 ? "x" : "y"));
+  write_text(dir + "/t.csv", text);
+  std::string table = dir + "/t.csv";
+
+  Run plain = run({"train", "--data", table, "--label", "label", "--epochs", "1", "--quiet"});
+  CHECK(plain.status == 1);
+  CHECK(contains(plain.err, "'NA' is not a number, but the column is numeric; 8 cells of the column "
+                            "hold 'NA'. If it marks missing values, pass --missing 'NA'"));
+
+  Run train = run({"train", "--data", table, "--label", "label", "--missing", "NA", "--epochs", "1",
+                   "--quiet", "--model", dir + "/m.model"});
+  REQUIRE(train.status == 0);
+  CHECK(contains(train.out, "note: column 'a': 'NA' in 8 cells read as missing (--missing)"));
+  CHECK(contains(train.out, "note: column 'label': 'NA' in 2 cells read as missing (--missing)"));
+  CHECK(contains(train.out, "rows:      38"));
+
+  // The model keeps the marker, and predict's own --missing adds '?'.
+  write_text(dir + "/new.csv", "id,a,b\nNA,NA,1\n7,2,?\n");
+  Run unknown = run({"predict", "--model", dir + "/m.model", "--data", dir + "/new.csv", "--out",
+                     dir + "/p.csv"});
+  CHECK(unknown.status == 1);
+  CHECK(contains(unknown.err, "such as '?' on line 3; if '?' marks missing values, pass --missing '?'"));
+  Run predict = run({"predict", "--model", dir + "/m.model", "--data", dir + "/new.csv", "--out",
+                     dir + "/p.csv", "--missing", "?"});
+  CHECK(predict.status == 0);
+  CHECK(contains(predict.err, "note: column 'a': 'NA' in 1 cell read as missing (--missing)"));
+  CHECK(contains(predict.err, "note: column 'b': '?' in 1 cell read as missing (--missing)"));
+  // The identifier column is not a feature, so its NA is copied as written.
+  Table predictions = read_csv(dir + "/p.csv");
+  REQUIRE(predictions.row_count() == 2);
+  CHECK(predictions.columns[0].cells[0] == "NA");
+
+  // Cluster reads NA as missing but writes the table's cells as they were.
+  Run cluster = run({"cluster", "--data", table, "-k", "2", "--drop", "label", "--missing", "NA",
+                     "--out", dir + "/c.csv", "--quiet"});
+  CHECK(cluster.status == 0);
+  CHECK(contains(cluster.out + cluster.err, "'NA' in 8 cells read as missing"));
+  Table clustered = read_csv(dir + "/c.csv");
+  CHECK(clustered.columns[1].cells[3] == "NA");
+
+  Run spaces = run({"train", "--data", table, "--label", "label", "--missing", "NA, "});
+  CHECK(spaces.status == 2);
+  CHECK(contains(spaces.err, "--missing has an entry of spaces only"));
+  Run twice = run({"train", "--data", table, "--label", "label", "--missing", "NA,NA"});
+  CHECK(twice.status == 2);
+  CHECK(contains(twice.err, "--missing lists 'NA' twice"));
+}
+
 TEST_CASE("cli cross-validation report") {
   Run folds = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Region",
                    "--folds", "3", "--epochs", "2", "--quiet"});

@@ -274,3 +274,21 @@ TEST_CASE("csv mall table parses when present") {
   CHECK(t.column_count() == 5);
   CHECK(t.columns[3].name == "Annual Income (k$)");
 }
+
+TEST_CASE("csv missing markers match exactly") {
+  Table t = parse_csv("a,b,c\nNA,na,NA\n?,NA ,x\n NA ,1,?\n", "t.csv");
+  // Cells are trimmed when read, so " NA " matches, while "na" differs in case.
+  std::vector<std::string> notes = mark_missing(t, {"NA", "?"}, {0, 1});
+  CHECK(t.columns[0].cells == std::vector<std::string>{"", "", ""});
+  CHECK(t.columns[1].cells == std::vector<std::string>{"na", "", "1"});
+  // Column c was not chosen, so it keeps its markers.
+  CHECK(t.columns[2].cells == std::vector<std::string>{"NA", "x", "?"});
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0] == "column 'a': 'NA' in 2 cells and '?' in 1 cell read as missing (--missing)");
+  CHECK(notes[1] == "column 'b': 'NA' in 1 cell read as missing (--missing)");
+  // Without a column list every column is marked.
+  std::vector<std::string> all = mark_missing(t, {"?"});
+  REQUIRE(all.size() == 1);
+  CHECK(all[0] == "column 'c': '?' in 1 cell read as missing (--missing)");
+  CHECK(mark_missing(t, {}).empty());
+}

@@ -2,6 +2,8 @@
 // other-version files.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -80,6 +82,34 @@ TEST_CASE("model round trip through a file") {
   CHECK(serialize_model(loaded) == serialize_model(model));
 }
 
+TEST_CASE("model missing markers need version 2") {
+  // Without markers the file is version 1, byte for byte as before markers existed.
+  std::string plain = serialize_model(small_model());
+  CHECK(plain[8] == 1);
+  CHECK(parse_model(plain, "m.bin").missing_values.empty());
+
+  Model model = small_model();
+  model.missing_values = {"NA", "n/a, none"};
+  std::string marked = serialize_model(model);
+  CHECK(marked[8] == 2);
+  // The markers follow the version 1 payload: a count and the length-prefixed texts.
+  CHECK(marked.size() == plain.size() + 8 + (8 + 2) + (8 + 9));
+  Model loaded = parse_model(marked, "m.bin");
+  CHECK(loaded.missing_values == model.missing_values);
+  CHECK(serialize_model(loaded) == marked);
+
+  // Version 2 with no markers is not a file this writer makes.
+  std::string payload = plain.substr(kModelHeaderSize) + std::string(8, '\0');
+  std::string empty = plain.substr(0, kModelHeaderSize) + payload;
+  empty[8] = 2;
+  auto size = static_cast<std::uint64_t>(payload.size());
+  std::memcpy(empty.data() + 12, &size, sizeof size);
+  std::uint32_t crc = crc32(payload);
+  std::memcpy(empty.data() + 20, &crc, sizeof crc);
+  CHECK(contains(error_message([&] { parse_model(empty, "m.bin"); }),
+                 "a version 2 model without missing-value markers"));
+}
+
 TEST_CASE("model truncated at any length") {
   std::string bytes = serialize_model(small_model());
   for (std::size_t length : {std::size_t{0}, std::size_t{4}, std::size_t{12}, std::size_t{23},
@@ -119,10 +149,10 @@ TEST_CASE("model byte flip in the header") {
 
 TEST_CASE("model other format version") {
   std::string bytes = serialize_model(small_model());
-  bytes[8] = 2;
+  bytes[8] = 3;
   std::string message = error_message([&] { parse_model(bytes, "old.bin"); });
-  CHECK(contains(message, "old.bin has model format version 2"));
-  CHECK(contains(message, "reads version 1"));
+  CHECK(contains(message, "old.bin has model format version 3"));
+  CHECK(contains(message, "reads versions 1 to 2"));
 }
 
 TEST_CASE("model trailing bytes rejected") {

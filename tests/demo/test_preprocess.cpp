@@ -548,7 +548,7 @@ TEST_CASE("schema mismatch names the columns") {
   Table text = parse_csv("amount,city\nlots,Porto\nfew,Faro\n", "text.csv");
   message = error_message([&] { match_schema(schema, text); });
   CHECK(contains(message, "'amount' (the model expects numeric values, the file has categorical, "
-                          "such as 'lots' on line 2)"));
+                          "such as 'lots' on line 2; if 'lots' marks missing values, pass --missing 'lots')"));
 
   Table reordered = parse_csv("city,extra,amount\nPorto,1,5\n", "ok.csv");
   CHECK(match_schema(schema, reordered) == std::vector<std::size_t>{2, 0});

@@ -85,12 +85,12 @@ TEST_CASE("model every single-bit flip is rejected") {
 
 TEST_CASE("model other format versions name both versions") {
   std::string bytes = serialize_model(tiny_model());
-  for (std::uint32_t version : {0u, 2u, 0xFFFFFFFFu}) {
+  for (std::uint32_t version : {0u, 3u, 0xFFFFFFFFu}) {
     std::string other = bytes;
     std::memcpy(other.data() + 8, &version, sizeof version);
     CHECK(parse_error(other) ==
-          fmt::format("m.bin has model format version {}, but this damo-segment reads version 1; "
-                      "train the model again with this version",
+          fmt::format("m.bin has model format version {}, but this damo-segment reads versions 1 "
+                      "to 2; train the model again with this version",
                       version));
   }
 }

@@ -57,6 +57,13 @@ inline bool is_missing(std::string_view cell) {
   return cell.find_first_not_of(" \t") == std::string_view::npos;
 }
 
+/// Empties the cells of the given columns (every column when columns is empty) whose text is
+/// one of markers, such as "NA" or "?", so that they read as missing values. Matching is
+/// exact and case-sensitive. Returns one note per column that had such cells, naming the
+/// markers and how many cells held each.
+std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,
+                                      const std::vector<std::size_t>& columns = {});
+
 /// The delimiter of a table: the first of tab, semicolon and comma that splits the header
 /// line and every record of next_lines (a sample of the following lines) into the same
 /// number of fields, two or more. When none does, whichever occurs most often outside

@@ -3,10 +3,14 @@
 //
 // File layout, little-endian:
 //   bytes 0-7    magic "DAMOSEGM"
-//   bytes 8-11   format version (kModelFormatVersion)
+//   bytes 8-11   format version: 1, or 2 for a model with missing-value markers
+//                (kModelFormatVersion is the newest)
 //   bytes 12-19  payload size in bytes
 //   bytes 20-23  CRC-32 (IEEE 802.3 polynomial, as in zlib) of the payload
-//   bytes 24-    payload: label, segments, identifier column, schema, network, weights
+//   bytes 24-    payload: label, segments, identifier column, schema, network, weights, and
+//                in version 2 the missing-value markers (at least one)
+// A model without markers is written as version 1, so damo-segment releases that read only
+// version 1 still read it.
 // Files are written atomically, so a reader never sees a half-written model.
 #pragma once
 
@@ -21,7 +25,7 @@
 
 namespace segment {
 
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;
 inline constexpr std::size_t kModelHeaderSize = 24;
 
 enum class Activation : std::uint8_t { Sigmoid, Tanh, Relu };
@@ -35,6 +39,9 @@ struct Model {
   std::vector<std::string> segments;
   /// Column copied into prediction output to identify rows; empty when there is none.
   std::string id_column;
+  /// Cell texts that mark a missing value besides blank cells (train's --missing), which
+  /// predict applies to the feature columns too.
+  std::vector<std::string> missing_values;
   FeatureSchema schema;
   /// Hidden layer sizes, input side first.
   std::vector<std::int64_t> hidden;

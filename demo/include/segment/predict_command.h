@@ -38,10 +38,12 @@ Predictions predict_table(const Model& model, const Table& table);
 std::string predictions_csv(const Predictions& predictions);
 
 /// Loads the model, reads the data, predicts and writes the CSV atomically; returns the
-/// number of rows written. notes, when given, receives the notes on blank cells, unseen
-/// categories, negative values in log1p columns, values far outside the training range
-/// and rows blank in every feature column.
+/// number of rows written. In the feature columns, cells that hold one of the model's
+/// missing-value markers or one of missing read as missing. notes, when given, receives the
+/// notes on those cells, blank cells, unseen categories, negative values in log1p columns,
+/// values far outside the training range and rows blank in every feature column.
 std::size_t run_predict(const std::string& model_path, const std::string& data_path,
-                        const std::string& out_path, std::vector<std::string>* notes = nullptr);
+                        const std::string& out_path, std::vector<std::string>* notes = nullptr,
+                        const std::vector<std::string>& missing = {});
 
 }  // namespace segment

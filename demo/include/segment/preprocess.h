@@ -28,6 +28,8 @@ struct FeatureOptions {
   std::vector<std::string> drop;
   /// Columns to one-hot encode even when they hold numbers (such as region codes).
   std::vector<std::string> categorical;
+  /// Cell texts that mark a missing value, such as "NA", besides blank cells.
+  std::vector<std::string> missing;
 };
 
 /// The feature columns of a table and what was left out.
