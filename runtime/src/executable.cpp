@@ -570,7 +570,7 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
       buffers[i] = const_cast<void*>(arguments[slot.index].raw_data());
       break;
     case BufferSlot::Kind::Output: buffers[i] = outputs[slot.index].raw_data(); break;
-    case BufferSlot::Kind::Shared: buffers[i] = spec_.shared[slot.index]->storage().raw_data(); break;
+    case BufferSlot::Kind::Shared: buffers[i] = spec_.shared[slot.index]->data(); break;
     case BufferSlot::Kind::Constant:
       buffers[i] = const_cast<void*>(spec_.constants[slot.index].raw_data());
       break;
@@ -613,9 +613,9 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& arguments, const 
   }
 
   for (const auto& [shared_index, slot] : spec_.update_copies) {
-    Tensor& target = spec_.shared[shared_index]->storage();
-    if (target.nbytes() > 0 && buffers[slot] != target.raw_data())
-      std::memcpy(target.raw_data(), buffers[slot], target.nbytes());
+    SharedVariable& target = *spec_.shared[shared_index];
+    std::size_t bytes = target.value().nbytes();
+    if (bytes > 0 && buffers[slot] != target.data()) std::memcpy(target.data(), buffers[slot], bytes);
   }
   write_locks.clear();
   read_locks.clear();

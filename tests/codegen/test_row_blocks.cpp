@@ -286,7 +286,7 @@ TEST_CASE("row blocks: training step matches reference") {
   set_num_threads(0);
   check_close(result[0], expected[0], 1e-4, "loss");
   for (std::size_t i = 0; i < weights.size(); ++i)
-    check_close(weights[i]->shared()->storage(), expected[i + 1], 1e-4, fmt::format("updated weight {}", i));
+    check_close(weights[i]->shared()->value(), expected[i + 1], 1e-4, fmt::format("updated weight {}", i));
 }
 
 TEST_CASE("row blocks: large sums over many blocks") {

@@ -2,6 +2,9 @@
 // permute, comparison, hashing and printing; plus dtypes and shape helpers.
 #include <doctest/doctest.h>
 
+#include <type_traits>
+#include <utility>
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -317,4 +320,16 @@ TEST_CASE("shared variable keeps dtype and shape") {
         "the dtype and shape it was created with");
   CHECK(user_error([&] { w.set_value(Tensor()); }) ==
         "shared variable 'w': cannot set an undefined value");
+}
+
+// Compiled functions read a shared variable's bytes with the dtype and shape it was created
+// with, so its tensor can be read and written in place but never replaced.
+static_assert(!std::is_assignable_v<decltype(std::declval<SharedVariable&>().value()), Tensor>);
+
+TEST_CASE("shared variable data writes in place") {
+  SharedVariable w("w", Tensor::from_list({1, 2}));
+  static_cast<float*>(w.data())[1] = 7;
+  CHECK(w.value().get_double(1) == 7);
+  CHECK(w.value().shape() == Dims{2});
+  CHECK(w.data() == w.value().raw_data());
 }

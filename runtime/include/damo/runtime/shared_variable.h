@@ -24,8 +24,13 @@ class SharedVariable {
   /// Copies value in; throws UserError naming the variable when dtype or shape differ.
   void set_value(const Tensor& value);
 
-  /// The storage compiled functions read and write. Hold lock() while touching it.
-  Tensor& storage() { return value_; }
+  /// The current value without a copy. Hold lock() while reading it: calls of compiled
+  /// functions write it in place.
+  const Tensor& value() const { return value_; }
+  /// The bytes that compiled functions read and write in place, of dtype() and shape().
+  /// Hold lock() while touching them. The tensor itself cannot be replaced, so its dtype
+  /// and shape always match what compiled functions expect.
+  void* data() { return value_.raw_data(); }
   /// Guards the value: compiled functions take it shared to read, exclusive to update.
   std::shared_mutex& lock() const { return mutex_; }
 
