@@ -418,6 +418,38 @@ TEST_CASE("random: categorical follows softmax") {
   for (std::size_t k = 0; k < 3; ++k) CHECK(std::abs(static_cast<double>(counts[k]) / rows - probabilities[k]) < 0.015);
 }
 
+TEST_CASE("random: categorical never picks a -inf logit") {
+  // With key 9, stream 0, the f32 draw at flat position 2792111 is exactly 0: row 1396055,
+  // class 1 below. That draw gets finite noise, so the class of logit -inf is never picked
+  // and the NaN guard passes the call.
+  const std::int64_t rows = 1396056;
+  Graph g;
+  Expr key = g.input("key", DType::Int64, {});
+  Expr logits = g.input("logits", DType::Float32, {"n", 2});
+  Expr u = random_uniform(key, Shape({"n", 2}));
+  Tensor logits_value = Tensor::empty(DType::Float32, {rows, 2});
+  for (std::int64_t r = 0; r < rows; ++r) {
+    logits_value.data<float>()[2 * r] = 0;
+    logits_value.data<float>()[2 * r + 1] = -std::numeric_limits<float>::infinity();
+  }
+  Feeds feeds{{"key", int64_scalar(9)}, {"logits", logits_value}};
+  REQUIRE(evaluate(u, feeds).get_double(2 * rows - 1) == 0.0);
+
+  Expr drawn = categorical(key, logits);
+  Tensor expected = evaluate(drawn, feeds);
+  CompileOptions guarded;
+  guarded.nan_guard = true;
+  for (const Function& f : {compile({key, logits}, {drawn}), compile({key, logits}, {drawn}, {}, guarded)}) {
+    Tensor actual = f({int64_scalar(9), logits_value})[0];
+    std::int64_t picked = 0;
+    for (std::int64_t r = 0; r < rows; ++r) picked += actual.data<std::int64_t>()[r];
+    CHECK(picked == 0);
+  }
+  std::int64_t picked = 0;
+  for (std::int64_t r = 0; r < rows; ++r) picked += expected.data<std::int64_t>()[r];
+  CHECK(picked == 0);
+}
+
 TEST_CASE("random: dropout training runs in row blocks") {
   Graph g;
   Expr x = g.input("x", DType::Float64, {"n", 5});
@@ -520,6 +552,9 @@ TEST_CASE("random: printed draws read back") {
 TEST_CASE("random: errors name the value") {
   Graph g;
   Expr key = g.shared("key", int64_scalar(1));
+  CHECK(user_error([&] { categorical(key, g.input("none", DType::Float32, {4, 0})); }) ==
+        "categorical: logits f32 (4, 0) have no classes along axis -1, so there is nothing to draw "
+        "from; give at least one class");
   Expr fkey = g.input("fkey", DType::Float32, {});
   Expr keys = g.input("keys", DType::Int64, {2});
   Expr x = g.input("x", DType::Float32, {3});

@@ -207,8 +207,8 @@ Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high,
 /// be symbolic.
 Expr permutation(Expr key, const Dim& n, std::int64_t stream = 0);
 /// Class indices (i64) drawn along axis with probabilities softmax(logits) by the
-/// Gumbel-max trick: argmax(logits - log(-log(1 - u))). The result has logits' shape
-/// without axis.
+/// Gumbel-max trick: argmax(logits - log(-log(1 - u))), with -log(1 - u) kept at least
+/// the grid step of u. The result has logits' shape without axis.
 Expr categorical(Expr key, Expr logits, int axis = -1, std::int64_t stream = 0);
 
 // Neural-network ops.
