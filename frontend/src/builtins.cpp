@@ -53,7 +53,10 @@ Builtin define(const std::string& signature, const std::string& summary,
     Param param;
     param.name = item.substr(0, equals);
     param.required = equals == std::string::npos;
-    param.shape = param.name == "shape" || param.name == "dimension";
+    // Shapes and sizes are read unevaluated, so that a name that is not a variable is a
+    // symbolic size. permutation's n is such a size.
+    param.shape = param.name == "shape" || param.name == "dimension" ||
+                  (builtin.name == "permutation" && param.name == "n");
     builtin.params.push_back(param);
     if (comma == std::string::npos) break;
     start = comma + 2;

@@ -62,6 +62,11 @@ Expr random_uniform(Expr key, const Shape& shape, DType dtype, std::int64_t stre
   check_key("random_uniform", key);
   check_dtype("random_uniform", dtype);
   check_stream("random_uniform", stream, kLargestStream, kStreamReason);
+  for (int axis = 0; axis < shape.rank(); ++axis)
+    if (shape[axis].is_static() && shape[axis].size() < 0)
+      throw UserError(fmt::format("random_uniform: shape {} has the negative size {} on axis {}; "
+                                  "sizes are 0 or more",
+                                  shape.to_string(), shape[axis].size(), axis));
   Attrs attrs;
   attrs.ints = {stream};
   attrs.dtype = dtype;
@@ -180,6 +185,10 @@ Expr randint(Expr key, const Shape& shape, std::int64_t low, std::int64_t high, 
 Expr permutation(Expr key, const Dim& n, std::int64_t stream) {
   check_key("permutation", key);
   check_stream("permutation", stream, kLargestStream, kStreamReason);
+  if (n.is_static() && n.size() < 0)
+    throw UserError(fmt::format("permutation: n is {}, a negative count; give the number of "
+                                "positions to order, 0 or more",
+                                n.size()));
   // Sorting n f64 draws gives every order the same probability, apart from ties between
   // draws. argsort keeps tied draws in position order, so a tie still gives a permutation.
   return argsort(draw_for("permutation", key, Shape({n}), DType::Float64, stream), 0);

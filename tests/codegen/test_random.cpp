@@ -621,16 +621,18 @@ TEST_CASE("random: errors name the value") {
 
   // Shape errors of the draws behind them name the function called.
   CHECK(user_error([&] { bernoulli(key, 0.5, Shape({-1})); }) ==
-        "bernoulli: the result shape (-1,) has a negative dimension");
-  CHECK(user_error([&] { randint(key, Shape({-1}), 0, 3); }).find("randint: the result shape") == 0);
-  CHECK(user_error([&] { random_normal(key, Shape({-1})); }).find("random_normal: the result shape") == 0);
+        "bernoulli: shape (-1,) has the negative size -1 on axis 0; sizes are 0 or more");
+  CHECK(user_error([&] { randint(key, Shape({2, -1}), 0, 3); }) ==
+        "randint: shape (2, -1) has the negative size -1 on axis 1; sizes are 0 or more");
+  CHECK(user_error([&] { random_normal(key, Shape({-1})); }).find("random_normal: shape (-1,)") == 0);
 
   CHECK(user_error([&] { categorical(key, cast(x, DType::Int32)); })
             .find("categorical: logits must be f32 or f64, not i32 (3,)") == 0);
   CHECK(user_error([&] { categorical(key, sum(x)); }).find("categorical: logits is a scalar") == 0);
   CHECK(user_error([&] { categorical(key, x, 1); }) ==
         "categorical: axis 1 is out of range for logits of rank 1; use -1 to 0");
-  CHECK(user_error([&] { permutation(key, Dim(-1)); }).find("permutation: the result shape") == 0);
+  CHECK(user_error([&] { permutation(key, Dim(-1)); }) ==
+        "permutation: n is -1, a negative count; give the number of positions to order, 0 or more");
   CHECK(user_error([&] { permutation(fkey, Dim(3)); }).find("permutation: the key must be") == 0);
 
   // bernoulli checks p's dtype, shape and constant values; randint its range and dtype.

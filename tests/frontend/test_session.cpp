@@ -332,6 +332,21 @@ TEST_CASE("session random values are seeded") {
   CHECK(high < 1.0);
 }
 
+TEST_CASE("session permutation of a symbolic size") {
+  // A name that is not a variable is a symbolic size, as in shapes.
+  CHECK(output("x = vector(f32, [n])\n:type permutation(1, n)") == "i64 (n,)");
+  std::string drawn = output("x = vector(f32, [n])\nf = function([x], permutation(1, n))\nf([5, 6, 7, 8])");
+  std::string fixed = output("permutation(1, 4)");
+  CHECK(drawn == fixed);
+  CHECK(output("m = 3\n:type permutation(1, m)") == "i64 (3,)");
+  CHECK(error_of("permutation(1, -1)").message ==
+        "permutation: n is -1, a negative count; give the number of positions to order, 0 or more");
+  CHECK(error_of("random_uniform(1, [-2, 3])").message ==
+        "random_uniform: shape (-2, 3) has the negative size -2 on axis 0; sizes are 0 or more");
+  CHECK(error_of("bernoulli(1, 0.5, [2, -1])").message ==
+        "bernoulli: shape (2, -1) has the negative size -1 on axis 1; sizes are 0 or more");
+}
+
 TEST_CASE("session randn moments") {
   Tensor t = compute("randn(f64, [20000], seed=1)");
   double sum = 0, squares = 0;
