@@ -414,6 +414,9 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   r.segment_column = options.get("--segment-column").value_or(r.segment_column);
   if (trim(r.segment_column).empty())
     throw UsageError("--segment-column is empty; give the name of the new column, such as segment");
+  if (options.has("--segment-column") && !options.has("--out"))
+    throw UsageError("--segment-column names the column that --out writes, and has no effect without "
+                     "--out; add --out FILE.csv or leave it out");
   check_command_outputs(options, {{"--data", r.data}}, {"--out"});
   // As for train, a setting out of its range is a command-line error (exit 2).
   try {

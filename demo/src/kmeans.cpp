@@ -32,13 +32,15 @@ KMeansSteps::KMeansSteps(std::int64_t features, std::int64_t k)
   Expr distances = damo::maximum(expanded, damo::literal_like(expanded, 0.0));
   assign_ = damo::compile({points, centres}, {damo::argmin(distances, 1), damo::min(distances, 1)});
 
-  // Update: per-cluster sums and counts from the one-hot assignment matrix.
+  // Update: per-cluster sums and counts from the one-hot assignment matrix. The sums and
+  // means are float64, so a cluster of equal rows gets exactly that row as its mean, and
+  // long sums keep their precision; the centres are float32 again.
   Expr assignment = graph_->input("assignment", DType::Int64, {"n"});
   Expr old_centres = graph_->input("old_centres", DType::Float32, {k, features});
-  Expr membership = damo::one_hot(assignment, k, DType::Float32);
-  Expr sums = damo::matmul(damo::transpose(membership), points);
+  Expr membership = damo::one_hot(assignment, k, DType::Float64);
+  Expr sums = damo::matmul(damo::transpose(membership), damo::cast(points, DType::Float64));
   Expr counts = damo::expand_dims(damo::sum(membership, 0), 1);
-  Expr means = sums / damo::maximum(counts, damo::literal_like(counts, 1.0));
+  Expr means = damo::cast(sums / damo::maximum(counts, damo::literal_like(counts, 1.0)), DType::Float32);
   update_ = damo::compile({points, assignment, old_centres},
                           {damo::where(counts > 0.0, means, old_centres)});
 }

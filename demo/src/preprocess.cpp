@@ -446,9 +446,9 @@ FeatureSchema fit_features(const Table& table, const ColumnSelection& selection,
   }
   if (schema.columns.empty())
     throw UserError(
-        fmt::format("{}: every selected column is constant or empty in the training "
-                    "rows, so there are no features",
-                    table.source));
+        fmt::format("{}: every selected column is constant or empty in {}, so there are no "
+                    "features",
+                    table.source, options.fitted_rows));
   return schema;
 }
 

@@ -541,6 +541,10 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   Run column = run({"cluster", "--data", data, "-k", "2", "--segment-column", " "});
   CHECK(column.status == 2);
   CHECK(contains(column.err, "--segment-column is empty"));
+  Run unwritten = run({"cluster", "--data", data, "-k", "2", "--segment-column", "group"});
+  CHECK(unwritten.status == 2);
+  CHECK(contains(unwritten.err, "--segment-column names the column that --out writes, and has no "
+                                "effect without --out"));
   Run help = run({"help", "bogus"});
   CHECK(help.status == 2);
   CHECK(contains(help.err, "no help for 'bogus'"));

@@ -45,6 +45,19 @@ TEST_CASE("kmeans update step keeps empty clusters") {
   CHECK(centres.get_double(5) == doctest::Approx(6));
 }
 
+TEST_CASE("kmeans equal rows give their own mean") {
+  // In float32, (5.7f + 5.7f + 5.7f) / 3 is not 5.7f, so a float32 sum would move the mean
+  // of three equal rows off the row. The update sums in float64, and the inertia is 0.
+  Tensor points = Tensor::from_list({{0.1, 2.3}, {0.1, 2.3}, {0.1, 2.3}, {5.7, 0.3}, {5.7, 0.3}, {5.7, 0.3}});
+  KMeansSteps steps(2, 2);
+  Tensor assignment = Tensor::from_vector(std::vector<std::int64_t>{0, 0, 0, 1, 1, 1}, {6});
+  Tensor centres = steps.update(points, assignment, Tensor::from_list({{0, 0}, {0, 0}}));
+  for (std::int64_t i = 0; i < 4; ++i) CHECK(centres.get_double(i) == points.get_double(i < 2 ? i : i + 4));
+  KMeansOptions options;
+  options.k = 2;
+  CHECK(kmeans(points, options).inertia == 0.0);
+}
+
 namespace {
 
 // Three blobs of 12, 8 and 5 points around (0, 0), (10, 0) and (0, 10).

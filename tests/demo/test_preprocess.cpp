@@ -165,6 +165,18 @@ TEST_CASE("constant training column dropped with note") {
   CHECK(notes[0] == "column 'flat' is constant (7) in the table and is not used");
 }
 
+TEST_CASE("no usable column names the fitted rows") {
+  Table t = parse_csv("a,b,label\n1,x,p\n1,x,q\n", "same.csv");
+  std::vector<std::string> notes;
+  CHECK(error_message([&] { fit_features(t, select_columns(t, "label", {}), {0, 1}, no_log(), notes); }) ==
+        "same.csv: every selected column is constant or empty in the training rows, so there are no "
+        "features");
+  PreprocessOptions whole = no_log();
+  whole.fitted_rows = "the table";
+  CHECK(error_message([&] { fit_features(t, select_columns(t, "label", {}), {0, 1}, whole, notes); }) ==
+        "same.csv: every selected column is constant or empty in the table, so there are no features");
+}
+
 TEST_CASE("far values that set a scale get a note") {
   // Eight values between 1 and 2 and one of 1e300: the standard deviation is about 3e299,
   // and the middle half of the values spans about 0.5, far under 1/1000 of it.
