@@ -32,9 +32,9 @@ KMeansSteps::KMeansSteps(std::int64_t features, std::int64_t k)
   Expr distances = damo::maximum(expanded, damo::literal_like(expanded, 0.0));
   assign_ = damo::compile({points, centres}, {damo::argmin(distances, 1), damo::min(distances, 1)});
 
-  // Update: per-cluster sums and counts from the one-hot assignment matrix. The sums and
-  // means are float64, so a cluster of equal rows gets exactly that row as its mean, and
-  // long sums keep their precision; the centres are float32 again.
+  // Update: per-cluster sums and counts from the one-hot assignment matrix. Sums and means
+  // are float64, so a cluster of equal rows gets exactly that row as its mean. The centres
+  // are then rounded to float32.
   Expr assignment = graph_->input("assignment", DType::Int64, {"n"});
   Expr old_centres = graph_->input("old_centres", DType::Float32, {k, features});
   Expr membership = damo::one_hot(assignment, k, DType::Float64);
