@@ -292,13 +292,14 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
   if (outputs.size() != cotangents.size())
     throw UserError(fmt::format("{}: {} outputs but {} cotangents; pass one cotangent per output",
                                 caller, outputs.size(), cotangents.size()));
-  if (!outputs[0].defined()) throw UserError(caller + ": output 0 is undefined");
+  // Outputs, cotangents and variables are counted from 1 in messages, as compile() counts.
+  if (!outputs[0].defined()) throw UserError(caller + ": output 1 is undefined");
 
   std::vector<Expr> seeds;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const Expr& y = outputs[i];
-    check_same_graph(caller, outputs[0], y, fmt::format("output {}", i));
-    check_same_graph(caller, outputs[0], cotangents[i], fmt::format("cotangent {}", i));
+    check_same_graph(caller, outputs[0], y, fmt::format("output {}", i + 1));
+    check_same_graph(caller, outputs[0], cotangents[i], fmt::format("cotangent {}", i + 1));
     if (!is_float(y.dtype()))
       throw UserError(fmt::format("{}: output {} has dtype {}; only f32 and f64 outputs have "
                                   "gradients",
@@ -313,7 +314,7 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
 
   std::vector<const Node*> targets;
   for (std::size_t i = 0; i < wrt.size(); ++i) {
-    check_same_graph(caller, outputs[0], wrt[i], fmt::format("variable {}", i));
+    check_same_graph(caller, outputs[0], wrt[i], fmt::format("variable {}", i + 1));
     // A constant has no variable to vary; its gradient would always be disconnected.
     if (wrt[i].node()->is_constant())
       throw UserError(fmt::format("{}: variable {} is a constant {} {}; take gradients with respect "
@@ -337,8 +338,8 @@ std::vector<Expr> vjp_checked(const std::string& caller, const std::vector<Expr>
     }
     std::string message = fmt::format(
         "{}: {} does not depend on variable '{}' through any differentiable path "
-        "(stop_gradient, integer values, comparisons, sign, floor, ceil and round pass no "
-        "gradient)",
+        "(stop_gradient, integer values, comparisons, sign, floor, ceil, round and the "
+        "probabilities of random draws pass no gradient)",
         caller, caller == "grad" ? "the cost" : "the output", variable_name(x));
     if (options.disconnected == DisconnectedPolicy::Raise)
       throw UserError(fmt::format("{}; to get zeros instead, pass "
@@ -393,18 +394,18 @@ std::vector<Expr> jvp(const std::vector<Expr>& outputs, const std::vector<Expr>&
   std::vector<Expr> tangent_seeds;
   for (std::size_t i = 0; i < wrt.size(); ++i) {
     if (!wrt[i].defined() || !tangents[i].defined())
-      throw UserError(fmt::format("jvp: variable {} or its tangent is undefined", i));
+      throw UserError(fmt::format("jvp: variable {} or its tangent is undefined", i + 1));
     if (tangents[i].shape() != wrt[i].shape())
       throw UserError(fmt::format("jvp: tangent {} has shape {} but variable '{}' has shape {}; "
                                   "they must match",
-                                  i, tangents[i].shape().to_string(), variable_name(wrt[i]),
+                                  i + 1, tangents[i].shape().to_string(), variable_name(wrt[i]),
                                   wrt[i].shape().to_string()));
     tangent_seeds.push_back(tangents[i]);
   }
 
   std::vector<Expr> dummies;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].defined()) throw UserError(fmt::format("jvp: output {} is undefined", i));
+    if (!outputs[i].defined()) throw UserError(fmt::format("jvp: output {} is undefined", i + 1));
     std::string name = fmt::format("<jvp cotangent {} {} {}>", i, dtype_name(outputs[i].dtype()),
                                    outputs[i].shape().to_string());
     dummies.push_back(outputs[i].graph().input(name, outputs[i].dtype(), outputs[i].shape()));

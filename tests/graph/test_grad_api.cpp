@@ -105,6 +105,20 @@ TEST_CASE("grad disconnected variable policies") {
   CHECK(values_of(f.eval(zeros)) == std::vector<double>{0, 0});
 }
 
+TEST_CASE("grad messages count from one") {
+  GradFixture f;
+  Expr x = f.var("x", {3});
+  Expr cost = sum(x * x);
+  CHECK(user_error_message([&] { grad(cost, std::vector<Expr>{x, Expr()}); }) ==
+        "grad: variable 2 is undefined");
+  CHECK(user_error_message([&] { vjp({Expr()}, {x}, {x}); }) == "vjp: output 1 is undefined");
+  CHECK(user_error_message([&] { jvp({cost}, {x, x}, {x, Expr()}); }) ==
+        "jvp: variable 2 or its tangent is undefined");
+  // The disconnected message lists random draws among the nodes without a gradient.
+  std::string message = user_error_message([&] { grad(sum(x * 0.0 + 1.0) * 0.0 + 1.0, f.var("p", {2})); });
+  CHECK(contains(message, "round and the probabilities of random draws pass no gradient"));
+}
+
 TEST_CASE("grad keeps the variable dtype") {
   Graph graph;
   Expr x = graph.input("x", DType::Float32, Shape{3});
