@@ -295,7 +295,12 @@ Expr slice_symbolic_axis(Expr x, int axis, std::optional<std::int64_t> start,
     attrs.ints = {axis, 0, 0, 1};
     return make_node(OpKind::Slice, x.dtype(), Shape(std::move(dims)), {x}, attrs, x->weak());
   }
-  if (step != 1 || first < 0 || from_end > 0)
+  if (step != 1)
+    throw UserError(fmt::format(
+        "slice: axis {} of {} has the symbolic size {}, and a slice of a symbolic axis takes "
+        "step 1, so {} is not supported; pick the elements with take() and indices instead",
+        axis, describe(x), d.symbol(), text));
+  if (first < 0 || from_end > 0)
     throw UserError(fmt::format(
         "slice: axis {} of {} has the symbolic size {}, and the size of the slice {} would "
         "not be {} less a constant; on a symbolic axis use a start of 0 or more, a stop "
