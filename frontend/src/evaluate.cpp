@@ -263,8 +263,8 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
                                         dtype_name(t.dtype()), dtype_name(param.dtype())));
     if (t.rank() != param.rank())
       fail(argument.offset,
-           fmt::format("argument {} ('{}') must have shape {}, not {}", i + 1, param->name(),
-                       param.shape().to_string(), dims_to_string(t.shape())));
+           fmt::format("argument {} ('{}') must have rank {}, as in shape {}, not shape {}", i + 1,
+                       param->name(), param.rank(), param.shape().to_string(), dims_to_string(t.shape())));
     arguments.push_back(std::move(t));
   }
 

@@ -132,7 +132,7 @@ TEST_CASE("function result feeds later expressions") {
 
 TEST_CASE("function rejects a wrong shape at call time") {
   auto e = damo::testing::error_of("X = matrix(f32, [n, 3])\nf = function([X], X)\nf([1, 2, 3])");
-  CHECK(e.message == "argument 1 ('X') must have shape (n, 3), not (3,)");
+  CHECK(e.message == "argument 1 ('X') must have rank 2, as in shape (n, 3), not shape (3,)");
   CHECK(e.line == 3);
   CHECK(e.column == 3);
 }
