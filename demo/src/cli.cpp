@@ -171,6 +171,11 @@ void check_outputs(const std::vector<NamedPath>& inputs, const std::vector<Named
         if (fd >= 0) ::unlink(probe.c_str());
         else if (errno == EEXIST) fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
       }
+      // Special file systems such as /proc report a missing file for a folder that exists.
+      if (fd < 0 && errno == ENOENT)
+        throw UsageError(fmt::format("{} '{}': the folder '{}' exists but does not accept new files "
+                                     "(the system reports: {}); choose another path",
+                                     option, path, folder, std::strerror(ENOENT)));
       if (fd < 0)
         throw UsageError(fmt::format("{} '{}': cannot create a file in the folder '{}' ({}); choose "
                                      "another path", option, path, folder, std::strerror(errno)));

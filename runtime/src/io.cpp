@@ -221,8 +221,15 @@ void write_file_atomically(const std::string& given_path, std::string_view data)
   if (fd < 0) {
     int saved = errno;
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::string folder = parent.empty() ? "." : parent.string();
+    // Special file systems such as /proc report a missing file for a folder that exists.
+    std::error_code error;
+    if (saved == ENOENT && std::filesystem::is_directory(folder, error))
+      throw UserError(fmt::format("cannot write '{}': the folder '{}' exists but does not accept new "
+                                  "files (the system reports: {}); choose another folder",
+                                  given_path, folder, std::strerror(saved)));
     throw UserError(fmt::format("cannot write '{}': cannot create a file in the folder '{}': {}", given_path,
-                                parent.empty() ? "." : parent.string(), std::strerror(saved)));
+                                folder, std::strerror(saved)));
   }
   // The lock marks the temporary as in use for remove_orphaned_temporaries() in processes
   // that cannot see this pid. The kernel releases it when fd closes or the process dies.

@@ -597,7 +597,8 @@ TEST_CASE("cli rejects duplicate and contradictory options") {
   // Even root cannot create files in /proc, so the check fails before training.
   Run proc = run({"train", "--data", data, "--label", "Channel", "--model", "/proc/damo_test.model"});
   CHECK(proc.status == 2);
-  CHECK(contains(proc.err, "--model '/proc/damo_test.model': cannot create a file in the folder '/proc'"));
+  CHECK(contains(proc.err, "--model '/proc/damo_test.model': the folder '/proc' exists but does not "
+                           "accept new files"));
 }
 
 TEST_CASE("cli rejects '-' for standard input and output") {

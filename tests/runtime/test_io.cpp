@@ -89,6 +89,15 @@ TEST_CASE("write_file_atomically names an unwritable folder") {
     CHECK(std::string(e.what()) == "cannot write '/nonexistent/damo/file.bin': cannot create a file in "
                                    "the folder '/nonexistent/damo': No such file or directory");
   }
+  // /proc exists, but creating a file there reports a missing file, even for root.
+  try {
+    write_file_atomically("/proc/damo_file.bin", "x");
+    FAIL("no error");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()) == "cannot write '/proc/damo_file.bin': the folder '/proc' exists but "
+                                   "does not accept new files (the system reports: No such file or "
+                                   "directory); choose another folder");
+  }
 }
 
 TEST_CASE("write_file_atomically keeps the permissions of a replaced file") {
