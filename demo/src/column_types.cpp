@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -52,6 +54,45 @@ std::optional<double> parse_number(std::string_view text) {
   std::optional<std::errc> error = read_decimal(text, value);
   if (!error || *error != std::errc() || !std::isfinite(value)) return std::nullopt;
   return value;
+}
+
+std::optional<std::string> exact_decimal(std::string_view text) {
+  if (!parse_number(text)) return std::nullopt;
+  text = trim_view(text);
+  bool negative = false;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  std::string digits;
+  std::int64_t exponent = 0;
+  bool fraction = false;
+  std::size_t i = 0;
+  for (; i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'); ++i) {
+    if (text[i] == '.') {
+      fraction = true;
+      continue;
+    }
+    digits += text[i];
+    if (fraction) --exponent;
+  }
+  if (i < text.size()) {
+    // parse_number accepted the text, so an exponent follows: e or E, a sign, digits. Its
+    // size saturates far beyond any finite float64.
+    ++i;
+    bool minus = i < text.size() && text[i] == '-';
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+    std::int64_t power = 0;
+    for (; i < text.size(); ++i) power = std::min<std::int64_t>(power * 10 + (text[i] - '0'), 1'000'000'000);
+    exponent += minus ? -power : power;
+  }
+  std::size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos) return std::string("0");
+  digits.erase(0, first);
+  std::size_t last = digits.find_last_not_of('0');
+  exponent += static_cast<std::int64_t>(digits.size() - 1 - last);
+  digits.erase(last + 1);
+  return fmt::format("{}{}e{}", negative ? "-" : "", digits, exponent);
 }
 
 bool is_decimal_comma_number(std::string_view text) {

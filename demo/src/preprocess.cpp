@@ -33,10 +33,10 @@ bool names_infinity_or_nan(std::string_view cell) {
 }
 
 std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>& counts) {
-  // Per value: its spellings and their counts, in text order.
-  std::map<double, std::vector<std::pair<std::string, std::size_t>>> spellings;
+  // Per exact value: its spellings and their counts, in text order.
+  std::map<std::string, std::vector<std::pair<std::string, std::size_t>>> spellings;
   for (const auto& [text, count] : counts) {
-    std::optional<double> value = parse_number(text);
+    std::optional<std::string> value = exact_decimal(text);
     if (!value) return {};
     spellings[*value].emplace_back(text, count);
   }
@@ -61,7 +61,7 @@ std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>&
 
 CategoryIndex::CategoryIndex(const FeatureColumn& feature) : feature_(feature) {
   for (const std::string& category : feature.categories) {
-    std::optional<double> value = parse_number(category);
+    std::optional<std::string> value = exact_decimal(category);
     if (!value) {
       values_.clear();
       break;
@@ -75,7 +75,7 @@ std::optional<std::size_t> CategoryIndex::find(const std::string& cell) const {
   auto found = std::find(categories.begin(), categories.end(), cell);
   if (found != categories.end()) return static_cast<std::size_t>(found - categories.begin());
   if (values_.empty()) return std::nullopt;
-  std::optional<double> value = parse_number(cell);
+  std::optional<std::string> value = exact_decimal(cell);
   if (!value) return std::nullopt;
   auto equal = std::find(values_.begin(), values_.end(), *value);
   if (equal == values_.end()) return std::nullopt;

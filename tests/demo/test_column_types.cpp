@@ -148,3 +148,22 @@ TEST_CASE("distinct amounts in a small table are features") {
     CHECK_FALSE(is_id_column(sixty, c, ColumnKind::Numeric));
   }
 }
+
+TEST_CASE("exact decimal of number texts") {
+  CHECK(exact_decimal("3") == "3e0");
+  CHECK(exact_decimal("3.0") == "3e0");
+  CHECK(exact_decimal("03") == "3e0");
+  CHECK(exact_decimal("+3") == "3e0");
+  CHECK(exact_decimal(".3e1") == "3e0");
+  CHECK(exact_decimal("30.50") == "305e-1");
+  CHECK(exact_decimal("3.05E+1") == "305e-1");
+  CHECK(exact_decimal("-0.0") == "0");
+  CHECK(exact_decimal("0e5") == "0");
+  CHECK(exact_decimal("-1200") == "-12e2");
+  // float64 rounds these pairs to one double, but their decimals differ.
+  CHECK(exact_decimal("9007199254740992") != exact_decimal("9007199254740993"));
+  CHECK(exact_decimal("0.1") != exact_decimal("0.10000000000000001"));
+  CHECK_FALSE(exact_decimal("NA").has_value());
+  CHECK_FALSE(exact_decimal("1,5").has_value());
+  CHECK_FALSE(exact_decimal("inf").has_value());
+}

@@ -362,6 +362,10 @@ TEST_CASE("text categories keep every spelling") {
   // A tie between spellings goes to the first in text order.
   CHECK(merged[0] == "'2' and '2.0' as '2'");
   CHECK(numbers == std::map<std::string, std::size_t>{{"2", 2}, {"5", 4}});
+  // Codes that float64 cannot tell apart stay apart.
+  std::map<std::string, std::size_t> codes{{"9007199254740992", 1}, {"9007199254740993", 1}};
+  CHECK(merge_equal_numbers(codes).empty());
+  CHECK(codes.size() == 2);
 }
 
 TEST_CASE("filled cells get notes") {

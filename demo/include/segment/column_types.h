@@ -30,6 +30,12 @@ std::optional<ColumnKind> parse_column_kind(std::string_view name);
 /// for anything else, including "nan", "inf", hexadecimal and trailing text.
 std::optional<double> parse_number(std::string_view text);
 
+/// The exact decimal value of a text that parse_number reads, as digits without leading or
+/// trailing zeros and a power of ten ("30.50" and "3.05e1" give "305e-1", "0" and "-0.0"
+/// give "0"), or nullopt. Texts of one value give one result, even where float64 rounds
+/// different values to one double.
+std::optional<std::string> exact_decimal(std::string_view text);
+
 /// True when text is a decimal number written with one decimal comma in place of the
 /// point ("12669,5", "-0,25"), as spreadsheets in many locales export them. parse_number
 /// returns nullopt for it.

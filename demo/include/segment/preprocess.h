@@ -71,7 +71,8 @@ struct FeatureColumn {
   double scale = 1;
   /// Categorical columns: one-hot positions in order; the mode fills missing cells, and a
   /// category not seen in training encodes as all zeros. When every category is a number,
-  /// a cell matches the category of equal value, so "3", "3.0" and "03" are one category.
+  /// a cell matches the category of equal exact decimal value, so "3", "3.0" and "03" are
+  /// one category, while 9007199254740993 differs from 9007199254740992.
   std::vector<std::string> categories;
   std::string mode;
 
@@ -79,8 +80,8 @@ struct FeatureColumn {
   std::size_t width() const;
 };
 
-/// Merges the spellings of one number ("3", "3.0", "03") into the first of their most
-/// frequent spellings, when every key of counts is a number. Returns one description per
+/// Merges the spellings of one exact decimal value ("3", "3.0", "03") into the first of
+/// their most frequent spellings, when every key of counts is a number. Returns one description per
 /// merged value, such as "'3' and '3.0' as '3'".
 std::vector<std::string> merge_equal_numbers(std::map<std::string, std::size_t>& counts);
 
@@ -93,8 +94,8 @@ class CategoryIndex {
 
  private:
   const FeatureColumn& feature_;
-  /// The categories' values when every category is a number, else empty.
-  std::vector<double> values_;
+  /// The categories' exact decimal values when every category is a number, else empty.
+  std::vector<std::string> values_;
 };
 
 /// The feature columns with their statistics, in feature order.
