@@ -75,9 +75,8 @@ Features:
                           --features)
   --categorical A,B,...   one-hot encode these columns even when they hold numbers;
                           3, 3.0 and 03 are then one category
-  --missing A,B,...       cell texts, such as NA or ?, that mark a missing value like a
-                          blank cell, in every column (the label too), matched exactly;
-                          train saves them with the model, and predict applies them
+  --missing A,B,...       cell texts, such as NA or ?, matched exactly, that mark a
+                          missing value like a blank cell in every column{}
   --log-transform         apply log1p to each numeric column with no negative{}
                           value and a skewness above --skew-threshold (default: {})
   --no-log-transform      keep numeric columns linear
@@ -94,6 +93,9 @@ dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of da
 1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}
 categories are left out. Numeric columns are standardized. {}
 )",
+                     for_cluster ? ";\n                          --out writes those cells as they were"
+                                 : " (the label\n                          too); train saves them with the "
+                                   "model, and predict applies them",
                      training, defaults.log_transform ? "on" : "off", defaults.skew_threshold,
                      selection, defaults.max_categories, statistics);
 }

@@ -48,6 +48,13 @@ ParsedOptions::ParsedOptions(const std::string& command, const std::vector<std::
       continue;
     }
     if (i + 1 >= arguments.size()) throw UsageError(fmt::format("option {} needs a value", name));
+    // "--missing --quiet" most likely forgot the value; a value that starts with "--" can
+    // still be given as --missing=--x.
+    const std::string& next = arguments[i + 1];
+    if (next.starts_with("--") && find_spec(specs, next.substr(0, next.find('='))))
+      throw UsageError(fmt::format("option {} needs a value, but the option {} follows it; give the "
+                                   "value first, or write {}=VALUE for a value that starts with --",
+                                   name, next.substr(0, next.find('=')), name));
     values_[name] = arguments[++i];
   }
 }

@@ -22,8 +22,11 @@ namespace {
 
 // Summarizes a column over the rows of one segment (every row when wanted is negative):
 // the mean of numbers and dates, the most frequent value of categories.
-std::string column_summary(const Table& table, std::size_t column, ColumnKind kind,
+std::string column_summary(const Table& table, std::size_t column, const FeatureColumn& feature,
                            const std::vector<int>& segments, int wanted) {
+  ColumnKind kind = feature.kind;
+  // Categories are counted under the schema's spelling, so 3.0 counts as the category 3.
+  CategoryIndex index(feature);
   std::vector<double> values;
   std::map<std::string, std::size_t> counts;
   for (std::size_t row = 0; row < table.row_count(); ++row) {
@@ -31,14 +34,14 @@ std::string column_summary(const Table& table, std::size_t column, ColumnKind ki
     const std::string& cell = table.columns[column].cells[row];
     if (is_missing(cell)) continue;
     if (kind == ColumnKind::Categorical) {
-      ++counts[cell];
+      std::optional<std::size_t> category = index.find(cell);
+      ++counts[category ? feature.categories[*category] : cell];
       continue;
     }
     values.push_back(parse_cell(table, row, column, kind));
   }
   if (kind == ColumnKind::Categorical) {
     if (counts.empty()) return "-";
-    merge_equal_numbers(counts);
     auto mode = std::max_element(counts.begin(), counts.end(),
                                  [](const auto& a, const auto& b) { return a.second < b.second; });
     return mode->first;
@@ -75,10 +78,10 @@ std::string profile_table(const Table& table, const FeatureSchema& schema,
     std::string label =
         feature.name + (feature.kind == ColumnKind::Categorical ? " (mode)" : " (mean)");
     std::vector<std::string> line{
-        label, column_summary(table, columns[i], feature.kind, result.assignment, -1)};
+        label, column_summary(table, columns[i], feature, result.assignment, -1)};
     for (std::size_t s = 0; s < k; ++s)
       line.push_back(
-          column_summary(table, columns[i], feature.kind, result.assignment, static_cast<int>(s)));
+          column_summary(table, columns[i], feature, result.assignment, static_cast<int>(s)));
     cells.push_back(line);
   }
   return format_table(cells);

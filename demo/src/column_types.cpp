@@ -64,6 +64,7 @@ std::optional<std::string> exact_decimal(std::string_view text) {
     negative = text.front() == '-';
     text.remove_prefix(1);
   }
+
   std::string digits;
   std::int64_t exponent = 0;
   bool fraction = false;
@@ -86,6 +87,7 @@ std::optional<std::string> exact_decimal(std::string_view text) {
     for (; i < text.size(); ++i) power = std::min<std::int64_t>(power * 10 + (text[i] - '0'), 1'000'000'000);
     exponent += minus ? -power : power;
   }
+
   std::size_t first = digits.find_first_not_of('0');
   if (first == std::string::npos) return std::string("0");
   digits.erase(0, first);
@@ -180,6 +182,22 @@ ColumnKind infer_column_kind(const Column& column) {
   return ColumnKind::Categorical;
 }
 
+namespace {
+
+// For a cell whose text fills several cells of its column, such as NA, most likely a
+// missing-value marker: the count and the --missing option to pass. Empty otherwise.
+std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column) {
+  const std::vector<std::string>& cells = table.columns[column].cells;
+  const std::string& cell = cells[row];
+  auto same = std::count(cells.begin(), cells.end(), cell);
+  if (same < 2) return "";
+  return fmt::format("{} cells of the column hold '{}'. If it marks missing values, pass {} or "
+                     "leave those cells empty; otherwise fix the values",
+                     same, cell, missing_option(table, trim(cell)));
+}
+
+}  // namespace
+
 double parse_cell(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
   const std::string& cell = table.columns.at(column).cells.at(row);
   DAMO_ASSERT(!is_missing(cell), "parse_cell called on a missing cell");
@@ -209,15 +227,9 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
                       "is numeric; write decimal points, as in '{}'",
                       table.cell_location(row, column), cell, dotted));
     }
-    // A text that fills several cells, such as NA, is most likely a missing-value marker.
-    const std::vector<std::string>& cells = table.columns[column].cells;
-    auto same = std::count(cells.begin(), cells.end(), cell);
-    if (same > 1)
-      throw damo::UserError(fmt::format(
-          "{}: '{}' is not a number, but the column is numeric; {} cells of the column hold "
-          "'{}'. If it marks missing values, pass --missing '{}' or leave those cells empty; "
-          "otherwise fix the values",
-          table.cell_location(row, column), cell, same, cell, cell));
+    if (std::string marker = repeated_text_hint(table, row, column); !marker.empty())
+      throw damo::UserError(fmt::format("{}: '{}' is not a number, but the column is numeric; {}",
+                                        table.cell_location(row, column), cell, marker));
     throw damo::UserError(
         fmt::format("{}: '{}' is not a number, but the column is numeric; fix "
                     "the value, or leave the cell empty to mark it missing",
@@ -225,6 +237,9 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
   }
   DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
   if (auto value = parse_date(cell)) return *value;
+  if (std::string marker = repeated_text_hint(table, row, column); !marker.empty())
+    throw damo::UserError(fmt::format("{}: '{}' is not a valid date, but the column contains dates; {}",
+                                      table.cell_location(row, column), cell, marker));
   throw damo::UserError(
       fmt::format("{}: '{}' is not a valid date, but the column contains dates; write "
                   "it as yyyy-mm-dd, dd-mm-yyyy, dd/mm/yyyy or dd.mm.yyyy, or leave the cell empty",

@@ -405,19 +405,44 @@ Table parse_csv(std::string_view text, const std::string& source) {
 
 Table read_csv(const std::string& path) { return parse_csv(damo::read_file(path), path); }
 
+std::string missing_option(const Table& table, const std::string& text) {
+  std::vector<std::string> markers = table.missing_markers;
+  if (std::find(markers.begin(), markers.end(), text) == markers.end()) markers.push_back(text);
+  std::string list;
+  for (const std::string& marker : markers) {
+    if (!list.empty()) list += ',';
+    if (marker.find_first_of(",\"") == std::string::npos) {
+      list += marker;
+      continue;
+    }
+    list += '"';
+    for (char c : marker) list += c == '"' ? std::string("\"\"") : std::string(1, c);
+    list += '"';
+  }
+  std::string quoted = "'";
+  for (char c : list) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return "--missing " + quoted + "'";
+}
+
 std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,
                                       const std::vector<std::size_t>& columns) {
   std::vector<std::string> notes;
   if (markers.empty()) return notes;
+  for (const std::string& marker : markers)
+    if (std::find(table.missing_markers.begin(), table.missing_markers.end(), marker) == table.missing_markers.end())
+      table.missing_markers.push_back(marker);
+  table.marked_missing.resize(table.column_count(), 0);
   std::vector<std::size_t> chosen = columns;
   if (chosen.empty())
     for (std::size_t i = 0; i < table.column_count(); ++i) chosen.push_back(i);
   for (std::size_t column : chosen) {
     std::vector<std::size_t> counts(markers.size(), 0);
     for (std::string& cell : table.columns.at(column).cells) {
-      auto found = std::find(markers.begin(), markers.end(), cell);
+      // A quoted cell keeps its spaces, so they are dropped here, as numbers drop them.
+      auto found = std::find(markers.begin(), markers.end(), trim(cell));
       if (found == markers.end()) continue;
       ++counts[static_cast<std::size_t>(found - markers.begin())];
+      ++table.marked_missing[column];
       cell.clear();
     }
     std::vector<std::string> parts;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <array>
@@ -10,6 +11,7 @@
 #include "byte_io.h"
 #include "damo/runtime/error.h"
 #include "damo/runtime/io.h"
+#include "text_util.h"
 
 namespace segment {
 
@@ -153,7 +155,16 @@ Model parse_payload(std::string_view payload, std::uint32_t version, const std::
     auto markers = in.get<std::uint64_t>();
     // The writer uses version 1 for a model without markers, so each model has one encoding.
     if (markers == 0) in.fail("a version 2 model without missing-value markers");
-    for (std::uint64_t i = 0; i < markers; ++i) model.missing_values.push_back(in.get_string());
+    for (std::uint64_t i = 0; i < markers; ++i) {
+      std::size_t offset = in.position();
+      std::string marker = in.get_string();
+      // train writes trimmed, distinct, non-blank markers only.
+      if (marker.empty() || marker != trim(marker))
+        in.fail_at("a missing-value marker that is blank or has surrounding spaces", offset);
+      if (std::find(model.missing_values.begin(), model.missing_values.end(), marker) != model.missing_values.end())
+        in.fail_at("a missing-value marker listed twice", offset);
+      model.missing_values.push_back(std::move(marker));
+    }
   }
   if (in.remaining() != 0) in.fail(std::to_string(in.remaining()) + " unread bytes");
   return model;

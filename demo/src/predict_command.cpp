@@ -125,7 +125,17 @@ std::size_t run_predict(const std::string& model_path, const std::string& data_p
   for (const FeatureColumn& feature : model.schema.columns)
     if (std::optional<std::size_t> column = table.find_column(feature.name)) feature_columns.push_back(*column);
   std::vector<std::string> missing_notes;
-  if (!feature_columns.empty()) missing_notes = mark_missing(table, markers, feature_columns);
+  // A marker that names a category the model learned hides that category.
+  for (const std::string& marker : missing)
+    for (const FeatureColumn& feature : model.schema.columns)
+      if (feature.kind == ColumnKind::Categorical && CategoryIndex(feature).find(marker))
+        missing_notes.push_back(fmt::format("--missing '{}' is a category of column '{}' in the model, "
+                                            "so its cells read as missing rather than as that category",
+                                            marker, feature.name));
+  if (!feature_columns.empty()) {
+    std::vector<std::string> marked = mark_missing(table, markers, feature_columns);
+    missing_notes.insert(missing_notes.end(), marked.begin(), marked.end());
+  }
   if (notes != nullptr) {
     *notes = missing_notes;
     std::vector<std::size_t> columns = match_schema(model.schema, table);

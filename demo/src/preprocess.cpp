@@ -387,6 +387,33 @@ std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts
                      example);
 }
 
+// Returns a note for a column of numbers that is categorical only because one or two texts,
+// such as NA, fill most of its cells, or an empty string.
+std::string numbers_beside_markers_note(const Table& table, std::size_t column,
+                                        const std::map<std::string, std::size_t>& counts) {
+  if (infer_column_kind(table.columns[column]) != ColumnKind::Categorical) return "";
+  std::vector<std::string> texts;
+  std::size_t numbers = 0, text_cells = 0;
+  for (const auto& [cell, count] : counts) {
+    if (parse_number(cell)) {
+      ++numbers;
+    } else {
+      texts.push_back(cell);
+      text_cells += count;
+    }
+  }
+  if (numbers < 2 || texts.empty() || texts.size() > 2) return "";
+  // missing_option reads only the markers, so a table without cells carries the first text.
+  Table markers;
+  markers.missing_markers = table.missing_markers;
+  if (texts.size() == 2) markers.missing_markers.push_back(texts[0]);
+  std::string options = missing_option(markers, texts.back());
+  return fmt::format("column '{}' holds numbers, but {} of its filled cells hold {}, so it is one-hot "
+                     "encoded as categories; if {} missing values, pass {} to read it as numbers",
+                     table.columns[column].name, text_cells, quoted_list(texts),
+                     texts.size() == 1 ? "that marks" : "those mark", options);
+}
+
 std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t column,
                                              const std::vector<std::size_t>& rows,
                                              const PreprocessOptions& options,
@@ -399,6 +426,8 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
     const std::string& cell = table.columns[column].cells[row];
     if (!is_missing(cell)) ++counts[cell];
   }
+  if (std::string note = numbers_beside_markers_note(table, column, counts); !note.empty())
+    notes.push_back(note);
   std::vector<std::string> merged = merge_equal_numbers(counts);
   if (!merged.empty())
     notes.push_back(fmt::format("column '{}': numbers of equal value are one category: {}", feature.name,
@@ -486,9 +515,8 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
           break;
         }
         if (!parses) {
-          example = fmt::format(", such as '{}' on line {}; if '{}' marks missing values, pass "
-                                "--missing '{}'",
-                                cell, table.row_lines.at(row), cell, cell);
+          example = fmt::format(", such as '{}' on line {}; if '{}' marks missing values, pass {}",
+                                cell, table.row_lines.at(row), cell, missing_option(table, trim(cell)));
           break;
         }
       }
@@ -543,25 +571,40 @@ std::vector<std::string> describe_filled_cells(const FeatureSchema& schema, cons
     const FeatureColumn& feature = schema.columns[i];
     const std::vector<std::string>& cells = table.columns[table_columns[i]].cells;
     CategoryIndex categories(feature);
-    std::size_t blank = 0, unseen = 0;
-    std::string example;
+    std::size_t blank = 0, unseen = 0, respelled = 0;
+    // Cells that --missing emptied count as blank, and the note names them too.
+    auto blank_words = [&](std::size_t feature_index) {
+      std::size_t column = table_columns[feature_index];
+      bool marked = column < table.marked_missing.size() && table.marked_missing[column] > 0;
+      return marked ? "blank or marked missing" : "blank";
+    };
+    std::string example, respelled_example;
     for (const std::string& cell : cells) {
       if (is_missing(cell)) {
         ++blank;
-      } else if (feature.kind == ColumnKind::Categorical && !categories.find(cell)) {
-        if (unseen++ == 0) example = cell;
+      } else if (feature.kind == ColumnKind::Categorical) {
+        std::optional<std::size_t> category = categories.find(cell);
+        if (!category) {
+          if (unseen++ == 0) example = cell;
+        } else if (feature.categories[*category] != cell && respelled++ == 0) {
+          respelled_example = fmt::format("'{}' for '{}'", cell, feature.categories[*category]);
+        }
       }
     }
     if (blank > 0 && feature.kind == ColumnKind::Categorical)
-      notes.push_back(fmt::format("column '{}': {} are blank and get the most frequent training category '{}'",
-                                  feature.name, share(blank), feature.mode));
+      notes.push_back(fmt::format("column '{}': {} are {} and get the most frequent training category '{}'",
+                                  feature.name, share(blank), blank_words(i), feature.mode));
     else if (blank > 0)
-      notes.push_back(fmt::format("column '{}': {} are blank and get the training median {}", feature.name,
-                                  share(blank), format_value(feature, feature.median)));
+      notes.push_back(fmt::format("column '{}': {} are {} and get the training median {}", feature.name,
+                                  share(blank), blank_words(i), format_value(feature, feature.median)));
     if (unseen > 0)
       notes.push_back(fmt::format("column '{}': {} hold categories that training never saw, such as '{}', and "
                                   "encode as no category; the model knows {}",
                                   feature.name, share(unseen), example, quoted_list(feature.categories, 10)));
+    if (respelled > 0)
+      notes.push_back(fmt::format("column '{}': {} spell a number of the model's categories another way, "
+                                  "such as {}, and encode as that category",
+                                  feature.name, share(respelled), respelled_example));
   }
   return notes;
 }

@@ -148,15 +148,23 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   }
   if (column.cells.empty())
     throw UserError(fmt::format("{} has a header but no rows to train on", table.source));
+  // Cells that --missing emptied explain a label column without enough segments.
+  std::size_t marked = label_column < table.marked_missing.size() ? table.marked_missing[label_column] : 0;
+  std::string marked_note =
+      marked == 0 ? ""
+                  : fmt::format(" ({} of its cells held a --missing text ({}) and read as missing; leave "
+                                "the label's values out of --missing)",
+                                marked, quoted_list(table.missing_markers, 5));
   if (labels.segments.empty())
-    throw UserError(fmt::format("{}: label column '{}' is blank in all {}; fill in the segments, "
+    throw UserError(fmt::format("{}: label column '{}' is blank in all {}{}; fill in the segments, "
                                 "or choose another column with --label",
-                                table.source, column.name, count_of(column.cells.size(), "row")));
+                                table.source, column.name, count_of(column.cells.size(), "row"), marked_note));
   if (labels.segments.size() < 2)
     throw UserError(fmt::format(
-        "{}: label column '{}' has {} distinct value{}; a classifier "
+        "{}: label column '{}' has {} distinct value{}{}; a classifier "
         "needs at least two segments{}",
-        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s", merged));
+        table.source, column.name, labels.segments.size(), labels.segments.size() == 1 ? "" : "s",
+        marked_note, merged));
   // More than 30 distinct values that cover more than half of the rows, or that are mostly
   // on a single row, are amounts, dates or identifiers rather than segments.
   std::size_t labelled = 0, single = 0;

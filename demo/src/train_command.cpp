@@ -56,8 +56,10 @@ namespace {
 
 struct Dataset {
   Table table;
-  /// Notes on the cells that --missing emptied.
+  /// Notes on the cells that --missing emptied, and the columns as read before, whose
+  /// identifier cells --predictions copies (empty without --missing).
   std::vector<std::string> missing_notes;
+  std::vector<Column> columns_as_read;
   ColumnSelection selection;
   Labels labels;
 };
@@ -228,7 +230,10 @@ std::vector<int> predict_held_out(const Dataset& d, Fit& fit, const std::vector<
     std::size_t row = d.labels.rows[positions[i]];
     HeldOutPrediction entry;
     entry.line = d.table.row_lines[row];
-    if (d.selection.id_column) entry.id = d.table.columns[*d.selection.id_column].cells[row];
+    if (d.selection.id_column) {
+      const std::vector<Column>& columns = d.columns_as_read.empty() ? d.table.columns : d.columns_as_read;
+      entry.id = columns[*d.selection.id_column].cells[row];
+    }
     entry.fold = fold;
     entry.actual = data.classes[i];
     entry.predicted = predicted[i];
@@ -434,6 +439,7 @@ TrainOutcome train_and_evaluate(const TrainRequest& request, const ProgressCallb
   validate_request(request);
   Dataset d;
   d.table = read_csv(request.data);
+  if (!request.features.missing.empty()) d.columns_as_read = d.table.columns;
   d.missing_notes = mark_missing(d.table, request.features.missing);
   std::size_t label_column = d.table.require_column(request.label, "--label");
   d.selection = select_columns(d.table, request.label, request.features);

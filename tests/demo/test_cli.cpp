@@ -210,10 +210,12 @@ TEST_CASE("cli predict notes negative, far and blank rows") {
 
 TEST_CASE("cli missing markers in train, predict and cluster") {
   std::string dir = temp_dir("cli_missing_markers");
-  // Column a is NA on every fifth row; the label NA on lines 3 and 4 makes those rows unlabelled.
+  // Column a is NA on every fifth row, the label NA on lines 3 and 4 makes those rows
+  // unlabelled, and the identifier on line 7 is NA.
   std::string text = "id,a,b,label\n";
   for (int i = 0; i < 40; ++i)
-    text += fmt::format("{},{},{},{}\n", 100 + i, i % 5 == 3 ? "NA" : fmt::format("{}", i % 7),
+    text += fmt::format("{},{},{},{}\n", i == 5 ? "NA" : fmt::format("{}", 100 + i),
+                        i % 5 == 3 ? "NA" : fmt::format("{}", i % 7),
                         i % 3, i == 1 || i == 2 ? "NA" : (i % 2 ? "x" : "y"));
   write_text(dir + "/t.csv", text);
   std::string table = dir + "/t.csv";
@@ -224,18 +226,24 @@ TEST_CASE("cli missing markers in train, predict and cluster") {
                             "hold 'NA'. If it marks missing values, pass --missing 'NA'"));
 
   Run train = run({"train", "--data", table, "--label", "label", "--missing", "NA", "--epochs", "1",
-                   "--quiet", "--model", dir + "/m.model"});
+                   "--quiet", "--model", dir + "/m.model", "--folds", "2", "--predictions", dir + "/h.csv"});
   REQUIRE(train.status == 0);
+  // --predictions copies identifiers as read, NA included.
+  Table held_out = read_csv(dir + "/h.csv");
+  REQUIRE(held_out.columns[1].name == "id");
+  const std::vector<std::string>& ids = held_out.columns[1].cells;
+  CHECK(std::count(ids.begin(), ids.end(), "NA") == 1);
   CHECK(contains(train.out, "note: column 'a': 'NA' in 8 cells read as missing (--missing)"));
   CHECK(contains(train.out, "note: column 'label': 'NA' in 2 cells read as missing (--missing)"));
-  CHECK(contains(train.out, "rows:      38"));
+  CHECK(contains(train.out, "rows:         38 ("));
 
   // The model keeps the marker, and predict's own --missing adds '?'.
   write_text(dir + "/new.csv", "id,a,b\nNA,NA,1\n7,2,?\n");
   Run unknown = run({"predict", "--model", dir + "/m.model", "--data", dir + "/new.csv", "--out",
                      dir + "/p.csv"});
   CHECK(unknown.status == 1);
-  CHECK(contains(unknown.err, "such as '?' on line 3; if '?' marks missing values, pass --missing '?'"));
+  // The suggestion keeps the model's marker NA.
+  CHECK(contains(unknown.err, "such as '?' on line 3; if '?' marks missing values, pass --missing 'NA,?'"));
   Run predict = run({"predict", "--model", dir + "/m.model", "--data", dir + "/new.csv", "--out",
                      dir + "/p.csv", "--missing", "?"});
   CHECK(predict.status == 0);
@@ -254,12 +262,30 @@ TEST_CASE("cli missing markers in train, predict and cluster") {
   Table clustered = read_csv(dir + "/c.csv");
   CHECK(clustered.columns[1].cells[3] == "NA");
 
+  // A predict marker that is one of the model's categories gets a note.
+  Run coded = run({"train", "--data", table, "--label", "label", "--missing", "NA", "--categorical", "b",
+                   "--epochs", "1", "--quiet", "--model", dir + "/b.model"});
+  REQUIRE(coded.status == 0);
+  Run hidden = run({"predict", "--model", dir + "/b.model", "--data", dir + "/new.csv", "--out",
+                    dir + "/p.csv", "--missing", "?,1.0"});
+  CHECK(hidden.status == 0);
+  CHECK(contains(hidden.err, "note: --missing '1.0' is a category of column 'b' in the model, so its "
+                             "cells read as missing rather than as that category"));
+
   Run spaces = run({"train", "--data", table, "--label", "label", "--missing", "NA, "});
   CHECK(spaces.status == 2);
   CHECK(contains(spaces.err, "--missing has an entry of spaces only"));
   Run twice = run({"train", "--data", table, "--label", "label", "--missing", "NA,NA"});
   CHECK(twice.status == 2);
   CHECK(contains(twice.err, "--missing lists 'NA' twice"));
+  Run forgotten = run({"train", "--data", table, "--label", "label", "--missing", "--quiet"});
+  CHECK(forgotten.status == 2);
+  CHECK(contains(forgotten.err, "option --missing needs a value, but the option --quiet follows it"));
+  Run labels = run({"train", "--data", table, "--label", "label", "--missing", "NA,x"});
+  CHECK(labels.status == 1);
+  CHECK(contains(labels.err, "label column 'label' has 1 distinct value (21 of its cells held a --missing "
+                             "text ('NA' and 'x') and read as missing; leave the label's values out of "
+                             "--missing)"));
 }
 
 TEST_CASE("cli cross-validation report") {

@@ -291,4 +291,25 @@ TEST_CASE("csv missing markers match exactly") {
   REQUIRE(all.size() == 1);
   CHECK(all[0] == "column 'c': '?' in 1 cell read as missing (--missing)");
   CHECK(mark_missing(t, {}).empty());
+  CHECK(t.missing_markers == std::vector<std::string>{"NA", "?"});
+  CHECK(t.marked_missing == std::vector<std::size_t>{3, 1, 1});
+}
+
+TEST_CASE("csv missing markers drop spaces inside quotes") {
+  Table t = parse_csv("a\n\" NA \"\n\" 42 \"\n", "t.csv");
+  mark_missing(t, {"NA"});
+  CHECK(t.columns[0].cells[0].empty());
+  CHECK(t.columns[0].cells[1] == " 42 ");
+}
+
+TEST_CASE("csv missing option quotes for the shell") {
+  Table t = parse_csv("a\n1\n", "t.csv");
+  CHECK(missing_option(t, "NA") == "--missing 'NA'");
+  CHECK(missing_option(t, "N,A") == "--missing '\"N,A\"'");
+  CHECK(missing_option(t, "say \"no\"") == "--missing '\"say \"\"no\"\"\"'");
+  CHECK(missing_option(t, "n'a") == "--missing 'n'\\''a'");
+  // Markers already given come first, and a text among them is not repeated.
+  t.missing_markers = {"?", "NA"};
+  CHECK(missing_option(t, "-") == "--missing '?,NA,-'");
+  CHECK(missing_option(t, "NA") == "--missing '?,NA'");
 }

@@ -108,6 +108,15 @@ TEST_CASE("model missing markers need version 2") {
   std::memcpy(empty.data() + 20, &crc, sizeof crc);
   CHECK(contains(error_message([&] { parse_model(empty, "m.bin"); }),
                  "a version 2 model without missing-value markers"));
+
+  // Markers that train never writes: blank, padded or repeated.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{""}, std::vector<std::string>{" NA"}, std::vector<std::string>{"NA", "NA"}}) {
+    Model odd = small_model();
+    odd.missing_values = bad;
+    std::string message = error_message([&] { parse_model(serialize_model(odd), "m.bin"); });
+    CHECK((contains(message, "blank or has surrounding spaces") || contains(message, "listed twice")));
+  }
 }
 
 TEST_CASE("model truncated at any length") {

@@ -165,6 +165,19 @@ TEST_CASE("constant training column dropped with note") {
   CHECK(notes[0] == "column 'flat' is constant (7) in the table and is not used");
 }
 
+TEST_CASE("numbers beside a marker text get a note") {
+  // Six of ten cells are NA, so the column is categorical, and the note suggests --missing.
+  std::string text = "amount,label\n";
+  for (int i = 0; i < 10; ++i) text += fmt::format("{},{}\n", i % 5 < 3 ? "NA" : fmt::format("{}.5", i), "xy"[i % 2]);
+  Table t = parse_csv(text, "t.csv");
+  std::vector<std::string> notes;
+  fit_features(t, select_columns(t, "label", {}), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] == "column 'amount' holds numbers, but 6 of its filled cells hold 'NA', so it is one-hot "
+                    "encoded as categories; if that marks missing values, pass --missing 'NA' to read it "
+                    "as numbers");
+}
+
 TEST_CASE("no usable column names the fitted rows") {
   Table t = parse_csv("a,b,label\n1,x,p\n1,x,q\n", "same.csv");
   std::vector<std::string> notes;
@@ -346,9 +359,11 @@ TEST_CASE("numeric categories match by value") {
   CHECK(x.get_double(3) == 1.0);
   for (std::int64_t i = 4; i < 8; ++i) CHECK(x.get_double(i) == 0.0);
   std::vector<std::string> filled = describe_filled_cells(schema, fresh, columns);
-  REQUIRE(filled.size() == 1);
+  REQUIRE(filled.size() == 2);
   CHECK(filled[0] == "column 'code': 2 of 4 cells hold categories that training never saw, such as '4', "
                      "and encode as no category; the model knows '1' and '3'");
+  CHECK(filled[1] == "column 'code': 2 of 4 cells spell a number of the model's categories another way, "
+                     "such as '1.00' for '1', and encode as that category");
 }
 
 TEST_CASE("text categories keep every spelling") {

@@ -33,6 +33,10 @@ struct Table {
   std::vector<Column> columns;
   /// 1-based file line on which each row starts.
   std::vector<std::int64_t> row_lines;
+  /// The texts that mark_missing read as missing values, and per column how many cells it
+  /// emptied (empty until mark_missing runs).
+  std::vector<std::string> missing_markers;
+  std::vector<std::size_t> marked_missing;
 
   std::size_t row_count() const { return row_lines.size(); }
   std::size_t column_count() const { return columns.size(); }
@@ -57,12 +61,17 @@ inline bool is_missing(std::string_view cell) {
   return cell.find_first_not_of(" \t") == std::string_view::npos;
 }
 
-/// Empties the cells of the given columns (every column when columns is empty) whose text is
-/// one of markers, such as "NA" or "?", so that they read as missing values. Matching is
-/// exact and case-sensitive. Returns one note per column that had such cells, naming the
+/// Empties the cells of the given columns (every column when columns is empty) whose text,
+/// without surrounding spaces, is one of markers, such as "NA" or "?", so that they read as
+/// missing values. Matching is exact and case-sensitive. Returns one note per column that had such cells, naming the
 /// markers and how many cells held each.
 std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,
                                       const std::vector<std::size_t>& columns = {});
+
+/// The --missing option that adds text to the table's markers, quoted for a POSIX shell:
+/// "--missing 'NA'", or "--missing '?,NA'" after --missing '?', and an entry with a comma
+/// or a double quote in double quotes ("--missing '\"N,A\"'").
+std::string missing_option(const Table& table, const std::string& text);
 
 /// The delimiter of a table: the first of tab, semicolon and comma that splits the header
 /// line and every record of next_lines (a sample of the following lines) into the same
