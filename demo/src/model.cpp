@@ -166,7 +166,7 @@ Model parse_payload(std::string_view payload, std::uint32_t version, const std::
       model.missing_values.push_back(std::move(marker));
     }
   }
-  if (in.remaining() != 0) in.fail(std::to_string(in.remaining()) + " unread bytes");
+  if (in.remaining() != 0) in.fail(count_of(in.remaining(), "unread byte"));
   return model;
 }
 
@@ -238,8 +238,8 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     "only {} follow; train the model again",
                     source, payload_size, actual));
   if (payload_size < actual)
-    throw UserError(fmt::format("{} has {} unexpected bytes after the {}-byte payload", source,
-                                actual - payload_size, payload_size));
+    throw UserError(fmt::format("{} has {} after the {}-byte payload", source,
+                                count_of(actual - payload_size, "unexpected byte"), payload_size));
 
   std::string_view payload = bytes.substr(kModelHeaderSize);
   auto expected_crc = read_header_field<std::uint32_t>(bytes, 20);

@@ -696,13 +696,15 @@ std::vector<std::string> describe_blank_rows(const FeatureSchema& schema, const 
     if (blank && blank_rows++ == 0) first = row;
   }
   if (blank_rows == 0) return {};
-  std::string feature_count = count_of(schema.columns.size(), "feature column");
+  // "all 1 feature column" reads wrong, so a single column is "its one feature column".
+  std::string feature_count = schema.columns.size() == 1 ? "its one feature column"
+                                                         : "all " + count_of(schema.columns.size(), "feature column");
   if (blank_rows == 1)
-    return {fmt::format("the row on line {} is blank in all {}; it is still predicted, from the "
+    return {fmt::format("the row on line {} is blank in {}; it is still predicted, from the "
                         "training medians and most frequent categories alone, so its segment "
                         "says nothing about that customer",
                         table.row_lines[first], feature_count)};
-  return {fmt::format("{} rows, the first on line {}, are blank in all {}; they are still "
+  return {fmt::format("{} rows, the first on line {}, are blank in {}; they are still "
                       "predicted, from the training medians and most frequent categories alone, "
                       "so their segments say nothing about those customers",
                       blank_rows, table.row_lines[first], feature_count)};

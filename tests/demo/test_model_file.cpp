@@ -167,6 +167,8 @@ TEST_CASE("model other format version") {
 TEST_CASE("model trailing bytes rejected") {
   std::string bytes = serialize_model(small_model()) + "extra";
   CHECK(contains(error_message([&] { parse_model(bytes, "m.bin"); }), "5 unexpected bytes"));
+  std::string one = serialize_model(small_model()) + "x";
+  CHECK(contains(error_message([&] { parse_model(one, "m.bin"); }), "has 1 unexpected byte after"));
 }
 
 TEST_CASE("model foreign file rejected") {
