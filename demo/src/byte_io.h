@@ -80,7 +80,7 @@ class ByteReader {
   /// Throws UserError naming what is wrong and the offset where the bad value starts.
   [[noreturn]] void fail_at(const std::string& what, std::size_t offset) const {
     throw damo::UserError(source_ + " is not a valid model file: " + what + " at payload byte " +
-                          std::to_string(offset));
+                          std::to_string(offset) + "; train the model again");
   }
 
  private:

@@ -93,7 +93,7 @@ dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of da
 1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}
 categories are left out. Numeric columns are standardized. {}
 )",
-                     for_cluster ? ";\n                          --out writes those cells as they were"
+                     for_cluster ? ";\n                          --out writes those cells as read"
                                  : " (the label\n                          too); train saves them with the "
                                    "model, and predict applies them",
                      training, defaults.log_transform ? "on" : "off", defaults.skew_threshold,

@@ -38,7 +38,11 @@ namespace {
 // also accepts "inf" and "nan", which are not data values here.
 std::optional<std::errc> read_decimal(std::string_view text, double& value) {
   text = trim_view(text);
-  if (text.starts_with('+')) text.remove_prefix(1);
+  if (text.starts_with('+')) {
+    text.remove_prefix(1);
+    // from_chars would read "+-3" as -3.
+    if (text.starts_with('-') || text.starts_with('+')) return std::nullopt;
+  }
   if (text.empty()) return std::nullopt;
   char first = text.front() == '-' && text.size() > 1 ? text[1] : text.front();
   if (!(first >= '0' && first <= '9') && first != '.') return std::nullopt;
@@ -95,6 +99,29 @@ std::optional<std::string> exact_decimal(std::string_view text) {
   exponent += static_cast<std::int64_t>(digits.size() - 1 - last);
   digits.erase(last + 1);
   return fmt::format("{}{}e{}", negative ? "-" : "", digits, exponent);
+}
+
+std::string plain_decimal(const std::string& exact) {
+  std::string_view rest = exact;
+  std::string sign;
+  if (rest.starts_with('-')) {
+    sign = "-";
+    rest.remove_prefix(1);
+  }
+  std::size_t e = rest.find('e');
+  if (e == std::string_view::npos) return exact;  // "0"
+  std::string digits(rest.substr(0, e));
+  std::int64_t exponent = std::stoll(std::string(rest.substr(e + 1)));
+  auto length = static_cast<std::int64_t>(digits.size());
+  // Beyond 40 written zeros, the scientific form is shorter to read.
+  if (exponent >= 0 && exponent <= 40) return sign + digits + std::string(static_cast<std::size_t>(exponent), '0');
+  if (exponent < 0 && length + exponent > 0)
+    return sign + digits.substr(0, static_cast<std::size_t>(length + exponent)) + "." +
+           digits.substr(static_cast<std::size_t>(length + exponent));
+  if (exponent < 0 && -(length + exponent) <= 40)
+    return sign + "0." + std::string(static_cast<std::size_t>(-(length + exponent)), '0') + digits;
+  std::string mantissa = digits.substr(0, 1) + (length > 1 ? "." + digits.substr(1) : "");
+  return fmt::format("{}{}e{}", sign, mantissa, exponent + length - 1);
 }
 
 bool is_decimal_comma_number(std::string_view text) {

@@ -88,18 +88,15 @@ std::map<int, std::vector<std::size_t>> positions_by_class(const std::vector<int
 
 Labels encode_labels(const Table& table, std::size_t label_column) {
   const Column& column = table.columns.at(label_column);
-  // In a column of numbers, "1", "1.0" and "01" are one segment, named "1". An integer of
-  // magnitude 2^53 or more, where doubles skip integers, keeps its own text, so that
-  // distinct large codes stay distinct.
+  // In a column of numbers, "1", "1.0" and "01" are one segment, named "1": spellings of one
+  // exact decimal value merge, and values that differ stay apart even where float64 rounds
+  // them to one number (9007199254740993, 0.10000000000000000001).
   bool numeric = std::all_of(column.cells.begin(), column.cells.end(), [](const std::string& cell) {
     return is_missing(cell) || parse_number(cell).has_value();
   });
   auto segment_of = [numeric](const std::string& cell) {
     if (!numeric) return cell;
-    double value = *parse_number(cell) + 0.0;  // -0 becomes 0
-    if (value != std::round(value)) return fmt::format("{}", value);
-    if (std::abs(value) < 9007199254740992.0) return fmt::format("{:.0f}", value);
-    return trim(cell);
+    return plain_decimal(*exact_decimal(cell));
   };
   std::map<std::string, std::size_t> counts;
   std::map<std::string, std::size_t> first_row;
@@ -120,10 +117,10 @@ Labels encode_labels(const Table& table, std::size_t label_column) {
   // In a column that also contains text, numbers written in several ways stay separate
   // segments. A note names them with the first text value, which may be a typo.
   if (!numeric) {
-    std::map<double, std::vector<std::string>> same_number;
+    std::map<std::string, std::vector<std::string>> same_number;
     std::string text_example;
     for (const std::string& segment : labels.segments) {
-      if (std::optional<double> value = parse_number(segment)) same_number[*value + 0.0].push_back(segment);
+      if (std::optional<std::string> value = exact_decimal(segment)) same_number[*value].push_back(segment);
       else if (text_example.empty()) text_example = segment;
     }
     for (const auto& [value, names] : same_number)

@@ -166,4 +166,20 @@ TEST_CASE("exact decimal of number texts") {
   CHECK_FALSE(exact_decimal("NA").has_value());
   CHECK_FALSE(exact_decimal("1,5").has_value());
   CHECK_FALSE(exact_decimal("inf").has_value());
+  // from_chars alone would read "+-3" as -3.
+  CHECK_FALSE(parse_number("+-3").has_value());
+  CHECK_FALSE(parse_number("++3").has_value());
+  CHECK(parse_number("+3") == 3.0);
+}
+
+TEST_CASE("plain decimal of exact values") {
+  CHECK(plain_decimal("0") == "0");
+  CHECK(plain_decimal("3e0") == "3");
+  CHECK(plain_decimal("12e2") == "1200");
+  CHECK(plain_decimal("305e-1") == "30.5");
+  CHECK(plain_decimal("1e-3") == "0.001");
+  CHECK(plain_decimal("-25e-1") == "-2.5");
+  CHECK(plain_decimal("1e300") == "1e300");
+  CHECK(plain_decimal("15e-301") == "1.5e-300");
+  CHECK(plain_decimal(*exact_decimal("9007199254740992.0")) == "9007199254740992");
 }

@@ -201,7 +201,7 @@ TEST_CASE("model with non-finite numbers rejected") {
   REQUIRE(offset != std::string::npos);
   std::string message = error_message([&] { parse_model(bytes, "nan.bin"); });
   CHECK(message == fmt::format("nan.bin is not a valid model file: a weight that is not finite at "
-                               "payload byte {}",
+                               "payload byte {}; train the model again",
                                offset - kModelHeaderSize));
   model = small_model();
   model.schema.columns[0].scale = 0;

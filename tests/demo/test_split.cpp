@@ -248,12 +248,16 @@ TEST_CASE("numeric labels written differently are one segment") {
                  "has 1 distinct value; a classifier needs at least two segments; label column 'y': '1' and "
                  "'1.0' are one number"));
 
-  // Integers beyond 2^53 keep their text, so distinct large codes stay distinct.
+  // Values are compared as exact decimals: distinct large codes and long decimals stay
+  // apart although float64 rounds them to one number, and 9007199254740992.0 is
+  // 9007199254740992.
   Table large = parse_csv("x,label\n1,9007199254740993\n2,9007199254740993\n3,9007199254740992\n"
-                          "4,9007199254740992\n5,12345678901234567891\n6,12345678901234567891\n",
+                          "4,9007199254740992.0\n5,12345678901234567891\n6,12345678901234567891\n"
+                          "7,0.1\n8,0.1\n9,0.10000000000000000001\n10,0.10000000000000000001\n",
                           "large.csv");
   CHECK(encode_labels(large, 1).segments ==
-        std::vector<std::string>{"9007199254740992", "9007199254740993", "12345678901234567891"});
+        std::vector<std::string>{"0.1", "0.10000000000000000001", "9007199254740992", "9007199254740993",
+                                 "12345678901234567891"});
 
   // Text labels keep their spelling.
   Table text = parse_csv("x,label\n1,a\n2,a\n3,1\n4,1.0\n5,1\n6,1.0\n", "text.csv");

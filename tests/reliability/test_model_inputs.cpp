@@ -103,21 +103,21 @@ TEST_CASE("model payload damage behind a valid checksum") {
   long_string[7] = '\x7f';
   CHECK(parse_error(with_header(long_string)) ==
         "m.bin is not a valid model file: a string longer than the rest of the payload at "
-        "payload byte 8");
+        "payload byte 8; train the model again");
   // The last weight tensor announces more floats than the cut payload holds.
   CHECK(parse_error(with_header(payload.substr(0, payload.size() - 4))) ==
         "m.bin is not a valid model file: a weight tensor larger than the file at payload byte " +
-            std::to_string(payload.size() - 8));
+            std::to_string(payload.size() - 8) + "; train the model again");
   CHECK(parse_error(with_header(payload.substr(0, 3))) ==
-        "m.bin is not a valid model file: the payload ends early at payload byte 0");
+        "m.bin is not a valid model file: the payload ends early at payload byte 0; train the model again");
   // A name is UTF-8 text, as every CSV cell it comes from: 0xFF starts no UTF-8 sequence.
   std::string latin = payload;
   latin[8] = '\xff';
   CHECK(parse_error(with_header(latin)) ==
-        "m.bin is not a valid model file: a name that is not UTF-8 text at payload byte 15");
+        "m.bin is not a valid model file: a name that is not UTF-8 text at payload byte 15; train the model again");
   CHECK(parse_error(with_header(payload + "zz")) ==
         "m.bin is not a valid model file: 2 unread bytes at payload byte " +
-            std::to_string(payload.size()));
+            std::to_string(payload.size()) + "; train the model again");
 }
 
 TEST_CASE("model file of another kind") {
@@ -151,7 +151,7 @@ TEST_CASE("model weight dims whose product wraps around") {
   std::memcpy(payload.data() + at + 16, &huge, sizeof huge);
   CHECK(parse_error(with_header(payload)) ==
         "m.bin is not a valid model file: a weight tensor larger than the file at payload byte " +
-            std::to_string(at + 24));
+            std::to_string(at + 24) + "; train the model again");
 }
 
 TEST_CASE("model flag byte other than 0 or 1") {
@@ -165,7 +165,7 @@ TEST_CASE("model flag byte other than 0 or 1") {
   payload[flag] = 63;
   CHECK(parse_error(with_header(payload)) ==
         "m.bin is not a valid model file: a log1p flag other than 0 or 1 at payload byte " +
-            std::to_string(flag + 1));
+            std::to_string(flag + 1) + "; train the model again");
   payload[flag] = 1;
   CHECK(parse_error(with_header(payload)) == "no error");
 }

@@ -36,6 +36,10 @@ std::optional<double> parse_number(std::string_view text);
 /// different values to one double.
 std::optional<std::string> exact_decimal(std::string_view text);
 
+/// The plain decimal form of an exact_decimal result: "305e-1" gives "30.5", "12e2" gives
+/// "1200" and "1e-3" gives "0.001". Past 40 written zeros it is scientific ("1e300").
+std::string plain_decimal(const std::string& exact);
+
 /// True when text is a decimal number written with one decimal comma in place of the
 /// point ("12669,5", "-0,25"), as spreadsheets in many locales export them. parse_number
 /// returns nullopt for it.
