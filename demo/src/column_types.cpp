@@ -3,8 +3,10 @@
 #include "segment/column_types.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cctype>
+#include <map>
 
 #include <algorithm>
 #include <charconv>
@@ -212,15 +214,30 @@ ColumnKind infer_column_kind(const Column& column) {
 namespace {
 
 // For a cell whose text fills several cells of its column, such as NA, most likely a
-// missing-value marker: the count and the --missing option to pass. Empty otherwise.
-std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column) {
+// missing-value marker: the count, the other such texts of the column (kind's values do
+// not parse from them) and the --missing option that lists them all. Empty otherwise.
+std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
   const std::vector<std::string>& cells = table.columns[column].cells;
-  const std::string& cell = cells[row];
-  auto same = std::count(cells.begin(), cells.end(), cell);
-  if (same < 2) return "";
-  return fmt::format("{} cells of the column hold '{}'. If it marks missing values, pass {} or "
+  std::map<std::string, std::size_t> counts;
+  for (const std::string& cell : cells) {
+    if (is_missing(cell)) continue;
+    bool parses = kind == ColumnKind::Numeric ? parse_number(cell).has_value() : parse_date(cell).has_value();
+    if (!parses) ++counts[trim(cell)];
+  }
+  std::string text = trim(cells[row]);
+  if (counts[text] < 2) return "";
+  std::vector<std::string> texts{text};
+  std::vector<std::string> others;
+  for (const auto& [other, count] : counts)
+    if (other != text && count >= 2 && texts.size() < 5) {
+      texts.push_back(other);
+      others.push_back(fmt::format("{} hold '{}'", count, other));
+    }
+  std::string also = others.empty() ? "" : fmt::format(" (and {})", fmt::join(others, ", "));
+  return fmt::format("{} cells of the column hold '{}'{}. If {} missing values, pass {} or "
                      "leave those cells empty; otherwise fix the values",
-                     same, cell, missing_option(table, trim(cell)));
+                     counts[text], text, also, texts.size() == 1 ? "it marks" : "they mark",
+                     missing_option(table, texts));
 }
 
 }  // namespace
@@ -254,7 +271,7 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
                       "is numeric; write decimal points, as in '{}'",
                       table.cell_location(row, column), cell, dotted));
     }
-    if (std::string marker = repeated_text_hint(table, row, column); !marker.empty())
+    if (std::string marker = repeated_text_hint(table, row, column, kind); !marker.empty())
       throw damo::UserError(fmt::format("{}: '{}' is not a number, but the column is numeric; {}",
                                         table.cell_location(row, column), cell, marker));
     throw damo::UserError(
@@ -264,7 +281,7 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
   }
   DAMO_ASSERT(kind == ColumnKind::Date, "parse_cell on a categorical column");
   if (auto value = parse_date(cell)) return *value;
-  if (std::string marker = repeated_text_hint(table, row, column); !marker.empty())
+  if (std::string marker = repeated_text_hint(table, row, column, kind); !marker.empty())
     throw damo::UserError(fmt::format("{}: '{}' is not a valid date, but the column contains dates; {}",
                                       table.cell_location(row, column), cell, marker));
   throw damo::UserError(

@@ -405,9 +405,10 @@ Table parse_csv(std::string_view text, const std::string& source) {
 
 Table read_csv(const std::string& path) { return parse_csv(damo::read_file(path), path); }
 
-std::string missing_option(const Table& table, const std::string& text) {
+std::string missing_option(const Table& table, const std::vector<std::string>& texts) {
   std::vector<std::string> markers = table.missing_markers;
-  if (std::find(markers.begin(), markers.end(), text) == markers.end()) markers.push_back(text);
+  for (const std::string& text : texts)
+    if (std::find(markers.begin(), markers.end(), text) == markers.end()) markers.push_back(text);
   std::string list;
   for (const std::string& marker : markers) {
     if (!list.empty()) list += ',';

@@ -403,11 +403,7 @@ std::string numbers_beside_markers_note(const Table& table, std::size_t column,
     }
   }
   if (numbers < 2 || texts.empty() || texts.size() > 2) return "";
-  // missing_option reads only the markers, so a table without cells carries the first text.
-  Table markers;
-  markers.missing_markers = table.missing_markers;
-  if (texts.size() == 2) markers.missing_markers.push_back(texts[0]);
-  std::string options = missing_option(markers, texts.back());
+  std::string options = missing_option(table, texts);
   return fmt::format("column '{}' holds numbers, but {} of its filled cells hold {}, so it is one-hot "
                      "encoded as categories; if {} missing values, pass {} to read it as numbers",
                      table.columns[column].name, text_cells, quoted_list(texts),
@@ -516,7 +512,7 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
         }
         if (!parses) {
           example = fmt::format(", such as '{}' on line {}; if '{}' marks missing values, pass {}",
-                                cell, table.row_lines.at(row), cell, missing_option(table, trim(cell)));
+                                cell, table.row_lines.at(row), cell, missing_option(table, {trim(cell)}));
           break;
         }
       }

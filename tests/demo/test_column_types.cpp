@@ -183,3 +183,19 @@ TEST_CASE("plain decimal of exact values") {
   CHECK(plain_decimal("15e-301") == "1.5e-300");
   CHECK(plain_decimal(*exact_decimal("9007199254740992.0")) == "9007199254740992");
 }
+
+TEST_CASE("repeated texts suggest one missing option") {
+  // NA and - each fill two cells, and x one, so the message suggests NA and - together.
+  Table t = parse_csv("amount\nNA\n1\n-\nNA\n-\nx\n", "t.csv");
+  CHECK(error_message([&] { parse_cell(t, 0, 0, ColumnKind::Numeric); }) ==
+        "t.csv line 2, column 'amount': 'NA' is not a number, but the column is numeric; 2 cells of the "
+        "column hold 'NA' (and 2 hold '-'). If they mark missing values, pass --missing "
+        "'NA,-' or leave those cells empty; otherwise fix the values");
+  CHECK(error_message([&] { parse_cell(t, 5, 0, ColumnKind::Numeric); }).find("fix the value, or leave the cell "
+                                                                              "empty") != std::string::npos);
+  Table dates = parse_csv("joined\n2020-01-01\nnever\nnever\n", "d.csv");
+  CHECK(error_message([&] { parse_cell(dates, 1, 0, ColumnKind::Date); }) ==
+        "d.csv line 3, column 'joined': 'never' is not a valid date, but the column contains dates; 2 cells "
+        "of the column hold 'never'. If it marks missing values, pass --missing 'never' or leave those "
+        "cells empty; otherwise fix the values");
+}

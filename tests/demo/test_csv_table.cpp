@@ -304,12 +304,13 @@ TEST_CASE("csv missing markers drop spaces inside quotes") {
 
 TEST_CASE("csv missing option quotes for the shell") {
   Table t = parse_csv("a\n1\n", "t.csv");
-  CHECK(missing_option(t, "NA") == "--missing 'NA'");
-  CHECK(missing_option(t, "N,A") == "--missing '\"N,A\"'");
-  CHECK(missing_option(t, "say \"no\"") == "--missing '\"say \"\"no\"\"\"'");
-  CHECK(missing_option(t, "n'a") == "--missing 'n'\\''a'");
+  CHECK(missing_option(t, {"NA"}) == "--missing 'NA'");
+  CHECK(missing_option(t, {"N,A"}) == "--missing '\"N,A\"'");
+  CHECK(missing_option(t, {"say \"no\""}) == "--missing '\"say \"\"no\"\"\"'");
+  CHECK(missing_option(t, {"n'a"}) == "--missing 'n'\\''a'");
+  CHECK(missing_option(t, {"NA", "-"}) == "--missing 'NA,-'");
   // Markers already given come first, and a text among them is not repeated.
   t.missing_markers = {"?", "NA"};
-  CHECK(missing_option(t, "-") == "--missing '?,NA,-'");
-  CHECK(missing_option(t, "NA") == "--missing '?,NA'");
+  CHECK(missing_option(t, {"-"}) == "--missing '?,NA,-'");
+  CHECK(missing_option(t, {"NA"}) == "--missing '?,NA'");
 }

@@ -68,10 +68,10 @@ inline bool is_missing(std::string_view cell) {
 std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,
                                       const std::vector<std::size_t>& columns = {});
 
-/// The --missing option that adds text to the table's markers, quoted for a POSIX shell:
+/// The --missing option that adds texts to the table's markers, quoted for a POSIX shell:
 /// "--missing 'NA'", or "--missing '?,NA'" after --missing '?', and an entry with a comma
 /// or a double quote in double quotes ("--missing '\"N,A\"'").
-std::string missing_option(const Table& table, const std::string& text);
+std::string missing_option(const Table& table, const std::vector<std::string>& texts);
 
 /// The delimiter of a table: the first of tab, semicolon and comma that splits the header
 /// line and every record of next_lines (a sample of the following lines) into the same
