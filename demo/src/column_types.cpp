@@ -213,9 +213,9 @@ ColumnKind infer_column_kind(const Column& column) {
 
 namespace {
 
-// For a cell whose text fills several cells of its column, such as NA, most likely a
-// missing-value marker: the count, the other such texts of the column (kind's values do
-// not parse from them) and the --missing option that lists them all. Empty otherwise.
+// Describes a cell whose text, such as NA, fills several cells of its column and is likely
+// a missing-value marker. The hint counts it and the column's other repeated texts that
+// are not values of kind, and gives the --missing option for all of them. Empty otherwise.
 std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
   const std::vector<std::string>& cells = table.columns[column].cells;
   std::map<std::string, std::size_t> counts;
