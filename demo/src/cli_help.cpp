@@ -87,7 +87,7 @@ Features:
 {}: a column
 named id, ID, Id, CustomerID, customer_id and the like, or one whose values number the
 rows of a table of at least 20 rows: n distinct integers that fill a range of n, in any
-order. A column whose filled cells are mostly numbers
+order, with up to 1% of the cells blank. A column whose filled cells are mostly numbers
 is numeric; a cell that is not a number is then an error naming its line. Columns of
 dates (dd-mm-yyyy, dd/mm/yyyy, dd.mm.yyyy or yyyy-mm-dd) become the number of days since
 1970-01-01. Other columns are categorical and one-hot encoded; those with more than {}

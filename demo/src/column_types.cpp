@@ -311,18 +311,27 @@ bool is_id_column(const Table& table, std::size_t column, ColumnKind kind) {
 
   // Distinct integers alone also describe spending amounts or ages, so the values must
   // number the rows: n distinct integers that fill a range of n, in any order (1..n,
-  // 1001..1000+n).
+  // 1001..1000+n). Up to 1% of the cells (at least one) may be blank, as when a row's number
+  // was lost, and the range then spans between the filled count and n.
+  std::size_t rows = table.row_count();
+  std::size_t blanks_allowed = std::max<std::size_t>(1, rows / 100);
+  std::size_t blanks = 0;
   std::unordered_set<double> seen;
   double low = 0;
   double high = 0;
   for (const std::string& cell : cells.cells) {
+    if (is_missing(cell)) {
+      if (++blanks > blanks_allowed) return false;
+      continue;
+    }
     std::optional<double> value = parse_number(cell);
     if (!value || *value != std::round(*value)) return false;
     if (!seen.insert(*value).second) return false;
     low = seen.size() == 1 ? *value : std::min(low, *value);
     high = seen.size() == 1 ? *value : std::max(high, *value);
   }
-  return high - low + 1 == static_cast<double>(table.row_count());
+  double range = high - low + 1;
+  return !seen.empty() && range >= static_cast<double>(seen.size()) && range <= static_cast<double>(rows);
 }
 
 }  // namespace segment

@@ -130,6 +130,15 @@ TEST_CASE("distinct amounts in a small table are features") {
                         1000 * ((i * 11) % 30), 20 + (i * 13) % 31 * 2 % 60, 50 + i * i, 500 + 7 * i);
   Table t = parse_csv(text, "amounts.csv");
   CHECK(is_id_column(t, 0, ColumnKind::Numeric));
+  // One blank number still numbers the rows; two of 30 are more than the one allowed.
+  std::string one_blank = "n,x\n";
+  std::string two_blank = "n,x\n";
+  for (int i = 1; i <= 30; ++i) {
+    one_blank += fmt::format("{},{}\n", i == 7 ? "" : std::to_string(i), i % 2);
+    two_blank += fmt::format("{},{}\n", i == 7 || i == 30 ? "" : std::to_string(i), i % 2);
+  }
+  CHECK(is_id_column(parse_csv(one_blank, "one.csv"), 0, ColumnKind::Numeric));
+  CHECK_FALSE(is_id_column(parse_csv(two_blank, "two.csv"), 0, ColumnKind::Numeric));
   for (std::size_t c = 1; c < 6; ++c) {
     CAPTURE(t.columns[c].name);
     CHECK_FALSE(is_id_column(t, c, ColumnKind::Numeric));

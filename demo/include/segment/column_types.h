@@ -75,7 +75,8 @@ inline constexpr std::size_t kMinRowsForDistinctIdRule = 20;
 
 /// True when the column looks like a row identifier: is_id_name(), or a numeric column of
 /// at least kMinRowsForDistinctIdRule rows whose cells are distinct integers that fill a
-/// range of the row count (a permutation of a..a+n-1).
+/// range of the row count (a permutation of a..a+n-1), where up to 1% of the cells (at
+/// least one) may be blank.
 bool is_id_column(const Table& table, std::size_t column, ColumnKind kind);
 
 }  // namespace segment
