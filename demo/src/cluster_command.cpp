@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -114,11 +115,13 @@ std::size_t distinct_rows(const damo::Tensor& points) {
 }  // namespace
 
 ClusterOutcome cluster_table(const ClusterRequest& request) {
-  // The output copies the table as read, so the cells that --missing empties keep their text there.
-  const Table original = read_csv(request.data);
-  if (original.row_count() == 0)
+  Table table = read_csv(request.data);
+  if (table.row_count() == 0)
     throw damo::UserError(fmt::format("{} has a header but no rows to cluster", request.data));
-  Table table = original;
+  // The output copies the table as read, so the cells that --missing empties keep their
+  // text there. Without markers nothing changes, and no copy is made.
+  std::optional<Table> as_read;
+  if (!request.features.missing.empty()) as_read = table;
   std::vector<std::string> missing_notes = mark_missing(table, request.features.missing);
   if (table.find_column(request.segment_column))
     throw damo::UserError(
@@ -164,7 +167,7 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
           empty, request.kmeans.k, verb));
   }
   outcome.profile = profile_table(table, schema, columns, outcome.result);
-  outcome.csv = labelled_csv(original, request.segment_column, outcome.result.assignment);
+  outcome.csv = labelled_csv(as_read ? *as_read : table, request.segment_column, outcome.result.assignment);
   return outcome;
 }
 

@@ -214,14 +214,13 @@ Expr categorical(Expr key, Expr logits, int axis, std::int64_t stream) {
     throw UserError(fmt::format("categorical: logits {} have no classes along axis {}, so there is "
                                 "nothing to draw from; give at least one class",
                                 describe(logits), axis));
-  // The Gumbel-max trick: argmax(logits + g) with g = -log(-log(v)) standard Gumbel noise
-  // picks class k with probability softmax(logits)_k. v = 1 - u is in (0, 1], and v = 1
-  // (u = 0) would give g = +inf, and NaN beside a logit of -inf, which would pick a class of
-  // probability 0. So -log(v) is kept at least the grid step eps of u, which changes only
-  // u = 0: it gets the noise of u = eps, 16.6 (f32) or 36.7 (f64).
+  // The Gumbel-max trick: argmax(logits + g), with g = -log(-log(1 - u)) standard Gumbel
+  // noise, picks class k with probability softmax(logits)_k.
+  // u = 0 would give g = +inf, which meets a logit of -inf as NaN. So -log(1 - u) is kept at
+  // least the grid step of u, and u = 0 gets the noise of the smallest positive draw.
   Expr u = draw_for("categorical", key, logits.shape(), logits.dtype(), stream);
-  double eps = logits.dtype() == DType::Float32 ? 0x1p-24 : 0x1p-53;
-  Expr gumbel = -log(maximum(-log1p(-u), key.graph().scalar(eps, logits.dtype())));
+  double grid_step = logits.dtype() == DType::Float32 ? 0x1p-24 : 0x1p-53;
+  Expr gumbel = -log(maximum(-log1p(-u), key.graph().scalar(grid_step, logits.dtype())));
   return argmax(logits + gumbel, Axes(std::vector<std::int64_t>{axis}));
 }
 

@@ -83,7 +83,7 @@ TEST_CASE("model round trip through a file") {
 }
 
 TEST_CASE("model missing markers need version 2") {
-  // Without markers the file is version 1, byte for byte as before markers existed.
+  // Without markers the file is version 1, which readers of version 1 alone can read.
   std::string plain = serialize_model(small_model());
   CHECK(plain[8] == 1);
   CHECK(parse_model(plain, "m.bin").missing_values.empty());
@@ -167,8 +167,8 @@ TEST_CASE("model other format version") {
 TEST_CASE("model trailing bytes rejected") {
   std::string bytes = serialize_model(small_model()) + "extra";
   CHECK(contains(error_message([&] { parse_model(bytes, "m.bin"); }), "5 unexpected bytes"));
-  std::string one = serialize_model(small_model()) + "x";
-  CHECK(contains(error_message([&] { parse_model(one, "m.bin"); }), "has 1 unexpected byte after"));
+  std::string one_extra = serialize_model(small_model()) + "x";
+  CHECK(contains(error_message([&] { parse_model(one_extra, "m.bin"); }), "has 1 unexpected byte after"));
 }
 
 TEST_CASE("model foreign file rejected") {
