@@ -213,26 +213,44 @@ ColumnKind infer_column_kind(const Column& column) {
 
 namespace {
 
-// Describes a cell whose text, such as NA, fills several cells of its column and is likely
-// a missing-value marker. The hint counts it and the column's other repeated texts that
-// are not values of kind, and gives the --missing option for all of them. Empty otherwise.
-std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
-  const std::vector<std::string>& cells = table.columns[column].cells;
+// Texts of the cells of column that are neither blank nor values of kind, with their counts.
+std::map<std::string, std::size_t> unparsed_texts(const Table& table, std::size_t column, ColumnKind kind) {
   std::map<std::string, std::size_t> counts;
-  for (const std::string& cell : cells) {
+  for (const std::string& cell : table.columns[column].cells) {
     if (is_missing(cell)) continue;
     bool parses = kind == ColumnKind::Numeric ? parse_number(cell).has_value() : parse_date(cell).has_value();
     if (!parses) ++counts[trim(cell)];
   }
-  std::string text = trim(cells[row]);
+  return counts;
+}
+
+// Describes a cell whose text, such as NA, fills several cells of its column and is likely
+// a missing-value marker, or returns "" when the text fills one cell only. The hint counts
+// the text and the other repeated non-values of its column and of the table's other numeric
+// and date columns, and gives one --missing option for up to five of them.
+std::string repeated_text_hint(const Table& table, std::size_t row, std::size_t column, ColumnKind kind) {
+  constexpr std::size_t kMaxTexts = 5;
+  std::map<std::string, std::size_t> counts = unparsed_texts(table, column, kind);
+  std::string text = trim(table.columns[column].cells[row]);
   if (counts[text] < 2) return "";
   std::vector<std::string> texts{text};
+  auto listed = [&](const std::string& other) { return std::find(texts.begin(), texts.end(), other) != texts.end(); };
   std::vector<std::string> others;
   for (const auto& [other, count] : counts)
-    if (other != text && count >= 2 && texts.size() < 5) {
+    if (!listed(other) && count >= 2 && texts.size() < kMaxTexts) {
       texts.push_back(other);
       others.push_back(fmt::format("{} hold '{}'", count, other));
     }
+  for (std::size_t c = 0; c < table.column_count() && texts.size() < kMaxTexts; ++c) {
+    if (c == column) continue;
+    ColumnKind other_kind = infer_column_kind(table.columns[c]);
+    if (other_kind != ColumnKind::Numeric && other_kind != ColumnKind::Date) continue;
+    for (const auto& [other, count] : unparsed_texts(table, c, other_kind))
+      if (!listed(other) && count >= 2 && texts.size() < kMaxTexts) {
+        texts.push_back(other);
+        others.push_back(fmt::format("{} cells of column '{}' hold '{}'", count, table.columns[c].name, other));
+      }
+  }
   std::string also = others.empty() ? "" : fmt::format(" (and {})", fmt::join(others, ", "));
   return fmt::format("{} cells of the column hold '{}'{}. If {} missing values, pass {} or "
                      "leave those cells empty; otherwise fix the values",

@@ -208,3 +208,27 @@ TEST_CASE("repeated texts suggest one missing option") {
         "of the column hold 'never'. If it marks missing values, pass --missing 'never' or leave those "
         "cells empty; otherwise fix the values");
 }
+
+TEST_CASE("missing option spans other columns") {
+  // price and joined contain '?' and 'never' twice. city is categorical, so its 'n/a' is
+  // a category and stays out of the option.
+  Table t = parse_csv(
+      "amount,price,city,joined\n"
+      "NA,?,n/a,2020-01-01\n"
+      "1,2,Oslo,never\n"
+      "NA,?,n/a,never\n"
+      "3,4,Rome,2020-02-01\n"
+      "5,6,Rome,2020-03-01\n",
+      "t.csv");
+  CHECK(error_message([&] { parse_cell(t, 0, 0, ColumnKind::Numeric); }) ==
+        "t.csv line 2, column 'amount': 'NA' is not a number, but the column is numeric; 2 cells of the "
+        "column hold 'NA' (and 2 cells of column 'price' hold '?', 2 cells of column 'joined' hold "
+        "'never'). If they mark missing values, pass --missing 'NA,?,never' or leave those cells empty; "
+        "otherwise fix the values");
+  // A text already listed from the column in error is not repeated.
+  Table same = parse_csv("a,b\nNA,NA\nNA,NA\n1,2\n3,4\n5,6\n", "s.csv");
+  CHECK(error_message([&] { parse_cell(same, 0, 1, ColumnKind::Numeric); }) ==
+        "s.csv line 2, column 'b': 'NA' is not a number, but the column is numeric; 2 cells of the "
+        "column hold 'NA'. If it marks missing values, pass --missing 'NA' or leave those cells "
+        "empty; otherwise fix the values");
+}
