@@ -151,6 +151,9 @@ void CommandRunner::help() {
     if (topic == c.name) return print_(fmt::format("{}\n  {}", c.usage, c.summary));
   if (const Builtin* builtin = builtin_table().find(topic))
     return print_(fmt::format("{}\n  {}", builtin->signature, builtin->summary));
+  // Dtype names called as functions convert, like cast(x, dtype).
+  if (std::optional<DType> dtype = parse_dtype(topic); dtype && dtype_name(*dtype) == topic)
+    return print_(fmt::format("{0}(x)\n  x converted to {0}, the same as cast(x, {0})", topic));
   fail(fmt::format("no help for '{}'{}", topic, did_you_mean(topic, builtin_table().names())));
 }
 

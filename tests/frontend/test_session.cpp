@@ -638,6 +638,8 @@ TEST_CASE("session help command") {
   CHECK(output(":help softmax") ==
         "softmax(x, axis=-1)\n  exp(x) normalized to sum to 1 along an axis");
   CHECK(output(":help :load") == ":load FILE\n  runs the statements of FILE in this session");
+  CHECK(output(":help f32") == "f32(x)\n  x converted to f32, the same as cast(x, f32)");
+  CHECK(output(":help bool") == "bool(x)\n  x converted to bool, the same as cast(x, bool)");
 }
 
 TEST_CASE("session dot command writes a file") {
