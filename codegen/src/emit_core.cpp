@@ -368,6 +368,7 @@ Value* emit_float_unary(FunctionBuilder& f, OpKind op, Value* x) {
     return b.CreateFPTrunc(exact_log10_of_powers(f, wide, libm_call(f, "log10", wide)), t);
   }
   case OpKind::Erf: return libm_call(f, "erf", x);
+  case OpKind::Erfc: return libm_call(f, "erfc", x);
   case OpKind::Sqrt: return unary_intrinsic(f, llvm::Intrinsic::sqrt, x);
   case OpKind::Square: return b.CreateFMul(x, x);
   case OpKind::Reciprocal: return b.CreateFDiv(one, x);

@@ -67,7 +67,7 @@ void check(llvm::Error error, const char* what) {
 }
 
 // Vector variants in glibc's libmvec beyond LLVM's stock table: the AVX-512 widths of
-// exp, log, sin, cos and pow, and expm1, log1p, tanh, log2, log10 and erf at every width. Names follow the
+// exp, log, sin, cos and pow, and expm1, log1p, tanh, log2, log10, erf and erfc at every width. Names follow the
 // x86 vector function ABI (_ZGV + ISA letter + N + lanes + v per argument).
 struct VectorVariant {
   const char* scalar;
@@ -87,6 +87,7 @@ constexpr VectorVariant kVariants[] = {
     {"tanhf", "tanhf", 1, true},           {"tanh", "tanh", 1, false},
     {"log2", "log2", 1, false},            {"log10", "log10", 1, false},
     {"erff", "erff", 1, true},             {"erf", "erf", 1, false},
+    {"erfcf", "erfcf", 1, true},           {"erfc", "erfc", 1, false},
 };
 
 // Owns the strings VecDesc refers to; they must outlive every TargetLibraryInfoImpl.

@@ -40,6 +40,7 @@ void add_unary(std::vector<Builtin>& out) {
       {"log2", &log2, "base-2 logarithm"},
       {"log10", &log10, "base-10 logarithm"},
       {"erf", &erf, "error function"},
+      {"erfc", &erfc, "1 - erf(x), accurate where erf(x) is near 1"},
       {"floor", &floor, "round down"},
       {"ceil", &ceil, "round up"},
       {"round", &round, "round to nearest, halves to even"},

@@ -65,7 +65,7 @@ const OpKind kUnary[] = {OpKind::Neg,    OpKind::Abs,        OpKind::Sign,      
                          OpKind::Tanh,   OpKind::Sigmoid,    OpKind::Softplus,    OpKind::Relu,
                          OpKind::Floor,  OpKind::Ceil,       OpKind::Round,       OpKind::IsNan,
                          OpKind::IsInf,  OpKind::Not,        OpKind::StopGradient, OpKind::Log2,
-                         OpKind::Log10,  OpKind::Erf};
+                         OpKind::Log10,  OpKind::Erf,        OpKind::Erfc};
 const OpKind kBinary[] = {
     OpKind::Add, OpKind::Sub,     OpKind::Mul,     OpKind::Div, OpKind::FloorDiv, OpKind::Mod,
     OpKind::Pow, OpKind::Maximum, OpKind::Minimum, OpKind::Eq,  OpKind::Ne,       OpKind::Lt,
@@ -91,6 +91,7 @@ bool op_is_exact(const Node& node) {
     case OpKind::Log2:
     case OpKind::Log10:
     case OpKind::Erf:
+    case OpKind::Erfc:
     case OpKind::Sin:
     case OpKind::Cos:
     case OpKind::Tanh:

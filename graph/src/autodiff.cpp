@@ -119,6 +119,8 @@ class Shortcut {
       } else if (operand->op() == OpKind::Softmax && free(operand)) {
         auto axis = static_cast<int>(operand->attr(0));
         equivalent([&](Expr z) { return log_softmax(z, axis); }, operand->input(0));
+      } else if (auto [z, axis] = softmax_division(operand); z != nullptr && free(operand)) {
+        equivalent([&](Expr x) { return log_softmax(x, static_cast<int>(axis)); }, z);
       } else if (operand->op() == OpKind::Sum && free(operand)) {
         // log(sum(exp(z))) = logsumexp(z) over the same axes.
         if (const Node* z = exp_operand(operand->input(0))) {
@@ -133,25 +135,10 @@ class Shortcut {
       else if (const Node* z = exp_operand(operand))
         equivalent([&](Expr x) { return softplus(x); }, z);
       return;
-    case OpKind::Div: {
-      // exp(z) / sum(exp(z), axis) = softmax(z, axis), with the axis kept, put back by
-      // expand_dims, or summed away from a vector.
-      const Node* numerator = node_.input(0);
-      const Node* z = numerator->op() == OpKind::Exp && free(numerator) ? numerator->input(0) : nullptr;
-      const Node* total = node_.input(1);
-      bool restored = total->op() == OpKind::ExpandDims && free(total);
-      const Node* sum = restored ? total->input(0) : total;
-      if (z == nullptr || sum->op() != OpKind::Sum || !free(sum) || sum->input(0) != numerator ||
-          sum->attrs().ints.size() != 1)
-        return;
-      auto axis = sum->attrs().ints[0];
-      bool keepdims = sum->attrs().keepdims;
-      bool put_back = restored && !keepdims && total->attr(0) == axis;
-      bool whole_vector = !restored && !keepdims && numerator->rank() == 1;
-      if ((keepdims && !restored) || put_back || whole_vector)
+    case OpKind::Div:
+      if (auto [z, axis] = softmax_division(&node_); z != nullptr)
         equivalent([&](Expr x) { return softmax(x, static_cast<int>(axis)); }, z);
       return;
-    }
     case OpKind::BinaryCrossentropy:
       if (operand->op() == OpKind::Sigmoid && free(operand)) {
         set(Kind::BinaryCrossentropy, operand->input(0));
@@ -165,10 +152,35 @@ class Shortcut {
         Expr t(node_.input(1));
         equivalent([&](Expr z) { return softmax_crossentropy(z, t); }, operand->input(0),
                    node_.input(1));
+      } else if (auto [z, axis] = softmax_division(operand);
+                 z != nullptr && free(operand) && axis == operand->rank() - 1) {
+        Expr t(node_.input(1));
+        equivalent([&](Expr x) { return softmax_crossentropy(x, t); }, z, node_.input(1));
       }
       return;
     default: return;
     }
+  }
+
+  // The operand z and the axis of exp(z) / sum(exp(z), axis) written as a softmax: with the
+  // axis kept, put back by expand_dims, or summed away from a vector. z is null for any
+  // other node.
+  std::pair<const Node*, std::int64_t> softmax_division(const Node* div) const {
+    if (div->op() != OpKind::Div) return {nullptr, 0};
+    const Node* numerator = div->input(0);
+    const Node* z = numerator->op() == OpKind::Exp && free(numerator) ? numerator->input(0) : nullptr;
+    const Node* total = div->input(1);
+    bool restored = total->op() == OpKind::ExpandDims && free(total);
+    const Node* sum = restored ? total->input(0) : total;
+    if (z == nullptr || sum->op() != OpKind::Sum || !free(sum) || sum->input(0) != numerator ||
+        sum->attrs().ints.size() != 1)
+      return {nullptr, 0};
+    std::int64_t axis = sum->attrs().ints[0];
+    bool keepdims = sum->attrs().keepdims;
+    bool put_back = restored && !keepdims && total->attr(0) == axis;
+    bool whole_vector = !restored && !keepdims && numerator->rank() == 1;
+    if ((keepdims && !restored) || put_back || whole_vector) return {z, axis};
+    return {nullptr, 0};
   }
 
   void set(Kind kind, const Node* z) {

@@ -40,6 +40,7 @@ void unary_numeric(OpKind op, Tensor& out, const Tensor& x) {
     case OpKind::Log10:
       return map_unary<T, T>(out, x, [](T v) { return static_cast<T>(std::log10(static_cast<double>(v))); });
     case OpKind::Erf: return map_unary<T, T>(out, x, [](T v) { return std::erf(v); });
+    case OpKind::Erfc: return map_unary<T, T>(out, x, [](T v) { return std::erfc(v); });
     case OpKind::Sqrt: return map_unary<T, T>(out, x, [](T v) { return std::sqrt(v); });
     case OpKind::Reciprocal: return map_unary<T, T>(out, x, [](T v) { return T{1} / v; });
     case OpKind::Sin: return map_unary<T, T>(out, x, [](T v) { return std::sin(v); });

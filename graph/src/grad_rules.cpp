@@ -42,6 +42,15 @@ Expr zeros(Graph& graph, DType dtype, const Shape& shape) {
   return broadcast_to(graph.scalar(0.0, dtype), shape);
 }
 
+Expr class_mask(Expr targets, const Expr& like) {
+  const Dim& classes = like.shape()[like.rank() - 1];
+  if (classes.is_static()) return one_hot(targets, classes.size(), DType::Bool);
+  // Positions 0, 1, ... along the symbolic class axis, from a running sum of ones.
+  Expr ones = broadcast_to(like.graph().scalar(1.0, DType::Int64), like.shape());
+  Expr positions = cumsum(ones, like.rank() - 1) - 1;
+  return positions == expand_dims(cast(targets, DType::Int64), -1);
+}
+
 Expr select_or_zero(Expr condition, Expr value) {
   return where(condition, value, literal_like(value, 0.0));
 }

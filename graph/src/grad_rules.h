@@ -47,6 +47,11 @@ Contributions apply_grad_rule(const Node& node, Expr g, const std::vector<bool>&
 /// result is broadcast when x is smaller. Converts to dtype.
 Expr fit_to_operand(Expr x, const Shape& shape, DType dtype);
 
+/// A bool mask over the last axis of like, true where the position along that axis equals
+/// the target of its row: one_hot(targets, classes), also for a symbolic class count. A
+/// target outside [0, classes) gives a row of false.
+Expr class_mask(Expr targets, const Expr& like);
+
 /// where(condition, value, 0): value where condition is true and 0 elsewhere, in value's dtype.
 Expr select_or_zero(Expr condition, Expr value);
 

@@ -33,6 +33,11 @@ Contributions erf_grad(const GradContext& c) {
   return {c.g * (exp(-square(c.in(0))) * (2.0 * std::numbers::inv_sqrtpi))};
 }
 
+// erfc'(x) = -2 / sqrt(pi) exp(-x^2).
+Contributions erfc_grad(const GradContext& c) {
+  return {c.g * (exp(-square(c.in(0))) * (-2.0 * std::numbers::inv_sqrtpi))};
+}
+
 // sqrt'(0) = +inf: 0.5 / sqrt(0) divides by zero.
 Contributions sqrt_grad(const GradContext& c) { return {(c.g * 0.5) / c.out()}; }
 
@@ -153,6 +158,7 @@ GradRule elementwise_grad_rule(OpKind op) {
   case OpKind::Log2: return log2_grad;
   case OpKind::Log10: return log10_grad;
   case OpKind::Erf: return erf_grad;
+  case OpKind::Erfc: return erfc_grad;
   case OpKind::Sqrt: return sqrt_grad;
   case OpKind::Square: return square_grad;
   case OpKind::Reciprocal: return reciprocal_grad;

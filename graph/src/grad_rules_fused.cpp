@@ -10,18 +10,6 @@ namespace damo::detail {
 
 namespace {
 
-// The target classes of each row as a bool mask over the last axis of logits.
-Expr target_mask(Expr logits, Expr targets) {
-  const Dim& classes = logits.shape()[logits.rank() - 1];
-  // TODO: a symbolic class count needs a one_hot whose depth is a symbolic size.
-  if (classes.is_symbolic())
-    throw UserError(fmt::format("grad: sparse softmax_crossentropy over a symbolic class axis "
-                                "'{}' has no second derivative yet; give the class axis a static "
-                                "size",
-                                classes.symbol()));
-  return one_hot(targets, classes.size(), DType::Bool);
-}
-
 // loss = -sum(t * log_softmax(z)) over the last axis. Its gradient with respect to z,
 // g * (softmax(z) * sum(t) - t), is the softmax_crossentropy_grad op.
 Contributions softmax_crossentropy_grad_rule(const GradContext& c) {
@@ -54,7 +42,7 @@ Contributions softmax_crossentropy_grad_grad(const GradContext& c) {
   }
   if (c.wants(1) && !sparse) r[1] = g0 * (upstream_dot_s - upstream);
   if (c.wants(2)) {
-    Expr on_targets = sparse ? select_or_zero(target_mask(logits, targets), upstream)
+    Expr on_targets = sparse ? select_or_zero(class_mask(targets, logits), upstream)
                              : upstream * targets;
     Expr scaled = sparse ? upstream_dot_s : upstream_dot_s * target_sum;
     r[2] = squeeze(scaled, Axes(-1)) - sum(on_targets, Axes(-1));

@@ -38,13 +38,7 @@ Contributions categorical_crossentropy_grad(const GradContext& c) {
 Contributions sparse_categorical_crossentropy_grad(const GradContext& c) {
   Expr p = c.in(0);
   Expr targets = c.in(1);
-  const Dim& classes = p.shape()[p.rank() - 1];
-  // TODO: a symbolic class count needs a one_hot whose depth is a symbolic size.
-  if (classes.is_symbolic())
-    throw UserError(fmt::format("grad: sparse categorical_crossentropy over a symbolic class axis "
-                                "'{}' has no gradient yet; give the class axis a static size",
-                                classes.symbol()));
-  Expr is_target = one_hot(targets, classes.size(), DType::Bool);
+  Expr is_target = class_mask(targets, p);
   Expr g = expand_dims(c.g, -1);
   return {select_or_zero(is_target, -g / p), Expr()};
 }

@@ -233,6 +233,7 @@ Expr log1p(Expr x) { return unary(OpKind::Log1p, x); }
 Expr log2(Expr x) { return unary(OpKind::Log2, x); }
 Expr log10(Expr x) { return unary(OpKind::Log10, x); }
 Expr erf(Expr x) { return unary(OpKind::Erf, x); }
+Expr erfc(Expr x) { return unary(OpKind::Erfc, x); }
 Expr sqrt(Expr x) { return unary(OpKind::Sqrt, x); }
 Expr square(Expr x) { return unary(OpKind::Square, x); }
 Expr reciprocal(Expr x) { return unary(OpKind::Reciprocal, x); }

@@ -93,7 +93,9 @@ Expr silu(Expr x) {
 
 Expr gelu(Expr x, bool approximate) {
   x = to_float(x);
-  if (!approximate) return x * 0.5 * (erf(x * (1.0 / std::numbers::sqrt2)) + 1.0);
+  // 0.5 (1 + erf(x / sqrt(2))) equals 0.5 erfc(-x / sqrt(2)), which keeps its digits for
+  // negative x where the sum cancels.
+  if (!approximate) return x * 0.5 * erfc(x * (-1.0 / std::numbers::sqrt2));
   // 0.5 (1 + tanh(u)) equals sigmoid(2u), which has no cancellation where tanh(u) is near
   // -1: in f32 the tanh form loses about three digits at x = -4.
   const double scale = std::sqrt(2.0 / std::numbers::pi);

@@ -27,6 +27,7 @@ bool is_transcendental(OpKind op) {
   case OpKind::Log2:
   case OpKind::Log10:
   case OpKind::Erf:
+  case OpKind::Erfc:
   case OpKind::Sin:
   case OpKind::Cos:
   case OpKind::Tanh:

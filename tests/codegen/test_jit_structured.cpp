@@ -648,6 +648,26 @@ TEST_CASE("jit softmax family and cross-entropies") {
   }
 }
 
+TEST_CASE("jit sparse cross-entropy gradients over symbolic classes") {
+  std::mt19937_64 rng(31);
+  Graph g;
+  Expr p = g.input("p", DType::Float64, {"n", "c"});
+  Expr z = g.input("z", DType::Float64, {"n", "c"});
+  Expr label = g.input("label", DType::Int64, {"n"});
+  Expr dz = grad(sum(softmax_crossentropy(z, label)), z);
+  std::vector<Expr> outputs = {grad(sum(categorical_crossentropy(p, label)), p), dz,
+                               grad(sum(dz * dz), z)};
+  for (std::int64_t classes : {1, 3, 17}) {
+    std::int64_t n = 9;
+    Tensor labels = Tensor::empty(DType::Int64, {n});
+    for (std::int64_t i = 0; i < n; ++i) labels.set_double(i, static_cast<double>(i % classes));
+    check_jit_matches_reference({p, z, label}, outputs,
+                                {random_tensor(DType::Float64, {n, classes}, rng, 0.1, 1),
+                                 random_tensor(DType::Float64, {n, classes}, rng, -3, 3), labels},
+                                fmt::format("sparse cross-entropy gradients, {} classes", classes));
+  }
+}
+
 TEST_CASE("jit softmax cross-entropy keeps its digits for large logits") {
   // Shifting every logit of a row by c leaves the loss and its gradient unchanged. The
   // rows (c, c, c - 1) and (c - 1, c, c + 0.5) are exact in float32 up to c = 1e5, where

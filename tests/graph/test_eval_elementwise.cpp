@@ -40,6 +40,7 @@ const UnaryCase kFloatUnaryCases[] = {
     {OpKind::Log2, [](double x) { return std::log2(x); }},
     {OpKind::Log10, [](double x) { return std::log10(x); }},
     {OpKind::Erf, [](double x) { return std::erf(x); }},
+    {OpKind::Erfc, [](double x) { return std::erfc(x); }},
     {OpKind::Sqrt, [](double x) { return std::sqrt(x); }},
     {OpKind::Square, [](double x) { return x * x; }},
     {OpKind::Reciprocal, [](double x) { return 1 / x; }},

@@ -31,6 +31,7 @@ const UnaryCase kUnaryCases[] = {
     {"silu", silu, -3, 3, 0},         {"gelu", [](Expr x) { return gelu(x); }, -3, 3, 0},
     {"softsign", softsign, -2, 2, 0.1}, {"log2", log2, 0.2, 3, 0},
     {"log10", log10, 0.2, 3, 0},      {"erf", erf, -2, 2, 0},
+    {"erfc", erfc, -2, 2, 0},
     {"exact gelu", [](Expr x) { return gelu(x, false); }, -3, 3, 0},
 };
 

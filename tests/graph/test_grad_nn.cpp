@@ -232,6 +232,37 @@ TEST_CASE("exp forms differentiate without overflow") {
   CHECK(de.get_double(1) == doctest::Approx(0.5));
 }
 
+TEST_CASE("log of a written-out softmax differentiates stably") {
+  GradFixture f;
+  Expr z = f.var("z", {3, 4}, -3, 3);
+  Expr e = exp(z);
+  check_second_order(f, log(e / sum(e, Axes(1), true)), {z});
+  check_second_order(f, log(e / expand_dims(sum(e, Axes(0)), 0)), {z});
+
+  // Rows (1000, 0, -1000) and (50, 0, -50) in float32: exp overflows or the smallest
+  // probability rounds to 0, so the chain rule gives NaN or -inf. The gradient of
+  // sum(log_softmax) over a row of 3 is 1 - 3 softmax, (-2, 1, 1) here.
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Graph g;
+    Expr x = g.input("x", dtype, {2, 3});
+    Feeds feeds = {{"x", Tensor::from_list({{1000, 0, -1000}, {50, 0, -50}}, dtype)}};
+    Expr ex = exp(x);
+    Tensor keepdims_slope = evaluate(grad(sum(log(ex / sum(ex, Axes(1), true))), x), feeds);
+    Tensor expanded_slope = evaluate(grad(sum(log(ex / expand_dims(sum(ex, Axes(1)), 1))), x), feeds);
+    Tensor labels = Tensor::from_list({2, 2}, DType::Int64);
+    Expr t = g.constant(labels);
+    Tensor crossentropy_slope = evaluate(grad(sum(categorical_crossentropy(ex / sum(ex, Axes(1), true), t)), x), feeds);
+    for (std::int64_t i = 0; i < 6; ++i) {
+      INFO(dtype_name(dtype) << " element " << i);
+      double expected = i % 3 == 0 ? -2.0 : 1.0;
+      CHECK(keepdims_slope.get_double(i) == doctest::Approx(expected));
+      CHECK(expanded_slope.get_double(i) == doctest::Approx(expected));
+      // For label 2 the cross-entropy gradient is softmax - one_hot: (1, 0, -1) here.
+      CHECK(crossentropy_slope.get_double(i) == doctest::Approx(1.0 - static_cast<double>(i % 3)));
+    }
+  }
+}
+
 TEST_CASE("softmax cross-entropy gradients") {
   GradFixture f;
   Expr z = f.var("z", {3, 4}, -2, 2);
@@ -239,6 +270,50 @@ TEST_CASE("softmax cross-entropy gradients") {
   check_second_order(f, softmax_crossentropy(z, t), {z, t});
   Expr labels = f.indices({1, 3, 0}, {3});
   check_second_order(f, softmax_crossentropy(z, labels), {z});
+}
+
+TEST_CASE("sparse cross-entropy gradients over symbolic classes") {
+  // The same losses over a static and a symbolic class axis give the same first and second
+  // derivatives. Label 5 is out of range, and its row gets no target class in either.
+  Tensor probabilities = Tensor::from_list({{0.1, 0.2, 0.3, 0.4}, {0.4, 0.3, 0.2, 0.1}, {0.25, 0.25, 0.25, 0.25}},
+                                           DType::Float64);
+  Tensor logits = Tensor::from_list({{1.0, -2.0, 0.5, 3.0}, {0.0, 0.0, 0.0, 0.0}, {-1.0, 2.0, 1.0, 0.5}},
+                                    DType::Float64);
+  Tensor labels = Tensor::from_list({3, 0, 5}, DType::Int64);
+  Tensor weights = Tensor::from_list({{0.5, -1.0, 2.0, 1.5}, {1.0, 0.25, -0.5, 2.0}, {-2.0, 1.0, 0.5, 1.0}},
+                                     DType::Float64);
+
+  auto derivatives = [&](const Shape& dims) {
+    Graph g;
+    Expr p = g.input("p", DType::Float64, dims);
+    Expr z = g.input("z", DType::Float64, dims);
+    Expr t = g.input("t", DType::Int64, {dims[0]});
+    Expr w = g.input("w", DType::Float64, dims);
+    Expr dp = grad(sum(categorical_crossentropy(p, t)), p);
+    Expr dz = grad(sum(softmax_crossentropy(z, t)), z);
+    Expr dzz = grad(sum(dz * w), z);
+    return evaluate({dp, dz, dzz}, {{"p", probabilities}, {"z", logits}, {"t", labels}, {"w", weights}});
+  };
+  std::vector<Tensor> fixed = derivatives(Shape{3, 4});
+  std::vector<Tensor> symbolic = derivatives(Shape{"n", "c"});
+
+  // -1 / p at each row's label, and nothing on the row whose label is out of range.
+  CHECK(fixed[0].get_double(3) == doctest::Approx(-2.5));
+  CHECK(fixed[0].get_double(4) == doctest::Approx(-2.5));
+  CHECK(fixed[0].get_double(8) == 0.0);
+
+  for (std::size_t k = 0; k < fixed.size(); ++k) {
+    REQUIRE(symbolic[k].shape() == fixed[k].shape());
+    for (std::int64_t i = 0; i < fixed[k].numel(); ++i) {
+      INFO("derivative " << k << ", element " << i);
+      // The fused gradient of a row with an out-of-range label is NaN in both.
+      double expected = fixed[k].get_double(i);
+      if (std::isnan(expected))
+        CHECK(std::isnan(symbolic[k].get_double(i)));
+      else
+        CHECK(symbolic[k].get_double(i) == doctest::Approx(expected).epsilon(1e-12));
+    }
+  }
 }
 
 TEST_CASE("softmax cross-entropy uses its gradient op") {

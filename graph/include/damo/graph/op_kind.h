@@ -113,7 +113,8 @@ enum class OpCategory : std::uint8_t {
   X(Log10, "log10", Unary)                                                                  \
   X(Erf, "erf", Unary)                                                                      \
   X(ArgSort, "argsort", NeuralNet)                                                          \
-  X(RandomUniform, "random_uniform", Layout)
+  X(RandomUniform, "random_uniform", Layout)                                                \
+  X(Erfc, "erfc", Unary)
 
 enum class OpKind : std::uint8_t {
 #define DAMO_OP_ENUM(name, text, category) name,

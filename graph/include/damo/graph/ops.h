@@ -44,6 +44,7 @@ Expr log1p(Expr x);
 Expr log2(Expr x);
 Expr log10(Expr x);
 Expr erf(Expr x);  // the error function, 2 / sqrt(pi) times the integral of exp(-t^2) from 0 to x
+Expr erfc(Expr x);  // 1 - erf(x), without the cancellation of that difference for large x
 Expr sqrt(Expr x);
 Expr square(Expr x);
 Expr reciprocal(Expr x);
