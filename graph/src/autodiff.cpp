@@ -47,6 +47,9 @@ class Shortcut {
     case Kind::LogSigmoid:  // log(sigmoid(z)) = -softplus(-z)
       if (wants(z)) add(z, to_leaf(z, g * sigmoid(-logits())));
       return;
+    case Kind::LogExp:  // log(exp(z)) = z
+      if (wants(z)) add(z, to_leaf(z, g));
+      return;
     case Kind::LogOneMinusSigmoid:  // log(1 - sigmoid(z)) = -softplus(z)
       if (wants(z)) add(z, to_leaf(z, -(g * sigmoid(logits()))));
       return;
@@ -68,7 +71,7 @@ class Shortcut {
   }
 
  private:
-  enum class Kind { None, LogSigmoid, LogOneMinusSigmoid, BinaryCrossentropy, Equivalent };
+  enum class Kind { None, LogSigmoid, LogExp, LogOneMinusSigmoid, BinaryCrossentropy, Equivalent };
 
   // A node between this one and the leaves that is not a variable.
   bool free(const Node* between) const { return targets_.count(between) == 0; }
@@ -107,6 +110,8 @@ class Shortcut {
     case OpKind::Log:
       if (step(operand, OpKind::Sigmoid)) {
         set(Kind::LogSigmoid, operand->input(0));
+      } else if (const Node* z = exp_operand(node_.input(0)); z != nullptr && z->shape() == node_.shape()) {
+        set(Kind::LogExp, z);
       } else if (step(operand, OpKind::Sub) && is_one(operand->input(0)) &&
                  step(uncast(operand->input(1)), OpKind::Sigmoid)) {
         set(Kind::LogOneMinusSigmoid, uncast(operand->input(1))->input(0));

@@ -111,6 +111,8 @@ std::vector<Rule> stabilize_rules() {
       {"log_one_plus", log(add(x, one)), log1p(x)},
       {"log_one_minus", log(sub(one, x)), log1p(neg(x))},
       {"log1p_exp", log1p(exp(x)), softplus(x)},
+      // exp(x) overflows above about 88 in float32 and underflows below about -104.
+      {"log_exp", log(exp(x)), x},
       {"exp_minus_one", sub(exp(x), one), expm1(x)},
       {"exp_plus_minus_one", add(exp(x), minus_one), expm1(x)},
       {"log_sum_exp", log(bind(y, sum(exp(x)))), build(logsumexp_of_match)},
