@@ -101,15 +101,15 @@ TEST_CASE("selection rejects options without effect") {
     std::string message;
   };
   const Case cases[] = {
-      {{{}, {"label"}, {}}, "--drop lists the label column 'label', which is never a feature; leave it out of --drop"},
-      {{{}, {}, {"label"}},
+      {{{}, {"label"}, {}, {}}, "--drop lists the label column 'label', which is never a feature; leave it out of --drop"},
+      {{{}, {}, {"label"}, {}},
        "--categorical lists the label column 'label', which is not a feature; labels are always segments, "
        "so leave it out"},
-      {{{"amount"}, {"city"}, {}}, "--drop has no effect with --features, which names every feature; give one of them"},
-      {{{"amount"}, {}, {"city"}},
+      {{{"amount"}, {"city"}, {}, {}}, "--drop has no effect with --features, which names every feature; give one of them"},
+      {{{"amount"}, {}, {"city"}, {}},
        "--categorical names 'city', which is not among the --features; add it to --features or leave it out of "
        "--categorical"},
-      {{{}, {}, {"CustomerID"}},
+      {{{}, {}, {"CustomerID"}, {}},
        "--categorical names 'CustomerID', which looks like a row identifier and is not a feature; name it in "
        "--features to use it"},
   };

@@ -26,8 +26,12 @@ std::size_t dtype_size(DType dtype);
 inline bool is_float(DType d) { return d == DType::Float32 || d == DType::Float64; }
 inline bool is_integer(DType d) { return d == DType::Int32 || d == DType::Int64; }
 
-/// Maps a C++ element type to its DType.
-template <class T> struct DTypeOf;
+/// Maps a C++ element type to its DType. Other element types do not compile.
+template <class T> struct DTypeOf {
+  static_assert(sizeof(T) == 0,
+                "Damo tensors hold bool, std::int32_t, std::int64_t, float or double elements; "
+                "convert the values to one of these types first");
+};
 template <> struct DTypeOf<bool> { static constexpr DType value = DType::Bool; };
 template <> struct DTypeOf<std::int32_t> { static constexpr DType value = DType::Int32; };
 template <> struct DTypeOf<std::int64_t> { static constexpr DType value = DType::Int64; };
