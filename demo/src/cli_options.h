@@ -9,15 +9,9 @@
 #include <vector>
 
 #include "damo/runtime/error.h"
+#include "segment/usage_error.h"
 
 namespace segment {
-
-/// A mistake on the command line; the program prints it with a pointer to --help and exits
-/// with status 2.
-class UsageError : public damo::UserError {
- public:
-  explicit UsageError(const std::string& message) : damo::UserError(message) {}
-};
 
 /// One option a command accepts.
 struct OptionSpec {

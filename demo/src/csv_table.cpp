@@ -7,12 +7,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "damo/runtime/error.h"
 #include "damo/runtime/io.h"
+#include "segment/usage_error.h"
 #include "text_util.h"
 
 namespace segment {
@@ -46,8 +48,32 @@ std::optional<std::size_t> Table::find_column(std::string_view name) const {
 
 std::size_t Table::require_column(std::string_view name, std::string_view role) const {
   if (auto index = find_column(name)) return *index;
-  throw UserError(fmt::format("{}: column '{}' ({}) not found; the columns are {}", source, name,
-                              role, quoted_column_names()));
+  throw UsageError(fmt::format("{}: column '{}' ({}) not found; the columns are {}{}", source, name,
+                               role, quoted_column_names(), unknown_column_hint({std::string(name)}, role)));
+}
+
+std::string Table::unknown_column_hint(const std::vector<std::string>& names, std::string_view option) const {
+  std::string hint;
+  for (const std::string& name : names) {
+    if (find_column(name)) continue;
+    for (const Column& column : columns)
+      if (to_lower(column.name) == to_lower(name)) {
+        hint += fmt::format("; '{}' differs from column '{}' only in letter case", name, column.name);
+        break;
+      }
+  }
+  // "Note, free text" given unquoted reaches the option as 'Note' and ' free text'.
+  for (std::size_t first = 0; first < names.size(); ++first) {
+    std::string joined = names[first];
+    for (std::size_t last = first + 1; last < names.size(); ++last) {
+      joined += "," + names[last];
+      if (find_column(joined))
+        return hint + fmt::format("; a column name with a comma goes in double quotes, as in {} "
+                                  "'\"{}\"'",
+                                  option, joined);
+    }
+  }
+  return hint;
 }
 
 std::string Table::cell_location(std::size_t row, std::size_t column) const {
@@ -193,13 +219,14 @@ void set_header(Table& table, const RawRow& row) {
   // The field of each name seen so far, so that duplicates are found in linear time. A search
   // of the columns per name made a header of 50,000 columns take seconds.
   std::unordered_map<std::string, std::size_t> field_of;
+  table.header_line = row.line;
   for (std::size_t i = 0; i < row.fields.size(); ++i) {
     std::string name = trim(row.fields[i]);
-    if (name.empty())
-      throw UserError(
-          fmt::format("{} line {}: header field {} is empty; give every column a "
-                      "name",
-                      table.source, row.line, i + 1));
+    // An unnamed column stays until drop_unnamed_columns checks that it is blank.
+    if (name.empty()) {
+      table.columns.push_back(Column{name, {}});
+      continue;
+    }
     if (auto [previous, added] = field_of.emplace(name, i); !added)
       throw UserError(
           fmt::format("{} line {}: the header names column '{}' twice (fields {} and "
@@ -236,6 +263,31 @@ void append_row(Table& table, const RawRow& row) {
   for (std::size_t i = 0; i < row.fields.size(); ++i)
     table.columns[i].cells.push_back(row.fields[i]);
   table.row_lines.push_back(row.line);
+}
+
+// Drops the columns whose header field is empty and whose cells are all blank, such as the
+// trailing empty fields of some spreadsheet exports. An unnamed column with a value is an error.
+void drop_unnamed_columns(Table& table) {
+  std::vector<Column> named;
+  for (std::size_t i = 0; i < table.columns.size(); ++i) {
+    Column& column = table.columns[i];
+    if (!column.name.empty()) {
+      named.push_back(std::move(column));
+      continue;
+    }
+    auto filled = std::find_if(column.cells.begin(), column.cells.end(),
+                               [](const std::string& cell) { return !is_missing(cell); });
+    if (filled != column.cells.end()) {
+      auto row = static_cast<std::size_t>(filled - column.cells.begin());
+      throw UserError(fmt::format("{} line {}: header field {} is empty, but line {} has '{}' in that "
+                                  "column; give every column a name",
+                                  table.source, table.header_line, i + 1, table.row_lines[row], *filled));
+    }
+  }
+  if (named.empty())
+    throw UserError(fmt::format("{} line {}: every header field is empty; give every column a name",
+                                table.source, table.header_line));
+  table.columns = std::move(named);
 }
 
 void take_rows(Table& table, CallbackState& state) {
@@ -320,11 +372,21 @@ void reject_invalid_utf8(const std::vector<std::string_view>& lines, char delimi
     if (at == std::string_view::npos) continue;
     std::string field = field_of_byte(lines, i, at, delimiter);
     throw UserError(fmt::format(
-        "{} line {}{}: byte {} (0x{:02X}) is not UTF-8 text; save the file as UTF-8, for example "
+        "{} line {}{}: byte {} of the line (0x{:02X}) is not UTF-8 text; save the file as UTF-8, for example "
         "with iconv -f latin1 -t utf-8 (for a Latin-1 file)",
         source, i + 1, field.empty() ? "" : ", " + field, at + 1,
         static_cast<unsigned char>(lines[i][at])));
   }
+}
+
+// The delimiter that a line such as "sep=;" names, or nullopt for any other line. The
+// delimiter is one character other than a quote, a letter, a digit or a space.
+std::optional<char> delimiter_line(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  if (line.size() != 5 || !line.starts_with("sep=")) return std::nullopt;
+  auto c = static_cast<unsigned char>(line[4]);
+  if (c == '"' || c == ' ' || c >= 0x80 || std::isalnum(c) || (std::iscntrl(c) && c != '\t')) return std::nullopt;
+  return static_cast<char>(c);
 }
 
 }  // namespace
@@ -372,17 +434,29 @@ Table parse_csv(std::string_view text, const std::string& source) {
         fmt::format("{}: the file is empty; expected a header row with the column "
                     "names",
                     source));
+  // Spreadsheet programs write "sep=;" as the first line to name the delimiter.
+  std::optional<char> named_delimiter = delimiter_line(lines[first]);
+  std::size_t start = 0;
+  if (named_delimiter) {
+    start = first + 1;
+    first = start;
+    while (first < lines.size() && !starts_row(lines[first], '\t')) ++first;
+    if (first == lines.size())
+      throw UserError(fmt::format("{}: the file has only its 'sep=' line; expected a header row with "
+                                  "the column names after it",
+                                  source));
+  }
   // Samples up to 20 following lines with more than blanks. detect_delimiter parses them
   // into records and ignores a record that the sample cuts off.
   std::vector<std::string_view> sample;
   for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
     if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);
-  table.delimiter = detect_delimiter(lines[first], sample);
+  table.delimiter = named_delimiter ? *named_delimiter : detect_delimiter(lines[first], sample);
   reject_invalid_utf8(lines, table.delimiter, source);
 
   auto parser = make_parser(table.delimiter);
   CallbackState state;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
+  for (std::size_t i = start; i < lines.size(); ++i) {
     std::int64_t line_number = static_cast<std::int64_t>(i) + 1;
     if (!state.row_open && starts_row(lines[i], table.delimiter)) {
       state.row_start_line = line_number;
@@ -400,6 +474,7 @@ Table parse_csv(std::string_view text, const std::string& source) {
                     "closed; add the closing quote",
                     source, state.row_start_line));
   take_rows(table, state);
+  drop_unnamed_columns(table);
   return table;
 }
 

@@ -11,6 +11,7 @@
 #include "damo/graph/ops.h"
 #include "damo/runtime/error.h"
 #include "segment/random.h"
+#include "segment/usage_error.h"
 
 namespace segment {
 
@@ -196,11 +197,11 @@ KMeansResult ordered_result(const Run& run, int k) {
 
 void validate_kmeans_options(const KMeansOptions& options) {
   if (options.k < 1)
-    throw damo::UserError(fmt::format("-k {} is invalid; use 1 or more", options.k));
+    throw UsageError(fmt::format("-k {} is invalid; use 1 or more", options.k));
   if (options.restarts < 1)
-    throw damo::UserError(fmt::format("--restarts {} is invalid; use 1 or more", options.restarts));
+    throw UsageError(fmt::format("--restarts {} is invalid; use 1 or more", options.restarts));
   if (options.max_iterations < 1)
-    throw damo::UserError(
+    throw UsageError(
         fmt::format("--max-iterations {} is invalid; use 1 or more", options.max_iterations));
 }
 
@@ -208,7 +209,7 @@ KMeansResult kmeans(const Tensor& points, const KMeansOptions& options) {
   validate_kmeans_options(options);
   std::int64_t n = points.dim(0);
   if (options.k > n)
-    throw damo::UserError(
+    throw UsageError(
         fmt::format("-k {} is invalid; use a cluster count from 1 to the number "
                     "of rows ({})",
                     options.k, n));

@@ -61,6 +61,10 @@ Predictions predict_table(const Model& model, const Table& table) {
   std::string id_name = id_column ? model.id_column : "line";
   while (std::find(fixed.begin(), fixed.end(), id_name) != fixed.end()) id_name += "_id";
   predictions.header.push_back(id_name);
+  if (!model.id_column.empty() && !id_column)
+    predictions.notes.push_back(fmt::format("the model's identifier column '{}' is not in {}, so the "
+                                            "output's column '{}' gives each row's line instead",
+                                            model.id_column, table.source, id_name));
   // Identifiers that are blank or repeated cannot tell rows apart, so each row's line in the
   // table follows them.
   std::size_t blank_ids = 0, repeated_ids = 0;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "damo/runtime/error.h"
+#include "segment/usage_error.h"
 #include "text_util.h"
 
 namespace segment {
@@ -114,9 +115,9 @@ std::vector<std::size_t> require_columns(const Table& table, const std::vector<s
       missing.push_back(name);
   }
   if (!missing.empty())
-    throw UserError(fmt::format("{}: {} names {} not in the table; the columns are {}",
-                                table.source, option, quoted_list(missing),
-                                table.quoted_column_names()));
+    throw UsageError(fmt::format("{}: {} names {} not in the table; the columns are {}{}",
+                                 table.source, option, quoted_list(missing), table.quoted_column_names(),
+                                 table.unknown_column_hint(names, option)));
   return indices;
 }
 
@@ -387,6 +388,41 @@ std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts
                      example);
 }
 
+// Returns a note for a categorical column whose categories are numbers with a currency
+// sign or a percent sign, such as '$12669' or '45%', or an empty string.
+std::string unit_symbols_note(const std::map<std::string, std::size_t>& counts) {
+  static const std::string_view kSymbols[] = {"$", "%", "\u20AC", "\u00A3", "\u00A5"};  // $ % € £ ¥
+  std::string example;
+  std::string_view symbol;
+  for (const auto& entry : counts) {
+    std::string_view text = trim_view(entry.first);
+    std::string_view found;
+    for (std::string_view s : kSymbols) {
+      if (text.starts_with(s)) {
+        text.remove_prefix(s.size());
+        found = s;
+        break;
+      }
+      if (text.ends_with(s)) {
+        text.remove_suffix(s.size());
+        found = s;
+        break;
+      }
+    }
+    text = trim_view(text);
+    bool number = parse_number(text).has_value() || is_decimal_comma_number(text);
+    if (!number) return "";
+    if (!found.empty() && example.empty()) {
+      example = entry.first;
+      symbol = found;
+    }
+  }
+  if (example.empty()) return "";
+  return fmt::format("; its values are numbers with a '{}' sign such as '{}', which are not read as "
+                     "numbers: write them without the sign",
+                     symbol, example);
+}
+
 // Returns a note for a column of numbers that is categorical only because one or two texts,
 // such as NA, fill most of its cells, or an empty string.
 std::string numbers_beside_markers_note(const Table& table, std::size_t column,
@@ -435,7 +471,7 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
   }
   // Dates and numbers in forms that parse_date and parse_number reject explain both a column
   // with too many categories and one that is encoded as categories, so both notes name them.
-  std::string unread_values = unread_dates_note(counts) + decimal_commas_note(counts);
+  std::string unread_values = unread_dates_note(counts) + decimal_commas_note(counts) + unit_symbols_note(counts);
   if (counts.size() > options.max_categories) {
     notes.push_back(
         fmt::format("column '{}' has {} categories in {}, more than {}, and is not used{}", feature.name,
@@ -633,6 +669,22 @@ std::vector<std::string> describe_clamped_negatives(const FeatureSchema& schema,
   return notes;
 }
 
+namespace {
+
+// Whether raw, a 0 or a 1, is a value of a training column of 0s and 1s. A flag's rare value
+// lies far from the mean (a 1 in 200 is 14 standard deviations away), though training had
+// it. value is raw after the column's log1p. A column of the two values value and other with
+// mean m has the variance (m - value) (other - m), which identifies it.
+bool is_flag_value(const FeatureColumn& feature, double raw, double value) {
+  if (raw != 0 && raw != 1) return false;
+  double other = feature.log1p ? std::log1p(1 - raw) : 1 - raw;
+  double variance = (feature.mean - value) * (other - feature.mean);
+  double expected = feature.scale * feature.scale;
+  return std::fabs(variance - expected) <= 1e-6 * expected;
+}
+
+}  // namespace
+
 std::vector<std::string> describe_far_values(const FeatureSchema& schema, const Table& table,
                                              const std::vector<std::size_t>& table_columns) {
   std::vector<std::string> notes;
@@ -646,9 +698,10 @@ std::vector<std::string> describe_far_values(const FeatureSchema& schema, const 
     for (std::size_t row = 0; row < table.row_count(); ++row) {
       const std::string& cell = table.columns[column].cells[row];
       if (is_missing(cell)) continue;
-      double value = parse_cell(table, row, column, feature.kind);
-      if (feature.log1p && value < 0) continue;
-      if (feature.log1p) value = std::log1p(value);
+      double raw = parse_cell(table, row, column, feature.kind);
+      if (feature.log1p && raw < 0) continue;
+      double value = feature.log1p ? std::log1p(raw) : raw;
+      if (is_flag_value(feature, raw, value)) continue;
       // Divided first, because value - mean overflows near the float64 limit.
       double deviations = std::fabs(value / feature.scale - feature.mean / feature.scale);
       if (!(deviations > kFarDeviations)) continue;

@@ -95,6 +95,16 @@ std::string scores_section(const TrainingReport& r) {
   text += format_table({{"", "model", baseline},
                         {"accuracy", score(r.model.accuracy), score(r.baseline.accuracy)},
                         {"macro-F1", score(r.model.macro_f1), score(r.baseline.macro_f1)}});
+  // Scores are compared as printed, to three decimals, so that the note agrees with the table.
+  auto printed = [](double value) { return std::round(value * 1000); };
+  bool accuracy_above = printed(r.model.accuracy) > printed(r.baseline.accuracy);
+  bool f1_above = printed(r.model.macro_f1) > printed(r.baseline.macro_f1);
+  if (!accuracy_above && !f1_above)
+    text += "  note: the model scores no higher than the baseline in accuracy or macro-F1, so these "
+            "features as read do not predict the segments; check the notes for columns left out\n";
+  else if (!accuracy_above)
+    text += "  note: the model's accuracy is not above the baseline's, which always predicts the most "
+            "frequent segment; macro-F1, which weighs each segment equally, is the fairer comparison\n";
 
   std::vector<std::vector<std::string>> rows{{"segment", "precision", "recall", "F1", "support"}};
   for (std::size_t c = 0; c < r.segments.size(); ++c) {

@@ -10,6 +10,7 @@
 #include "damo/runtime/error.h"
 #include "segment/column_types.h"
 #include "segment/random.h"
+#include "segment/usage_error.h"
 #include "text_util.h"
 
 namespace segment {
@@ -247,7 +248,7 @@ Split stratified_split(const std::vector<int>& classes, double fraction, std::ui
 std::vector<Split> stratified_folds(const std::vector<int>& classes, std::size_t folds,
                                     std::uint64_t seed) {
   if (folds < 2 || folds > classes.size())
-    throw UserError(
+    throw UsageError(
         fmt::format("--folds {} is invalid; use at least 2 and at most the number "
                     "of labelled rows ({})",
                     folds, classes.size()));

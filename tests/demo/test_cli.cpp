@@ -309,8 +309,15 @@ TEST_CASE("cli column lists quote names with commas") {
   CHECK(contains(read_text(dir + "/r.json"), "\"features\": [\"Milk, total\"]"));
   // Two double quotes inside quotes stand for one.
   Run doubled = run({"train", "--data", table, "--label", "label", "--features", "\"a\"\"b\",Fresh"});
-  CHECK(doubled.status == 1);
+  CHECK(doubled.status == 2);
   CHECK(contains(doubled.err, "--features names 'a\"b' not in the table"));
+  Run unquoted = run({"train", "--data", table, "--label", "label", "--drop", "Milk, total"});
+  CHECK(unquoted.status == 2);
+  CHECK(contains(unquoted.err, "--drop names 'Milk' and ' total' not in the table"));
+  CHECK(contains(unquoted.err, "; a column name with a comma goes in double quotes, as in --drop '\"Milk, total\"'"));
+  Run lower = run({"train", "--data", table, "--label", "LABEL", "--features", "fresh"});
+  CHECK(lower.status == 2);
+  CHECK(contains(lower.err, "'LABEL' differs from column 'label' only in letter case"));
   Run open_quote = run({"train", "--data", table, "--label", "label", "--drop", "\"Milk, total"});
   CHECK(open_quote.status == 2);
   CHECK(contains(open_quote.err, "--drop '\"Milk, total': the quote at character 1 is not closed"));
@@ -353,6 +360,15 @@ TEST_CASE("cli predict adds lines for unclear identifiers") {
   CHECK(clear.status == 0);
   CHECK(read_csv(dir + "/clear_out.csv").columns[1].name == "segment");
   CHECK_FALSE(contains(clear.err, "identifier column"));
+
+  // A table without the identifier column gets each row's line, with a note.
+  write_text(dir + "/no_ids.csv", "a\n0\n1\n");
+  Run no_ids = run({"predict", "--model", dir + "/m.bin", "--data", dir + "/no_ids.csv", "--out",
+                    dir + "/no_ids_out.csv"});
+  CHECK(no_ids.status == 0);
+  CHECK(contains(no_ids.err, "note: the model's identifier column 'CustomerID' is not in " + dir +
+                                 "/no_ids.csv, so the output's column 'line' gives each row's line instead"));
+  CHECK(read_csv(dir + "/no_ids_out.csv").columns[0].cells == std::vector<std::string>{"2", "3"});
 }
 
 TEST_CASE("cli writes held-out predictions with the identifier column") {
@@ -694,7 +710,7 @@ TEST_CASE("cli data errors shorten long cells") {
   Run run_raw = train_with_cell("raw.csv", "12\xff");
   CHECK(run_raw.status == 1);
   CHECK(contains(run_raw.err,
-                 "line 2, column 'b': byte 5 (0xFF) is not UTF-8 text; save the file as UTF-8"));
+                 "line 2, column 'b': byte 5 of the line (0xFF) is not UTF-8 text; save the file as UTF-8"));
 
   // Terminal control sequences in a cell are escaped in the error, as are C1 controls.
   Run run_control = train_with_cell("control.csv", "\"\x1b[2J\r\nX\xc2\x9b\"");

@@ -129,19 +129,19 @@ TEST_CASE("csv byte not UTF-8 names line and column") {
       " is not UTF-8 text; save the file as UTF-8, for example with iconv -f latin1 -t utf-8 "
       "(for a Latin-1 file)";
   CHECK(error_message([] { parse_csv("name;city\nAna;Porto\nRen\xE9;Lyon\n", "l.csv"); }) ==
-        "l.csv line 3, column 'name': byte 4 (0xE9)" + advice);
+        "l.csv line 3, column 'name': byte 4 of the line (0xE9)" + advice);
   CHECK(error_message([] { parse_csv("name;city\nAna;Cr\xE9teil\n", "l.csv"); }) ==
-        "l.csv line 2, column 'city': byte 7 (0xE9)" + advice);
+        "l.csv line 2, column 'city': byte 7 of the line (0xE9)" + advice);
   CHECK(error_message([] { parse_csv("na\xEFve;city\nA;B\n", "l.csv"); }) ==
-        "l.csv line 1, header field 1: byte 3 (0xEF)" + advice);
+        "l.csv line 1, header field 1: byte 3 of the line (0xEF)" + advice);
   // A quoted value across lines: the byte is on line 3, in the value that starts on line 2.
   CHECK(error_message([] { parse_csv("a,b\n1,\"x\ny\xE9\"\n", "l.csv"); }) ==
-        "l.csv line 3, column 'b': byte 2 (0xE9)" + advice);
+        "l.csv line 3, column 'b': byte 2 of the line (0xE9)" + advice);
   CHECK(error_message([] { parse_csv("a,b\n1,2,\xE9\n", "l.csv"); }) ==
-        "l.csv line 2, field 3: byte 5 (0xE9)" + advice);
+        "l.csv line 2, field 3: byte 5 of the line (0xE9)" + advice);
   // A malformed quote before the byte leaves the field unknown.
   CHECK(error_message([] { parse_csv("a,b\n\"x\"y,\xE9\n", "l.csv"); }) ==
-        "l.csv line 2: byte 6 (0xE9)" + advice);
+        "l.csv line 2: byte 6 of the line (0xE9)" + advice);
 }
 
 TEST_CASE("csv malformed quote names the line") {
@@ -166,8 +166,36 @@ TEST_CASE("csv header problems rejected") {
   std::string repeated = error_message([] { parse_csv("a,b,a\n1,2,3\n", "h.csv"); });
   CHECK(contains(repeated, "h.csv line 1"));
   CHECK(contains(repeated, "names column 'a' twice (fields 1 and 3)"));
-  std::string unnamed = error_message([] { parse_csv("a,,c\n1,2,3\n", "h.csv"); });
-  CHECK(contains(unnamed, "header field 2 is empty"));
+  std::string unnamed = error_message([] { parse_csv("a,,c\n1,,3\n4,5,6\n", "h.csv"); });
+  CHECK(contains(unnamed, "h.csv line 1: header field 2 is empty, but line 3 has '5' in that column; give "
+                          "every column a name"));
+  CHECK(contains(error_message([] { parse_csv(",\n,\n", "h.csv"); }), "every header field is empty"));
+}
+
+TEST_CASE("csv unnamed blank columns dropped") {
+  // A spreadsheet export that ends every line with empty fields.
+  Table t = parse_csv("a;b;;\r\n1;2;;\r\n3;4; ;\r\n", "x.csv");
+  REQUIRE(t.column_count() == 2);
+  CHECK(t.columns[0].name == "a");
+  CHECK(t.columns[1].name == "b");
+  CHECK(t.columns[1].cells == std::vector<std::string>{"2", "4"});
+  CHECK(t.header_line == 1);
+}
+
+TEST_CASE("csv sep line names the delimiter") {
+  Table t = parse_csv("sep=;\r\nname;amount\r\nSmith, J;3\r\n", "x.csv");
+  CHECK(t.delimiter == ';');
+  REQUIRE(t.column_count() == 2);
+  CHECK(t.columns[0].cells == std::vector<std::string>{"Smith, J"});
+  CHECK(t.row_lines == std::vector<std::int64_t>{3});
+  CHECK(t.header_line == 2);
+  Table tabs = parse_csv("sep=\t\na\tb\n1\t2\n", "t.csv");
+  CHECK(tabs.delimiter == '\t');
+  CHECK(tabs.column_count() == 2);
+  // A header named "sep=x" with a letter is an ordinary column name.
+  Table named = parse_csv("sep=x\n1\n", "n.csv");
+  CHECK(named.columns[0].name == "sep=x");
+  CHECK(contains(error_message([] { parse_csv("sep=,\n\n", "s.csv"); }), "s.csv: the file has only its 'sep=' line"));
 }
 
 TEST_CASE("csv header only gives no rows") {

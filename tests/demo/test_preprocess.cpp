@@ -271,6 +271,27 @@ TEST_CASE("decimal commas noted in a dropped column") {
         "write them with decimal points");
 }
 
+TEST_CASE("currency and percent signs noted") {
+  // '$' before and '%' or '€' after a number; a plain number among them is fine.
+  Table dollars = parse_csv("amount,label\n$12669,x\n$7057,y\n6353,x\n$13265,y\n", "d.csv");
+  std::vector<std::string> notes;
+  fit_features(dollars, select_columns(dollars, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "column 'amount' is one-hot encoded as categories; its values are numbers with a '$' sign "
+        "such as '$12669', which are not read as numbers: write them without the sign");
+  Table percents = parse_csv("rate;label\n45%;x\n12,5 %;y\n3 \u20AC;x\n7%;y\n", "p.csv");
+  notes.clear();
+  fit_features(percents, select_columns(percents, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "numbers with a '%' sign such as '12,5 %'"));
+  // One text that is not a number means the column is text.
+  Table text = parse_csv("amount,label\n$12669,x\nnone,y\n$6353,x\n$13265,y\n", "t.csv");
+  notes.clear();
+  fit_features(text, select_columns(text, "label", {}), kTrainRows, no_log(), notes);
+  CHECK(notes.empty());
+}
+
 TEST_CASE("dates in other forms get a note") {
   Table t = parse_csv("joined,seen,label\n12/31/2013,2013-01-02 10:00,x\n1/2/2014,2013-01-03 11:00,y\n"
                       "12/31/2013,2013-01-02 10:00,x\n1/2/2014,2013-01-04 12:00,y\n",
@@ -435,6 +456,34 @@ TEST_CASE("values far from the training mean get a note") {
                   "mean (" + range + "), the furthest '-1e39' on line 3, which is beyond the "
                   "float32 range; at most 1% of a column's training values can lie that far from "
                   "their mean, so check them");
+}
+
+TEST_CASE("rare values of 0/1 flags are not far") {
+  // One 1 among 300 rows is 17 standard deviations from the mean, but training had it. The
+  // flag is skewed, so with the default options it is log1p-transformed too.
+  std::string text = "complained,rare_zero,label\n";
+  std::vector<std::size_t> rows;
+  for (int i = 0; i < 300; ++i) {
+    text += fmt::format("{},{},{}\n", i == 7 ? 1 : 0, i == 9 ? 0 : 1, "xy"[i % 2]);
+    rows.push_back(static_cast<std::size_t>(i));
+  }
+  Table t = parse_csv(text, "t.csv");
+  for (bool log_transform : {false, true}) {
+    INFO("log transform " << log_transform);
+    PreprocessOptions options = no_log();
+    options.log_transform = log_transform;
+    std::vector<std::string> notes;
+    FeatureSchema schema = fit_features(t, select_columns(t, "label", {}), rows, options, notes);
+    REQUIRE(schema.columns.size() == 2);
+    CHECK(schema.columns[0].log1p == log_transform);
+    Table flags = parse_csv("complained,rare_zero\n1,0\n0,1\n1,0\n", "new.csv");
+    CHECK(describe_far_values(schema, flags, match_schema(schema, flags)).empty());
+    // A 2 was never a value of the flag.
+    Table two = parse_csv("complained,rare_zero\n2,1\n", "two.csv");
+    std::vector<std::string> far = describe_far_values(schema, two, match_schema(schema, two));
+    REQUIRE(far.size() == 1);
+    CHECK(contains(far[0], "column 'complained': 1 cell is more than 10 standard deviations"));
+  }
 }
 
 TEST_CASE("negative values in a log1p column get a note") {

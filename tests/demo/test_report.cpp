@@ -1,5 +1,6 @@
 // Report formatting: table alignment, the text report and the JSON form.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "demo/test_util.h"
 #include "segment/report.h"
@@ -58,11 +59,25 @@ TEST_CASE("text report holds scores, baseline and matrix") {
   CHECK(contains(text, "compile training step:  12.5 ms"));
 }
 
+TEST_CASE("text report notes a model no better than the baseline") {
+  TrainingReport r = sample_report();
+  CHECK_FALSE(contains(format_report(r), "than the baseline"));
+  // Predicting the majority segment everywhere ties with the baseline on both scores.
+  r.model = r.baseline;
+  CHECK(contains(format_report(r), "note: the model scores no higher than the baseline in accuracy or "
+                                   "macro-F1, so these features as read do not predict the segments"));
+  // Above it in macro-F1 only, as on an imbalanced label.
+  r.model = compute_metrics({0, 0, 0, 1}, {0, 0, 1, 1}, 2);
+  r.baseline = compute_metrics({0, 0, 0, 1}, {0, 0, 0, 0}, 2);
+  std::string text = format_report(r);
+  CHECK(contains(text, "note: the model's accuracy is not above the baseline's"));
+}
+
 TEST_CASE("text report leaves a large matrix to the json") {
   TrainingReport r = sample_report();
   std::vector<int> truth, predicted;
   for (int c = 0; c < 41; ++c) {
-    r.segments.push_back("s" + std::to_string(c));
+    r.segments.push_back(fmt::format("s{}", c));
     truth.push_back(c);
     predicted.push_back((c + 1) % 41);
   }

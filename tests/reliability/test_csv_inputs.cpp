@@ -40,7 +40,7 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "t.csv line 3: found 2 fields but the header has 3 (comma-delimited); the row ends at "
        "column 'b' with '5', so column 'c' has no value. Check for a missing delimiter"},
       {"empty header name", "a,,c\n1,2,3\n",
-       "t.csv line 1: header field 2 is empty; give every column a name"},
+       "t.csv line 1: header field 2 is empty, but line 2 has '2' in that column; give every column a name"},
       {"repeated header name", "a,b,a\n1,2,3\n",
        "t.csv line 1: the header names column 'a' twice (fields 1 and 3); rename one of them"},
       {"text after a closing quote", "a,b\n\"1\"x,2\n",
@@ -66,13 +66,13 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "t.csv: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8, for "
        "example with iconv -f utf-16 -t utf-8"},
       {"Latin-1 text", "name,b\nK\xf6ln,1\n",
-       "t.csv line 2, column 'name': byte 2 (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'name': byte 2 of the line (0xF6) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"overlong UTF-8 form", "a,b\n\xc0\xaf,1\n",
-       "t.csv line 2, column 'a': byte 1 (0xC0) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'a': byte 1 of the line (0xC0) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"UTF-16 surrogate in UTF-8", "a,b\nx\xed\xa0\x80,1\n",
-       "t.csv line 2, column 'a': byte 2 (0xED) is not UTF-8 text; save the file as UTF-8, for example with "
+       "t.csv line 2, column 'a': byte 2 of the line (0xED) is not UTF-8 text; save the file as UTF-8, for example with "
        "iconv -f latin1 -t utf-8 (for a Latin-1 file)"},
       {"NUL bytes in a row", std::string("a,b\n1,\0\0\n", 9),
        "t.csv line 2: found a NUL byte, so this is a binary file rather than CSV text; pass a "

@@ -31,6 +31,8 @@ struct Table {
   /// True when the file starts with two UTF-8 byte-order marks, of which parse_csv drops one.
   bool second_byte_order_mark = false;
   std::vector<Column> columns;
+  /// 1-based file line of the header row.
+  std::int64_t header_line = 0;
   /// 1-based file line on which each row starts.
   std::vector<std::int64_t> row_lines;
   /// The texts that mark_missing read as missing values, and per column how many cells it
@@ -43,9 +45,13 @@ struct Table {
 
   /// Index of the column with exactly that name, or nullopt.
   std::optional<std::size_t> find_column(std::string_view name) const;
-  /// Index of the column with that name; throws UserError that names the option or role
+  /// Index of the column with that name; throws UsageError that names the option or role
   /// the name came from and lists the table's columns.
   std::size_t require_column(std::string_view name, std::string_view role) const;
+  /// Suggestions for names that option gave and the table lacks, or "": the column that
+  /// differs from one only in letter case, and double quotes where names that the option's
+  /// commas split join into a column name. Each starts with "; ".
+  std::string unknown_column_hint(const std::vector<std::string>& names, std::string_view option) const;
   /// "FILE line N, column 'NAME'": the prefix of a message about one cell.
   std::string cell_location(std::size_t row, std::size_t column) const;
   /// Header names in file order.
