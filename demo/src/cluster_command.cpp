@@ -143,6 +143,9 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
 
   damo::Tensor points = transform_features(schema, table, columns, rows);
   outcome.result = kmeans(points, request.kmeans);
+  if (request.kmeans.k == 1)
+    outcome.notes.push_back("-k 1 puts every row in one segment, whose profile is the table's mean; "
+                            "use -k 2 or more to find segments");
   if (!outcome.result.converged) {
     int suggested = std::max(2 * request.kmeans.max_iterations, KMeansOptions{}.max_iterations);
     outcome.notes.push_back(fmt::format(

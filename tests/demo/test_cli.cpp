@@ -177,6 +177,13 @@ TEST_CASE("cli train predict cluster end to end") {
   CHECK(cluster.status == 0);
   CHECK(contains(cluster.out, "clustered into 3 segments on 6 features"));
   CHECK(contains(cluster.out, "Fresh (mean)"));
+  CHECK_FALSE(contains(cluster.out, "-k 1 puts every row"));
+  Run single = run({"cluster", "--data", data, "-k", "1", "--restarts", "1"});
+  CHECK(single.status == 0);
+  CHECK(contains(single.out + single.err, "note: -k 1 puts every row in one segment"));
+  Run too_many = run({"cluster", "--data", data, "-k", "441"});
+  CHECK(too_many.status == 2);
+  CHECK(contains(too_many.err, "-k 441 is invalid; use a cluster count from 1 to the number of rows (440)"));
   Run retrain = run({"train", "--data", dir + "/c.csv", "--label", "segment", "--drop",
                      "Channel,Region", "--epochs", "3", "--quiet"});
   CHECK(retrain.status == 0);
