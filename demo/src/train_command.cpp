@@ -14,6 +14,7 @@
 #include "damo/runtime/error.h"
 #include "segment/predict_command.h"
 #include "segment/split.h"
+#include "text_util.h"
 
 namespace segment {
 
@@ -356,6 +357,15 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
   std::vector<Split> folds =
       stratified_folds(d.labels.classes, static_cast<std::size_t>(r.folds), r.training.seed);
   TrainingReport report = base_report(d, r);
+  // A segment with fewer rows than folds is missing from the test rows of some folds.
+  std::vector<std::size_t> segment_rows(d.labels.segments.size(), 0);
+  for (int c : d.labels.classes) ++segment_rows[static_cast<std::size_t>(c)];
+  for (std::size_t c = 0; c < segment_rows.size(); ++c)
+    if (segment_rows[c] < static_cast<std::size_t>(r.folds))
+      report.notes.push_back(fmt::format(
+          "segment '{}' has {}, fewer than the {} folds, so {} of the folds test none of its rows",
+          d.labels.segments[c], count_of(segment_rows[c], "labelled row"), r.folds,
+          static_cast<std::size_t>(r.folds) - segment_rows[c]));
   int classes = static_cast<int>(d.labels.segments.size());
   std::vector<int> truth, predicted, baseline;
   std::vector<HeldOutPrediction> held_out;

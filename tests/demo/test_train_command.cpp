@@ -341,6 +341,26 @@ TEST_CASE("test split share note for small segments") {
   for (const std::string& note : wholesale.report.notes) CHECK_FALSE(contains(note, "the test split holds"));
 }
 
+TEST_CASE("fold note for segments with fewer rows than folds") {
+  // Segment 'rare' has 2 of 40 rows, so with 5 folds 3 folds test none of it.
+  std::string dir = temp_dir("train_rare_segment");
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 40; ++i)
+    text += fmt::format("{},{},{}\n", (i * 13) % 17, (i * 7) % 11, i < 2 ? "rare" : (i % 2 == 0 ? "x" : "y"));
+  write_text(dir + "/rare.csv", text);
+  TrainRequest request;
+  request.data = dir + "/rare.csv";
+  request.label = "label";
+  request.folds = 5;
+  request.training.epochs = 1;
+  TrainOutcome outcome = train_and_evaluate(request);
+  std::size_t noted = std::count(outcome.report.notes.begin(), outcome.report.notes.end(),
+                                 "segment 'rare' has 2 labelled rows, fewer than the 5 folds, so 3 of the "
+                                 "folds test none of its rows");
+  CHECK(noted == 1);
+  for (const std::string& note : outcome.report.notes) CHECK_FALSE(contains(note, "segment 'x'"));
+}
+
 TEST_CASE("train refuses a network larger than memory before allocating it") {
   // 10^12 weights need terabytes; the check runs before any weight exists.
   TrainRequest request = wholesale_request();
