@@ -17,6 +17,16 @@ using namespace segment_test;
 
 namespace {
 
+// One epoch per fold on a written table with the label column "label".
+TrainRequest quick_folds(const std::string& path, int folds) {
+  TrainRequest request;
+  request.data = path;
+  request.label = "label";
+  request.folds = folds;
+  request.training.epochs = 1;
+  return request;
+}
+
 TrainRequest wholesale_request() {
   TrainRequest request;
   request.data = shipped_data("wholesale_customers.csv");
@@ -348,12 +358,7 @@ TEST_CASE("fold note for segments with fewer rows than folds") {
   for (int i = 0; i < 40; ++i)
     text += fmt::format("{},{},{}\n", (i * 13) % 17, (i * 7) % 11, i < 2 ? "rare" : (i % 2 == 0 ? "x" : "y"));
   write_text(dir + "/rare.csv", text);
-  TrainRequest request;
-  request.data = dir + "/rare.csv";
-  request.label = "label";
-  request.folds = 5;
-  request.training.epochs = 1;
-  TrainOutcome outcome = train_and_evaluate(request);
+  TrainOutcome outcome = train_and_evaluate(quick_folds(dir + "/rare.csv", 5));
   std::size_t noted = std::count(outcome.report.notes.begin(), outcome.report.notes.end(),
                                  "segment 'rare' has 2 labelled rows, fewer than the 5 folds, so 3 of the "
                                  "folds test none of its rows");
@@ -427,12 +432,7 @@ TEST_CASE("negative held-out values in a log1p column get a note") {
     text += fmt::format("{},{},{}\n", amount, (i * 7) % 11, i % 2 ? "a" : "b");
   }
   write_text(dir + "/negative.csv", text);
-  TrainRequest request;
-  request.data = dir + "/negative.csv";
-  request.label = "label";
-  request.folds = 2;
-  request.training.epochs = 1;
-  TrainOutcome outcome = train_and_evaluate(request);
+  TrainOutcome outcome = train_and_evaluate(quick_folds(dir + "/negative.csv", 2));
   std::vector<std::string> negative;
   for (const std::string& note : outcome.report.notes)
     if (contains(note, "negative")) negative.push_back(note);
