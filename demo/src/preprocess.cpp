@@ -559,10 +559,19 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
   }
 
   std::vector<std::string> problems;
-  if (!missing.empty())
+  if (!missing.empty()) {
     problems.push_back(fmt::format("the model's feature column{} {} {} missing",
                                    missing.size() == 1 ? "" : "s", quoted_list(missing, 100),
                                    missing.size() == 1 ? "is" : "are"));
+    for (const std::string& name : missing)
+      for (const Column& column : table.columns)
+        if (to_lower(column.name) == to_lower(name)) {
+          problems.back() += fmt::format(" (the file's column '{}' differs from '{}' only in letter case; "
+                                         "rename it)",
+                                         column.name, name);
+          break;
+        }
+  }
   if (!mismatched.empty()) {
     std::string list;
     for (const std::string& entry : mismatched) list += (list.empty() ? "" : ", ") + entry;

@@ -309,6 +309,17 @@ void describe_batches(TrainingReport& report, const TrainRequest& r, std::size_t
       r.training.batch_size, rows));
 }
 
+// Notes a network with more input features than training rows, which can fit every
+// training row exactly and still predict new rows poorly.
+void note_wide_features(TrainingReport& report, std::size_t fewest_rows) {
+  if (report.features.size() <= fewest_rows) return;
+  report.notes.push_back(fmt::format(
+      "the network has {} input features but only {}, so it can fit the training rows exactly "
+      "and still predict new rows poorly; leave columns out with --drop or --features, or add "
+      "an --l2 penalty",
+      report.features.size(), count_of(fewest_rows, "training row")));
+}
+
 void fill_from_fit(TrainingReport& report, const Fit& fit, const TrainRequest& r) {
   report.features = fit.schema.feature_names();
   report.network = describe_layout(fit.network->layout());
@@ -349,6 +360,7 @@ TrainOutcome evaluate_split(const Dataset& d, const TrainRequest& r,
   if (r.training.patience > 0) report.kept_epoch = fit.training.best_epoch;
   fill_from_fit(report, fit, r);
   describe_batches(report, r, fit.train_rows, fit.train_rows);
+  note_wide_features(report, fit.train_rows);
   return TrainOutcome{make_model(d, fit, r), std::move(report), std::move(held_out)};
 }
 
@@ -391,6 +403,7 @@ TrainOutcome evaluate_folds(const Dataset& d, const TrainRequest& r,
     most_rows = std::max(most_rows, fit.train_rows);
   }
   describe_batches(report, r, fewest_rows, most_rows);
+  note_wide_features(report, fewest_rows);
 
   report.model = compute_metrics(truth, predicted, classes);
   report.baseline = compute_metrics(truth, baseline, classes);

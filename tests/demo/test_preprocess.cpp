@@ -624,6 +624,12 @@ TEST_CASE("schema mismatch names the columns") {
   CHECK(contains(message, "new.csv does not match the model's schema"));
   CHECK(contains(message, "'amount' and 'city' are missing"));
   CHECK(contains(message, "'amount_eur'"));
+  CHECK_FALSE(contains(message, "letter case"));
+
+  Table cased = parse_csv("amount,City\n5,Porto\n", "cased.csv");
+  message = error_message([&] { match_schema(schema, cased); });
+  CHECK(contains(message, "the model's feature column 'city' is missing (the file's column 'City' differs from "
+                          "'city' only in letter case; rename it)"));
 
   Table text = parse_csv("amount,city\nlots,Porto\nfew,Faro\n", "text.csv");
   message = error_message([&] { match_schema(schema, text); });

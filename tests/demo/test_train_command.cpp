@@ -366,6 +366,29 @@ TEST_CASE("fold note for segments with fewer rows than folds") {
   for (const std::string& note : outcome.report.notes) CHECK_FALSE(contains(note, "segment 'x'"));
 }
 
+TEST_CASE("note for more features than training rows") {
+  // 40 rows of 50 numeric columns: each of 2 folds trains on 20 rows less its validation rows.
+  std::string dir = temp_dir("train_wide");
+  std::string text;
+  for (int c = 0; c < 50; ++c) text += fmt::format("f{},", c);
+  text += "label\n";
+  for (int i = 0; i < 40; ++i) {
+    for (int c = 0; c < 50; ++c) text += fmt::format("{},", (i * (c + 3)) % 17);
+    text += i % 2 == 0 ? "x\n" : "y\n";
+  }
+  write_text(dir + "/wide.csv", text);
+  TrainOutcome outcome = train_and_evaluate(quick_folds(dir + "/wide.csv", 2));
+  // Columns 14, 31 and 48 are constant and left out.
+  REQUIRE(outcome.report.features.size() == 47);
+  std::size_t noted = 0;
+  for (const std::string& note : outcome.report.notes)
+    if (note.starts_with("the network has 47 input features but only ")) ++noted;
+  CHECK(noted == 1);
+  // The shipped table has 7 features for 316 training rows.
+  TrainOutcome wholesale = train_and_evaluate(wholesale_request());
+  for (const std::string& note : wholesale.report.notes) CHECK_FALSE(contains(note, "input features"));
+}
+
 TEST_CASE("train refuses a network larger than memory before allocating it") {
   // 10^12 weights need terabytes; the check runs before any weight exists.
   TrainRequest request = wholesale_request();
