@@ -117,6 +117,24 @@ struct NamedPath {
   std::string option, path;
 };
 
+// Where the text report goes: stream, or err when one of the output options names the file
+// that stream writes to (as /dev/stdout names standard output), so that the file holds its
+// own content alone.
+std::FILE* report_stream(const ParsedOptions& options, const std::vector<std::string>& outputs,
+                         std::FILE* stream, std::FILE* err) {
+  int descriptor = fileno(stream);
+  struct stat target {};
+  if (descriptor < 0 || fstat(descriptor, &target) != 0) return stream;
+  for (const std::string& option : outputs) {
+    auto path = options.get(option);
+    struct stat named {};
+    if (path && stat(path->c_str(), &named) == 0 && named.st_dev == target.st_dev &&
+        named.st_ino == target.st_ino)
+      return err;
+  }
+  return stream;
+}
+
 // Checks, before any work starts, that each output can be written and replaces no input
 // and no other output: a folder that is missing or read-only, or a path that is a folder,
 // would otherwise fail only after training.
@@ -376,6 +394,7 @@ int run_train(const ParsedOptions& options, const TrainRequest& request, std::FI
   TrainOutcome outcome = train_and_evaluate(request, progress, on_fold);
   printer.finish();
 
+  out = report_stream(options, {"--model", "--report-json", "--predictions"}, out, err);
   print_to(out, "{}", format_report(outcome.report));
   if (auto path = options.get("--model")) {
     save_model(*path, outcome.model);
@@ -438,6 +457,7 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   };
   ClusterOutcome outcome = cluster_table(r);
   printer.finish();
+  out = report_stream(options, {"--out"}, out, err);
   print_to(out, "damo-segment: {} clustered into {} on {}\n", r.data,
            count_of(static_cast<std::size_t>(r.kmeans.k), "segment"),
            count_of(outcome.feature_names.size(), "feature"));

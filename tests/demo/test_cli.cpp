@@ -378,6 +378,35 @@ TEST_CASE("cli predict adds lines for unclear identifiers") {
   CHECK(read_csv(dir + "/no_ids_out.csv").columns[0].cells == std::vector<std::string>{"2", "3"});
 }
 
+TEST_CASE("cli report moves to stderr when an output is stdout") {
+  // Standard output here is a file, and --report-json names that same file, as
+  // /dev/stdout would: the file then holds the JSON alone.
+  std::string dir = temp_dir("cli_stdout_output");
+  std::string table = dir + "/t.csv";
+  std::string text = "a,b,label\n";
+  for (int i = 0; i < 30; ++i) text += fmt::format("{},{},{}\n", i % 3, (i * 7) % 5, "xy"[i % 2]);
+  write_text(table, text);
+  std::string stdout_path = dir + "/stdout.txt";
+  std::FILE* out = std::fopen(stdout_path.c_str(), "w");
+  REQUIRE(out != nullptr);
+  char* err_buffer = nullptr;
+  std::size_t err_size = 0;
+  std::FILE* err = open_memstream(&err_buffer, &err_size);
+  int status = run_command({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet",
+                            "--report-json", stdout_path},
+                           out, err);
+  std::fclose(out);
+  std::fclose(err);
+  std::string err_text(err_buffer, err_size);
+  std::free(err_buffer);
+  CHECK(status == 0);
+  std::string written = read_text(stdout_path);
+  CHECK(written.starts_with("{"));
+  CHECK_FALSE(contains(written, "Scores on"));
+  CHECK(contains(err_text, "Scores on test split"));
+  CHECK(contains(err_text, "report written to " + stdout_path));
+}
+
 TEST_CASE("cli writes held-out predictions with the identifier column") {
   std::string dir = temp_dir("cli_held_out");
   std::string table = dir + "/t.csv";
