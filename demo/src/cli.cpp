@@ -118,7 +118,7 @@ struct NamedPath {
 };
 
 // Where the text report goes: stream, or err when one of the output options names the file
-// that stream writes to (as /dev/stdout names standard output), so that the file holds its
+// that stream writes to (as /dev/stdout names standard output), so that the file contains its
 // own content alone.
 std::FILE* report_stream(const ParsedOptions& options, const std::vector<std::string>& outputs,
                          std::FILE* stream, std::FILE* err) {
