@@ -236,6 +236,13 @@ void set_header(Table& table, const RawRow& row) {
   }
 }
 
+// A column in a message: "column 'NAME'", or "unnamed field N" while a column without a
+// header name is still in the table.
+std::string column_label(const Table& table, std::size_t index) {
+  const std::string& name = table.columns[index].name;
+  return name.empty() ? fmt::format("unnamed field {}", index + 1) : fmt::format("column '{}'", name);
+}
+
 // Builds the message for a row with the wrong number of fields. It names the column and
 // value where the row stops matching the header.
 std::string field_count_message(const Table& table, const RawRow& row) {
@@ -247,15 +254,14 @@ std::string field_count_message(const Table& table, const RawRow& row) {
       table.source, row.line, found, expected, delimiter_name(table.delimiter));
   if (found > expected)
     return fmt::format(
-        "{}; field {} holds '{}' after the last column '{}'. Quote values "
+        "{}; field {} holds '{}' after {}, the last column. Quote values "
         "that contain the delimiter",
-        prefix, expected + 1, trim(row.fields[expected]), table.columns.back().name);
+        prefix, expected + 1, trim(row.fields[expected]), column_label(table, expected - 1));
   DAMO_ASSERT(found > 0, "libcsv reported a row without fields");
-  const std::string& last_name = table.columns[found - 1].name;
   return fmt::format(
-      "{}; the row ends at column '{}' with '{}', so column '{}' has no value. "
+      "{}; the row ends at {} with '{}', so {} has no value. "
       "Check for a missing delimiter",
-      prefix, last_name, trim(row.fields[found - 1]), table.columns[found].name);
+      prefix, column_label(table, found - 1), trim(row.fields[found - 1]), column_label(table, found));
 }
 
 void append_row(Table& table, const RawRow& row) {
@@ -326,7 +332,7 @@ UserError malformed_field(const Table& table, const CallbackState& state, const 
   std::size_t position = state.fields.size();
   std::string column = table.columns.empty() || position >= table.columns.size()
                            ? fmt::format("field {}", position + 1)
-                           : fmt::format("column '{}'", table.columns[position].name);
+                           : column_label(table, position);
   std::size_t start = line.rfind(table.delimiter, parsed == 0 ? 0 : parsed - 1);
   start = start == std::string_view::npos ? 0 : start + 1;
   std::size_t end = line.find(table.delimiter, parsed);

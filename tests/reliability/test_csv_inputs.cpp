@@ -35,7 +35,7 @@ TEST_CASE("malformed csv files raise UserError naming the line") {
        "t.csv: the file is empty; expected a header row with the column names"},
       {"too many fields", "a,b\n1,2\n3,4,5\n",
        "t.csv line 3: found 3 fields but the header has 2 (comma-delimited); field 3 holds '5' "
-       "after the last column 'b'. Quote values that contain the delimiter"},
+       "after column 'b', the last column. Quote values that contain the delimiter"},
       {"too few fields", "a,b,c\n1,2,3\n4,5\n",
        "t.csv line 3: found 2 fields but the header has 3 (comma-delimited); the row ends at "
        "column 'b' with '5', so column 'c' has no value. Check for a missing delimiter"},
