@@ -125,6 +125,11 @@ std::FILE* report_stream(const ParsedOptions& options, const std::vector<std::st
   int descriptor = fileno(stream);
   struct stat target {};
   if (descriptor < 0 || fstat(descriptor, &target) != 0) return stream;
+  // Output thrown away into /dev/null is no reason to move the report.
+  struct stat null_device {};
+  if (stat("/dev/null", &null_device) == 0 && target.st_dev == null_device.st_dev &&
+      target.st_ino == null_device.st_ino)
+    return stream;
   for (const std::string& option : outputs) {
     auto path = options.get(option);
     struct stat named {};

@@ -62,15 +62,22 @@ std::string Table::unknown_column_hint(const std::vector<std::string>& names, st
         break;
       }
   }
-  // "Note, free text" given unquoted reaches the option as 'Note' and ' free text'.
+  // "Note, free text" given unquoted reaches the option as 'Note' and ' free text'. The
+  // suggestion repeats the option's other names around the quoted one.
   for (std::size_t first = 0; first < names.size(); ++first) {
     std::string joined = names[first];
     for (std::size_t last = first + 1; last < names.size(); ++last) {
       joined += "," + names[last];
-      if (find_column(joined))
-        return hint + fmt::format("; a column name with a comma goes in double quotes, as in {} "
-                                  "'\"{}\"'",
-                                  option, joined);
+      if (!find_column(joined)) continue;
+      std::vector<std::string> entries(names.begin(), names.begin() + static_cast<long>(first));
+      entries.push_back("\"" + joined + "\"");
+      entries.insert(entries.end(), names.begin() + static_cast<long>(last) + 1, names.end());
+      std::string list;
+      for (const std::string& entry : entries) list += (list.empty() ? "" : ",") + entry;
+      std::string quoted;
+      for (char c : list) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      return hint + fmt::format("; a column name with a comma goes in double quotes, as in {} '{}'", option,
+                                quoted);
     }
   }
   return hint;
@@ -209,10 +216,16 @@ std::unique_ptr<csv_parser, ParserDeleter> make_parser(char delimiter) {
   return parser;
 }
 
+// A delimiter in a message: the character, or \t for a tab.
+std::string printable_delimiter(char delimiter) {
+  return delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter);
+}
+
 std::string delimiter_name(char delimiter) {
   if (delimiter == '\t') return "tab";
   if (delimiter == ';') return "semicolon";
-  return "comma";
+  if (delimiter == ',') return "comma";
+  return "'" + printable_delimiter(delimiter) + "'";
 }
 
 void set_header(Table& table, const RawRow& row) {
@@ -386,12 +399,16 @@ void reject_invalid_utf8(const std::vector<std::string_view>& lines, char delimi
 }
 
 // The delimiter that a line such as "sep=;" names, or nullopt for any other line. The
-// delimiter is one character other than a quote, a letter, a digit or a space.
+// delimiter is one character other than a quote, a letter, a digit or a space. Spreadsheet
+// programs also write "SEP=;", "sep=;;;;" (the line saved as a row) and "\"sep=;\"".
 std::optional<char> delimiter_line(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  if (line.size() != 5 || !line.starts_with("sep=")) return std::nullopt;
+  if (line.size() >= 2 && line.front() == '"' && line.back() == '"') line = line.substr(1, line.size() - 2);
+  if (line.size() < 5 || to_lower(line.substr(0, 4)) != "sep=") return std::nullopt;
   auto c = static_cast<unsigned char>(line[4]);
   if (c == '"' || c == ' ' || c >= 0x80 || std::isalnum(c) || (std::iscntrl(c) && c != '\t')) return std::nullopt;
+  for (char rest : line.substr(5))
+    if (rest != static_cast<char>(c) && rest != ' ' && rest != '\t') return std::nullopt;
   return static_cast<char>(c);
 }
 
@@ -458,6 +475,14 @@ Table parse_csv(std::string_view text, const std::string& source) {
   for (std::size_t i = first + 1; i < lines.size() && sample.size() < 20; ++i)
     if (starts_row(lines[i], '\t')) sample.push_back(lines[i]);
   table.delimiter = named_delimiter ? *named_delimiter : detect_delimiter(lines[first], sample);
+  if (named_delimiter && count_outside_quotes(lines[first], *named_delimiter) == 0) {
+    char found = detect_delimiter(lines[first], sample);
+    if (found != *named_delimiter && count_outside_quotes(lines[first], found) > 0)
+      throw UserError(fmt::format("{} line {} names the delimiter '{}' (sep={}), but the header on line "
+                                  "{} has none and is {}-delimited; fix or delete the sep line",
+                                  source, start, printable_delimiter(*named_delimiter),
+                                  printable_delimiter(*named_delimiter), first + 1, delimiter_name(found)));
+  }
   reject_invalid_utf8(lines, table.delimiter, source);
 
   auto parser = make_parser(table.delimiter);

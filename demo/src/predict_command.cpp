@@ -61,10 +61,15 @@ Predictions predict_table(const Model& model, const Table& table) {
   std::string id_name = id_column ? model.id_column : "line";
   while (std::find(fixed.begin(), fixed.end(), id_name) != fixed.end()) id_name += "_id";
   predictions.header.push_back(id_name);
-  if (!model.id_column.empty() && !id_column)
-    predictions.notes.push_back(fmt::format("the model's identifier column '{}' is not in {}, so the "
+  if (!model.id_column.empty() && !id_column) {
+    std::string cased;
+    for (const Column& column : table.columns)
+      if (to_lower(column.name) == to_lower(model.id_column))
+        cased = fmt::format(" (its column '{}' differs only in letter case; rename it to copy it)", column.name);
+    predictions.notes.push_back(fmt::format("the model's identifier column '{}' is not in {}{}, so the "
                                             "output's column '{}' gives each row's line instead",
-                                            model.id_column, table.source, id_name));
+                                            model.id_column, table.source, cased, id_name));
+  }
   // Identifiers that are blank or repeated cannot tell rows apart, so each row's line in the
   // table follows them.
   std::size_t blank_ids = 0, repeated_ids = 0;

@@ -325,7 +325,8 @@ std::optional<FeatureColumn> fit_numeric(const Table& table, std::size_t column,
   if (*low == *high || !(deviation > 0)) {
     notes.push_back(
         fmt::format("column '{}' is constant ({}) in {} and is not used", feature.name,
-                    format_number(feature.median), options.fitted_rows));
+                    kind == ColumnKind::Date ? format_days(feature.median) : format_number(feature.median),
+                    options.fitted_rows));
     return std::nullopt;
   }
   feature.mean = mean;
@@ -389,13 +390,20 @@ std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts
 }
 
 // Returns a note for a categorical column whose categories are numbers with a currency
-// sign or a percent sign, such as '$12669' or '45%', or an empty string.
+// sign or a percent sign, such as '$12669', '-$310' or '45%', or an empty string.
 std::string unit_symbols_note(const std::map<std::string, std::size_t>& counts) {
   static const std::string_view kSymbols[] = {"$", "%", "\u20AC", "\u00A3", "\u00A5"};  // $ % € £ ¥
   std::string example;
   std::string_view symbol;
+  bool separators = false;
   for (const auto& entry : counts) {
     std::string_view text = trim_view(entry.first);
+    // A sign may stand before the currency sign, as in -$310.
+    std::string_view sign;
+    if (text.starts_with('-') || text.starts_with('+')) {
+      sign = text.substr(0, 1);
+      text.remove_prefix(1);
+    }
     std::string_view found;
     for (std::string_view s : kSymbols) {
       if (text.starts_with(s)) {
@@ -409,18 +417,20 @@ std::string unit_symbols_note(const std::map<std::string, std::size_t>& counts) 
         break;
       }
     }
-    text = trim_view(text);
-    bool number = parse_number(text).has_value() || is_decimal_comma_number(text);
-    if (!number) return "";
-    if (!found.empty() && example.empty()) {
+    std::string number = std::string(sign) + std::string(trim_view(text));
+    bool grouped = is_decimal_comma_number(number) && may_separate_thousands(number);
+    if (!parse_number(number) && !is_decimal_comma_number(number)) return "";
+    if (found.empty()) continue;
+    separators = separators || grouped;
+    if (example.empty()) {
       example = entry.first;
       symbol = found;
     }
   }
   if (example.empty()) return "";
   return fmt::format("; its values are numbers with a '{}' sign such as '{}', which are not read as "
-                     "numbers: write them without the sign",
-                     symbol, example);
+                     "numbers: write them without the sign{}",
+                     symbol, example, separators ? " and without thousands separators" : "");
 }
 
 // Returns a note for a column of numbers that is categorical only because one or two texts,
@@ -563,14 +573,16 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
     problems.push_back(fmt::format("the model's feature column{} {} {} missing",
                                    missing.size() == 1 ? "" : "s", quoted_list(missing, 100),
                                    missing.size() == 1 ? "is" : "are"));
+    std::vector<std::string> cased;
     for (const std::string& name : missing)
       for (const Column& column : table.columns)
         if (to_lower(column.name) == to_lower(name)) {
-          problems.back() += fmt::format(" (the file's column '{}' differs from '{}' only in letter case; "
-                                         "rename it)",
-                                         column.name, name);
+          cased.push_back(fmt::format("the file's column '{}' differs from '{}' only in letter case", column.name,
+                                      name));
           break;
         }
+    if (!cased.empty()) problems.back() += fmt::format(" ({}; rename {})", fmt::join(cased, "; "),
+                                                       cased.size() == 1 ? "it" : "them");
   }
   if (!mismatched.empty()) {
     std::string list;

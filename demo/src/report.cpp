@@ -101,7 +101,8 @@ std::string scores_section(const TrainingReport& r) {
   bool f1_above = printed(r.model.macro_f1) > printed(r.baseline.macro_f1);
   if (!accuracy_above && !f1_above)
     text += "  note: the model scores no higher than the baseline in accuracy or macro-F1, so these "
-            "features as read do not predict the segments; check the notes for columns left out\n";
+            "features as read do not predict the segments; where columns were left out, the notes "
+            "above say why\n";
   else if (!accuracy_above)
     text += "  note: the model's accuracy is not above the baseline's, which always predicts the most "
             "frequent segment; macro-F1, which weighs each segment equally, is the fairer comparison\n";

@@ -174,8 +174,9 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   }
 }
 
-// The arguments that a sparse cross-entropy reads as labels directly, with a static class
-// count. A computed label is not checked, so one outside the classes gives NaN.
+// The arguments that a sparse cross-entropy reads as labels directly, with the class count:
+// static, or a symbol that the call gives a size. A computed label is not checked, so one
+// outside the classes gives NaN.
 std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
                                           const std::vector<Expr>& roots) {
   std::vector<LabelCheck> checks;
@@ -188,10 +189,12 @@ std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
     const Dim& classes = values->shape()[values->rank() - 1];
     auto input = std::find_if(inputs.begin(), inputs.end(),
                               [&](const Expr& e) { return e.node() == node->input(1); });
-    if (input == inputs.end() || !classes.is_static()) continue;
-    LabelCheck check{static_cast<std::size_t>(input - inputs.begin()), classes.size()};
+    if (input == inputs.end()) continue;
+    LabelCheck check{static_cast<std::size_t>(input - inputs.begin()),
+                     classes.is_static() ? classes.size() : 0,
+                     classes.is_static() ? std::string() : classes.symbol()};
     bool known = std::any_of(checks.begin(), checks.end(), [&](const LabelCheck& c) {
-      return c.argument == check.argument && c.classes == check.classes;
+      return c.argument == check.argument && c.classes == check.classes && c.class_symbol == check.class_symbol;
     });
     if (!known) checks.push_back(check);
   }
@@ -199,17 +202,17 @@ std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
 }
 
 template <class T>
-void check_label_values(const Tensor& labels, const LabelCheck& check, const ParameterSpec& parameter) {
+void check_label_values(const Tensor& labels, const LabelCheck& check, std::int64_t classes,
+                        const ParameterSpec& parameter) {
   const T* data = labels.data<T>();
   for (std::int64_t i = 0; i < labels.numel(); ++i) {
     auto label = static_cast<std::int64_t>(data[i]);
-    if (label >= 0 && label < check.classes) continue;
+    if (label >= 0 && label < classes) continue;
     throw UserError(fmt::format("argument {} ('{}') contains the class label {} at flat index {}, "
                                 "outside [0, {}): a cross-entropy of the function reads it as one of "
                                 "{} classes, counted from 0; fix the label or give the model more "
                                 "classes",
-                                check.argument + 1, parameter.name, label, i, check.classes,
-                                check.classes));
+                                check.argument + 1, parameter.name, label, i, classes, classes));
   }
 }
 
@@ -232,8 +235,15 @@ std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
   for (const LabelCheck& check : impl.label_checks) {
     const Tensor& labels = arguments[check.argument];
     const ParameterSpec& parameter = impl.parameters[check.argument];
-    if (labels.dtype() == DType::Int32) check_label_values<std::int32_t>(labels, check, parameter);
-    else if (labels.dtype() == DType::Int64) check_label_values<std::int64_t>(labels, check, parameter);
+    std::int64_t classes = check.classes;
+    if (!check.class_symbol.empty()) {
+      // compile() checked that an input binds every symbol, so the size is always found.
+      std::optional<std::int64_t> size = symbol_size(sizes, check.class_symbol);
+      if (!size) continue;
+      classes = *size;
+    }
+    if (labels.dtype() == DType::Int32) check_label_values<std::int32_t>(labels, check, classes, parameter);
+    else if (labels.dtype() == DType::Int64) check_label_values<std::int64_t>(labels, check, classes, parameter);
   }
   StopScope stop_scope(options.stop);
   return impl.executor->run(arguments, sizes, options.borrow_outputs);

@@ -26,7 +26,9 @@ class Executor {
 /// values lie in [0, classes).
 struct LabelCheck {
   std::size_t argument = 0;
+  /// The static class count, or the symbol whose size at call time is the class count.
   std::int64_t classes = 0;
+  std::string class_symbol;
 };
 
 class Function::Impl {

@@ -113,6 +113,7 @@ std::vector<Rule> stabilize_rules() {
       {"log1p_exp", log1p(exp(x)), softplus(x)},
       // exp(x) overflows above about 88 in float32 and underflows below about -104.
       {"log_exp", log(exp(x)), x},
+      {"log_cast_exp", log(cast(exp(x))), build(cast_x)},
       {"exp_minus_one", sub(exp(x), one), expm1(x)},
       {"exp_plus_minus_one", add(exp(x), minus_one), expm1(x)},
       {"log_sum_exp", log(bind(y, sum(exp(x)))), build(logsumexp_of_match)},

@@ -322,6 +322,9 @@ TEST_CASE("cli column lists quote names with commas") {
   CHECK(unquoted.status == 2);
   CHECK(contains(unquoted.err, "--drop names 'Milk' and ' total' not in the table"));
   CHECK(contains(unquoted.err, "; a column name with a comma goes in double quotes, as in --drop '\"Milk, total\"'"));
+  Run among = run({"train", "--data", table, "--label", "label", "--features", "Fresh,Milk, total"});
+  CHECK(among.status == 2);
+  CHECK(contains(among.err, "as in --features 'Fresh,\"Milk, total\"'"));
   Run lower = run({"train", "--data", table, "--label", "LABEL", "--features", "fresh"});
   CHECK(lower.status == 2);
   CHECK(contains(lower.err, "'LABEL' differs from column 'label' only in letter case"));
@@ -376,6 +379,11 @@ TEST_CASE("cli predict adds lines for unclear identifiers") {
   CHECK(contains(no_ids.err, "note: the model's identifier column 'CustomerID' is not in " + dir +
                                  "/no_ids.csv, so the output's column 'line' gives each row's line instead"));
   CHECK(read_csv(dir + "/no_ids_out.csv").columns[0].cells == std::vector<std::string>{"2", "3"});
+  write_text(dir + "/cased_ids.csv", "customerid,a\nC1,0\n");
+  Run cased = run({"predict", "--model", dir + "/m.bin", "--data", dir + "/cased_ids.csv", "--out",
+                   dir + "/cased_out.csv"});
+  CHECK(contains(cased.err, "is not in " + dir + "/cased_ids.csv (its column 'customerid' differs only in "
+                            "letter case; rename it to copy it)"));
 }
 
 TEST_CASE("cli report moves to stderr when an output is stdout") {
@@ -405,6 +413,20 @@ TEST_CASE("cli report moves to stderr when an output is stdout") {
   CHECK_FALSE(contains(written, "Scores on"));
   CHECK(contains(err_text, "Scores on test split"));
   CHECK(contains(err_text, "report written to " + stdout_path));
+
+  // Output thrown away into /dev/null keeps the report there too.
+  std::FILE* null_out = std::fopen("/dev/null", "w");
+  REQUIRE(null_out != nullptr);
+  err = open_memstream(&err_buffer, &err_size);
+  status = run_command({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet",
+                        "--report-json", "/dev/null"},
+                       null_out, err);
+  std::fclose(null_out);
+  std::fclose(err);
+  err_text.assign(err_buffer, err_size);
+  std::free(err_buffer);
+  CHECK(status == 0);
+  CHECK_FALSE(contains(err_text, "Scores on"));
 }
 
 TEST_CASE("cli writes held-out predictions with the identifier column") {

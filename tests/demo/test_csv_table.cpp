@@ -200,6 +200,21 @@ TEST_CASE("csv sep line names the delimiter") {
   Table named = parse_csv("sep=x\n1\n", "n.csv");
   CHECK(named.columns[0].name == "sep=x");
   CHECK(contains(error_message([] { parse_csv("sep=,\n\n", "s.csv"); }), "s.csv: the file has only its 'sep=' line"));
+  // Forms that spreadsheet programs write: padded with the delimiter, capitals, quoted.
+  for (const char* line : {"sep=;;;;", "SEP=;", "sep=; ", "\"sep=;\""}) {
+    INFO(line);
+    Table padded = parse_csv(std::string(line) + "\nname;amount\nAna;3\n", "p.csv");
+    CHECK(padded.delimiter == ';');
+    CHECK(padded.column_count() == 2);
+  }
+  CHECK(contains(error_message([] { parse_csv("sep=|\na|b\n1|2\n3\n", "p.csv"); }),
+                 "found 1 fields but the header has 2 ('|'-delimited)"));
+  // A sep line that the header does not follow.
+  CHECK(error_message([] { parse_csv("sep=;\nname,amount\nAna,3\n", "c.csv"); }) ==
+        "c.csv line 1 names the delimiter ';' (sep=;), but the header on line 2 has none and is "
+        "comma-delimited; fix or delete the sep line");
+  // A single column has no delimiter to find.
+  CHECK(parse_csv("sep=;\nname\nAna\n", "one.csv").column_count() == 1);
 }
 
 TEST_CASE("csv header only gives no rows") {

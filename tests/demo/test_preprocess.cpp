@@ -163,6 +163,12 @@ TEST_CASE("constant training column dropped with note") {
   fit_features(t, select_columns(t, "label", {}), kTrainRows, whole, notes);
   REQUIRE(notes.size() == 1);
   CHECK(notes[0] == "column 'flat' is constant (7) in the table and is not used");
+  // A constant date is printed as a date.
+  Table dated = parse_csv("joined,amount,label\n2020-02-03,1,x\n2020-02-03,2,y\n2020-02-03,3,x\n", "d.csv");
+  notes.clear();
+  fit_features(dated, select_columns(dated, "label", {}), {0, 1, 2}, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] == "column 'joined' is constant (2020-02-03) in the training rows and is not used");
 }
 
 TEST_CASE("numbers beside a marker text get a note") {
@@ -285,6 +291,13 @@ TEST_CASE("currency and percent signs noted") {
   fit_features(percents, select_columns(percents, "label", {}), kTrainRows, no_log(), notes);
   REQUIRE(notes.size() == 1);
   CHECK(contains(notes[0], "numbers with a '%' sign such as '12,5 %'"));
+  // A minus before the sign, and commas that separate thousands.
+  Table signed_amounts = parse_csv("amount;label\n-$310;x\n$26,181;y\n$7057;x\n-$13,265;y\n", "s.csv");
+  notes.clear();
+  fit_features(signed_amounts, select_columns(signed_amounts, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "numbers with a '$' sign such as '$26,181', which are not read as numbers: write "
+                           "them without the sign and without thousands separators"));
   // One text that is not a number means the column is text.
   Table text = parse_csv("amount,label\n$12669,x\nnone,y\n$6353,x\n$13265,y\n", "t.csv");
   notes.clear();
@@ -630,6 +643,11 @@ TEST_CASE("schema mismatch names the columns") {
   message = error_message([&] { match_schema(schema, cased); });
   CHECK(contains(message, "the model's feature column 'city' is missing (the file's column 'City' differs from "
                           "'city' only in letter case; rename it)"));
+  Table both = parse_csv("AMOUNT,City\n5,Porto\n", "both.csv");
+  message = error_message([&] { match_schema(schema, both); });
+  CHECK(contains(message, "the model's feature columns 'amount' and 'city' are missing (the file's column "
+                          "'AMOUNT' differs from 'amount' only in letter case; the file's column 'City' "
+                          "differs from 'city' only in letter case; rename them)"));
 
   Table text = parse_csv("amount,city\nlots,Porto\nfew,Faro\n", "text.csv");
   message = error_message([&] { match_schema(schema, text); });

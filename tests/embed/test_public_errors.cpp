@@ -204,6 +204,22 @@ TEST_CASE("function call checks class labels") {
             "label or give the model more classes");
       CHECK(contains(user_error([&] { slope({logits, damo::Tensor::from_list({-1, 0, 0}, label_dtype)}); }),
                      "class label -1 at flat index 0, outside [0, 3)"));
+
+      // A symbolic class axis: the call's logits give the class count.
+      damo::Expr wide = graph.input("wide", damo::DType::Float64, {"m", "c"});
+      damo::Expr labels = graph.input("labels", label_dtype, {"m"});
+      damo::Expr total = damo::sum(damo::softmax_crossentropy(wide, labels));
+      damo::Function symbolic = damo::compile({wide, labels}, {total, damo::grad(total, {wide})[0]}, {}, options);
+      damo::Tensor two_by_three = damo::Tensor::zeros(damo::DType::Float64, {2, 3});
+      CHECK(symbolic({two_by_three, damo::Tensor::from_list({2, 0}, label_dtype)})[0].item() ==
+            doctest::Approx(2 * std::log(3.0)));
+      CHECK(contains(user_error([&] { symbolic({two_by_three, damo::Tensor::from_list({3, 1}, label_dtype)}); }),
+                     "argument 2 ('labels') contains the class label 3 at flat index 0, outside [0, 3)"));
+      damo::Tensor two_by_five = damo::Tensor::zeros(damo::DType::Float64, {2, 5});
+      CHECK(symbolic({two_by_five, damo::Tensor::from_list({3, 4}, label_dtype)})[0].item() ==
+            doctest::Approx(2 * std::log(5.0)));
+      CHECK(contains(user_error([&] { symbolic({two_by_five, damo::Tensor::from_list({0, -1}, label_dtype)}); }),
+                     "class label -1 at flat index 1, outside [0, 5)"));
     }
   }
 }

@@ -68,6 +68,7 @@ TEST_CASE("stabilize forms through a float cast") {
       {log(wide(softmax(x))), "log_softmax(cast(x, f64), axis=1)"},
       {log1p(wide(exp(x))), "softplus(cast(x, f64))"},
       {log(sum(wide(exp(x)), Axes(1))), "logsumexp(cast(x, f64), axis=[1])"},
+      {log(wide(exp(x))), "cast(x, f64)"},
       // The cast above the 1 - s, the -s, the 1 + exp or the sum.
       {log(wide(1.0 - sigmoid(x))), "-softplus(cast(x, f64))"},
       {log1p(wide(-sigmoid(x))), "-softplus(cast(x, f64))"},
