@@ -46,6 +46,13 @@ std::optional<std::size_t> Table::find_column(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<std::size_t> Table::find_column_ignoring_case(std::string_view name) const {
+  std::string lower = to_lower(name);
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (to_lower(columns[i].name) == lower) return i;
+  return std::nullopt;
+}
+
 std::size_t Table::require_column(std::string_view name, std::string_view role) const {
   if (auto index = find_column(name)) return *index;
   throw UsageError(fmt::format("{}: column '{}' ({}) not found; the columns are {}{}", source, name,
@@ -54,14 +61,10 @@ std::size_t Table::require_column(std::string_view name, std::string_view role) 
 
 std::string Table::unknown_column_hint(const std::vector<std::string>& names, std::string_view option) const {
   std::string hint;
-  for (const std::string& name : names) {
-    if (find_column(name)) continue;
-    for (const Column& column : columns)
-      if (to_lower(column.name) == to_lower(name)) {
-        hint += fmt::format("; '{}' differs from column '{}' only in letter case", name, column.name);
-        break;
-      }
-  }
+  for (const std::string& name : names)
+    if (!find_column(name))
+      if (auto cased = find_column_ignoring_case(name))
+        hint += fmt::format("; '{}' differs from column '{}' only in letter case", name, columns[*cased].name);
   // "Note, free text" given unquoted reaches the option as 'Note' and ' free text'. The
   // suggestion repeats the option's other names around the quoted one.
   for (std::size_t first = 0; first < names.size(); ++first) {
@@ -74,10 +77,8 @@ std::string Table::unknown_column_hint(const std::vector<std::string>& names, st
       entries.insert(entries.end(), names.begin() + static_cast<long>(last) + 1, names.end());
       std::string list;
       for (const std::string& entry : entries) list += (list.empty() ? "" : ",") + entry;
-      std::string quoted;
-      for (char c : list) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      return hint + fmt::format("; a column name with a comma goes in double quotes, as in {} '{}'", option,
-                                quoted);
+      return hint + fmt::format("; a column name with a comma goes in double quotes, as in {} {}", option,
+                                shell_quoted(list));
     }
   }
   return hint;
@@ -526,9 +527,7 @@ std::string missing_option(const Table& table, const std::vector<std::string>& t
     for (char c : marker) list += c == '"' ? std::string("\"\"") : std::string(1, c);
     list += '"';
   }
-  std::string quoted = "'";
-  for (char c : list) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return "--missing " + quoted + "'";
+  return "--missing " + shell_quoted(list);
 }
 
 std::vector<std::string> mark_missing(Table& table, const std::vector<std::string>& markers,

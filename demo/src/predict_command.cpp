@@ -63,9 +63,9 @@ Predictions predict_table(const Model& model, const Table& table) {
   predictions.header.push_back(id_name);
   if (!model.id_column.empty() && !id_column) {
     std::string cased;
-    for (const Column& column : table.columns)
-      if (to_lower(column.name) == to_lower(model.id_column))
-        cased = fmt::format(" (its column '{}' differs only in letter case; rename it to copy it)", column.name);
+    if (auto index = table.find_column_ignoring_case(model.id_column))
+      cased = fmt::format(" (its column '{}' differs only in letter case; rename it to copy it)",
+                          table.columns[*index].name);
     predictions.notes.push_back(fmt::format("the model's identifier column '{}' is not in {}{}, so the "
                                             "output's column '{}' gives each row's line instead",
                                             model.id_column, table.source, cased, id_name));

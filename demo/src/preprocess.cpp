@@ -575,12 +575,9 @@ std::vector<std::size_t> match_schema(const FeatureSchema& schema, const Table& 
                                    missing.size() == 1 ? "is" : "are"));
     std::vector<std::string> cased;
     for (const std::string& name : missing)
-      for (const Column& column : table.columns)
-        if (to_lower(column.name) == to_lower(name)) {
-          cased.push_back(fmt::format("the file's column '{}' differs from '{}' only in letter case", column.name,
-                                      name));
-          break;
-        }
+      if (auto index = table.find_column_ignoring_case(name))
+        cased.push_back(fmt::format("the file's column '{}' differs from '{}' only in letter case",
+                                    table.columns[*index].name, name));
     if (!cased.empty()) problems.back() += fmt::format(" ({}; rename {})", fmt::join(cased, "; "),
                                                        cased.size() == 1 ? "it" : "them");
   }

@@ -37,6 +37,9 @@ std::string format_days(double days);
 /// UTF-8 sequence (no overlong forms, surrogates or code points above U+10FFFF), or npos.
 std::size_t invalid_utf8_at(std::string_view text);
 
+/// text in single quotes for a POSIX shell, each single quote inside written as '\''.
+std::string shell_quoted(std::string_view text);
+
 /// "1 row" or "2 rows": count and noun, with an "s" unless count is 1.
 std::string count_of(std::size_t count, std::string_view noun);
 

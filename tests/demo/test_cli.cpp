@@ -30,17 +30,19 @@ struct Run {
 };
 
 // Runs the command line with stdout and stderr captured in memory.
-Run run(const std::vector<std::string>& arguments) {
+// Runs damo-segment with standard output going to stdout_file, or to Run::out when it is
+// null, and standard error to Run::err.
+Run run(const std::vector<std::string>& arguments, std::FILE* stdout_file = nullptr) {
   char* out_buffer = nullptr;
   char* err_buffer = nullptr;
   std::size_t out_size = 0, err_size = 0;
-  std::FILE* out = open_memstream(&out_buffer, &out_size);
+  std::FILE* out = stdout_file != nullptr ? stdout_file : open_memstream(&out_buffer, &out_size);
   std::FILE* err = open_memstream(&err_buffer, &err_size);
   Run result;
   result.status = run_command(arguments, out, err);
   std::fclose(out);
   std::fclose(err);
-  result.out.assign(out_buffer, out_size);
+  if (out_buffer != nullptr) result.out.assign(out_buffer, out_size);
   result.err.assign(err_buffer, err_size);
   std::free(out_buffer);
   std::free(err_buffer);
@@ -388,7 +390,7 @@ TEST_CASE("cli predict adds lines for unclear identifiers") {
 
 TEST_CASE("cli report moves to stderr when an output is stdout") {
   // Standard output here is a file, and --report-json names that same file, as
-  // /dev/stdout would: the file then holds the JSON alone.
+  // /dev/stdout would: the file then contains the JSON alone.
   std::string dir = temp_dir("cli_stdout_output");
   std::string table = dir + "/t.csv";
   std::string text = "a,b,label\n";
@@ -397,36 +399,24 @@ TEST_CASE("cli report moves to stderr when an output is stdout") {
   std::string stdout_path = dir + "/stdout.txt";
   std::FILE* out = std::fopen(stdout_path.c_str(), "w");
   REQUIRE(out != nullptr);
-  char* err_buffer = nullptr;
-  std::size_t err_size = 0;
-  std::FILE* err = open_memstream(&err_buffer, &err_size);
-  int status = run_command({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet",
-                            "--report-json", stdout_path},
-                           out, err);
-  std::fclose(out);
-  std::fclose(err);
-  std::string err_text(err_buffer, err_size);
-  std::free(err_buffer);
-  CHECK(status == 0);
+  Run shared = run({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet", "--report-json",
+                    stdout_path},
+                   out);
+  CHECK(shared.status == 0);
   std::string written = read_text(stdout_path);
   CHECK(written.starts_with("{"));
   CHECK_FALSE(contains(written, "Scores on"));
-  CHECK(contains(err_text, "Scores on test split"));
-  CHECK(contains(err_text, "report written to " + stdout_path));
+  CHECK(contains(shared.err, "Scores on test split"));
+  CHECK(contains(shared.err, "report written to " + stdout_path));
 
   // Output thrown away into /dev/null keeps the report there too.
   std::FILE* null_out = std::fopen("/dev/null", "w");
   REQUIRE(null_out != nullptr);
-  err = open_memstream(&err_buffer, &err_size);
-  status = run_command({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet",
-                        "--report-json", "/dev/null"},
-                       null_out, err);
-  std::fclose(null_out);
-  std::fclose(err);
-  err_text.assign(err_buffer, err_size);
-  std::free(err_buffer);
-  CHECK(status == 0);
-  CHECK_FALSE(contains(err_text, "Scores on"));
+  Run discarded = run({"train", "--data", table, "--label", "label", "--epochs", "2", "--quiet",
+                       "--report-json", "/dev/null"},
+                      null_out);
+  CHECK(discarded.status == 0);
+  CHECK_FALSE(contains(discarded.err, "Scores on"));
 }
 
 TEST_CASE("cli writes held-out predictions with the identifier column") {

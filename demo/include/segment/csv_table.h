@@ -45,6 +45,9 @@ struct Table {
 
   /// Index of the column with exactly that name, or nullopt.
   std::optional<std::size_t> find_column(std::string_view name) const;
+  /// Index of the first column whose name equals name when ASCII letter case is ignored, or
+  /// nullopt.
+  std::optional<std::size_t> find_column_ignoring_case(std::string_view name) const;
   /// Index of the column with that name; throws UsageError that names the option or role
   /// the name came from and lists the table's columns.
   std::size_t require_column(std::string_view name, std::string_view role) const;
