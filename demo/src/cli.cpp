@@ -117,9 +117,9 @@ struct NamedPath {
   std::string option, path;
 };
 
-// Where the text report goes: stream, or err when one of the output options names the file
-// that stream writes to (as /dev/stdout names standard output), so that the file contains its
-// own content alone.
+// Returns the stream for the text report: err when one of the output options names the file
+// that stream writes to (as /dev/stdout names standard output), so that the file contains only
+// its own content, and stream otherwise.
 std::FILE* report_stream(const ParsedOptions& options, const std::vector<std::string>& outputs,
                          std::FILE* stream, std::FILE* err) {
   int descriptor = fileno(stream);

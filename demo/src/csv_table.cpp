@@ -217,7 +217,7 @@ std::unique_ptr<csv_parser, ParserDeleter> make_parser(char delimiter) {
   return parser;
 }
 
-// A delimiter in a message: the character, or \t for a tab.
+// Returns the delimiter as messages show it: the character, or \t for a tab.
 std::string printable_delimiter(char delimiter) {
   return delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter);
 }
@@ -226,7 +226,7 @@ std::string delimiter_name(char delimiter) {
   if (delimiter == '\t') return "tab";
   if (delimiter == ';') return "semicolon";
   if (delimiter == ',') return "comma";
-  return "'" + printable_delimiter(delimiter) + "'";
+  return fmt::format("'{}'", printable_delimiter(delimiter));
 }
 
 void set_header(Table& table, const RawRow& row) {
@@ -250,8 +250,8 @@ void set_header(Table& table, const RawRow& row) {
   }
 }
 
-// A column in a message: "column 'NAME'", or "unnamed field N" while a column without a
-// header name is still in the table.
+// Returns how messages name a column: "column 'NAME'", or "unnamed field N" for a column
+// without a header name, before drop_unnamed_columns removes it.
 std::string column_label(const Table& table, std::size_t index) {
   const std::string& name = table.columns[index].name;
   return name.empty() ? fmt::format("unnamed field {}", index + 1) : fmt::format("column '{}'", name);
@@ -399,7 +399,7 @@ void reject_invalid_utf8(const std::vector<std::string_view>& lines, char delimi
   }
 }
 
-// The delimiter that a line such as "sep=;" names, or nullopt for any other line. The
+// Returns the delimiter that a line such as "sep=;" names, or nullopt for any other line. The
 // delimiter is one character other than a quote, a letter, a digit or a space. Spreadsheet
 // programs also write "SEP=;", "sep=;;;;" (the line saved as a row) and "\"sep=;\"".
 std::optional<char> delimiter_line(std::string_view line) {

@@ -689,7 +689,7 @@ std::vector<std::string> describe_clamped_negatives(const FeatureSchema& schema,
 
 namespace {
 
-// Whether raw, a 0 or a 1, is a value of a training column of 0s and 1s. A flag's rare value
+// Returns whether raw, a 0 or a 1, is a value of a training column of 0s and 1s. A flag's rare value
 // lies far from the mean (a 1 in 200 is 14 standard deviations away), though training had
 // it. value is raw after the column's log1p. A column of the two values value and other with
 // mean m has the variance (m - value) (other - m), which identifies it.

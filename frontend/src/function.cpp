@@ -237,7 +237,7 @@ std::vector<Tensor> Function::call(const std::vector<Tensor>& arguments,
     const ParameterSpec& parameter = impl.parameters[check.argument];
     std::int64_t classes = check.classes;
     if (!check.class_symbol.empty()) {
-      // compile() checked that an input binds every symbol, so the size is always found.
+      // compile() checked that an input binds every symbol, so the size is found.
       std::optional<std::int64_t> size = symbol_size(sizes, check.class_symbol);
       if (!size) continue;
       classes = *size;
