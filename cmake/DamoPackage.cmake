@@ -80,6 +80,14 @@ install(TARGETS damo_package EXPORT DamoTargets ARCHIVE DESTINATION ${CMAKE_INST
 if(TARGET damo_cli)
   install(TARGETS damo_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+# damo-segment looks for its shipped tables in ../share/damo/data next to its own folder,
+# so the installed program runs without arguments from any working directory.
+if(TARGET damo-segment)
+  install(TARGETS damo-segment RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  file(GLOB damo_shipped_tables ${PROJECT_SOURCE_DIR}/data/*.csv)
+  install(FILES ${damo_shipped_tables} ${PROJECT_SOURCE_DIR}/data/README.md
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/damo/data)
+endif()
 
 set(DAMO_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Damo)
 install(EXPORT DamoTargets NAMESPACE Damo:: DESTINATION ${DAMO_CMAKE_DIR})

@@ -529,9 +529,12 @@ std::string find_data_dir() {
   std::error_code error;
   std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) {
+    // <prefix>/bin/damo-segment -> <prefix>/share/damo/data once installed, and
     // build/demo/damo-segment -> <source>/data when the build folder is inside the source.
-    for (const auto& candidate : {executable.parent_path().parent_path().parent_path() / "data",
-                                  executable.parent_path().parent_path() / "data"}) {
+    std::filesystem::path folder = executable.parent_path();
+    for (const auto& candidate : {folder.parent_path() / "share" / "damo" / "data",
+                                  folder.parent_path().parent_path() / "data",
+                                  folder.parent_path() / "data"}) {
       tried.push_back(candidate.string());
       if (std::filesystem::exists(candidate / "wholesale_customers.csv", error)) return candidate.string();
     }

@@ -6,7 +6,8 @@
 #      C++ standard library (so no LLVM or internal header reaches a user);
 #   3. examples/standalone configures with find_package(Damo), builds, runs and prints
 #      the fitted weights;
-#   4. the same example builds with nothing but the flags of `pkg-config damo`.
+#   4. the same example builds with nothing but the flags of `pkg-config damo`;
+#   5. an installed damo-segment trains on the tables installed with it.
 # Usage: check_install.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 source_dir=$(cd "${1:?usage: check_install.sh SOURCE_DIR BUILD_DIR}" && pwd)
@@ -77,4 +78,14 @@ ${CXX:-c++} -std=c++20 -O1 "$source_dir/examples/linear_regression.cpp" -o "$wor
 result=$("$work/pkg_config_example" | tail -n 1)
 [[ $result == "w = [3.00, -2.00], b = 0.50" ]] || fail "pkg-config example printed '$result'"
 
-echo "installed $header_count headers; the standalone example builds with CMake and pkg-config"
+# 5. The installed damo-segment runs without arguments on the tables installed with it,
+# from a working directory outside the source tree.
+if [[ -x $prefix/bin/damo-segment ]]; then
+  [[ -f $prefix/share/damo/data/README.md ]] || fail "the shipped tables' README.md is not installed"
+  report=$(cd "$work" && "$prefix/bin/damo-segment" 2>&1) || fail "installed damo-segment failed: $report"
+  expected="damo-segment: $prefix/share/damo/data/wholesale_customers.csv, label 'Channel'"
+  grep -qxF "$expected" <<<"$report" || fail "installed damo-segment did not train on the installed table: $report"
+  demo_note="; damo-segment runs on its installed tables"
+fi
+
+echo "installed $header_count headers; the standalone example builds with CMake and pkg-config${demo_note:-}"

@@ -18,9 +18,10 @@ int run_cli(int argc, char** argv);
 /// Help for a command ("train", "predict", "cluster"), or the overview for "".
 std::string help_text(const std::string& command);
 
-/// The folder with the shipped tables: data/ beside the executable's build folder (so
-/// build/demo/damo-segment finds the source tree's data/), else the source tree's data/
-/// recorded at build time. Throws UserError listing the places tried.
+/// Finds the folder with the shipped tables: share/damo/data under the installed prefix,
+/// then data/ beside the executable's build folder (so build/demo/damo-segment finds the
+/// source tree's data/), else the source tree's data/ recorded at build time. Throws
+/// UserError listing the places tried.
 std::string find_data_dir();
 
 }  // namespace segment
