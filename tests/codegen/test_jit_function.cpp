@@ -185,6 +185,13 @@ TEST_CASE("jit compile cache hit skips LLVM") {
   CHECK(warm.stats().llvm_optimize_ms == 0);
   CHECK(warm.stats().machine_code_ms >= 0);
 
+  // A program that differs in one constant has another key.
+  Graph other_constant_graph;
+  Expr other_x = other_constant_graph.input("x", DType::Float32, {"n"});
+  Function other_constant = compile({other_x}, {tanh(other_x) * 3.0 + 2.0}, {}, options);
+  CHECK_FALSE(other_constant.stats().cache_hit);
+  CHECK(other_constant({Tensor::from_list({0, 1})})[0].get_double(0) == doctest::Approx(2.0));
+
   // Corrupt every entry on disk; with the in-memory copy gone the entry is rebuilt.
   cold = Function();
   warm = Function();
