@@ -102,8 +102,9 @@ Expr gelu(Expr x, bool approximate) {
   return x * sigmoid((x + x * x * x * 0.044715) * (2.0 * scale));
 }
 
-// Equal operands give (a + b) / 2 + log(2): equal infinities would make a - b NaN, and the
-// mean splits the gradient evenly where maximum() would send it to one side.
+// Equal operands give a / 2 + b / 2 + log(2): equal infinities would make a - b NaN, and the
+// mean splits the gradient evenly where maximum() would send it to one side. Halving before
+// adding keeps a = b = 1e308 finite.
 Expr logaddexp(Expr a, Expr b) {
   check_operands("logaddexp", {a, b});
   detail::broadcast_or_throw("logaddexp", a.shape(), b.shape());
@@ -119,7 +120,7 @@ Expr logaddexp(Expr a, Expr b) {
   // The square adds 0 to the value there but gives the Hessian its 1/4 entries. Equal
   // infinities would make it NaN, so it reads 0 in their place.
   Expr finite_gap = where(abs(a) < std::numeric_limits<double>::infinity(), difference, 0.0);
-  return where(tie, (a + b) * 0.5 + std::numbers::ln2 + square(finite_gap) * 0.125, rest);
+  return where(tie, a * 0.5 + b * 0.5 + std::numbers::ln2 + square(finite_gap) * 0.125, rest);
 }
 
 Expr softsign(Expr x) {

@@ -79,19 +79,23 @@ Expr logsumexp_of_cast(const Match& m, const Node& root) {
   return damo::logsumexp(cast_x(m, root), Axes(m[y]->attrs().ints), m[y]->attrs().keepdims);
 }
 
-// softplus(x) - t x for binary_crossentropy(cast(sigmoid(x)), t), the loss of float32 logits
-// with float64 targets, computed in the loss's dtype.
-Expr bce_of_cast_sigmoid(const Match& m, const Node& root) {
+// binary_crossentropy(sigmoid(x), t), also with a cast between them (the loss of float32
+// logits with float64 targets), from the logits in the loss's dtype. It equals
+// softplus(x) - t x, written as (1 - t) relu(x) + t relu(-x) + softplus(-|x|) so that
+// infinite logits give inf for 0 < t < 1, where softplus(x) - t x is inf - inf.
+Expr bce_of_sigmoid(const Match& m, const Node& root) {
   Expr logits = damo::cast(m.expr(x), root.dtype());
-  return damo::softplus(logits) - m.expr(y) * logits;
+  Expr targets = damo::cast(m.expr(y), root.dtype());
+  return (1.0 - targets) * damo::relu(logits) + targets * damo::relu(-logits) +
+         damo::softplus(-damo::abs(logits));
 }
 
 std::vector<Rule> stabilize_rules() {
   std::vector<Rule> rules = {
       // -(t log(s) + (1 - t) log(1 - s)) with s = sigmoid(x) is softplus(x) - t x.
-      {"binary_crossentropy_sigmoid", binary_crossentropy(sigmoid(x), y), sub(softplus(x), mul(y, x))},
+      {"binary_crossentropy_sigmoid", binary_crossentropy(sigmoid(x), y), build(bce_of_sigmoid)},
       {"binary_crossentropy_cast_sigmoid", binary_crossentropy(op(OpKind::Cast, {sigmoid(x)}), y),
-       build(bce_of_cast_sigmoid)},
+       build(bce_of_sigmoid)},
       {"log_softmax", log(bind(y, softmax(x))), build(log_softmax_of_match)},
       {"log_sigmoid", log(sigmoid(x)), neg(softplus(neg(x)))},
       {"log_one_minus_sigmoid", log(sub(one, sigmoid(x))), neg(softplus(x))},

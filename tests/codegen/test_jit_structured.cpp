@@ -56,6 +56,19 @@ TEST_CASE("jit norm and logaddexp") {
   }
 }
 
+TEST_CASE("jit logaddexp ties near the largest float") {
+  Graph g;
+  Expr x = g.input("x", DType::Float32, {"n"});
+  Tensor values = Tensor::from_vector(std::vector<float>{3e38f, -3e38f, 2e38f, 1.0f}, {4});
+  check_jit_matches_reference({x}, {logaddexp(x, x)}, {values}, "f32 ties", 1e-6);
+  // With the optimizer's rewrites too.
+  std::vector<Tensor> out = compile({x}, {logaddexp(x, x)})({values});
+  CHECK(out[0].get_double(0) == doctest::Approx(3e38));
+  CHECK(out[0].get_double(2) == doctest::Approx(2e38));
+  CHECK(out[0].get_double(1) == doctest::Approx(-3e38));
+  CHECK(out[0].get_double(3) == doctest::Approx(1.0 + std::log(2.0)));
+}
+
 TEST_CASE("jit var and std") {
   // Symbolic sizes, so that the sample variance reads its count at run time; empty and
   // one-row inputs divide by 0.

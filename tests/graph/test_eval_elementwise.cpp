@@ -173,6 +173,18 @@ TEST_CASE("eval logaddexp") {
   check_values(evaluate(logaddexp(x, y), {{"a", a}, {"b", b}}), DType::Float64, Dims{2, 3}, expected);
 }
 
+TEST_CASE("eval logaddexp ties near the largest float") {
+  // a + b overflows at these ties, but a + log(2) rounds to a.
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {3});
+  Tensor values = tensor_of({1e308, -1.5e308, 8.98846567431158e307}, DType::Float64, {3});
+  check_values(evaluate(logaddexp(x, x), {{"x", values}}), DType::Float64, Dims{3},
+               {1e308, -1.5e308, 8.98846567431158e307});
+  Expr y = g.input("y", DType::Float32, {2});
+  Tensor single = tensor_of({3e38, -3e38}, DType::Float32, {2});
+  check_values(evaluate(logaddexp(y, y), {{"y", single}}), DType::Float32, Dims{2}, {3e38f, -3e38f});
+}
+
 TEST_CASE("eval unary signed zeros and rounding") {
   for (DType dtype : kFloatTypes) {
     INFO(dtype_name(dtype));
