@@ -672,33 +672,37 @@ std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& prog
 
 namespace {
 
-// Emits the NaN guard's check after a kernel: when the output holds a NaN or an infinity and
-// no floating-point operand does, the entry point returns guarded + 1.
+// Emits the NaN guard's check after a kernel. Each buffer ranks 0 (finite), 1 (an infinity)
+// or 2 (a NaN); when the output ranks above every floating-point operand, the entry point
+// returns guarded + 1.
 void emit_guard_check(llvm::IRBuilder<>& b, llvm::Function* entry, llvm::FunctionCallee check,
                       Value* buffers, const Program& program, const GuardedKernel& kernel,
                       std::size_t guarded, const std::function<Value*(const Shape&)>& product) {
   llvm::LLVMContext& context = b.getContext();
   auto* ptr = llvm::PointerType::getUnqual(context);
-  auto has_nonfinite = [&](int slot) {
+  auto finiteness = [&](int slot) {
     auto index = static_cast<std::size_t>(slot);
     Value* address = b.CreateGEP(ptr, buffers, b.getInt64(index));
     Value* data = b.CreateLoad(ptr, address);
     auto dtype = static_cast<std::uint32_t>(program.spec.slots[index].dtype);
     Value* count = product(program.slot_nodes[index]->shape());
-    return b.CreateICmpNE(b.CreateCall(check, {data, b.getInt32(dtype), count}), b.getInt32(0));
+    return b.CreateCall(check, {data, b.getInt32(dtype), count});
   };
 
   auto* inspect = llvm::BasicBlock::Create(context, "guard_inputs", entry);
   auto* stop = llvm::BasicBlock::Create(context, "guard_stop", entry);
   auto* next = llvm::BasicBlock::Create(context, "guard_pass", entry);
-  b.CreateCondBr(has_nonfinite(kernel.output), inspect, next);
+  Value* output_rank = finiteness(kernel.output);
+  b.CreateCondBr(b.CreateICmpNE(output_rank, b.getInt32(0)), inspect, next);
 
   b.SetInsertPoint(inspect);
-  Value* input_nonfinite = b.getFalse();
+  Value* input_rank = b.getInt32(0);
   for (int input : kernel.inputs)
-    if (is_float(program.spec.slots[static_cast<std::size_t>(input)].dtype))
-      input_nonfinite = b.CreateOr(input_nonfinite, has_nonfinite(input));
-  b.CreateCondBr(input_nonfinite, next, stop);
+    if (is_float(program.spec.slots[static_cast<std::size_t>(input)].dtype)) {
+      Value* rank = finiteness(input);
+      input_rank = b.CreateSelect(b.CreateICmpUGT(rank, input_rank), rank, input_rank);
+    }
+  b.CreateCondBr(b.CreateICmpUGT(output_rank, input_rank), stop, next);
 
   b.SetInsertPoint(stop);
   b.CreateRet(b.getInt64(guarded + 1));
@@ -719,7 +723,7 @@ void emit_entry(llvm::Module& module, const Program& program, const std::vector<
   auto* launch_type = llvm::FunctionType::get(b.getVoidTy(), {i64, i64, ptr, ptr}, false);
   llvm::FunctionCallee parallel_for = module.getOrInsertFunction("damo_rt_parallel_for", launch_type);
   auto* check_type = llvm::FunctionType::get(b.getInt32Ty(), {ptr, b.getInt32Ty(), i64}, false);
-  llvm::FunctionCallee check_finite = module.getOrInsertFunction("damo_rt_has_nonfinite", check_type);
+  llvm::FunctionCallee check_finite = module.getOrInsertFunction("damo_rt_finiteness", check_type);
 
   b.SetInsertPoint(llvm::BasicBlock::Create(context, "entry", entry));
   auto args = entry->arg_begin();

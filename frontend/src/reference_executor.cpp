@@ -1,4 +1,5 @@
 // The reference backend: evaluates the graph op by op with the reference evaluator.
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -12,13 +13,13 @@ namespace damo {
 
 namespace {
 
-bool has_nonfinite(const Tensor& value) {
-  return find_nonfinite(value.raw_data(), value.dtype(), value.numel()) >= 0;
+Finiteness finiteness(const Tensor& value) {
+  return classify_finiteness(value.raw_data(), value.dtype(), value.numel());
 }
 
 // Evaluates every node below roots and raises the NaN guard's RuntimeError for the first
-// node, in evaluation order, whose value is not finite although its operands are. Returns
-// the values of roots.
+// node, in evaluation order, whose value holds a NaN although no operand does, or an
+// infinity although every operand is finite. Returns the values of roots.
 std::vector<Tensor> evaluate_guarded(const std::vector<Expr>& roots, const Feeds& feeds) {
   std::vector<const Node*> order = topo_order(roots);
   std::vector<Tensor> values = evaluate(std::vector<Expr>(order.begin(), order.end()), feeds);
@@ -28,16 +29,17 @@ std::vector<Tensor> evaluate_guarded(const std::vector<Expr>& roots, const Feeds
   for (std::size_t i = 0; i < order.size(); ++i) {
     const Node& node = *order[i];
     if (node.is_leaf() || !is_float(node.dtype())) continue;
-    std::int64_t element = find_nonfinite(values[i].raw_data(), node.dtype(), values[i].numel());
-    if (element < 0) continue;
-    bool inputs_finite = true;
+    Finiteness output = finiteness(values[i]);
+    if (output == Finiteness::Finite) continue;
+    Finiteness inputs = Finiteness::Finite;
     for (const Node* input : node.inputs())
-      inputs_finite = inputs_finite && !has_nonfinite(values[position.at(input)]);
-    if (!inputs_finite) continue;
+      inputs = std::max(inputs, finiteness(values[position.at(input)]));
+    if (output <= inputs) continue;
+    std::int64_t element = find_reported_element(values[i].raw_data(), node.dtype(), values[i].numel(), inputs);
     GuardedNode guarded{node_label(node), std::string(op_name(node.op())), node.dtype(),
                         node.shape().to_string()};
     throw RuntimeError(
-        nan_guard_message(guarded, values[i].shape(), element, values[i].get_double(element)));
+        nan_guard_message(guarded, values[i].shape(), element, values[i].get_double(element), inputs));
   }
 
   std::vector<Tensor> results;

@@ -310,11 +310,17 @@ std::string Executable::nan_guard_stop(std::size_t guarded, const std::vector<vo
   const Dims& dims = plan.dims[static_cast<std::size_t>(kernel.output)];
   const void* data = buffers[static_cast<std::size_t>(kernel.output)];
   DType dtype = spec_.slots[static_cast<std::size_t>(kernel.output)].dtype;
-  std::int64_t element = find_nonfinite(data, dtype, dims_numel(dims));
-  DAMO_ASSERT(element >= 0, "the NaN guard stopped at a kernel whose output is finite");
+  Finiteness inputs = Finiteness::Finite;
+  for (int input : kernel.inputs) {
+    auto slot = static_cast<std::size_t>(input);
+    inputs = std::max(inputs, classify_finiteness(buffers[slot], spec_.slots[slot].dtype,
+                                                  dims_numel(plan.dims[slot])));
+  }
+  std::int64_t element = find_reported_element(data, dtype, dims_numel(dims), inputs);
+  DAMO_ASSERT(element >= 0, "the NaN guard stopped at a kernel without a NaN or infinity to report");
   double value = dtype == DType::Float32 ? static_cast<const float*>(data)[element]
                                          : static_cast<const double*>(data)[element];
-  return nan_guard_message(kernel.node, dims, element, value);
+  return nan_guard_message(kernel.node, dims, element, value, inputs);
 }
 
 std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) const {

@@ -189,8 +189,8 @@ void damo_rt_argsort(const void* x, std::int32_t dtype, std::int64_t n, std::int
   });
 }
 
-std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count) {
-  return damo::find_nonfinite(data, static_cast<damo::DType>(dtype), count) >= 0 ? 1 : 0;
+std::int32_t damo_rt_finiteness(const void* data, std::int32_t dtype, std::int64_t count) {
+  return static_cast<std::int32_t>(damo::classify_finiteness(data, static_cast<damo::DType>(dtype), count));
 }
 }
 
@@ -202,7 +202,7 @@ const JitSupportSymbol* jit_support_symbols(std::size_t& count) {
       {"damo_rt_parallel_for", reinterpret_cast<void*>(&damo_rt_parallel_for)},
       {"damo_rt_gemm_f32", reinterpret_cast<void*>(&damo_rt_gemm_f32)},
       {"damo_rt_gemm_f64", reinterpret_cast<void*>(&damo_rt_gemm_f64)},
-      {"damo_rt_has_nonfinite", reinterpret_cast<void*>(&damo_rt_has_nonfinite)},
+      {"damo_rt_finiteness", reinterpret_cast<void*>(&damo_rt_finiteness)},
       {"damo_rt_argsort", reinterpret_cast<void*>(&damo_rt_argsort)},
   };
   count = std::size(symbols);

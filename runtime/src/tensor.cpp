@@ -191,6 +191,10 @@ Tensor Tensor::view(void* data, DType dtype, Dims shape) {
   std::int64_t count = dims_numel(shape);
   if (data == nullptr && count > 0)
     throw UserError(fmt::format("Tensor::view: null data pointer for shape {}", dims_to_string(shape)));
+  if (count > static_cast<std::int64_t>(std::numeric_limits<std::size_t>::max() / 2 / dtype_size(dtype)))
+    throw UserError(fmt::format("Tensor::view: a {} tensor of shape {} covers more bytes than memory "
+                                "can hold; check the shape passed with the data pointer",
+                                dtype_name(dtype), dims_to_string(shape)));
   if (reinterpret_cast<std::uintptr_t>(data) % dtype_size(dtype) != 0)
     throw UserError(fmt::format("Tensor::view: data pointer {} is not aligned to {} bytes for {}",
                                 data, dtype_size(dtype), dtype_name(dtype)));

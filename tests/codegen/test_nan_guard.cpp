@@ -1,6 +1,7 @@
 // The NaN guard of compiled functions (CompileOptions::nan_guard), on both backends. The
-// first node that turns finite operands into NaN or an infinity stops the call with a
-// RuntimeError naming it. Non-finite values that come in through the arguments propagate.
+// first node that makes a NaN from operands without NaN, or an infinity from finite
+// operands, stops the call with a RuntimeError naming it. Non-finite values that come in
+// through the arguments propagate.
 #include <cmath>
 #include <limits>
 
@@ -49,6 +50,22 @@ TEST_CASE("nan guard names the node that made NaN") {
     CHECK(message ==
           "NaN guard: log(x - 1) produced NaN at element 3 of f32 (n,) (op log, shape (5,) in "
           "this call); its inputs were finite");
+  }
+}
+
+TEST_CASE("nan guard finds NaN beside an infinite argument") {
+  // The infinity at element 0 propagates, but the NaN at element 1 comes from -0.5.
+  for (Backend backend : kBackends) {
+    INFO(backend_name(backend));
+    Graph g;
+    Expr x = g.input("x", DType::Float32, {"n"});
+    Function f = compile({x}, {log(x - 1.0)}, {}, guarded(backend));
+    CHECK(guard_message(f, {Tensor::from_list({kInf, 0.5, 2})}) ==
+          "NaN guard: log(x - 1) produced NaN at element 1 of f32 (n,) (op log, shape (3,) in "
+          "this call); its inputs held no NaN");
+    std::vector<Tensor> out = f({Tensor::from_list({kInf, 3, 2})});
+    CHECK(out[0].get_double(0) == kInf);
+    CHECK(out[0].get_double(2) == doctest::Approx(0.0));
   }
 }
 

@@ -134,6 +134,11 @@ TEST_CASE("tensor views share caller memory") {
   auto* misaligned = reinterpret_cast<char*>(memory) + 1;
   CHECK(user_error([&] { Tensor::view(misaligned, F32, {1}); })
             .ends_with("is not aligned to 4 bytes for f32"));
+  // 2^61 float64 elements are 2^64 bytes, which wraps a byte count to 0.
+  CHECK(user_error([&] { Tensor::view(memory, F64, {std::int64_t{1} << 61}); }) ==
+        "Tensor::view: a f64 tensor of shape (2305843009213693952,) covers more bytes than memory "
+        "can hold; check the shape passed with the data pointer");
+  CHECK(Tensor::view(memory, F64, {std::int64_t{1} << 40}).nbytes() == std::size_t{1} << 43);
 }
 
 TEST_CASE("tensor element conversion") {

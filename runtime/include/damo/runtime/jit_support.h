@@ -27,9 +27,9 @@ void damo_rt_gemm_f64(int transpose_a, int transpose_b, std::int64_t m, std::int
 void damo_rt_argsort(const void* x, std::int32_t dtype, std::int64_t n, std::int64_t stride,
                      std::int32_t descending, std::int64_t* out);
 
-/// The NaN guard's check: 1 when the count elements at data, of the DType whose enum value
-/// is dtype, hold a NaN or an infinity, else 0.
-std::int32_t damo_rt_has_nonfinite(const void* data, std::int32_t dtype, std::int64_t count);
+/// The NaN guard's check of the count elements at data, of the DType whose enum value is
+/// dtype: 2 when they hold a NaN, else 1 when they hold an infinity, else 0.
+std::int32_t damo_rt_finiteness(const void* data, std::int32_t dtype, std::int64_t count);
 }
 
 namespace damo {
