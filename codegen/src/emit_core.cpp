@@ -673,7 +673,7 @@ std::vector<KernelLaunch> emit_kernels(llvm::Module& module, const Program& prog
 namespace {
 
 // Emits the NaN guard's check after a kernel. Each buffer ranks 0 (finite), 1 (an infinity)
-// or 2 (a NaN); when the output ranks above every floating-point operand, the entry point
+// or 2 (a NaN). When the output ranks above every floating-point operand, the entry point
 // returns guarded + 1.
 void emit_guard_check(llvm::IRBuilder<>& b, llvm::Function* entry, llvm::FunctionCallee check,
                       Value* buffers, const Program& program, const GuardedKernel& kernel,

@@ -18,7 +18,7 @@ Finiteness finiteness(const Tensor& value) {
 }
 
 // Evaluates every node below roots and raises the NaN guard's RuntimeError for the first
-// node, in evaluation order, whose value holds a NaN although no operand does, or an
+// node, in evaluation order, whose value contains a NaN although no operand does, or an
 // infinity although every operand is finite. Returns the values of roots.
 std::vector<Tensor> evaluate_guarded(const std::vector<Expr>& roots, const Feeds& feeds) {
   std::vector<const Node*> order = topo_order(roots);

@@ -101,10 +101,10 @@ Shape broadcast_or_throw(const std::string& op, const Shape& a, const Shape& b) 
                              "operands to one size, as in x[1:] - x[:-1]",
                              x.to_string(), y.to_string());
     else if (x.is_symbolic() && y.is_symbolic())
-      message += fmt::format(". Damo never takes two symbols to be equal, so {} and {} differ in "
-                             "every call; declare both inputs with one symbol (vector(f32, n) "
-                             "for both)",
-                             x.to_string(), y.to_string());
+      message += fmt::format(". Two symbols may stand for different sizes in a call, so Damo "
+                             "does not match {} with {}; give both inputs the same symbol, {} in "
+                             "both shapes",
+                             x.to_string(), y.to_string(), x.to_string());
     else
       message += fmt::format(". Damo never takes the symbolic size {} to be {}; declare the input "
                              "with the static size, or both with one symbol",

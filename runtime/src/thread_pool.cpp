@@ -24,7 +24,8 @@ namespace damo {
 namespace {
 
 int thread_count_from_environment() {
-  if (const char* text = std::getenv("DAMO_NUM_THREADS")) {
+  // An empty value counts as unset, as a shell's `DAMO_NUM_THREADS= program` means.
+  if (const char* text = std::getenv("DAMO_NUM_THREADS"); text != nullptr && *text != '\0') {
     char* end = nullptr;
     long value = std::strtol(text, &end, 10);
     if (*end == '\0' && value >= 1 && value <= 1024) return static_cast<int>(value);

@@ -91,10 +91,11 @@ inline std::string read_text(const std::string& path) {
   return buffer.str();
 }
 
-/// Runs build/tools/damo with arguments, standard input read from stdin_text, in a scratch
-/// folder, and returns its exit status and output.
+/// Runs build/tools/damo with arguments, standard input read from stdin_text and the shell
+/// assignments in environment (such as "DAMO_LOG=1"), in a scratch folder, and returns its
+/// exit status and output.
 inline ProgramResult run_damo(const std::vector<std::string>& arguments,
-                              const std::string& stdin_text = "") {
+                              const std::string& stdin_text = "", const std::string& environment = "") {
   static int counter = 0;
   std::string base = std::string(DAMO_BINARY_DIR) + "/tests/frontend_scratch";
   std::system(("mkdir -p " + shell_quote(base)).c_str());
@@ -108,9 +109,9 @@ inline ProgramResult run_damo(const std::vector<std::string>& arguments,
   for (const std::string& argument : arguments)
     command = fmt::format("{} {}", command, shell_quote(argument));
   // A private history and cache, so that tests never touch the user's files.
-  command = fmt::format("cd {} && DAMO_HISTORY={} DAMO_CACHE_DIR={} {} < {} > {} 2> {}",
+  command = fmt::format("cd {} && DAMO_HISTORY={} DAMO_CACHE_DIR={} {} {} < {} > {} 2> {}",
                         shell_quote(base), shell_quote(prefix + ".history"),
-                        shell_quote(base + "/cache"), command, shell_quote(prefix + ".in"),
+                        shell_quote(base + "/cache"), environment, command, shell_quote(prefix + ".in"),
                         shell_quote(prefix + ".out"), shell_quote(prefix + ".err"));
 
   ProgramResult result;

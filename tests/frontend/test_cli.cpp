@@ -143,3 +143,15 @@ TEST_CASE("cli failed output write exit status") {
   CHECK(WIFEXITED(raw));
   CHECK(WEXITSTATUS(raw) == 1);
 }
+
+TEST_CASE("cli thread count from the environment") {
+  const std::string code = "x = vector(f32)\nf = function([x], x * 2)\nf([1, 2])";
+  // Set but empty counts as unset, without a warning.
+  auto empty = run_damo({"-e", code}, "", "DAMO_NUM_THREADS=");
+  CHECK(empty.status == 0);
+  CHECK(empty.out == "[2., 4.] : f32 (2,)\n");
+  CHECK(empty.err == "");
+  auto invalid = run_damo({"-e", code}, "", "DAMO_NUM_THREADS=many");
+  CHECK(invalid.status == 0);
+  CHECK(invalid.err.find("ignoring DAMO_NUM_THREADS='many'") != std::string::npos);
+}

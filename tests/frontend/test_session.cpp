@@ -234,8 +234,8 @@ TEST_CASE("session slice_scatter with an open stop") {
 TEST_CASE("session errors name the builtin called") {
   CHECK(error_of("x = vector(f64)\ny = vector(f64)\nlogaddexp(x, y)").message ==
         "logaddexp: shapes (x_0,) and (y_0,) do not broadcast: each axis, aligned from the last, "
-        "must have equal sizes or size 1. Damo never takes two symbols to be equal, so x_0 and y_0 "
-        "differ in every call; declare both inputs with one symbol (vector(f32, n) for both)");
+        "must have equal sizes or size 1. Two symbols may stand for different sizes in a call, so "
+        "Damo does not match x_0 with y_0; give both inputs the same symbol, x_0 in both shapes");
   std::string hessian_error = error_of("x = vector(f64, [3])\ny = vector(f64, [3])\nhessian(sum(x), y)").message;
   CHECK(hessian_error.starts_with("hessian: the cost does not depend on variable 'y'"));
   CHECK(hessian_error.ends_with("disconnected=\"zeros\" to hessian() in the expression language"));

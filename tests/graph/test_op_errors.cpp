@@ -28,8 +28,8 @@ TEST_CASE("elementwise broadcast errors") {
         "have equal sizes or size 1");
   CHECK(user_error([&] { n * m; }) ==
         "mul: shapes (n,) and (m,) do not broadcast: each axis, aligned from the last, must have "
-        "equal sizes or size 1. Damo never takes two symbols to be equal, so n and m differ in every "
-        "call; declare both inputs with one symbol (vector(f32, n) for both)");
+        "equal sizes or size 1. Two symbols may stand for different sizes in a call, so Damo does "
+        "not match n with m; give both inputs the same symbol, n in both shapes");
   CHECK(user_error([&] { (void)(a < b); }) ==
         "lt: shapes (2, 3) and (4,) do not broadcast: each axis, aligned from the last, must "
         "have equal sizes or size 1");

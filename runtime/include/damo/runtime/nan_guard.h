@@ -34,7 +34,7 @@ struct GuardedNode {
 };
 
 /// Builds the message of the RuntimeError the NaN guard raises when node's output, of
-/// shape `actual` in this call, holds the non-finite value at flat index element, and its
+/// shape `actual` in this call, contains the non-finite value at flat index element, and its
 /// operands rank `inputs`.
 std::string nan_guard_message(const GuardedNode& node, const Dims& actual, std::int64_t element,
                               double value, Finiteness inputs);
