@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <unordered_map>
 
 #include "builtins.h"
 #include "damo/frontend/format.h"
 #include "damo/frontend/parser.h"
 #include "damo/graph/printer.h"
+#include "damo/graph/traversal.h"
 #include "damo/runtime/io.h"
 #include "interpreter.h"
 
@@ -244,13 +246,32 @@ void CommandRunner::dot() {
   print_(fmt::format("wrote {}", path));
 }
 
-// A random tensor for input, with symbolic dimensions bound to kTimingDimSize.
-Tensor random_input(const Expr& input, std::mt19937_64& engine) {
+// The class count of each input that a sparse cross-entropy in e reads as class labels:
+// compiled calls reject labels outside [0, classes). A symbolic count is kTimingDimSize.
+std::unordered_map<const Node*, std::int64_t> label_class_counts(const Expr& e) {
+  std::unordered_map<const Node*, std::int64_t> counts;
+  for (const Node* node : topo_order({e})) {
+    OpKind op = node->op();
+    if (op != OpKind::SparseCategoricalCrossentropy && op != OpKind::SparseSoftmaxCrossEntropy &&
+        op != OpKind::SparseSoftmaxCrossEntropyGrad)
+      continue;
+    const Node* values = node->input(0);
+    const Dim& classes = values->shape()[values->rank() - 1];
+    std::int64_t count = classes.is_static() ? classes.size() : kTimingDimSize;
+    auto [entry, added] = counts.emplace(node->input(1), count);
+    if (!added) entry->second = std::min(entry->second, count);
+  }
+  return counts;
+}
+
+// A random tensor for input, with symbolic dimensions bound to kTimingDimSize. Integers lie
+// in [0, limit), and floats in [-1, 1).
+Tensor random_input(const Expr& input, std::int64_t limit, std::mt19937_64& engine) {
   Dims dims;
   for (const Dim& d : input.shape()) dims.push_back(d.is_static() ? d.size() : kTimingDimSize);
   Tensor t = Tensor::empty(input.dtype(), dims);
   std::uniform_real_distribution<double> real(-1.0, 1.0);
-  std::uniform_int_distribution<int> integer(0, static_cast<int>(kTimingDimSize) - 1);
+  std::uniform_int_distribution<std::int64_t> integer(0, std::max<std::int64_t>(limit, 1) - 1);
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     if (is_float(t.dtype()))
       t.set_double(i, real(engine));
@@ -278,6 +299,7 @@ void CommandRunner::time() {
 
   std::mt19937_64 engine(0);
   std::vector<Tensor> arguments;
+  std::unordered_map<const Node*, std::int64_t> class_counts = label_class_counts(e);
   for (const Expr& input : inputs) {
     // In double, because static sizes near the int64 limit overflow an integer product.
     double numel = 1;
@@ -290,7 +312,9 @@ void CommandRunner::time() {
                       input->name(),
                       numel < 1e18 ? fmt::format("{:.0f}", numel) : fmt::format("{:.3g}", numel),
                       kMaxEvaluatedElements));
-    arguments.push_back(random_input(input, engine));
+    auto labels = class_counts.find(input.node());
+    arguments.push_back(
+        random_input(input, labels == class_counts.end() ? kTimingDimSize : labels->second, engine));
   }
 
   // The first call is timed apart, then calls repeat for about 0.2 s, at most 100 times.

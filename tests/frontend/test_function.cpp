@@ -193,6 +193,19 @@ TEST_CASE("time command") {
   }
 }
 
+TEST_CASE("time command draws class labels within the classes") {
+  // Compiled calls reject labels outside [0, 3), and the other integers go up to 7.
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    Session session(options_for(backend.backend));
+    std::vector<std::string> out = session.run(
+        "X = matrix(f32, [n, 3])\ny = vector(i64, [n])\n"
+        ":time mean(categorical_crossentropy(softmax(X, axis=1), y)) + sum(X[:, 0] * y)");
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].starts_with("call: "));
+  }
+}
+
 TEST_CASE("function outliving its graph") {
   CompileOptions reference;
   reference.backend = Backend::Reference;
