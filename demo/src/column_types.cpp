@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <unordered_set>
+#include <utility>
 
 #include "damo/runtime/error.h"
 #include "text_util.h"
@@ -143,6 +144,36 @@ bool may_separate_thousands(std::string_view text) {
   for (std::size_t i = 0; i < digits.size(); ++i)
     if (i != comma && (digits[i] < '0' || digits[i] > '9')) return false;
   return true;
+}
+
+std::optional<std::string> ungrouped_number(std::string_view text) {
+  if (parse_number(text) || is_decimal_comma_number(text)) return std::nullopt;
+  std::string_view rest = trim_view(text);
+  std::string sign;
+  if (!rest.empty() && (rest[0] == '-' || rest[0] == '+')) {
+    sign = std::string(rest.substr(0, 1));
+    rest.remove_prefix(1);
+  }
+  auto is_digits = [](std::string_view part) {
+    return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  for (auto [separator, decimal_mark] : {std::pair{'.', ','}, std::pair{',', '.'}}) {
+    std::size_t at = 0;
+    while (at < rest.size() && at < 4 && rest[at] >= '0' && rest[at] <= '9') ++at;
+    if (at < 1 || at > 3) continue;
+    std::string digits(rest.substr(0, at));
+    int groups = 0;
+    while (at + 4 <= rest.size() && rest[at] == separator && is_digits(rest.substr(at + 1, 3))) {
+      digits += rest.substr(at + 1, 3);
+      at += 4;
+      ++groups;
+    }
+    if (groups == 0) continue;
+    if (at == rest.size()) return sign + digits;
+    if (rest[at] != decimal_mark || !is_digits(rest.substr(at + 1))) continue;
+    return sign + digits + "." + std::string(rest.substr(at + 1));
+  }
+  return std::nullopt;
 }
 
 bool is_out_of_range_number(std::string_view text) {
@@ -281,6 +312,12 @@ double parse_cell(const Table& table, std::size_t row, std::size_t column, Colum
                       "thousands separators and with a decimal point",
                       table.cell_location(row, column), cell, joined, dotted));
     }
+    if (std::optional<std::string> plain = ungrouped_number(cell))
+      throw damo::UserError(
+          fmt::format("{}: '{}' is not a number, because it has thousands separators, but the column "
+                      "is numeric; write it without thousands separators and with a decimal point, "
+                      "as in '{}'",
+                      table.cell_location(row, column), cell, *plain));
     if (is_decimal_comma_number(cell)) {
       std::string dotted = trim(cell);
       dotted[dotted.find(',')] = '.';

@@ -413,6 +413,23 @@ std::optional<char> delimiter_line(std::string_view line) {
   return static_cast<char>(c);
 }
 
+// Returns '|' when the header has no comma, semicolon or tab outside quotes, but it and the
+// sampled records split at '|' into the same number of fields, two or more; else nullopt.
+// detect_delimiter does not try '|', so such a file would read as one column.
+std::optional<char> undetected_delimiter(std::string_view header_line, const std::vector<std::string_view>& sample) {
+  for (char delimiter : {',', ';', '\t'})
+    if (count_outside_quotes(header_line, delimiter) > 0) return std::nullopt;
+  constexpr char kPipe = '|';
+  if (count_outside_quotes(header_line, kPipe) == 0) return std::nullopt;
+  std::vector<std::string_view> lines{header_line};
+  lines.insert(lines.end(), sample.begin(), sample.end());
+  std::optional<std::vector<std::size_t>> widths = record_widths(lines, kPipe);
+  if (!widths || widths->empty() || widths->front() < 2) return std::nullopt;
+  if (!std::all_of(widths->begin(), widths->end(), [&](std::size_t w) { return w == widths->front(); }))
+    return std::nullopt;
+  return kPipe;
+}
+
 }  // namespace
 
 char detect_delimiter(std::string_view header_line, const std::vector<std::string_view>& next_lines) {
@@ -484,6 +501,12 @@ Table parse_csv(std::string_view text, const std::string& source) {
                                   source, start, printable_delimiter(*named_delimiter),
                                   printable_delimiter(*named_delimiter), first + 1, delimiter_name(found)));
   }
+  if (!named_delimiter)
+    if (std::optional<char> other = undetected_delimiter(lines[first], sample))
+      throw UserError(fmt::format("{} line {}: the header has no comma, semicolon or tab, the delimiters "
+                                  "that are detected, but it and the lines after it split evenly at "
+                                  "'{}'; add the line sep={} before the header to name that delimiter",
+                                  source, first + 1, *other, *other));
   reject_invalid_utf8(lines, table.delimiter, source);
 
   auto parser = make_parser(table.delimiter);

@@ -67,10 +67,21 @@ FeatureSchema get_schema(ByteReader& in) {
     auto log1p = in.get<std::uint8_t>();
     if (log1p > 1) in.fail("a log1p flag other than 0 or 1");
     column.log1p = log1p != 0;
+    std::size_t mean_offset = in.position();
     column.mean = in.get<double>();
+    if (!std::isfinite(column.mean))
+      in.fail_at(fmt::format("a standardization mean of {} for column '{}', which is not a finite number",
+                             column.mean, column.name),
+                 mean_offset);
+    std::size_t scale_offset = in.position();
     column.scale = in.get<double>();
-    if (!std::isfinite(column.mean) || !std::isfinite(column.scale) || column.scale <= 0)
-      in.fail("a standardization mean or scale that is not a finite number (scale above 0)");
+    // A subnormal standard deviation, such as 5e-324, turns every standardized value into
+    // an infinity or NaN.
+    if (!std::isnormal(column.scale) || column.scale < 0)
+      in.fail_at(fmt::format("a standard deviation of {} for column '{}', which is not a positive "
+                             "normal floating-point number",
+                             column.scale, column.name),
+                 scale_offset);
     auto categories = in.get<std::uint64_t>();
     for (std::uint64_t c = 0; c < categories; ++c) column.categories.push_back(in.get_string());
     column.mode = in.get_string();
@@ -238,8 +249,9 @@ Model parse_model(std::string_view bytes, const std::string& source) {
                     "only {} follow; train the model again",
                     source, payload_size, actual));
   if (payload_size < actual)
-    throw UserError(fmt::format("{} has {} after the {}-byte payload", source,
-                                count_of(actual - payload_size, "unexpected byte"), payload_size));
+    throw UserError(fmt::format("{} has {} after the {}-byte payload, so it was changed after "
+                                "damo-segment wrote it; use the original file or train the model again",
+                                source, count_of(actual - payload_size, "unexpected byte"), payload_size));
 
   std::string_view payload = bytes.substr(kModelHeaderSize);
   auto expected_crc = read_header_field<std::uint32_t>(bytes, 20);

@@ -389,6 +389,28 @@ std::string decimal_commas_note(const std::map<std::string, std::size_t>& counts
                      example);
 }
 
+// Returns a note for a categorical column whose categories are all numbers and include
+// numbers with thousands separators, such as '12.669,00' or '1,234.50', or an empty string.
+std::string thousands_separators_note(const std::map<std::string, std::size_t>& counts) {
+  std::string example;
+  std::string plain;
+  for (const auto& entry : counts) {
+    if (std::optional<std::string> ungrouped = ungrouped_number(entry.first)) {
+      if (example.empty()) {
+        example = entry.first;
+        plain = *ungrouped;
+      }
+    } else if (!parse_number(entry.first) && !is_decimal_comma_number(entry.first)) {
+      return "";
+    }
+  }
+  if (example.empty()) return "";
+  return fmt::format("; its values are numbers with thousands separators such as '{}', which are not "
+                     "read as numbers: write them without thousands separators and with a decimal "
+                     "point, as in '{}'",
+                     example, plain);
+}
+
 // Returns a note for a categorical column whose categories are numbers with a currency
 // sign or a percent sign, such as '$12669', '-$310' or '45%', or an empty string.
 std::string unit_symbols_note(const std::map<std::string, std::size_t>& counts) {
@@ -418,8 +440,9 @@ std::string unit_symbols_note(const std::map<std::string, std::size_t>& counts) 
       }
     }
     std::string number = std::string(sign) + std::string(trim_view(text));
-    bool grouped = is_decimal_comma_number(number) && may_separate_thousands(number);
-    if (!parse_number(number) && !is_decimal_comma_number(number)) return "";
+    bool separated = ungrouped_number(number).has_value();
+    bool grouped = separated || (is_decimal_comma_number(number) && may_separate_thousands(number));
+    if (!parse_number(number) && !is_decimal_comma_number(number) && !separated) return "";
     if (found.empty()) continue;
     separators = separators || grouped;
     if (example.empty()) {
@@ -481,7 +504,8 @@ std::optional<FeatureColumn> fit_categorical(const Table& table, std::size_t col
   }
   // Dates and numbers in forms that parse_date and parse_number reject explain both a column
   // with too many categories and one that is encoded as categories, so both notes name them.
-  std::string unread_values = unread_dates_note(counts) + decimal_commas_note(counts) + unit_symbols_note(counts);
+  std::string unread_values = unread_dates_note(counts) + decimal_commas_note(counts) +
+                              thousands_separators_note(counts) + unit_symbols_note(counts);
   if (counts.size() > options.max_categories) {
     notes.push_back(
         fmt::format("column '{}' has {} categories in {}, more than {}, and is not used{}", feature.name,

@@ -551,6 +551,15 @@ TEST_CASE("progress lines by time with an estimate") {
   CHECK(contains(fold, "fold 2/5  epoch 2/3  (0 s into this part, about 0 s left in it)\n"));
 }
 
+TEST_CASE("cli pipe-delimited table without sep line") {
+  std::string dir = temp_dir("cli_pipe");
+  write_text(dir + "/p.csv", "Channel|Fresh\n1|5\n2|7\n1|4\n2|8\n");
+  Run train = run({"train", "--data", dir + "/p.csv", "--label", "Channel", "--quiet"});
+  // A file the reader cannot split is bad data (exit status 1), not a command-line mistake.
+  CHECK(train.status == 1);
+  CHECK(contains(train.err, "split evenly at '|'; add the line sep=| before the header"));
+}
+
 TEST_CASE("cli reports fold row counts as ranges") {
   std::string dir = temp_dir("cli_fold_rows");
   write_text(dir + "/four.csv", "a,label\n1,x\n2,x\n3,y\n4,y\n");

@@ -88,6 +88,34 @@ TEST_CASE("decimal comma cell names the decimal point") {
         "without thousands separators and with a decimal point");
 }
 
+TEST_CASE("numbers with thousands separators") {
+  CHECK(ungrouped_number("12.669,00") == "12669.00");
+  CHECK(ungrouped_number(" -1.234.567,5 ") == "-1234567.5");
+  CHECK(ungrouped_number("1.234.567") == "1234567");
+  CHECK(ungrouped_number("1,234.50") == "1234.50");
+  CHECK(ungrouped_number("1,234,567") == "1234567");
+  CHECK(ungrouped_number("+12,669.00") == "+12669.00");
+  // Texts that other rules read or explain.
+  CHECK_FALSE(ungrouped_number("1.234"));
+  CHECK_FALSE(ungrouped_number("1,234"));
+  CHECK_FALSE(ungrouped_number("214,00"));
+  // Groups of other sizes, mixed separators and missing digits.
+  CHECK_FALSE(ungrouped_number("12.66,00"));
+  CHECK_FALSE(ungrouped_number("1.2345,00"));
+  CHECK_FALSE(ungrouped_number("1234.567,00"));
+  CHECK_FALSE(ungrouped_number("1.234.567.8"));
+  CHECK_FALSE(ungrouped_number("1.234,"));
+  CHECK_FALSE(ungrouped_number("1,234,56"));
+  CHECK_FALSE(ungrouped_number("1.234,567.8"));
+  CHECK_FALSE(ungrouped_number("a.234,00"));
+
+  Table t = parse_csv("Fresh;Milk\n1;2\n3;4\n5;12.669,00\n", "w.csv");
+  CHECK(error_message([&] { parse_cell(t, 2, 1, ColumnKind::Numeric); }) ==
+        "w.csv line 4, column 'Milk': '12.669,00' is not a number, because it has thousands "
+        "separators, but the column is numeric; write it without thousands separators and with a "
+        "decimal point, as in '12669.00'");
+}
+
 TEST_CASE("bad date cell names line, column and value") {
   Table t = parse_csv("Dt\n04-09-2012\n31-02-2013\n", "m.csv");
   CHECK(parse_cell(t, 0, 0, ColumnKind::Date) == 15587.0);

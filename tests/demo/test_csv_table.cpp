@@ -217,6 +217,19 @@ TEST_CASE("csv sep line names the delimiter") {
   CHECK(parse_csv("sep=;\nname\nAna\n", "one.csv").column_count() == 1);
 }
 
+TEST_CASE("csv pipe delimiter needs a sep line") {
+  CHECK(error_message([] { parse_csv("\nChannel|Region|Fresh\n2|3|12669\n2|3|7057\n", "p.csv"); }) ==
+        "p.csv line 2: the header has no comma, semicolon or tab, the delimiters that are detected, "
+        "but it and the lines after it split evenly at '|'; add the line sep=| before the header to "
+        "name that delimiter");
+  Table named = parse_csv("sep=|\nChannel|Region|Fresh\n2|3|12669\n", "p.csv");
+  CHECK(named.column_count() == 3);
+  // A column whose name or cells merely contain a '|' stays one column.
+  CHECK(parse_csv("a|b\n1\n2|3\n", "one.csv").column_count() == 1);
+  CHECK(parse_csv("name|x,amount\nAna,3\n", "comma.csv").column_count() == 2);
+  CHECK(parse_csv("\"a|b\"\n1\n", "quoted.csv").column_count() == 1);
+}
+
 TEST_CASE("csv header only gives no rows") {
   Table t = parse_csv("a,b\n", "h.csv");
   CHECK(t.column_count() == 2);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include "demo/test_util.h"
 #include "segment/model.h"
@@ -169,6 +170,10 @@ TEST_CASE("model trailing bytes rejected") {
   CHECK(contains(error_message([&] { parse_model(bytes, "m.bin"); }), "5 unexpected bytes"));
   std::string one_extra = serialize_model(small_model()) + "x";
   CHECK(contains(error_message([&] { parse_model(one_extra, "m.bin"); }), "has 1 unexpected byte after"));
+  CHECK(error_message([&] { parse_model(bytes, "m.bin"); }) ==
+        fmt::format("m.bin has 5 unexpected bytes after the {}-byte payload, so it was changed after "
+                    "damo-segment wrote it; use the original file or train the model again",
+                    bytes.size() - 5 - kModelHeaderSize));
 }
 
 TEST_CASE("model foreign file rejected") {
@@ -206,5 +211,37 @@ TEST_CASE("model with non-finite numbers rejected") {
   model = small_model();
   model.schema.columns[0].scale = 0;
   message = error_message([&] { parse_model(serialize_model(model), "scale.bin"); });
-  CHECK(contains(message, "scale.bin is not a valid model file: a standardization mean or scale"));
+  CHECK(contains(message, "scale.bin is not a valid model file: a standard deviation of 0 for column 'amount'"));
+  model = small_model();
+  model.schema.columns[0].mean = std::nan("");
+  message = error_message([&] { parse_model(serialize_model(model), "mean.bin"); });
+  CHECK(contains(message, "mean.bin is not a valid model file: a standardization mean of nan for column 'amount'"));
+}
+
+TEST_CASE("model with an invalid standard deviation rejected") {
+  // A subnormal standard deviation makes every standardized value infinite or NaN.
+  for (double scale : {0.0, -0.75, std::nan(""), std::numeric_limits<double>::infinity(),
+                       std::numeric_limits<double>::denorm_min()}) {
+    CAPTURE(scale);
+    Model model = small_model();
+    model.schema.columns[0].scale = scale;
+    std::string bytes = serialize_model(model);
+    // The standard deviation follows the column's mean, 1.5.
+    double mean = model.schema.columns[0].mean;
+    std::string statistics(reinterpret_cast<const char*>(&mean), sizeof mean);
+    statistics.append(reinterpret_cast<const char*>(&scale), sizeof scale);
+    std::size_t offset = bytes.find(statistics);
+    REQUIRE(offset != std::string::npos);
+    offset += sizeof mean;
+    std::string message = error_message([&] { parse_model(bytes, "scale.bin"); });
+    CHECK(message == fmt::format("scale.bin is not a valid model file: a standard deviation of {} for "
+                                 "column 'amount', which is not a positive normal floating-point number "
+                                 "at payload byte {}; train the model again",
+                                 scale, offset - kModelHeaderSize));
+  }
+  // The smallest normal double is still a standard deviation.
+  Model model = small_model();
+  model.schema.columns[0].scale = std::numeric_limits<double>::min();
+  CHECK(parse_model(serialize_model(model), "tiny.bin").schema.columns[0].scale ==
+        std::numeric_limits<double>::min());
 }

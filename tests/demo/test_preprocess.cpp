@@ -277,6 +277,38 @@ TEST_CASE("decimal commas noted in a dropped column") {
         "write them with decimal points");
 }
 
+TEST_CASE("thousands separators noted") {
+  // Spreadsheets in many European locales write 12669 as '12.669,00'.
+  Table european = parse_csv("Fresh;label\n12.669,00;x\n214,00;y\n1.762,50;x\n7.057,00;y\n", "e.csv");
+  std::vector<std::string> notes;
+  fit_features(european, select_columns(european, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0] ==
+        "column 'Fresh' is one-hot encoded as categories; its values are numbers with thousands "
+        "separators such as '1.762,50', which are not read as numbers: write them without thousands "
+        "separators and with a decimal point, as in '1762.50'");
+  // Commas between thousands and a decimal point, quoted in a comma-delimited table.
+  Table english = parse_csv("Fresh,label\n\"1,234.50\",x\n\"12,669.00\",y\n310.25,x\n\"2,001.75\",y\n", "u.csv");
+  notes.clear();
+  fit_features(english, select_columns(english, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "numbers with thousands separators such as '1,234.50', which are not read as "
+                           "numbers: write them without thousands separators and with a decimal point, "
+                           "as in '1234.50'"));
+  // With a currency sign, the sign's note says to remove both.
+  Table dollars = parse_csv("Fresh;label\n$1,234.50;x\n$12,669.00;y\n$310.25;x\n$2,001.75;y\n", "s.csv");
+  notes.clear();
+  fit_features(dollars, select_columns(dollars, "label", {}), kTrainRows, no_log(), notes);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "numbers with a '$' sign such as '$1,234.50', which are not read as numbers: "
+                           "write them without the sign and without thousands separators"));
+  // One text that is no number means the column is text.
+  Table text = parse_csv("Fresh;label\n12.669,00;x\nnone;y\n1.762,50;x\n7.057,00;y\n", "t.csv");
+  notes.clear();
+  fit_features(text, select_columns(text, "label", {}), kTrainRows, no_log(), notes);
+  CHECK(notes.empty());
+}
+
 TEST_CASE("currency and percent signs noted") {
   // '$' before and '%' or '€' after a number; a plain number among them is fine.
   Table dollars = parse_csv("amount,label\n$12669,x\n$7057,y\n6353,x\n$13265,y\n", "d.csv");

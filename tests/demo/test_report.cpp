@@ -71,6 +71,9 @@ TEST_CASE("text report notes a model no better than the baseline") {
   r.baseline = compute_metrics({0, 0, 0, 1}, {0, 0, 0, 0}, 2);
   std::string text = format_report(r);
   CHECK(contains(text, "note: the model's accuracy is not above the baseline's"));
+  // Class F1 0.800 and 0.667 against 0.857 and 0 for the baseline.
+  CHECK(contains(text, "is the fairer comparison, and the model's macro-F1 of 0.733 is above the "
+                       "baseline's 0.429\n"));
 }
 
 TEST_CASE("text report leaves a large matrix to the json") {

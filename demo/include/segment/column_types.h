@@ -47,6 +47,12 @@ bool is_decimal_comma_number(std::string_view text);
 /// True when the comma of such a number may as well separate thousands: one to three
 /// digits, the comma and exactly three digits, as in "1,234" or "-12,500".
 bool may_separate_thousands(std::string_view text);
+/// The number that text writes with thousands separators, as a plain decimal ("12669.00"
+/// for "12.669,00", "1234567" for "1,234,567", "1234.50" for "1,234.50"), or nullopt for
+/// any other text. The separator is '.' before a decimal comma or ',' before a decimal
+/// point, and every group after the first has three digits. Text that parse_number or
+/// is_decimal_comma_number reads, such as "1.234" or "1,234", is not such a number.
+std::optional<std::string> ungrouped_number(std::string_view text);
 
 /// True when text is written as a decimal number whose value a float64 cannot hold
 /// ("1e400", "1e-400"); parse_number returns nullopt for it.
