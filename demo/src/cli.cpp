@@ -18,6 +18,7 @@
 #include "cli_options.h"
 #include "damo/runtime/io.h"
 #include "segment/cluster_command.h"
+#include "segment/interrupt.h"
 #include "segment/predict_command.h"
 #include "segment/progress.h"
 #include "segment/train_command.h"
@@ -385,10 +386,21 @@ TrainRequest train_request(const ParsedOptions& options) {
   return r;
 }
 
+// Describes the files that options name, such as "the model 'm.bin'", for the message
+// printed when SIGINT stops the command before it writes them.
+std::vector<std::string> described_outputs(const ParsedOptions& options,
+                                           const std::vector<std::pair<std::string, std::string>>& names) {
+  std::vector<std::string> outputs;
+  for (const auto& [option, description] : names)
+    if (auto path = options.get(option)) outputs.push_back(fmt::format("{} '{}'", description, *path));
+  return outputs;
+}
+
 int run_train(const ParsedOptions& options, const TrainRequest& request, std::FILE* out,
               std::FILE* err) {
   check_command_outputs(options, {{"--data", request.data}}, {"--model", "--report-json", "--predictions"});
-  ProgressPrinter printer(err, is_terminal(err), options.has("--quiet"));
+  bool terminal = is_terminal(err);
+  ProgressPrinter printer(err, terminal, options.has("--quiet"));
   auto on_fold = [&](int fold, int folds) {
     if (fold > 0)
       printer.set_prefix(fmt::format("fold {}/{}", fold, folds));
@@ -396,7 +408,19 @@ int run_train(const ParsedOptions& options, const TrainRequest& request, std::FI
       printer.set_prefix(folds > 0 ? "final model" : "");
   };
   auto progress = [&](const EpochProgress& p) { printer(p); };
-  TrainOutcome outcome = train_and_evaluate(request, progress, on_fold);
+  TrainRequest reported = request;
+  reported.training.on_batch = [&](const BatchProgress& p) { printer.batch(p); };
+  TrainOutcome outcome;
+  {
+    // The outputs are written after training, each to a temporary file that is renamed onto
+    // it, so an interrupt until then leaves every output as it was.
+    InterruptMessage interrupted(
+        err, terminal,
+        interrupt_message("training", described_outputs(options, {{"--model", "the model"},
+                                                                  {"--report-json", "the report"},
+                                                                  {"--predictions", "the predictions"}})));
+    outcome = train_and_evaluate(reported, progress, on_fold);
+  }
   printer.finish();
 
   out = report_stream(options, {"--model", "--report-json", "--predictions"}, out, err);
@@ -446,6 +470,7 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   if (options.has("--segment-column") && !options.has("--out"))
     throw UsageError("--segment-column names the column that --out writes, and has no effect without "
                      "--out; add --out FILE.csv or leave it out");
+  r.labelled_output = options.has("--out");
   check_command_outputs(options, {{"--data", r.data}}, {"--out"});
   // As for train, a setting out of its range is a command-line error (exit 2).
   try {
@@ -460,7 +485,13 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
                  fmt::format("restart {}/{}  lowest inertia {:.4g}", done, restarts, best_inertia),
                  false);
   };
-  ClusterOutcome outcome = cluster_table(r);
+  ClusterOutcome outcome;
+  {
+    InterruptMessage interrupted(
+        err, is_terminal(err),
+        interrupt_message("clustering", described_outputs(options, {{"--out", "the segments"}})));
+    outcome = cluster_table(r);
+  }
   printer.finish();
   out = report_stream(options, {"--out"}, out, err);
   print_to(out, "damo-segment: {} clustered into {} on {}\n", r.data,

@@ -123,7 +123,7 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
   std::optional<Table> as_read;
   if (!request.features.missing.empty()) as_read = table;
   std::vector<std::string> missing_notes = mark_missing(table, request.features.missing);
-  if (table.find_column(request.segment_column))
+  if (request.labelled_output && table.find_column(request.segment_column))
     throw damo::UserError(
         fmt::format("{} already has a column '{}'; choose another name for the "
                     "output with --segment-column",
@@ -133,6 +133,11 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
   ColumnSelection selection = select_columns(table, "", request.features);
   outcome.notes = missing_notes;
   outcome.notes.insert(outcome.notes.end(), selection.notes.begin(), selection.notes.end());
+  std::optional<std::size_t> earlier = table.find_column(request.segment_column);
+  if (earlier && std::find(selection.columns.begin(), selection.columns.end(), *earlier) != selection.columns.end())
+    outcome.notes.push_back(fmt::format("column '{}' is clustered as a feature; if an earlier cluster run "
+                                        "wrote it, leave it out with --drop {}",
+                                        request.segment_column, shell_quoted(request.segment_column)));
   std::vector<std::size_t> rows(table.row_count());
   std::iota(rows.begin(), rows.end(), std::size_t{0});
   PreprocessOptions preprocess = request.preprocess;
@@ -170,7 +175,8 @@ ClusterOutcome cluster_table(const ClusterRequest& request) {
           empty, request.kmeans.k, verb));
   }
   outcome.profile = profile_table(table, schema, columns, outcome.result);
-  outcome.csv = labelled_csv(as_read ? *as_read : table, request.segment_column, outcome.result.assignment);
+  if (request.labelled_output)
+    outcome.csv = labelled_csv(as_read ? *as_read : table, request.segment_column, outcome.result.assignment);
   return outcome;
 }
 

@@ -53,14 +53,17 @@ double accuracy(const std::vector<int>& predicted, const std::vector<int>& truth
   return truth.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(truth.size());
 }
 
-// Runs one epoch of shuffled minibatches; returns the mean batch loss.
-double run_epoch(Network& network, const LabelledData& train, std::size_t batch_size, Rng& rng) {
+// Runs one epoch of shuffled minibatches and returns the mean batch loss.
+double run_epoch(Network& network, const LabelledData& train, const TrainOptions& options, int epoch,
+                 Rng& rng) {
+  std::size_t batch_size = options.batch_size;
   std::vector<std::size_t> order(train.classes.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   rng.shuffle(order);
 
   double loss_sum = 0;
   std::size_t batches = 0;
+  long epoch_batches = static_cast<long>((order.size() + batch_size - 1) / batch_size);
   for (std::size_t start = 0; start < order.size(); start += batch_size) {
     std::size_t end = std::min(order.size(), start + batch_size);
     std::vector<std::size_t> batch(order.begin() + static_cast<std::ptrdiff_t>(start),
@@ -69,6 +72,8 @@ double run_epoch(Network& network, const LabelledData& train, std::size_t batch_
     for (std::size_t position : batch) classes.push_back(train.classes[position]);
     loss_sum += network.train_step(gather_rows(train.features, batch), class_tensor(classes));
     ++batches;
+    if (options.on_batch)
+      options.on_batch(BatchProgress{epoch, options.epochs, static_cast<long>(batches), epoch_batches});
   }
   return loss_sum / static_cast<double>(batches);
 }
@@ -97,7 +102,7 @@ TrainResult train_network(Network& network, const LabelledData& train,
   auto start = std::chrono::steady_clock::now();
 
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    EpochProgress report{epoch, options.epochs, run_epoch(network, train, options.batch_size, rng),
+    EpochProgress report{epoch, options.epochs, run_epoch(network, train, options, epoch, rng),
                          std::nan(""), std::nan("")};
     if (!std::isfinite(report.loss)) {
       std::string remedy = fmt::format("lower --lr (now {})", options.optimizer.learning_rate);

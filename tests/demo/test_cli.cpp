@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -16,6 +18,7 @@
 
 #include "demo/test_util.h"
 #include "segment/cli.h"
+#include "segment/interrupt.h"
 #include "segment/progress.h"
 
 using namespace segment;
@@ -515,6 +518,7 @@ TEST_CASE("progress lines every tenth epoch") {
 
 TEST_CASE("progress bar redraws one terminal line") {
   std::string text = progress_text(true, [](ProgressPrinter& printer) {
+    printer.set_columns(80);
     printer.set_prefix("fold 1/2");
     for (int epoch = 1; epoch <= 4; ++epoch)
       printer(EpochProgress{epoch, 4, 0.5, std::nan(""), std::nan(""), epoch == 4});
@@ -549,6 +553,153 @@ TEST_CASE("progress lines by time with an estimate") {
       printer.step(done, 3, done == 3, fmt::format("epoch {}/3", done), false);
   });
   CHECK(contains(fold, "fold 2/5  epoch 2/3  (0 s into this part, about 0 s left in it)\n"));
+}
+
+TEST_CASE("progress lines inside a long epoch") {
+  // The test moves the clock: each minibatch takes 3 s, so 10 s pass after the fifth.
+  ProgressPrinter::Clock::time_point now{};
+  auto report_batches = [&](ProgressPrinter& printer) {
+    printer.set_clock([&] { return now; });
+    printer.set_columns(80);
+    for (long batch = 1; batch <= 10; ++batch) {
+      printer.batch(BatchProgress{1, 2, batch, 10});
+      now += std::chrono::seconds(3);
+    }
+  };
+  std::string text = progress_text(false, report_batches);
+  // The pace counts from the first batch: 3 s per batch, 15 batches left after the fifth.
+  CHECK(contains(text, "epoch 1/2  batch 5/10  (12 s so far, about 45 s left)\n"));
+  CHECK(contains(text, "epoch 1/2  batch 9/10  (24 s so far, about 33 s left)\n"));
+  CHECK_FALSE(contains(text, "batch 4/10"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+
+  // On a terminal the same lines redraw the bar, which counts batches over all epochs. The
+  // 53 characters of text leave 23 of the 79 usable columns to the bar.
+  now = {};
+  std::string bar = progress_text(true, report_batches);
+  INFO(bar);
+  CHECK(contains(bar, "\r\033[K[#####..................] epoch 1/2  batch 5/10  (12 s so far, about 45 s left)"));
+  CHECK(std::count(bar.begin(), bar.end(), '\r') == 2);
+
+  // An epoch line restarts the interval, so the batch 3 s after it prints nothing.
+  now = {};
+  std::string after_epoch = progress_text(false, [&](ProgressPrinter& printer) {
+    printer.set_clock([&] { return now; });
+    printer.batch(BatchProgress{1, 3, 1, 2});
+    now += std::chrono::seconds(9);
+    printer(EpochProgress{1, 3, 0.5, std::nan(""), std::nan(""), false});
+    now += std::chrono::seconds(3);
+    printer.batch(BatchProgress{2, 3, 1, 2});
+  });
+  CHECK(after_epoch == "epoch 1/3  loss 0.5000\n");
+}
+
+TEST_CASE("bar line fits the terminal width") {
+  std::string text = "epoch 1/4  loss 0.5000";
+  CHECK(bar_line("", 1, 4, text, 80) == "[######..................] " + text);
+  CHECK(bar_line("fold 2/5  ", 4, 4, text, 80) == "fold 2/5  [########################] " + text);
+
+  // 60 characters of text leave 79 - 63 = 16 for the bar in 80 columns.
+  std::string long_text(60, 'x');
+  std::string shrunk = bar_line("", 1, 4, long_text, 80);
+  CHECK(shrunk == "[####............] " + long_text);
+  CHECK(shrunk.size() == 79);
+
+  // Below 5 characters of bar, the bar stays at 5 and the line is cut.
+  std::string cut = bar_line("", 1, 4, long_text, 40);
+  CHECK(cut == "[#....] " + long_text.substr(0, 31));
+  CHECK(cut.size() == 39);
+
+  // A cut never splits a UTF-8 character: byte 11 is the second byte of an e-acute.
+  CHECK(bar_line("", 1, 4, "\u00e9\u00e9\u00e9\u00e9\u00e9", 12) == "[#....] \u00e9");
+  CHECK(bar_line("", 0, 4, text, 1).empty());
+}
+
+TEST_CASE("terminal width from COLUMNS") {
+  // A memory stream has no terminal, so the width comes from COLUMNS or is 80.
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* stream = open_memstream(&buffer, &size);
+  const char* saved = std::getenv("COLUMNS");
+  std::string previous = saved != nullptr ? saved : "";
+  ::setenv("COLUMNS", "57", 1);
+  CHECK(terminal_columns(stream) == 57);
+  ::setenv("COLUMNS", "wide", 1);
+  CHECK(terminal_columns(stream) == 80);
+  ::unsetenv("COLUMNS");
+  CHECK(terminal_columns(stream) == 80);
+  if (saved != nullptr) ::setenv("COLUMNS", previous.c_str(), 1);
+  std::fclose(stream);
+  std::free(buffer);
+}
+
+TEST_CASE("interrupt message names the kept outputs") {
+  CHECK(interrupt_message("training", {}) == "damo-segment: training interrupted; nothing was written");
+  CHECK(interrupt_message("training", {"the model 'm.bin'"}) ==
+        "damo-segment: training interrupted; nothing was written, so the model 'm.bin' is unchanged");
+  CHECK(interrupt_message("clustering", {"the model 'm.bin'", "the report 'r.json'"}) ==
+        "damo-segment: clustering interrupted; nothing was written, so the model 'm.bin' and the "
+        "report 'r.json' are unchanged");
+}
+
+TEST_CASE("interrupt ends the bar line and the process") {
+  int ends[2];
+  REQUIRE(::pipe(ends) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(ends[0]);
+    std::FILE* stream = ::fdopen(ends[1], "w");
+    InterruptMessage interrupted(stream, true, "damo-segment: training interrupted");
+    std::fputs("[####....] epoch 3/8", stream);
+    std::fflush(stream);
+    ::raise(SIGINT);
+    ::_exit(0);
+  }
+  ::close(ends[1]);
+  std::string text;
+  char chunk[256];
+  for (ssize_t n; (n = ::read(ends[0], chunk, sizeof chunk)) > 0;) text.append(chunk, static_cast<std::size_t>(n));
+  ::close(ends[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
+  CHECK(text == "[####....] epoch 3/8\ndamo-segment: training interrupted\n");
+}
+
+TEST_CASE("interrupt handler is restored afterwards") {
+  struct sigaction before {};
+  REQUIRE(::sigaction(SIGINT, nullptr, &before) == 0);
+  {
+    InterruptMessage interrupted(stderr, false, "damo-segment: training interrupted");
+    struct sigaction during {};
+    REQUIRE(::sigaction(SIGINT, nullptr, &during) == 0);
+    CHECK((during.sa_handler != before.sa_handler));
+  }
+  struct sigaction after {};
+  REQUIRE(::sigaction(SIGINT, nullptr, &after) == 0);
+  CHECK((after.sa_handler == before.sa_handler));
+}
+
+TEST_CASE("cli clusters a table with a segment column") {
+  std::string dir = temp_dir("cli_segment_column");
+  std::string text = "amount,segment\n";
+  for (int i = 0; i < 12; ++i) text += fmt::format("{},{}\n", i * 10 + i % 3, 1 + i % 2);
+  write_text(dir + "/t.csv", text);
+  // Without --out no column is written, so the name is free; the old column is a feature.
+  Run plain = run({"cluster", "--data", dir + "/t.csv", "-k", "2", "--quiet"});
+  CHECK(plain.status == 0);
+  CHECK(contains(plain.out, "note: column 'segment' is clustered as a feature; if an earlier cluster run "
+                            "wrote it, leave it out with --drop 'segment'"));
+  Run dropped = run({"cluster", "--data", dir + "/t.csv", "-k", "2", "--drop", "segment", "--quiet"});
+  CHECK(dropped.status == 0);
+  CHECK_FALSE(contains(dropped.out, "is clustered as a feature"));
+  Run written = run({"cluster", "--data", dir + "/t.csv", "-k", "2", "--out", dir + "/o.csv", "--quiet"});
+  CHECK(written.status == 1);
+  CHECK(contains(written.err, "already has a column 'segment'; choose another name for the output with "
+                              "--segment-column"));
+  CHECK_FALSE(file_exists(dir + "/o.csv"));
 }
 
 TEST_CASE("cli pipe-delimited table without sep line") {

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "damo/runtime/philox.h"
 #include "segment/network.h"
@@ -298,6 +302,27 @@ TEST_CASE("training separates two blobs") {
   REQUIRE(losses.size() == 20);
   CHECK(losses.back() < 0.1 * losses.front());
   CHECK(argmax_rows(network.predict(data.features)) == classes);
+}
+
+TEST_CASE("training reports each minibatch") {
+  // 10 rows in batches of 4 make 3 batches per epoch, the last one of 2 rows.
+  std::vector<float> values;
+  std::vector<int> classes;
+  for (int i = 0; i < 10; ++i) {
+    values.push_back(static_cast<float>(i));
+    classes.push_back(i % 2);
+  }
+  LabelledData data{Tensor::from_vector(values, {10, 1}), classes};
+  Network network(NetworkLayout{1, {4}, 2, Activation::Tanh}, 5, reference_backend());
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 4;
+  std::vector<std::string> positions;
+  options.on_batch = [&](const BatchProgress& p) {
+    positions.push_back(fmt::format("{}/{} {}/{}", p.epoch, p.epochs, p.batch, p.batches));
+  };
+  train_network(network, data, std::nullopt, options);
+  CHECK(positions == std::vector<std::string>{"1/2 1/3", "1/2 2/3", "1/2 3/3", "2/2 1/3", "2/2 2/3", "2/2 3/3"});
 }
 
 TEST_CASE("early stopping restores the best epoch") {

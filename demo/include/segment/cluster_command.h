@@ -17,6 +17,9 @@ struct ClusterRequest {
   KMeansOptions kmeans;
   /// Name of the column added to the output; `train --label` takes it back.
   std::string segment_column = "segment";
+  /// Whether the output table (ClusterOutcome::csv) is built. Without it, the table may
+  /// already have a column named segment_column.
+  bool labelled_output = true;
 };
 
 struct ClusterOutcome {
@@ -25,12 +28,14 @@ struct ClusterOutcome {
   std::vector<std::string> notes;
   /// Size and mean profile of each segment as an aligned table.
   std::string profile;
-  /// The input table with the segment column (segments numbered from 1, largest first).
+  /// The input table with the segment column (segments numbered from 1, largest first), or
+  /// empty without ClusterRequest::labelled_output.
   std::string csv;
 };
 
 /// Runs the cluster command without writing files. Throws UserError for bad data or
-/// settings, and when the table already has a column with the segment column's name.
+/// settings, and, when it builds the output table, when the table already has a column with
+/// the segment column's name.
 ClusterOutcome cluster_table(const ClusterRequest& request);
 
 }  // namespace segment

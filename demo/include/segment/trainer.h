@@ -13,6 +13,14 @@
 
 namespace segment {
 
+/// The position of training inside an epoch, sent after every minibatch.
+struct BatchProgress {
+  int epoch = 0;  // 1-based
+  int epochs = 0;
+  long batch = 0;  // 1-based
+  long batches = 0;
+};
+
 struct TrainOptions {
   OptimizerOptions optimizer;
   std::size_t batch_size = 32;
@@ -21,6 +29,8 @@ struct TrainOptions {
   /// weights; 0 trains every epoch.
   int patience = 0;
   std::uint64_t seed = 42;
+  /// Called after each minibatch, so that progress can be shown during a long epoch.
+  std::function<void(const BatchProgress&)> on_batch;
 };
 
 /// Feature matrix (rows, features) float32 and one class index per row.
