@@ -123,7 +123,8 @@ std::string plain_decimal(const std::string& exact) {
            digits.substr(static_cast<std::size_t>(length + exponent));
   if (exponent < 0 && -(length + exponent) <= 40)
     return sign + "0." + std::string(static_cast<std::size_t>(-(length + exponent)), '0') + digits;
-  std::string mantissa = digits.substr(0, 1) + (length > 1 ? "." + digits.substr(1) : "");
+  std::string mantissa = digits.substr(0, 1);
+  if (length > 1) mantissa.append(".").append(digits, 1);
   return fmt::format("{}{}e{}", sign, mantissa, exponent + length - 1);
 }
 

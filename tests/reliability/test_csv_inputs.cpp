@@ -112,12 +112,15 @@ TEST_CASE("csv header only gives an empty table") {
 }
 
 TEST_CASE("csv with another delimiter reads as one column") {
-  // A pipe is not a delimiter, so the header is one column; asking for a column by name
+  // A colon is not a delimiter, so the header is one column; asking for a column by name
   // then lists what the reader saw.
-  Table table = parse_csv("a|b|c\n1|2|3\n", "t.csv");
-  CHECK(table.column_names() == std::vector<std::string>{"a|b|c"});
+  Table table = parse_csv("a:b:c\n1:2:3\n", "t.csv");
+  CHECK(table.column_names() == std::vector<std::string>{"a:b:c"});
   CHECK(message_of<damo::UserError>([&] { table.require_column("b", "the label"); }) ==
-        "t.csv: column 'b' (the label) not found; the columns are 'a|b|c'");
+        "t.csv: column 'b' (the label) not found; the columns are 'a:b:c'");
+  // Lines that split evenly at '|' ask for a sep line instead.
+  CHECK(message_of<damo::UserError>([] { parse_csv("a|b|c\n1|2|3\n", "t.csv"); })
+            .ends_with("add the line sep=| before the header to name that delimiter"));
 }
 
 TEST_CASE("csv non-numeric cell in a numeric column names the cell") {
