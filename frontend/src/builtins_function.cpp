@@ -98,7 +98,14 @@ std::vector<Update> read_updates(Args& a) {
       a.fail("updates", fmt::format("function(): an update target must be a shared variable, "
                                     "but '{}' is not; make it with shared(name, value)",
                                     variable.to_string()));
-    updates.push_back({variable, interpreter.to_expr(new_value, offset)});
+    // A number or a list of numbers takes the variable's dtype, and broadcasts to its shape,
+    // as a literal does when it meets a typed tensor in arithmetic.
+    Expr value = interpreter.to_expr(new_value, offset);
+    if (value->weak()) {
+      if (value.dtype() != variable.dtype()) value = cast(value, variable.dtype());
+      if (value.shape() != variable.shape()) value = broadcast_to(value, variable.shape());
+    }
+    updates.push_back({variable, value});
   }
   return updates;
 }

@@ -54,6 +54,16 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// The text before a '#' that starts a comment, one outside quotes, trimmed.
+std::string_view without_comment(std::string_view text) {
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((text[i] == '"' || text[i] == '\'') && (quote == 0 || quote == text[i])) quote = quote ? 0 : text[i];
+    if (text[i] == '#' && quote == 0) return trim(text.substr(0, i));
+  }
+  return trim(text);
+}
+
 // A file argument: the text as written, without surrounding quotes.
 std::string file_argument(std::string_view text) {
   text = trim(text);
@@ -135,8 +145,8 @@ void CommandRunner::run() {
   if (name == "time") return time();
   if (name == "load") return load();
   if (name == "quit") {
-    std::string_view rest = trim(argument_text());
-    if (!rest.empty() && rest.front() != '#')
+    std::string_view rest = without_comment(argument_text());
+    if (!rest.empty())
       fail(fmt::format(":quit takes no argument, but '{}' follows it; write :quit alone", rest));
     interpreter_.request_quit();
     return;
@@ -146,7 +156,7 @@ void CommandRunner::run() {
 }
 
 void CommandRunner::help() {
-  std::string topic(trim(argument_text()));
+  std::string topic(without_comment(argument_text()));
   if (topic.empty()) return print_(help_text());
   if (!topic.empty() && topic.front() == ':') topic.erase(0, 1);
   for (const CommandSpec& c : kCommands)
@@ -201,16 +211,8 @@ void CommandRunner::compile_and_print(bool assembly) {
 }
 
 void CommandRunner::dot() {
-  std::string_view text = trim(argument_text());
   // A comment after the file name is not part of it, unless the '#' is inside a string.
-  char quote = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if ((text[i] == '"' || text[i] == '\'') && (quote == 0 || quote == text[i])) quote = quote ? 0 : text[i];
-    if (text[i] == '#' && quote == 0) {
-      text = trim(text.substr(0, i));
-      break;
-    }
-  }
+  std::string_view text = without_comment(argument_text());
   // A quoted file name may hold spaces: :dot x + 1 "my graph.dot".
   std::size_t split = text.find_last_of(" \t");
   if (text.size() >= 2 && (text.back() == '"' || text.back() == '\'')) {
@@ -340,7 +342,7 @@ void CommandRunner::time() {
 }
 
 void CommandRunner::load() {
-  std::string path = file_argument(argument_text());
+  std::string path = file_argument(without_comment(argument_text()));
   if (path.empty()) fail(":load needs a file name, as in :load model.damo");
   std::string text =
       with_location(interpreter_, offset_, [&] { return read_text_file(path, kMaxScriptBytes); });

@@ -224,8 +224,9 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
     if (!argument.keyword.empty())
       fail(argument.offset, "a compiled function takes its arguments by position only");
   if (call.arguments.size() != params.size())
-    fail(offset, fmt::format("the function takes {} argument{}, but {} were given", params.size(),
-                             params.size() == 1 ? "" : "s", call.arguments.size()));
+    fail(offset, fmt::format("the function takes {} argument{}, but {} {} given", params.size(),
+                             params.size() == 1 ? "" : "s", call.arguments.size(),
+                             call.arguments.size() == 1 ? "was" : "were"));
 
   std::vector<Tensor> arguments;
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -274,8 +275,15 @@ Value Interpreter::call_function(const CompiledFunction& compiled, const ast::Ca
                              inspecting_));
   CallOptions call_options;
   call_options.stop = options_.stop;
-  std::vector<Tensor> results =
-      with_location(*this, offset, [&] { return function.call(arguments, call_options); });
+  // A size or label error points at the argument it names.
+  std::vector<Tensor> results = with_location(*this, offset, [&] {
+    try {
+      return function.call(arguments, call_options);
+    } catch (const ArgumentError& error) {
+      if (error.argument() >= call.arguments.size()) throw;
+      fail(call.arguments[error.argument()].offset, error.message());
+    }
+  });
   std::vector<Value> values;
   for (const Tensor& t : results) values.push_back(Value::tensor(graph_.constant(t)));
   if (!compiled.list_outputs && values.size() == 1) return values[0];

@@ -208,11 +208,12 @@ void check_label_values(const Tensor& labels, const LabelCheck& check, std::int6
   for (std::int64_t i = 0; i < labels.numel(); ++i) {
     auto label = static_cast<std::int64_t>(data[i]);
     if (label >= 0 && label < classes) continue;
-    throw UserError(fmt::format("argument {} ('{}') contains the class label {} at flat index {}, "
-                                "outside [0, {}): a cross-entropy of the function reads it as one of "
-                                "{} classes, counted from 0; fix the label or give the model more "
-                                "classes",
-                                check.argument + 1, parameter.name, label, i, classes, classes));
+    throw ArgumentError(fmt::format("argument {} ('{}') contains the class label {} at flat index {}, "
+                                    "outside [0, {}): a cross-entropy of the function reads it as one "
+                                    "of {} classes, counted from 0; fix the label or give the model "
+                                    "more classes",
+                                    check.argument + 1, parameter.name, label, i, classes, classes),
+                        check.argument);
   }
 }
 

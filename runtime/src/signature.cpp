@@ -61,36 +61,49 @@ SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,
   // Messages are built only when a check fails, because this runs on every call.
   SymbolSizes sizes;
   std::unordered_map<std::string, std::size_t> first_binding;
-  auto argument_name = [&](std::size_t i) { return fmt::format("argument {} ('{}')", i + 1, parameters[i].name); };
+  auto argument_name = [&](std::size_t i) {
+    return fmt::format("argument {} ('{}')", i + 1, parameters[i].name);
+  };
   for (std::size_t i = 0; i < parameters.size(); ++i) {
     const ParameterSpec& p = parameters[i];
     const Tensor& a = arguments[i];
-    if (!a.defined()) throw UserError(fmt::format("{} is an undefined tensor", argument_name(i)));
-    auto actual_type = [&] { return fmt::format("{} {}", dtype_name(a.dtype()), dims_to_string(a.shape())); };
+    if (!a.defined())
+      throw ArgumentError(fmt::format("{} is an undefined tensor", argument_name(i)), i);
+    auto actual_type = [&] {
+      return fmt::format("{} {}", dtype_name(a.dtype()), dims_to_string(a.shape()));
+    };
     if (a.dtype() != p.dtype)
-      throw UserError(fmt::format("{} expects {} but got {}: the dtype must be {}; convert with "
-                                  "Tensor::cast",
-                                  argument_name(i), p.type_string(), actual_type(), dtype_name(p.dtype)));
+      throw ArgumentError(
+          fmt::format("{} expects {} but got {}: the dtype must be {}; convert with "
+                      "Tensor::cast",
+                      argument_name(i), p.type_string(), actual_type(), dtype_name(p.dtype)),
+          i);
     if (a.rank() != static_cast<int>(p.dims.size()))
-      throw UserError(fmt::format("{} expects {} but got {}: the rank must be {}", argument_name(i),
-                                  p.type_string(), actual_type(), p.dims.size()));
+      throw ArgumentError(
+          fmt::format("{} expects {} but got {}: the rank must be {}", argument_name(i),
+                      p.type_string(), actual_type(), p.dims.size()),
+          i);
     for (std::size_t axis = 0; axis < p.dims.size(); ++axis) {
       const ParameterDim& d = p.dims[axis];
       std::int64_t size = a.shape()[axis];
       if (d.symbol.empty()) {
         if (size != d.size)
-          throw UserError(fmt::format("{} expects {} but got {}: axis {} must be {}", argument_name(i),
-                                      p.type_string(), actual_type(), axis, d.size));
+          throw ArgumentError(
+              fmt::format("{} expects {} but got {}: axis {} must be {}", argument_name(i),
+                          p.type_string(), actual_type(), axis, d.size),
+              i);
         continue;
       }
       auto [it, inserted] = sizes.emplace(d.symbol, size);
       if (inserted) {
         first_binding[d.symbol] = i;
       } else if (it->second != size) {
-        throw UserError(fmt::format("{} expects {} but got {}: symbolic dimension '{}' is {} here "
-                                    "but {} in {}",
-                                    argument_name(i), p.type_string(), actual_type(), d.symbol, size, it->second,
-                                    argument_name(first_binding[d.symbol])));
+        throw ArgumentError(
+            fmt::format("{} expects {} but got {}: symbolic dimension '{}' is {} here "
+                        "but {} in {}",
+                        argument_name(i), p.type_string(), actual_type(), d.symbol, size,
+                        it->second, argument_name(first_binding[d.symbol])),
+            i);
       }
     }
   }

@@ -124,6 +124,19 @@ TEST_CASE("function without inputs reads shared values") {
   }
 }
 
+TEST_CASE("function update to number literals takes the variable's type") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    std::string out = damo::testing::output(
+        "W = shared(\"W\", zeros(f32, [2]))\n"
+        "set = function([], sum(W), updates=[W: [1, 2]])\n"
+        "clear = function([], sum(W), updates=[W: 0])\n"
+        "set()\nW\nclear()\nW",
+        options_for(backend.backend));
+    CHECK(out == "0. : f32 ()\n[1., 2.] : f32 (2,)\n3. : f32 ()\n[0., 0.] : f32 (2,)");
+  }
+}
+
 TEST_CASE("function result feeds later expressions") {
   std::string out =
       damo::testing::output("x = vector(f32)\nf = function([x], x * x)\nr = f([1, 2])\nr + 1");
@@ -135,6 +148,29 @@ TEST_CASE("function rejects a wrong shape at call time") {
   CHECK(e.message == "argument 1 ('X') must have rank 2, as in shape (n, 3), not shape (3,)");
   CHECK(e.line == 3);
   CHECK(e.column == 3);
+}
+
+TEST_CASE("function size errors point at the argument") {
+  const std::string define =
+      "X = matrix(f32, [n, 3])\ni = vector(i64, [n])\nf = function([X, i], [sum(X, axis=1), X[i]])\n";
+  auto size = damo::testing::error_of(define + "f([[1, 2]], [0])");
+  CHECK(size.message == "argument 1 ('X') expects f32 (n, 3) but got f32 (1, 2): axis 1 must be 3");
+  CHECK(size.line == 4);
+  CHECK(size.column == 3);
+  auto symbol = damo::testing::error_of(define + "f([[1, 2, 3]], [0, 1])");
+  CHECK(symbol.message ==
+        "argument 2 ('i') expects i64 (n,) but got i64 (2,): symbolic dimension 'n' is 2 here but 1 "
+        "in argument 1 ('X')");
+  CHECK(symbol.column == 16);
+  auto count = damo::testing::error_of(define + "f([[1, 2, 3]])");
+  CHECK(count.message == "the function takes 2 arguments, but 1 was given");
+  CHECK(count.column == 1);
+  // A class label outside the classes points at the labels.
+  auto label = damo::testing::error_of(
+      "z = matrix(f32, [n, 3])\ny = vector(i64, [n])\n"
+      "f = function([z, y], mean(categorical_crossentropy(softmax(z), y)))\nf([[1, 2, 3]], [5])");
+  CHECK(label.message.starts_with("argument 2 ('y') contains the class label 5 at flat index 0"));
+  CHECK(label.column == 16);
 }
 
 TEST_CASE("function call out of memory is located") {

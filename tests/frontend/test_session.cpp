@@ -640,6 +640,8 @@ TEST_CASE("session help command") {
   CHECK(output(":help :load") == ":load FILE\n  runs the statements of FILE in this session");
   CHECK(output(":help f32") == "f32(x)\n  x converted to f32, the same as cast(x, f32)");
   CHECK(output(":help bool") == "bool(x)\n  x converted to bool, the same as cast(x, bool)");
+  // A comment after the topic is not part of it.
+  CHECK(output(":help softmax  # normalizes") == output(":help softmax"));
 }
 
 TEST_CASE("session dot command writes a file") {
@@ -679,6 +681,8 @@ TEST_CASE("session load command") {
     file << "a = 20\na + 1\n";
   }
   CHECK(output(":load " + path + "\na * 2") == "21 : i64 ()\n40 : i64 ()");
+  // A comment after the file name is not part of it.
+  CHECK(output(":load " + path + "  # the constants\na * 3") == "21 : i64 ()\n60 : i64 ()");
 }
 
 TEST_CASE("session load that loads itself stops") {

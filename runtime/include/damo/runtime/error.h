@@ -1,13 +1,15 @@
 // The three kinds of failure Damo reports, each a distinct exception type.
 //
 // UserError: the caller's input is wrong (a shape mismatch, a parse error, a bad CSV cell,
-// a wrong argument at call time). It may carry a source location.
+// a wrong argument at call time). It may carry a source location. ArgumentError, a kind of
+// UserError, names the call argument at fault.
 // InternalError: an invariant of Damo itself is broken; it names the condition and the
 // code location, and is a bug to report.
 // RuntimeError: running compiled code failed for a reason outside the caller's input, such
 // as an allocation failure or a NaN found by the NaN guard.
 #pragma once
 
+#include <cstddef>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -44,6 +46,18 @@ class UserError : public Error {
  private:
   std::string message_;
   SourceLocation location_;
+};
+
+/// A call argument that does not fit its parameter: its dtype, rank, a size, or a class
+/// label. argument() is the argument's position, counted from 0.
+class ArgumentError : public UserError {
+ public:
+  ArgumentError(const std::string& message, std::size_t argument)
+      : UserError(message), argument_(argument) {}
+  std::size_t argument() const { return argument_; }
+
+ private:
+  std::size_t argument_;
 };
 
 class InternalError : public Error {
