@@ -15,7 +15,16 @@ namespace damo {
 
 Expr Interpreter::to_expr(const Value& value, std::size_t offset) {
   if (value.is(Value::Kind::Tensor)) return value.expr();
-  if (value.is(Value::Kind::List)) return list_to_expr(value, offset);
+  if (value.is(Value::Kind::List)) {
+    // Only a list written in the code stacks into a tensor. The outputs of a compiled
+    // function or a builtin may differ in dtype, so they stay items.
+    if (!value.literal())
+      fail(offset, fmt::format("expected a tensor, but this is a list of {} items from a builtin or a "
+                               "compiled function; pick one with an integer subscript, as in r[0], "
+                               "or stack them with stack(...)",
+                               value.list_size()));
+    return list_to_expr(value, offset);
+  }
   std::string hint;
   if (value.is(Value::Kind::Builtin)) hint = fmt::format("; call it, as in {}(...)", value.text());
   if (value.is(Value::Kind::DType)) hint = "; a dtype converts a tensor when called, as in f32(x)";

@@ -126,8 +126,17 @@ Value Interpreter::evaluate_name(const ast::Expr& expr, const ast::Name& name) {
 Value Interpreter::evaluate_list(const ast::List& list) {
   if (list.is_map) {
     std::vector<std::pair<Value, Value>> entries;
-    for (const ast::ListItem& item : list.items)
-      entries.emplace_back(evaluate(*item.key), evaluate(*item.value));
+    for (const ast::ListItem& item : list.items) {
+      // A map lists updates, so each key is a shared variable to update.
+      Value key = evaluate(*item.key);
+      if (!key.is(Value::Kind::Tensor) || key.expr()->op() != OpKind::Shared)
+        fail(item.key->offset,
+             fmt::format("the key of an update map must be a shared variable, but this is {}; make "
+                         "one with shared(name, value), as in [W: W - 0.1 * grad(loss, W)]",
+                         key.is(Value::Kind::Tensor) ? fmt::format("'{}'", key.expr().to_string())
+                                                     : key.kind_name()));
+      entries.emplace_back(std::move(key), evaluate(*item.value));
+    }
     return Value::map(std::move(entries));
   }
   // A list of number literals becomes one tensor, without a value and a graph node per item.

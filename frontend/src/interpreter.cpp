@@ -29,8 +29,8 @@ class SourceScope {
     // Unlocated, so that the :load command that nests too deep adds its own location.
     if (depth_ >= kMaxLoadDepth)
       throw UserError(
-          fmt::format(":load is nested more than {} levels deep; does a file load "
-                      "itself?",
+          fmt::format(":load is nested more than {} levels deep, as when a file loads itself; "
+                      "check the :load lines",
                       kMaxLoadDepth));
     ++depth_;
     current_ = &source;

@@ -322,8 +322,15 @@ TEST_CASE("diagnostic function input not symbolic") {
 }
 
 TEST_CASE("diagnostic update target not shared") {
+  // The map itself rejects the key, at the key.
   auto e = error_of("y = vector(f32)\nf = function([y], y, updates=[y: y + 1])");
-  CHECK(e.message.find("function(): an update target must be a shared variable") == 0);
+  CHECK(e.message ==
+        "the key of an update map must be a shared variable, but this is 'y'; make one with "
+        "shared(name, value), as in [W: W - 0.1 * grad(loss, W)]");
+  CHECK(e.column == 31);
+  auto number = error_of("[1: 2]");
+  CHECK(number.message.starts_with("the key of an update map must be a shared variable, but this is '1'"));
+  CHECK(number.column == 2);
 }
 
 TEST_CASE("diagnostic placeholder has no value") {
@@ -377,8 +384,25 @@ TEST_CASE("diagnostic error in a loaded file") {
     file << "a = 1\nb = a + nope\n";
   }
   auto e = error_of(":load " + path);
-  CHECK(e.message == "unknown variable 'nope'");
+  CHECK(e.message == "unknown variable 'nope'; " + path + " was loaded at <test>:1");
   CHECK(e.what.find(path + ":2:9:") == 0);
+}
+
+TEST_CASE("diagnostic error in a nested load names each load") {
+  std::string inner = std::string(DAMO_BINARY_DIR) + "/tests/diagnostic_load_inner.damo";
+  std::string outer = std::string(DAMO_BINARY_DIR) + "/tests/diagnostic_load_outer.damo";
+  {
+    std::ofstream file(inner);
+    file << "b = 2\nbad + 1\n";
+  }
+  {
+    std::ofstream file(outer);
+    file << "a = 1\n:load " << inner << "\n";
+  }
+  auto e = error_of("x = 1\n:load " + outer);
+  CHECK(e.message == "unknown variable 'bad'; " + inner + " was loaded at " + outer +
+                         ":2, which was loaded at <test>:2");
+  CHECK(e.what.find(inner + ":2:1:") == 0);
 }
 
 TEST_CASE("diagnostic missing file for load") {

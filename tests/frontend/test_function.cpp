@@ -143,6 +143,17 @@ TEST_CASE("function result feeds later expressions") {
   CHECK(out == "[2., 5.] : f32 (2,)");
 }
 
+TEST_CASE("function outputs list is not a tensor") {
+  // The outputs differ in dtype, so stacking them would promote one of them.
+  const std::string define = "x = vector(f32, [2])\nf = function([x], [x * 2, i64(x)])\nr = f([1, 2])\n";
+  auto e = damo::testing::error_of(define + "r + 1");
+  CHECK(e.message ==
+        "expected a tensor, but this is a list of 2 items from a builtin or a compiled function; pick "
+        "one with an integer subscript, as in r[0], or stack them with stack(...)");
+  CHECK(damo::testing::output(define + "r[1] + 1") == "[2, 3] : i64 (2,)");
+  CHECK(damo::testing::output(define + "stack([r[0], r[0]])") == "[[2., 4.],\n [2., 4.]] : f32 (2, 2)");
+}
+
 TEST_CASE("function rejects a wrong shape at call time") {
   auto e = damo::testing::error_of("X = matrix(f32, [n, 3])\nf = function([X], X)\nf([1, 2, 3])");
   CHECK(e.message == "argument 1 ('X') must have rank 2, as in shape (n, 3), not shape (3,)");

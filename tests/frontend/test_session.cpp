@@ -692,7 +692,8 @@ TEST_CASE("session load that loads itself stops") {
     file << ":load " << path << "\n";
   }
   auto e = damo::testing::error_of(":load " + path);
-  CHECK(e.message == ":load is nested more than 16 levels deep; does a file load itself?");
+  CHECK(e.message == ":load is nested more than 16 levels deep, as when a file loads itself; check "
+                     "the :load lines; " + path + " was loaded at <test>:1");
   CHECK(e.what.starts_with(path + ":1:1: "));
 }
 
