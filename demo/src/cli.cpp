@@ -489,7 +489,7 @@ int run_cluster(const ParsedOptions& options, std::FILE* out, std::FILE* err) {
   {
     InterruptMessage interrupted(
         err, is_terminal(err),
-        interrupt_message("clustering", described_outputs(options, {{"--out", "the segments"}})));
+        interrupt_message("clustering", described_outputs(options, {{"--out", "the segments file"}})));
     outcome = cluster_table(r);
   }
   printer.finish();

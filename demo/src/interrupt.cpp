@@ -40,8 +40,7 @@ InterruptMessage::~InterruptMessage() { ::sigaction(SIGINT, &previous_, nullptr)
 
 std::string interrupt_message(const std::string& what, const std::vector<std::string>& outputs) {
   std::string text = fmt::format("damo-segment: {} interrupted; nothing was written", what);
-  if (!outputs.empty())
-    text += fmt::format(", so {} {} unchanged", join_list(outputs), outputs.size() == 1 ? "is" : "are");
+  if (!outputs.empty()) text += fmt::format(" to {}", join_list(outputs));
   return printable_text(text);
 }
 

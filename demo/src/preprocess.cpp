@@ -811,12 +811,15 @@ float numeric_feature(const FeatureColumn& feature, const Table& table, std::siz
   // A value and a mean of opposite signs near the float64 limit overflow when subtracted.
   double standardized = (value - feature.mean) / feature.scale;
   if (!std::isfinite(standardized)) standardized = value / feature.scale - feature.mean / feature.scale;
+  // A standard deviation near the smallest double can make both quotients infinite.
   if (!(std::fabs(standardized) <= std::numeric_limits<float>::max()))
     throw UserError(fmt::format(
-        "{} line {}, column '{}': '{}' is {:.3g} standard deviations from the training mean "
-        "of the column, beyond the range of float32 features; check the value",
+        "{} line {}, column '{}': '{}' is {} standard deviations from the training mean "
+        "of the column (the model's standard deviation is {:.3g}), beyond the range of float32 "
+        "features; check the value",
         table.source, table.row_lines[row], feature.name, cell,
-        standardized));
+        std::isfinite(standardized) ? fmt::format("{:.3g}", standardized) : std::string("too many"),
+        feature.scale));
   return static_cast<float>(standardized);
 }
 

@@ -99,7 +99,13 @@ std::string scores_section(const TrainingReport& r) {
   auto printed = [](double value) { return std::round(value * 1000); };
   bool accuracy_above = printed(r.model.accuracy) > printed(r.baseline.accuracy);
   bool f1_above = printed(r.model.macro_f1) > printed(r.baseline.macro_f1);
-  if (!accuracy_above && !f1_above)
+  bool fit_failed = std::any_of(r.notes.begin(), r.notes.end(), [](const std::string& note) {
+    return note.starts_with("the training loss ended at");
+  });
+  if (!accuracy_above && !f1_above && fit_failed)
+    text += "  note: the model scores no higher than the baseline in accuracy or macro-F1, and "
+            "training did not settle, as the note on the training loss above says\n";
+  else if (!accuracy_above && !f1_above)
     text += "  note: the model scores no higher than the baseline in accuracy or macro-F1, so these "
             "features as read do not predict the segments; where columns were left out, the notes "
             "above say why\n";

@@ -209,11 +209,25 @@ Fit fit_network(const Dataset& d, const std::vector<std::size_t>& positions,
   bool noted = std::any_of(notes.begin(), notes.end(), [](const std::string& note) {
     return note.starts_with("the training loss ended at");
   });
+  // Predicting each segment's share of the training rows for every row has a loss of the
+  // shares' entropy. A network whose loss ends no lower did not settle, so a poor score then
+  // shows nothing about the features.
+  std::vector<double> shares(static_cast<std::size_t>(classes), 0.0);
+  for (int c : train.classes) shares[static_cast<std::size_t>(c)] += 1.0 / static_cast<double>(train.classes.size());
+  double share_loss = 0;
+  for (double share : shares)
+    if (share > 0) share_loss -= share * std::log(share);
   if (!noted && fit.training.final_loss > 10 * std::max(guess_loss, 0.1))
     notes.push_back(fmt::format(
         "the training loss ended at {:.4g}, far above the {:.4g} of guessing every segment equally "
         "likely, so training diverged; lower --lr (now {})",
         fit.training.final_loss, guess_loss, r.training.optimizer.learning_rate));
+  else if (!noted && !train.classes.empty() && fit.training.final_loss >= share_loss)
+    notes.push_back(fmt::format(
+        "the training loss ended at {:.4g}, not below the {:.4g} of predicting each segment's share "
+        "of the training rows, so training did not settle; lower --lr (now {}), use smaller "
+        "--hidden layers or train more --epochs",
+        fit.training.final_loss, share_loss, r.training.optimizer.learning_rate));
   return fit;
 }
 

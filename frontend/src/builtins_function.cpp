@@ -100,8 +100,22 @@ std::vector<Update> read_updates(Args& a) {
                                     variable.to_string()));
     // A number or a list of numbers takes the variable's dtype, and broadcasts to its shape,
     // as a literal does when it meets a typed tensor in arithmetic.
+    // An integer or bool variable accepts only literals it represents exactly, so 2.5 or
+    // 3000000000 for an i32 is an error rather than a silent change.
     Expr value = interpreter.to_expr(new_value, offset);
     if (value->weak()) {
+      if (value.dtype() != variable.dtype() && !is_float(variable.dtype()) &&
+          Interpreter::is_constant_expr(value)) {
+        Tensor literal = interpreter.constant_value(value, offset);
+        Tensor converted = literal.cast(variable.dtype());
+        for (std::int64_t k = 0; k < literal.numel(); ++k)
+          if (!(converted.get_double(k) == literal.get_double(k)))
+            a.fail("updates", fmt::format("function(): the update of '{}' ({} {}) is the literal {}, "
+                                          "which {} cannot represent; give a value that fits",
+                                          variable->name(), dtype_name(variable.dtype()),
+                                          variable.shape().to_string(), literal.get_double(k),
+                                          dtype_name(variable.dtype())));
+      }
       if (value.dtype() != variable.dtype()) value = cast(value, variable.dtype());
       if (value.shape() != variable.shape()) value = broadcast_to(value, variable.shape());
     }

@@ -342,10 +342,19 @@ void CommandRunner::time() {
 }
 
 void CommandRunner::load() {
-  std::string path = file_argument(without_comment(argument_text()));
+  std::string_view argument = without_comment(argument_text());
+  std::string path = file_argument(argument);
   if (path.empty()) fail(":load needs a file name, as in :load model.damo");
-  std::string text =
-      with_location(interpreter_, offset_, [&] { return read_text_file(path, kMaxScriptBytes); });
+  bool comment_cut = argument.size() < trim(argument_text()).size();
+  std::string text = with_location(interpreter_, offset_, [&] {
+    try {
+      return read_text_file(path, kMaxScriptBytes);
+    } catch (const UserError& error) {
+      if (!comment_cut) throw;
+      throw UserError(error.message() + "; a '#' starts a comment, so quote a file name that contains "
+                                        "one, as in :load \"a#b.damo\"");
+    }
+  });
   SourceFile file(path, std::move(text));
   // An error inside the file keeps its own location, and the message adds where the file
   // was loaded: "; b.damo was loaded at a.damo:2", then ", which was loaded at <repl>:1"

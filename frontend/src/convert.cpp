@@ -19,10 +19,10 @@ Expr Interpreter::to_expr(const Value& value, std::size_t offset) {
     // Only a list written in the code stacks into a tensor. The outputs of a compiled
     // function or a builtin may differ in dtype, so they stay items.
     if (!value.literal())
-      fail(offset, fmt::format("expected a tensor, but this is a list of {} items from a builtin or a "
+      fail(offset, fmt::format("expected a tensor, but this is a list of {} item{} from a builtin or a "
                                "compiled function; pick one with an integer subscript, as in r[0], "
                                "or stack them with stack(...)",
-                               value.list_size()));
+                               value.list_size(), value.list_size() == 1 ? "" : "s"));
     return list_to_expr(value, offset);
   }
   std::string hint;

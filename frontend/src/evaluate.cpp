@@ -367,9 +367,9 @@ Value Interpreter::evaluate_index(const ast::Expr& expr, const ast::Index& index
                         !index.subscripts[0].is_ellipsis && index.subscripts[0].index != nullptr;
   if (target.is(Value::Kind::List) && !target.literal() && !item_subscript)
     fail(index.subscripts.empty() ? expr.offset : index.subscripts[0].offset,
-         fmt::format("a list of {} items from a builtin or a compiled function takes one integer subscript, which "
+         fmt::format("a list of {} item{} from a builtin or a compiled function takes one integer subscript, which "
                      "picks an item; index the item next, as in r[0][1:]",
-                     target.list_size()));
+                     target.list_size(), target.list_size() == 1 ? "" : "s"));
   if (!forms_tensor && item_subscript) {
     const ast::Subscript& s = index.subscripts[0];
     std::int64_t k = constant_int(*s.index, "a list subscript");

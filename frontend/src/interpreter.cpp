@@ -29,9 +29,10 @@ class SourceScope {
     // Unlocated, so that the :load command that nests too deep adds its own location.
     if (depth_ >= kMaxLoadDepth)
       throw UserError(
-          fmt::format(":load is nested more than {} levels deep, as when a file loads itself; "
-                      "check the :load lines",
-                      kMaxLoadDepth));
+          fmt::format(":load would open source {}, but at most {} are open at once (the script and "
+                      "the files that :load opened from it), as when a file loads itself; check "
+                      "the :load lines",
+                      kMaxLoadDepth + 1, kMaxLoadDepth));
     ++depth_;
     current_ = &source;
   }

@@ -284,7 +284,9 @@ Expr where(Expr condition, Expr if_true, Expr if_false) {
   bool weak = false;
   auto [a, b] = promote_pair(if_true, if_false, weak);
   Expr c = convert(condition, DType::Bool);
-  return make_node(OpKind::Where, a.dtype(), shape, {c, a, b}, {}, weak && condition->weak());
+  // The branches alone set the dtype, so where(mask, -inf, 0) is as weak as its literals and
+  // keeps an f32 tensor it meets in f32.
+  return make_node(OpKind::Where, a.dtype(), shape, {c, a, b}, {}, weak);
 }
 
 Expr clip(Expr x, Expr low, Expr high) {

@@ -110,17 +110,27 @@ Expr logaddexp(Expr a, Expr b) {
   detail::broadcast_or_throw("logaddexp", a.shape(), b.shape());
   a = to_float(a);
   b = to_float(b);
-  // The other branch gets a gap of 0 at ties, so that its gradient, which where() scales by
-  // 0 there, is not NaN from inf - inf.
+  // No intermediate computes inf - inf, which would be NaN even where where() discards it,
+  // and would stop a call under the NaN guard. The other branch gets a gap of 0 at ties.
+  // One node per statement, so that node creation order, which decides how the graph
+  // prints, does not depend on the compiler's order of evaluating operands.
   Expr tie = a == b;
-  Expr difference = a - b;
-  Expr gap = where(tie, 0.0, difference);
-  Expr rest = maximum(a, b) + log1p(exp(-abs(gap)));
+  Expr tie_free_a = where(tie, 0.0, a);
+  Expr tie_free_b = where(tie, 0.0, b);
+  Expr gap = tie_free_a - tie_free_b;
+  Expr larger = maximum(a, b);
+  Expr rest = larger + log1p(exp(-abs(gap)));
   // At a tie, logaddexp is (a + b) / 2 + log(2) + (a - b)^2 / 8 up to fourth-order terms.
-  // The square adds 0 to the value there but gives the Hessian its 1/4 entries. Equal
-  // infinities would make it NaN, so it reads 0 in their place.
-  Expr finite_gap = where(abs(a) < std::numeric_limits<double>::infinity(), difference, 0.0);
-  return where(tie, a * 0.5 + b * 0.5 + std::numbers::ln2 + square(finite_gap) * 0.125, rest);
+  // The square adds 0 to the value there but gives the Hessian its 1/4 entries. Infinite
+  // operands read 0 in it.
+  const double inf = std::numeric_limits<double>::infinity();
+  Expr finite_a = where(abs(a) < inf, a, 0.0);
+  Expr finite_b = where(abs(b) < inf, b, 0.0);
+  Expr finite_gap = finite_a - finite_b;
+  Expr half_a = a * 0.5;
+  Expr half_b = b * 0.5;
+  Expr at_tie = half_a + half_b + std::numbers::ln2 + square(finite_gap) * 0.125;
+  return where(tie, at_tie, rest);
 }
 
 Expr softsign(Expr x) {

@@ -86,8 +86,15 @@ Expr logsumexp_of_cast(const Match& m, const Node& root) {
 Expr bce_of_sigmoid(const Match& m, const Node& root) {
   Expr logits = damo::cast(m.expr(x), root.dtype());
   Expr targets = damo::cast(m.expr(y), root.dtype());
-  return (1.0 - targets) * damo::relu(logits) + targets * damo::relu(-logits) +
-         damo::softplus(-damo::abs(logits));
+  // One node per statement: C++ leaves the order of operands' evaluation open, and node
+  // creation order decides how the graph prints, so it must not depend on the compiler.
+  Expr miss = 1.0 - targets;
+  Expr positive = damo::relu(logits);
+  Expr positive_part = miss * positive;
+  Expr negative = damo::relu(-logits);
+  Expr negative_part = targets * negative;
+  Expr log_term = damo::softplus(-damo::abs(logits));
+  return positive_part + negative_part + log_term;
 }
 
 std::vector<Rule> stabilize_rules() {

@@ -60,7 +60,8 @@ SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,
   }
   // Messages are built only when a check fails, because this runs on every call.
   SymbolSizes sizes;
-  std::unordered_map<std::string, std::size_t> first_binding;
+  // The argument and axis that first gave each symbol its size.
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> first_binding;
   auto argument_name = [&](std::size_t i) {
     return fmt::format("argument {} ('{}')", i + 1, parameters[i].name);
   };
@@ -96,13 +97,17 @@ SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,
       }
       auto [it, inserted] = sizes.emplace(d.symbol, size);
       if (inserted) {
-        first_binding[d.symbol] = i;
+        first_binding[d.symbol] = {i, axis};
       } else if (it->second != size) {
+        auto [first_argument, first_axis] = first_binding[d.symbol];
+        std::string first = first_argument == i
+                                ? fmt::format("at axis {} of this argument", first_axis)
+                                : fmt::format("in {}", argument_name(first_argument));
         throw ArgumentError(
-            fmt::format("{} expects {} but got {}: symbolic dimension '{}' is {} here "
-                        "but {} in {}",
-                        argument_name(i), p.type_string(), actual_type(), d.symbol, size,
-                        it->second, argument_name(first_binding[d.symbol])),
+            fmt::format("{} expects {} but got {}: symbolic dimension '{}' is {} at axis {} "
+                        "but {} {}",
+                        argument_name(i), p.type_string(), actual_type(), d.symbol, size, axis,
+                        it->second, first),
             i);
       }
     }

@@ -109,7 +109,7 @@ TEST_CASE("jit call with wrong arguments raises user errors") {
   CHECK(message({Tensor(DType::Float32, {4, 6, 1}), Tensor(DType::Float32, {4})}) ==
         "argument 1 ('X') expects f32 (n, 6) but got f32 (4, 6, 1): the rank must be 2");
   CHECK(message({Tensor(DType::Float32, {4, 6}), Tensor(DType::Float32, {3})}) ==
-        "argument 2 ('Y') expects f32 (n,) but got f32 (3,): symbolic dimension 'n' is 3 here but 4 in argument 1 ('X')");
+        "argument 2 ('Y') expects f32 (n,) but got f32 (3,): symbolic dimension 'n' is 3 at axis 0 but 4 in argument 1 ('X')");
   std::vector<Tensor> ok = f({Tensor(DType::Float32, {0, 6}), Tensor(DType::Float32, {0})});
   CHECK(ok[0].shape() == Dims{0});
 }

@@ -635,11 +635,12 @@ TEST_CASE("terminal width from COLUMNS") {
 
 TEST_CASE("interrupt message names the kept outputs") {
   CHECK(interrupt_message("training", {}) == "damo-segment: training interrupted; nothing was written");
+  // An output may not exist yet, so the message says only that nothing reached it.
   CHECK(interrupt_message("training", {"the model 'm.bin'"}) ==
-        "damo-segment: training interrupted; nothing was written, so the model 'm.bin' is unchanged");
+        "damo-segment: training interrupted; nothing was written to the model 'm.bin'");
   CHECK(interrupt_message("clustering", {"the model 'm.bin'", "the report 'r.json'"}) ==
-        "damo-segment: clustering interrupted; nothing was written, so the model 'm.bin' and the "
-        "report 'r.json' are unchanged");
+        "damo-segment: clustering interrupted; nothing was written to the model 'm.bin' and the "
+        "report 'r.json'");
 }
 
 TEST_CASE("interrupt ends the bar line and the process") {
@@ -897,6 +898,18 @@ TEST_CASE("cli notes a training loss that ran away") {
   // The progress line prints such a loss in exponent form.
   CHECK(contains(diverged.err, "e+"));
   CHECK(diverged.err.find("0000000000") == std::string::npos);
+}
+
+TEST_CASE("cli notes a training loss above the segment shares") {
+  // Adam at a learning rate of 0.5 ends its second epoch with a mean loss near 1.35, above
+  // the 0.6305 of predicting the training split's shares of 'Channel' but below ten times
+  // log(2), where the divergence note starts.
+  Run unsettled = run({"train", "--data", shipped_data("wholesale_customers.csv"), "--label", "Channel",
+                       "--lr", "0.5", "--epochs", "2", "--quiet"});
+  CHECK(unsettled.status == 0);
+  CHECK(contains(unsettled.out, "not below the 0.6305 of predicting each segment's share of the "
+                                "training rows, so training did not settle; lower --lr (now 0.5)"));
+  CHECK_FALSE(contains(unsettled.out, "so training diverged"));
 }
 
 TEST_CASE("cli data errors shorten long cells") {

@@ -637,6 +637,14 @@ TEST_CASE("a value beyond the float32 feature range is an error") {
   std::string message = error_message([&] { transform_features(schema, fresh, {0}, {0, 1}); });
   CHECK(contains(message, "new.csv line 3, column 'a': '1e43' is 8.94e+42 standard deviations"));
   CHECK(contains(message, "check the value"));
+  // With the smallest normal standard deviation, value / scale and mean / scale are both
+  // inf, so the distance has no number.
+  schema.columns[0].mean = 1;
+  schema.columns[0].scale = 2.2250738585072014e-308;
+  Table far = parse_csv("a\n308\n", "far.csv");
+  std::string tiny = error_message([&] { transform_features(schema, far, {0}, {0}); });
+  CHECK(contains(tiny, "far.csv line 2, column 'a': '308' is too many standard deviations from the "
+                       "training mean of the column (the model's standard deviation is 2.23e-308)"));
 }
 
 TEST_CASE("date column becomes days") {

@@ -66,6 +66,12 @@ TEST_CASE("text report notes a model no better than the baseline") {
   r.model = r.baseline;
   CHECK(contains(format_report(r), "note: the model scores no higher than the baseline in accuracy or "
                                    "macro-F1, so these features as read do not predict the segments"));
+  // When training did not fit the rows, the note blames that and not the features.
+  TrainingReport stuck = r;
+  stuck.notes.push_back("the training loss ended at 0.7, not below the 0.6 of predicting each segment's share");
+  CHECK(contains(format_report(stuck), "note: the model scores no higher than the baseline in accuracy "
+                                       "or macro-F1, and training did not settle"));
+  CHECK_FALSE(contains(format_report(stuck), "features as read do not predict"));
   // Above it in macro-F1 only, as on an imbalanced label.
   r.model = compute_metrics({0, 0, 0, 1}, {0, 0, 1, 1}, 2);
   r.baseline = compute_metrics({0, 0, 0, 1}, {0, 0, 0, 0}, 2);

@@ -135,6 +135,16 @@ TEST_CASE("function update to number literals takes the variable's type") {
         options_for(backend.backend));
     CHECK(out == "0. : f32 ()\n[1., 2.] : f32 (2,)\n3. : f32 ()\n[0., 0.] : f32 (2,)");
   }
+  // An integer variable takes only literals it represents exactly.
+  const std::string define = "I = shared(\"I\", i32([1, 2, 3]))\n";
+  CHECK(damo::testing::output(define + "f = function([], sum(I), updates=[I: 7])\nf()\nI") ==
+        "6 : i64 ()\n[7, 7, 7] : i32 (3,)");
+  for (const char* literal : {"3000000000", "2.5", "1 / 2"}) {
+    CAPTURE(literal);
+    auto e = damo::testing::error_of(define + "f = function([], sum(I), updates=[I: " + literal + "])");
+    CHECK(e.message.starts_with("function(): the update of 'I' (i32 (3,)) is the literal "));
+    CHECK(e.message.ends_with(", which i32 cannot represent; give a value that fits"));
+  }
 }
 
 TEST_CASE("function result feeds later expressions") {
@@ -170,7 +180,7 @@ TEST_CASE("function size errors point at the argument") {
   CHECK(size.column == 3);
   auto symbol = damo::testing::error_of(define + "f([[1, 2, 3]], [0, 1])");
   CHECK(symbol.message ==
-        "argument 2 ('i') expects i64 (n,) but got i64 (2,): symbolic dimension 'n' is 2 here but 1 "
+        "argument 2 ('i') expects i64 (n,) but got i64 (2,): symbolic dimension 'n' is 2 at axis 0 but 1 "
         "in argument 1 ('X')");
   CHECK(symbol.column == 16);
   auto count = damo::testing::error_of(define + "f([[1, 2, 3]])");

@@ -683,6 +683,8 @@ TEST_CASE("session load command") {
   CHECK(output(":load " + path + "\na * 2") == "21 : i64 ()\n40 : i64 ()");
   // A comment after the file name is not part of it.
   CHECK(output(":load " + path + "  # the constants\na * 3") == "21 : i64 ()\n60 : i64 ()");
+  CHECK(error_of(":load missing#part.damo").message.ends_with(
+      "; a '#' starts a comment, so quote a file name that contains one, as in :load \"a#b.damo\""));
 }
 
 TEST_CASE("session load that loads itself stops") {
@@ -692,8 +694,9 @@ TEST_CASE("session load that loads itself stops") {
     file << ":load " << path << "\n";
   }
   auto e = damo::testing::error_of(":load " + path);
-  CHECK(e.message == ":load is nested more than 16 levels deep, as when a file loads itself; check "
-                     "the :load lines; " + path + " was loaded at <test>:1");
+  CHECK(e.message == ":load would open source 17, but at most 16 are open at once (the script and the "
+                     "files that :load opened from it), as when a file loads itself; check the :load "
+                     "lines; " + path + " was loaded at <test>:1");
   CHECK(e.what.starts_with(path + ":1:1: "));
 }
 

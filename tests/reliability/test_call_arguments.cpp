@@ -75,14 +75,20 @@ TEST_CASE("inconsistent symbolic dims raise UserError") {
             f({f64({2, 3}), f64({4, 5}), f64({2, 5})});
           }) ==
           "argument 2 ('b') expects f64 (k, m) but got f64 (4, 5): symbolic dimension 'k' is 4 "
-          "here but 3 in argument 1 ('a')");
+          "at axis 0 but 3 in argument 1 ('a')");
     CHECK(message_of<UserError>([&] {
             f({f64({2, 3}), f64({3, 5}), f64({5, 2})});
           }) ==
           "argument 3 ('c') expects f64 (n, m) but got f64 (5, 2): symbolic dimension 'n' is 5 "
-          "here but 2 in argument 1 ('a')");
+          "at axis 0 but 2 in argument 1 ('a')");
     std::vector<Tensor> out = f({f64({2, 3}), f64({3, 5}), f64({2, 5})});
     CHECK(out[0].shape() == Dims{2, 5});
+    // A symbol used twice by one argument names the other axis.
+    Expr square_input = g.input("s", DType::Float64, {"n", "n"});
+    Function trace = compile({square_input}, {sum(square_input)}, {}, options);
+    CHECK(message_of<UserError>([&] { trace({f64({2, 3})}); }) ==
+          "argument 1 ('s') expects f64 (n, n) but got f64 (2, 3): symbolic dimension 'n' is 3 at "
+          "axis 1 but 2 at axis 0 of this argument");
   }
 }
 
