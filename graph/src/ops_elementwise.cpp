@@ -284,9 +284,10 @@ Expr where(Expr condition, Expr if_true, Expr if_false) {
   bool weak = false;
   auto [a, b] = promote_pair(if_true, if_false, weak);
   Expr c = convert(condition, DType::Bool);
-  // The branches alone set the dtype, so where(mask, -inf, 0) is as weak as its literals and
-  // keeps an f32 tensor it meets in f32.
-  return make_node(OpKind::Where, a.dtype(), shape, {c, a, b}, {}, weak);
+  // TODO: where(mask, -inf, 0) with a typed mask is a typed f64, so adding it to an f32
+  // tensor gives f64. Making it weak needs weak nodes over inputs to survive the implicit
+  // bool casts of logical ops, which the optimizer's rebuild check does not accept yet.
+  return make_node(OpKind::Where, a.dtype(), shape, {c, a, b}, {}, weak && condition->weak());
 }
 
 Expr clip(Expr x, Expr low, Expr high) {

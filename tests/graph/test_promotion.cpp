@@ -285,9 +285,9 @@ TEST_CASE("ops take C++ numbers as weak literals") {
   CHECK(where(mask, 1.0, 0.0).dtype() == F64);
   CHECK(where(mask, 1, 0).dtype() == I64);
   CHECK(values(where(mask, 1.0, 0.0)) == std::vector<double>{0, 0, 1});
-  // That result is still weak, whatever the mask, so a -inf mask keeps x in f32.
-  CHECK((x + where(mask, -INFINITY, 0.0)).dtype() == F32);
-  CHECK((x + where(mask, 1, 0)).dtype() == F32);
+  // Over a typed mask that result is typed, so it widens x; typed branches keep x in f32.
+  CHECK((x + where(mask, -INFINITY, 0.0)).dtype() == F64);
+  CHECK((x + where(mask, cast(g.literal(-INFINITY, false), F32), cast(g.literal(0, false), F32))).dtype() == F32);
   CHECK(values(clip(x, 0, 1)) == std::vector<double>{0, 0, 1});
   CHECK(values(clip(i, -5, x)) == std::vector<double>{-5, 0, 2.5});
   CHECK(values(clip(x, -1.0, 2)) == std::vector<double>{-1, 0, 2});
