@@ -14,10 +14,10 @@
 #include <unordered_map>
 
 #include "builtins.h"
+#include "function_impl.h"
 #include "damo/frontend/format.h"
 #include "damo/frontend/parser.h"
 #include "damo/graph/printer.h"
-#include "damo/graph/traversal.h"
 #include "damo/runtime/io.h"
 #include "interpreter.h"
 
@@ -252,15 +252,9 @@ void CommandRunner::dot() {
 // compiled calls reject labels outside [0, classes). A symbolic count is kTimingDimSize.
 std::unordered_map<const Node*, std::int64_t> label_class_counts(const Expr& e) {
   std::unordered_map<const Node*, std::int64_t> counts;
-  for (const Node* node : topo_order({e})) {
-    OpKind op = node->op();
-    if (op != OpKind::SparseCategoricalCrossentropy && op != OpKind::SparseSoftmaxCrossEntropy &&
-        op != OpKind::SparseSoftmaxCrossEntropyGrad)
-      continue;
-    const Node* values = node->input(0);
-    const Dim& classes = values->shape()[values->rank() - 1];
-    std::int64_t count = classes.is_static() ? classes.size() : kTimingDimSize;
-    auto [entry, added] = counts.emplace(node->input(1), count);
+  for (const LabelRead& read : sparse_label_reads({e})) {
+    std::int64_t count = read.classes.is_static() ? read.classes.size() : kTimingDimSize;
+    auto [entry, added] = counts.emplace(read.labels, count);
     if (!added) entry->second = std::min(entry->second, count);
   }
   return counts;

@@ -174,21 +174,33 @@ void check_outputs_and_updates(const std::vector<Expr>& inputs, const std::vecto
   }
 }
 
-// The arguments that a sparse cross-entropy reads as labels directly, with the class count:
-// static, or a symbol that the call gives a size. A computed label is not checked, so one
-// outside the classes gives NaN.
-std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
-                                          const std::vector<Expr>& roots) {
-  std::vector<LabelCheck> checks;
+}  // namespace
+
+std::vector<LabelRead> sparse_label_reads(const std::vector<Expr>& roots) {
+  std::vector<LabelRead> reads;
   for (const Node* node : topo_order(roots)) {
     OpKind op = node->op();
     if (op != OpKind::SparseCategoricalCrossentropy && op != OpKind::SparseSoftmaxCrossEntropy &&
         op != OpKind::SparseSoftmaxCrossEntropyGrad)
       continue;
     const Node* values = node->input(0);
-    const Dim& classes = values->shape()[values->rank() - 1];
+    reads.push_back({node->input(1), values->shape()[values->rank() - 1]});
+  }
+  return reads;
+}
+
+namespace {
+
+// The arguments that a sparse cross-entropy reads as labels directly, with the class count:
+// static, or a symbol that the call gives a size. A computed label is not checked, so one
+// outside the classes gives NaN.
+std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
+                                          const std::vector<Expr>& roots) {
+  std::vector<LabelCheck> checks;
+  for (const LabelRead& read : sparse_label_reads(roots)) {
+    const Dim& classes = read.classes;
     auto input = std::find_if(inputs.begin(), inputs.end(),
-                              [&](const Expr& e) { return e.node() == node->input(1); });
+                              [&](const Expr& e) { return e.node() == read.labels; });
     if (input == inputs.end()) continue;
     LabelCheck check{static_cast<std::size_t>(input - inputs.begin()),
                      classes.is_static() ? classes.size() : 0,

@@ -22,6 +22,15 @@ class Executor {
   virtual std::string assembly() const { return {}; }
 };
 
+/// A node that a sparse cross-entropy reads as class labels, with the size of the class axis.
+struct LabelRead {
+  const Node* labels = nullptr;
+  Dim classes;
+};
+
+/// Every label read of the sparse cross-entropies (and their gradients) below roots.
+std::vector<LabelRead> sparse_label_reads(const std::vector<Expr>& roots);
+
 /// An argument that a sparse cross-entropy reads as class labels: each call checks that its
 /// values lie in [0, classes).
 struct LabelCheck {
