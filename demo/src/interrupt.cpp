@@ -38,8 +38,8 @@ InterruptMessage::InterruptMessage(std::FILE* stream, bool terminal, const std::
 
 InterruptMessage::~InterruptMessage() { ::sigaction(SIGINT, &previous_, nullptr); }
 
-std::string interrupt_message(const std::string& what, const std::vector<std::string>& outputs) {
-  std::string text = fmt::format("damo-segment: {} interrupted; nothing was written", what);
+std::string interrupt_message(const std::string& activity, const std::vector<std::string>& outputs) {
+  std::string text = fmt::format("damo-segment: {} interrupted; nothing was written", activity);
   if (!outputs.empty()) text += fmt::format(" to {}", join_list(outputs));
   return printable_text(text);
 }

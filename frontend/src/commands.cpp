@@ -353,15 +353,15 @@ void CommandRunner::load() {
   // An error inside the file keeps its own location, and the message adds where the file
   // was loaded: "; b.damo was loaded at a.damo:2", then ", which was loaded at <repl>:1"
   // for each enclosing :load.
-  SourceLocation here = source().location(offset_);
+  SourceLocation load_site = source().location(offset_);
   try {
     with_location(interpreter_, offset_, [&] { interpreter_.run(file, print_); });
   } catch (const UserError& error) {
-    if (!error.location().valid() || error.location().source_name == here.source_name) throw;
+    if (!error.location().valid() || error.location().source_name == load_site.source_name) throw;
     bool in_this_file = error.location().source_name == path;
     throw UserError(fmt::format("{}{} was loaded at {}:{}", error.message(),
                                 in_this_file ? fmt::format("; {}", path) : ", which",
-                                here.source_name, here.line),
+                                load_site.source_name, load_site.line),
                     error.location());
   }
 }

@@ -28,7 +28,7 @@ struct LabelRead {
   Dim classes;
 };
 
-/// Every label read of the sparse cross-entropies (and their gradients) below roots.
+/// Finds every label read of the sparse cross-entropies (and their gradients) below roots.
 std::vector<LabelRead> sparse_label_reads(const std::vector<Expr>& roots);
 
 /// An argument that a sparse cross-entropy reads as class labels: each call checks that its

@@ -635,7 +635,7 @@ TEST_CASE("terminal width from COLUMNS") {
 
 TEST_CASE("interrupt message names the kept outputs") {
   CHECK(interrupt_message("training", {}) == "damo-segment: training interrupted; nothing was written");
-  // An output may not exist yet, so the message says only that nothing reached it.
+  // An output may not exist yet, so the message states only that nothing reached it.
   CHECK(interrupt_message("training", {"the model 'm.bin'"}) ==
         "damo-segment: training interrupted; nothing was written to the model 'm.bin'");
   CHECK(interrupt_message("clustering", {"the model 'm.bin'", "the report 'r.json'"}) ==

@@ -295,7 +295,7 @@ TEST_CASE("thousands separators noted") {
   CHECK(contains(notes[0], "numbers with thousands separators such as '1,234.50', which are not read as "
                            "numbers: write them without thousands separators and with a decimal point, "
                            "as in '1234.50'"));
-  // With a currency sign, the sign's note says to remove both.
+  // With a currency sign, the sign's note asks to remove both.
   Table dollars = parse_csv("Fresh;label\n$1,234.50;x\n$12,669.00;y\n$310.25;x\n$2,001.75;y\n", "s.csv");
   notes.clear();
   fit_features(dollars, select_columns(dollars, "label", {}), kTrainRows, no_log(), notes);

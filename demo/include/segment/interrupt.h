@@ -24,9 +24,9 @@ class InterruptMessage {
   struct sigaction previous_ {};
 };
 
-/// The line printed when SIGINT stops a run before it writes its outputs, such as
-/// "damo-segment: training interrupted; nothing was written, so the model 'm.bin' is
-/// unchanged". what names the run; outputs describe the files it would write.
-std::string interrupt_message(const std::string& what, const std::vector<std::string>& outputs);
+/// Builds the line printed when SIGINT stops a run before it writes its outputs, such as
+/// "damo-segment: training interrupted; nothing was written to the model 'm.bin'". activity
+/// names the run, and outputs describe the files it would write.
+std::string interrupt_message(const std::string& activity, const std::vector<std::string>& outputs);
 
 }  // namespace segment
