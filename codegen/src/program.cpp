@@ -304,7 +304,7 @@ class Lowering {
  private:
   std::vector<std::string>& symbols() { return program_.spec.symbols; }
 
-  // Appends each derived size such as n-1 (a slice of a symbolic axis) that a buffer or a
+  // Appends each derived size such as n-1 (a slice) or n*3 (a reshape) that a buffer or a
   // kernel's dim_size reads. The runtime computes its size from its base symbol's.
   void add_derived_symbols() {
     auto add = [&](const std::string& symbol) {

@@ -283,19 +283,19 @@ Expr integer_targets(Args& a, const std::string& param) {
 }
 
 // Returns x as a vector, for the builtins that flatten when no axis is given. A shape with
-// one symbolic size and other sizes 1 flattens to that size. Any other symbolic shape would
-// flatten to a product with a symbolic factor, which has no size in Damo.
+// one symbolic size flattens to a derived size such as n*3. A shape with two symbols would
+// flatten to their product, which has no size in Damo.
 Expr flattened(Args& a, const Expr& x) {
   std::int64_t product = 1;
-  std::vector<Dim> symbols;
+  int symbols = 0;
   for (const Dim& d : x.shape()) {
-    if (d.is_symbolic()) symbols.push_back(d);
+    if (d.is_symbolic()) ++symbols;
     else product *= d.size();
   }
-  if (symbols.empty()) return reshape(x, {product});
-  if (symbols.size() == 1 && product == 1) return reshape(x, {symbols[0]});
+  if (symbols == 0) return reshape(x, {product});
+  if (symbols == 1) return reshape(x, {-1});
   a.fail("x", fmt::format("{}(): without an axis x is flattened, but its shape {} would flatten to a "
-                          "product with a symbolic size, which Damo cannot represent; pass axis=",
+                          "product of two symbolic sizes, which Damo cannot represent; pass axis=",
                           a.name(), x.shape().to_string()));
 }
 

@@ -187,20 +187,38 @@ Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
       fail(e.offset, fmt::format("'{}' is a builtin name, not a dimension", name->name));
     return name->name;
   };
-  // A symbol, or a symbol less constants (n-2, n-1-1): the derived size of a slice of a
-  // symbolic axis, as the printers write it. Null for an expression of another form.
+  // A symbol, times and less constants (n-2, n-1-1, n*3, 2*n-1): the derived sizes of
+  // slices and reshapes of symbolic axes, as the printers write them. Null for an
+  // expression of another form.
+  auto rule = [](const Dim& base) {
+    return fmt::format("a symbolic size such as {} can only be multiplied by a constant or reduced "
+                       "by one, as in {}*2 or {}-1; other arithmetic on it has no size in Damo",
+                       base.to_string(), base.to_string(), base.to_string());
+  };
   std::function<std::optional<Dim>(const ast::Expr&)> symbolic = [&](const ast::Expr& e) -> std::optional<Dim> {
     if (std::optional<std::string> name = symbol(e)) return Dim(*name);
     const auto* binary = std::get_if<ast::Binary>(&e.node);
     if (binary == nullptr) return std::nullopt;
     std::optional<Dim> base = symbolic(*binary->lhs);
+    const ast::Expr* amount = binary->rhs.get();
+    if (!base && binary->op == ast::BinaryOp::Mul) {
+      base = symbolic(*binary->rhs);
+      amount = binary->lhs.get();
+    }
     if (!base) return std::nullopt;
-    if (binary->op != ast::BinaryOp::Sub)
-      fail(e.offset, fmt::format("a symbolic size such as {} can only be reduced by a constant, "
-                                 "as in {}-1; other arithmetic on it has no size in Damo",
-                                 base->to_string(), base->to_string()));
-    std::int64_t k = constant_int(*binary->rhs, "the amount subtracted from a symbolic size");
-    return with_location(*this, e.offset, [&] { return base->minus(k); });
+    if (binary->op == ast::BinaryOp::Sub) {
+      std::int64_t k = constant_int(*amount, "the amount subtracted from a symbolic size");
+      return with_location(*this, e.offset, [&] { return base->minus(k); });
+    }
+    if (binary->op != ast::BinaryOp::Mul) fail(e.offset, rule(*base));
+    if (std::optional<Dim> other = symbolic(*amount))
+      fail(e.offset, fmt::format("the product of the symbolic sizes {} and {} has no size in Damo; "
+                                 "multiply a symbolic size by a constant only",
+                                 base->to_string(), other->to_string()));
+    std::int64_t k = constant_int(*amount, "the factor of a symbolic size");
+    if (k < 0)
+      fail(amount->offset, fmt::format("the factor of a symbolic size must be 0 or more, not {}", k));
+    return with_location(*this, e.offset, [&] { return base->times(k); });
   };
   if (std::optional<Dim> d = symbolic(expr)) return *d;
   return Dim(constant_int(expr, "a dimension"));

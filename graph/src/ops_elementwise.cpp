@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "damo/graph/eval.h"
+#include "damo/runtime/signature.h"
 #include "op_builder.h"
 
 namespace damo {
@@ -96,10 +97,19 @@ Shape broadcast_or_throw(const std::string& op, const Shape& a, const Shape& b) 
     const Dim& x = a[a.rank() - i];
     const Dim& y = b[b.rank() - i];
     if (x == y || x == Dim(1) || y == Dim(1) || (x.is_static() && y.is_static())) continue;
-    if (x.is_symbolic() && y.is_symbolic() && x.base_symbol() == y.base_symbol())
+    auto factor = [](const Dim& d) {
+      std::optional<DerivedSymbol> derived = parse_derived_symbol(d.symbol());
+      return derived ? derived->times : 1;
+    };
+    if (x.is_symbolic() && y.is_symbolic() && x.base_symbol() == y.base_symbol() &&
+        factor(x) == factor(y))
       message += fmt::format(". The sizes {} and {} differ by a constant in every call; slice the "
                              "operands to one size, as in x[1:] - x[:-1]",
                              x.to_string(), y.to_string());
+    else if (x.is_symbolic() && y.is_symbolic() && x.base_symbol() == y.base_symbol())
+      message += fmt::format(". The sizes {} and {} are multiples of {} by different factors; "
+                             "reshape the operands to one shape first",
+                             x.to_string(), y.to_string(), x.base_symbol());
     else if (x.is_symbolic() && y.is_symbolic())
       message += fmt::format(". Two symbols may stand for different sizes in a call, so Damo "
                              "does not match {} with {}; give both inputs the same symbol, {} in "

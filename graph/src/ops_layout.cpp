@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 
+#include "damo/runtime/signature.h"
 #include "op_builder.h"
 
 namespace damo {
@@ -41,6 +43,8 @@ Expr transpose(Expr x, std::vector<int> perm) {
 namespace {
 
 // Static product and multiset of symbols of a list of dimensions; -1 entries are skipped.
+// A derived size n*t-m counts as its static factor gcd(t, m) times the symbol it divides
+// into, so (n*3-3,) contains 3 and n-1, as (n-1, 3) does.
 struct DimProduct {
   std::int64_t size = 1;
   std::map<std::string, int> symbols;
@@ -49,9 +53,16 @@ struct DimProduct {
 
   explicit DimProduct(const std::vector<Dim>& dims) {
     for (const Dim& d : dims) {
-      if (d.is_symbolic()) ++symbols[d.symbol()];
-      else if (d.size() == -1) ++inferred;
-      else overflow = __builtin_mul_overflow(size, d.size(), &size) || overflow;
+      if (d.is_symbolic()) {
+        std::optional<DerivedSymbol> derived = parse_derived_symbol(d.symbol());
+        std::int64_t factor = derived ? std::gcd(derived->times, derived->minus) : 1;
+        ++symbols[factor == 1 ? d.symbol() : d.divided(factor)->symbol()];
+        overflow = __builtin_mul_overflow(size, factor, &size) || overflow;
+      } else if (d.size() == -1) {
+        ++inferred;
+      } else {
+        overflow = __builtin_mul_overflow(size, d.size(), &size) || overflow;
+      }
     }
   }
 };
@@ -89,9 +100,20 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
     if (in.size == 0 && leftover.empty()) {
       throw UserError(failure + ": the size of -1 is ambiguous for a tensor with 0 elements");
     }
+    if (leftover.size() > 1) {
+      // TODO: a -1 that stands for a product of two symbols such as n*m needs sizes derived
+      // from several symbols.
+      std::string parts = "'" + leftover[0] + "'";
+      for (std::size_t i = 1; i < leftover.size(); ++i)
+        parts += (i + 1 == leftover.size() ? " and '" : ", '") + leftover[i] + "'";
+      if (in.size != 1) parts += fmt::format(" times {}", in.size);
+      throw UserError(fmt::format("{}: -1 would stand for the product of {}, and Damo has no "
+                                  "symbolic size for a product of two symbols; keep each "
+                                  "symbolic axis separate",
+                                  failure, parts));
+    }
     if (out.size != 0 && in.size % out.size != 0 && !leftover.empty()) {
       std::string numerator = "'" + leftover[0] + "'";
-      for (std::size_t i = 1; i < leftover.size(); ++i) numerator += " * '" + leftover[i] + "'";
       if (in.size != 1) numerator += fmt::format(" * {}", in.size);
       throw UserError(fmt::format("{}: -1 would stand for {} / {}, and Damo has no symbolic size "
                                   "for a quotient; give the input an axis of size {} of its own "
@@ -101,22 +123,7 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
     if (out.size == 0 || in.size % out.size != 0)
       throw UserError(failure + ": the element counts do not divide");
     std::int64_t rest = in.size / out.size;
-    Dim inferred(rest);
-    if (!leftover.empty()) {
-      // TODO: a -1 that stands for a product such as n*6 needs derived symbolic sizes.
-      if (leftover.size() != 1 || rest != 1) {
-        std::vector<std::string> factors;
-        for (const std::string& symbol : leftover) factors.push_back("'" + symbol + "'");
-        if (rest != 1) factors.push_back(std::to_string(rest));
-        std::string parts = factors[0];
-        for (std::size_t i = 1; i < factors.size(); ++i)
-          parts += (i + 1 == factors.size() ? " and " : ", ") + factors[i];
-        throw UserError(fmt::format("{}: -1 would stand for the product of {}, and Damo has no "
-                                    "symbolic size for a product; keep each symbolic axis separate",
-                                    failure, parts));
-      }
-      inferred = Dim::from_symbol(leftover[0]);
-    }
+    Dim inferred = leftover.empty() ? Dim(rest) : Dim::from_symbol(leftover[0]).times(rest);
     for (Dim& d : dims)
       if (d.is_static() && d.size() == -1) d = inferred;
   } else if (!leftover.empty() || in.size != out.size) {

@@ -20,22 +20,58 @@ Dim::Dim(std::string symbol) : symbol_(std::move(symbol)) {
                     symbol_));
 }
 
+namespace {
+
+DerivedSymbol derived_of(const std::string& symbol) {
+  std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol);
+  return derived ? *derived : DerivedSymbol{symbol};
+}
+
+}  // namespace
+
 Dim Dim::minus(std::int64_t k) const {
   if (k < 0)
     throw UserError(fmt::format("Dim::minus: the amount {} is negative; a size can only shrink", k));
   if (is_static()) return Dim(size_ > k ? size_ - k : 0);
   if (k == 0) return *this;
-  std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol_);
-  std::string base = derived ? derived->base : symbol_;
-  std::int64_t before = derived ? derived->minus : 0;
-  if (k > INT64_MAX - before)
+  DerivedSymbol derived = derived_of(symbol_);
+  if (k > INT64_MAX - derived.minus)
     throw UserError(fmt::format("the size {} less {} does not fit in 64 bits", symbol_, k));
-  return Dim(Derived{}, derived_symbol_name(base, before + k));
+  derived.minus += k;
+  return Dim(Derived{}, derived_symbol_name(derived));
+}
+
+Dim Dim::times(std::int64_t k) const {
+  if (k < 0) throw UserError(fmt::format("Dim::times: the factor {} is negative; a size cannot be", k));
+  std::int64_t product = 0;
+  if (is_static()) {
+    if (__builtin_mul_overflow(size_, k, &product))
+      throw UserError(fmt::format("the size {} times {} does not fit in 64 bits", size_, k));
+    return Dim(product);
+  }
+  if (k == 0) return Dim(0);
+  if (k == 1) return *this;
+  // max(0, t n - m) k = max(0, (t k) n - m k) for k >= 0.
+  DerivedSymbol derived = derived_of(symbol_);
+  if (__builtin_mul_overflow(derived.times, k, &derived.times) ||
+      __builtin_mul_overflow(derived.minus, k, &derived.minus))
+    throw UserError(fmt::format("the size {} times {} does not fit in 64 bits", symbol_, k));
+  return Dim(Derived{}, derived_symbol_name(derived));
+}
+
+std::optional<Dim> Dim::divided(std::int64_t k) const {
+  if (k < 1) return std::nullopt;
+  if (is_static()) return size_ % k == 0 ? std::optional<Dim>(Dim(size_ / k)) : std::nullopt;
+  DerivedSymbol derived = derived_of(symbol_);
+  if (derived.times % k != 0 || derived.minus % k != 0) return std::nullopt;
+  derived.times /= k;
+  derived.minus /= k;
+  return Dim(Derived{}, derived_symbol_name(derived));
 }
 
 Dim Dim::from_symbol(const std::string& symbol) {
   std::optional<DerivedSymbol> derived = parse_derived_symbol(symbol);
-  return derived ? Dim(derived->base).minus(derived->minus) : Dim(symbol);
+  return derived ? Dim(derived->base).times(derived->times).minus(derived->minus) : Dim(symbol);
 }
 
 bool Dim::is_derived() const { return is_symbolic() && parse_derived_symbol(symbol_).has_value(); }

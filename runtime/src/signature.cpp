@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace damo {
@@ -17,27 +18,54 @@ std::string ParameterSpec::type_string() const {
   return fmt::format("{} {}", dtype_name(dtype), shape);
 }
 
-// "base-k": base an identifier, k a positive decimal without leading zeros that fits int64.
-std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol) {
-  std::size_t dash = symbol.find('-');
-  if (dash == std::string::npos || dash == 0 || dash + 1 == symbol.size() || symbol[dash + 1] == '0')
-    return std::nullopt;
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  if (!letter(symbol[0])) return std::nullopt;
-  for (std::size_t i = 1; i < dash; ++i)
-    if (!letter(symbol[i]) && (symbol[i] < '0' || symbol[i] > '9')) return std::nullopt;
-  std::int64_t minus = 0;
-  for (std::size_t i = dash + 1; i < symbol.size(); ++i) {
-    char c = symbol[i];
-    if (c < '0' || c > '9' || __builtin_mul_overflow(minus, 10, &minus) ||
-        __builtin_add_overflow(minus, c - '0', &minus))
+namespace {
+
+// A positive decimal without leading zeros that fits int64, from text[begin, end).
+std::optional<std::int64_t> parse_count(const std::string& text, std::size_t begin, std::size_t end) {
+  if (begin >= end || text[begin] == '0') return std::nullopt;
+  std::int64_t value = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9' || __builtin_mul_overflow(value, 10, &value) ||
+        __builtin_add_overflow(value, c - '0', &value))
       return std::nullopt;
   }
-  return DerivedSymbol{symbol.substr(0, dash), minus};
+  return value;
 }
 
-std::string derived_symbol_name(const std::string& base, std::int64_t minus) {
-  return minus == 0 ? base : fmt::format("{}-{}", base, minus);
+}  // namespace
+
+// "base*t-k", "base*t" or "base-k": base an identifier, t >= 2 and k >= 1 decimals.
+std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol) {
+  std::size_t star = symbol.find('*');
+  std::size_t dash = symbol.find('-');
+  std::size_t base_end = std::min(star, dash);
+  if (base_end == std::string::npos || base_end == 0) return std::nullopt;
+  if (star != std::string::npos && dash != std::string::npos && dash < star) return std::nullopt;
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!letter(symbol[0])) return std::nullopt;
+  for (std::size_t i = 1; i < base_end; ++i)
+    if (!letter(symbol[i]) && (symbol[i] < '0' || symbol[i] > '9')) return std::nullopt;
+  DerivedSymbol derived{symbol.substr(0, base_end)};
+  if (star != std::string::npos) {
+    std::optional<std::int64_t> times =
+        parse_count(symbol, star + 1, dash == std::string::npos ? symbol.size() : dash);
+    if (!times || *times < 2) return std::nullopt;
+    derived.times = *times;
+  }
+  if (dash != std::string::npos) {
+    std::optional<std::int64_t> minus = parse_count(symbol, dash + 1, symbol.size());
+    if (!minus) return std::nullopt;
+    derived.minus = *minus;
+  }
+  return derived;
+}
+
+std::string derived_symbol_name(const DerivedSymbol& derived) {
+  std::string name = derived.base;
+  if (derived.times != 1) name += fmt::format("*{}", derived.times);
+  if (derived.minus != 0) name += fmt::format("-{}", derived.minus);
+  return name;
 }
 
 std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::string& symbol) {
@@ -46,7 +74,12 @@ std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::str
   if (!derived) return std::nullopt;
   auto it = sizes.find(derived->base);
   if (it == sizes.end()) return std::nullopt;
-  return it->second > derived->minus ? it->second - derived->minus : 0;
+  std::int64_t scaled = 0;
+  if (__builtin_mul_overflow(it->second, derived->times, &scaled))
+    throw UserError(fmt::format("the size {} does not fit in 64 bits when {} is {}; give {} a "
+                                "smaller size",
+                                symbol, derived->base, it->second, derived->base));
+  return scaled > derived->minus ? scaled - derived->minus : 0;
 }
 
 SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,

@@ -212,8 +212,18 @@ TEST_CASE("session slices of symbolic axes") {
   CHECK(output(x + ":type x[2:-3]") == "f64 (n-5,)");
   CHECK(output("dim_size(n-1-1)") == "dim_size(n-2) : i64 ()");
   CHECK(error_of("x = vector(f32, [n+1])").message ==
-        "a symbolic size such as n can only be reduced by a constant, as in n-1; other arithmetic "
-        "on it has no size in Damo");
+        "a symbolic size such as n can only be multiplied by a constant or reduced by one, as in "
+        "n*2 or n-1; other arithmetic on it has no size in Damo");
+  CHECK(output("dim_size(2*(n-1)-1)") == "dim_size(n*2-3) : i64 ()");
+  CHECK(output("m = matrix(f32, [n, 3])\n:type reshape(m, [n*3])") == "f32 (n*3,)");
+  CHECK(output("m = matrix(f32, [n, 3])\n:type reshape(reshape(m, [-1]), [n, 3])") == "f32 (n, 3)");
+  CHECK(output("m = matrix(f32, [n, 3])\nf = function([m], [reshape(m[1:], [-1])])\nf([[1, 2, 3], [4, 5, 6]])") ==
+        "[4., 5., 6.] : f32 (3,)");
+  CHECK(error_of("x = vector(f32, [n])\nreshape(x, [n*-2])").message ==
+        "the factor of a symbolic size must be 0 or more, not -2");
+  CHECK(error_of("x = vector(f32, [n])\ndim_size(n*(m-1))").message ==
+        "the product of the symbolic sizes n and m-1 has no size in Damo; multiply a symbolic size "
+        "by a constant only");
   const std::string f = x + "f = function([x], [d, mean(x[1:-1]), grad(sum(d * d), x)])\n";
   CHECK(output(f + "f([1, 4, 9, 16])[0]") == "[3., 5., 7.] : f64 (3,)");
   CHECK(output(f + "f([1, 4, 9, 16])[1]") == "6.5 : f64 ()");
@@ -513,13 +523,14 @@ TEST_CASE("session cumsum") {
         "[[ 6.,  5.,  3.],\n [15., 11.,  6.]] : f64 (2, 3)");
   CHECK(output("cumsum([true, false, true])") == "[1, 1, 2] : i64 (3,)");
   CHECK(output("v = vector(f32, [n])\n:type cumsum(v * 2, axis=0)") == "f32 (n,)");
-  // Without an axis: an empty static shape flattens, and a product with a symbolic size
-  // cannot.
+  // Without an axis: an empty static shape flattens, one symbol flattens to a derived size,
+  // and a product of two symbols cannot.
   CHECK(output("cumsum(zeros(f32, [3, 0]))") == "[] : f32 (0,)");
   CHECK(output("c = tensor(f32, [1, n, 1])\n:type cumsum(c)") == "f32 (n,)");
-  CHECK(error_of("m = matrix(f32, [n, 3])\ncumsum(m)").message ==
-        "cumsum(): without an axis x is flattened, but its shape (n, 3) would flatten to a "
-        "product with a symbolic size, which Damo cannot represent; pass axis=");
+  CHECK(output("m = matrix(f32, [n, 3])\n:type cumsum(m)") == "f32 (n*3,)");
+  CHECK(error_of("m = matrix(f32, [n, k])\ncumsum(m)").message ==
+        "cumsum(): without an axis x is flattened, but its shape (n, k) would flatten to a "
+        "product of two symbolic sizes, which Damo cannot represent; pass axis=");
   CHECK(output("v = vector(f32, [n])\ncumsum(v, axis=0, reverse=true)") ==
         "cumsum(v, axis=0, reverse=true) : f32 (n,)");
 }

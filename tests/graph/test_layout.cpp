@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "damo/graph/ops.h"
+#include "damo/runtime/signature.h"
 
 using namespace damo;
 
@@ -64,13 +65,85 @@ TEST_CASE("reshape with symbols") {
   CHECK(reshape(z, {0, "n"}).shape() == Shape{0, "n"});
   CHECK_THROWS_WITH_AS(reshape(y, {-1}),
                        "reshape: cannot reshape f32 (n, m) to (-1,): -1 would stand for the product "
-                       "of 'm' and 'n', and Damo has no symbolic size for a product; keep each "
-                       "symbolic axis separate",
+                       "of 'm' and 'n', and Damo has no symbolic size for a product of two "
+                       "symbols; keep each symbolic axis separate",
                        UserError);
-  CHECK_THROWS_WITH_AS(reshape(x, {-1}),
-                       "reshape: cannot reshape f32 (n, 2, 3) to (-1,): -1 would stand for the "
-                       "product of 'n' and 6, and Damo has no symbolic size for a product; keep "
-                       "each symbolic axis separate",
+  CHECK_THROWS_WITH_AS(reshape(g.input("w", F32, {"n", 2, "m"}), {-1}),
+                       "reshape: cannot reshape f32 (n, 2, m) to (-1,): -1 would stand for the "
+                       "product of 'm' and 'n' times 2, and Damo has no symbolic size for a product "
+                       "of two symbols; keep each symbolic axis separate",
+                       UserError);
+}
+
+TEST_CASE("reshape merges a symbolic axis with static ones into a derived size") {
+  Graph g;
+  Expr x = g.input("x", F32, {"n", 2, 3});
+  Expr flat = reshape(x, {-1});
+  CHECK(flat.shape() == Shape{Dim::from_symbol("n*6")});
+  CHECK(flat.shape().to_string() == "(n*6,)");
+  CHECK(reshape(x, {-1, 3}).shape() == Shape{Dim::from_symbol("n*2"), 3});
+  CHECK(reshape(x, {3, -1}).shape() == Shape{3, Dim::from_symbol("n*2")});
+  // Splitting the derived size again gives back n, and a known factor of it can be named.
+  CHECK(reshape(flat, {-1, 6}).shape() == Shape{"n", 6});
+  CHECK(reshape(flat, {2, -1}).shape() == Shape{2, Dim::from_symbol("n*3")});
+  CHECK(reshape(flat, {"n", 2, 3}).shape() == Shape{"n", 2, 3});
+  CHECK(reshape(reshape(x, {-1, 3}), {"n", -1}).shape() == Shape{"n", 6});
+  // A derived size n*t-m holds the static factor gcd(t, m): (n-1, 3) flattens to n*3-3,
+  // which splits back into (n-1, 3).
+  Expr v = g.input("v", F32, {"n", 3});
+  Expr tail = slice(v, 0, 1, std::nullopt);
+  CHECK(tail.shape() == Shape{Dim::from_symbol("n-1"), 3});
+  Expr tail_flat = reshape(tail, {-1});
+  CHECK(tail_flat.shape().to_string() == "(n*3-3,)");
+  CHECK(reshape(tail_flat, {-1, 3}).shape() == Shape{Dim::from_symbol("n-1"), 3});
+  // A slice of a derived size keeps counting from its base.
+  CHECK(slice(flat, 0, 2, std::nullopt).shape().to_string() == "(n*6-2,)");
+  // Sizes of 0 stay static.
+  Expr z = g.input("z", F32, {"n", 0});
+  CHECK(reshape(z, {-1}).shape() == Shape{0});
+  // A quotient that is not a whole multiple of n is refused.
+  CHECK_THROWS_WITH_AS(reshape(v, {-1, 2}),
+                       "reshape: cannot reshape f32 (n, 3) to (-1, 2): -1 would stand for 'n' * 3 "
+                       "/ 2, and Damo has no symbolic size for a quotient; give the input an axis "
+                       "of size 2 of its own (a shape such as (m, 2)) or use static sizes",
+                       UserError);
+  CHECK_THROWS_WITH_AS(reshape(flat, {"n", 4, -1}),
+                       "reshape: cannot reshape f32 (n*6,) to (n, 4, -1): the element counts do "
+                       "not divide",
+                       UserError);
+}
+
+TEST_CASE("derived symbolic sizes: names, products and quotients") {
+  CHECK(Dim("n").times(3).to_string() == "n*3");
+  CHECK(Dim("n").times(1) == Dim("n"));
+  CHECK(Dim("n").times(0) == Dim(0));
+  CHECK(Dim(7).times(3) == Dim(21));
+  CHECK(Dim("n").minus(2).times(3).to_string() == "n*3-6");
+  CHECK(Dim("n").times(3).minus(2).to_string() == "n*3-2");
+  CHECK(Dim::from_symbol("n*3-6").divided(3)->to_string() == "n-2");
+  CHECK(Dim::from_symbol("n*6").divided(2)->to_string() == "n*3");
+  CHECK_FALSE(Dim::from_symbol("n*3-2").divided(3).has_value());
+  CHECK_FALSE(Dim("n").divided(2).has_value());
+  CHECK(Dim(12).divided(4) == Dim(3));
+  CHECK_FALSE(Dim(12).divided(5).has_value());
+  CHECK(Dim::from_symbol("n*3").base_symbol() == "n");
+  CHECK(Dim::from_symbol("n*3-1").is_derived());
+  // Names that are not canonical are not derived sizes.
+  CHECK_THROWS_AS(Dim::from_symbol("n*1"), UserError);
+  CHECK_THROWS_AS(Dim::from_symbol("n-2*3"), UserError);
+  CHECK_THROWS_AS(Dim::from_symbol("n*03"), UserError);
+  CHECK_THROWS_WITH_AS(Dim::from_symbol("n*4611686018427387904").times(2),
+                       "the size n*4611686018427387904 times 2 does not fit in 64 bits", UserError);
+
+  SymbolSizes sizes{{"n", 5}};
+  CHECK(symbol_size(sizes, "n*3") == 15);
+  CHECK(symbol_size(sizes, "n*3-4") == 11);
+  CHECK(symbol_size(sizes, "n*3-40") == 0);
+  CHECK(symbol_size(sizes, "m*3") == std::nullopt);
+  SymbolSizes huge{{"n", std::int64_t{1} << 62}};
+  CHECK_THROWS_WITH_AS(symbol_size(huge, "n*4"),
+                       "the size n*4 does not fit in 64 bits when n is 4611686018427387904; give n "
+                       "a smaller size",
                        UserError);
 }
 

@@ -36,12 +36,20 @@ class Dim {
   /// symbolic one the derived symbol "n-k" of runtime/signature.h, whose size follows from
   /// n at call time. x[1:] of an axis of symbolic size n has size n.minus(1).
   Dim minus(std::int64_t k) const;
+  /// This size times k (k >= 0): a static size, or for a symbolic one the derived symbol
+  /// "n*k" of runtime/signature.h. Reshaping (n, 3) to (-1,) gives n.times(3); (n-1)
+  /// times 3 is "n*3-3". Throws UserError when a static product does not fit in int64.
+  Dim times(std::int64_t k) const;
+  /// This size divided by k (k >= 1) when the quotient is a size of the same kind: a static
+  /// size divisible by k, or a derived size "n*t-m" with t and m divisible by k. nullopt
+  /// otherwise; "n*6-3" divided by 3 is "n*2-1", and "n" divided by 2 has no name.
+  std::optional<Dim> divided(std::int64_t k) const;
   /// The symbolic size that symbol names: an identifier, or a derived size such as "n-1"
-  /// from to_string(). Throws UserError for other names.
+  /// or "n*3" from to_string(). Throws UserError for other names.
   static Dim from_symbol(const std::string& symbol);
-  /// True for a derived symbolic size such as "n-1".
+  /// True for a derived symbolic size such as "n-1" or "n*3".
   bool is_derived() const;
-  /// The symbol that argument shapes bind: "n" for both "n" and "n-2". Empty when static.
+  /// The symbol that argument shapes bind: "n" for "n", "n-2" and "n*3". Empty when static.
   std::string base_symbol() const;
 
   bool operator==(const Dim& other) const = default;

@@ -32,20 +32,25 @@ struct ParameterSpec {
 /// Sizes bound to symbolic dimensions during one call.
 using SymbolSizes = std::unordered_map<std::string, std::int64_t>;
 
-/// A derived symbolic size "n-k": the size bound to the symbol n less k, or 0 when that
-/// is negative. Slices of a symbolic axis such as x[1:] have one. No argument binds a
-/// derived symbol, because its size follows from its base symbol's.
+/// A derived symbolic size "n*t-k": t times the size bound to the symbol n, less k, and 0
+/// when that is negative (t >= 1, k >= 0; "n-k" and "n*t" leave out t = 1 and k = 0).
+/// Slices of a symbolic axis such as x[1:] have one, and so does a reshape that merges a
+/// symbolic axis with static ones, such as (n, 3) to (n*3,). No argument binds a derived
+/// symbol, because its size follows from its base symbol's.
 struct DerivedSymbol {
   std::string base;
+  std::int64_t times = 1;
   std::int64_t minus = 0;
 };
 
-/// The derived symbol that symbol names, or nullopt for a plain symbol.
+/// The derived symbol that symbol names, or nullopt for a plain symbol and other text.
 std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol);
-/// The name of base less minus: "n-2" for ("n", 2), and base itself for minus 0.
-std::string derived_symbol_name(const std::string& base, std::int64_t minus);
+/// The name of a derived symbol: "n*3-2" for ("n", 3, 2), "n-2", "n*3", and base itself for
+/// times 1 and minus 0.
+std::string derived_symbol_name(const DerivedSymbol& derived);
 /// The size of symbol under sizes. A derived symbol is computed from its base. Returns
-/// nullopt when the symbol, or the base of a derived one, is not bound.
+/// nullopt when the symbol, or the base of a derived one, is not bound. Throws UserError
+/// when a derived size does not fit in 64 bits.
 std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::string& symbol);
 
 /// Checks the argument count, each argument's dtype, rank and static sizes, and that each
