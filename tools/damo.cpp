@@ -43,7 +43,7 @@ Options:
 
 REPL: the prompt is "damo> ", and "...> " while a bracket is open. Tab completes names in
 scope, builtins, dtypes, keywords and :commands. Ctrl-C discards the entry being typed; while
-an entry runs, a second Ctrl-C quits. Ctrl-D or :quit leaves. The history is kept in
+an entry runs, Ctrl-C stops it and a second Ctrl-C quits. Ctrl-D or :quit leaves. The history is kept in
 $DAMO_HISTORY, or ~/.damo_history when that is unset.
 
 Commands (in the REPL and in scripts, each on its own line):

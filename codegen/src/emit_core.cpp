@@ -574,14 +574,14 @@ Value* emit_scalar_op(FunctionBuilder& f, const Node& node, const std::vector<Va
     return floating ? emit_float_binary(f, upper, low, args[2]) : emit_integer_binary(f, upper, low, args[2]);
   }
   if (op == OpKind::BinaryCrossentropy) {
-    // -(t * log(p) + (1 - t) * log(1 - p)), term by term as written.
+    // -(t * log(p) + (1 - t) * log1p(-p)), as the reference evaluator computes it: log(1 - p)
+    // would round 1 - p and lose every digit of a p below the float's epsilon.
     llvm::Type* t = args[0]->getType();
     Value* one = llvm::ConstantFP::get(t, 1.0);
     Value* p = args[0];
     Value* target = args[1];
     Value* first = b.CreateFMul(target, unary_intrinsic(f, llvm::Intrinsic::log, p));
-    Value* second = b.CreateFMul(b.CreateFSub(one, target),
-                                 unary_intrinsic(f, llvm::Intrinsic::log, b.CreateFSub(one, p)));
+    Value* second = b.CreateFMul(b.CreateFSub(one, target), libm_call(f, "log1p", b.CreateFNeg(p)));
     return b.CreateFNeg(b.CreateFAdd(first, second));
   }
   fail_internal("emit_scalar_op", fmt::format("{} is not elementwise", op_name(op)));

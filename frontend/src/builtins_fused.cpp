@@ -4,6 +4,7 @@
 // arguments first and reports a UserError.
 #include <fmt/format.h>
 
+#include "damo/graph/promotion.h"
 #include "builtins.h"
 
 namespace damo {
@@ -145,6 +146,10 @@ void add_fused_builtins(std::vector<Builtin>& out) {
                Expr x = a.tensor("a");
                Expr y = a.tensor("b");
                Expr bias = a.has("bias") ? a.tensor("bias") : Expr();
+               // A literal bias takes the operands' dtype, as it would in a @ b + bias.
+               if (bias.defined() && bias->weak() && x.dtype() == y.dtype() &&
+                   promote({x.dtype(), false}, {bias.dtype(), true}).dtype == x.dtype())
+                 bias = cast(bias, x.dtype());
                OpKind activation = a.has("activation") ? a.op("activation") : OpKind::Param;
                bool transpose_a = a.boolean("transpose_a", false);
                bool transpose_b = a.boolean("transpose_b", false);

@@ -96,13 +96,25 @@ class StridedLoop {
   std::array<Dims, N> strides_;
 };
 
+/// Calls chunk(begin, end) over [0, n) in pieces of 65,536 elements, and reads the call's
+/// stop flag before each piece after the first.
+template <class Fn>
+void for_each_chunk(std::int64_t n, Fn&& chunk) {
+  constexpr std::int64_t kChunk = 65536;
+  for (std::int64_t begin = 0; begin < n; begin += kChunk) {
+    if (begin > 0) throw_if_stopped();
+    chunk(begin, std::min(n, begin + kChunk));
+  }
+}
+
 /// out[i] = op(a[i]) for a tensor out of a's shape.
 template <class Out, class A, class Op>
 void map_unary(Tensor& out, const Tensor& a, Op op) {
   Out* o = out.data<Out>();
   const A* x = a.data<A>();
-  std::int64_t n = out.numel();
-  for (std::int64_t i = 0; i < n; ++i) o[i] = op(x[i]);
+  for_each_chunk(out.numel(), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) o[i] = op(x[i]);
+  });
 }
 
 /// out = op(a, b) elementwise, with a and b broadcast to out's shape.
@@ -113,7 +125,9 @@ void map_binary(Tensor& out, const Tensor& a, const Tensor& b, Op op) {
   const B* y = b.data<B>();
   std::int64_t n = out.numel();
   if (a.numel() == n && b.numel() == n) {
-    for (std::int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i]);
+    for_each_chunk(n, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) o[i] = op(x[i], y[i]);
+    });
     return;
   }
   StridedLoop<2> loop(out.shape(), {broadcast_strides(a.shape(), out.shape()),

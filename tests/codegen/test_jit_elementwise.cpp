@@ -250,6 +250,34 @@ TEST_CASE("jit binary cross-entropy") {
                               {random_tensor(DType::Float64, {17}, rng, 0.01, 0.99),
                                random_tensor(DType::Float64, {17}, rng, 0, 1)},
                               "binary_crossentropy");
+  // Probabilities far below the float's epsilon: -log1p(-p) is p there, where log(1 - p)
+  // would give 0.
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    Graph small;
+    Expr ps = small.input("p", dtype, {"n"});
+    Expr ts = small.input("t", dtype, {"n"});
+    Tensor probabilities = Tensor::from_vector<double>({1e-30, 1e-12, 1e-7, 0.3, 1e-20}, {5}).cast(dtype);
+    Tensor targets = Tensor::from_vector<double>({0, 0, 0, 0, 0.5}, {5}).cast(dtype);
+    CAPTURE(dtype_name(dtype));
+    Expr loss = binary_crossentropy(ps, ts);
+    check_jit_matches_reference({ps, ts}, {loss}, {probabilities, targets},
+                                "binary_crossentropy of small probabilities");
+    // The check above allows an absolute error, so each value is also compared relatively.
+    for (bool optimized : {false, true}) {
+      CompileOptions options;
+      options.use_cache = false;
+      if (!optimized) options.disabled_passes = known_pass_names();
+      Tensor actual = compile({ps, ts}, {loss}, {}, options)({probabilities, targets})[0].cast(DType::Float64);
+      Tensor expected = evaluate(loss, {{"p", probabilities}, {"t", targets}}).cast(DType::Float64);
+      for (std::int64_t i = 0; i < 5; ++i) {
+        CAPTURE(optimized);
+        CAPTURE(i);
+        CHECK(std::abs(actual.get_double(i) - expected.get_double(i)) <= 1e-5 * std::abs(expected.get_double(i)));
+      }
+    }
+    double smallest = evaluate(loss, {{"p", probabilities}, {"t", targets}}).get_double(0);
+    CHECK(std::abs(smallest - 1e-30) <= 1e-36);
+  }
 }
 
 namespace {

@@ -602,6 +602,18 @@ TEST_CASE("session fused ops") {
   CHECK(output("fused_max{$0}([[1, 5], [7, 2]], axis=[1])") == "[5, 7] : i64 (2,)");
 }
 
+TEST_CASE("session fused_matmul literal bias") {
+  // A literal bias takes the operands' dtype, as it does in a @ b + bias.
+  const std::string w = "W = f32([[1, 2], [3, 4]])\n";
+  CHECK(output(w + "fused_matmul(W, W, bias=[1.0, 2.0])") ==
+        "[[ 8., 12.],\n [16., 24.]] : f32 (2, 2)");
+  CHECK(output(w + "fused_matmul(W, W, bias=1)") == "[[ 8., 11.],\n [16., 23.]] : f32 (2, 2)");
+  CHECK(error_of("I = i32([[1, 2], [3, 4]])\nfused_matmul(I, I, bias=0.5)").message ==
+        "fused_matmul(): the bias must be i32 like the operands, not f64");
+  CHECK(error_of(w + "fused_matmul(W, W, bias=f64([1, 2]))").message ==
+        "fused_matmul(): the bias must be f32 like the operands, not f64");
+}
+
 TEST_CASE("session placeholders print symbolically") {
   CHECK(output("param(0, f32) * 2") == "$0 * 2 : f32 ()");
 }
