@@ -108,14 +108,22 @@ Contributions pow_grad(const GradContext& c) {
 }
 
 // Maximum and minimum: the selected operand gets the gradient; at a tie each gets half.
+// An operand gets 0 only where the other one wins, so where a NaN makes the comparisons
+// false, both get the whole gradient, as in PyTorch 1.13.
 Contributions extremum_grad(const GradContext& c, bool is_max) {
   Expr a = c.in(0);
   Expr b = c.in(1);
   Expr tie = a == b;
   Expr half = c.g * 0.5;
   Contributions r(2);
-  if (c.wants(0)) r[0] = where(is_max ? a > b : a < b, c.g, select_or_zero(tie, half));
-  if (c.wants(1)) r[1] = where(is_max ? b > a : b < a, c.g, select_or_zero(tie, half));
+  if (c.wants(0)) {
+    Expr b_wins = is_max ? b > a : b < a;
+    r[0] = select_or_zero(!b_wins, where(tie, half, c.g));
+  }
+  if (c.wants(1)) {
+    Expr a_wins = is_max ? a > b : a < b;
+    r[1] = select_or_zero(!a_wins, where(tie, half, c.g));
+  }
   return r;
 }
 

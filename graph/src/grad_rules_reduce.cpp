@@ -73,10 +73,12 @@ Contributions prod_grad(const GradContext& c) {
 }
 
 // Max and min: every element equal to the extreme gets an equal share of the gradient.
+// A NaN extreme comes from the NaN elements, so they share it, as in PyTorch 1.13's max(x).
 Contributions extreme_grad(const GradContext& c) {
   Expr x = c.in(0);
   Axes axes = reduced_axes(c.node);
   Expr is_extreme = x == broadcast_reduced(c.out(), c.node);
+  if (is_float(x.dtype())) is_extreme = is_extreme | isnan(x);
   Expr count = sum(cast(is_extreme, x.dtype()), axes, true);
 
   Expr share = broadcast_to(restore_axes(c.g, c.node) / count, x.shape());

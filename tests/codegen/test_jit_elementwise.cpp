@@ -5,6 +5,7 @@
 #include <limits>
 #include <numbers>
 
+#include "damo/graph/autodiff.h"
 #include "jit_check.h"
 
 using namespace damo;
@@ -239,6 +240,26 @@ TEST_CASE("jit fused elementwise body") {
     check_jit_matches_reference({x, b}, {fused},
                                 {random_tensor(DType::Float32, {n, 4}, rng), random_tensor(DType::Float32, {4}, rng)},
                                 fmt::format("fused n={}", n));
+}
+
+TEST_CASE("jit gradients of extremes with NaN operands") {
+  // The compiled gradients of maximum, minimum, max and min agree with the reference where
+  // NaN operands decide which elements get the gradient.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Graph g;
+  Expr a = g.input("a", DType::Float64, {"n"});
+  Expr b = g.input("b", DType::Float64, {"n"});
+  std::vector<Expr> outputs;
+  for (Expr gradient : grad(sum(maximum(a, b)) + sum(minimum(a, b) * 3.0), {a, b})) outputs.push_back(gradient);
+  outputs.push_back(grad(max(a) + min(b), {a})[0]);
+  outputs.push_back(grad(max(a) * 2.0 + min(b), {b})[0]);
+  Tensor left = Tensor::from_vector<double>({1, 2, nan, nan, 5, 4, nan}, {7});
+  Tensor right = Tensor::from_vector<double>({1, nan, 3, nan, 2, 6, 0}, {7});
+  check_jit_matches_reference({a, b}, outputs, {left, right}, "extremes with NaN");
+  Function f = compile({a, b}, outputs);
+  std::vector<Tensor> values = f({left, right});
+  CHECK(values[2].get_double(2) == doctest::Approx(1.0 / 3));
+  CHECK(values[2].get_double(0) == 0.0);
 }
 
 TEST_CASE("jit binary cross-entropy") {

@@ -66,6 +66,36 @@ TEST_CASE("max and min reductions split ties equally") {
   CHECK(values_of(f.eval(grad(max(x), x))) == std::vector<double>{0, 0, 0, 0, 0, 0, 0, 1});
 }
 
+TEST_CASE("maximum and minimum pass the gradient to NaN operands") {
+  // Where a NaN makes both comparisons false, each operand gets the whole gradient.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  GradFixture f;
+  Expr a = f.var("a", vector_of({1.0, 2.0, nan, nan}));
+  Expr b = f.var("b", vector_of({1.0, nan, 3.0, nan}));
+  for (bool is_max : {true, false}) {
+    CAPTURE(is_max);
+    std::vector<Expr> g = grad(sum(is_max ? maximum(a, b) : minimum(a, b)), {a, b});
+    CHECK(values_of(f.eval(g[0])) == std::vector<double>{0.5, 1, 1, 1});
+    CHECK(values_of(f.eval(g[1])) == std::vector<double>{0.5, 1, 1, 1});
+  }
+}
+
+TEST_CASE("max and min reductions pass a NaN extreme to the NaN elements") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_list({{3.0, 1.0, 3.0, nan, 2.0}, {nan, 0.0, nan, 1.0, 1.0}},
+                                        DType::Float64));
+  CHECK(values_of(f.eval(grad(sum(max(x, 1)), x))) ==
+        std::vector<double>{0, 0, 0, 1, 0, 0.5, 0, 0.5, 0, 0});
+  CHECK(values_of(f.eval(grad(sum(min(x, 1)), x))) ==
+        std::vector<double>{0, 0, 0, 1, 0, 0.5, 0, 0.5, 0, 0});
+  CHECK(values_of(f.eval(grad(max(x), x))) ==
+        std::vector<double>{0, 0, 0, 1.0 / 3, 0, 1.0 / 3, 0, 1.0 / 3, 0, 0});
+  // Without a NaN the extreme's elements share it as before.
+  Expr y = f.var("y", vector_of({3.0, 1.0, 3.0}));
+  CHECK(values_of(f.eval(grad(max(y), y))) == std::vector<double>{0.5, 0, 0.5});
+}
+
 TEST_CASE("clip passes the gradient at and inside the bounds") {
   GradFixture f;
   Expr x = f.var("x", vector_of({-2.0, -1.0, 0.0, 1.0, 2.0}));
