@@ -249,11 +249,14 @@ void CommandRunner::dot() {
 }
 
 // The class count of each input that a sparse cross-entropy in e reads as class labels:
-// compiled calls reject labels outside [0, classes). A symbolic count is kTimingDimSize.
+// compiled calls reject labels outside [0, classes). A symbolic count is that of the call,
+// whose symbols are kTimingDimSize: 8 for n, 7 for n-1.
 std::unordered_map<const Node*, std::int64_t> label_class_counts(const Expr& e) {
   std::unordered_map<const Node*, std::int64_t> counts;
   for (const LabelRead& read : sparse_label_reads({e})) {
     std::int64_t count = read.classes.is_static() ? read.classes.size() : kTimingDimSize;
+    if (read.classes.is_symbolic())
+      count = symbol_size({{read.classes.base_symbol(), kTimingDimSize}}, read.classes.symbol()).value_or(count);
     auto [entry, added] = counts.emplace(read.labels, count);
     if (!added) entry->second = std::min(entry->second, count);
   }
@@ -309,6 +312,10 @@ void CommandRunner::time() {
                       numel < 1e18 ? fmt::format("{:.0f}", numel) : fmt::format("{:.3g}", numel),
                       kMaxEvaluatedElements));
     auto labels = class_counts.find(input.node());
+    if (labels != class_counts.end() && labels->second == 0)
+      fail(fmt::format(":time: a cross-entropy reads input '{}' as class labels over 0 classes, "
+                       "so no label is valid; time it with at least one class",
+                       input->name()));
     arguments.push_back(
         random_input(input, labels == class_counts.end() ? kTimingDimSize : labels->second, engine));
   }

@@ -263,6 +263,24 @@ TEST_CASE("time command draws class labels within the classes") {
   }
 }
 
+TEST_CASE("time command with derived and empty class axes") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    Session session(options_for(backend.backend));
+    // The classes are n-1 = 7 during :time, so the labels lie in [0, 7).
+    std::vector<std::string> out = session.run(
+        "X = matrix(f32, [m, n])\ny = vector(i64, [m])\n"
+        ":time mean(sparse_categorical_crossentropy(softmax(X[:, 1:], axis=1), y))");
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].starts_with("call: "));
+    Session empty(options_for(backend.backend));
+    CHECK_THROWS_WITH(empty.run("Z = matrix(f32, [m, 0])\ny = vector(i64, [m])\n"
+                                ":time mean(sparse_categorical_crossentropy(softmax(Z, axis=1), y))"),
+                      doctest::Contains(":time: a cross-entropy reads input 'y' as class labels over 0 "
+                                        "classes, so no label is valid; time it with at least one class"));
+  }
+}
+
 TEST_CASE("function outliving its graph") {
   CompileOptions reference;
   reference.backend = Backend::Reference;
