@@ -383,7 +383,7 @@ class Lowering {
           symbols().end())
         throw UserError(fmt::format("compile: dim_size({}) needs an input with the symbolic "
                                     "dimension '{}'; none of the inputs has it",
-                                    node->name(), node->name()));
+                                    node->name(), Dim::from_symbol(node->name()).base_symbol()));
       break;
     case OpKind::Constant: {
       program_.spec.constants.push_back(node->value());

@@ -41,7 +41,11 @@ void check_fused_matmul(Args& a, const Expr& x, const Expr& y, const Expr& bias,
   if (x.dtype() != y.dtype())
     a.fail("b", fmt::format("fused_matmul(): operands must share a dtype, but they are {} and {}",
                             dtype_name(x.dtype()), dtype_name(y.dtype())));
-  if (bias.defined() && bias.dtype() != x.dtype())
+  // A literal bias takes the operands' dtype, as it would in a @ b + bias; fused_matmul
+  // converts it, and rejects an integer literal that the dtype cannot hold.
+  bool literal_fits = bias.defined() && bias->weak() &&
+                      promote({x.dtype(), false}, {bias.dtype(), true}).dtype == x.dtype();
+  if (bias.defined() && bias.dtype() != x.dtype() && !literal_fits)
     a.fail("bias", fmt::format("fused_matmul(): the bias must be {} like the operands, not {}",
                                dtype_name(x.dtype()), dtype_name(bias.dtype())));
   if (!bias.defined()) return;
@@ -146,10 +150,6 @@ void add_fused_builtins(std::vector<Builtin>& out) {
                Expr x = a.tensor("a");
                Expr y = a.tensor("b");
                Expr bias = a.has("bias") ? a.tensor("bias") : Expr();
-               // A literal bias takes the operands' dtype, as it would in a @ b + bias.
-               if (bias.defined() && bias->weak() && x.dtype() == y.dtype() &&
-                   promote({x.dtype(), false}, {bias.dtype(), true}).dtype == x.dtype())
-                 bias = cast(bias, x.dtype());
                OpKind activation = a.has("activation") ? a.op("activation") : OpKind::Param;
                bool transpose_a = a.boolean("transpose_a", false);
                bool transpose_b = a.boolean("transpose_b", false);

@@ -191,8 +191,8 @@ Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
   // slices and reshapes of symbolic axes, as the printers write them. Null for an
   // expression of another form.
   auto rule = [](const Dim& base) {
-    return fmt::format("a symbolic size such as {} can only be multiplied by a constant or reduced "
-                       "by one, as in {}*2 or {}-1; other arithmetic on it has no size in Damo",
+    return fmt::format("a symbolic size such as {} can only be multiplied or reduced by constants, "
+                       "as in {}*2 or {}-1; other arithmetic on it has no size in Damo",
                        base.to_string(), base.to_string(), base.to_string());
   };
   std::function<std::optional<Dim>(const ast::Expr&)> symbolic = [&](const ast::Expr& e) -> std::optional<Dim> {
@@ -208,6 +208,10 @@ Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
     if (!base) return std::nullopt;
     if (binary->op == ast::BinaryOp::Sub) {
       std::int64_t k = constant_int(*amount, "the amount subtracted from a symbolic size");
+      if (k < 0)
+        fail(amount->offset, fmt::format("the amount subtracted from a symbolic size must be 0 or "
+                                         "more, not {}, because Damo has no size larger than {}",
+                                         k, base->to_string()));
       return with_location(*this, e.offset, [&] { return base->minus(k); });
     }
     if (binary->op != ast::BinaryOp::Mul) fail(e.offset, rule(*base));

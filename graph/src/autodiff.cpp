@@ -423,9 +423,15 @@ std::vector<Expr> jvp(const std::vector<Expr>& outputs, const std::vector<Expr>&
   std::vector<Expr> dummies;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     if (!outputs[i].defined()) throw UserError(fmt::format("jvp: output {} is undefined", i + 1));
-    std::string name = fmt::format("<jvp cotangent {} {} {}>", i, dtype_name(outputs[i].dtype()),
-                                   outputs[i].shape().to_string());
-    dummies.push_back(outputs[i].graph().input(name, outputs[i].dtype(), outputs[i].shape()));
+    // Graph::input rejects a derived size such as n*6, which no argument could bind. The
+    // placeholders are never arguments and leave the result, so they are interned directly.
+    NodeSpec spec;
+    spec.op = OpKind::Input;
+    spec.dtype = outputs[i].dtype();
+    spec.shape = outputs[i].shape();
+    spec.name = fmt::format("<jvp cotangent {} {} {}>", i, dtype_name(outputs[i].dtype()),
+                            outputs[i].shape().to_string());
+    dummies.push_back(Expr(outputs[i].graph().intern(std::move(spec))));
   }
   std::vector<Expr> transposed = vjp_checked("jvp", outputs, dummies, wrt, options);
   GradOptions zeros_policy{DisconnectedPolicy::Zeros};

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "eval_broadcast.h"
 #include "eval_scalar.h"
@@ -82,10 +83,29 @@ void unary_to_bool(OpKind op, Tensor& out, const Tensor& x) {
   }
 }
 
+// Converts x to dtype with Tensor::cast one piece at a time, so that the call's stop flag
+// is read between pieces as in the other elementwise loops.
+Tensor cast_in_pieces(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x.clone();
+  Tensor out = Tensor::empty(dtype, x.shape());
+  auto* from = static_cast<const char*>(x.raw_data());
+  auto* to = static_cast<char*>(out.raw_data());
+  std::size_t from_size = dtype_size(x.dtype());
+  std::size_t to_size = dtype_size(dtype);
+  for_each_chunk(x.numel(), [&](std::int64_t begin, std::int64_t end) {
+    auto offset = static_cast<std::size_t>(begin);
+    // The view only reads: Tensor::view takes a mutable pointer for views that write.
+    Tensor piece = Tensor::view(const_cast<char*>(from + offset * from_size), x.dtype(), {end - begin});
+    Tensor converted = piece.cast(dtype);
+    std::memcpy(to + offset * to_size, converted.raw_data(), converted.nbytes());
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor eval_unary(OpKind op, const Tensor& x, DType out_dtype) {
-  if (op == OpKind::Cast) return x.cast(out_dtype);
+  if (op == OpKind::Cast) return cast_in_pieces(x, out_dtype);
   if (op == OpKind::StopGradient) return x.clone();
 
   Tensor out = Tensor::empty(out_dtype, x.shape());

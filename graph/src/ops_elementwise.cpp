@@ -110,6 +110,11 @@ Shape broadcast_or_throw(const std::string& op, const Shape& a, const Shape& b) 
       message += fmt::format(". The sizes {} and {} are multiples of {} by different factors; "
                              "reshape the operands to one shape first",
                              x.to_string(), y.to_string(), x.base_symbol());
+    else if (x.is_symbolic() && y.is_symbolic() && (x.is_derived() || y.is_derived()))
+      message += fmt::format(". The sizes {} and {} come from different symbols, which may stand "
+                             "for different sizes in a call; reshape or slice the operands to "
+                             "one size first",
+                             x.to_string(), y.to_string());
     else if (x.is_symbolic() && y.is_symbolic())
       message += fmt::format(". Two symbols may stand for different sizes in a call, so Damo "
                              "does not match {} with {}; give both inputs the same symbol, {} in "

@@ -126,7 +126,8 @@ Expr reshape(Expr x, std::vector<Dim> dims) {
     Dim inferred = leftover.empty() ? Dim(rest) : Dim::from_symbol(leftover[0]).times(rest);
     for (Dim& d : dims)
       if (d.is_static() && d.size() == -1) d = inferred;
-  } else if (!leftover.empty() || in.size != out.size) {
+  } else if ((!leftover.empty() || in.size != out.size) && !(in.size == 0 && out.size == 0)) {
+    // A static 0 in both shapes makes both empty, whatever sizes the symbols take.
     throw UserError(failure + ": the element counts differ");
   }
   Shape shape(std::move(dims));

@@ -217,6 +217,10 @@ Expr fused_matmul(Expr a, Expr b, Expr bias, OpKind activation, bool transpose_a
   std::vector<Expr> inputs = {a, b};
   if (bias.defined()) {
     check_operands("fused_matmul", {a, bias});
+    // A weak bias such as a literal takes the operands' dtype, as in a @ b + bias.
+    if (bias->weak() && bias.dtype() != a.dtype() &&
+        promote({a.dtype(), false}, {bias.dtype(), true}).dtype == a.dtype())
+      bias = detail::convert(bias, a.dtype());
     if (bias.dtype() != a.dtype() || broadcast_shapes(shape, bias.shape()) != shape)
       throw UserError(fmt::format("fused_matmul: the bias {} must have the operands' dtype {} "
                                   "and broadcast to the product's shape {}",

@@ -42,7 +42,8 @@ Dim Dim::minus(std::int64_t k) const {
 }
 
 Dim Dim::times(std::int64_t k) const {
-  if (k < 0) throw UserError(fmt::format("Dim::times: the factor {} is negative; a size cannot be", k));
+  if (k < 0)
+    throw UserError(fmt::format("Dim::times: the factor {} is negative; a size cannot be negative", k));
   std::int64_t product = 0;
   if (is_static()) {
     if (__builtin_mul_overflow(size_, k, &product))

@@ -20,7 +20,7 @@ std::string ParameterSpec::type_string() const {
 
 namespace {
 
-// A positive decimal without leading zeros that fits int64, from text[begin, end).
+// Parses text[begin, end) as a positive decimal without leading zeros that fits int64.
 std::optional<std::int64_t> parse_count(const std::string& text, std::size_t begin, std::size_t end) {
   if (begin >= end || text[begin] == '0') return std::nullopt;
   std::int64_t value = 0;
@@ -35,7 +35,7 @@ std::optional<std::int64_t> parse_count(const std::string& text, std::size_t beg
 
 }  // namespace
 
-// "base*t-k", "base*t" or "base-k": base an identifier, t >= 2 and k >= 1 decimals.
+// Parses "base*t-k", "base*t" or "base-k": base an identifier, t >= 2 and k >= 1 decimals.
 std::optional<DerivedSymbol> parse_derived_symbol(const std::string& symbol) {
   std::size_t star = symbol.find('*');
   std::size_t dash = symbol.find('-');
@@ -74,12 +74,13 @@ std::optional<std::int64_t> symbol_size(const SymbolSizes& sizes, const std::str
   if (!derived) return std::nullopt;
   auto it = sizes.find(derived->base);
   if (it == sizes.end()) return std::nullopt;
-  std::int64_t scaled = 0;
-  if (__builtin_mul_overflow(it->second, derived->times, &scaled))
+  // In 128 bits, because t n may overflow where t n - k fits.
+  __int128 size = static_cast<__int128>(it->second) * derived->times - derived->minus;
+  if (size > INT64_MAX)
     throw UserError(fmt::format("the size {} does not fit in 64 bits when {} is {}; give {} a "
                                 "smaller size",
                                 symbol, derived->base, it->second, derived->base));
-  return scaled > derived->minus ? scaled - derived->minus : 0;
+  return size > 0 ? static_cast<std::int64_t>(size) : 0;
 }
 
 SymbolSizes bind_arguments(const std::vector<ParameterSpec>& parameters,

@@ -276,6 +276,11 @@ TEST_CASE("dim_size reads the bound symbol size") {
                        "compile: dim_size(m) needs an input with the symbolic dimension 'm'; "
                        "none of the inputs has it",
                        UserError);
+  // A derived size names the symbol that an input must have.
+  CHECK_THROWS_WITH_AS(compile({x}, {sum(x) + cast(dim_size(g, "m*3-1"), DType::Float32)}),
+                       "compile: dim_size(m*3-1) needs an input with the symbolic dimension 'm'; "
+                       "none of the inputs has it",
+                       UserError);
   CHECK_THROWS_WITH_AS(evaluate(dim_size(g, "m") + 1, {{"x", value}}),
                        "dim_size(m): no input binds the symbolic dimension 'm'; feed an input that has it",
                        UserError);

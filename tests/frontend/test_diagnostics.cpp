@@ -67,8 +67,8 @@ TEST_CASE("diagnostic derived size in bare shape") {
         "input 'x': the size n*2 in shape (n*2,) is derived from the symbol n; declare the input "
         "with a symbol of its own");
   CHECK(error_of("x = vector(f32, n/2)").message ==
-        "a symbolic size such as n can only be multiplied by a constant or reduced by one, as in "
-        "n*2 or n-1; other arithmetic on it has no size in Damo");
+        "a symbolic size such as n can only be multiplied or reduced by constants, as in n*2 or "
+        "n-1; other arithmetic on it has no size in Damo");
   CHECK(error_of("k = 3\nx = vector(f32, k-1)\n:type x").thrown == false);
 }
 

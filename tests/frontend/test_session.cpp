@@ -212,8 +212,8 @@ TEST_CASE("session slices of symbolic axes") {
   CHECK(output(x + ":type x[2:-3]") == "f64 (n-5,)");
   CHECK(output("dim_size(n-1-1)") == "dim_size(n-2) : i64 ()");
   CHECK(error_of("x = vector(f32, [n+1])").message ==
-        "a symbolic size such as n can only be multiplied by a constant or reduced by one, as in "
-        "n*2 or n-1; other arithmetic on it has no size in Damo");
+        "a symbolic size such as n can only be multiplied or reduced by constants, as in n*2 or "
+        "n-1; other arithmetic on it has no size in Damo");
   CHECK(output("dim_size(2*(n-1)-1)") == "dim_size(n*2-3) : i64 ()");
   CHECK(output("m = matrix(f32, [n, 3])\n:type reshape(m, [n*3])") == "f32 (n*3,)");
   CHECK(output("m = matrix(f32, [n, 3])\n:type reshape(reshape(m, [-1]), [n, 3])") == "f32 (n, 3)");
@@ -221,6 +221,14 @@ TEST_CASE("session slices of symbolic axes") {
         "[4., 5., 6.] : f32 (3,)");
   CHECK(error_of("x = vector(f32, [n])\nreshape(x, [n*-2])").message ==
         "the factor of a symbolic size must be 0 or more, not -2");
+  CHECK(error_of("x = vector(f32, [n])\nreshape(x[1:], [n-(-1)])").message ==
+        "the amount subtracted from a symbolic size must be 0 or more, not -1, because Damo has no "
+        "size larger than n");
+  CHECK(error_of("x = matrix(f32, [n, 6])\nv = vector(f32, [k])\nreshape(x, [-1])[1:] + v").message ==
+        "add: shapes (n*6-1,) and (k,) do not broadcast: each axis, aligned from the last, must have "
+        "equal sizes or size 1. The sizes n*6-1 and k come from different symbols, which may stand "
+        "for different sizes in a call; reshape or slice the operands to one size first");
+
   CHECK(error_of("x = vector(f32, [n])\ndim_size(n*(m-1))").message ==
         "the product of the symbolic sizes n and m-1 has no size in Damo; multiply a symbolic size "
         "by a constant only");
@@ -612,6 +620,11 @@ TEST_CASE("session fused_matmul literal bias") {
         "fused_matmul(): the bias must be i32 like the operands, not f64");
   CHECK(error_of(w + "fused_matmul(W, W, bias=f64([1, 2]))").message ==
         "fused_matmul(): the bias must be f32 like the operands, not f64");
+  // An integer literal that the operands' dtype cannot hold is an error, not a wrapped value.
+  CHECK(output("I = i32([[1, 2]])\nfused_matmul(I, I.T, bias=[3])") == "[[8]] : i32 (1, 1)");
+  CHECK(error_of("I = i32([[1, 2]])\nfused_matmul(I, I.T, bias=[3000000000])").message ==
+        "the integer literal 3000000000 does not fit i32, the dtype of the tensor it is combined "
+        "with (i32 holds -2147483648 to 2147483647); cast that tensor to i64 first");
 }
 
 TEST_CASE("session placeholders print symbolically") {

@@ -202,6 +202,31 @@ TEST_CASE("jacobian of a vector and a matrix output") {
       }
 }
 
+TEST_CASE("jvp of outputs with derived sizes") {
+  // Outputs of sizes n*6 and n-1: the cotangent placeholders take those sizes.
+  Graph graph;
+  Expr x = graph.input("x", DType::Float64, Shape{"n", 2, 3});
+  Expr c = graph.input("c", DType::Float64, Shape{"n", 2, 3});
+  Expr v = graph.input("v", DType::Float64, Shape{"k"});
+  Expr u = graph.input("u", DType::Float64, Shape{"k"});
+  std::vector<Expr> flat = jvp({reshape(sin(x), {-1})}, {x}, {c});
+  CHECK(flat[0].shape().to_string() == "(n*6,)");
+  std::vector<Expr> pairs = jvp({slice(v, 0, 1, std::nullopt) * slice(v, 0, std::nullopt, -1)}, {v}, {u});
+  CHECK(pairs[0].shape().to_string() == "(k-1,)");
+
+  Tensor xs = Tensor::from_vector(std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {1, 2, 3});
+  Tensor cs = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {1, 2, 3});
+  Tensor vs = Tensor::from_vector(std::vector<double>{1, 2, 3}, {3});
+  Tensor us = Tensor::from_vector(std::vector<double>{1, 10, 100}, {3});
+  Feeds feeds = {{"x", xs}, {"c", cs}, {"v", vs}, {"u", us}};
+  std::vector<double> tangent = values_of(evaluate(flat[0], feeds));
+  REQUIRE(tangent.size() == 6);
+  for (std::size_t i = 0; i < 6; ++i)
+    CHECK(tangent[i] == doctest::Approx(std::cos(0.1 * static_cast<double>(i + 1)) * static_cast<double>(i + 1)));
+  // d(v[1:] * v[:-1]) = u[1:] * v[:-1] + v[1:] * u[:-1].
+  CHECK(values_of(evaluate(pairs[0], feeds)) == std::vector<double>{10 * 1 + 2 * 1, 100 * 2 + 3 * 10});
+}
+
 TEST_CASE("jacobian rejects symbolic shapes") {
   Graph graph;
   Expr x = graph.input("x", DType::Float64, Shape{"n"});

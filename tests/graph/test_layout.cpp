@@ -98,9 +98,12 @@ TEST_CASE("reshape merges a symbolic axis with static ones into a derived size")
   CHECK(reshape(tail_flat, {-1, 3}).shape() == Shape{Dim::from_symbol("n-1"), 3});
   // A slice of a derived size keeps counting from its base.
   CHECK(slice(flat, 0, 2, std::nullopt).shape().to_string() == "(n*6-2,)");
-  // Sizes of 0 stay static.
+  // Sizes of 0 stay static, and a static 0 on both sides makes both shapes empty.
   Expr z = g.input("z", F32, {"n", 0});
   CHECK(reshape(z, {-1}).shape() == Shape{0});
+  CHECK(reshape(z, {0}).shape() == Shape{0});
+  CHECK(reshape(z, {0, 5}).shape() == Shape{0, 5});
+  CHECK(reshape(z, {Dim("n").times(0)}).shape() == Shape{0});
   // A quotient that is not a whole multiple of n is refused.
   CHECK_THROWS_WITH_AS(reshape(v, {-1, 2}),
                        "reshape: cannot reshape f32 (n, 3) to (-1, 2): -1 would stand for 'n' * 3 "
@@ -144,6 +147,10 @@ TEST_CASE("derived symbolic sizes: names, products and quotients") {
   CHECK_THROWS_WITH_AS(symbol_size(huge, "n*4"),
                        "the size n*4 does not fit in 64 bits when n is 4611686018427387904; give n "
                        "a smaller size",
+                       UserError);
+  // 2n overflows, but 2n - 2 fits.
+  CHECK(symbol_size(huge, "n*2-2") == INT64_MAX - 1);
+  CHECK_THROWS_WITH_AS(Dim("n").times(-1), "Dim::times: the factor -1 is negative; a size cannot be negative",
                        UserError);
 }
 
