@@ -193,17 +193,22 @@ Dim Interpreter::evaluate_dim(const ast::Expr& expr) {
   auto rule = [](const Dim& base) {
     return fmt::format("a symbolic size such as {} can only be multiplied or reduced by constants, "
                        "as in {}*2 or {}-1; other arithmetic on it has no size in Damo",
-                       base.to_string(), base.to_string(), base.to_string());
+                       base.base_symbol(), base.base_symbol(), base.base_symbol());
   };
   std::function<std::optional<Dim>(const ast::Expr&)> symbolic = [&](const ast::Expr& e) -> std::optional<Dim> {
     if (std::optional<std::string> name = symbol(e)) return Dim(*name);
+    if (const auto* unary = std::get_if<ast::Unary>(&e.node)) {
+      if (std::optional<Dim> operand = symbolic(*unary->operand)) fail(e.offset, rule(*operand));
+      return std::nullopt;
+    }
     const auto* binary = std::get_if<ast::Binary>(&e.node);
     if (binary == nullptr) return std::nullopt;
     std::optional<Dim> base = symbolic(*binary->lhs);
     const ast::Expr* amount = binary->rhs.get();
-    if (!base && binary->op == ast::BinaryOp::Mul) {
-      base = symbolic(*binary->rhs);
+    if (!base) {
       amount = binary->lhs.get();
+      base = symbolic(*binary->rhs);
+      if (base && binary->op != ast::BinaryOp::Mul) fail(e.offset, rule(*base));
     }
     if (!base) return std::nullopt;
     if (binary->op == ast::BinaryOp::Sub) {

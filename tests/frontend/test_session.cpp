@@ -221,6 +221,10 @@ TEST_CASE("session slices of symbolic axes") {
         "[4., 5., 6.] : f32 (3,)");
   CHECK(error_of("x = vector(f32, [n])\nreshape(x, [n*-2])").message ==
         "the factor of a symbolic size must be 0 or more, not -2");
+  for (const char* form : {"dim_size(-n)", "dim_size(6 - n)", "dim_size(6 + n*2)"})
+    CHECK(error_of(std::string("x = vector(f32, [n])\n") + form).message ==
+          "a symbolic size such as n can only be multiplied or reduced by constants, as in n*2 or "
+          "n-1; other arithmetic on it has no size in Damo");
   CHECK(error_of("x = vector(f32, [n])\nreshape(x[1:], [n-(-1)])").message ==
         "the amount subtracted from a symbolic size must be 0 or more, not -1, because Damo has no "
         "size larger than n");
