@@ -220,6 +220,9 @@ Expr concatenate(const std::vector<Expr>& parts, int axis) {
   int normalized = normalize_axis(axis, rank, "concatenate");
   OperandType type{parts[0].dtype(), parts[0]->weak()};
   std::int64_t total = 0;
+  const Dim& first = parts[0].shape()[normalized];
+  bool same_symbol = first.is_symbolic();
+  for (const Expr& part : parts) same_symbol = same_symbol && part.rank() == rank && part.shape()[normalized] == first;
   for (const Expr& part : parts) {
     if (part.rank() != rank)
       throw UserError(fmt::format("concatenate: operand {} has rank {} but the first has rank {}",
@@ -231,20 +234,33 @@ Expr concatenate(const std::vector<Expr>& parts, int axis) {
                                     parts[0].shape().to_string(), part.shape().to_string(), i,
                                     normalized));
     const Dim& d = part.shape()[normalized];
-    // TODO: concatenating along a symbolic axis needs derived symbolic sizes such as n+m.
-    if (d.is_symbolic())
-      throw UserError(fmt::format("concatenate: axis {} of {} is symbolic; Damo concatenates "
-                                  "only along static axes",
-                                  normalized, describe(part)));
+    type = promote(type, {part.dtype(), part->weak()});
+    if (same_symbol) continue;
+    // TODO: parts of different symbolic sizes, such as n and m or n and 3, need derived
+    // sizes such as n+m.
+    if (d.is_symbolic()) {
+      std::string sizes;
+      for (std::size_t i = 0; i < parts.size(); ++i)
+        sizes += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i].shape()[normalized].to_string();
+      throw UserError(fmt::format("concatenate: the parts have the sizes {} along axis {}; Damo "
+                                  "concatenates along a symbolic axis only parts of one size, "
+                                  "such as n and n",
+                                  sizes, normalized));
+    }
     if (__builtin_add_overflow(total, d.size(), &total))
       throw UserError(fmt::format("concatenate: axis {} of the result would have more "
                                   "elements than fit in int64",
                                   normalized));
-    type = promote(type, {part.dtype(), part->weak()});
   }
   if (parts.size() == 1) return parts[0];
   std::vector<Expr> inputs;
   for (const Expr& part : parts) inputs.push_back(detail::convert(part, type.dtype));
+  if (same_symbol) {
+    // k parts of size n along the axis: stacked before it and merged into the size n*k.
+    std::vector<Dim> merged = parts[0].shape().dims();
+    merged[normalized] = first.times(static_cast<std::int64_t>(parts.size()));
+    return reshape(stack(inputs, normalized), merged);
+  }
   std::vector<Dim> dims = parts[0].shape().dims();
   dims[normalized] = Dim(total);
   Attrs attrs;

@@ -90,6 +90,42 @@ TEST_CASE("symbolic reshape: rows with a derived size are not split into blocks"
                                 fmt::format("n = {}", n));
 }
 
+TEST_CASE("symbolic concatenate: parts of one symbolic size") {
+  Graph g;
+  Expr x = g.input("x", DType::Float64, {"n", 2});
+  Expr y = g.input("y", DType::Float64, {"n", 2});
+  Expr rows = concatenate({x, y * 2.0, x}, 0);
+  CHECK(rows.shape().to_string() == "(n*3, 2)");
+  Expr columns = concatenate({x, y}, 1);
+  CHECK(columns.shape().to_string() == "(n, 4)");
+  Expr tails = concatenate({slice(x, 0, 1, std::nullopt), slice(y, 0, std::nullopt, -1)}, -2);
+  CHECK(tails.shape().to_string() == "(n*2-2, 2)");
+  std::vector<Expr> outputs = {rows, tails, sum(rows * rows, Axes(0))};
+  std::mt19937_64 rng(31);
+  for (std::int64_t n : {0, 1, 2, 5}) {
+    std::vector<Tensor> arguments = {random_tensor(DType::Float64, {n, 2}, rng),
+                                     random_tensor(DType::Float64, {n, 2}, rng)};
+    check_jit_matches_reference({x, y}, outputs, arguments, fmt::format("n = {}", n));
+    // Rows in order: x, then 2 y, then x again.
+    Tensor joined = evaluate(rows, {{"x", arguments[0]}, {"y", arguments[1]}});
+    REQUIRE(joined.shape() == Dims{3 * n, 2});
+    for (std::int64_t i = 0; i < n * 2; ++i) {
+      CHECK(joined.get_double(i) == arguments[0].get_double(i));
+      CHECK(joined.get_double(n * 2 + i) == 2.0 * arguments[1].get_double(i));
+      CHECK(joined.get_double(n * 4 + i) == arguments[0].get_double(i));
+    }
+  }
+  Expr cost = sum(sin(rows) * rows) + sum(tails * tails);
+  for (std::int64_t n : {1, 3}) {
+    Feeds feeds = {{"x", random_tensor(DType::Float64, {n, 2}, rng)},
+                   {"y", random_tensor(DType::Float64, {n, 2}, rng)}};
+    CHECK(verify_grad(cost, {x, y}, feeds).max_abs_error < 1e-6);
+    std::vector<Expr> gradients = grad(cost, {x, y});
+    check_jit_matches_reference({x, y}, gradients, {feeds.at("x"), feeds.at("y")},
+                                fmt::format("gradients, n = {}", n));
+  }
+}
+
 TEST_CASE("symbolic reshape: printers show the derived size") {
   Graph g;
   Expr x = g.input("x", DType::Float64, {"n", 3});

@@ -209,7 +209,11 @@ TEST_CASE("concatenate errors") {
         "concatenate: shapes (2, 3) and (2, 4) differ on axis 1, which is not the concatenation "
         "axis 0");
   CHECK(user_error([&] { concatenate({n, a}, 0); }) ==
-        "concatenate: axis 0 of f32 (n, 3) is symbolic; Damo concatenates only along static axes");
+        "concatenate: the parts have the sizes n and 2 along axis 0; Damo concatenates along a "
+        "symbolic axis only parts of one size, such as n and n");
+  CHECK(user_error([&] { concatenate({n, n, slice(n, 0, 1, std::nullopt)}, 0); }) ==
+        "concatenate: the parts have the sizes n, n and n-1 along axis 0; Damo concatenates along "
+        "a symbolic axis only parts of one size, such as n and n");
   CHECK(user_error([&] { concatenate({a, b}, 2); }) ==
         "concatenate: axis 2 is out of range for rank 2; valid axes are -2 to 1");
 }
