@@ -191,16 +191,22 @@ std::vector<LabelRead> sparse_label_reads(const std::vector<Expr>& roots) {
 
 namespace {
 
-// The arguments that a sparse cross-entropy reads as labels directly, with the class count:
-// static, or a symbol that the call gives a size. A computed label is not checked, so one
-// outside the classes gives NaN.
+// The arguments that a sparse cross-entropy reads as labels, directly or through ops that
+// only move or repeat every element (reshape, expand_dims, squeeze, transpose,
+// broadcast_to), with the class count: static, or a symbol that the call gives a size. A
+// computed label is not checked, so one outside the classes gives NaN.
 std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
                                           const std::vector<Expr>& roots) {
   std::vector<LabelCheck> checks;
   for (const LabelRead& read : sparse_label_reads(roots)) {
     const Dim& classes = read.classes;
+    const Node* source = read.labels;
+    while (source->op() == OpKind::Reshape || source->op() == OpKind::ExpandDims ||
+           source->op() == OpKind::Squeeze || source->op() == OpKind::Transpose ||
+           source->op() == OpKind::BroadcastTo)
+      source = source->input(0);
     auto input = std::find_if(inputs.begin(), inputs.end(),
-                              [&](const Expr& e) { return e.node() == read.labels; });
+                              [&](const Expr& e) { return e.node() == source; });
     if (input == inputs.end()) continue;
     LabelCheck check{static_cast<std::size_t>(input - inputs.begin()),
                      classes.is_static() ? classes.size() : 0,

@@ -224,6 +224,33 @@ TEST_CASE("function call checks class labels") {
   }
 }
 
+TEST_CASE("function call checks class labels read through a reshape") {
+  // Labels of shape (n, 2) flattened for a per-step loss over (n*2, 3) logits, as in a
+  // sequence model: every element of the argument is read as a label, so all are checked.
+  for (damo::Backend backend : {damo::Backend::Jit, damo::Backend::Reference}) {
+    damo::Graph graph;
+    damo::Expr z = graph.input("z", damo::DType::Float64, {"n", 2, 3});
+    damo::Expr y = graph.input("y", damo::DType::Int64, {"n", 2});
+    damo::Expr flat_logits = damo::reshape(z, {-1, 3});
+    damo::Expr loss = damo::mean(damo::categorical_crossentropy(damo::softmax(flat_logits), damo::reshape(y, {-1})));
+    damo::Expr turned = damo::mean(damo::softmax_crossentropy(damo::transpose(z, {1, 0, 2}),
+                                                              damo::transpose(y, {1, 0})));
+    damo::CompileOptions options;
+    options.backend = backend;
+    damo::Function f = damo::compile({z, y}, {loss, damo::grad(loss, {z})[0]}, {}, options);
+    damo::Function g = damo::compile({z, y}, {turned}, {}, options);
+    damo::Tensor logits = damo::Tensor::zeros(damo::DType::Float64, {2, 2, 3});
+    CHECK(f({logits, damo::Tensor::from_list({{0, 2}, {1, 1}}, damo::DType::Int64)})[0].item() ==
+          doctest::Approx(std::log(3.0)));
+    damo::Tensor bad = damo::Tensor::from_list({{0, 1}, {2, 3}}, damo::DType::Int64);
+    CHECK(user_error([&] { f({logits, bad}); }) ==
+          "argument 2 ('y') contains the class label 3 at flat index 3, outside [0, 3): a "
+          "cross-entropy of the function reads it as one of 3 classes, counted from 0; fix the "
+          "label or give the model more classes");
+    CHECK(contains(user_error([&] { g({logits, bad}); }), "class label 3 at flat index 3, outside [0, 3)"));
+  }
+}
+
 TEST_CASE("evaluate and verify grad name a missing feed") {
   damo::Graph graph;
   damo::Expr x = graph.input("x", damo::DType::Float64, {2});

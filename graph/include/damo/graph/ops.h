@@ -144,9 +144,10 @@ Expr reduce(OpKind op, Expr x, Axes axes = {}, bool keepdims = false);
 /// Permutes axes; the default reverses them.
 Expr transpose(Expr x, std::vector<int> perm = {});
 /// New shape with the same element count; one dimension may be -1 (inferred). When x has
-/// symbolic sizes, -1 may stand only for a static size or for one whole symbol: (n, 2) to
-/// (-1, 2) gives (n, 2). A -1 that would be a product or a quotient with a symbol, as for
-/// (n, 2) to (-1,), throws UserError.
+/// symbolic sizes, -1 may stand for a static size or for one symbol times a static factor:
+/// (n, 2) to (-1, 2) gives (n, 2), and (n, 2) to (-1,) the derived size n*2. A -1 that
+/// would be a product of two symbols (n*m), or a quotient that is not a whole multiple of
+/// a symbol ((n, 3) to (-1, 2)), throws UserError.
 Expr reshape(Expr x, std::vector<Dim> shape);
 Expr expand_dims(Expr x, int axis);
 /// Removes the given axes of size 1, or every static axis of size 1 by default.
