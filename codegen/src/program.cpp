@@ -552,7 +552,13 @@ bool tree_within(const Node& node, std::size_t limit) {
 std::string node_label(const Node& node) {
   if (tree_within(node, kLabelNodes)) {
     std::string text = to_infix(Expr(&node));
-    if (text.size() > kLabelChars) text = text.substr(0, kLabelChars - 3) + "...";
+    // The middle is dropped, because the end contains the outermost op's last operand, as in
+    // "(...) @ W2".
+    if (text.size() > kLabelChars) {
+      std::size_t head = kLabelChars / 2;
+      std::size_t tail = kLabelChars - head - 5;
+      text = text.substr(0, head) + " ... " + text.substr(text.size() - tail);
+    }
     return text;
   }
   std::vector<std::string> operands;

@@ -32,14 +32,19 @@ std::vector<Tensor> evaluate_guarded(const std::vector<Expr>& roots, const Feeds
     Finiteness output = finiteness(values[i]);
     if (output == Finiteness::Finite) continue;
     Finiteness inputs = Finiteness::Finite;
-    for (const Node* input : node.inputs())
-      inputs = std::max(inputs, finiteness(values[position.at(input)]));
+    bool empty_operand = false;
+    for (const Node* input : node.inputs()) {
+      const Tensor& operand = values[position.at(input)];
+      empty_operand = empty_operand || operand.numel() == 0;
+      inputs = std::max(inputs, finiteness(operand));
+    }
     if (output <= inputs) continue;
     std::int64_t element = find_reported_element(values[i].raw_data(), node.dtype(), values[i].numel(), inputs);
     GuardedNode guarded{node_label(node), std::string(op_name(node.op())), node.dtype(),
                         node.shape().to_string()};
     throw RuntimeError(
-        nan_guard_message(guarded, values[i].shape(), element, values[i].get_double(element), inputs));
+        nan_guard_message(guarded, values[i].shape(), element, values[i].get_double(element), inputs,
+                          empty_operand));
   }
 
   std::vector<Tensor> results;

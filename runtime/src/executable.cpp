@@ -311,16 +311,18 @@ std::string Executable::nan_guard_stop(std::size_t guarded, const std::vector<vo
   const void* data = buffers[static_cast<std::size_t>(kernel.output)];
   DType dtype = spec_.slots[static_cast<std::size_t>(kernel.output)].dtype;
   Finiteness inputs = Finiteness::Finite;
+  bool empty_operand = false;
   for (int input : kernel.inputs) {
     auto slot = static_cast<std::size_t>(input);
-    inputs = std::max(inputs, classify_finiteness(buffers[slot], spec_.slots[slot].dtype,
-                                                  dims_numel(plan.dims[slot])));
+    std::int64_t count = dims_numel(plan.dims[slot]);
+    empty_operand = empty_operand || count == 0;
+    inputs = std::max(inputs, classify_finiteness(buffers[slot], spec_.slots[slot].dtype, count));
   }
   std::int64_t element = find_reported_element(data, dtype, dims_numel(dims), inputs);
   DAMO_ASSERT(element >= 0, "the NaN guard stopped at a kernel without a NaN or infinity to report");
   double value = dtype == DType::Float32 ? static_cast<const float*>(data)[element]
                                          : static_cast<const double*>(data)[element];
-  return nan_guard_message(kernel.node, dims, element, value, inputs);
+  return nan_guard_message(kernel.node, dims, element, value, inputs, empty_operand);
 }
 
 std::vector<std::int64_t> Executable::ordered_sizes(const SymbolSizes& bound) const {

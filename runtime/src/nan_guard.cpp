@@ -47,12 +47,13 @@ std::int64_t find_reported_element(const void* data, DType dtype, std::int64_t c
 }
 
 std::string nan_guard_message(const GuardedNode& node, const Dims& actual, std::int64_t element,
-                              double value, Finiteness inputs) {
+                              double value, Finiteness inputs, bool empty_operand) {
   return fmt::format(
       "NaN guard: {} produced {} at element {} of {} {} (op {}, shape {} in this call); its "
-      "inputs {}",
+      "inputs {}{}",
       node.expression, value_name(value), element, dtype_name(node.dtype), node.shape, node.op,
-      dims_to_string(actual), inputs == Finiteness::Finite ? "were finite" : "held no NaN");
+      dims_to_string(actual), inputs == Finiteness::Finite ? "were finite" : "held no NaN",
+      empty_operand ? ", but one of them was empty, and a mean over 0 elements is NaN" : "");
 }
 
 }  // namespace damo
