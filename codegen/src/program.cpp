@@ -138,11 +138,13 @@ bool sums_over_rows(const Node& node, bool& mean) {
       if (normalized_axis(axis, node.input(0)->rank()) == 0) return true;
     return false;
   };
-  mean = node.op() == OpKind::Mean;
+  mean = node.op() == OpKind::Mean ||
+         (node.op() == OpKind::FusedReduction && node.attrs().sub_op == OpKind::Mean);
   switch (node.op()) {
   case OpKind::Sum:
   case OpKind::Mean: return reduces_axis_zero();
-  case OpKind::FusedReduction: return node.attrs().sub_op == OpKind::Sum && reduces_axis_zero();
+  case OpKind::FusedReduction:
+    return (node.attrs().sub_op == OpKind::Sum || node.attrs().sub_op == OpKind::Mean) && reduces_axis_zero();
   case OpKind::FusedMatMul:
     // a (rows, k) transposed times b (rows, m), with no bias and no activation.
     return node.input_count() == 2 && node.attrs().sub_op == OpKind::Param &&

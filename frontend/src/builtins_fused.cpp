@@ -41,8 +41,8 @@ void check_fused_matmul(Args& a, const Expr& x, const Expr& y, const Expr& bias,
   if (x.dtype() != y.dtype())
     a.fail("b", fmt::format("fused_matmul(): operands must share a dtype, but they are {} and {}",
                             dtype_name(x.dtype()), dtype_name(y.dtype())));
-  // A literal bias takes the operands' dtype, as it would in a @ b + bias; fused_matmul
-  // converts it, and rejects an integer literal that the dtype cannot hold.
+  // A literal bias takes the operands' dtype, as it would in a @ b + bias. fused_matmul
+  // converts it and rejects an integer literal that the dtype cannot hold.
   bool literal_fits = bias.defined() && bias->weak() &&
                       promote({x.dtype(), false}, {bias.dtype(), true}).dtype == x.dtype();
   if (bias.defined() && bias.dtype() != x.dtype() && !literal_fits)
@@ -67,7 +67,7 @@ void check_fused_body(Args& a, const Expr& body, const std::vector<Expr>& operan
 
 Value call_fused_reduction(Args& a) {
   OpKind op = a.op("op");
-  if (!is_fused_reduction_op(op)) a.fail("op", "fused_reduction() supports sum, max, min and prod");
+  if (!is_fused_reduction_op(op)) a.fail("op", "fused_reduction() supports sum, mean, max, min and prod");
   Expr body = a.tensor("body");
   std::vector<Expr> operands = a.tensors("operands");
   check_fused_body(a, body, operands);
@@ -111,10 +111,13 @@ std::string fused_body_problem(const std::string& op, const Expr& body,
 }
 
 bool is_fused_reduction_op(OpKind op) {
-  return op == OpKind::Sum || op == OpKind::Max || op == OpKind::Min || op == OpKind::Prod;
+  return op == OpKind::Sum || op == OpKind::Mean || op == OpKind::Max || op == OpKind::Min ||
+         op == OpKind::Prod;
 }
 
 std::string fused_reduction_problem(OpKind op, const Expr& body) {
+  if (op == OpKind::Mean && !is_float(body.dtype()))
+    return fmt::format("fused_mean: the body is {}; cast it to f32 or f64 first", dtype_name(body.dtype()));
   bool widens = (op == OpKind::Sum || op == OpKind::Prod) && !is_float(body.dtype());
   if (widens && body.dtype() != DType::Int64)
     return fmt::format("fused_{}: a {} body must be cast to i64 first", op_name(op),

@@ -496,7 +496,7 @@ Value Interpreter::evaluate_fused(const ast::Expr& expr, const ast::Fused& fused
     reduction = op_from_name(fused.name.substr(std::strlen("fused_")));
     if (!reduction || !is_fused_reduction_op(*reduction))
       fail(expr.offset, fmt::format("unknown fused op '{}': write fused{{...}} or fused_sum, "
-                                    "fused_max, fused_min or fused_prod",
+                                    "fused_mean, fused_max, fused_min or fused_prod",
                                     fused.name));
   }
 

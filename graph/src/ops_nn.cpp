@@ -299,9 +299,15 @@ Expr fused_elementwise(Expr body, const std::vector<Expr>& operands) {
 Expr fused_reduction(OpKind op, Expr body, const std::vector<Expr>& operands, Axes axes,
                      bool keepdims) {
   Shape shape = fused_operand_shape("fused_reduction", body, operands);
-  if (op != OpKind::Sum && op != OpKind::Max && op != OpKind::Min && op != OpKind::Prod)
-    throw UserError(fmt::format("fused_reduction: the reduction {} is not sum, max, min or prod",
+  if (op != OpKind::Sum && op != OpKind::Mean && op != OpKind::Max && op != OpKind::Min &&
+      op != OpKind::Prod)
+    throw UserError(fmt::format("fused_reduction: the reduction {} is not sum, mean, max, min or "
+                                "prod",
                                 op_name(op)));
+  if (op == OpKind::Mean && !is_float(body.dtype()))
+    throw UserError(fmt::format("fused_reduction: a mean needs a float body, not {}; cast the body "
+                                "to f32 or f64",
+                                dtype_name(body.dtype())));
   Attrs attrs;
   attrs.ints = detail::normalize_axes(axes, shape.rank(), "fused_reduction");
   attrs.keepdims = keepdims;

@@ -39,7 +39,8 @@ bool is_transcendental(OpKind op) {
 }
 
 bool is_fusible_reduction(OpKind op) {
-  return op == OpKind::Sum || op == OpKind::Max || op == OpKind::Min || op == OpKind::Prod;
+  return op == OpKind::Sum || op == OpKind::Mean || op == OpKind::Max || op == OpKind::Min ||
+         op == OpKind::Prod;
 }
 
 // A group: members in topological order, the member whose value leaves the group, and the

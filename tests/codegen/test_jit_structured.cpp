@@ -765,8 +765,20 @@ TEST_CASE("jit fused reduction") {
   Expr y = g.input("y", DType::Float32, {6});
   Expr body = square(param(g, 0, DType::Float32) - param(g, 1, DType::Float32));
   std::vector<Expr> outputs;
-  for (OpKind op : {OpKind::Sum, OpKind::Max, OpKind::Min, OpKind::Prod})
+  for (OpKind op : {OpKind::Sum, OpKind::Mean, OpKind::Max, OpKind::Min, OpKind::Prod})
     for (const Axes& axes : {Axes(), Axes(0), Axes(1)}) outputs.push_back(fused_reduction(op, body, {x, y}, axes, false));
-  check_jit_matches_reference({x, y}, outputs, {random_tensor(DType::Float32, {9, 6}, rng), random_tensor(DType::Float32, {6}, rng)},
-                              "fused reduction", 1e-4);
+  // Row counts 0 (a mean over no rows is NaN), 1 and 9; the check also runs in row blocks.
+  for (std::int64_t rows : {0, 1, 9})
+    check_jit_matches_reference({x, y}, outputs,
+                                {random_tensor(DType::Float32, {rows, 6}, rng), random_tensor(DType::Float32, {6}, rng)},
+                                fmt::format("fused reduction of {} rows", rows), 1e-4);
+  // A fused mean is the mean of the body's values.
+  Tensor rows = Tensor::from_list({{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 11, 12}});
+  Tensor zero = Tensor::zeros(DType::Float32, {6});
+  Function mean_of_squares = compile({x, y}, {fused_reduction(OpKind::Mean, body, {x, y}, Axes(0), false)});
+  Tensor means = mean_of_squares({rows, zero})[0];
+  CHECK(means.get_double(0) == doctest::Approx((1.0 + 49.0) / 2));
+  CHECK(means.get_double(5) == doctest::Approx((36.0 + 144.0) / 2));
+  CHECK_THROWS_AS(fused_reduction(OpKind::Mean, param(g, 0, DType::Int64), {g.input("k", DType::Int64, {3})}, Axes(), false),
+                  UserError);
 }

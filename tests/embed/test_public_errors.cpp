@@ -329,7 +329,7 @@ TEST_CASE("fused factories report user errors") {
   CHECK(contains(user_error([&] { damo::fused_elementwise(p0, {m}); }), "param 0 is f32"));
   CHECK(contains(user_error([&] { damo::param(graph, -1, damo::DType::Float32); }), "negative"));
   CHECK(contains(user_error([&] { damo::fused_reduction(damo::OpKind::Add, p0, {v}, {}, false); }),
-                 "is not sum, max, min or prod"));
+                 "is not sum, mean, max, min or prod"));
   CHECK(contains(user_error([&] { damo::fused_matmul(m, m, damo::Expr(), damo::OpKind::Add); }),
                  "is not a unary op"));
   CHECK(contains(user_error([&] { damo::fused_matmul(m, v, damo::Expr(), damo::OpKind::Param); }),

@@ -59,8 +59,9 @@ TEST_CASE("fuse elementwise into reductions") {
   Expr x = o.x, y = o.y;
   check_fused(o, sum(x * y, Axes(1)), "fused_sum{$0 * $1}(x, y, axis=[1])");
   check_fused(o, max(abs(x), Axes(0), true), "fused_max{abs($0)}(x, axis=[0], keepdims=true)");
-  // mean is no fused reduction, and a group of one op stays as it is.
-  check_fused(o, mean(x * y), "mean(x * y)");
+  // A mean divides the fused sum by the count, and the values stay those of mean(x * y).
+  check_fused(o, mean(x * y), "fused_mean{$0 * $1}(x, y)");
+  check_fused(o, mean(square(x - y), Axes(0)), "fused_mean{square($0 - $1)}(x, y, axis=[0])");
   // A sum of a lone input has nothing to absorb.
   check_fused(o, sum(x), "sum(x)");
 }
