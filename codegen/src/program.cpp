@@ -531,8 +531,9 @@ Program lower_to_program(const std::vector<Expr>& inputs, const std::vector<Expr
 
 namespace {
 
-// Expressions with up to this many node occurrences print in full in node_label().
-constexpr std::size_t kLabelNodes = 24;
+// Expressions with up to this many node occurrences print as infix in node_label(), with
+// their middle cut past kLabelChars.
+constexpr std::size_t kLabelNodes = 200;
 constexpr std::size_t kLabelChars = 80;
 
 // True when the expression tree below node, counted with repeats, has at most limit nodes.

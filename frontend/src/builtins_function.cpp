@@ -139,7 +139,9 @@ Value make_function(Args& a) {
   auto compiled = std::make_shared<CompiledFunction>();
   compiled->list_outputs = list_outputs;
   compiled->has_updates = !updates.empty();
-  compiled->function = compile(inputs, outputs, updates, a.interpreter().options().compile);
+  CompileOptions options = a.interpreter().options().compile;
+  options.nan_guard = a.boolean("nan_guard", options.nan_guard);
+  compiled->function = compile(inputs, outputs, updates, options);
   return Value::function(std::move(compiled));
 }
 
@@ -179,7 +181,7 @@ void add_function_builtins(std::vector<Builtin>& out) {
                          options.pipeline = PipelineKind::Simplify;
                          return Value::tensor(optimize_exprs({a.tensor("e")}, options)[0]);
                        }));
-  out.push_back(define("function(inputs, outputs, updates=none)",
+  out.push_back(define("function(inputs, outputs, updates=none, nan_guard=false)",
                        "compiles outputs as a function of a list of inputs; calling it runs "
                        "the code and applies the updates to shared variables",
                        make_function));

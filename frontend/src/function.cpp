@@ -192,9 +192,10 @@ std::vector<LabelRead> sparse_label_reads(const std::vector<Expr>& roots) {
 namespace {
 
 // The arguments that a sparse cross-entropy reads as labels, directly or through ops that
-// only move or repeat every element (reshape, expand_dims, squeeze, transpose,
-// broadcast_to), with the class count: static, or a symbol that the call gives a size. A
-// computed label is not checked, so one outside the classes gives NaN.
+// move every element to one place (reshape, expand_dims, squeeze, transpose), with the
+// class count: static, or a symbol that the call gives a size. A computed label is not
+// checked, so one outside the classes gives NaN. A broadcast_to is not looked through,
+// because it may read no element at all.
 std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
                                           const std::vector<Expr>& roots) {
   std::vector<LabelCheck> checks;
@@ -202,8 +203,7 @@ std::vector<LabelCheck> find_label_checks(const std::vector<Expr>& inputs,
     const Dim& classes = read.classes;
     const Node* source = read.labels;
     while (source->op() == OpKind::Reshape || source->op() == OpKind::ExpandDims ||
-           source->op() == OpKind::Squeeze || source->op() == OpKind::Transpose ||
-           source->op() == OpKind::BroadcastTo)
+           source->op() == OpKind::Squeeze || source->op() == OpKind::Transpose)
       source = source->input(0);
     auto input = std::find_if(inputs.begin(), inputs.end(),
                               [&](const Expr& e) { return e.node() == source; });

@@ -253,8 +253,15 @@ TEST_CASE("node label shortens long and deep expressions") {
   CHECK(label.ends_with("* a_rather_long_input_name + 1"));
   Expr product = matmul(reshape(wide, {-1, 1}), g.input("W2", DType::Float32, {1, 3}));
   CHECK(node_label(*product.node()).ends_with("@ W2"));
+  // A sum of many terms stays infix text, cut in the middle.
+  Expr terms = x * 2.0;
+  for (int i = 3; i < 13; ++i) terms = terms + (i % 2 ? y : x) * static_cast<double>(i);
+  std::string sum_label = node_label(*log(terms - x * 1000.0).node());
+  CHECK(sum_label.starts_with("log(x * 2 + "));
+  CHECK(sum_label.find(" ... ") != std::string::npos);
+  CHECK(sum_label.ends_with(" - x * 1000)"));
   Expr deep = x;
-  for (int i = 0; i < 40; ++i) deep = exp(deep);
+  for (int i = 0; i < 300; ++i) deep = exp(deep);
   CHECK(node_label(*deep.node()) == fmt::format("exp(%{})", deep->input(0)->id()));
   CHECK(node_label(*exp(x).node()) == "exp(x)");
 }

@@ -263,6 +263,19 @@ TEST_CASE("time command draws class labels within the classes") {
   }
 }
 
+TEST_CASE("function with the nan guard") {
+  for (const BackendCase& backend : kBackends) {
+    CAPTURE(backend.name);
+    Session session(options_for(backend.backend));
+    session.run("x = vector(f32, [n])\nf = function([x], log(x - 1), nan_guard=true)\n"
+                "g = function([x], log(x - 1))");
+    CHECK(session.run("f([2, 3])")[0] == "[0.       , 0.6931472] : f32 (2,)");
+    CHECK_THROWS_WITH(session.run("f([2, 0.5])"),
+                      doctest::Contains("NaN guard: log(x - 1) produced NaN at element 1 of f32 (n,)"));
+    CHECK(session.run("g([2, 0.5])")[0] == "[ 0., nan] : f32 (2,)");
+  }
+}
+
 TEST_CASE("time command with derived and empty class axes") {
   for (const BackendCase& backend : kBackends) {
     CAPTURE(backend.name);

@@ -37,8 +37,9 @@ struct Program {
   std::string to_string() const;
 };
 
-/// Names node in messages: its infix text when the expression below it is small, cut to
-/// about 80 characters, else the op applied to its operands' dump ids, "log(%12)".
+/// Names node in messages: its infix text when the expression below it has at most 200
+/// node occurrences, with its middle cut to keep 80 characters, else the op applied to its
+/// operands' dump ids, "log(%12)".
 std::string node_label(const Node& node);
 
 /// Turns the NaN guard on: lists every kernel that computes a floating-point node (copies
