@@ -222,7 +222,8 @@ Expr concatenate(const std::vector<Expr>& parts, int axis) {
   std::int64_t total = 0;
   const Dim& first = parts[0].shape()[normalized];
   bool same_symbol = first.is_symbolic();
-  for (const Expr& part : parts) same_symbol = same_symbol && part.rank() == rank && part.shape()[normalized] == first;
+  for (const Expr& part : parts)
+    same_symbol = same_symbol && part.rank() == rank && part.shape()[normalized] == first;
   for (const Expr& part : parts) {
     if (part.rank() != rank)
       throw UserError(fmt::format("concatenate: operand {} has rank {} but the first has rank {}",
@@ -240,8 +241,10 @@ Expr concatenate(const std::vector<Expr>& parts, int axis) {
     // sizes such as n+m.
     if (d.is_symbolic()) {
       std::string sizes;
-      for (std::size_t i = 0; i < parts.size(); ++i)
-        sizes += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i].shape()[normalized].to_string();
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        const char* separator = i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ";
+        sizes += separator + parts[i].shape()[normalized].to_string();
+      }
       throw UserError(fmt::format("concatenate: the parts have the sizes {} along axis {}; Damo "
                                   "concatenates along a symbolic axis only parts of one size, "
                                   "such as n and n",

@@ -55,7 +55,7 @@ TEST_CASE("nan guard names the node that made NaN") {
 }
 
 TEST_CASE("nan guard says that an operand was empty") {
-  // A mean over an empty batch is NaN, and the message says why.
+  // A mean over an empty batch is NaN, and the message gives the reason.
   for (Backend backend : kBackends) {
     INFO(backend_name(backend));
     Graph g;

@@ -88,7 +88,7 @@ TEST_CASE("reshape merges a symbolic axis with static ones into a derived size")
   CHECK(reshape(flat, {2, -1}).shape() == Shape{2, Dim::from_symbol("n*3")});
   CHECK(reshape(flat, {"n", 2, 3}).shape() == Shape{"n", 2, 3});
   CHECK(reshape(reshape(x, {-1, 3}), {"n", -1}).shape() == Shape{"n", 6});
-  // A derived size n*t-m holds the static factor gcd(t, m): (n-1, 3) flattens to n*3-3,
+  // A derived size n*t-m contains the static factor gcd(t, m): (n-1, 3) flattens to n*3-3,
   // which splits back into (n-1, 3).
   Expr v = g.input("v", F32, {"n", 3});
   Expr tail = slice(v, 0, 1, std::nullopt);

@@ -35,7 +35,7 @@ struct GuardedNode {
 
 /// Builds the message of the RuntimeError the NaN guard raises when node's output, of
 /// shape `actual` in this call, contains the non-finite value at flat index element, and its
-/// operands rank `inputs`. empty_operand says that an operand had 0 elements in this call.
+/// operands rank `inputs`. empty_operand is true when an operand had 0 elements in this call.
 std::string nan_guard_message(const GuardedNode& node, const Dims& actual, std::int64_t element,
                               double value, Finiteness inputs, bool empty_operand = false);
 
