@@ -331,7 +331,7 @@ class ReductionEmitter {
   // static row of 16 to 63 elements stays a loop, so LLVM vectorizes it along the row.
   // Unrolled, it was vectorized across rows with gathers, 3 to 18 times slower. LLVM does not
   // unroll rows of 64 or more in full.
-  bool unroll_innermost(OpKind op) const {
+  bool may_unroll_innermost(OpKind op) const {
     if (op != OpKind::Sum && op != OpKind::Mean) return true;
     if (!is_float(spec_.element_dtype) || reduced_.empty()) return true;
     std::optional<std::int64_t> length = static_size(space_.dims[reduced_.back()]);
@@ -352,7 +352,7 @@ class ReductionEmitter {
         x = e;
       }
       b.CreateStore(combine(f_, op, b.CreateLoad(type, acc), x), acc);
-    }, kReductionInterleave, unroll_innermost(op));
+    }, kReductionInterleave, may_unroll_innermost(op));
     return b.CreateLoad(type, acc);
   }
 

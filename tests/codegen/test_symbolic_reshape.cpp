@@ -100,6 +100,7 @@ TEST_CASE("symbolic concatenate: parts of one symbolic size") {
   CHECK(columns.shape().to_string() == "(n, 4)");
   Expr tails = concatenate({slice(x, 0, 1, std::nullopt), slice(y, 0, std::nullopt, -1)}, -2);
   CHECK(tails.shape().to_string() == "(n*2-2, 2)");
+
   std::vector<Expr> outputs = {rows, tails, sum(rows * rows, Axes(0))};
   std::mt19937_64 rng(31);
   for (std::int64_t n : {0, 1, 2, 5}) {
@@ -115,6 +116,7 @@ TEST_CASE("symbolic concatenate: parts of one symbolic size") {
       CHECK(joined.get_double(n * 4 + i) == arguments[0].get_double(i));
     }
   }
+
   Expr cost = sum(sin(rows) * rows) + sum(tails * tails);
   for (std::int64_t n : {1, 3}) {
     Feeds feeds = {{"x", random_tensor(DType::Float64, {n, 2}, rng)},

@@ -250,10 +250,11 @@ TEST_CASE("function call checks class labels read through a reshape") {
     CHECK(contains(user_error([&] { g({logits, bad}); }), "class label 3 at flat index 3, outside [0, 3)"));
 
     // A broadcast may read no label at all, so its argument is not checked.
-    damo::Expr one = graph.input("one", damo::DType::Int64, {1});
+    damo::Expr single_label = graph.input("single_label", damo::DType::Int64, {1});
     damo::Expr rows = graph.input("rows", damo::DType::Float64, {"m", 4});
     damo::Function broadcast = damo::compile(
-        {rows, one}, {damo::mean(damo::softmax_crossentropy(rows, damo::broadcast_to(one, damo::Shape{"m"})))}, {},
+        {rows, single_label},
+        {damo::mean(damo::softmax_crossentropy(rows, damo::broadcast_to(single_label, damo::Shape{"m"})))}, {},
         options);
     damo::Tensor none = damo::Tensor::zeros(damo::DType::Float64, {0, 4});
     CHECK(std::isnan(broadcast({none, damo::Tensor::from_list({4}, damo::DType::Int64)})[0].item()));

@@ -83,11 +83,13 @@ TEST_CASE("reshape merges a symbolic axis with static ones into a derived size")
   CHECK(flat.shape().to_string() == "(n*6,)");
   CHECK(reshape(x, {-1, 3}).shape() == Shape{Dim::from_symbol("n*2"), 3});
   CHECK(reshape(x, {3, -1}).shape() == Shape{3, Dim::from_symbol("n*2")});
+
   // Splitting the derived size again gives back n, and a known factor of it can be named.
   CHECK(reshape(flat, {-1, 6}).shape() == Shape{"n", 6});
   CHECK(reshape(flat, {2, -1}).shape() == Shape{2, Dim::from_symbol("n*3")});
   CHECK(reshape(flat, {"n", 2, 3}).shape() == Shape{"n", 2, 3});
   CHECK(reshape(reshape(x, {-1, 3}), {"n", -1}).shape() == Shape{"n", 6});
+
   // A derived size n*t-m contains the static factor gcd(t, m): (n-1, 3) flattens to n*3-3,
   // which splits back into (n-1, 3).
   Expr v = g.input("v", F32, {"n", 3});
@@ -98,6 +100,7 @@ TEST_CASE("reshape merges a symbolic axis with static ones into a derived size")
   CHECK(reshape(tail_flat, {-1, 3}).shape() == Shape{Dim::from_symbol("n-1"), 3});
   // A slice of a derived size keeps counting from its base.
   CHECK(slice(flat, 0, 2, std::nullopt).shape().to_string() == "(n*6-2,)");
+
   // Sizes of 0 stay static, and a static 0 on both sides makes both shapes empty.
   Expr z = g.input("z", F32, {"n", 0});
   CHECK(reshape(z, {-1}).shape() == Shape{0});
