@@ -55,6 +55,10 @@ Expr select_or_zero(Expr condition, Expr value) {
   return where(condition, value, literal_like(value, 0.0));
 }
 
+Expr masked_product(Expr condition, Expr g, Expr factor) {
+  return select_or_zero(condition, g * select_or_zero(condition, factor));
+}
+
 Expr fit_to_operand(Expr x, const Shape& shape, DType dtype) {
   // Axes that broadcasting prepended, and axes where the operand has size 1 but x does not.
   int lead = std::max(0, x.rank() - shape.rank());

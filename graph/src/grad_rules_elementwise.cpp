@@ -102,8 +102,8 @@ Contributions pow_grad(const GradContext& c) {
   Expr a = c.in(0);
   Expr b = c.in(1);
   Contributions r(2);
-  if (c.wants(0)) r[0] = select_or_zero(b != 0.0, c.g * (b * pow(a, b - 1.0)));
-  if (c.wants(1)) r[1] = select_or_zero(a != 0.0, c.g * (c.out() * log(a)));
+  if (c.wants(0)) r[0] = masked_product(b != 0.0, c.g, b * pow(a, b - 1.0));
+  if (c.wants(1)) r[1] = masked_product(a != 0.0, c.g, c.out() * log(a));
   return r;
 }
 

@@ -4,6 +4,7 @@
 // scalar body and returns fused_elementwise nodes again.
 #include <fmt/format.h>
 
+#include "damo/graph/traversal.h"
 #include "grad_rules.h"
 
 namespace damo::detail {
@@ -86,9 +87,40 @@ Contributions fused_matmul_grad(const GradContext& c) {
   return r;
 }
 
+// fused_elementwise(body, operands) over only the operands that body reads, with its params
+// renumbered, and always with the last operand, which has the node's full shape. An operand
+// that the body does not read would stay an input of the result: jvp's placeholder
+// cotangents must drop out of its second pass.
+Expr fused_over_read_operands(Expr body, const std::vector<Expr>& operands) {
+  Graph& graph = body.graph();
+  std::vector<int> renumbered(operands.size(), -1);
+  std::vector<const Node*> order = topo_order(std::vector<Expr>{body});
+  auto index_of = [](const Node* node) { return static_cast<std::size_t>(node->attrs().ints.at(0)); };
+  for (const Node* node : order)
+    if (node->op() == OpKind::Param) renumbered.at(index_of(node)) = 0;
+  renumbered.back() = 0;
+  std::vector<Expr> kept;
+  for (std::size_t i = 0; i < operands.size(); ++i)
+    if (renumbered[i] == 0) {
+      renumbered[i] = static_cast<int>(kept.size());
+      kept.push_back(operands[i]);
+    }
+  std::unordered_map<const Node*, Expr> rebuilt;
+  for (const Node* node : order) {
+    if (node->op() == OpKind::Param) {
+      rebuilt[node] = param(graph, renumbered[index_of(node)], node->dtype());
+      continue;
+    }
+    std::vector<Expr> inputs;
+    for (const Node* input : node->inputs()) inputs.push_back(rebuilt.at(input));
+    rebuilt[node] = node->input_count() == 0 ? Expr(node) : rebuild(*node, inputs);
+  }
+  return fused_elementwise(rebuilt.at(body.node()), kept);
+}
+
 // The body is a scalar expression over param(0..n-1). Its derivative with respect to each
 // param, for an upstream gradient param(n), is again such an expression, so each operand's
-// contribution is fused_elementwise(derivative, operands + {g}).
+// contribution is a fused_elementwise of the derivative over the operands and g.
 Contributions fused_elementwise_grad(const GradContext& c) {
   Graph& graph = c.g.graph();
   std::size_t count = c.node.input_count();
@@ -112,7 +144,8 @@ Contributions fused_elementwise_grad(const GradContext& c) {
     auto it = params[i] == nullptr ? derivatives.end() : derivatives.find(params[i]);
     if (it == derivatives.end()) continue;
     Expr derivative = it->second;
-    r[i] = derivative.node() == upstream.node() ? c.g : fused_elementwise(derivative, operands);
+    r[i] = derivative.node() == upstream.node() ? c.g
+                                                 : fused_over_read_operands(derivative, operands);
   }
   return r;
 }

@@ -40,7 +40,7 @@ Contributions sparse_categorical_crossentropy_grad(const GradContext& c) {
   Expr targets = c.in(1);
   Expr is_target = class_mask(targets, p);
   Expr g = expand_dims(c.g, -1);
-  return {select_or_zero(is_target, -g / p), Expr()};
+  return {masked_product(is_target, g, -1.0 / p), Expr()};
 }
 
 // loss = -(t log(p) + (1 - t) log(1 - p)).

@@ -154,20 +154,40 @@ std::optional<RowScaledTargets> row_scaled_targets(const Node* g, const Node* z)
   return found;
 }
 
-// where(one_hot(labels, classes), b[..., None] / y, 0), the gradient that the sparse
-// cross-entropy rule sends to y: a = b at the labels divided by y.
+// True when node is where(mask, x, 0), with the 0 possibly broadcast.
+bool masks_to_zero(const Node* node, const Node* mask) {
+  if (node->op() != OpKind::Where || node->input(0) != mask) return false;
+  const Node* zero = detail::constant_below_broadcasts(node->input(2));
+  return zero != nullptr && zero->is_constant_value(0.0);
+}
+
+// The gradient that the sparse cross-entropy rule sends to y, with a = b at the labels
+// divided by y: where(one_hot(labels, classes), b[..., None] / y, 0), or the rule's form
+// where(mask, where(mask, k / y, 0) * c[..., None], 0) for a scalar constant k, with b = k c.
 std::optional<RowScaledTargets> sparse_crossentropy_gradient(const Node* g, const Node* y) {
   if (g->op() != OpKind::Where) return std::nullopt;
   const Node* mask = g->input(0);
-  const Node* quotient = g->input(1);
-  const Node* zero = detail::constant_below_broadcasts(g->input(2));
-  if (zero == nullptr || !zero->is_constant_value(0.0)) return std::nullopt;
+  if (!masks_to_zero(g, mask)) return std::nullopt;
   if (mask->op() != OpKind::OneHot || mask->dtype() != DType::Bool) return std::nullopt;
   if (mask->shape() != y->shape()) return std::nullopt;
-  if (quotient->op() != OpKind::Div || quotient->input(1) != y) return std::nullopt;
-  Expr b = row_value(quotient->input(0), loss_shape(y));
-  if (!b.defined()) return std::nullopt;
-  return RowScaledTargets{Expr(mask->input(0)), b};
+  Expr labels(mask->input(0));
+  const Node* value = g->input(1);
+  if (value->op() == OpKind::Div && value->input(1) == y) {
+    Expr b = row_value(value->input(0), loss_shape(y));
+    if (b.defined()) return RowScaledTargets{labels, b};
+    return std::nullopt;
+  }
+  if (value->op() != OpKind::Mul) return std::nullopt;
+  for (const Node* inner : value->inputs()) {
+    if (!masks_to_zero(inner, mask)) continue;
+    const Node* ratio = inner->input(1);
+    if (ratio->op() != OpKind::Div || ratio->input(1) != y) continue;
+    const Node* k = detail::constant_below_broadcasts(ratio->input(0));
+    if (k == nullptr || k->rank() != 0) continue;
+    Expr c = row_value(other_operand(*value, inner), loss_shape(y));
+    if (c.defined()) return RowScaledTargets{labels, c * Expr(k)};
+  }
+  return std::nullopt;
 }
 
 Expr fused_gradient(const Node& node, const Node* z, const RowScaledTargets& source) {

@@ -177,6 +177,50 @@ TEST_CASE("jvp of two outputs") {
   CHECK(f.eval(t[1]).item() == doctest::Approx(expected).epsilon(1e-12));
 }
 
+TEST_CASE("jvp through fused ops") {
+  // The fused ops' rules are fused ops again; the second pass of jvp must leave none of its
+  // placeholder cotangents among their operands.
+  GradFixture f;
+  Expr x = f.var("x", Tensor::from_vector(std::vector<double>{-1.0, 0.5, 2.0}, {3}));
+  Expr v = f.var("v", Tensor::from_vector(std::vector<double>{1.0, 2.0, 3.0}, {3}));
+  Graph& graph = f.graph;
+  Expr p0 = param(graph, 0, DType::Float64);
+  Expr linear = fused_elementwise(p0 * 2.0, {x});
+  Expr cube = fused_elementwise(p0 * p0 * p0, {x});
+  Expr squares = fused_reduction(OpKind::Sum, p0 * p0, {x}, Axes(0), false);
+  Expr largest = fused_reduction(OpKind::Max, p0 * p0, {x}, Axes(0), false);
+
+  CHECK(values_of(f.eval(jvp({linear}, {x}, {v})[0])) == std::vector<double>{2, 4, 6});
+  // d(x^3) = 3 x^2 v; d(sum x^2) = 2 sum(x v); the largest square is at x = 2.
+  CHECK(values_of(f.eval(jvp({cube}, {x}, {v})[0])) == std::vector<double>{3, 1.5, 36});
+  CHECK(f.eval(jvp({squares}, {x}, {v})[0]).item() == doctest::Approx(2 * (-1 + 1 + 6)));
+  CHECK(f.eval(jvp({largest}, {x}, {v})[0]).item() == doctest::Approx(2 * 2 * 3));
+  // Forward over reverse: the Hessian of sum(x^3), diag(6 x), times v.
+  Expr hvp = jvp({grad(sum(cube), x)}, {x}, {v})[0];
+  CHECK(values_of(f.eval(hvp)) == std::vector<double>{-6, 6, 36});
+}
+
+TEST_CASE("jvp where a gradient rule masks an infinite factor") {
+  // pow's rule takes d(a^b)/da as 0 at b = 0, where the formula is 0 * a^-1, and the sparse
+  // cross-entropy's rule gives non-target classes 0 whatever their probability. jvp agrees
+  // with grad there instead of meeting 0 * inf.
+  GradFixture f;
+  Expr y = f.var("y", Tensor::from_vector(std::vector<double>{0.0, 2.0}, {2}));
+  Expr ones = f.graph.constant(Tensor::full(DType::Float64, {2}, 1.0));
+  CHECK(values_of(f.eval(jvp({2.0 * pow(y, 0.0)}, {y}, {ones})[0])) == std::vector<double>{0, 0});
+  Expr first = grad(sum(pow(y, 1.0)), y);
+  CHECK(values_of(f.eval(jvp({first}, {y}, {ones})[0])) == std::vector<double>{0, 0});
+
+  Expr p = f.var("p", Tensor::from_vector(std::vector<double>{0.0, 0.5, 0.5}, {1, 3}));
+  Expr label = f.graph.constant(Tensor::from_vector(std::vector<std::int32_t>{1}, {1}));
+  Expr tangent = f.graph.constant(Tensor::full(DType::Float64, {1, 3}, 1.0));
+  Expr loss = categorical_crossentropy(p, label);
+  CHECK(f.eval(jvp({loss}, {p}, {tangent})[0]).item() == doctest::Approx(-2.0));
+  // Forward over reverse: d/dp of -1/p[label] is 1/p^2 at the label, 4 here, and 0 elsewhere.
+  Expr hvp = jvp({grad(sum(loss), p)}, {p}, {tangent})[0];
+  CHECK(values_of(f.eval(hvp)) == std::vector<double>{0, 4, 0});
+}
+
 TEST_CASE("jacobian of a vector and a matrix output") {
   GradFixture f;
   Expr x = f.var("x", {3});
