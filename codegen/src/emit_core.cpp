@@ -142,7 +142,7 @@ void FunctionBuilder::store(int slot, Value* index, Value* value) {
 }
 
 void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Value*)>& body,
-                           int interleave, bool unroll, bool vectorize) {
+                           int interleave, bool unroll, bool vectorize, bool fold_tail) {
   llvm::BasicBlock* before = b.GetInsertBlock();
   auto* header = llvm::BasicBlock::Create(context, "loop", function);
   auto* body_block = llvm::BasicBlock::Create(context, "body", function);
@@ -170,6 +170,11 @@ void FunctionBuilder::loop(Value* low, Value* high, const std::function<void(Val
     llvm::Metadata* off[] = {llvm::MDString::get(context, "llvm.loop.vectorize.enable"),
                              llvm::ConstantAsMetadata::get(b.getFalse())};
     hints.push_back(llvm::MDNode::get(context, off));
+  }
+  if (fold_tail) {
+    llvm::Metadata* fold[] = {llvm::MDString::get(context, "llvm.loop.vectorize.predicate.enable"),
+                              llvm::ConstantAsMetadata::get(b.getTrue())};
+    hints.push_back(llvm::MDNode::get(context, fold));
   }
   if (hints.size() > 1) {
     // The loop's identity node refers to itself, as LLVM's loop metadata requires.

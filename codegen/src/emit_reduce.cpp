@@ -285,7 +285,7 @@ class ReductionEmitter {
   // The innermost loop gets the given interleave count.
   void reduced_nest(std::vector<Value*> offsets, std::size_t level,
                     const std::function<void(const std::vector<Value*>&)>& body, int interleave = 1,
-                    bool unroll_innermost = true) {
+                    bool unroll_innermost = true, bool fold_tail = false) {
     if (level == reduced_.size()) {
       body(offsets);
       return;
@@ -298,9 +298,9 @@ class ReductionEmitter {
           std::vector<Value*> inner = offsets;
           for (std::size_t j = 0; j < inner.size(); ++j)
             inner[j] = f_.b.CreateAdd(inner[j], f_.b.CreateMul(r, strides_[j][group]));
-          reduced_nest(inner, level + 1, body, interleave, unroll_innermost);
+          reduced_nest(inner, level + 1, body, interleave, unroll_innermost, fold_tail);
         },
-        innermost ? interleave : 1, !innermost || unroll_innermost);
+        innermost ? interleave : 1, !innermost || unroll_innermost, true, innermost && fold_tail);
   }
 
   // The number of reduced positions when every reduced dim is static.
@@ -332,10 +332,26 @@ class ReductionEmitter {
   // Unrolled, it was vectorized across rows with gathers, 3 to 18 times slower. LLVM does not
   // unroll rows of 64 or more in full.
   bool may_unroll_innermost(OpKind op) const {
+    if (folds_tail(op)) return false;
     if (op != OpKind::Sum && op != OpKind::Mean) return true;
     if (!is_float(spec_.element_dtype) || reduced_.empty()) return true;
     std::optional<std::int64_t> length = static_size(space_.dims[reduced_.back()]);
     return !(length && *length >= 16 && *length < 64);
+  }
+
+  // Returns whether a float max or min folds the tail of its innermost loop, which must run
+  // along contiguous elements of at least 16 when static: the vector loop then covers every
+  // element, the last vector with masked loads. Scalar llvm.maximum is a chain of several
+  // dependent instructions on x86, so a remainder of up to 63 floats left to a scalar loop
+  // took most of the time; a row of 32 floats was all remainder.
+  bool folds_tail(OpKind op) const {
+    bool folds = op == OpKind::Max || op == OpKind::Min || op == OpKind::Sum || op == OpKind::Mean;
+    if (!folds || !is_float(spec_.element_dtype)) return false;
+    if (reduced_.empty() || reduced_.back() + 1 != space_.dims.size()) return false;
+    for (const Node* view : views_)
+      if (view != nullptr) return false;
+    std::optional<std::int64_t> length = static_size(space_.dims[reduced_.back()]);
+    return !length || *length >= 16;
   }
 
   // Accumulates a scalar over the reduced positions, in an alloca so loops can update it.
@@ -352,7 +368,7 @@ class ReductionEmitter {
         x = e;
       }
       b.CreateStore(combine(f_, op, b.CreateLoad(type, acc), x), acc);
-    }, kReductionInterleave, may_unroll_innermost(op));
+    }, kReductionInterleave, may_unroll_innermost(op), folds_tail(op));
     return b.CreateLoad(type, acc);
   }
 

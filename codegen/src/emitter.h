@@ -78,9 +78,11 @@ class FunctionBuilder {
   /// independent accumulators. Other loops get one body. Without unroll, a loop of a few
   /// static iterations is not unrolled before the vectorizer, which can then widen it.
   /// Without vectorize, the vectorizer leaves the loop alone (for loops of a few
-  /// iterations, where a vector body only costs compile time).
+  /// iterations, where a vector body only costs compile time). With fold_tail, the vector
+  /// loop runs the last, partial vector with masked loads instead of leaving the remainder
+  /// to a scalar loop.
   void loop(llvm::Value* low, llvm::Value* high, const std::function<void(llvm::Value*)>& body,
-            int interleave = 1, bool unroll = true, bool vectorize = true);
+            int interleave = 1, bool unroll = true, bool vectorize = true, bool fold_tail = false);
   /// Emits if (condition) then().
   void if_then(llvm::Value* condition, const std::function<void()>& then);
 

@@ -40,6 +40,60 @@ TEST_CASE("jit sums along short static rows") {
   }
 }
 
+TEST_CASE("jit max and min along rows with a partial last vector") {
+  // Float max, min, sums and the max pass of logsumexp and argmax run along a row in vector
+  // steps, the last one masked. NaN, infinities and signed zeros in every part of a row,
+  // the masked part included, give the reference's result, sign of zero included.
+  std::mt19937_64 rng(43);
+  double nan = std::nan("");
+  double inf = std::numeric_limits<double>::infinity();
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    for (std::int64_t width : {16, 17, 31, 32, 33, 63, 64, 65, 100}) {
+      Graph g;
+      Expr x = g.input("x", dtype, {"n", width});
+      std::vector<Expr> outputs = {max(x, Axes(1)), min(x, Axes(1)), sum(x, Axes(1)), mean(x, Axes(1)),
+                                   logsumexp(x, Axes(1)), argmax(x, 1), argmin(x, 1)};
+      // Rows: random; a NaN first, last and in the middle; -inf throughout; +inf last;
+      // -0 then +0 and +0 then -0 among negatives and positives.
+      std::vector<std::vector<double>> rows(9);
+      for (auto& row : rows)
+        for (std::int64_t i = 0; i < width; ++i) row.push_back(std::uniform_real_distribution<double>(-3, 3)(rng));
+      rows[1][0] = nan;
+      rows[2][static_cast<std::size_t>(width - 1)] = nan;
+      rows[3][static_cast<std::size_t>(width / 2)] = nan;
+      std::fill(rows[4].begin(), rows[4].end(), -inf);
+      rows[5][static_cast<std::size_t>(width - 1)] = inf;
+      for (std::size_t i = 0; i < rows[6].size(); ++i) rows[6][i] = -1.0 - static_cast<double>(i);
+      rows[6][0] = -0.0;
+      rows[6][static_cast<std::size_t>(width - 1)] = 0.0;
+      for (std::size_t i = 0; i < rows[7].size(); ++i) rows[7][i] = 1.0 + static_cast<double>(i);
+      rows[7][0] = 0.0;
+      rows[7][static_cast<std::size_t>(width - 1)] = -0.0;
+      std::fill(rows[8].begin(), rows[8].end(), -0.0);
+      Tensor value = Tensor::empty(dtype, {static_cast<std::int64_t>(rows.size()), width});
+      for (std::size_t r = 0; r < rows.size(); ++r)
+        for (std::int64_t i = 0; i < width; ++i)
+          value.set_double(static_cast<std::int64_t>(r) * width + i, rows[r][static_cast<std::size_t>(i)]);
+      std::string what = fmt::format("rows of {} {}", width, dtype_name(dtype));
+      check_jit_matches_reference({x}, outputs, {value}, what);
+
+      std::vector<Tensor> jit = compile({x}, {outputs[0], outputs[1]})({value});
+      Feeds feeds{{"x", value}};
+      for (std::size_t k = 0; k < 2; ++k) {
+        Tensor expected = evaluate(outputs[k], feeds);
+        for (std::int64_t r = 0; r < expected.numel(); ++r) {
+          INFO(what << (k == 0 ? " max" : " min") << " of row " << r);
+          CHECK(std::signbit(jit[k].get_double(r)) == std::signbit(expected.get_double(r)));
+        }
+      }
+      // max of row 6 is +0 and min of row 7 is -0; both are NaN for the rows with a NaN.
+      CHECK(!std::signbit(jit[0].get_double(6)));
+      CHECK(std::signbit(jit[1].get_double(7)));
+      for (std::int64_t r : {1, 2, 3}) CHECK(std::isnan(jit[0].get_double(r)));
+    }
+  }
+}
+
 TEST_CASE("jit reductions over axis sets") {
   std::mt19937_64 rng(21);
   std::vector<Axes> axis_sets = {Axes(), Axes(0), Axes(1), Axes(2), Axes({0, 2}), Axes({1, 2}), Axes({0, 1})};
