@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "damo/runtime/stop.h"
 #include "eval_internal.h"
 #include "eval_scalar.h"
 
@@ -248,12 +249,16 @@ Tensor argsort_typed(const Tensor& x, int axis, bool descending) {
   for_each_line(x, axis, [&](std::int64_t base, std::int64_t n, std::int64_t inner) {
     order.resize(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    // Equal values keep their positions' order, which makes the order total.
+    auto before = [&](std::int64_t a, std::int64_t b) {
       T u = in[base + a * inner];
       T v = in[base + b * inner];
       if (descending) return (is_nan(u) && !is_nan(v)) || u > v;
       return (!is_nan(u) && is_nan(v)) || u < v;
-    });
+    };
+    bool sorted = damo::detail::sort_until_stopped(
+        order, [&](std::int64_t a, std::int64_t b) { return before(a, b) || (!before(b, a) && a < b); });
+    if (!sorted) damo::throw_if_stopped();
     for (std::int64_t k = 0; k < n; ++k) o[base + k * inner] = order[static_cast<std::size_t>(k)];
   });
   return out;

@@ -76,7 +76,8 @@ void sort_line(const T* x, std::int64_t n, std::int64_t stride, bool descending,
     bool behind = descending ? below(a.value, b.value) : below(b.value, a.value);
     return ahead || (!behind && a.position < b.position);
   };
-  std::sort(entries.begin(), entries.end(), first);
+  // A stopped sort leaves out unwritten: the call throws CallStopped after this kernel.
+  if (!damo::detail::sort_until_stopped(entries, first)) return;
   for (std::int64_t k = 0; k < n; ++k) out[k * stride] = entries[static_cast<std::size_t>(k)].position;
 }
 
@@ -90,6 +91,8 @@ struct StoppableLoop {
 
 void run_stoppable(void* raw, std::int64_t begin, std::int64_t end) {
   const auto* loop = static_cast<const StoppableLoop*>(raw);
+  // Runtime functions that the kernel calls, such as a line's sort, read the flag too.
+  damo::StopScope scope(loop->stop);
   for (std::int64_t first = begin; first < end; first += loop->slice) {
     if (loop->stop->load(std::memory_order_relaxed)) return;
     loop->kernel(loop->context, first, std::min(end, first + loop->slice));

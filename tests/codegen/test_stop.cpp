@@ -159,6 +159,50 @@ TEST_CASE("stop during matrix products") {
   CHECK_THROWS_AS(f.call({left, right}, options), CallStopped);
 }
 
+TEST_CASE("stop inside the sort of one long line") {
+  // Sorting 8 million floats takes about a second on one core, twice the 0.5 s allowed,
+  // so a flag read only around the sort fails the check.
+  Tensor values = Tensor::empty(DType::Float32, {8000000});
+  for (std::int64_t i = 0; i < values.numel(); ++i)
+    values.set_double(i, static_cast<double>((static_cast<std::uint64_t>(i) * 2654435761u) % 1000003));
+
+  for (Backend backend : {Backend::Jit, Backend::Reference}) {
+    Graph graph;
+    Expr x = graph.input("x", DType::Float32, {"n"});
+    Function f = compile({x}, {argsort(x)}, {}, uncached(backend));
+    std::atomic<bool> stop{false};
+    CallOptions options;
+    options.stop = &stop;
+    auto start = std::chrono::steady_clock::now();
+    {
+      DelayedStop stopper(stop, std::chrono::milliseconds(20));
+      CHECK_THROWS_AS(f.call({values}, options), CallStopped);
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO("the stopped sort returned after " << seconds << " s");
+    CHECK(seconds < 0.5);
+  }
+
+  // Sorted in pieces that merge, a line gives the order of one sort, ties in position order.
+  Tensor ties = Tensor::empty(DType::Float32, {300000});
+  for (std::int64_t i = 0; i < ties.numel(); ++i) ties.set_double(i, static_cast<double>((i * 7919) % 1000));
+  Graph graph;
+  Expr x = graph.input("x", DType::Float32, {"n"});
+  Function f = compile({x}, {argsort(x)}, {}, uncached());
+
+  std::atomic<bool> clear{false};
+  CallOptions options;
+  options.stop = &clear;
+  Tensor order = f.call({ties}, options).at(0);
+  for (std::int64_t k = 1; k < order.numel(); ++k) {
+    std::int64_t a = order.get_int64(k - 1);
+    std::int64_t b = order.get_int64(k);
+    double u = ties.get_double(a);
+    double v = ties.get_double(b);
+    REQUIRE((u < v || (u == v && a < b)));
+  }
+}
+
 TEST_CASE("stop inside one node on the reference backend") {
   // The optimizer leaves one node in each function: a product and a fused body. Unstopped,
   // each runs for seconds, so only a flag read inside the node can stop them.

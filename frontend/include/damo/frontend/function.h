@@ -68,7 +68,7 @@ struct CallOptions {
   bool borrow_outputs = false;
   /// When not null, the call reads *stop while it waits for another call's shared
   /// variables, before each kernel (or each node on the reference backend) and between
-  /// slices of long loops and matrix products. Once it is true, the call skips the rest of
+  /// slices of long loops, matrix products and sorts. Once it is true, the call skips the rest of
   /// its work and throws CallStopped; its outputs are discarded and no shared variable
   /// changes. Another thread or a signal handler sets it. A slice (about 65,536 elements of
   /// work, or 64 rows of a product) runs to its end first.
