@@ -412,7 +412,9 @@ class DiskCache {
 
   explicit DiskCache(const std::string& configured) {
     std::string dir = configured;
+    std::string source = "CompileOptions::cache_dir";
     if (dir.empty()) {
+      source = "DAMO_CACHE_DIR";
       if (const char* env = std::getenv("DAMO_CACHE_DIR"); env && *env) dir = env;
     }
     // A folder the user named gets warnings. The default locations only log, because a
@@ -420,7 +422,15 @@ class DiskCache {
     explicit_ = !dir.empty();
     if (dir.empty()) {
       if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) dir = std::string(xdg) + "/damo";
-      else if (const char* home = std::getenv("HOME"); home && *home) dir = std::string(home) + "/.cache/damo";
+      else if (const char* home = std::getenv("HOME"); home && *home) {
+        // A home folder that does not exist is not created for a cache.
+        std::error_code missing;
+        if (!std::filesystem::is_directory(home, missing)) {
+          log_at(1, "jit: the home folder '{}' does not exist; compiled code is not cached", home);
+          return;
+        }
+        dir = std::string(home) + "/.cache/damo";
+      }
     }
     if (dir.empty()) return;
     std::error_code error;
@@ -429,8 +439,8 @@ class DiskCache {
       error = std::make_error_code(std::errc::not_a_directory);
     if (error) {
       report(fmt::format("cannot use '{}' as the compile cache folder: {}; compiled code is not "
-                         "cached (set DAMO_CACHE_DIR to a writable folder)",
-                         dir, error.message()));
+                         "cached (set {} to a writable folder)",
+                         dir, error.message(), source));
       return;
     }
     dir_ = dir;

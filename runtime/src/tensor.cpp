@@ -329,7 +329,9 @@ Tensor Tensor::permute(const std::vector<int>& perm) const {
   std::vector<bool> seen(n, false);
   for (int i = 0; i < n; ++i) {
     if (perm[i] < 0 || perm[i] >= n || seen[perm[i]])
-      throw UserError("permute: the axes are not a permutation");
+      throw UserError(fmt::format("permute: the axes ({}) are not a permutation of 0 to {}; "
+                                  "name each axis of the rank-{} tensor once",
+                                  fmt::join(perm, ", "), n - 1, n));
     seen[perm[i]] = true;
     out_shape[i] = shape_[perm[i]];
   }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "child_process.h"
 #include "damo/frontend/function.h"
 #include "damo/graph/ops.h"
+#include "damo/runtime/log.h"
 
 using namespace damo;
 namespace fs = std::filesystem;
@@ -117,6 +119,47 @@ TEST_CASE("compile cache folder that cannot be created") {
   Function on_loop = build(g, loop);
   CHECK_FALSE(on_loop.stats().cache_hit);
   CHECK(on_loop({Tensor::from_list({4})})[0].get_double(0) == 18.0);
+  fs::remove_all(parent);
+}
+
+TEST_CASE("compile cache warning names the setting to change") {
+  // The folder came from CompileOptions::cache_dir, so DAMO_CACHE_DIR would not help.
+  std::string parent = fresh_cache("cache_setting");
+  fs::create_directories(parent);
+  std::string blocker = parent + "/file";
+  std::ofstream(blocker) << "not a folder";
+  std::string logged = damo::testing::text_from_child([&] {
+    set_log_level(1);
+    std::FILE* file = std::tmpfile();
+    ::dup2(::fileno(file), STDERR_FILENO);
+    Graph g;
+    build(g, blocker + "/cache");
+    std::fflush(stderr);
+    std::rewind(file);
+    std::string text;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, file)) text.append(buffer, n);
+    return text;
+  });
+  INFO(logged);
+  CHECK(logged.find("as the compile cache folder") != std::string::npos);
+  CHECK(logged.find("(set CompileOptions::cache_dir to a writable folder)") != std::string::npos);
+  fs::remove_all(parent);
+}
+
+TEST_CASE("compile cache does not create a missing home folder") {
+  std::string parent = fresh_cache("cache_home");
+  std::string home = parent + "/missing-home";
+  std::string outcome = damo::testing::text_from_child([&] {
+    ::unsetenv("DAMO_CACHE_DIR");
+    ::unsetenv("XDG_CACHE_HOME");
+    ::setenv("HOME", home.c_str(), 1);
+    Graph g;
+    Function f = build(g, "");
+    double value = f({Tensor::from_list({3})})[0].get_double(0);
+    return fmt::format("{} {}", value, fs::exists(home) ? "created" : "absent");
+  });
+  CHECK(outcome == "11 absent");
   fs::remove_all(parent);
 }
 

@@ -233,8 +233,10 @@ TEST_CASE("tensor permute") {
   CHECK(t.permute({0, 1, 2}).bitwise_equals(t));
   CHECK(Tensor(F32, {0, 3}).permute({1, 0}).shape() == Dims{3, 0});
   CHECK(user_error([&] { t.permute({0, 1}); }) == "permute: 2 axes given for a tensor of rank 3");
-  CHECK(user_error([&] { t.permute({0, 1, 1}); }) == "permute: the axes are not a permutation");
-  CHECK(user_error([&] { t.permute({0, 1, 3}); }) == "permute: the axes are not a permutation");
+  CHECK(user_error([&] { t.permute({0, 1, 1}); }) ==
+        "permute: the axes (0, 1, 1) are not a permutation of 0 to 2; name each axis of the rank-3 tensor once");
+  CHECK(user_error([&] { t.permute({0, 1, 3}); }) ==
+        "permute: the axes (0, 1, 3) are not a permutation of 0 to 2; name each axis of the rank-3 tensor once");
 }
 
 TEST_CASE("tensor equality and hashing") {
