@@ -1,10 +1,7 @@
 // Allocation of tensor and workspace buffers.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstddef>
-#include <cstdlib>
 
 namespace damo::detail {
 
@@ -19,16 +16,22 @@ inline constexpr std::size_t kBufferAlignment = 64;
 inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 inline constexpr std::size_t kHugeBufferBytes = 2 * kHugePageBytes;
 
-/// Allocates bytes (at least 1), aligned as above, to be released with std::free. Returns
-/// nullptr when memory runs out.
-inline void* allocate_buffer(std::size_t bytes) {
-  std::size_t alignment = bytes >= kHugeBufferBytes ? kHugePageBytes : kBufferAlignment;
-  std::size_t padded = (bytes + alignment - 1) / alignment * alignment;
-  if (padded == 0) padded = alignment;
-  void* memory = std::aligned_alloc(alignment, padded);
-  // The advice is only a hint. Without THP support it fails, and the buffer works as before.
-  if (memory != nullptr && alignment == kHugePageBytes) ::madvise(memory, padded, MADV_HUGEPAGE);
-  return memory;
-}
+/// Released large buffers kept for reuse by an allocation of the same padded size, at most
+/// this many bytes in all. The kernel zeroes a new buffer's pages as they are first
+/// touched. Without reuse, a call that returned a fresh 16 MB output spent about as long
+/// faulting its pages in as computing them: float32 x * 2 over 4000 x 1000 at one thread
+/// took 1.8 to 2.2 ms, against 0.7 ms with a reused output.
+inline constexpr std::size_t kReuseBytes = std::size_t{64} << 20;
+
+/// Allocates bytes (at least 1), aligned as above, to be released with release_buffer().
+/// Returns nullptr when memory runs out.
+void* allocate_buffer(std::size_t bytes);
+
+/// Releases a buffer that allocate_buffer(bytes) returned; a large one may be kept for
+/// reuse. nullptr is ignored.
+void release_buffer(void* memory, std::size_t bytes);
+
+/// Frees every buffer kept for reuse and returns how many bytes they held.
+std::size_t drop_reusable_buffers();
 
 }  // namespace damo::detail

@@ -105,11 +105,11 @@ struct Executable::Workspace {
   void* memory = nullptr;
   std::size_t bytes = 0;
 
-  ~Workspace() { std::free(memory); }
+  ~Workspace() { detail::release_buffer(memory, bytes); }
 
   void reserve(std::size_t wanted) {
     if (wanted <= bytes) return;
-    std::free(memory);
+    detail::release_buffer(memory, bytes);
     memory = nullptr;
     bytes = 0;
     void* fresh = detail::allocate_buffer(wanted);

@@ -68,10 +68,11 @@ void NestedList::throw_unsigned_too_large(std::uint64_t value) {
 
 struct Tensor::Storage {
   void* memory = nullptr;
+  std::size_t bytes = 0;
   bool owned = false;
 
   ~Storage() {
-    if (owned) std::free(memory);
+    if (owned) detail::release_buffer(memory, bytes);
   }
 };
 
@@ -97,6 +98,8 @@ std::int64_t dims_numel(const Dims& dims) {
   return empty ? 0 : count;
 }
 
+std::size_t release_unused_buffers() { return detail::drop_reusable_buffers(); }
+
 std::string dims_to_string(const Dims& dims) {
   if (dims.size() == 1) return fmt::format("({},)", dims[0]);
   return fmt::format("({})", fmt::join(dims, ", "));
@@ -120,6 +123,7 @@ Tensor Tensor::empty(DType dtype, Dims shape) {
                                    bytes, dtype_name(dtype), dims_to_string(shape)));
   auto storage = std::make_shared<Storage>();
   storage->memory = memory;
+  storage->bytes = bytes;
   storage->owned = true;
   return Tensor(std::move(storage), memory, dtype, std::move(shape));
 }

@@ -340,3 +340,36 @@ TEST_CASE("shared variable data writes in place") {
   CHECK(w.value().shape() == Dims{2});
   CHECK(w.data() == w.value().raw_data());
 }
+
+TEST_CASE("released large buffers are reused") {
+#if defined(DAMO_FREE_BUFFERS_AT_ONCE)
+  constexpr bool kReuse = false;
+#else
+  constexpr bool kReuse = true;
+#endif
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  release_unused_buffers();
+
+  const void* first = nullptr;
+  {
+    Tensor a = Tensor::empty(DType::Float32, {4000, 1000});
+    first = a.data<float>();
+  }
+  Tensor b = Tensor::empty(DType::Float32, {4000, 1000});
+  CHECK((b.data<float>() == first) == kReuse);
+  b = Tensor();
+  // 16,000,000 bytes round up to 8 huge pages.
+  CHECK(release_unused_buffers() == (kReuse ? 16 * kMiB : 0));
+  CHECK(release_unused_buffers() == 0);
+
+  // Below 4 MiB nothing is kept, and at most 64 MiB is: the oldest buffers go first.
+  { Tensor small = Tensor::empty(DType::Float32, {1000}); }
+  CHECK(release_unused_buffers() == 0);
+  {
+    std::vector<Tensor> five;
+    for (int i = 0; i < 5; ++i) five.push_back(Tensor::empty(DType::Float64, {2 * 1024 * 1024}));
+  }
+  CHECK(release_unused_buffers() == (kReuse ? 64 * kMiB : 0));
+  { Tensor large = Tensor::empty(DType::Float64, {10 * 1024 * 1024}); }
+  CHECK(release_unused_buffers() == 0);
+}

@@ -30,6 +30,11 @@ constexpr int kMaxRank = 64;
 /// "(2, 3)" for {2, 3}; "()" for a scalar.
 std::string dims_to_string(const Dims& dims);
 
+/// Frees the released tensor and workspace buffers of 4 MiB or more that Damo keeps, up to
+/// 64 MiB in all, for reuse by the next allocation of the same size, and returns their
+/// bytes. A long-running program calls it after its large tensors are gone for good.
+std::size_t release_unused_buffers();
+
 /// Nested braces of numbers that build a Tensor: {{1, 2}, {3, 4}} is a 2 x 2 matrix.
 /// An integer leaf keeps its exact value as an int64, so 2^53 + 1 stays exact in an int64
 /// tensor. A floating-point leaf is a double.
