@@ -47,6 +47,7 @@ const std::map<std::string, Workload>& workloads() {
       {"matvec", damo_bench::run_matvec},
       {"affine_new", damo_bench::run_affine_new},
       {"row_max", damo_bench::run_row_max},
+      {"short_row_max", damo_bench::run_short_row_max},
       {"diff", damo_bench::run_diff},
       {"cast_i32", damo_bench::run_cast_i32},
       {"dropout", damo_bench::run_dropout},

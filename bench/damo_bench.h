@@ -53,6 +53,7 @@ void run_matvec(const bench::Options& options, bench::Report& report);
 void run_affine_new(const bench::Options& options, bench::Report& report);
 /// max(wide, axis 1).
 void run_row_max(const bench::Options& options, bench::Report& report);
+void run_short_row_max(const bench::Options& options, bench::Report& report);
 /// x[1:] - x[:-1].
 void run_diff(const bench::Options& options, bench::Report& report);
 /// x cast to int32, rounding toward zero.

@@ -118,6 +118,7 @@ SINGLE_OPS = (
     ("affine_new", "x * 2.5 + 1 over 10,000,000 floats into a fresh output per call", "chain",
      "relative"),
     ("row_max", "max(x, axis 1) of a 16 x 262144 x", "ops", "relative"),
+    ("short_row_max", "max(x, axis 1) of the same values as a 131072 x 32 x", "ops", "relative"),
     ("diff", "x[1:] - x[:-1] over 10,000,000 floats", "chain", "relative"),
     ("cast_i32", "cast of 10,000,000 floats to int32", "chain", "exact"),
     ("dropout", "dropout at rate 0.5 over 10,000,000 floats, a new mask per call", "chain",

@@ -145,6 +145,7 @@ SINGLE_OPS = {
     "matvec": (("matrix", "vector"), lambda a, v: a @ v, sums),
     "affine_new": (("x",), lambda x: x * 2.5 + 1, sums),
     "row_max": (("wide",), lambda x: x.amax(dim=1), sums),
+    "short_row_max": (("wide",), lambda x: x.reshape(-1, 32).amax(dim=1), sums),
     "diff": (("x",), lambda x: x[1:] - x[:-1], sums),
     "cast_i32": (("x",), lambda x: x.to(torch.int32), integer_sums),
     "dropout": (("x",), lambda x: F.dropout(x, 0.5, training=True), zero_counts),
