@@ -10,8 +10,9 @@ namespace damo::detail {
 
 namespace {
 
-// Sanitizer builds define DAMO_FREE_BUFFERS_AT_ONCE, so that a use after release is reported.
-#if defined(DAMO_FREE_BUFFERS_AT_ONCE)
+// Sanitizer builds (DAMO_SANITIZED) free released buffers at once, so that a use after
+// release is reported.
+#if defined(DAMO_SANITIZED)
 constexpr bool kReuse = false;
 #else
 constexpr bool kReuse = true;

@@ -161,7 +161,13 @@ TEST_CASE("stop during matrix products") {
 
 TEST_CASE("stop inside the sort of one long line") {
   // Sorting 8 million floats takes about a second on one core, twice the 0.5 s allowed,
-  // so a flag read only around the sort fails the check.
+  // so a flag read only around the sort fails the check. A sanitizer build fills and sorts
+  // 6 to 12 times as slowly (7 to 13 s unstopped).
+#if defined(DAMO_SANITIZED)
+  constexpr double kAllowedSeconds = 3.0;
+#else
+  constexpr double kAllowedSeconds = 0.5;
+#endif
   Tensor values = Tensor::empty(DType::Float32, {8000000});
   for (std::int64_t i = 0; i < values.numel(); ++i)
     values.set_double(i, static_cast<double>((static_cast<std::uint64_t>(i) * 2654435761u) % 1000003));
@@ -180,7 +186,7 @@ TEST_CASE("stop inside the sort of one long line") {
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     INFO("the stopped sort returned after " << seconds << " s");
-    CHECK(seconds < 0.5);
+    CHECK(seconds < kAllowedSeconds);
   }
 
   // Sorted in pieces that merge, a line gives the order of one sort, ties in position order.

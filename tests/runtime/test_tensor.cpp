@@ -342,7 +342,7 @@ TEST_CASE("shared variable data writes in place") {
 }
 
 TEST_CASE("released large buffers are reused") {
-#if defined(DAMO_FREE_BUFFERS_AT_ONCE)
+#if defined(DAMO_SANITIZED)
   constexpr bool kReuse = false;
 #else
   constexpr bool kReuse = true;
