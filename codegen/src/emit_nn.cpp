@@ -226,7 +226,9 @@ llvm::AllocaInst* entry_alloca(FunctionBuilder& f, llvm::Type* type) {
   return entry.CreateAlloca(type);
 }
 
-// Reduces over one row: body returns the value to add (or compare) for position a.
+// Reduces over one row: body returns the value to add (or compare) for position a. The
+// loops of a row run every element in vector steps, the last one masked, so that exp and
+// the other vector math compute each element of a row alike.
 Value* row_reduce(FunctionBuilder& f, Value* length, llvm::Type* type, Value* init, bool is_max,
                   const std::function<Value*(Value*)>& element) {
   auto& b = f.b;
@@ -246,7 +248,7 @@ Value* row_reduce(FunctionBuilder& f, Value* length, llvm::Type* type, Value* in
       llvm::cast<llvm::Instruction>(next)->setFastMathFlags(reassociate);
     }
     b.CreateStore(next, acc);
-  });
+  }, 1, true, true, /*fold_tail=*/true);
   return b.CreateLoad(type, acc);
 }
 
@@ -404,7 +406,7 @@ Launch emit_softmax(ModuleState& state, const Kernel& kernel, bool log_form) {
       // (x - max) - log_sum: adding log_sum to a huge max first would round it away.
       Value* shifted = b.CreateFSub(b.CreateFSub(load(a), stats.max), log_sum);
       f.store(kernel.output, offset(a), log_form ? shifted : b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, shifted));
-    });
+    }, 1, true, true, /*fold_tail=*/true);
   });
   f.finish();
   std::vector<Dim> total(node.shape().begin(), node.shape().begin() + axis);
@@ -587,7 +589,7 @@ Launch emit_crossentropy(ModuleState& state, const Kernel& kernel) {
       Value* value = b.CreateFMul(g, b.CreateFSub(b.CreateFMul(p, target_sum), t));
       if (sparse) value = b.CreateSelect(label_valid, value, nan);
       f.store(kernel.output, b.CreateAdd(base, c), value);
-    });
+    }, 1, true, true, /*fold_tail=*/true);
   });
   f.finish();
   std::vector<Dim> total(logits_shape.begin(), logits_shape.end() - 1);
