@@ -343,7 +343,7 @@ class ReductionEmitter {
   // along contiguous elements of at least 16 when static: the vector loop then covers every
   // element, the last vector with masked loads. Scalar llvm.maximum is a chain of several
   // dependent instructions on x86, so a remainder of up to 63 floats left to a scalar loop
-  // took most of the time; a row of 32 floats was all remainder.
+  // took most of the time. A row of 32 floats was all remainder.
   bool folds_tail(OpKind op) const {
     bool folds = op == OpKind::Max || op == OpKind::Min || op == OpKind::Sum || op == OpKind::Mean;
     if (!folds || !is_float(spec_.element_dtype)) return false;

@@ -55,9 +55,9 @@ Expr class_mask(Expr targets, const Expr& like);
 /// where(condition, value, 0): value where condition is true and 0 elsewhere, in value's dtype.
 Expr select_or_zero(Expr condition, Expr value);
 
-/// g * factor where condition is true and 0 elsewhere, with the factor masked too: as a
-/// function of g its coefficient is 0 where the condition is false, so the transposition in
-/// jvp never multiplies a masked 0 by an infinite factor.
+/// g * factor where condition is true and 0 elsewhere, with the factor masked too. As a
+/// function of g, its coefficient is then 0 where the condition is false, so the
+/// transposition in jvp never multiplies a masked 0 by an infinite factor.
 Expr masked_product(Expr condition, Expr g, Expr factor);
 
 /// A tensor of zeros of the given dtype and shape, as a broadcast scalar.

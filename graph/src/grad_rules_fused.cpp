@@ -99,11 +99,11 @@ Expr fused_over_read_operands(Expr body, const std::vector<Expr>& operands) {
   for (const Node* node : order)
     if (node->op() == OpKind::Param) renumbered.at(index_of(node)) = 0;
   renumbered.back() = 0;
-  std::vector<Expr> kept;
+  std::vector<Expr> read_operands;
   for (std::size_t i = 0; i < operands.size(); ++i)
     if (renumbered[i] == 0) {
-      renumbered[i] = static_cast<int>(kept.size());
-      kept.push_back(operands[i]);
+      renumbered[i] = static_cast<int>(read_operands.size());
+      read_operands.push_back(operands[i]);
     }
   std::unordered_map<const Node*, Expr> rebuilt;
   for (const Node* node : order) {
@@ -115,7 +115,7 @@ Expr fused_over_read_operands(Expr body, const std::vector<Expr>& operands) {
     for (const Node* input : node->inputs()) inputs.push_back(rebuilt.at(input));
     rebuilt[node] = node->input_count() == 0 ? Expr(node) : rebuild(*node, inputs);
   }
-  return fused_elementwise(rebuilt.at(body.node()), kept);
+  return fused_elementwise(rebuilt.at(body.node()), read_operands);
 }
 
 // The body is a scalar expression over param(0..n-1). Its derivative with respect to each

@@ -18,7 +18,7 @@ constexpr bool kReuse = false;
 constexpr bool kReuse = true;
 #endif
 
-struct Kept {
+struct KeptBuffer {
   void* memory;
   std::size_t padded;
 };
@@ -28,10 +28,10 @@ class ReusePool {
  public:
   void* take(std::size_t padded) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (std::size_t i = kept_.size(); i-- > 0;) {
-      if (kept_[i].padded != padded) continue;
-      void* memory = kept_[i].memory;
-      kept_.erase(kept_.begin() + static_cast<std::ptrdiff_t>(i));
+    for (std::size_t i = buffers_.size(); i-- > 0;) {
+      if (buffers_[i].padded != padded) continue;
+      void* memory = buffers_[i].memory;
+      buffers_.erase(buffers_.begin() + static_cast<std::ptrdiff_t>(i));
       bytes_ -= padded;
       return memory;
     }
@@ -47,12 +47,12 @@ class ReusePool {
       if (padded > kReuseBytes) {
         dropped.push_back(memory);
       } else {
-        kept_.push_back({memory, padded});
+        buffers_.push_back({memory, padded});
         bytes_ += padded;
         while (bytes_ > kReuseBytes) {
-          dropped.push_back(kept_.front().memory);
-          bytes_ -= kept_.front().padded;
-          kept_.erase(kept_.begin());
+          dropped.push_back(buffers_.front().memory);
+          bytes_ -= buffers_.front().padded;
+          buffers_.erase(buffers_.begin());
         }
       }
     }
@@ -60,21 +60,21 @@ class ReusePool {
   }
 
   std::size_t drop_all() {
-    std::vector<Kept> kept;
+    std::vector<KeptBuffer> taken;
     std::size_t bytes = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      kept.swap(kept_);
+      taken.swap(buffers_);
       bytes = bytes_;
       bytes_ = 0;
     }
-    for (const Kept& buffer : kept) std::free(buffer.memory);
+    for (const KeptBuffer& buffer : taken) std::free(buffer.memory);
     return bytes;
   }
 
  private:
   std::mutex mutex_;
-  std::vector<Kept> kept_;
+  std::vector<KeptBuffer> buffers_;
   std::size_t bytes_ = 0;
 };
 

@@ -44,8 +44,8 @@ namespace detail {
 
 /// Sorts items by less, a strict order under which no two items are equivalent, so that
 /// the result is the one order of std::sort. With a stop flag on the calling thread, a
-/// long range sorts in pieces of 65,536 items that then merge, and the flag is read after
-/// each piece and every 65,536 merged items; once it is set, the function returns false and
+/// long range sorts in pieces of 65,536 items that then merge. The flag is read after each
+/// piece and every 65,536 merged items. Once it is set, the function returns false and
 /// leaves items in an unspecified order.
 template <class T, class Less>
 bool sort_until_stopped(std::vector<T>& items, Less less) {
