@@ -60,15 +60,15 @@ class ReusePool {
   }
 
   std::size_t drop_all() {
-    std::vector<KeptBuffer> taken;
+    std::vector<KeptBuffer> released;
     std::size_t bytes = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      taken.swap(buffers_);
+      released.swap(buffers_);
       bytes = bytes_;
       bytes_ = 0;
     }
-    for (const KeptBuffer& buffer : taken) std::free(buffer.memory);
+    for (const KeptBuffer& buffer : released) std::free(buffer.memory);
     return bytes;
   }
 
